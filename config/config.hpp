@@ -1,0 +1,78 @@
+// Daemon configuration: one TOML file, one loader, shared by desklined and the
+// deskline CLI. Errors carry file:line and the key; unknown keys are errors
+// (a typo must not silently fall back to a default).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace deskline::config {
+
+inline constexpr std::string_view default_path = "/etc/deskline/deskline.toml";
+
+struct UsbMatch {
+  std::uint16_t vendor_id = 0;
+  std::uint16_t product_id = 0;
+  std::string name;  // profile name shown in logs
+  friend bool operator==(const UsbMatch&, const UsbMatch&) = default;
+};
+
+struct LineConfig {
+  std::string box;  // box serial
+  int port = 1;     // 1-based
+  std::string name;  // unique line name
+  std::string user;  // person at this desk (optional)
+  friend bool operator==(const LineConfig&, const LineConfig&) = default;
+};
+
+struct Config {
+  std::filesystem::path source;  // file it was read from ("" for defaults)
+
+  // [daemon]
+  std::filesystem::path data_dir = "/var/lib/deskline";
+  std::filesystem::path run_dir = "/run/deskline";
+  std::string log_level = "info";  // debug, info, warning, error
+
+  // [usb]
+  std::vector<UsbMatch> usb_match{{0x1209, 0x8800, "x800"}};
+
+  // [calls]
+  double ring_timeout_s = 6.0;         // no ring for this long after the last burst: missed
+  double inter_digit_timeout_s = 4.0;  // no digit for this long: dialling is over
+
+  // [[line]]
+  std::vector<LineConfig> lines;
+
+  std::filesystem::path database_path() const { return data_dir / "deskline.db"; }
+  std::filesystem::path control_socket_path() const { return run_dir / "control.sock"; }
+
+  // Configured name of a box port, or "SERIAL:PORT" when the port is not configured.
+  std::string line_name(std::string_view box_serial, int port) const;
+  const LineConfig* find_line(std::string_view box_serial, int port) const;
+};
+
+struct ConfigError {
+  std::string file;
+  int line = 0;     // 1-based, 0 when unknown
+  int column = 0;
+  std::string key;  // dotted path, e.g. "line[2].port"
+  std::string message;
+  // "FILE:LINE:COLUMN: KEY: MESSAGE"
+  std::string to_string() const;
+};
+
+struct LoadResult {
+  std::optional<Config> config;
+  ConfigError error;
+  explicit operator bool() const { return config.has_value(); }
+};
+
+// Parses TOML text; source_name is used in error messages and Config::source.
+LoadResult parse(std::string_view text, std::string_view source_name);
+LoadResult load_file(const std::filesystem::path& path);
+
+}  // namespace deskline::config

@@ -1,0 +1,121 @@
+// Simulator scenario language: a text file of timed actions against virtual
+// X800 boxes. Pure parser; the language is specified in proto/scenario.md.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace deskline::proto::scenario {
+
+struct BoxDecl {
+  std::string id;      // name used by actions ("A")
+  std::string serial;  // reported in box info
+  std::string model = "X800";
+  std::string firmware = "1.0.0";  // "MAJOR.MINOR.PATCH"
+  std::uint8_t lines = 4;          // 1..16
+  std::uint32_t audio_rate_hz = 8000;  // 8000 or 16000
+  bool decodes_caller_id = true;
+  bool plugged_at_start = true;
+  int source_line = 0;
+};
+
+enum class CallerIdVia { report, bell202, v23, dtmf };
+enum class CallerIdFormat { mdmf, sdmf };
+enum class DialVia { report, dtmf };
+
+struct RingAction {
+  double on_s = 1.0;   // cadence: ring burst length
+  double off_s = 4.0;  // pause between bursts
+  int count = 1;       // bursts; ringing also stops when the line goes off-hook
+};
+
+struct CallerIdAction {
+  std::optional<std::string> number;
+  std::optional<std::string> name;
+  std::optional<char> number_absence;  // 'P' / 'O'
+  std::optional<char> name_absence;
+  std::optional<std::string> datetime;  // MMDDHHMM
+  CallerIdVia via = CallerIdVia::report;
+  CallerIdFormat format = CallerIdFormat::mdmf;
+  double level_dbm0 = -13.0;  // audio deliveries only
+};
+
+struct OffHookAction {};
+struct OnHookAction {};
+
+struct DialAction {
+  std::string digits;
+  DialVia via = DialVia::report;
+  double tone_ms = 80;
+  double gap_ms = 80;
+  double level_dbm0 = -10.0;
+};
+
+struct PolarityAction {
+  std::optional<bool> reversed;  // absent: toggle
+};
+
+struct PlayAction {
+  enum class Kind { file, tone, silence, busy };
+  Kind kind = Kind::silence;
+  std::string path;                  // file: WAV (mono, 16-bit PCM)
+  std::vector<double> frequencies_hz;  // tone: one or two frequencies
+  double level_dbm0 = -10.0;
+  double duration_s = 1.0;  // file: 0 = whole file
+  double on_s = 0.0;        // tone cadence; 0 = continuous
+  double off_s = 0.0;
+};
+
+struct VoltageAction {
+  double volts = 48.0;
+};
+
+struct UnplugAction {};
+struct PlugAction {};
+struct RawAction {
+  std::vector<std::uint8_t> bytes;  // delivered as one interrupt transfer, verbatim
+};
+struct GarbageAction {
+  int count = 1;    // transfers
+  int size = 16;    // bytes per transfer, 1..64
+  std::uint32_t seed = 1;
+};
+struct EndAction {};
+
+using ActionBody = std::variant<RingAction, CallerIdAction, OffHookAction, OnHookAction, DialAction,
+                                PolarityAction, PlayAction, VoltageAction, UnplugAction, PlugAction,
+                                RawAction, GarbageAction, EndAction>;
+
+struct Action {
+  double at_s = 0;                  // seconds from scenario start
+  std::string box;                  // empty for "end"
+  std::optional<std::uint8_t> port;  // 1-based; absent for box-wide actions
+  ActionBody body;
+  int source_line = 0;
+};
+
+struct Scenario {
+  int version = 1;
+  std::vector<BoxDecl> boxes;
+  std::vector<Action> actions;  // sorted by at_s, stable in file order
+  double end_s = 0;             // time of "end", or last action
+};
+
+struct ParseError {
+  int line = 0;  // 1-based; 0 for whole-file errors
+  std::string message;
+};
+
+struct ParseResult {
+  std::optional<Scenario> scenario;
+  ParseError error;
+  explicit operator bool() const { return scenario.has_value(); }
+};
+
+ParseResult parse(std::string_view text);
+
+}  // namespace deskline::proto::scenario

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package Deskline needs to build, run its demo and run its tests.
+# One list, one script: README's commands and .ci/run call this.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake ninja-build pkg-config git
+  clang-14 libclang-rt-14-dev llvm-14
+  # libraries
+  libboost-dev nlohmann-json3-dev libusb-1.0-0-dev portaudio19-dev libasound2-dev
+  libopus-dev libogg-dev libspandsp-dev libsqlite3-dev sqlite3 libphonenumber-dev
+  libtomlplusplus-dev libfmt-dev libcli11-dev libsystemd-dev libssl-dev
+  # simulator
+  umockdev libumockdev-dev libglib2.0-dev alsa-utils
+  # tests and benchmarks
+  googletest libgtest-dev libgmock-dev libbenchmark-dev
+  opus-tools ffmpeg sox espeak-ng multimon-ng minimodem chromium python3
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: missing packages: ${missing[*]}; run as root (or with sudo)" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
