@@ -450,7 +450,12 @@ Decoded<Command> decode_command(std::span<const std::uint8_t> bytes) {
   if (frame.type < static_cast<std::uint8_t>(CommandType::get_info) ||
       frame.type > static_cast<std::uint8_t>(CommandType::keepalive))
     return {std::nullopt, FrameError::unknown_type};
-  if (frame.line != box_wide && frame.line >= max_lines) return {std::nullopt, FrameError::bad_line};
+  // get_info and keepalive are about the box itself; the two settings may
+  // address one port or the whole box (x800.md, "Line index").
+  const auto type = static_cast<CommandType>(frame.type);
+  const bool box_only = type == CommandType::get_info || type == CommandType::keepalive;
+  const bool line_valid = frame.line == box_wide || (!box_only && frame.line < max_lines);
+  if (!line_valid) return {std::nullopt, FrameError::bad_line};
   Reader reader(frame.payload);
   auto body = decode_command_body(frame.type, reader);
   if (!body) return {std::nullopt, FrameError::bad_payload};

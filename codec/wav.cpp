@@ -1,0 +1,153 @@
+#include "codec/wav.hpp"
+
+#include <limits>
+#include <stdexcept>
+#include <string_view>
+
+namespace deskline::codec {
+namespace {
+
+constexpr std::uint16_t format_pcm = 0x0001;
+constexpr std::uint16_t format_extensible = 0xFFFE;
+constexpr std::size_t riff_header_size = 12;  // "RIFF" size "WAVE"
+constexpr std::size_t chunk_header_size = 8;  // id size
+constexpr std::size_t pcm_fmt_size = 16;
+constexpr std::size_t extensible_fmt_size = 40;
+
+std::uint16_t read_u16(std::span<const std::uint8_t> bytes, std::size_t offset) {
+  return static_cast<std::uint16_t>(bytes[offset] | (bytes[offset + 1] << 8));
+}
+
+std::uint32_t read_u32(std::span<const std::uint8_t> bytes, std::size_t offset) {
+  return static_cast<std::uint32_t>(bytes[offset]) | (static_cast<std::uint32_t>(bytes[offset + 1]) << 8) |
+         (static_cast<std::uint32_t>(bytes[offset + 2]) << 16) |
+         (static_cast<std::uint32_t>(bytes[offset + 3]) << 24);
+}
+
+bool has_id(std::span<const std::uint8_t> bytes, std::size_t offset, std::string_view id) {
+  for (std::size_t i = 0; i < 4; ++i)
+    if (bytes[offset + i] != static_cast<std::uint8_t>(id[i])) return false;
+  return true;
+}
+
+WavParsed refuse(std::string why) { return WavParsed{std::nullopt, std::move(why)}; }
+
+struct Format {
+  std::uint16_t channels = 0;
+  std::uint32_t rate_hz = 0;
+  std::uint16_t block_align = 0;
+};
+
+// Reads a fmt chunk body; returns an error text or an empty string.
+std::string read_format(std::span<const std::uint8_t> body, Format& format) {
+  if (body.size() < pcm_fmt_size) return "fmt chunk shorter than 16 bytes";
+  std::uint16_t tag = read_u16(body, 0);
+  if (tag == format_extensible) {
+    // WAVE_FORMAT_EXTENSIBLE names the real format in the first two bytes of
+    // its sub-format GUID; sox writes it for more than two channels.
+    if (body.size() < extensible_fmt_size) return "extensible fmt chunk shorter than 40 bytes";
+    tag = read_u16(body, 24);
+  }
+  if (tag != format_pcm) return "not PCM (format tag " + std::to_string(tag) + ")";
+  format.channels = read_u16(body, 2);
+  format.rate_hz = read_u32(body, 4);
+  format.block_align = read_u16(body, 12);
+  const std::uint16_t bits_per_sample = read_u16(body, 14);
+  if (bits_per_sample != 16) return "not 16-bit (" + std::to_string(bits_per_sample) + " bits per sample)";
+  if (format.channels == 0) return "zero channels";
+  if (format.rate_hz == 0) return "zero sample rate";
+  if (format.block_align != format.channels * 2u)
+    return "block align " + std::to_string(format.block_align) + " does not match " +
+           std::to_string(format.channels) + " channels of 16 bits";
+  return {};
+}
+
+}  // namespace
+
+WavParsed parse_wav(std::span<const std::uint8_t> bytes) {
+  if (bytes.size() < riff_header_size) return refuse("truncated: shorter than the RIFF header");
+  if (!has_id(bytes, 0, "RIFF")) return refuse("not RIFF");
+  if (!has_id(bytes, 8, "WAVE")) return refuse("not WAVE");
+  // The RIFF size counts everything after the size field itself.
+  const std::uint64_t riff_end = std::uint64_t{read_u32(bytes, 4)} + 8;
+  if (riff_end > bytes.size()) return refuse("truncated: RIFF length exceeds the file");
+  if (riff_end < riff_header_size) return refuse("RIFF length shorter than its header");
+  const auto riff = bytes.first(static_cast<std::size_t>(riff_end));
+
+  std::optional<Format> format;
+  std::optional<std::span<const std::uint8_t>> data;
+  std::size_t offset = riff_header_size;
+  while (offset < riff.size()) {
+    if (riff.size() - offset < chunk_header_size) return refuse("truncated: partial chunk header");
+    const std::uint32_t chunk_size = read_u32(riff, offset + 4);
+    const std::size_t body_offset = offset + chunk_header_size;
+    if (chunk_size > riff.size() - body_offset) return refuse("truncated: chunk runs past the end");
+    const auto body = riff.subspan(body_offset, chunk_size);
+    // First fmt and first data win; later duplicates are ignored like any unknown chunk.
+    if (has_id(riff, offset, "fmt ") && !format) {
+      Format read;
+      if (auto error = read_format(body, read); !error.empty()) return refuse(std::move(error));
+      format = read;
+    } else if (has_id(riff, offset, "data") && !data) {
+      data = body;
+    }
+    // Chunks are word aligned: an odd-sized body is followed by one pad byte.
+    // Some writers omit the pad after the last chunk, so running out here is fine.
+    offset = body_offset + chunk_size + (chunk_size & 1U);
+  }
+  if (!format) return refuse("no fmt chunk");
+  if (!data) return refuse("no data chunk");
+  if (data->size() % format->block_align != 0)
+    return refuse("data length " + std::to_string(data->size()) + " is not a multiple of block align " +
+                  std::to_string(format->block_align));
+
+  WavAudio audio;
+  audio.rate_hz = format->rate_hz;
+  audio.channels = format->channels;
+  audio.samples.resize(data->size() / 2);
+  for (std::size_t i = 0; i < audio.samples.size(); ++i)
+    audio.samples[i] = static_cast<std::int16_t>(read_u16(*data, 2 * i));
+  return WavParsed{std::move(audio), {}};
+}
+
+std::vector<std::uint8_t> encode_wav(const WavAudio& audio) {
+  if (audio.channels == 0) throw std::invalid_argument("encode_wav: zero channels");
+  if (audio.rate_hz == 0) throw std::invalid_argument("encode_wav: zero sample rate");
+  if (audio.samples.size() % audio.channels != 0)
+    throw std::invalid_argument("encode_wav: sample count is not a multiple of the channel count");
+  const std::uint64_t data_size = std::uint64_t{audio.samples.size()} * 2;
+  const std::uint64_t header_size = riff_header_size + chunk_header_size + pcm_fmt_size + chunk_header_size;
+  if (data_size + header_size - 8 > std::numeric_limits<std::uint32_t>::max())
+    throw std::length_error("encode_wav: audio too long for a RIFF file");
+
+  std::vector<std::uint8_t> out;
+  out.reserve(static_cast<std::size_t>(header_size + data_size));
+  auto put_id = [&](std::string_view id) { out.insert(out.end(), id.begin(), id.end()); };
+  auto put_u16 = [&](std::uint32_t value) {
+    out.push_back(static_cast<std::uint8_t>(value));
+    out.push_back(static_cast<std::uint8_t>(value >> 8));
+  };
+  auto put_u32 = [&](std::uint64_t value) {
+    put_u16(static_cast<std::uint32_t>(value & 0xFFFF));
+    put_u16(static_cast<std::uint32_t>((value >> 16) & 0xFFFF));
+  };
+  const std::uint32_t block_align = audio.channels * 2u;
+
+  put_id("RIFF");
+  put_u32(header_size - 8 + data_size);
+  put_id("WAVE");
+  put_id("fmt ");
+  put_u32(pcm_fmt_size);
+  put_u16(format_pcm);
+  put_u16(audio.channels);
+  put_u32(audio.rate_hz);
+  put_u32(std::uint64_t{audio.rate_hz} * block_align);  // byte rate
+  put_u16(block_align);
+  put_u16(16);
+  put_id("data");
+  put_u32(data_size);
+  for (const std::int16_t sample : audio.samples) put_u16(static_cast<std::uint16_t>(sample));
+  return out;
+}
+
+}  // namespace deskline::codec

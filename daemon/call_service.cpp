@@ -1,0 +1,221 @@
+#include "daemon/call_service.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include <nlohmann/json.hpp>
+
+#include "daemon/uuid.hpp"
+
+namespace deskline::daemon {
+namespace {
+
+drivers::HostTimeUs realtime_us() {
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  return static_cast<drivers::HostTimeUs>(now.tv_sec) * 1'000'000 + now.tv_nsec / 1000;
+}
+
+BoxTimeUs seconds_to_us(double seconds) { return static_cast<BoxTimeUs>(seconds * 1e6); }
+
+}  // namespace
+
+struct CallService::Line {
+  Line(boost::asio::io_context& io, std::string box_serial, int port, std::string name, LineTimeouts timeouts)
+      : box_serial(std::move(box_serial)), port(port), name(std::move(name)), machine(timeouts), timer(io) {}
+  std::string box_serial;
+  int port;
+  std::string name;
+  LineMachine machine;
+  boost::asio::steady_timer timer;
+  std::optional<CallRecord> record;  // the call in progress, as stored
+};
+
+struct CallService::BoxState {
+  drivers::BoxIdentity identity;
+  BoxClock clock;
+  bool attached = false;
+  std::vector<std::unique_ptr<Line>> lines;
+  std::map<std::string, std::uint64_t> faults;  // by fault kind
+};
+
+CallService::CallService(boost::asio::io_context& io, const config::Config& config, Store& store, Logger& log)
+    : io_(io), config_(config), store_(store), log_(log) {
+  timeouts_.ring_timeout_us = seconds_to_us(config.ring_timeout_s);
+  timeouts_.inter_digit_timeout_us = seconds_to_us(config.inter_digit_timeout_s);
+}
+
+CallService::~CallService() = default;
+
+CallService::BoxState& CallService::box_state(const std::string& serial) {
+  auto& slot = boxes_[serial];
+  if (!slot) slot = std::make_unique<BoxState>();
+  return *slot;
+}
+
+void CallService::box_attached(const drivers::BoxIdentity& identity, drivers::BoxTimeUs box_time_us,
+                               drivers::HostTimeUs received_at_us) {
+  auto& box = box_state(identity.serial);
+  const bool replugged = !box.lines.empty();
+  box.identity = identity;
+  box.attached = true;
+  box.clock.reset();  // a re-plugged box restarts its clock
+  box.clock.sample(box_time_us, received_at_us);
+  if (static_cast<int>(box.lines.size()) != identity.line_count) {
+    box.lines.clear();
+    for (int port = 1; port <= identity.line_count; ++port)
+      box.lines.push_back(
+          std::make_unique<Line>(io_, identity.serial, port, config_.line_name(identity.serial, port), timeouts_));
+  }
+  log_.info("box {} {} ({} lines, {} Hz, caller ID {}, usb {})", identity.serial,
+            replugged ? "back in service" : "in service", identity.line_count, identity.audio_rate_hz,
+            identity.decodes_caller_id ? "decoded by box" : "from audio", identity.usb_path);
+}
+
+void CallService::line_event(const std::string& serial, const drivers::LineEvent& event) {
+  auto found = boxes_.find(serial);
+  if (found == boxes_.end() || event.port < 1 || event.port > static_cast<int>(found->second->lines.size()))
+    return;
+  auto& box = *found->second;
+  box.clock.sample(event.box_time_us, event.received_at_us);
+  auto& line = *box.lines[static_cast<std::size_t>(event.port - 1)];
+  apply(box, line, line.machine.on_signal(event.signal, event.box_time_us));
+}
+
+void CallService::box_detached(const std::string& serial, const std::string& reason,
+                               drivers::HostTimeUs detected_at_us) {
+  auto found = boxes_.find(serial);
+  if (found == boxes_.end()) return;
+  auto& box = *found->second;
+  box.attached = false;
+  log_.warning("box {} out of service: {}", serial, reason);
+  const BoxTimeUs now = box.clock.to_box(detected_at_us);
+  for (auto& line : box.lines) apply(box, *line, line->machine.on_interrupted(now, Outcome::device_lost));
+}
+
+void CallService::box_clock_sample(const std::string& serial, drivers::BoxTimeUs box_time_us,
+                                   drivers::HostTimeUs received_at_us) {
+  if (auto found = boxes_.find(serial); found != boxes_.end())
+    found->second->clock.sample(box_time_us, received_at_us);
+}
+
+void CallService::box_fault(const std::string& serial, const drivers::BoxFault& fault) {
+  const auto kind = drivers::to_string(fault.kind);
+  auto found = boxes_.find(serial);
+  auto& counters = found != boxes_.end() ? found->second->faults : unattached_faults_;
+  counters[kind] += fault.count;
+  log_.warning("box {}: {}: {}", serial, kind, fault.detail);
+}
+
+void CallService::driver_message(drivers::Severity severity, const std::string& text) {
+  static constexpr LogLevel levels[] = {LogLevel::debug, LogLevel::info, LogLevel::warning, LogLevel::error};
+  log_.write(levels[static_cast<int>(severity)], text);
+}
+
+void CallService::interrupt_all(drivers::HostTimeUs now_us) {
+  for (auto& [serial, box] : boxes_) {
+    const BoxTimeUs now = box->clock.to_box(now_us);
+    for (auto& line : box->lines) apply(*box, *line, line->machine.on_interrupted(now, Outcome::interrupted));
+  }
+}
+
+void CallService::recover_interrupted_calls() {
+  std::error_code error;
+  auto calls = store_.active_calls(error);
+  if (error) {
+    log_.error("cannot read calls left active: {}", store_.last_error_message());
+    return;
+  }
+  for (auto& call : calls) {
+    call.state = "ended";
+    call.outcome = std::string(to_string(Outcome::interrupted));
+    // The last moment we know the call existed: when it was answered or started.
+    if (!call.ended_at) call.ended_at = call.answered_at.value_or(call.started_at);
+    if (auto update_error = store_.update_call(call))
+      log_.error("call={} cannot close interrupted call: {}", call.id, store_.last_error_message());
+    else
+      log_.warning("line={} call={} closed as interrupted (daemon stopped during the call)", call.line, call.id);
+  }
+}
+
+void CallService::apply(BoxState& box, Line& line, const MachineOutput& output) {
+  for (const auto& update : output.updates) persist(line, update, box.clock);
+  for (const auto& transition : output.transitions)
+    log_.info("line={} call={} {} -> {} ({})", line.name, line.record ? line.record->id : "-",
+              to_string(transition.from), to_string(transition.to), transition.reason);
+  for (const auto& update : output.updates)
+    if (update.change == CallChange::ended) line.record.reset();
+  arm_timer(box, line);
+}
+
+void CallService::persist(Line& line, const CallUpdate& update, const BoxClock& clock) {
+  const auto& call = update.call;
+  if (update.change == CallChange::started) {
+    line.record = CallRecord{};
+    line.record->id = make_uuid();
+  }
+  if (!line.record) return;
+  auto& record = *line.record;
+  if (update.change == CallChange::digit_in_call) {
+    nlohmann::json detail = {{"digit", std::string(1, update.digit)}};
+    if (auto error = store_.add_event({record.id, clock.to_host(update.at), "dtmf", detail.dump()}))
+      log_.error("line={} call={} cannot store digit: {}", line.name, record.id, store_.last_error_message());
+    log_.info("line={} call={} digit {} during call", line.name, record.id, update.digit);
+    return;
+  }
+  record.box = line.box_serial;
+  record.line = line.name;
+  record.port = line.port;
+  record.direction = std::string(to_string(call.direction));
+  record.number = call.number;
+  record.number_absence = call.number_absence;
+  record.name = call.name;
+  record.started_at = clock.to_host(call.started_at);
+  record.answered_at = call.answered_at ? std::optional(clock.to_host(*call.answered_at)) : std::nullopt;
+  record.ended_at = call.ended_at ? std::optional(clock.to_host(*call.ended_at)) : std::nullopt;
+  record.state = call.ended_at ? "ended" : "active";
+  record.outcome = std::string(to_string(call.outcome));
+
+  const bool inserted = update.change == CallChange::started;
+  auto error = inserted ? store_.insert_call(record) : store_.update_call(record);
+  if (error) log_.error("line={} call={} cannot store call: {}", line.name, record.id, store_.last_error_message());
+  log_.info("line={} call={} {} {} number={}{}", line.name, record.id, to_string(update.change),
+            record.direction, record.number.empty() ? "-" : record.number,
+            record.outcome.empty() ? "" : " outcome=" + record.outcome);
+}
+
+void CallService::arm_timer(BoxState& box, Line& line) {
+  line.timer.cancel();
+  auto deadline = line.machine.deadline();
+  if (!deadline || !box.attached) return;
+  const auto delay_us = std::max<std::int64_t>(0, box.clock.to_host(*deadline) - realtime_us()) + 1000;
+  line.timer.expires_after(std::chrono::microseconds(delay_us));
+  line.timer.async_wait([this, &box, &line](boost::system::error_code error) {
+    if (error) return;
+    apply(box, line, line.machine.on_time(box.clock.to_box(realtime_us())));
+  });
+}
+
+nlohmann::json CallService::status() const {
+  nlohmann::json boxes = nlohmann::json::array();
+  for (const auto& [serial, box] : boxes_) {
+    nlohmann::json lines = nlohmann::json::array();
+    for (const auto& line : box->lines)
+      lines.push_back({{"port", line->port},
+                       {"name", line->name},
+                       {"state", to_string(line->machine.state())},
+                       {"call_id", line->record ? nlohmann::json(line->record->id) : nlohmann::json()}});
+    boxes.push_back({{"serial", serial},
+                     {"model", box->identity.model},
+                     {"firmware", box->identity.firmware},
+                     {"attached", box->attached},
+                     {"usb_path", box->identity.usb_path},
+                     {"audio_rate_hz", box->identity.audio_rate_hz},
+                     {"decodes_caller_id", box->identity.decodes_caller_id},
+                     {"faults", box->faults},
+                     {"lines", lines}});
+  }
+  return {{"boxes", boxes}, {"unidentified_faults", unattached_faults_}};
+}
+
+}  // namespace deskline::daemon

@@ -1,0 +1,66 @@
+// Turns box events into calls: one LineMachine per line, box clocks mapped
+// to wall time, every change persisted to the store and logged with line and
+// call id. Runs on the io_context thread only.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <nlohmann/json_fwd.hpp>
+
+#include "config/config.hpp"
+#include "daemon/box_clock.hpp"
+#include "daemon/line_machine.hpp"
+#include "daemon/log.hpp"
+#include "daemon/store.hpp"
+#include "drivers/line_box.hpp"
+
+namespace deskline::daemon {
+
+class CallService : public drivers::BoxListener {
+ public:
+  CallService(boost::asio::io_context& io, const config::Config& config, Store& store, Logger& log);
+  ~CallService() override;
+
+  // BoxListener
+  void box_attached(const drivers::BoxIdentity& box, drivers::BoxTimeUs box_time_us,
+                    drivers::HostTimeUs received_at_us) override;
+  void line_event(const std::string& serial, const drivers::LineEvent& event) override;
+  void box_detached(const std::string& serial, const std::string& reason,
+                    drivers::HostTimeUs detected_at_us) override;
+  void box_clock_sample(const std::string& serial, drivers::BoxTimeUs box_time_us,
+                        drivers::HostTimeUs received_at_us) override;
+  void box_fault(const std::string& serial, const drivers::BoxFault& fault) override;
+  void driver_message(drivers::Severity severity, const std::string& text) override;
+
+  // Ends calls in progress with outcome "interrupted" (daemon stopping).
+  void interrupt_all(drivers::HostTimeUs now_us);
+  // Calls a previous daemon left active are closed as "interrupted".
+  void recover_interrupted_calls();
+
+  // Boxes, lines and fault counters, for `deskline status`.
+  nlohmann::json status() const;
+
+ private:
+  struct Line;
+  struct BoxState;
+
+  BoxState& box_state(const std::string& serial);
+  void apply(BoxState& box, Line& line, const MachineOutput& output);
+  void persist(Line& line, const CallUpdate& update, const BoxClock& clock);
+  void arm_timer(BoxState& box, Line& line);
+
+  boost::asio::io_context& io_;
+  const config::Config& config_;
+  Store& store_;
+  Logger& log_;
+  LineTimeouts timeouts_;
+  std::map<std::string, std::unique_ptr<BoxState>> boxes_;
+  std::map<std::string, std::uint64_t> unattached_faults_;  // faults of boxes not yet identified
+};
+
+}  // namespace deskline::daemon

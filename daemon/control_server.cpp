@@ -1,0 +1,123 @@
+#include "daemon/control_server.hpp"
+
+#include <sys/stat.h>
+
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
+
+namespace deskline::daemon {
+
+namespace asio = boost::asio;
+using stream_protocol = asio::local::stream_protocol;
+
+class ControlServer::Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(stream_protocol::socket socket, ControlServer& server)
+      : socket_(std::move(socket)), server_(server), buffer_(max_request_bytes), idle_timer_(server.io_),
+        live_sessions_(server.live_sessions_) {
+    ++*live_sessions_;
+  }
+  ~Session() { --*live_sessions_; }
+
+  void start() { do_read(); }
+
+ private:
+  void do_read() {
+    idle_timer_.expires_after(idle_timeout);
+    idle_timer_.async_wait([weak = weak_from_this()](boost::system::error_code error) {
+      if (auto self = weak.lock(); self && !error) self->socket_.close();
+    });
+    asio::async_read_until(socket_, buffer_, '\n',
+                           [self = shared_from_this()](boost::system::error_code error, std::size_t length) {
+                             self->on_read(error, length);
+                           });
+  }
+
+  void on_read(boost::system::error_code error, std::size_t length) {
+    idle_timer_.cancel();
+    if (error == asio::error::not_found) {  // streambuf full without a newline
+      reply_and_close({{"ok", false}, {"error", "request longer than 64 KiB"}});
+      return;
+    }
+    if (error) return;  // EOF or closed: the client is done
+    std::string line(asio::buffers_begin(buffer_.data()), asio::buffers_begin(buffer_.data()) + length);
+    buffer_.consume(length);
+    nlohmann::json response;
+    auto request = nlohmann::json::parse(line, nullptr, false);
+    if (request.is_discarded() || !request.is_object())
+      response = {{"ok", false}, {"error", "request is not a JSON object"}};
+    else
+      response = server_.handler_(request);
+    do_write(response.dump() + "\n", false);
+  }
+
+  void reply_and_close(const nlohmann::json& response) { do_write(response.dump() + "\n", true); }
+
+  void do_write(std::string text, bool close_after) {
+    auto data = std::make_shared<std::string>(std::move(text));
+    asio::async_write(socket_, asio::buffer(*data),
+                      [self = shared_from_this(), data, close_after](boost::system::error_code error, std::size_t) {
+                        if (error || close_after) return;
+                        self->do_read();
+                      });
+  }
+
+  stream_protocol::socket socket_;
+  ControlServer& server_;
+  asio::streambuf buffer_;
+  asio::steady_timer idle_timer_;
+  std::shared_ptr<std::size_t> live_sessions_;
+};
+
+ControlServer::ControlServer(asio::io_context& io, std::filesystem::path socket_path, Handler handler, Logger& log)
+    : io_(io), socket_path_(std::move(socket_path)), handler_(std::move(handler)), log_(log), acceptor_(io) {}
+
+ControlServer::~ControlServer() { stop(); }
+
+std::error_code ControlServer::start() {
+  std::error_code error;
+  std::filesystem::create_directories(socket_path_.parent_path(), error);
+  if (error) return error;
+  if (std::filesystem::exists(socket_path_)) {
+    // A socket nobody answers on is left over from a killed daemon.
+    stream_protocol::socket probe(io_);
+    boost::system::error_code connect_error;
+    probe.connect(stream_protocol::endpoint(socket_path_.string()), connect_error);
+    if (!connect_error) return std::make_error_code(std::errc::address_in_use);
+    std::filesystem::remove(socket_path_, error);
+  }
+  boost::system::error_code asio_error;
+  acceptor_.open(stream_protocol(), asio_error);
+  if (!asio_error) acceptor_.bind(stream_protocol::endpoint(socket_path_.string()), asio_error);
+  if (!asio_error) acceptor_.listen(asio::socket_base::max_listen_connections, asio_error);
+  if (asio_error) return std::error_code(asio_error.value(), std::system_category());
+  ::chmod(socket_path_.c_str(), 0660);
+  do_accept();
+  return {};
+}
+
+void ControlServer::stop() {
+  if (!acceptor_.is_open()) return;
+  boost::system::error_code ignored;
+  acceptor_.close(ignored);
+  std::error_code remove_error;
+  std::filesystem::remove(socket_path_, remove_error);
+}
+
+void ControlServer::do_accept() {
+  acceptor_.async_accept([this](boost::system::error_code error, stream_protocol::socket socket) {
+    if (error == asio::error::operation_aborted) return;
+    if (!error) {
+      if (*live_sessions_ >= max_sessions) {
+        log_.warning("control: refusing a client: {} sessions open", max_sessions);
+      } else {
+        std::make_shared<Session>(std::move(socket), *this)->start();
+      }
+    }
+    do_accept();
+  });
+}
+
+}  // namespace deskline::daemon

@@ -1,0 +1,107 @@
+// One phone line's call state machine. Pure: signals and box times in, call
+// updates and the transition out. Timeouts are deadlines in box time that the
+// caller turns into timers, so tests drive it without a clock.
+//
+//   idle --ring--> ringing --off_hook--> answered --on_hook--> idle (answered)
+//                  ringing --ring_timeout--> idle (missed)
+//   idle --off_hook--> dialing --dial_timeout / answer_supervision--> outbound
+//                      dialing|outbound --on_hook--> idle (completed, answered, abandoned)
+//   any --device_lost / shutdown--> idle (device_lost / interrupted)
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "drivers/line_box.hpp"
+
+namespace deskline::daemon {
+
+using drivers::BoxTimeUs;
+
+enum class LineState { idle, ringing, answered, dialing, outbound };
+enum class Direction { inbound, outbound };
+enum class Outcome { none, answered, missed, completed, abandoned, device_lost, interrupted };
+
+std::string_view to_string(LineState state);
+std::string_view to_string(Direction direction);
+std::string_view to_string(Outcome outcome);
+
+struct CallProgress {
+  Direction direction = Direction::inbound;
+  std::string number;  // as received or dialled
+  std::optional<char> number_absence;
+  std::string name;
+  BoxTimeUs started_at = 0;
+  std::optional<BoxTimeUs> answered_at;
+  std::optional<BoxTimeUs> ended_at;
+  Outcome outcome = Outcome::none;
+};
+
+enum class CallChange { started, identified, answered, number_dialled, digit_in_call, ended };
+std::string_view to_string(CallChange change);
+
+struct CallUpdate {
+  CallChange change = CallChange::started;
+  CallProgress call;  // snapshot after the change
+  BoxTimeUs at = 0;
+  char digit = 0;  // digit_in_call only
+};
+
+struct Transition {
+  LineState from = LineState::idle;
+  LineState to = LineState::idle;
+  std::string_view reason;  // "ring", "off_hook", "ring_timeout", ...
+  BoxTimeUs at = 0;
+};
+
+struct MachineOutput {
+  std::vector<CallUpdate> updates;
+  std::vector<Transition> transitions;
+};
+
+struct LineTimeouts {
+  BoxTimeUs ring_timeout_us = 6'000'000;
+  BoxTimeUs inter_digit_timeout_us = 4'000'000;
+  // Caller ID that arrives before the first ring (ETSI, DTMF CLIP) waits this long for it.
+  BoxTimeUs early_caller_id_us = 15'000'000;
+};
+
+class LineMachine {
+ public:
+  explicit LineMachine(LineTimeouts timeouts = {}) : timeouts_(timeouts) {}
+
+  MachineOutput on_signal(const drivers::LineSignal& signal, BoxTimeUs at);
+  // Fires deadlines that are due at box time now.
+  MachineOutput on_time(BoxTimeUs now);
+  // The box is gone, or the daemon stops: the call in progress ends now.
+  MachineOutput on_interrupted(BoxTimeUs at, Outcome outcome);
+
+  std::optional<BoxTimeUs> deadline() const { return deadline_; }
+  LineState state() const { return state_; }
+  const std::optional<CallProgress>& call() const { return call_; }
+
+ private:
+  MachineOutput on_ring(bool ringing, BoxTimeUs at);
+  MachineOutput on_hook(bool off_hook, BoxTimeUs at);
+  MachineOutput on_caller_id(const drivers::CallerIdInfo& caller_id, BoxTimeUs at);
+  MachineOutput on_digit(char digit, BoxTimeUs at);
+  MachineOutput on_polarity(BoxTimeUs at);
+
+  void move_to(MachineOutput& output, LineState next, std::string_view reason, BoxTimeUs at);
+  void emit(MachineOutput& output, CallChange change, BoxTimeUs at, char digit = 0);
+  void end_call(MachineOutput& output, Outcome outcome, BoxTimeUs ended_at, std::string_view reason,
+                BoxTimeUs at);
+  void apply_caller_id(const drivers::CallerIdInfo& caller_id);
+
+  LineTimeouts timeouts_;
+  LineState state_ = LineState::idle;
+  std::optional<CallProgress> call_;
+  std::optional<BoxTimeUs> deadline_;
+  bool ringing_now_ = false;
+  BoxTimeUs last_ring_stop_ = 0;
+  std::optional<std::pair<drivers::CallerIdInfo, BoxTimeUs>> early_caller_id_;
+};
+
+}  // namespace deskline::daemon

@@ -1,0 +1,126 @@
+// desklined: drives X800-style line boxes and turns their lines into calls.
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "config/config.hpp"
+#include "daemon/call_json.hpp"
+#include "daemon/call_service.hpp"
+#include "daemon/control_server.hpp"
+#include "daemon/log.hpp"
+#include "daemon/store.hpp"
+#include "drivers/x800/driver.hpp"
+
+namespace {
+
+using namespace deskline;
+
+std::int64_t realtime_us() {
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  return static_cast<std::int64_t>(now.tv_sec) * 1'000'000 + now.tv_nsec / 1000;
+}
+
+nlohmann::json handle_control(const nlohmann::json& request, daemon::CallService& calls, daemon::Store& store) {
+  const auto command = request.value("cmd", std::string());
+  if (command == "status") {
+    auto status = calls.status();
+    status["ok"] = true;
+    status["pid"] = ::getpid();
+    status["version"] = DESKLINE_VERSION;
+    return status;
+  }
+  if (command == "calls") {
+    const auto limit = request.value("limit", 0);
+    if (limit < 0) return {{"ok", false}, {"error", "limit must be >= 0"}};
+    std::error_code error;
+    auto records = store.list_calls(static_cast<std::size_t>(limit), error);
+    if (error) return {{"ok", false}, {"error", store.last_error_message()}};
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& record : records) list.push_back(daemon::call_to_json(record));
+    return {{"ok", true}, {"calls", list}};
+  }
+  return {{"ok", false}, {"error", "unknown cmd '" + command + "'"}};
+}
+
+int run(const config::Config& config) {
+  daemon::LogLevel level = daemon::LogLevel::info;
+  daemon::parse_log_level(config.log_level, level);
+  daemon::Logger log(level);
+
+  std::error_code error;
+  std::filesystem::create_directories(config.data_dir, error);
+  if (error) {
+    log.error("cannot create data_dir {}: {}", config.data_dir.string(), error.message());
+    return 1;
+  }
+  auto store = daemon::Store::open(config.database_path(), error);
+  if (!store) {
+    log.error("cannot open database {}: {}", config.database_path().string(), error.message());
+    return 1;
+  }
+
+  boost::asio::io_context io;
+  daemon::CallService calls(io, config, *store, log);
+  calls.recover_interrupted_calls();
+
+  daemon::ControlServer control(
+      io, config.control_socket_path(),
+      [&](const nlohmann::json& request) { return handle_control(request, calls, *store); }, log);
+  if (auto control_error = control.start()) {
+    log.error("cannot listen on {}: {}", config.control_socket_path().string(), control_error.message());
+    return 1;
+  }
+
+  drivers::x800::DriverOptions options;
+  for (const auto& match : config.usb_match) options.match.push_back({match.vendor_id, match.product_id});
+  drivers::x800::Driver driver(io, calls, options);
+  if (auto driver_error = driver.start()) {
+    log.error("cannot start USB: {}", driver_error.message());
+    return 1;
+  }
+
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code signal_error, int signal_number) {
+    if (signal_error) return;
+    log.info("signal {}: stopping", signal_number);
+    sd_notify(0, "STOPPING=1");
+    calls.interrupt_all(realtime_us());
+    driver.stop();
+    control.stop();
+    io.stop();
+  });
+
+  log.info("desklined {} ready (config {}, database {})", DESKLINE_VERSION, config.source.string(),
+           config.database_path().string());
+  sd_notify(0, "READY=1");
+  io.run();
+  log.info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"desklined: telephony gateway daemon for X800-style USB line boxes"};
+  std::string config_path(deskline::config::default_path);
+  app.add_option("-c,--config", config_path, "configuration file")->capture_default_str();
+  app.set_version_flag("--version", DESKLINE_VERSION);
+  CLI11_PARSE(app, argc, argv);
+
+  auto loaded = deskline::config::load_file(config_path);
+  if (!loaded) {
+    std::cerr << "desklined: " << loaded.error.to_string() << "\n";
+    return 2;
+  }
+  ::umask(027);  // recordings and the database are not world-readable
+  return run(*loaded.config);
+}

@@ -1,0 +1,16 @@
+#include "drivers/line_box.hpp"
+
+namespace deskline::drivers {
+
+std::string to_string(BoxFaultKind kind) {
+  switch (kind) {
+    case BoxFaultKind::malformed_report: return "malformed_report";
+    case BoxFaultKind::lost_reports: return "lost_reports";
+    case BoxFaultKind::box_error: return "box_error";
+    case BoxFaultKind::command_failed: return "command_failed";
+    case BoxFaultKind::no_response: return "no_response";
+  }
+  return "unknown";
+}
+
+}  // namespace deskline::drivers

@@ -1,0 +1,57 @@
+#include "tools/cli/control_client.hpp"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace deskline::tools {
+
+std::optional<nlohmann::json> control_request(const std::filesystem::path& socket_path,
+                                              const nlohmann::json& request, std::string& error) {
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (socket_path.string().size() >= sizeof address.sun_path) {
+    error = "socket path too long";
+    return std::nullopt;
+  }
+  std::strcpy(address.sun_path, socket_path.c_str());
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    error = std::strerror(errno);
+    return std::nullopt;
+  }
+  timeval timeout{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    error = std::strerror(errno);
+    ::close(fd);
+    return std::nullopt;
+  }
+  const std::string line = request.dump() + "\n";
+  std::string response;
+  bool ok = ::send(fd, line.data(), line.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(line.size());
+  char buffer[65536];
+  while (ok && response.find('\n') == std::string::npos) {
+    const ssize_t count = ::recv(fd, buffer, sizeof buffer, 0);
+    if (count < 0 && errno == EINTR) continue;
+    if (count <= 0) ok = false;
+    else response.append(buffer, static_cast<std::size_t>(count));
+  }
+  ::close(fd);
+  if (!ok) {
+    error = "daemon closed the connection without answering";
+    return std::nullopt;
+  }
+  auto parsed = nlohmann::json::parse(response.substr(0, response.find('\n')), nullptr, false);
+  if (parsed.is_discarded()) {
+    error = "daemon sent invalid JSON";
+    return std::nullopt;
+  }
+  return parsed;
+}
+
+}  // namespace deskline::tools

@@ -1,0 +1,193 @@
+#include "tools/cli/demo.hpp"
+
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "config/config.hpp"
+#include "daemon/call_json.hpp"
+#include "daemon/store.hpp"
+#include "tools/cli/subprocess.hpp"
+
+namespace deskline::tools {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* demo_scenario = R"(# A scripted morning at a four-desk sales office (deskline demo).
+scenario version=1
+box A serial=X800-DEMO-01 lines=4 rate=8000 decode=yes model="X800-4"
+
+# 09:00 A customer calls Sales 1; caller ID arrives between ring 1 and 2
+# (China), the rep answers on the second ring and talks for ten seconds.
+at 1.0   A:1 ring cadence=1.0/4.0 count=4
+at 2.5   A:1 callerid number=13812345678 name="ZHANG WEI"
+at 6.5   A:1 offhook
+at 16.5  A:1 onhook
+
+# 09:01 Sales 2 calls a prospect in Beijing.
+at 3.0   A:2 offhook
+at 4.0   A:2 dial digits=01062345678
+at 19.0  A:2 onhook
+
+# 09:02 Nobody picks up on Sales 3: a missed call.
+at 8.0   A:3 ring cadence=1.0/4.0 count=2
+at 9.5   A:3 callerid number=02161234567
+
+# 09:05 Two lines ring at once; Sales 4 answers, the other caller gives up.
+at 22.0  A:1 ring cadence=1.0/4.0 count=2
+at 23.5  A:1 callerid number=4008123123
+at 22.0  A:4 ring cadence=1.0/4.0 count=3
+at 23.5  A:4 callerid number=075523456789 name="SHENZHEN TRADE"
+at 27.5  A:4 offhook
+at 33.0  A:4 onhook
+
+at 36.0  end
+)";
+
+std::string demo_config(const fs::path& dir) {
+  return fmt::format(R"(# Written by `deskline demo`: everything stays in this folder.
+[daemon]
+data_dir = "{0}/data"
+run_dir = "{0}/run"
+log_level = "info"
+
+[calls]
+ring_timeout_s = 5.0
+inter_digit_timeout_s = 3.0
+
+[[line]]
+box = "X800-DEMO-01"
+port = 1
+name = "Sales 1"
+user = "Li Na"
+
+[[line]]
+box = "X800-DEMO-01"
+port = 2
+name = "Sales 2"
+user = "Wang Fang"
+
+[[line]]
+box = "X800-DEMO-01"
+port = 3
+name = "Sales 3"
+user = "Chen Jie"
+
+[[line]]
+box = "X800-DEMO-01"
+port = 4
+name = "Sales 4"
+user = "Zhao Lei"
+)",
+                     dir.string());
+}
+
+fs::path find_binary(const std::string& name) {
+  for (const auto& candidate : {executable_dir() / name, executable_dir().parent_path() / "sbin" / name})
+    if (fs::exists(candidate)) return candidate;
+  return name;  // fall back to PATH
+}
+
+// Prints the daemon's call log lines as they appear, so the user watches the morning happen.
+class LogFollower {
+ public:
+  explicit LogFollower(fs::path path) : path_(std::move(path)) {}
+  void poll() {
+    std::ifstream file(path_);
+    file.seekg(offset_);
+    std::string line;
+    while (std::getline(file, line)) {
+      if (file.eof()) break;  // partial line: read it next time
+      offset_ = file.tellg();
+      if (line.find(" call=") != std::string::npos &&
+          (line.find(" started ") != std::string::npos || line.find(" identified ") != std::string::npos ||
+           line.find(" answered ") != std::string::npos || line.find(" number_dialled ") != std::string::npos ||
+           line.find(" ended ") != std::string::npos))
+        std::cout << "  " << line.substr(line.find("line=")) << "\n" << std::flush;
+      else if (line.find("box ") != std::string::npos && line.find("service") != std::string::npos)
+        std::cout << "  " << line.substr(line.find("box ")) << "\n" << std::flush;
+    }
+  }
+
+ private:
+  fs::path path_;
+  std::streamoff offset_ = 0;
+};
+
+}  // namespace
+
+int run_demo(const std::string& requested_dir) {
+  fs::path dir = requested_dir;
+  if (dir.empty()) {
+    std::string pattern = (fs::temp_directory_path() / "deskline-demo-XXXXXX").string();
+    if (!::mkdtemp(pattern.data())) {
+      std::cerr << "deskline demo: cannot create a temporary directory\n";
+      return 1;
+    }
+    dir = pattern;
+  }
+  std::error_code error;
+  fs::create_directories(dir, error);
+  dir = fs::absolute(dir);
+  const auto config_path = dir / "deskline.toml";
+  const auto scenario_path = dir / "morning.scenario";
+  const auto log_path = dir / "desklined.log";
+  std::ofstream(config_path) << demo_config(dir);
+  std::ofstream(scenario_path) << demo_scenario;
+  fs::remove(log_path, error);
+
+  std::cout << fmt::format("Deskline demo in {}\n", dir.string())
+            << "A virtual X800 box with four lines plays a scripted morning (about 40 s).\n\n";
+
+  SpawnOptions options;
+  options.stderr_path = log_path;
+  const pid_t simulator = spawn({find_binary("deskline-sim").string(), "--scenario", scenario_path.string(),
+                                 "--trace", (dir / "trace.jsonl").string(), "--", find_binary("desklined").string(),
+                                 "--config", config_path.string()},
+                                options);
+  if (simulator < 0) {
+    std::cerr << "deskline demo: cannot start deskline-sim: " << std::strerror(errno) << "\n";
+    return 1;
+  }
+  LogFollower follower(log_path);
+  std::optional<int> status;
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(3);
+  while (!(status = wait_for(simulator, std::chrono::milliseconds(200)))) {
+    follower.poll();
+    if (std::chrono::steady_clock::now() > give_up) {
+      ::kill(simulator, SIGTERM);
+      status = wait_for(simulator, std::chrono::seconds(15));
+      if (!status) ::kill(simulator, SIGKILL), status = wait_for(simulator, std::chrono::seconds(5));
+      std::cerr << "deskline demo: the simulator did not finish in 3 minutes\n";
+      break;
+    }
+  }
+  follower.poll();
+  if (status.value_or(1) != 0) {
+    std::cerr << fmt::format("deskline demo: the simulator or daemon failed (status {}); see {}\n",
+                             status.value_or(-1), log_path.string());
+    return 1;
+  }
+
+  auto loaded = config::load_file(config_path);
+  std::error_code store_error;
+  auto store = loaded ? daemon::Store::open(loaded.config->database_path(), store_error, true) : nullptr;
+  if (!store) {
+    std::cerr << "deskline demo: cannot read the calls database\n";
+    return 1;
+  }
+  auto records = store->list_calls(0, store_error);
+  nlohmann::json calls = nlohmann::json::array();
+  for (const auto& record : records) calls.push_back(daemon::call_to_json(record));
+  std::cout << "\nCalls recorded this morning:\n" << daemon::calls_table(calls) << "\n"
+            << fmt::format("State, log and trace: {}\nAgain with: deskline --config {} calls\n", dir.string(),
+                           config_path.string());
+  return 0;
+}
+
+}  // namespace deskline::tools

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The README's second command: install what is needed, build, run every test.
+#   sudo tools/test.sh
+# 1. g++ build: unit, integration (real binaries under deskline-sim), fuzz seed replays.
+# 2. clang build with ASan+UBSan: the same unit and integration tests, then each
+#    libFuzzer target for FUZZ_SECONDS (default 60 for the X800 decoder, 20 for the others).
+set -euo pipefail
+source_dir=$(cd "$(dirname "$0")/.." && pwd)
+build_root=${DESKLINE_TEST_BUILD_ROOT:-$source_dir/build-test}
+fuzz_seconds=${FUZZ_SECONDS:-60}
+jobs=$(nproc)
+
+"$source_dir/tools/install-deps.sh"
+
+echo "== build (g++)"
+DESKLINE_BUILD_DIR=$build_root/gcc "$source_dir/tools/build.sh" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+echo "== tests (g++)"
+ctest --test-dir "$build_root/gcc" --output-on-failure -j "$jobs"
+
+echo "== build (clang-14, ASan+UBSan, libFuzzer)"
+DESKLINE_BUILD_DIR=$build_root/sanitize "$source_dir/tools/build.sh" -DCMAKE_BUILD_TYPE=Debug \
+  -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 -DDESKLINE_SANITIZE=ON -DDESKLINE_FUZZ=ON
+echo "== tests (ASan+UBSan)"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:verify_asan_link_order=0
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+ctest --test-dir "$build_root/sanitize" --output-on-failure -j "$jobs"
+
+echo "== fuzzing"
+for target in "$build_root"/sanitize/bin/fuzz_*; do
+  name=$(basename "$target")
+  [ "$name" = fuzz_x800 ] && seconds=$fuzz_seconds || seconds=$((fuzz_seconds / 3))
+  work=$(mktemp -d)
+  cp -r "$source_dir/tests/fuzz/corpus/$name/." "$work/" 2>/dev/null || true
+  echo "-- $name for ${seconds}s"
+  "$target" -max_total_time="$seconds" -print_final_stats=1 "$work" 2>&1 | grep -E '^(stat::number_of_executed_units|==|SUMMARY|Done)' || true
+  status=${PIPESTATUS[0]}
+  rm -rf "$work"
+  if [ "$status" -ne 0 ]; then echo "fuzz target $name failed" >&2; exit 1; fi
+done
+echo "all test stages passed"
