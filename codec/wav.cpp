@@ -2,6 +2,7 @@
 
 #include <limits>
 #include <stdexcept>
+#include <string>
 #include <string_view>
 
 namespace deskline::codec {
@@ -132,6 +133,8 @@ std::vector<std::uint8_t> encode_wav(const WavAudio& audio) {
     put_u16(static_cast<std::uint32_t>((value >> 16) & 0xFFFF));
   };
   const std::uint32_t block_align = audio.channels * 2u;
+  if (std::uint64_t{audio.rate_hz} * block_align > std::numeric_limits<std::uint32_t>::max())
+    throw std::length_error("encode_wav: byte rate does not fit in 32 bits");
 
   put_id("RIFF");
   put_u32(header_size - 8 + data_size);

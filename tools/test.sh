@@ -32,9 +32,10 @@ for target in "$build_root"/sanitize/bin/fuzz_*; do
   work=$(mktemp -d)
   cp -r "$source_dir/tests/fuzz/corpus/$name/." "$work/" 2>/dev/null || true
   echo "-- $name for ${seconds}s"
-  "$target" -max_total_time="$seconds" -print_final_stats=1 "$work" 2>&1 | grep -E '^(stat::number_of_executed_units|==|SUMMARY|Done)' || true
-  status=${PIPESTATUS[0]}
-  rm -rf "$work"
-  if [ "$status" -ne 0 ]; then echo "fuzz target $name failed" >&2; exit 1; fi
+  status=0
+  "$target" -max_total_time="$seconds" -print_final_stats=1 "$work" >"$work.log" 2>&1 || status=$?
+  grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|SUMMARY|==[0-9]+==ERROR)' "$work.log" || true
+  if [ "$status" -ne 0 ]; then tail -50 "$work.log" >&2; echo "fuzz target $name failed" >&2; exit 1; fi
+  rm -rf "$work" "$work.log"
 done
 echo "all test stages passed"

@@ -1,0 +1,95 @@
+// Runs the real binaries: desklined under deskline-sim, then the deskline CLI.
+#pragma once
+
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "tools/cli/subprocess.hpp"
+
+namespace deskline::testing {
+
+namespace fs = std::filesystem;
+
+inline fs::path bin(const std::string& name) { return fs::path(DESKLINE_BIN_DIR) / name; }
+
+// A fresh folder holding one daemon's config, database, sockets and logs.
+class Workspace {
+ public:
+  explicit Workspace(const std::string& name, const std::string& extra_config = "") {
+    dir_ = fs::temp_directory_path() / ("deskline-it-" + name + "-" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    std::ofstream(config_path()) << "[daemon]\n"
+                                 << "data_dir = \"" << (dir_ / "data").string() << "\"\n"
+                                 << "run_dir = \"" << (dir_ / "run").string() << "\"\n"
+                                 << "log_level = \"debug\"\n"
+                                 << extra_config;
+  }
+  ~Workspace() {
+    if (!::testing::Test::HasFailure()) fs::remove_all(dir_);
+  }
+
+  const fs::path& dir() const { return dir_; }
+  fs::path config_path() const { return dir_ / "deskline.toml"; }
+  fs::path log_path() const { return dir_ / "desklined.log"; }
+  fs::path trace_path() const { return dir_ / "trace.jsonl"; }
+
+  fs::path write_scenario(const std::string& text) const {
+    auto path = dir_ / "test.scenario";
+    std::ofstream(path) << text;
+    return path;
+  }
+
+  // Starts deskline-sim running desklined; returns the simulator's pid.
+  pid_t start_daemon_under_sim(const fs::path& scenario) const {
+    tools::SpawnOptions options;
+    options.stderr_path = log_path();
+    return tools::spawn({bin("deskline-sim").string(), "--scenario", scenario.string(), "--trace",
+                         trace_path().string(), "--", bin("desklined").string(), "--config",
+                         config_path().string()},
+                        options);
+  }
+
+  // Runs a scenario to its end; returns the simulator's exit status.
+  int run_scenario(const std::string& text) const {
+    const pid_t pid = start_daemon_under_sim(write_scenario(text));
+    if (pid < 0) return -1;
+    return tools::wait_for(pid, std::chrono::minutes(3)).value_or(-2);
+  }
+
+  nlohmann::json cli_json(const std::vector<std::string>& arguments) const {
+    std::vector<std::string> argv = {bin("deskline").string(), "--config", config_path().string()};
+    argv.insert(argv.end(), arguments.begin(), arguments.end());
+    std::string output;
+    const int status = tools::run_capture(argv, output);
+    if (status != 0) return nlohmann::json{{"exit_status", status}, {"output", output}};
+    return nlohmann::json::parse(output, nullptr, false);
+  }
+
+  nlohmann::json calls() const { return cli_json({"calls", "--json"}); }
+
+  std::string log() const {
+    std::ifstream file(log_path());
+    return {std::istreambuf_iterator<char>(file), {}};
+  }
+
+  std::vector<nlohmann::json> trace() const {
+    std::vector<nlohmann::json> lines;
+    std::ifstream file(trace_path());
+    for (std::string line; std::getline(file, line);) {
+      auto parsed = nlohmann::json::parse(line, nullptr, false);
+      if (!parsed.is_discarded()) lines.push_back(std::move(parsed));
+    }
+    return lines;
+  }
+
+ private:
+  fs::path dir_;
+};
+
+}  // namespace deskline::testing

@@ -1,0 +1,49 @@
+#include "daemon/box_clock.hpp"
+
+#include <gtest/gtest.h>
+
+namespace deskline::daemon {
+namespace {
+
+constexpr std::int64_t epoch = 1'795'000'000'000'000;  // some wall-clock microsecond
+
+TEST(BoxClock, FirstSampleDefinesTheOffset) {
+  BoxClock clock;
+  EXPECT_FALSE(clock.synchronized());
+  clock.sample(1'000'000, epoch + 1'000'000 + 700);
+  EXPECT_TRUE(clock.synchronized());
+  EXPECT_EQ(clock.to_host(1'000'000), epoch + 1'000'700);
+  EXPECT_EQ(clock.to_box(epoch + 1'000'700), 1'000'000u);
+}
+
+TEST(BoxClock, SmallestDelayWinsSoJitterNeverMovesTimes) {
+  BoxClock clock;
+  clock.sample(0, epoch + 5'000);       // delayed 5 ms
+  clock.sample(20'000, epoch + 20'300);  // delayed 0.3 ms: better estimate
+  clock.sample(40'000, epoch + 48'000);  // a delay spike of 8 ms
+  EXPECT_EQ(clock.to_host(40'000), epoch + 40'300 + 10);  // rose by drift allowance only (20 ms * 500 ppm)
+}
+
+TEST(BoxClock, FollowsSlowDriftUpwards) {
+  BoxClock clock;
+  clock.sample(0, epoch);
+  // The box runs 100 ppm slow: after 1000 s the host sees 100 ms more.
+  clock.sample(1'000'000'000, epoch + 1'000'100'000);
+  EXPECT_EQ(clock.to_host(1'000'000'000), epoch + 1'000'100'000);
+}
+
+TEST(BoxClock, BoxRestartResetsTheMapping) {
+  BoxClock clock;
+  clock.sample(900'000'000, epoch);
+  clock.sample(1'000, epoch + 10'000'000);  // re-plugged: clock starts again
+  EXPECT_EQ(clock.to_host(1'000), epoch + 10'000'000);
+}
+
+TEST(BoxClock, HostTimesBeforeThePowerUpClampToZero) {
+  BoxClock clock;
+  clock.sample(1'000, epoch);
+  EXPECT_EQ(clock.to_box(epoch - 10'000), 0u);
+}
+
+}  // namespace
+}  // namespace deskline::daemon

@@ -1,0 +1,177 @@
+#include "daemon/line_machine.hpp"
+
+#include <gtest/gtest.h>
+
+namespace deskline::daemon {
+namespace {
+
+using drivers::CallerIdInfo;
+using drivers::CallerIdReceived;
+using drivers::DigitDetected;
+using drivers::HookChanged;
+using drivers::PolarityChanged;
+using drivers::RingChanged;
+
+constexpr BoxTimeUs s(double seconds) { return static_cast<BoxTimeUs>(seconds * 1e6); }
+
+class LineMachineTest : public ::testing::Test {
+ protected:
+  LineMachine machine{LineTimeouts{s(6), s(4), s(15)}};
+  std::vector<CallUpdate> updates;
+  std::vector<Transition> transitions;
+
+  void feed(const drivers::LineSignal& signal, double at) { collect(machine.on_signal(signal, s(at))); }
+  void tick(double at) { collect(machine.on_time(s(at))); }
+  void collect(const MachineOutput& output) {
+    updates.insert(updates.end(), output.updates.begin(), output.updates.end());
+    transitions.insert(transitions.end(), output.transitions.begin(), output.transitions.end());
+  }
+  const CallUpdate& last() const { return updates.back(); }
+};
+
+TEST_F(LineMachineTest, InboundAnsweredWithCallerIdBetweenRings) {
+  feed(RingChanged{true}, 1.0);
+  EXPECT_EQ(machine.state(), LineState::ringing);
+  ASSERT_EQ(updates.size(), 1u);
+  EXPECT_EQ(updates[0].change, CallChange::started);
+  EXPECT_EQ(updates[0].call.direction, Direction::inbound);
+  feed(RingChanged{false}, 2.0);
+  EXPECT_EQ(machine.deadline(), s(8.0));
+  feed(CallerIdReceived{CallerIdInfo{"13812345678", "ZHANG WEI", {}, {}, "11270900"}}, 2.5);
+  EXPECT_EQ(last().change, CallChange::identified);
+  EXPECT_EQ(last().call.number, "13812345678");
+  EXPECT_EQ(last().call.name, "ZHANG WEI");
+  feed(RingChanged{true}, 6.0);
+  EXPECT_FALSE(machine.deadline());
+  feed(HookChanged{true}, 6.5);
+  EXPECT_EQ(machine.state(), LineState::answered);
+  EXPECT_EQ(last().change, CallChange::answered);
+  feed(DigitDetected{'5', 80}, 8.0);
+  EXPECT_EQ(last().change, CallChange::digit_in_call);
+  EXPECT_EQ(last().digit, '5');
+  feed(HookChanged{false}, 16.5);
+  EXPECT_EQ(machine.state(), LineState::idle);
+  const auto& ended = last();
+  EXPECT_EQ(ended.change, CallChange::ended);
+  EXPECT_EQ(ended.call.outcome, Outcome::answered);
+  EXPECT_EQ(ended.call.started_at, s(1.0));
+  EXPECT_EQ(ended.call.answered_at, s(6.5));
+  EXPECT_EQ(ended.call.ended_at, s(16.5));
+  EXPECT_EQ(ended.call.number, "13812345678");
+  ASSERT_EQ(transitions.size(), 3u);
+  EXPECT_EQ(transitions[2].reason, "on_hook");
+}
+
+TEST_F(LineMachineTest, MissedWhenRingingStopsForTheTimeout) {
+  feed(RingChanged{true}, 0.0);
+  feed(RingChanged{false}, 1.0);
+  feed(RingChanged{true}, 5.0);
+  feed(RingChanged{false}, 6.0);
+  tick(11.9);  // not yet: 6.0 + 6
+  EXPECT_EQ(machine.state(), LineState::ringing);
+  tick(12.0);
+  EXPECT_EQ(machine.state(), LineState::idle);
+  EXPECT_EQ(last().call.outcome, Outcome::missed);
+  EXPECT_EQ(last().call.ended_at, s(6.0));  // when the caller stopped ringing, not when we noticed
+  EXPECT_FALSE(last().call.answered_at);
+  EXPECT_EQ(transitions.back().reason, "ring_timeout");
+}
+
+TEST_F(LineMachineTest, OverdueDeadlineFiresBeforeTheNextSignal) {
+  feed(RingChanged{true}, 0.0);
+  feed(RingChanged{false}, 1.0);
+  feed(RingChanged{true}, 30.0);  // a new call long after the first gave up
+  ASSERT_EQ(updates.size(), 3u);
+  EXPECT_EQ(updates[1].change, CallChange::ended);
+  EXPECT_EQ(updates[1].call.outcome, Outcome::missed);
+  EXPECT_EQ(updates[2].change, CallChange::started);
+  EXPECT_EQ(updates[2].call.started_at, s(30.0));
+}
+
+TEST_F(LineMachineTest, OutboundNumberFromDigitsAfterInterDigitTimeout) {
+  feed(HookChanged{true}, 3.0);
+  EXPECT_EQ(machine.state(), LineState::dialing);
+  EXPECT_EQ(last().call.direction, Direction::outbound);
+  for (char digit : std::string("01062345678")) feed(DigitDetected{digit, 80}, 4.0 + (digit - '0') * 0.01);
+  tick(7.9);
+  EXPECT_EQ(machine.state(), LineState::dialing);
+  tick(8.2);
+  EXPECT_EQ(machine.state(), LineState::outbound);
+  EXPECT_EQ(last().change, CallChange::number_dialled);
+  EXPECT_EQ(last().call.number, "01062345678");
+  feed(DigitDetected{'1', 80}, 10.0);  // IVR menu choice: an event, not part of the number
+  EXPECT_EQ(last().change, CallChange::digit_in_call);
+  feed(HookChanged{false}, 19.0);
+  EXPECT_EQ(last().call.outcome, Outcome::completed);
+  EXPECT_EQ(last().call.number, "01062345678");
+  EXPECT_EQ(last().call.started_at, s(3.0));
+  EXPECT_EQ(last().call.ended_at, s(19.0));
+}
+
+TEST_F(LineMachineTest, PolarityReversalIsAnswerSupervision) {
+  feed(HookChanged{true}, 0.0);
+  feed(DigitDetected{'1', 80}, 1.0);
+  feed(DigitDetected{'0', 80}, 1.2);
+  feed(PolarityChanged{true}, 3.0);
+  EXPECT_EQ(machine.state(), LineState::outbound);
+  EXPECT_EQ(last().change, CallChange::answered);
+  feed(HookChanged{false}, 9.0);
+  EXPECT_EQ(last().call.outcome, Outcome::answered);
+  EXPECT_EQ(last().call.answered_at, s(3.0));
+}
+
+TEST_F(LineMachineTest, OffHookWithoutDigitsIsAbandoned) {
+  feed(HookChanged{true}, 0.0);
+  feed(HookChanged{false}, 2.0);
+  EXPECT_EQ(last().call.outcome, Outcome::abandoned);
+}
+
+TEST_F(LineMachineTest, CallerIdBeforeFirstRingIsKeptForThatRing) {
+  feed(CallerIdReceived{CallerIdInfo{"02161234567", {}, {}, {}, {}}}, 0.0);
+  EXPECT_TRUE(updates.empty());
+  feed(RingChanged{true}, 0.8);
+  EXPECT_EQ(last().change, CallChange::started);
+  EXPECT_EQ(last().call.number, "02161234567");
+}
+
+TEST_F(LineMachineTest, StaleEarlyCallerIdIsDropped) {
+  feed(CallerIdReceived{CallerIdInfo{"02161234567", {}, {}, {}, {}}}, 0.0);
+  feed(RingChanged{true}, 20.0);
+  EXPECT_EQ(last().call.number, "");
+}
+
+TEST_F(LineMachineTest, PrivateNumberAbsence) {
+  feed(RingChanged{true}, 0.0);
+  feed(CallerIdReceived{CallerIdInfo{{}, {}, 'P', {}, {}}}, 1.5);
+  EXPECT_EQ(last().call.number_absence, 'P');
+  EXPECT_EQ(last().call.number, "");
+}
+
+TEST_F(LineMachineTest, DeviceLostEndsTheCallInProgress) {
+  feed(RingChanged{true}, 0.0);
+  feed(HookChanged{true}, 2.0);
+  collect(machine.on_interrupted(s(7.25), Outcome::device_lost));
+  EXPECT_EQ(machine.state(), LineState::idle);
+  EXPECT_EQ(last().call.outcome, Outcome::device_lost);
+  EXPECT_EQ(last().call.ended_at, s(7.25));
+  EXPECT_FALSE(machine.deadline());
+}
+
+TEST_F(LineMachineTest, InterruptWhenIdleDoesNothing) {
+  collect(machine.on_interrupted(s(1), Outcome::interrupted));
+  EXPECT_TRUE(updates.empty());
+  EXPECT_TRUE(transitions.empty());
+}
+
+TEST_F(LineMachineTest, StraySignalsInIdleAreIgnored) {
+  feed(RingChanged{false}, 0.0);
+  feed(HookChanged{false}, 0.1);
+  feed(DigitDetected{'3', 80}, 0.2);
+  feed(PolarityChanged{true}, 0.3);
+  feed(drivers::VoltageMeasured{-48.0}, 0.4);
+  EXPECT_TRUE(updates.empty());
+  EXPECT_EQ(machine.state(), LineState::idle);
+}
+
+}  // namespace
+}  // namespace deskline::daemon
