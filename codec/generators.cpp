@@ -34,8 +34,8 @@ void require_rate(std::uint32_t rate_hz) {
 
 // Writes a sum of sines into samples[begin, end), phase referenced to `begin`
 // so every burst starts at zero phase like a freshly keyed oscillator.
-void add_sines(std::span<double> samples, std::uint32_t rate_hz,
-               std::span<const double> frequencies_hz, std::span<const double> peaks) {
+void add_sines(std::span<double> samples, std::uint32_t rate_hz, std::span<const double> frequencies_hz,
+               std::span<const double> peaks) {
   for (std::size_t tone_index = 0; tone_index < frequencies_hz.size(); ++tone_index) {
     const double step = two_pi * frequencies_hz[tone_index] / rate_hz;
     for (std::size_t n = 0; n < samples.size(); ++n)
@@ -132,10 +132,9 @@ Samples dtmf(std::uint32_t rate_hz, std::string_view digits, const DtmfOptions& 
 
   std::vector<double> mixed(pairs.size() * (tone_samples + gap_samples), 0.0);
   for (std::size_t index = 0; index < pairs.size(); ++index) {
-    const std::array<double, 2> frequencies{pairs[index].low_hz * scale,
-                                            pairs[index].high_hz * scale};
-    add_sines(std::span(mixed).subspan(index * (tone_samples + gap_samples), tone_samples),
-              rate_hz, frequencies, peaks);
+    const std::array<double, 2> frequencies{pairs[index].low_hz * scale, pairs[index].high_hz * scale};
+    add_sines(std::span(mixed).subspan(index * (tone_samples + gap_samples), tone_samples), rate_hz,
+              frequencies, peaks);
   }
   return to_samples(mixed);
 }
@@ -154,10 +153,11 @@ Samples fsk(std::uint32_t rate_hz, std::span<const std::uint8_t> bytes, const Fs
   bits.reserve(static_cast<std::size_t>(options.seizure_bits + options.mark_bits) + bytes.size() * 10);
   for (int i = 0; i < options.seizure_bits; ++i) bits.push_back(i % 2 == 1);  // 0101...
   for (int i = 0; i < options.mark_bits; ++i) bits.push_back(true);
+  // 8N1: start bit 0, data bits least significant first, stop bit 1.
   for (const std::uint8_t byte : bytes) {
-    bits.push_back(false);  // start bit
-    for (int bit = 0; bit < 8; ++bit) bits.push_back(((byte >> bit) & 1U) != 0);  // LSB first
-    bits.push_back(true);  // stop bit
+    bits.push_back(false);
+    for (int bit = 0; bit < 8; ++bit) bits.push_back(((byte >> bit) & 1U) != 0);
+    bits.push_back(true);
   }
 
   // Bit k ends at sample floor((k+1) * rate / baud), computed in integers: at

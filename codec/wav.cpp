@@ -57,6 +57,10 @@ std::string read_format(std::span<const std::uint8_t> body, Format& format) {
   if (bits_per_sample != 16) return "not 16-bit (" + std::to_string(bits_per_sample) + " bits per sample)";
   if (format.channels == 0) return "zero channels";
   if (format.rate_hz == 0) return "zero sample rate";
+  // A rate whose byte rate cannot be written in the fmt chunk is not a real file.
+  if (std::uint64_t{format.rate_hz} * format.channels * 2u > std::numeric_limits<std::uint32_t>::max())
+    return "sample rate " + std::to_string(format.rate_hz) + " too high for " +
+           std::to_string(format.channels) + " channels";
   if (format.block_align != format.channels * 2u)
     return "block align " + std::to_string(format.block_align) + " does not match " +
            std::to_string(format.channels) + " channels of 16 bits";

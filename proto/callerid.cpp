@@ -59,7 +59,9 @@ void check_absence(char reason, const char* what) {
   if (!is_absence(reason)) throw std::invalid_argument(std::string(what) + " absence must be 'P' or 'O'");
 }
 
-void append_text(std::vector<std::uint8_t>& out, std::string_view text) { out.insert(out.end(), text.begin(), text.end()); }
+void append_text(std::vector<std::uint8_t>& out, std::string_view text) {
+  out.insert(out.end(), text.begin(), text.end());
+}
 
 void append_parameter(std::vector<std::uint8_t>& out, Parameter type, std::string_view value) {
   out.push_back(type);
@@ -103,7 +105,8 @@ Parsed failure(Error error, std::size_t consumed) { return Parsed{std::nullopt, 
 // the whole message.
 std::string display_name(std::string_view wire) {
   std::string name(wire.substr(0, max_name_length));
-  std::replace_if(name.begin(), name.end(), [](char c) { return !is_printable(c); }, '?');
+  std::replace_if(
+      name.begin(), name.end(), [](char c) { return !is_printable(c); }, '?');
   return name;
 }
 
@@ -157,7 +160,8 @@ std::optional<Error> parse_mdmf_body(std::span<const std::uint8_t> body, Message
         break;  // call type, redirecting number, ...: not ours to show
     }
   }
-  if (!message.number && !message.number_absence && !message.name && !message.name_absence) return Error::empty;
+  if (!message.number && !message.number_absence && !message.name && !message.name_absence)
+    return Error::empty;
   return std::nullopt;
 }
 
@@ -179,7 +183,8 @@ std::optional<std::vector<DtmfField>> split_dtmf_fields(std::string_view text) {
   std::size_t position = 0;
   while (position < text.size()) {
     DtmfField field;
-    if (text[position] == 'A' || text[position] == 'B' || text[position] == 'D') field.start = text[position++];
+    if (text[position] == 'A' || text[position] == 'B' || text[position] == 'D')
+      field.start = text[position++];
     const std::size_t digits_begin = position;
     while (position < text.size() && text[position] >= '0' && text[position] <= '9') ++position;
     field.digits = text.substr(digits_begin, position - digits_begin);
@@ -194,11 +199,16 @@ std::optional<std::vector<DtmfField>> split_dtmf_fields(std::string_view text) {
 
 std::string_view to_string(Error error) {
   switch (error) {
-    case Error::truncated: return "truncated";
-    case Error::bad_checksum: return "bad checksum";
-    case Error::unknown_type: return "unknown message type";
-    case Error::bad_field: return "bad field";
-    case Error::empty: return "no number, name or absence reason";
+    case Error::truncated:
+      return "truncated";
+    case Error::bad_checksum:
+      return "bad checksum";
+    case Error::unknown_type:
+      return "unknown message type";
+    case Error::bad_field:
+      return "bad field";
+    case Error::empty:
+      return "no number, name or absence reason";
   }
   return "unknown error";
 }
@@ -210,7 +220,8 @@ std::vector<std::uint8_t> encode(const Message& message) {
   if (message.number_absence) check_absence(*message.number_absence, "number");
   if (message.name_absence) check_absence(*message.name_absence, "name");
   if (message.name) {
-    if (message.name->size() > max_name_length) throw std::length_error("caller ID name longer than 16 characters");
+    if (message.name->size() > max_name_length)
+      throw std::length_error("caller ID name longer than 16 characters");
     if (message.name->empty() || !std::all_of(message.name->begin(), message.name->end(), is_printable))
       throw std::invalid_argument("caller ID name must be 1 to 16 printable ASCII characters");
   }

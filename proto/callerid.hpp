@@ -20,6 +20,7 @@ struct Message {
   std::optional<std::string> number;
   std::optional<char> number_absence;  // 'P' private, 'O' unavailable
   std::optional<std::string> name;     // MDMF only, at most 16 characters on the wire
+                                       // (parse keeps the first 16 of a longer name)
   std::optional<char> name_absence;
   friend bool operator==(const Message&, const Message&) = default;
 };
@@ -36,7 +37,8 @@ std::string_view to_string(Error error);
 struct Parsed {
   std::optional<Message> message;
   Error error = Error::truncated;
-  std::size_t consumed = 0;  // bytes used (type + length + body + checksum)
+  std::size_t consumed = 0;  // bytes used (type + length + body + checksum); 0 when
+                             // truncated or of unknown type, the whole frame otherwise
   explicit operator bool() const { return message.has_value(); }
 };
 
@@ -45,8 +47,8 @@ struct Parsed {
 std::vector<std::uint8_t> encode(const Message& message);
 Parsed parse(std::span<const std::uint8_t> bytes);
 
-// DTMF caller ID. China / ETSI: 'A' or 'D' (private 'B', unavailable 'C'
-// forms), digits, end with 'C' (China) or '#'. encode_dtmf gives the digit
+// DTMF caller ID. China: A<digits>C, private B00C, unavailable B10C. ETSI:
+// A<digits>#, private D1#, unavailable D3#. encode_dtmf gives the digit
 // string to send; parse_dtmf accepts the forms in proto/callerid.md.
 enum class DtmfStyle { china, etsi };
 std::string encode_dtmf(const Message& message, DtmfStyle style);

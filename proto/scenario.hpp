@@ -26,6 +26,8 @@ struct BoxDecl {
 enum class CallerIdVia { report, bell202, v23, dtmf };
 enum class CallerIdFormat { mdmf, sdmf };
 enum class DialVia { report, dtmf };
+// Framing of DTMF caller ID (proto/callerid.hpp DtmfStyle).
+enum class CallerIdDtmfStyle { china, etsi };
 
 struct RingAction {
   double on_s = 1.0;   // cadence: ring burst length
@@ -42,6 +44,7 @@ struct CallerIdAction {
   CallerIdVia via = CallerIdVia::report;
   CallerIdFormat format = CallerIdFormat::mdmf;
   double level_dbm0 = -13.0;  // audio deliveries only
+  CallerIdDtmfStyle dtmf_style = CallerIdDtmfStyle::china;  // via=dtmf only
 };
 
 struct OffHookAction {};
@@ -103,6 +106,7 @@ struct Scenario {
   std::vector<BoxDecl> boxes;
   std::vector<Action> actions;  // sorted by at_s, stable in file order
   double end_s = 0;             // time of "end", or last action
+  bool has_end = false;         // an explicit "end" action exists
 };
 
 struct ParseError {
@@ -117,5 +121,11 @@ struct ParseResult {
 };
 
 ParseResult parse(std::string_view text);
+
+// "<source>:<line>: <message>" (or "<source>: <message>" for line 0).
+std::string format_error(const ParseError& error, std::string_view source = "scenario");
+
+// Statement keyword of an action: "ring", "callerid", ... "end".
+std::string_view action_name(const ActionBody& body);
 
 }  // namespace deskline::proto::scenario

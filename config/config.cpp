@@ -1,0 +1,320 @@
+#include "config/config.hpp"
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <utility>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+namespace deskline::config {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The loader stops at the first error; it travels as an exception inside this
+// file only, and parse() turns it into a LoadResult.
+struct Failure {
+  ConfigError error;
+};
+
+std::string_view type_name(toml::node_type type) {
+  switch (type) {
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a floating-point number";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::date: return "a date";
+    case toml::node_type::time: return "a time";
+    case toml::node_type::date_time: return "a date-time";
+    case toml::node_type::none: break;
+  }
+  return "nothing";
+}
+
+std::string join_key(std::string_view prefix, std::string_view key) {
+  return prefix.empty() ? std::string(key) : fmt::format("{}.{}", prefix, key);
+}
+
+std::string quoted_list(std::initializer_list<std::string_view> names) {
+  std::string out;
+  for (auto name : names) {
+    if (!out.empty()) out += ", ";
+    out += name;
+  }
+  return out;
+}
+
+bool printable(std::string_view text) {
+  for (unsigned char c : text)
+    if (c < 0x20 || c == 0x7F) return false;
+  return true;
+}
+
+class Loader {
+ public:
+  Loader(std::string file, fs::path base_dir) : file_(std::move(file)), base_dir_(std::move(base_dir)) {}
+
+  Config load(const toml::table& root) {
+    Config config;
+    config.source = file_;
+    require_known_keys(root, "", {"daemon", "usb", "calls", "line"});
+    if (const auto* daemon = root.get("daemon")) load_daemon(table_of(*daemon, "daemon"), config);
+    if (const auto* usb = root.get("usb")) load_usb(table_of(*usb, "usb"), config);
+    if (const auto* calls = root.get("calls")) load_calls(table_of(*calls, "calls"), config);
+    if (const auto* lines = root.get("line")) load_lines(*lines, config);
+    return config;
+  }
+
+  [[noreturn]] void fail(const toml::source_region& where, std::string key, std::string message) const {
+    throw Failure{ConfigError{file_, static_cast<int>(where.begin.line), static_cast<int>(where.begin.column),
+                              std::move(key), std::move(message)}};
+  }
+
+ private:
+  void load_daemon(const toml::table& table, Config& config) {
+    require_known_keys(table, "daemon", {"data_dir", "run_dir", "log_level"});
+    if (const auto* node = table.get("data_dir")) config.data_dir = directory_of(*node, "daemon.data_dir");
+    if (const auto* node = table.get("run_dir")) config.run_dir = directory_of(*node, "daemon.run_dir");
+    if (const auto* node = table.get("log_level")) {
+      config.log_level = string_of(*node, "daemon.log_level");
+      if (config.log_level != "debug" && config.log_level != "info" && config.log_level != "warning" &&
+          config.log_level != "error")
+        fail(node->source(), "daemon.log_level",
+             fmt::format("\"{}\" is not a log level; use debug, info, warning or error", config.log_level));
+    }
+  }
+
+  void load_usb(const toml::table& table, Config& config) {
+    require_known_keys(table, "usb", {"match"});
+    const auto* node = table.get("match");
+    if (!node) return;
+    const auto& entries = array_of(*node, "usb.match");
+    if (entries.empty())
+      fail(node->source(), "usb.match", "needs at least one { vendor_id, product_id } entry, or leave it out");
+    config.usb_match.clear();
+    std::map<std::pair<std::uint16_t, std::uint16_t>, std::size_t> seen;
+    for (std::size_t index = 0; index < entries.size(); ++index) {
+      const std::string key = fmt::format("usb.match[{}]", index);
+      const auto& entry = table_of(*entries.get(index), key);
+      require_known_keys(entry, key, {"vendor_id", "product_id", "name"});
+      UsbMatch match;
+      match.vendor_id = usb_id_of(entry, key, "vendor_id");
+      match.product_id = usb_id_of(entry, key, "product_id");
+      match.name = fmt::format("{:04x}:{:04x}", match.vendor_id, match.product_id);
+      if (const auto* name = entry.get("name")) {
+        match.name = string_of(*name, key + ".name");
+        if (match.name.empty() || !printable(match.name))
+          fail(name->source(), key + ".name", "must be a non-empty name without control characters");
+      }
+      const auto [previous, inserted] = seen.emplace(std::pair{match.vendor_id, match.product_id}, index);
+      if (!inserted)
+        fail(entry.source(), key,
+             fmt::format("{:04x}:{:04x} is already listed as usb.match[{}]", match.vendor_id,
+                         match.product_id, previous->second));
+      config.usb_match.push_back(std::move(match));
+    }
+  }
+
+  void load_calls(const toml::table& table, Config& config) {
+    require_known_keys(table, "calls", {"ring_timeout_s", "inter_digit_timeout_s"});
+    if (const auto* node = table.get("ring_timeout_s"))
+      config.ring_timeout_s = seconds_of(*node, "calls.ring_timeout_s");
+    if (const auto* node = table.get("inter_digit_timeout_s"))
+      config.inter_digit_timeout_s = seconds_of(*node, "calls.inter_digit_timeout_s");
+  }
+
+  void load_lines(const toml::node& node, Config& config) {
+    const auto* lines = node.as_array();
+    if (!lines || !(lines->empty() || lines->is_array_of_tables()))
+      fail(node.source(), "line", fmt::format("must be an array of tables ([[line]] sections), not {}",
+                                              type_name(node.type())));
+    std::map<std::string, std::size_t, std::less<>> names;
+    std::map<std::pair<std::string, int>, std::size_t> ports;
+    for (std::size_t index = 0; index < lines->size(); ++index) {
+      const std::string key = fmt::format("line[{}]", index);
+      const auto& table = *lines->get(index)->as_table();
+      require_known_keys(table, key, {"box", "port", "name", "user"});
+      LineConfig line;
+      line.box = required_text(table, key, "box");
+      const auto& port_node = required(table, key, "port");
+      const auto port = integer_of(port_node, key + ".port");
+      if (port < 1 || port > 16)
+        fail(port_node.source(), key + ".port",
+             fmt::format("{} is out of range: ports are numbered 1 to 16 as printed on the box", port));
+      line.port = static_cast<int>(port);
+      line.name = required_text(table, key, "name");
+      if (const auto* user = table.get("user")) {
+        line.user = string_of(*user, key + ".user");
+        if (!printable(line.user)) fail(user->source(), key + ".user", "must not contain control characters");
+      }
+      if (const auto [previous, inserted] = names.emplace(line.name, index); !inserted)
+        fail(table.get("name")->source(), key + ".name",
+             fmt::format("line name \"{}\" is already used by line[{}] (line {})", line.name, previous->second,
+                         lines->get(previous->second)->source().begin.line));
+      if (const auto [previous, inserted] = ports.emplace(std::pair{line.box, line.port}, index); !inserted)
+        fail(port_node.source(), key + ".port",
+             fmt::format("box \"{}\" port {} is already configured as line[{}] (line {})", line.box, line.port,
+                         previous->second, lines->get(previous->second)->source().begin.line));
+      config.lines.push_back(std::move(line));
+    }
+  }
+
+  // ---- typed access ----------------------------------------------------------
+
+  void require_known_keys(const toml::table& table, std::string_view prefix,
+                          std::initializer_list<std::string_view> known) const {
+    for (auto&& [key, value] : table) {
+      bool found = false;
+      for (auto name : known) found = found || key.str() == name;
+      if (!found)
+        fail(key.source(), join_key(prefix, key.str()),
+             fmt::format("unknown key; {} accepts: {}", prefix.empty() ? "the top level" : prefix,
+                         quoted_list(known)));
+    }
+  }
+
+  const toml::table& table_of(const toml::node& node, const std::string& key) const {
+    if (const auto* table = node.as_table()) return *table;
+    fail(node.source(), key, fmt::format("must be a table, not {}", type_name(node.type())));
+  }
+
+  const toml::array& array_of(const toml::node& node, const std::string& key) const {
+    if (const auto* array = node.as_array()) return *array;
+    fail(node.source(), key, fmt::format("must be an array, not {}", type_name(node.type())));
+  }
+
+  std::string string_of(const toml::node& node, const std::string& key) const {
+    if (const auto* text = node.as_string()) return text->get();
+    fail(node.source(), key, fmt::format("must be a string, not {}", type_name(node.type())));
+  }
+
+  std::int64_t integer_of(const toml::node& node, const std::string& key) const {
+    if (const auto* integer = node.as_integer()) return integer->get();
+    fail(node.source(), key, fmt::format("must be an integer, not {}", type_name(node.type())));
+  }
+
+  const toml::node& required(const toml::table& table, const std::string& prefix, std::string_view name) const {
+    if (const auto* node = table.get(name)) return *node;
+    fail(table.source(), join_key(prefix, name), "is required");
+  }
+
+  std::string required_text(const toml::table& table, const std::string& prefix, std::string_view name) const {
+    const auto& node = required(table, prefix, name);
+    const std::string key = join_key(prefix, name);
+    auto text = string_of(node, key);
+    if (text.empty() || !printable(text))
+      fail(node.source(), key, "must be a non-empty string without control characters");
+    return text;
+  }
+
+  std::uint16_t usb_id_of(const toml::table& table, const std::string& prefix, std::string_view name) const {
+    const auto& node = required(table, prefix, name);
+    const std::string key = join_key(prefix, name);
+    const auto value = integer_of(node, key);
+    if (value < 0 || value > 0xFFFF)
+      fail(node.source(), key, fmt::format("{} (0x{:X}) is out of range: USB ids are 0x0000 to 0xFFFF", value, value));
+    return static_cast<std::uint16_t>(value);
+  }
+
+  // Timeouts accept integers and floats; the bound catches milliseconds
+  // written where seconds were meant.
+  double seconds_of(const toml::node& node, const std::string& key) const {
+    double value = 0;
+    if (const auto* integer = node.as_integer())
+      value = static_cast<double>(integer->get());
+    else if (const auto* floating = node.as_floating_point())
+      value = floating->get();
+    else
+      fail(node.source(), key, fmt::format("must be a number of seconds, not {}", type_name(node.type())));
+    if (!std::isfinite(value) || value <= 0 || value > max_timeout_s)
+      fail(node.source(), key,
+           fmt::format("{} is out of range: must be more than 0 and at most {} seconds", value, max_timeout_s));
+    return value;
+  }
+
+  // A relative directory is taken from the config file's folder, so the file
+  // means the same thing whatever the daemon's working directory is.
+  fs::path directory_of(const toml::node& node, const std::string& key) const {
+    const fs::path path = string_of(node, key);
+    if (path.empty()) fail(node.source(), key, "must not be empty");
+    if (path.is_absolute()) return path.lexically_normal();
+    return (base_dir_ / path).lexically_normal();
+  }
+
+  static constexpr double max_timeout_s = 60.0;
+
+  std::string file_;
+  fs::path base_dir_;
+};
+
+fs::path folder_of(std::string_view source_name) {
+  std::error_code error;
+  auto folder = fs::absolute(fs::path(source_name), error).parent_path();
+  if (error) folder = fs::path(source_name).parent_path();
+  return folder;
+}
+
+LoadResult parse_in(std::string_view text, std::string_view source_name, const fs::path& base_dir) {
+  const std::string file(source_name);
+  toml::table root;
+  try {
+    root = toml::parse(text, source_name);
+  } catch (const toml::parse_error& error) {
+    const auto& where = error.source().begin;
+    return {std::nullopt, ConfigError{file, static_cast<int>(where.line), static_cast<int>(where.column), "",
+                                      std::string(error.description())}};
+  }
+  try {
+    return {Loader(file, base_dir).load(root), {}};
+  } catch (const Failure& failure) {
+    return {std::nullopt, failure.error};
+  }
+}
+
+}  // namespace
+
+std::string ConfigError::to_string() const {
+  std::string out = file.empty() ? "<config>" : file;
+  if (line > 0) out += fmt::format(":{}:{}", line, column);
+  out += ": ";
+  if (!key.empty()) out += key + ": ";
+  out += message;
+  return out;
+}
+
+const LineConfig* Config::find_line(std::string_view box_serial, int port) const {
+  for (const auto& line : lines)
+    if (line.box == box_serial && line.port == port) return &line;
+  return nullptr;
+}
+
+std::string Config::line_name(std::string_view box_serial, int port) const {
+  if (const auto* line = find_line(box_serial, port)) return line->name;
+  return fmt::format("{}:{}", box_serial, port);
+}
+
+LoadResult parse(std::string_view text, std::string_view source_name) {
+  return parse_in(text, source_name, folder_of(source_name));
+}
+
+LoadResult load_file(const std::filesystem::path& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    const int reason = errno;
+    return {std::nullopt, ConfigError{path.string(), 0, 0, "", fmt::format("cannot read: {}", std::strerror(reason))}};
+  }
+  std::ostringstream text;
+  text << file.rdbuf();
+  if (file.bad())
+    return {std::nullopt, ConfigError{path.string(), 0, 0, "", "cannot read: I/O error"}};
+  return parse_in(text.str(), path.string(), folder_of(path.string()));
+}
+
+}  // namespace deskline::config

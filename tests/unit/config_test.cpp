@@ -1,0 +1,289 @@
+#include "config/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <unistd.h>
+
+namespace deskline::config {
+namespace {
+
+namespace fs = std::filesystem;
+
+Config parse_ok(std::string_view text, std::string_view source = "/etc/deskline/deskline.toml") {
+  auto result = parse(text, source);
+  EXPECT_TRUE(result) << result.error.to_string();
+  return result ? *result.config : Config{};
+}
+
+TEST(Config, EmptyFileGivesTheDefaults) {
+  const Config config = parse_ok("", "/etc/deskline/deskline.toml");
+  EXPECT_EQ(config.source, "/etc/deskline/deskline.toml");
+  EXPECT_EQ(config.data_dir, "/var/lib/deskline");
+  EXPECT_EQ(config.run_dir, "/run/deskline");
+  EXPECT_EQ(config.log_level, "info");
+  ASSERT_EQ(config.usb_match.size(), 1u);
+  EXPECT_EQ(config.usb_match[0], (UsbMatch{0x1209, 0x8800, "x800"}));
+  EXPECT_DOUBLE_EQ(config.ring_timeout_s, 6.0);
+  EXPECT_DOUBLE_EQ(config.inter_digit_timeout_s, 4.0);
+  EXPECT_TRUE(config.lines.empty());
+  EXPECT_EQ(config.database_path(), "/var/lib/deskline/deskline.db");
+  EXPECT_EQ(config.control_socket_path(), "/run/deskline/control.sock");
+}
+
+TEST(Config, DefaultConstructedMatchesAnEmptyFile) {
+  Config parsed = parse_ok("");
+  parsed.source.clear();
+  const Config built;
+  EXPECT_EQ(parsed.data_dir, built.data_dir);
+  EXPECT_EQ(parsed.usb_match, built.usb_match);
+  EXPECT_EQ(parsed.ring_timeout_s, built.ring_timeout_s);
+}
+
+TEST(Config, ExampleFileParsesWithEveryKey) {
+  const fs::path path = fs::path(DESKLINE_SOURCE_DIR) / "config" / "deskline.example.toml";
+  const auto result = load_file(path);
+  ASSERT_TRUE(result) << result.error.to_string();
+  const Config& config = *result.config;
+  EXPECT_EQ(config.source, path);
+  EXPECT_EQ(config.data_dir, "/var/lib/deskline");
+  EXPECT_EQ(config.run_dir, "/run/deskline");
+  EXPECT_EQ(config.log_level, "info");
+  ASSERT_EQ(config.usb_match.size(), 1u);
+  EXPECT_EQ(config.usb_match[0], (UsbMatch{0x1209, 0x8800, "x800"}));
+  EXPECT_DOUBLE_EQ(config.ring_timeout_s, 6.0);
+  EXPECT_DOUBLE_EQ(config.inter_digit_timeout_s, 4.0);
+  ASSERT_EQ(config.lines.size(), 3u);
+  EXPECT_EQ(config.lines[0], (LineConfig{"X800-0001", 1, "Sales 1", "Li Na"}));
+  EXPECT_EQ(config.lines[1], (LineConfig{"X800-0001", 2, "Sales 2", "Wang Wei"}));
+  EXPECT_EQ(config.lines[2], (LineConfig{"X800-0001", 3, "Support", ""}));
+}
+
+TEST(Config, ExampleFileDocumentsEveryDefault) {
+  // The example is the admin's reference: its values must be the defaults.
+  const auto result = load_file(fs::path(DESKLINE_SOURCE_DIR) / "config" / "deskline.example.toml");
+  ASSERT_TRUE(result);
+  const Config defaults;
+  EXPECT_EQ(result.config->data_dir, defaults.data_dir);
+  EXPECT_EQ(result.config->run_dir, defaults.run_dir);
+  EXPECT_EQ(result.config->log_level, defaults.log_level);
+  EXPECT_EQ(result.config->usb_match, defaults.usb_match);
+  EXPECT_EQ(result.config->ring_timeout_s, defaults.ring_timeout_s);
+  EXPECT_EQ(result.config->inter_digit_timeout_s, defaults.inter_digit_timeout_s);
+}
+
+TEST(Config, FullFileParses) {
+  const Config config = parse_ok(R"(
+[daemon]
+data_dir = "/srv/deskline"
+run_dir = "/tmp/deskline-run"
+log_level = "debug"
+[usb]
+match = [ { vendor_id = 0x1209, product_id = 0x8800, name = "x800" },
+          { vendor_id = 4660, product_id = 0x0001 } ]
+[calls]
+ring_timeout_s = 8
+inter_digit_timeout_s = 2.5
+[[line]]
+box = "B1"
+port = 16
+name = "Front desk"
+)");
+  EXPECT_EQ(config.data_dir, "/srv/deskline");
+  EXPECT_EQ(config.run_dir, "/tmp/deskline-run");
+  EXPECT_EQ(config.log_level, "debug");
+  ASSERT_EQ(config.usb_match.size(), 2u);
+  EXPECT_EQ(config.usb_match[1], (UsbMatch{0x1234, 0x0001, "1234:0001"}));  // name defaults to the ids
+  EXPECT_DOUBLE_EQ(config.ring_timeout_s, 8.0);  // an integer is fine for seconds
+  EXPECT_DOUBLE_EQ(config.inter_digit_timeout_s, 2.5);
+  ASSERT_EQ(config.lines.size(), 1u);
+  EXPECT_EQ(config.lines[0], (LineConfig{"B1", 16, "Front desk", ""}));
+}
+
+TEST(Config, UsbMatchAlsoAcceptsArrayOfTablesSyntax) {
+  const Config config = parse_ok("[[usb.match]]\nvendor_id = 0x1234\nproduct_id = 0x5678\nname = \"oem\"\n");
+  ASSERT_EQ(config.usb_match.size(), 1u);
+  EXPECT_EQ(config.usb_match[0], (UsbMatch{0x1234, 0x5678, "oem"}));
+}
+
+TEST(Config, RelativeDirectoriesAreTakenFromTheConfigFolder) {
+  const Config config =
+      parse_ok("[daemon]\ndata_dir = \"data\"\nrun_dir = \"../run/./deskline\"\n", "/etc/deskline/deskline.toml");
+  EXPECT_EQ(config.data_dir, "/etc/deskline/data");
+  EXPECT_EQ(config.run_dir, "/etc/run/deskline");
+  EXPECT_EQ(config.database_path(), "/etc/deskline/data/deskline.db");
+}
+
+TEST(Config, RelativeDirectoryOfALoadedFileIsAbsolute) {
+  const fs::path folder = fs::temp_directory_path() / ("deskline-config-test-" + std::to_string(::getpid()));
+  fs::create_directories(folder);
+  std::ofstream(folder / "deskline.toml") << "[daemon]\ndata_dir = \"state\"\n";
+  const auto result = load_file(folder / "deskline.toml");
+  ASSERT_TRUE(result) << result.error.to_string();
+  EXPECT_EQ(result.config->data_dir, folder / "state");
+  fs::remove_all(folder);
+}
+
+TEST(Config, LineNamesAndLookup) {
+  const Config config = parse_ok("[[line]]\nbox = \"B1\"\nport = 2\nname = \"Sales\"\nuser = \"Li Na\"\n");
+  EXPECT_EQ(config.line_name("B1", 2), "Sales");
+  EXPECT_EQ(config.line_name("B1", 3), "B1:3");
+  EXPECT_EQ(config.line_name("B2", 2), "B2:2");
+  ASSERT_NE(config.find_line("B1", 2), nullptr);
+  EXPECT_EQ(config.find_line("B1", 2)->user, "Li Na");
+  EXPECT_EQ(config.find_line("B1", 1), nullptr);
+}
+
+TEST(Config, MissingFileIsAnError) {
+  const auto result = load_file("/nonexistent/deskline.toml");
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error.file, "/nonexistent/deskline.toml");
+  EXPECT_EQ(result.error.line, 0);
+  EXPECT_NE(result.error.message.find("cannot read"), std::string::npos) << result.error.message;
+  EXPECT_EQ(result.error.to_string().rfind("/nonexistent/deskline.toml: cannot read", 0), 0u)
+      << result.error.to_string();
+}
+
+TEST(Config, ErrorToStringFormat) {
+  const ConfigError error{"/etc/deskline/deskline.toml", 12, 8, "line[1].port", "is out of range"};
+  EXPECT_EQ(error.to_string(), "/etc/deskline/deskline.toml:12:8: line[1].port: is out of range");
+  const ConfigError syntax{"a.toml", 3, 1, "", "expected '='"};
+  EXPECT_EQ(syntax.to_string(), "a.toml:3:1: expected '='");
+}
+
+TEST(Config, ErrorCarriesFileLineColumnAndKey) {
+  const auto result = parse("[[line]]\nbox = \"B1\"\nport = 0\nname = \"A\"\n", "/etc/deskline/deskline.toml");
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error.file, "/etc/deskline/deskline.toml");
+  EXPECT_EQ(result.error.line, 3);
+  EXPECT_EQ(result.error.column, 8);
+  EXPECT_EQ(result.error.key, "line[0].port");
+  EXPECT_EQ(result.error.to_string().rfind("/etc/deskline/deskline.toml:3:8: line[0].port: 0 is out of range", 0),
+            0u)
+      << result.error.to_string();
+}
+
+// ---- one case per error path -------------------------------------------------
+
+struct ErrorCase {
+  std::string name;
+  std::string text;
+  int line;
+  std::string key;
+  std::string message_part;
+};
+
+const std::string good_line = "box = \"B1\"\nport = 1\nname = \"A\"\n";
+
+std::vector<ErrorCase> error_cases() {
+  return {
+      // TOML syntax: toml++'s own message and position, no key.
+      {"unclosed table header", "[daemon\nlog_level = \"info\"\n", 1, "", ""},
+      {"missing value", "[daemon]\nlog_level =\n", 2, "", ""},
+      {"duplicate key", "[daemon]\nlog_level = \"info\"\nlog_level = \"debug\"\n", 3, "", ""},
+      {"bad escape", "[daemon]\n\n\ndata_dir = \"\\q\"\n", 4, "", ""},
+      // Unknown tables and keys.
+      {"unknown table", "\n[dameon]\n", 2, "dameon", "unknown key"},
+      {"unknown top-level key", "verbose = true\n", 1, "verbose", "unknown key"},
+      {"unknown daemon key", "[daemon]\nlog_levle = \"debug\"\n", 2, "daemon.log_levle", "accepts: data_dir"},
+      {"unknown usb key", "[usb]\nmatches = []\n", 2, "usb.matches", "unknown key"},
+      {"unknown calls key", "[calls]\nring_timeout = 6\n", 2, "calls.ring_timeout", "unknown key"},
+      {"unknown line key", "[[line]]\n" + good_line + "extension = 201\n", 5, "line[0].extension",
+       "box, port, name, user"},
+      {"unknown match key", "[usb]\nmatch = [ { vendor_id = 1, product_id = 2, serial = \"x\" } ]\n", 2,
+       "usb.match[0].serial", "unknown key"},
+      {"unknown nested table", "[daemon.paths]\nx = 1\n", 1, "daemon.paths", "unknown key"},
+      // Wrong types.
+      {"daemon is not a table", "daemon = 1\n", 1, "daemon", "must be a table, not an integer"},
+      {"data_dir is not a string", "[daemon]\ndata_dir = 5\n", 2, "daemon.data_dir",
+       "must be a string, not an integer"},
+      {"log_level is a boolean", "[daemon]\nlog_level = true\n", 2, "daemon.log_level", "not a boolean"},
+      {"usb.match is a table", "[usb.match]\nvendor_id = 1\n", 1, "usb.match", "must be an array"},
+      {"usb.match entry is a number", "[usb]\nmatch = [ 0x1209 ]\n", 2, "usb.match[0]", "must be a table"},
+      {"vendor_id is a string", "[usb]\nmatch = [ { vendor_id = \"1209\", product_id = 1 } ]\n", 2,
+       "usb.match[0].vendor_id", "must be an integer, not a string"},
+      {"match name is an integer", "[usb]\nmatch = [ { vendor_id = 1, product_id = 1, name = 3 } ]\n", 2,
+       "usb.match[0].name", "must be a string"},
+      {"ring timeout is a string", "[calls]\nring_timeout_s = \"6\"\n", 2, "calls.ring_timeout_s",
+       "must be a number of seconds, not a string"},
+      {"line is a table", "[line]\nbox = \"B1\"\n", 1, "line", "array of tables"},
+      {"line is an array of numbers", "line = [1, 2]\n", 1, "line", "array of tables"},
+      {"port is a float", "[[line]]\nbox = \"B1\"\nport = 1.0\nname = \"A\"\n", 3, "line[0].port",
+       "must be an integer, not a floating-point number"},
+      {"port is a string", "[[line]]\nbox = \"B1\"\nport = \"1\"\nname = \"A\"\n", 3, "line[0].port",
+       "must be an integer"},
+      {"user is an integer", "[[line]]\n" + good_line + "user = 7\n", 5, "line[0].user", "must be a string"},
+      // Out of range values.
+      {"log level unknown", "[daemon]\nlog_level = \"verbose\"\n", 2, "daemon.log_level",
+       "use debug, info, warning or error"},
+      {"data_dir empty", "[daemon]\ndata_dir = \"\"\n", 2, "daemon.data_dir", "must not be empty"},
+      {"run_dir empty", "[daemon]\nrun_dir = \"\"\n", 2, "daemon.run_dir", "must not be empty"},
+      {"usb match empty", "[usb]\nmatch = []\n", 2, "usb.match", "at least one"},
+      {"vendor id above 0xFFFF", "[usb]\nmatch = [ { vendor_id = 0x10000, product_id = 1 } ]\n", 2,
+       "usb.match[0].vendor_id", "65536 (0x10000) is out of range"},
+      {"product id negative", "[usb]\nmatch = [ { vendor_id = 1, product_id = -1 } ]\n", 2,
+       "usb.match[0].product_id", "out of range"},
+      {"vendor id missing", "[usb]\nmatch = [ { product_id = 1 } ]\n", 2, "usb.match[0].vendor_id",
+       "is required"},
+      {"match name empty", "[usb]\nmatch = [ { vendor_id = 1, product_id = 1, name = \"\" } ]\n", 2,
+       "usb.match[0].name", "non-empty"},
+      {"duplicate usb match",
+       "[usb]\nmatch = [\n  { vendor_id = 1, product_id = 2 },\n  { vendor_id = 1, product_id = 2 },\n]\n", 4,
+       "usb.match[1]", "already listed as usb.match[0]"},
+      {"negative ring timeout", "[calls]\nring_timeout_s = -1.5\n", 2, "calls.ring_timeout_s", "out of range"},
+      {"zero ring timeout", "[calls]\nring_timeout_s = 0\n", 2, "calls.ring_timeout_s", "more than 0"},
+      {"ring timeout in milliseconds", "[calls]\nring_timeout_s = 6000\n", 2, "calls.ring_timeout_s",
+       "at most 60"},
+      {"ring timeout nan", "[calls]\nring_timeout_s = nan\n", 2, "calls.ring_timeout_s", "out of range"},
+      {"ring timeout inf", "[calls]\nring_timeout_s = inf\n", 2, "calls.ring_timeout_s", "out of range"},
+      {"negative inter-digit timeout", "[calls]\ninter_digit_timeout_s = -4\n", 2, "calls.inter_digit_timeout_s",
+       "out of range"},
+      {"port 0", "[[line]]\nbox = \"B1\"\nport = 0\nname = \"A\"\n", 3, "line[0].port", "1 to 16"},
+      {"port 17", "[[line]]\nbox = \"B1\"\nport = 17\nname = \"A\"\n", 3, "line[0].port", "17 is out of range"},
+      {"port missing", "\n[[line]]\nbox = \"B1\"\nname = \"A\"\n", 2, "line[0].port", "is required"},
+      {"box missing", "[[line]]\nport = 1\nname = \"A\"\n", 1, "line[0].box", "is required"},
+      {"name missing", "[[line]]\nbox = \"B1\"\nport = 1\n", 1, "line[0].name", "is required"},
+      {"box empty", "[[line]]\nbox = \"\"\nport = 1\nname = \"A\"\n", 2, "line[0].box", "non-empty"},
+      {"name empty", "[[line]]\nbox = \"B1\"\nport = 1\nname = \"\"\n", 4, "line[0].name", "non-empty"},
+      {"name with a newline", "[[line]]\nbox = \"B1\"\nport = 1\nname = \"A\\nB\"\n", 4, "line[0].name",
+       "control characters"},
+      {"duplicate line name",
+       "[[line]]\n" + good_line + "\n[[line]]\nbox = \"B1\"\nport = 2\nname = \"A\"\n", 9, "line[1].name",
+       "\"A\" is already used by line[0] (line 1)"},
+      {"duplicate box and port",
+       "[[line]]\n" + good_line + "\n[[line]]\nbox = \"B1\"\nport = 1\nname = \"B\"\n", 8, "line[1].port",
+       "box \"B1\" port 1 is already configured as line[0] (line 1)"},
+  };
+}
+
+TEST(ConfigErrors, EveryErrorPathNamesLineAndKey) {
+  for (const auto& test : error_cases()) {
+    SCOPED_TRACE(test.name);
+    const auto result = parse(test.text, "/etc/deskline/deskline.toml");
+    ASSERT_FALSE(result) << test.text;
+    EXPECT_EQ(result.error.file, "/etc/deskline/deskline.toml");
+    EXPECT_EQ(result.error.line, test.line) << result.error.to_string();
+    EXPECT_GT(result.error.column, 0) << result.error.to_string();
+    EXPECT_EQ(result.error.key, test.key) << result.error.to_string();
+    EXPECT_FALSE(result.error.message.empty());
+    EXPECT_NE(result.error.message.find(test.message_part), std::string::npos) << result.error.to_string();
+  }
+}
+
+TEST(ConfigErrors, SamePortOnTwoBoxesIsFine) {
+  const Config config = parse_ok("[[line]]\n" + good_line + "[[line]]\nbox = \"B2\"\nport = 1\nname = \"B\"\n");
+  EXPECT_EQ(config.lines.size(), 2u);
+}
+
+TEST(ConfigErrors, InvalidUtf8IsASyntaxError) {
+  const std::string text = "[daemon]\nlog_level = \"\xff\xfe\"\n";
+  const auto result = parse(text, "x.toml");
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error.line, 2);
+}
+
+}  // namespace
+}  // namespace deskline::config

@@ -1,0 +1,163 @@
+// The control socket against well-behaved and hostile local clients.
+#include "daemon/control_server.hpp"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <filesystem>
+#include <thread>
+
+namespace deskline::daemon {
+namespace {
+
+namespace fs = std::filesystem;
+
+class ControlServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("deskline-control-" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    server_ = std::make_unique<ControlServer>(
+        io_, socket_path(),
+        [](const nlohmann::json& request) {
+          if (request.value("cmd", "") == "echo") return nlohmann::json{{"ok", true}, {"echo", request["text"]}};
+          return nlohmann::json{{"ok", false}, {"error", "unknown"}};
+        },
+        log_);
+    ASSERT_FALSE(server_->start());
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  void TearDown() override {
+    io_.stop();
+    thread_.join();
+    server_->stop();
+    fs::remove_all(dir_);
+  }
+
+  fs::path socket_path() const { return dir_ / "run" / "control.sock"; }
+
+  int connect_client() const {
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strcpy(address.sun_path, socket_path().c_str());
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    timeval timeout{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0) << std::strerror(errno);
+    return fd;
+  }
+
+  static void send_all(int fd, const std::string& data) {
+    std::size_t sent = 0;
+    while (sent < data.size()) {
+      const ssize_t count = ::send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+      if (count <= 0) return;  // the server may close on us: that is the point of some tests
+      sent += static_cast<std::size_t>(count);
+    }
+  }
+
+  // One response line, or "" on EOF/timeout.
+  static std::string read_line(int fd) {
+    std::string line;
+    char c;
+    while (::recv(fd, &c, 1, 0) == 1) {
+      if (c == '\n') return line;
+      line += c;
+    }
+    return line;
+  }
+
+  Logger log_{LogLevel::error};
+  boost::asio::io_context io_;
+  fs::path dir_;
+  std::unique_ptr<ControlServer> server_;
+  std::thread thread_;
+};
+
+TEST_F(ControlServerTest, AnswersRequestsInOrderOnOneConnection) {
+  const int fd = connect_client();
+  send_all(fd, R"({"cmd":"echo","text":"one"})" "\n" R"({"cmd":"echo","text":"two"})" "\n");
+  EXPECT_EQ(nlohmann::json::parse(read_line(fd))["echo"], "one");
+  EXPECT_EQ(nlohmann::json::parse(read_line(fd))["echo"], "two");
+  ::close(fd);
+}
+
+TEST_F(ControlServerTest, SocketIsGroupAccessibleOnly) {
+  struct stat info {};
+  ASSERT_EQ(::stat(socket_path().c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0660u);
+}
+
+TEST_F(ControlServerTest, GarbageGetsAnErrorAndTheConnectionStaysUsable) {
+  const int fd = connect_client();
+  send_all(fd, "this is not json\n[1,2,3]\n");
+  auto first = nlohmann::json::parse(read_line(fd));
+  EXPECT_FALSE(first["ok"].get<bool>());
+  EXPECT_EQ(first["error"], "request is not a JSON object");
+  EXPECT_FALSE(nlohmann::json::parse(read_line(fd))["ok"].get<bool>());
+  send_all(fd, R"({"cmd":"echo","text":"still here"})" "\n");
+  EXPECT_EQ(nlohmann::json::parse(read_line(fd))["echo"], "still here");
+  ::close(fd);
+}
+
+TEST_F(ControlServerTest, OverlongRequestIsRefusedAndClosed) {
+  const int fd = connect_client();
+  send_all(fd, std::string(ControlServer::max_request_bytes + 10, 'x'));
+  auto response = nlohmann::json::parse(read_line(fd), nullptr, false);
+  ASSERT_FALSE(response.is_discarded());
+  EXPECT_EQ(response["error"], "request longer than 64 KiB");
+  char c;
+  EXPECT_LE(::recv(fd, &c, 1, 0), 0);  // closed (reset: our unread bytes were discarded)
+  ::close(fd);
+}
+
+TEST_F(ControlServerTest, ClientsBeyondTheLimitAreRefusedOthersServed) {
+  std::vector<int> idle;
+  for (std::size_t i = 0; i < ControlServer::max_sessions; ++i) idle.push_back(connect_client());
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const int extra = connect_client();
+  char c;
+  EXPECT_EQ(::recv(extra, &c, 1, 0), 0);  // closed without an answer
+  ::close(extra);
+  send_all(idle[0], R"({"cmd":"echo","text":"served"})" "\n");
+  EXPECT_EQ(nlohmann::json::parse(read_line(idle[0]))["echo"], "served");
+  for (int fd : idle) ::close(fd);
+}
+
+TEST_F(ControlServerTest, ClientVanishingMidRequestDoesNotDisturbTheServer) {
+  const int fd = connect_client();
+  send_all(fd, R"({"cmd":"echo","te)");
+  ::close(fd);
+  const int next = connect_client();
+  send_all(next, R"({"cmd":"echo","text":"ok"})" "\n");
+  EXPECT_EQ(nlohmann::json::parse(read_line(next))["echo"], "ok");
+  ::close(next);
+}
+
+TEST(ControlServerStart, RefusesASocketALiveDaemonOwns) {
+  const auto dir = fs::temp_directory_path() / ("deskline-control-live-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  Logger log(LogLevel::error);
+  boost::asio::io_context io;
+  auto handler = [](const nlohmann::json&) { return nlohmann::json{{"ok", true}}; };
+  ControlServer first(io, dir / "control.sock", handler, log);
+  ASSERT_FALSE(first.start());
+  ControlServer second(io, dir / "control.sock", handler, log);
+  EXPECT_EQ(second.start(), std::make_error_code(std::errc::address_in_use));
+  first.stop();
+  // A stale file left by a killed daemon is replaced.
+  ::close(::open((dir / "stale.sock").c_str(), O_CREAT | O_WRONLY, 0600));
+  ControlServer third(io, dir / "stale.sock", handler, log);
+  EXPECT_FALSE(third.start());
+  third.stop();
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace deskline::daemon

@@ -1,0 +1,415 @@
+#include "daemon/store.hpp"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+
+namespace deskline::daemon {
+namespace {
+
+namespace fs = std::filesystem;
+
+CallRecord inbound_call(std::string id, WallTimeUs started_at) {
+  CallRecord call;
+  call.id = std::move(id);
+  call.line = "Sales 1";
+  call.box = "X800-0001";
+  call.port = 1;
+  call.direction = "inbound";
+  call.number = "13812345678";
+  call.name = "LI NA";
+  call.state = "active";
+  call.started_at = started_at;
+  return call;
+}
+
+// Direct SQLite access, to look at the file the way another program would.
+class RawDatabase {
+ public:
+  explicit RawDatabase(const fs::path& path) {
+    EXPECT_EQ(sqlite3_open(path.c_str(), &database_), SQLITE_OK);
+    sqlite3_busy_timeout(database_, 5000);
+  }
+  ~RawDatabase() { sqlite3_close(database_); }
+  int execute(const std::string& sql) { return sqlite3_exec(database_, sql.c_str(), nullptr, nullptr, nullptr); }
+  std::string text(const std::string& sql) {
+    sqlite3_stmt* statement = nullptr;
+    std::string out;
+    if (sqlite3_prepare_v2(database_, sql.c_str(), -1, &statement, nullptr) == SQLITE_OK &&
+        sqlite3_step(statement) == SQLITE_ROW && sqlite3_column_text(statement, 0))
+      out = reinterpret_cast<const char*>(sqlite3_column_text(statement, 0));
+    sqlite3_finalize(statement);
+    return out;
+  }
+
+ private:
+  sqlite3* database_ = nullptr;
+};
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "deskline-store-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    folder_ = pattern;
+    path_ = folder_ / "deskline.db";
+  }
+  void TearDown() override { fs::remove_all(folder_); }
+
+  std::unique_ptr<Store> open_store(bool read_only = false) {
+    std::error_code error;
+    std::string message;
+    auto store = Store::open(path_, error, read_only, &message);
+    EXPECT_TRUE(store) << error.message() << " / " << message;
+    EXPECT_FALSE(error);
+    return store;
+  }
+
+  fs::path folder_;
+  fs::path path_;
+};
+
+// ---- opening and migrations ----------------------------------------------------
+
+TEST_F(StoreTest, MigratesAnEmptyFileToTheLatestSchema) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->schema_version(), Store::latest_schema_version());
+  EXPECT_EQ(Store::latest_schema_version(), 1);
+  EXPECT_FALSE(store->read_only());
+  RawDatabase raw(path_);
+  EXPECT_EQ(raw.text("PRAGMA user_version"), "1");
+  EXPECT_EQ(raw.text("PRAGMA journal_mode"), "wal");  // persistent in the file
+  EXPECT_EQ(raw.text("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'calls'"), "calls");
+  EXPECT_EQ(raw.text("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'call_events'"), "call_events");
+  EXPECT_EQ(raw.text("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'calls' AND sql LIKE "
+                     "'%started_at%'"),
+            "calls_started_at");
+}
+
+TEST_F(StoreTest, ReopeningIsIdempotent) {
+  {
+    auto store = open_store();
+    ASSERT_TRUE(store);
+    ASSERT_FALSE(store->insert_call(inbound_call("a", 1)));
+  }
+  for (int round = 0; round < 3; ++round) {
+    auto store = open_store();
+    ASSERT_TRUE(store);
+    EXPECT_EQ(store->schema_version(), 1);
+    std::error_code error;
+    EXPECT_EQ(store->list_calls(0, error).size(), 1u);
+  }
+}
+
+TEST_F(StoreTest, RefusesADatabaseFromANewerVersion) {
+  {
+    RawDatabase raw(path_);
+    ASSERT_EQ(raw.execute("CREATE TABLE future (x); PRAGMA user_version = 99;"), SQLITE_OK);
+  }
+  for (bool read_only : {false, true}) {
+    std::error_code error;
+    std::string message;
+    auto store = Store::open(path_, error, read_only, &message);
+    EXPECT_FALSE(store);
+    EXPECT_EQ(error, StoreError::schema_too_new);
+    EXPECT_EQ(error.category().name(), std::string("store"));
+    EXPECT_NE(error.message().find("newer deskline"), std::string::npos) << error.message();
+    EXPECT_NE(message.find("99"), std::string::npos) << message;
+    EXPECT_NE(message.find(path_.string()), std::string::npos) << message;
+  }
+  RawDatabase raw(path_);
+  EXPECT_EQ(raw.text("PRAGMA user_version"), "99");  // never downgraded
+  EXPECT_EQ(raw.text("SELECT count(*) FROM sqlite_master WHERE name = 'calls'"), "0");
+}
+
+TEST_F(StoreTest, AFailedMigrationLeavesTheFileUntouched) {
+  {
+    RawDatabase raw(path_);
+    // A table the migration wants to create already exists: migration 1 fails.
+    ASSERT_EQ(raw.execute("CREATE TABLE calls (x)"), SQLITE_OK);
+  }
+  std::error_code error;
+  std::string message;
+  EXPECT_FALSE(Store::open(path_, error, false, &message));
+  EXPECT_EQ(error.category(), sqlite_category());
+  EXPECT_NE(message.find("migration 1"), std::string::npos) << message;
+  RawDatabase raw(path_);
+  EXPECT_EQ(raw.text("PRAGMA user_version"), "0");
+  EXPECT_EQ(raw.text("SELECT count(*) FROM sqlite_master WHERE name = 'call_events'"), "0");  // rolled back
+}
+
+TEST_F(StoreTest, NotADatabaseIsAnSqliteError) {
+  std::ofstream(path_) << "this is not a database, just text that is long enough to have a header......";
+  std::error_code error;
+  EXPECT_FALSE(Store::open(path_, error));
+  EXPECT_EQ(error, std::error_code(SQLITE_NOTADB, sqlite_category()));
+}
+
+TEST_F(StoreTest, MissingFolderIsAnError) {
+  std::error_code error;
+  std::string message;
+  EXPECT_FALSE(Store::open(folder_ / "no" / "such" / "dir.db", error, false, &message));
+  EXPECT_EQ(error, std::error_code(SQLITE_CANTOPEN, sqlite_category()));
+  EXPECT_FALSE(message.empty());
+}
+
+// ---- calls and events ------------------------------------------------------------
+
+TEST_F(StoreTest, InsertFindUpdate) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  CallRecord call = inbound_call("0b5e0c6e-1111-4c3a-9a51-000000000001", 1'795'758'302'125'000);
+  ASSERT_FALSE(store->insert_call(call)) << store->last_error_message();
+
+  std::error_code error;
+  auto found = store->find_call(call.id, error);
+  ASSERT_FALSE(error);
+  ASSERT_TRUE(found);
+  EXPECT_EQ(*found, call);
+  EXPECT_EQ(found->outcome, "");  // stored as NULL while active
+  EXPECT_FALSE(found->answered_at);
+
+  call.state = "ended";
+  call.outcome = "answered";
+  call.answered_at = call.started_at + 7'500'000;
+  call.ended_at = call.started_at + 65'250'000;
+  call.number = "";
+  call.number_absence = 'P';
+  call.name = "";
+  ASSERT_FALSE(store->update_call(call)) << store->last_error_message();
+  found = store->find_call(call.id, error);
+  ASSERT_TRUE(found);
+  EXPECT_EQ(*found, call);
+
+  RawDatabase raw(path_);
+  EXPECT_EQ(raw.text("SELECT number_absence FROM calls"), "P");
+  EXPECT_EQ(raw.text("SELECT typeof(outcome) FROM calls"), "text");
+}
+
+TEST_F(StoreTest, FindUnknownIdIsNotAnError) {
+  auto store = open_store();
+  std::error_code error = make_error_code(StoreError::no_such_call);
+  EXPECT_FALSE(store->find_call("nope", error));
+  EXPECT_FALSE(error);
+}
+
+TEST_F(StoreTest, UpdateOfUnknownIdIsAnError) {
+  auto store = open_store();
+  const auto error = store->update_call(inbound_call("nope", 1));
+  EXPECT_EQ(error, StoreError::no_such_call);
+  EXPECT_NE(store->last_error_message().find("nope"), std::string::npos) << store->last_error_message();
+}
+
+TEST_F(StoreTest, DuplicateIdIsAnErrorNotAnException) {
+  auto store = open_store();
+  ASSERT_FALSE(store->insert_call(inbound_call("same", 1)));
+  std::error_code error;
+  EXPECT_NO_THROW(error = store->insert_call(inbound_call("same", 2)));
+  EXPECT_EQ(error, std::error_code(SQLITE_CONSTRAINT_PRIMARYKEY, sqlite_category()));
+  EXPECT_EQ(error.value() & 0xFF, SQLITE_CONSTRAINT);
+  EXPECT_NE(store->last_error_message().find("UNIQUE constraint failed"), std::string::npos)
+      << store->last_error_message();
+  EXPECT_FALSE(error.message().empty());
+  // The statement is reusable after the failure.
+  EXPECT_FALSE(store->insert_call(inbound_call("other", 3))) << store->last_error_message();
+  std::error_code list_error;
+  EXPECT_EQ(store->list_calls(0, list_error).size(), 2u);
+}
+
+TEST_F(StoreTest, DirectionIsChecked) {
+  auto store = open_store();
+  auto call = inbound_call("x", 1);
+  call.direction = "sideways";
+  EXPECT_EQ(store->insert_call(call), std::error_code(SQLITE_CONSTRAINT_CHECK, sqlite_category()));
+}
+
+TEST_F(StoreTest, ListIsNewestFirstWithLimit) {
+  auto store = open_store();
+  for (int i : {3, 1, 4, 2, 5}) {
+    auto call = inbound_call("call-" + std::to_string(i), i * 1'000'000);
+    if (i == 4) call.direction = "outbound";
+    ASSERT_FALSE(store->insert_call(call));
+  }
+  std::error_code error;
+  const auto all = store->list_calls(0, error);
+  ASSERT_FALSE(error);
+  ASSERT_EQ(all.size(), 5u);
+  for (std::size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i].id, "call-" + std::to_string(5 - i));
+  EXPECT_EQ(all[1].direction, "outbound");
+  const auto newest = store->list_calls(2, error);
+  ASSERT_EQ(newest.size(), 2u);
+  EXPECT_EQ(newest[0].id, "call-5");
+  EXPECT_EQ(newest[1].id, "call-4");
+  EXPECT_EQ(store->list_calls(100, error).size(), 5u);
+}
+
+TEST_F(StoreTest, SameStartTimeKeepsInsertionOrder) {
+  auto store = open_store();
+  ASSERT_FALSE(store->insert_call(inbound_call("first", 42)));
+  ASSERT_FALSE(store->insert_call(inbound_call("second", 42)));
+  std::error_code error;
+  const auto calls = store->list_calls(0, error);
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[0].id, "second");
+}
+
+TEST_F(StoreTest, EventsInTimeOrder) {
+  auto store = open_store();
+  ASSERT_FALSE(store->insert_call(inbound_call("c1", 1)));
+  ASSERT_FALSE(store->insert_call(inbound_call("c2", 1)));
+  ASSERT_FALSE(store->add_event({"c1", 300, "dtmf", R"({"digit":"5"})"}));
+  ASSERT_FALSE(store->add_event({"c1", 100, "caller_id", R"({"number":"138"})"}));
+  ASSERT_FALSE(store->add_event({"c2", 200, "polarity", ""}));
+  std::error_code error;
+  const auto events = store->call_events("c1", error);
+  ASSERT_FALSE(error);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0], (CallEventRecord{"c1", 100, "caller_id", R"({"number":"138"})"}));
+  EXPECT_EQ(events[1], (CallEventRecord{"c1", 300, "dtmf", R"({"digit":"5"})"}));
+  const auto other = store->call_events("c2", error);
+  ASSERT_EQ(other.size(), 1u);
+  EXPECT_EQ(other[0].detail, "{}");  // empty detail is stored as an empty object
+  EXPECT_TRUE(store->call_events("none", error).empty());
+  EXPECT_FALSE(error);
+}
+
+TEST_F(StoreTest, EventForUnknownCallViolatesTheForeignKey) {
+  auto store = open_store();
+  const auto error = store->add_event({"ghost", 1, "dtmf", "{}"});
+  EXPECT_EQ(error, std::error_code(SQLITE_CONSTRAINT_FOREIGNKEY, sqlite_category()));
+  EXPECT_FALSE(store->last_error_message().empty());
+}
+
+TEST_F(StoreTest, EventDetailMustBeJson) {
+  auto store = open_store();
+  ASSERT_FALSE(store->insert_call(inbound_call("c1", 1)));
+  const auto error = store->add_event({"c1", 1, "dtmf", "{not json"});
+  EXPECT_EQ(error, std::error_code(SQLITE_CONSTRAINT_CHECK, sqlite_category()));
+}
+
+TEST_F(StoreTest, ActiveCallsAreThoseNotEnded) {
+  auto store = open_store();
+  auto ended = inbound_call("ended", 1);
+  ended.state = "ended";
+  ended.outcome = "missed";
+  ended.ended_at = 5;
+  ASSERT_FALSE(store->insert_call(ended));
+  ASSERT_FALSE(store->insert_call(inbound_call("active-2", 20)));
+  ASSERT_FALSE(store->insert_call(inbound_call("active-1", 10)));
+  std::error_code error;
+  const auto active = store->active_calls(error);
+  ASSERT_FALSE(error);
+  ASSERT_EQ(active.size(), 2u);
+  EXPECT_EQ(active[0].id, "active-1");  // oldest first: the order they are recovered in
+  EXPECT_EQ(active[1].id, "active-2");
+}
+
+TEST_F(StoreTest, MovedStoreKeepsWorking) {
+  auto opened = open_store();
+  Store store = std::move(*opened);
+  opened.reset();
+  EXPECT_FALSE(store.insert_call(inbound_call("m", 1)));
+  std::error_code error;
+  EXPECT_TRUE(store.find_call("m", error));
+}
+
+// ---- read-only access ----------------------------------------------------------
+
+TEST_F(StoreTest, ReadOnlyOfAMissingFileIsAClearError) {
+  std::error_code error;
+  std::string message;
+  EXPECT_FALSE(Store::open(path_, error, true, &message));
+  EXPECT_EQ(error, StoreError::database_missing);
+  EXPECT_EQ(error.message(), "database does not exist");
+  EXPECT_NE(message.find(path_.string()), std::string::npos);
+  EXPECT_FALSE(fs::exists(path_));  // and it was not created
+}
+
+TEST_F(StoreTest, ReadOnlyDoesNotMigrate) {
+  { RawDatabase raw(path_); }  // an empty SQLite file, user_version 0
+  std::error_code error;
+  EXPECT_FALSE(Store::open(path_, error, true));
+  EXPECT_EQ(error, StoreError::schema_too_old);
+  RawDatabase raw(path_);
+  EXPECT_EQ(raw.text("PRAGMA user_version"), "0");
+}
+
+TEST_F(StoreTest, ReadOnlyReadsButCannotWrite) {
+  {
+    auto writer = open_store();
+    ASSERT_FALSE(writer->insert_call(inbound_call("a", 1)));
+    ASSERT_FALSE(writer->add_event({"a", 2, "dtmf", "{}"}));
+  }
+  auto reader = open_store(true);
+  ASSERT_TRUE(reader);
+  EXPECT_TRUE(reader->read_only());
+  EXPECT_EQ(reader->schema_version(), 1);
+  std::error_code error;
+  EXPECT_EQ(reader->list_calls(0, error).size(), 1u);
+  EXPECT_EQ(reader->call_events("a", error).size(), 1u);
+  const auto write_error = reader->insert_call(inbound_call("b", 2));
+  EXPECT_EQ(write_error.value() & 0xFF, SQLITE_READONLY);
+  EXPECT_EQ(write_error.category(), sqlite_category());
+  EXPECT_EQ(reader->add_event({"a", 3, "dtmf", "{}"}).value() & 0xFF, SQLITE_READONLY);
+}
+
+// ---- concurrency -------------------------------------------------------------------
+
+TEST_F(StoreTest, ReaderIsNotBlockedWhileAWriterHoldsTheWal) {
+  auto daemon_store = open_store();
+  ASSERT_FALSE(daemon_store->insert_call(inbound_call("committed", 1)));
+
+  RawDatabase writer(path_);
+  ASSERT_EQ(writer.execute("BEGIN IMMEDIATE"), SQLITE_OK);
+  ASSERT_EQ(writer.execute("INSERT INTO calls (id, line, box, port, direction, state, started_at) "
+                           "VALUES ('pending', 'L', 'B', 1, 'inbound', 'active', 2)"),
+            SQLITE_OK);
+
+  // The CLI reads while the write transaction is open: no wait, no error, and
+  // it sees only committed calls.
+  const auto started = std::chrono::steady_clock::now();
+  auto reader = open_store(true);
+  ASSERT_TRUE(reader);
+  std::error_code error;
+  const auto calls = reader->list_calls(0, error);
+  EXPECT_FALSE(error) << reader->last_error_message();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].id, "committed");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(1));
+
+  ASSERT_EQ(writer.execute("COMMIT"), SQLITE_OK);
+  EXPECT_EQ(reader->list_calls(0, error).size(), 2u);
+}
+
+TEST_F(StoreTest, WriterWaitsForAnotherWriterInsteadOfFailing) {
+  auto daemon_store = open_store();
+  RawDatabase other(path_);
+  ASSERT_EQ(other.execute("BEGIN IMMEDIATE"), SQLITE_OK);
+  std::thread release([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    other.execute("COMMIT");
+  });
+  const auto started = std::chrono::steady_clock::now();
+  const auto error = daemon_store->insert_call(inbound_call("waited", 1));  // busy_timeout covers the wait
+  const auto waited = std::chrono::steady_clock::now() - started;
+  release.join();
+  EXPECT_FALSE(error) << daemon_store->last_error_message();
+  EXPECT_GE(waited, std::chrono::milliseconds(200));
+}
+
+TEST(StoreCategory, Names) {
+  EXPECT_STREQ(sqlite_category().name(), "sqlite");
+  EXPECT_EQ(std::error_code(SQLITE_BUSY, sqlite_category()).message(), sqlite3_errstr(SQLITE_BUSY));
+  EXPECT_STREQ(store_category().name(), "store");
+  EXPECT_EQ(make_error_code(StoreError::no_such_call).message(), "no call with this id");
+}
+
+}  // namespace
+}  // namespace deskline::daemon
