@@ -175,7 +175,7 @@ Samples fsk(std::uint32_t rate_hz, std::span<const std::uint8_t> bytes, const Fs
     for (; sample_index < bit_end; ++sample_index) {
       out.push_back(clamp_to_int16(peak * std::sin(phase)));
       phase += step;
-      if (phase >= two_pi) phase -= two_pi;  // keeps sin() accurate on long messages
+      if (phase >= two_pi) phase = std::fmod(phase, two_pi);  // keeps sin() accurate on long messages
     }
   }
   return out;

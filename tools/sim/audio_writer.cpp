@@ -65,6 +65,7 @@ struct AudioWriter::Stream {
   std::vector<std::uint8_t> bytes;
 };
 
+AudioWriter::AudioWriter() = default;
 AudioWriter::~AudioWriter() { stop(); }
 
 std::string AudioWriter::pcm_name(const std::string& serial) {

@@ -43,7 +43,7 @@ struct AudioStats {
 
 class AudioWriter {
  public:
-  AudioWriter() = default;
+  AudioWriter();
   ~AudioWriter();
   AudioWriter(const AudioWriter&) = delete;
   AudioWriter& operator=(const AudioWriter&) = delete;
