@@ -590,6 +590,8 @@ class Parser {
       std::tie(play.on_s, play.off_s) = parse_cadence(*cadence);
     }
     if (keys.has("level") && play.kind == PlayAction::Kind::silence) fail("silence has no level");
+    if (keys.has("level") && play.kind == PlayAction::Kind::file)
+      fail("file= plays at its recorded level; level= is for tone= and busy");
     play.level_dbm0 = parse_level(keys, play.level_dbm0);
     if (const auto* duration = keys.find("duration")) {
       play.duration_s = parse_bounded(*duration, "duration", 0, max_duration_s);

@@ -33,6 +33,7 @@ at 9.0  A:4 ring cadence=1.0/2.0 count=3
 at 9.3  A:4 callerid number=075523456789
 at 10.5 A:4 offhook
 at 12.5 A unplug
+at 13.0 A:4 onhook          # hung up while the box was away: no report
 at 13.5 A plug
 at 15.0 A:1 ring cadence=1.0/2.0 count=2
 at 15.2 A:1 callerid number=13900001111
@@ -135,7 +136,7 @@ at 4.0 end
   double plugged_at = -1, first_command_at = -1;
   for (const auto& entry : workspace.trace()) {
     const auto kind = entry.value("kind", "");
-    if (kind == "plug") plugged_at = entry.value("t_real", 0.0);
+    if (kind == "action" && entry.value("action", "") == "plug") plugged_at = entry.value("t_real", 0.0);
     if (plugged_at > 0 && first_command_at < 0 && kind == "command")
       first_command_at = entry.value("t_real", 0.0);
   }

@@ -21,6 +21,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -224,6 +225,8 @@ int run(const Options& options) {
 
   int exit_code = 0;
   {
+    // Written by the runner thread until runner->stop() below joins it.
+    std::atomic<RunnerOutcome> outcome{RunnerOutcome::stopped};
     auto runner = std::make_unique<ScenarioRunner>(scenario, boxes, audio, trace, scenario_start_ns,
                                                    std::move(wav_files));
     if (!runner->plug_initial_boxes()) {
@@ -248,7 +251,6 @@ int run(const Options& options) {
       if (!child.spawn(options.command, environment)) {
         exit_code = exit_setup_failed;
       } else {
-        std::atomic<RunnerOutcome> outcome{RunnerOutcome::stopped};
         runner->start(RunnerOptions{options.start_timeout_s, !options.start_immediately},
                       [&outcome, runner_fd](RunnerOutcome result) {
                         outcome = result;
@@ -311,6 +313,13 @@ int run(const Options& options) {
           boxes[index]->dropped_reports());
     }
   }
+  // The child is gone; give umockdev's worker a moment to see its sockets
+  // close before the testbed goes away.
+  const Nanoseconds settle_deadline = monotonic_ns() + 2 * nanoseconds_per_second;
+  auto clients_open = [&boxes] {
+    return std::any_of(boxes.begin(), boxes.end(), [](const auto& box) { return box->open_clients() > 0; });
+  };
+  while (clients_open() && monotonic_ns() < settle_deadline) usleep(10'000);
   // The testbed stops its worker thread and removes its folder; only then
   // may the handlers it called go away.
   g_object_unref(testbed);

@@ -222,9 +222,11 @@ void ScenarioRunner::power_up(std::size_t box_index, Nanoseconds epoch_ns) {
 
 void ScenarioRunner::execute(const scenario::Action& action) {
   const Nanoseconds due = at(action.at_s);
+  const double late_ms = static_cast<double>(monotonic_ns() - due) / 1e6;
   const std::size_t box_index = action.box.empty() ? 0 : box_index_.at(action.box);
   const std::uint8_t line_index = action.port ? static_cast<std::uint8_t>(*action.port - 1) : x800::box_wide;
   nlohmann::json event = action_trace(action, box_index);
+  event["late_ms"] = std::round(late_ms * 1000) / 1000;  // how late this thread woke for it
   std::string detail;
 
   std::visit(
@@ -313,8 +315,6 @@ void ScenarioRunner::execute(const scenario::Action& action) {
       },
       action.body);
 
-  const double late_ms = static_cast<double>(monotonic_ns() - due) / 1e6;
-  event["late_ms"] = std::round(late_ms * 1000) / 1000;
   trace_.write(std::move(event));
   const std::string target =
       action.box.empty() ? std::string() : action.box + (action.port ? fmt::format(":{}", *action.port) : "") + " ";

@@ -15,6 +15,7 @@
 #include "tools/sim/log.hpp"
 #include "tools/sim/report_json.hpp"
 
+
 namespace deskline::sim {
 namespace x800 = proto::x800;
 namespace usb = proto::x800::usb;
@@ -33,7 +34,7 @@ constexpr int usb_device_major = 189;
 // USB addresses are handed out bus-wide, like the kernel does: every plug of
 // every box gets the next one (2..127; 1 would be the root hub).
 int next_device_number() {
-  static std::atomic<int> counter{1};
+  static std::atomic<int> counter{0};
   const int value = counter.fetch_add(1) % 126;
   return value + 2;
 }
@@ -91,6 +92,9 @@ UsbBox::UsbBox(const proto::scenario::BoxDecl& declaration, int usb_port, UMockd
       scenario_start_ns_(scenario_start_ns),
       handler_(umockdev_ioctl_base_new()),
       sysfs_path_(fmt::format("/sys/devices/{}-{}", usb_bus, usb_port)) {
+  gchar* root = umockdev_testbed_get_root_dir(testbed);
+  testbed_root_ = root;
+  g_free(root);
   g_signal_connect(handler_, "handle-ioctl", G_CALLBACK(on_handle_ioctl), this);
 }
 
@@ -104,7 +108,9 @@ UsbBox::~UsbBox() {
     for (auto* urb : state->pending_in) umockdev_ioctl_data_unref(urb);
     for (auto* urb : state->completed) umockdev_ioctl_data_unref(urb);
     g_signal_handler_disconnect(client, state->connection_handler);
-    g_object_unref(client);
+    // A client whose connection is still open is left to the process exit:
+    // finalizing it now would make umockdev report a live stream.
+    if (!umockdev_ioctl_client_get_connected(client)) g_object_unref(client);
   }
   g_object_unref(handler_);
   if (worker_context_) g_main_context_unref(worker_context_);
@@ -143,7 +149,9 @@ bool UsbBox::plug(Nanoseconds epoch_ns) {
     g_clear_error(&error);
     return false;
   }
-  log("box {} (serial {}) plugged in as {}", declaration_.id, declaration_.serial, node);
+  const int monitors = send_uevent(testbed_root_, hotplug_event("add"));
+  log("box {} (serial {}) plugged in as {} ({} udev monitors told)", declaration_.id, declaration_.serial, node,
+      monitors);
   return true;
 }
 
@@ -158,14 +166,14 @@ void UsbBox::unplug() {
     node = device_node_;
   }
   kick();  // the worker fails the host's pending URBs with ENODEV
-  umockdev_testbed_uevent(testbed_, sysfs_path_.c_str(), "remove");
+  const int monitors = send_uevent(testbed_root_, hotplug_event("remove"));
   umockdev_testbed_remove_device(testbed_, sysfs_path_.c_str());
   GError* error = nullptr;
   if (!umockdev_testbed_detach_ioctl(testbed_, node.c_str(), &error)) {
     log("box {}: detaching ioctl handler from {}: {}", declaration_.id, node, error ? error->message : "?");
     g_clear_error(&error);
   }
-  log("box {} unplugged ({} removed)", declaration_.id, node);
+  log("box {} unplugged ({} removed, {} udev monitors told)", declaration_.id, node, monitors);
 }
 
 bool UsbBox::plugged() const {
@@ -181,6 +189,22 @@ Nanoseconds UsbBox::epoch_ns() const {
 std::uint64_t UsbBox::box_time_us(Nanoseconds at_ns) const {
   std::lock_guard lock(mutex_);
   return at_ns > epoch_ns_ ? static_cast<std::uint64_t>((at_ns - epoch_ns_) / 1000) : 0;
+}
+
+Uevent UsbBox::hotplug_event(const std::string& action) const {
+  std::lock_guard lock(mutex_);
+  Uevent event;
+  event.action = action;
+  event.devpath = sysfs_path_.substr(std::string_view("/sys").size());
+  event.subsystem = "usb";
+  event.devtype = "usb_device";
+  event.properties = {{"DEVNAME", device_node_},
+                      {"BUSNUM", fmt::format("{:03}", usb_bus)},
+                      {"DEVNUM", fmt::format("{:03}", device_number_)},
+                      {"MAJOR", std::to_string(usb_device_major)},
+                      {"MINOR", std::to_string((usb_bus - 1) * 128 + (device_number_ - 1))},
+                      {"PRODUCT", fmt::format("{:x}/{:x}/100", x800::default_vendor_id, x800::default_product_id)}};
+  return event;
 }
 
 std::string UsbBox::device_record() const {
@@ -426,6 +450,7 @@ UsbBox::ClientState& UsbBox::client_state(UMockdevIoctlClient* client) {
   }
   state->connection_handler =
       g_signal_connect(client, "notify::connected", G_CALLBACK(on_client_connection_changed), this);
+  ++open_clients_;
   return *clients_.emplace(client, std::move(state)).first->second;
 }
 
@@ -445,6 +470,7 @@ void UsbBox::on_client_connection_changed(GObject* object, GParamSpec*, gpointer
   for (auto* urb : state->completed) umockdev_ioctl_data_unref(urb);
   g_signal_handler_disconnect(client, state->connection_handler);
   g_object_unref(client);
+  --box->open_clients_;
 }
 
 void UsbBox::log_unknown_ioctl(unsigned long request) {

@@ -31,6 +31,7 @@
 #include "proto/x800.hpp"
 #include "tools/sim/clock.hpp"
 #include "tools/sim/trace.hpp"
+#include "tools/sim/uevent.hpp"
 
 struct usbdevfs_urb;  // <linux/usbdevice_fs.h>, included by the implementation only
 
@@ -73,6 +74,9 @@ class UsbBox {
   bool has_received_command() const;
 
   std::uint64_t dropped_reports() const;
+  // Host file descriptors still open on the box (any power-up). The testbed
+  // must outlive them: umockdev complains when it drops a live connection.
+  int open_clients() const { return open_clients_.load(); }
 
  private:
   struct ClientState;
@@ -103,7 +107,8 @@ class UsbBox {
   std::optional<std::uint16_t> report_locked(std::uint8_t line_index, proto::x800::ReportBody body,
                                              Nanoseconds stamp_ns, nlohmann::json trace_fields, bool answer);
   double scenario_seconds(Nanoseconds at_ns) const;
-  std::string device_record() const;
+  std::string device_record() const;  // umockdev_testbed_add_from_string() format
+  Uevent hotplug_event(const std::string& action) const;
   void log_unknown_ioctl(unsigned long request);
 
   const proto::scenario::BoxDecl declaration_;
@@ -112,6 +117,7 @@ class UsbBox {
   Trace& trace_;
   const std::atomic<Nanoseconds>& scenario_start_ns_;
   UMockdevIoctlBase* handler_ = nullptr;
+  std::string testbed_root_;
   std::string sysfs_path_;  // "/sys/devices/1-N"
   std::string device_node_;   // "/dev/bus/usb/001/DDD" of the current power-up
 
@@ -131,6 +137,7 @@ class UsbBox {
   std::function<void()> first_command_callback_;
   GMainContext* worker_context_ = nullptr;
   std::atomic<bool> kick_pending_{false};
+  std::atomic<int> open_clients_{0};
 
   // Worker thread only.
   std::map<UMockdevIoctlClient*, std::unique_ptr<ClientState>> clients_;

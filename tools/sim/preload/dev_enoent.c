@@ -9,7 +9,10 @@
  * asking the next access() in the chain (umockdev's, which knows the testbed's
  * view of /dev) so the answer is the one the real open would have given. Every
  * other open goes on unchanged. Opens that may create a file (O_CREAT,
- * O_TMPFILE: /dev/shm) are never intercepted. */
+ * O_TMPFILE: /dev/shm) are never intercepted.
+ *
+ * Every successful open is also shown to fifo_read.c, which makes reads of
+ * the simulator's audio FIFOs whole (see there). */
 #define _GNU_SOURCE
 /* The fortified <fcntl.h> turns open() into an inline wrapper we could not define. */
 #undef _FORTIFY_SOURCE
@@ -20,6 +23,8 @@
 #include <string.h>
 #include <sys/types.h>
 #include <unistd.h>
+
+#include "preload.h"
 
 typedef int (*access_function)(const char *path, int mode);
 typedef int (*open_function)(const char *path, int flags, ...);
@@ -83,7 +88,9 @@ static int forward_open(const char *name, void **cache, const char *path, int fl
     errno = ENOSYS;
     return -1;
   }
-  return next(path, flags, mode);
+  int fd = next(path, flags, mode);
+  deskline_sim_note_open(path, fd);
+  return fd;
 }
 
 static int forward_openat(const char *name, void **cache, int directory, const char *path, int flags,
@@ -93,7 +100,9 @@ static int forward_openat(const char *name, void **cache, int directory, const c
     errno = ENOSYS;
     return -1;
   }
-  return next(directory, path, flags, mode);
+  int fd = next(directory, path, flags, mode);
+  deskline_sim_note_open(path, fd);
+  return fd;
 }
 
 int open(const char *path, int flags, ...) {
@@ -148,7 +157,9 @@ static int forward_open_2(const char *name, void **cache, const char *path, int 
     errno = ENOSYS;
     return -1;
   }
-  return next(path, flags);
+  int fd = next(path, flags);
+  deskline_sim_note_open(path, fd);
+  return fd;
 }
 
 static int forward_openat_2(const char *name, void **cache, int directory, const char *path, int flags) {
@@ -157,7 +168,9 @@ static int forward_openat_2(const char *name, void **cache, int directory, const
     errno = ENOSYS;
     return -1;
   }
-  return next(directory, path, flags);
+  int fd = next(directory, path, flags);
+  deskline_sim_note_open(path, fd);
+  return fd;
 }
 
 int __open_2(const char *path, int flags);
