@@ -1,5 +1,7 @@
 #include "config/config.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -64,10 +66,13 @@ class Loader {
   Config load(const toml::table& root) {
     Config config;
     config.source = file_;
-    require_known_keys(root, "", {"daemon", "usb", "calls", "line"});
+    require_known_keys(root, "", {"daemon", "usb", "calls", "recording", "callerid", "directory", "line"});
     if (const auto* daemon = root.get("daemon")) load_daemon(table_of(*daemon, "daemon"), config);
     if (const auto* usb = root.get("usb")) load_usb(table_of(*usb, "usb"), config);
     if (const auto* calls = root.get("calls")) load_calls(table_of(*calls, "calls"), config);
+    if (const auto* recording = root.get("recording")) load_recording(table_of(*recording, "recording"), config);
+    if (const auto* caller_id = root.get("callerid")) load_caller_id(table_of(*caller_id, "callerid"), config);
+    if (const auto* directory = root.get("directory")) load_directory(table_of(*directory, "directory"), config);
     if (const auto* lines = root.get("line")) load_lines(*lines, config);
     return config;
   }
@@ -130,6 +135,79 @@ class Loader {
       config.inter_digit_timeout_s = seconds_of(*node, "calls.inter_digit_timeout_s");
   }
 
+  void load_recording(const toml::table& table, Config& config) {
+    require_known_keys(table, "recording",
+                       {"policy", "bitrate_bps", "complexity", "retention_days", "min_free_mb", "audio_device"});
+    auto& recording = config.recording;
+    if (const auto* node = table.get("policy")) recording.policy = record_policy_of(*node, "recording.policy");
+    if (const auto* node = table.get("bitrate_bps"))
+      recording.bitrate_bps = static_cast<int>(integer_in(*node, "recording.bitrate_bps", 6000, 64000));
+    if (const auto* node = table.get("complexity"))
+      recording.complexity = static_cast<int>(integer_in(*node, "recording.complexity", 0, 10));
+    if (const auto* node = table.get("retention_days"))
+      recording.retention_days = static_cast<int>(integer_in(*node, "recording.retention_days", 0, 36500));
+    if (const auto* node = table.get("min_free_mb"))
+      recording.min_free_mb = static_cast<std::uint64_t>(integer_in(*node, "recording.min_free_mb", 0, 1 << 30));
+    if (const auto* node = table.get("audio_device")) {
+      const auto& patterns = array_of(*node, "recording.audio_device");
+      recording.audio_device.clear();
+      for (std::size_t index = 0; index < patterns.size(); ++index) {
+        const std::string key = fmt::format("recording.audio_device[{}]", index);
+        auto pattern = string_of(*patterns.get(index), key);
+        if (pattern.empty()) fail(patterns.get(index)->source(), key, "must not be empty");
+        recording.audio_device.push_back(std::move(pattern));
+      }
+    }
+  }
+
+  void load_caller_id(const toml::table& table, Config& config) {
+    require_known_keys(table, "callerid", {"mode"});
+    if (const auto* node = table.get("mode")) config.caller_id_mode = caller_id_mode_of(*node, "callerid.mode");
+  }
+
+  void load_directory(const toml::table& table, Config& config) {
+    require_known_keys(table, "directory", {"region", "area_code"});
+    if (const auto* node = table.get("region")) {
+      auto region = string_of(*node, "directory.region");
+      if (region.size() != 2 || !std::isupper(static_cast<unsigned char>(region[0])) ||
+          !std::isupper(static_cast<unsigned char>(region[1])))
+        fail(node->source(), "directory.region",
+             fmt::format("\"{}\" is not a two-letter ISO 3166 region code such as \"CN\"", region));
+      config.directory.region = std::move(region);
+    }
+    if (const auto* node = table.get("area_code")) {
+      auto area_code = string_of(*node, "directory.area_code");
+      if (!area_code.empty() && area_code.front() == '0') area_code.erase(0, 1);  // trunk prefix
+      if (area_code.size() > 5 || !std::all_of(area_code.begin(), area_code.end(), [](char c) {
+            return c >= '0' && c <= '9';
+          }))
+        fail(node->source(), "directory.area_code", "must be up to 5 digits, e.g. \"10\" or \"010\" for Beijing");
+      config.directory.area_code = std::move(area_code);
+    }
+  }
+
+  RecordPolicy record_policy_of(const toml::node& node, const std::string& key) const {
+    const auto text = string_of(node, key);
+    for (auto policy : {RecordPolicy::always, RecordPolicy::never, RecordPolicy::inbound, RecordPolicy::outbound})
+      if (text == to_string(policy)) return policy;
+    fail(node.source(), key, fmt::format("\"{}\" is not a policy; use always, never, inbound or outbound", text));
+  }
+
+  CallerIdMode caller_id_mode_of(const toml::node& node, const std::string& key) const {
+    const auto text = string_of(node, key);
+    for (auto mode : {CallerIdMode::auto_detect, CallerIdMode::bell202, CallerIdMode::v23, CallerIdMode::dtmf,
+                      CallerIdMode::box})
+      if (text == to_string(mode)) return mode;
+    fail(node.source(), key, fmt::format("\"{}\" is not a mode; use auto, bell202, v23, dtmf or box", text));
+  }
+
+  std::int64_t integer_in(const toml::node& node, const std::string& key, std::int64_t low, std::int64_t high) const {
+    const auto value = integer_of(node, key);
+    if (value < low || value > high)
+      fail(node.source(), key, fmt::format("{} is out of range: must be {} to {}", value, low, high));
+    return value;
+  }
+
   void load_lines(const toml::node& node, Config& config) {
     const auto* lines = node.as_array();
     if (!lines || !(lines->empty() || lines->is_array_of_tables()))
@@ -140,7 +218,7 @@ class Loader {
     for (std::size_t index = 0; index < lines->size(); ++index) {
       const std::string key = fmt::format("line[{}]", index);
       const auto& table = *lines->get(index)->as_table();
-      require_known_keys(table, key, {"box", "port", "name", "user"});
+      require_known_keys(table, key, {"box", "port", "name", "user", "record", "callerid"});
       LineConfig line;
       line.box = required_text(table, key, "box");
       const auto& port_node = required(table, key, "port");
@@ -154,6 +232,8 @@ class Loader {
         line.user = string_of(*user, key + ".user");
         if (!printable(line.user)) fail(user->source(), key + ".user", "must not contain control characters");
       }
+      if (const auto* record = table.get("record")) line.record = record_policy_of(*record, key + ".record");
+      if (const auto* mode = table.get("callerid")) line.caller_id = caller_id_mode_of(*mode, key + ".callerid");
       if (const auto [previous, inserted] = names.emplace(line.name, index); !inserted)
         fail(table.get("name")->source(), key + ".name",
              fmt::format("line name \"{}\" is already used by line[{}] (line {})", line.name, previous->second,
@@ -293,6 +373,37 @@ const LineConfig* Config::find_line(std::string_view box_serial, int port) const
   for (const auto& line : lines)
     if (line.box == box_serial && line.port == port) return &line;
   return nullptr;
+}
+
+RecordPolicy Config::record_policy(std::string_view box_serial, int port) const {
+  const auto* line = find_line(box_serial, port);
+  return line && line->record ? *line->record : recording.policy;
+}
+
+CallerIdMode Config::caller_id_mode_for(std::string_view box_serial, int port) const {
+  const auto* line = find_line(box_serial, port);
+  return line && line->caller_id ? *line->caller_id : caller_id_mode;
+}
+
+std::string_view to_string(RecordPolicy policy) {
+  switch (policy) {
+    case RecordPolicy::always: return "always";
+    case RecordPolicy::never: return "never";
+    case RecordPolicy::inbound: return "inbound";
+    case RecordPolicy::outbound: return "outbound";
+  }
+  return "always";
+}
+
+std::string_view to_string(CallerIdMode mode) {
+  switch (mode) {
+    case CallerIdMode::auto_detect: return "auto";
+    case CallerIdMode::bell202: return "bell202";
+    case CallerIdMode::v23: return "v23";
+    case CallerIdMode::dtmf: return "dtmf";
+    case CallerIdMode::box: return "box";
+  }
+  return "auto";
 }
 
 std::string Config::line_name(std::string_view box_serial, int port) const {

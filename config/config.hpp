@@ -21,12 +21,35 @@ struct UsbMatch {
   friend bool operator==(const UsbMatch&, const UsbMatch&) = default;
 };
 
+enum class RecordPolicy { always, never, inbound, outbound };
+enum class CallerIdMode { auto_detect, bell202, v23, dtmf, box };
+
 struct LineConfig {
   std::string box;  // box serial
   int port = 1;     // 1-based
   std::string name;  // unique line name
   std::string user;  // person at this desk (optional)
+  std::optional<RecordPolicy> record;    // overrides [recording] policy
+  std::optional<CallerIdMode> caller_id;  // overrides [callerid] mode
   friend bool operator==(const LineConfig&, const LineConfig&) = default;
+};
+
+struct RecordingConfig {
+  RecordPolicy policy = RecordPolicy::always;
+  int bitrate_bps = 16000;  // 6000..64000
+  int complexity = 5;       // 0..10
+  int retention_days = 0;   // 0: keep forever
+  std::uint64_t min_free_mb = 200;  // below this free space new recordings are refused
+  // PortAudio input device names are matched (case-insensitive substring)
+  // against these, with {serial} and {serial_alnum} (non-alphanumerics as _) replaced.
+  std::vector<std::string> audio_device{"{serial}", "{serial_alnum}"};
+  friend bool operator==(const RecordingConfig&, const RecordingConfig&) = default;
+};
+
+struct DirectoryConfig {
+  std::string region = "CN";  // ISO 3166 region for numbers without a country code
+  std::string area_code;      // prepended to bare local numbers, e.g. "10" for Beijing
+  friend bool operator==(const DirectoryConfig&, const DirectoryConfig&) = default;
 };
 
 struct Config {
@@ -44,8 +67,21 @@ struct Config {
   double ring_timeout_s = 6.0;         // no ring for this long after the last burst: missed
   double inter_digit_timeout_s = 4.0;  // no digit for this long: dialling is over
 
+  // [recording]
+  RecordingConfig recording;
+
+  // [callerid]
+  CallerIdMode caller_id_mode = CallerIdMode::auto_detect;
+
+  // [directory]
+  DirectoryConfig directory;
+
   // [[line]]
   std::vector<LineConfig> lines;
+
+  std::filesystem::path recordings_dir() const { return data_dir / "recordings"; }
+  RecordPolicy record_policy(std::string_view box_serial, int port) const;
+  CallerIdMode caller_id_mode_for(std::string_view box_serial, int port) const;
 
   std::filesystem::path database_path() const { return data_dir / "deskline.db"; }
   std::filesystem::path control_socket_path() const { return run_dir / "control.sock"; }
@@ -54,6 +90,9 @@ struct Config {
   std::string line_name(std::string_view box_serial, int port) const;
   const LineConfig* find_line(std::string_view box_serial, int port) const;
 };
+
+std::string_view to_string(RecordPolicy policy);
+std::string_view to_string(CallerIdMode mode);
 
 struct ConfigError {
   std::string file;

@@ -11,6 +11,7 @@
 #include "config/config.hpp"
 #include "daemon/call_json.hpp"
 #include "daemon/store.hpp"
+#include "tools/cli/command.hpp"
 #include "tools/cli/subprocess.hpp"
 
 namespace deskline::tools {
@@ -120,6 +121,13 @@ class LogFollower {
 };
 
 }  // namespace
+
+void add_demo_command(CLI::App& app, CliContext& context) {
+  auto dir = std::make_shared<std::string>();
+  auto* demo = app.add_subcommand("demo", "a virtual box plays a scripted morning of calls through the daemon");
+  demo->add_option("--dir", *dir, "keep the demo's state here (default: a new temporary directory)");
+  demo->callback([&context, dir] { context.run = [dir] { return run_demo(*dir); }; });
+}
 
 int run_demo(const std::string& requested_dir) {
   fs::path dir = requested_dir;

@@ -8,15 +8,13 @@
 #include "config/config.hpp"
 #include "daemon/call_json.hpp"
 #include "daemon/store.hpp"
+#include "tools/cli/command.hpp"
 #include "tools/cli/control_client.hpp"
-#include "tools/cli/demo.hpp"
 
-namespace {
+namespace deskline::tools {
 
-using namespace deskline;
-
-std::optional<config::Config> load_config(const std::string& path) {
-  auto loaded = config::load_file(path);
+std::optional<config::Config> CliContext::load_config() const {
+  auto loaded = config::load_file(config_path);
   if (!loaded) {
     std::cerr << "deskline: " << loaded.error.to_string() << "\n";
     return std::nullopt;
@@ -24,10 +22,12 @@ std::optional<config::Config> load_config(const std::string& path) {
   return std::move(loaded.config);
 }
 
+namespace {
+
 int print_calls(const config::Config& config, bool as_json, int limit) {
   nlohmann::json calls;
   std::string error;
-  if (auto response = tools::control_request(config.control_socket_path(), {{"cmd", "calls"}, {"limit", limit}},
+  if (auto response = control_request(config.control_socket_path(), {{"cmd", "calls"}, {"limit", limit}},
                                              error);
       response && response->value("ok", false)) {
     calls = (*response)["calls"];
@@ -58,7 +58,7 @@ int print_calls(const config::Config& config, bool as_json, int limit) {
 
 int print_status(const config::Config& config, bool as_json) {
   std::string error;
-  auto response = tools::control_request(config.control_socket_path(), {{"cmd", "status"}}, error);
+  auto response = control_request(config.control_socket_path(), {{"cmd", "status"}}, error);
   if (!response) {
     std::cerr << fmt::format("deskline: desklined is not running (no answer on {}: {})\n",
                              config.control_socket_path().string(), error);
@@ -84,32 +84,42 @@ int print_status(const config::Config& config, bool as_json) {
 
 }  // namespace
 
+void add_call_commands(CLI::App& app, CliContext& context) {
+  struct Options {
+    bool json = false;
+    int limit = 0;
+  };
+  auto options = std::make_shared<Options>();
+  auto* calls = app.add_subcommand("calls", "list calls, newest first");
+  calls->add_flag("--json", options->json, "JSON array instead of a table");
+  calls->add_option("--limit", options->limit, "at most this many calls (0: all)")->check(CLI::NonNegativeNumber);
+  calls->callback([&context, options] {
+    context.run = [&context, options] {
+      auto config = context.load_config();
+      return config ? print_calls(*config, options->json, options->limit) : 2;
+    };
+  });
+  auto* status = app.add_subcommand("status", "boxes, lines and fault counters of the running daemon");
+  status->add_flag("--json", options->json, "JSON instead of text");
+  status->callback([&context, options] {
+    context.run = [&context, options] {
+      auto config = context.load_config();
+      return config ? print_status(*config, options->json) : 2;
+    };
+  });
+}
+
+}  // namespace deskline::tools
+
 int main(int argc, char** argv) {
+  using namespace deskline::tools;
   CLI::App app{"deskline: desk-phone line gateway client"};
   app.require_subcommand(1);
-  std::string config_path(config::default_path);
-  app.add_option("-c,--config", config_path, "configuration file")->capture_default_str();
+  CliContext context;
+  app.add_option("-c,--config", context.config_path, "configuration file")->capture_default_str();
   app.set_version_flag("--version", DESKLINE_VERSION);
-
-  bool as_json = false;
-  int limit = 0;
-  auto* calls = app.add_subcommand("calls", "list calls, newest first");
-  calls->add_flag("--json", as_json, "JSON array instead of a table");
-  calls->add_option("--limit", limit, "at most this many calls (0: all)")->check(CLI::NonNegativeNumber);
-
-  auto* status = app.add_subcommand("status", "boxes, lines and fault counters of the running daemon");
-  status->add_flag("--json", as_json, "JSON instead of text");
-
-  std::string demo_dir;
-  auto* demo = app.add_subcommand("demo", "a virtual box plays a scripted morning of calls");
-  demo->add_option("--dir", demo_dir, "keep the demo's state here (default: a new temporary directory)");
-
+  add_call_commands(app, context);
+  add_demo_command(app, context);
   CLI11_PARSE(app, argc, argv);
-
-  if (*demo) return tools::run_demo(demo_dir);
-  auto config = load_config(config_path);
-  if (!config) return 2;
-  if (*calls) return print_calls(*config, as_json, limit);
-  if (*status) return print_status(*config, as_json);
-  return 0;
+  return context.run ? context.run() : 0;
 }

@@ -1,0 +1,25 @@
+// How CLI modules plug into `deskline`: each adds its subcommands to the app
+// and, when one is chosen, stores what to run in the context.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "config/config.hpp"
+
+namespace deskline::tools {
+
+struct CliContext {
+  std::string config_path{config::default_path};
+  std::function<int()> run;  // set by the chosen subcommand's callback
+
+  // Loads --config, printing the error; nullopt when it cannot be used.
+  std::optional<config::Config> load_config() const;
+};
+
+void add_call_commands(CLI::App& app, CliContext& context);   // calls, status
+void add_demo_command(CLI::App& app, CliContext& context);    // demo
+}  // namespace deskline::tools
