@@ -57,9 +57,9 @@ TEST(Config, ExampleFileParsesWithEveryKey) {
   EXPECT_DOUBLE_EQ(config.ring_timeout_s, 6.0);
   EXPECT_DOUBLE_EQ(config.inter_digit_timeout_s, 4.0);
   ASSERT_EQ(config.lines.size(), 3u);
-  EXPECT_EQ(config.lines[0], (LineConfig{"X800-0001", 1, "Sales 1", "Li Na"}));
-  EXPECT_EQ(config.lines[1], (LineConfig{"X800-0001", 2, "Sales 2", "Wang Wei"}));
-  EXPECT_EQ(config.lines[2], (LineConfig{"X800-0001", 3, "Support", ""}));
+  EXPECT_EQ(config.lines[0], (LineConfig{"X800-0001", 1, "Sales 1", "Li Na", {}, {}}));
+  EXPECT_EQ(config.lines[1], (LineConfig{"X800-0001", 2, "Sales 2", "Wang Wei", {}, {}}));
+  EXPECT_EQ(config.lines[2], (LineConfig{"X800-0001", 3, "Support", "", {}, {}}));
 }
 
 TEST(Config, ExampleFileDocumentsEveryDefault) {
@@ -73,6 +73,9 @@ TEST(Config, ExampleFileDocumentsEveryDefault) {
   EXPECT_EQ(result.config->usb_match, defaults.usb_match);
   EXPECT_EQ(result.config->ring_timeout_s, defaults.ring_timeout_s);
   EXPECT_EQ(result.config->inter_digit_timeout_s, defaults.inter_digit_timeout_s);
+  EXPECT_EQ(result.config->recording, defaults.recording);
+  EXPECT_EQ(result.config->caller_id_mode, defaults.caller_id_mode);
+  EXPECT_EQ(result.config->directory, defaults.directory);
 }
 
 TEST(Config, FullFileParses) {
@@ -100,7 +103,7 @@ name = "Front desk"
   EXPECT_DOUBLE_EQ(config.ring_timeout_s, 8.0);  // an integer is fine for seconds
   EXPECT_DOUBLE_EQ(config.inter_digit_timeout_s, 2.5);
   ASSERT_EQ(config.lines.size(), 1u);
-  EXPECT_EQ(config.lines[0], (LineConfig{"B1", 16, "Front desk", ""}));
+  EXPECT_EQ(config.lines[0], (LineConfig{"B1", 16, "Front desk", "", {}, {}}));
 }
 
 TEST(Config, UsbMatchAlsoAcceptsArrayOfTablesSyntax) {
@@ -256,7 +259,71 @@ std::vector<ErrorCase> error_cases() {
       {"duplicate box and port",
        "[[line]]\n" + good_line + "\n[[line]]\nbox = \"B1\"\nport = 1\nname = \"B\"\n", 8, "line[1].port",
        "box \"B1\" port 1 is already configured as line[0] (line 1)"},
+      {"unknown recording key", "[recording]\nformat = \"mp3\"\n", 2, "recording.format", "unknown key"},
+      {"record policy unknown", "[recording]\npolicy = \"sometimes\"\n", 2, "recording.policy",
+       "not a policy"},
+      {"bitrate too low", "[recording]\nbitrate_bps = 800\n", 2, "recording.bitrate_bps", "6000 to 64000"},
+      {"complexity too high", "[recording]\ncomplexity = 11\n", 2, "recording.complexity", "0 to 10"},
+      {"retention negative", "[recording]\nretention_days = -1\n", 2, "recording.retention_days", "out of range"},
+      {"min free negative", "[recording]\nmin_free_mb = -5\n", 2, "recording.min_free_mb", "out of range"},
+      {"audio device not a list", "[recording]\naudio_device = \"hw:1\"\n", 2, "recording.audio_device",
+       "must be an array"},
+      {"audio device pattern empty", "[recording]\naudio_device = [\"\"]\n", 2, "recording.audio_device[0]",
+       "must not be empty"},
+      {"caller id mode unknown", "[callerid]\nmode = \"fsk\"\n", 2, "callerid.mode", "not a mode"},
+      {"region lower case", "[directory]\nregion = \"cn\"\n", 2, "directory.region", "two-letter"},
+      {"area code letters", "[directory]\narea_code = \"1O\"\n", 2, "directory.area_code", "up to 5 digits"},
+      {"line record policy unknown", "[[line]]\n" + good_line + "record = \"yes\"\n", 5, "line[0].record",
+       "not a policy"},
+      {"line caller id mode unknown", "[[line]]\n" + good_line + "callerid = 1\n", 5, "line[0].callerid",
+       "must be a string"},
   };
+}
+
+TEST(Config, RecordingCallerIdAndDirectorySections) {
+  const Config config = parse_ok(R"(
+[recording]
+policy = "inbound"
+bitrate_bps = 24000
+complexity = 9
+retention_days = 90
+min_free_mb = 1024
+audio_device = ["X800 USB Audio"]
+
+[callerid]
+mode = "v23"
+
+[directory]
+region = "GB"
+area_code = "020"
+
+[[line]]
+box = "B1"
+port = 1
+name = "Boss"
+record = "never"
+callerid = "dtmf"
+
+[[line]]
+box = "B1"
+port = 2
+name = "Desk"
+)");
+  EXPECT_EQ(config.recording.policy, RecordPolicy::inbound);
+  EXPECT_EQ(config.recording.bitrate_bps, 24000);
+  EXPECT_EQ(config.recording.complexity, 9);
+  EXPECT_EQ(config.recording.retention_days, 90);
+  EXPECT_EQ(config.recording.min_free_mb, 1024u);
+  EXPECT_EQ(config.recording.audio_device, std::vector<std::string>{"X800 USB Audio"});
+  EXPECT_EQ(config.caller_id_mode, CallerIdMode::v23);
+  EXPECT_EQ(config.directory.region, "GB");
+  EXPECT_EQ(config.directory.area_code, "20");  // the trunk prefix 0 is not part of the area code
+  EXPECT_EQ(config.record_policy("B1", 1), RecordPolicy::never);
+  EXPECT_EQ(config.record_policy("B1", 2), RecordPolicy::inbound);
+  EXPECT_EQ(config.record_policy("B9", 1), RecordPolicy::inbound);
+  EXPECT_EQ(config.caller_id_mode_for("B1", 1), CallerIdMode::dtmf);
+  EXPECT_EQ(config.caller_id_mode_for("B1", 2), CallerIdMode::v23);
+  EXPECT_EQ(config.recordings_dir(), config.data_dir / "recordings");
 }
 
 TEST(ConfigErrors, EveryErrorPathNamesLineAndKey) {

@@ -1,3 +1,4 @@
+#include <filesystem>
 #include "tools/sim/child_process.hpp"
 
 #include <sys/prctl.h>
@@ -21,17 +22,16 @@ std::string resolve_program(const std::string& name) {
   if (name.find('/') != std::string::npos) return name;
   const char* path = std::getenv("PATH");
   std::string directories = path ? path : "/usr/local/bin:/usr/bin:/bin";
-  std::size_t start = 0;
-  while (start <= directories.size()) {
-    const auto end = directories.find(':', start);
-    std::string directory = directories.substr(start, end == std::string::npos ? std::string::npos : end - start);
-    if (directory.empty()) directory = ".";
-    const std::string candidate = directory + "/" + name;
-    if (access(candidate.c_str(), X_OK) == 0) return candidate;
-    if (end == std::string::npos) break;
-    start = end + 1;
+  std::string_view rest = directories;
+  while (true) {
+    const auto end = rest.find(':');
+    const std::string_view directory = rest.substr(0, end);
+    std::filesystem::path candidate = directory.empty() ? std::filesystem::path(".") : std::filesystem::path(directory);
+    candidate /= name;
+    if (access(candidate.c_str(), X_OK) == 0) return candidate.string();
+    if (end == std::string_view::npos) return name;
+    rest.remove_prefix(end + 1);
   }
-  return name;
 }
 
 }  // namespace
