@@ -120,6 +120,9 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", DESKLINE_VERSION);
   add_call_commands(app, context);
   add_demo_command(app, context);
+  add_recording_commands(app, context);
+  add_customer_commands(app, context);
+  add_analyze_command(app, context);
   CLI11_PARSE(app, argc, argv);
   return context.run ? context.run() : 0;
 }
