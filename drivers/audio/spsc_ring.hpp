@@ -40,6 +40,9 @@ class SpscRing {
     return count;
   }
 
+  // Producer side: samples dropped before push (e.g. to keep whole frames).
+  void count_dropped(std::size_t samples) { dropped_.fetch_add(samples, std::memory_order_relaxed); }
+
   std::size_t size() const { return head_.load(std::memory_order_acquire) - tail_.load(std::memory_order_acquire); }
   std::size_t capacity() const { return buffer_.size(); }
   std::uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <condition_variable>
 #include <mutex>
 
@@ -109,7 +110,8 @@ class Box : public std::enable_shared_from_this<Box> {
   std::error_code submit_read() {
     auto* transfer = libusb_alloc_transfer(0);
     if (!transfer) return {LIBUSB_ERROR_NO_MEM, libusb_category()};
-    auto* buffer = new std::uint8_t[wire::max_frame_size];
+    // libusb frees the buffer with free() (LIBUSB_TRANSFER_FREE_BUFFER).
+    auto* buffer = static_cast<std::uint8_t*>(std::malloc(wire::max_frame_size));
     libusb_fill_interrupt_transfer(transfer, handle_, wire::endpoint_events_in, buffer,
                                    static_cast<int>(wire::max_frame_size), &Box::on_read_complete, this, 0);
     transfer->flags = LIBUSB_TRANSFER_FREE_BUFFER;
@@ -184,7 +186,7 @@ class Box : public std::enable_shared_from_this<Box> {
     const auto bytes = wire::encode_command({next_command_sequence_++, wire::box_wide, std::move(body)});
     auto* transfer = libusb_alloc_transfer(0);
     if (!transfer) return;
-    auto* buffer = new std::uint8_t[bytes.size()];
+    auto* buffer = static_cast<std::uint8_t*>(std::malloc(bytes.size()));
     std::copy(bytes.begin(), bytes.end(), buffer);
     libusb_fill_interrupt_transfer(transfer, handle_, wire::endpoint_commands_out, buffer,
                                    static_cast<int>(bytes.size()), &Box::on_write_complete, this, 1000);
