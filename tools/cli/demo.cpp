@@ -105,7 +105,7 @@ class LogFollower {
     while (std::getline(file, line)) {
       if (file.eof()) break;  // partial line: read it next time
       offset_ = file.tellg();
-      if (line.find(" call=") != std::string::npos &&
+      if (line.find(" call=") != std::string::npos && line.find(" -> ") == std::string::npos &&
           (line.find(" started ") != std::string::npos || line.find(" identified ") != std::string::npos ||
            line.find(" answered ") != std::string::npos || line.find(" number_dialled ") != std::string::npos ||
            line.find(" ended ") != std::string::npos))
