@@ -85,6 +85,7 @@ struct Config {
 
   std::filesystem::path database_path() const { return data_dir / "deskline.db"; }
   std::filesystem::path control_socket_path() const { return run_dir / "control.sock"; }
+  std::filesystem::path events_socket_path() const { return run_dir / "events.sock"; }
 
   // Configured name of a box port, or "SERIAL:PORT" when the port is not configured.
   std::string line_name(std::string_view box_serial, int port) const;

@@ -70,6 +70,7 @@ void CallService::box_attached(const drivers::BoxIdentity& identity, drivers::Bo
   log_.info("box {} {} ({} lines, {} Hz, caller ID {}, usb {})", identity.serial,
             replugged ? "back in service" : "in service", identity.line_count, identity.audio_rate_hz,
             identity.decodes_caller_id ? "decoded by box" : "from audio", identity.usb_path);
+  for (auto* observer : observers_) observer->box_changed(identity, true);
 }
 
 void CallService::line_event(const std::string& serial, const drivers::LineEvent& event) {
@@ -91,6 +92,7 @@ void CallService::box_detached(const std::string& serial, const std::string& rea
   log_.warning("box {} out of service: {}", serial, reason);
   const BoxTimeUs now = box.clock.to_box(detected_at_us);
   for (auto& line : box.lines) apply(box, *line, line->machine.on_interrupted(now, Outcome::device_lost));
+  for (auto* observer : observers_) observer->box_changed(box.identity, false);
 }
 
 void CallService::box_clock_sample(const std::string& serial, drivers::BoxTimeUs box_time_us,
@@ -161,6 +163,7 @@ void CallService::persist(Line& line, const CallUpdate& update, const BoxClock& 
     if (auto error = store_.add_event({record.id, clock.to_host(update.at), "dtmf", detail.dump()}))
       log_.error("line={} call={} cannot store digit: {}", line.name, record.id, store_.last_error_message());
     log_.info("line={} call={} digit {} during call", line.name, record.id, update.digit);
+    for (auto* observer : observers_) observer->call_changed(update.change, record, update.digit);
     return;
   }
   record.box = line.box_serial;
@@ -182,6 +185,15 @@ void CallService::persist(Line& line, const CallUpdate& update, const BoxClock& 
   log_.info("line={} call={} {} {} number={}{}", line.name, record.id, to_string(update.change),
             record.direction, record.number.empty() ? "-" : record.number,
             record.outcome.empty() ? "" : " outcome=" + record.outcome);
+  for (auto* observer : observers_) observer->call_changed(update.change, record, 0);
+}
+
+std::vector<CallRecord> CallService::active_calls() const {
+  std::vector<CallRecord> calls;
+  for (const auto& [serial, box] : boxes_)
+    for (const auto& line : box->lines)
+      if (line->record) calls.push_back(*line->record);
+  return calls;
 }
 
 void CallService::arm_timer(BoxState& box, Line& line) {

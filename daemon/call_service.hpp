@@ -21,10 +21,24 @@
 
 namespace deskline::daemon {
 
+// What the rest of the daemon (recorder, pop server) hears about calls and
+// boxes, after the store has the change. Called on the io_context thread.
+class CallObserver {
+ public:
+  virtual ~CallObserver() = default;
+  // digit is set for CallChange::digit_in_call only.
+  virtual void call_changed(CallChange change, const CallRecord& call, char digit) = 0;
+  virtual void box_changed(const drivers::BoxIdentity& box, bool attached) = 0;
+};
+
 class CallService : public drivers::BoxListener {
  public:
   CallService(boost::asio::io_context& io, const config::Config& config, Store& store, Logger& log);
   ~CallService() override;
+
+  void add_observer(CallObserver& observer) { observers_.push_back(&observer); }
+  // Calls in progress, for clients that connect mid-call.
+  std::vector<CallRecord> active_calls() const;
 
   // BoxListener
   void box_attached(const drivers::BoxIdentity& box, drivers::BoxTimeUs box_time_us,
@@ -60,7 +74,8 @@ class CallService : public drivers::BoxListener {
   Logger& log_;
   LineTimeouts timeouts_;
   std::map<std::string, std::unique_ptr<BoxState>> boxes_;
-  std::map<std::string, std::uint64_t> unattached_faults_;  // faults of boxes not yet identified
+  std::map<std::string, std::uint64_t> unattached_faults_;
+  std::vector<CallObserver*> observers_;  // faults of boxes not yet identified
 };
 
 }  // namespace deskline::daemon

@@ -1,6 +1,6 @@
 #include "daemon/control_server.hpp"
 
-#include <sys/stat.h>
+#include "daemon/unix_socket.hpp"
 
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -77,23 +77,7 @@ ControlServer::ControlServer(asio::io_context& io, std::filesystem::path socket_
 ControlServer::~ControlServer() { stop(); }
 
 std::error_code ControlServer::start() {
-  std::error_code error;
-  std::filesystem::create_directories(socket_path_.parent_path(), error);
-  if (error) return error;
-  if (std::filesystem::exists(socket_path_)) {
-    // A socket nobody answers on is left over from a killed daemon.
-    stream_protocol::socket probe(io_);
-    boost::system::error_code connect_error;
-    probe.connect(stream_protocol::endpoint(socket_path_.string()), connect_error);
-    if (!connect_error) return std::make_error_code(std::errc::address_in_use);
-    std::filesystem::remove(socket_path_, error);
-  }
-  boost::system::error_code asio_error;
-  acceptor_.open(stream_protocol(), asio_error);
-  if (!asio_error) acceptor_.bind(stream_protocol::endpoint(socket_path_.string()), asio_error);
-  if (!asio_error) acceptor_.listen(asio::socket_base::max_listen_connections, asio_error);
-  if (asio_error) return std::error_code(asio_error.value(), std::system_category());
-  ::chmod(socket_path_.c_str(), 0660);
+  if (auto error = bind_unix_socket(acceptor_, socket_path_)) return error;
   do_accept();
   return {};
 }

@@ -16,6 +16,8 @@
 #include "daemon/call_service.hpp"
 #include "daemon/control_server.hpp"
 #include "daemon/log.hpp"
+#include "daemon/pop_hub.hpp"
+#include "daemon/pop_server.hpp"
 #include "daemon/store.hpp"
 #include "drivers/x800/driver.hpp"
 
@@ -72,6 +74,14 @@ int run(const config::Config& config) {
   daemon::CallService calls(io, config, *store, log);
   calls.recover_interrupted_calls();
 
+  daemon::PopHub pops(log, nullptr);
+  calls.add_observer(pops);
+  daemon::PopSocketServer pop_socket(io, config.events_socket_path(), pops, log);
+  if (auto pop_error = pop_socket.start()) {
+    log.error("cannot listen on {}: {}", config.events_socket_path().string(), pop_error.message());
+    return 1;
+  }
+
   daemon::ControlServer control(
       io, config.control_socket_path(),
       [&](const nlohmann::json& request) { return handle_control(request, calls, *store); }, log);
@@ -96,6 +106,7 @@ int run(const config::Config& config) {
     calls.interrupt_all(realtime_us());
     driver.stop();
     control.stop();
+    pop_socket.stop();
     io.stop();
   });
 

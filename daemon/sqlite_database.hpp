@@ -1,0 +1,84 @@
+// Small shared SQLite helpers for the daemon's databases (store, directory):
+// prepared statements that reset themselves, and opening a file in WAL mode
+// with numbered migrations (PRAGMA user_version). Errors are SQLite extended
+// result codes in sqlite_category() (daemon/store.hpp) or StoreError values.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace deskline::daemon::sqlite {
+
+// Owns one prepared statement, kept for the connection's lifetime.
+class Statement {
+ public:
+  Statement() = default;
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  ~Statement();
+
+  int prepare(sqlite3* database, std::string_view sql);
+  sqlite3_stmt* get() const { return statement_; }
+
+ private:
+  sqlite3_stmt* statement_ = nullptr;
+};
+
+// One use of a statement: resets it and clears bindings on every exit path.
+class Use {
+ public:
+  explicit Use(const Statement& statement) : statement_(statement.get()) {}
+  Use(const Use&) = delete;
+  Use& operator=(const Use&) = delete;
+  ~Use();
+
+  int bind(int index, std::string_view text);
+  int bind(int index, std::int64_t value);
+  int bind(int index, std::optional<std::int64_t> value);
+  int bind_null(int index);
+  int step();
+
+  std::string text(int column) const;
+  std::string_view text_view(int column) const;  // valid until the next step
+  std::int64_t integer(int column) const;
+  std::optional<std::int64_t> optional_integer(int column) const;
+
+ private:
+  sqlite3_stmt* statement_;
+};
+
+int execute(sqlite3* database, const char* sql, std::string& message);
+int read_user_version(sqlite3* database, int& version);
+
+// Closes the connection when it goes out of scope unless released.
+struct Connection {
+  sqlite3* database = nullptr;
+  Connection() = default;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  ~Connection();
+  sqlite3* release() {
+    sqlite3* out = database;
+    database = nullptr;
+    return out;
+  }
+};
+
+// Opens path (creating it unless read_only), turns on foreign keys, and for
+// writers switches to WAL and applies migrations[n-1] to bring user_version
+// from n-1 to n, one transaction each. read_only refuses a missing file or a
+// schema that still needs migrating. On failure returns an error and sets
+// message to "<path>: <what>".
+std::error_code open_database(const std::filesystem::path& path, bool read_only,
+                              std::span<const std::string_view> migrations, Connection& connection,
+                              std::string& message);
+
+}  // namespace deskline::daemon::sqlite

@@ -1,0 +1,31 @@
+#include "daemon/unix_socket.hpp"
+
+#include <sys/stat.h>
+
+namespace deskline::daemon {
+
+namespace asio = boost::asio;
+using stream_protocol = asio::local::stream_protocol;
+
+std::error_code bind_unix_socket(stream_protocol::acceptor& acceptor, const std::filesystem::path& path) {
+  std::error_code error;
+  std::filesystem::create_directories(path.parent_path(), error);
+  if (error) return error;
+  if (std::filesystem::exists(path)) {
+    // A socket nobody answers on is left over from a killed daemon.
+    stream_protocol::socket probe(acceptor.get_executor());
+    boost::system::error_code connect_error;
+    probe.connect(stream_protocol::endpoint(path.string()), connect_error);
+    if (!connect_error) return std::make_error_code(std::errc::address_in_use);
+    std::filesystem::remove(path, error);
+  }
+  boost::system::error_code asio_error;
+  acceptor.open(stream_protocol(), asio_error);
+  if (!asio_error) acceptor.bind(stream_protocol::endpoint(path.string()), asio_error);
+  if (!asio_error) acceptor.listen(asio::socket_base::max_listen_connections, asio_error);
+  if (asio_error) return std::error_code(asio_error.value(), std::system_category());
+  ::chmod(path.c_str(), 0660);
+  return {};
+}
+
+}  // namespace deskline::daemon

@@ -1,0 +1,280 @@
+#include "proto/customer_csv.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "proto/vcard.hpp"
+
+namespace deskline::proto::customers {
+namespace {
+
+bool is_blank(char c) { return c == ' ' || c == '\t'; }
+
+std::string trimmed(std::string_view text) {
+  while (!text.empty() && (is_blank(text.front()) || text.front() == '\r')) text.remove_prefix(1);
+  while (!text.empty() && (is_blank(text.back()) || text.back() == '\r')) text.remove_suffix(1);
+  return std::string(text);
+}
+
+std::string lowercase(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; });
+  return out;
+}
+
+// One CSV record; the reader keeps the line count across quoted line breaks.
+struct Record {
+  std::vector<std::string> fields;
+  int line = 0;
+  std::size_t offset = 0;
+  std::optional<std::string> error;  // malformed: the record is rejected
+  bool blank() const { return fields.size() == 1 && fields[0].empty() && !error; }
+};
+
+class Reader {
+ public:
+  explicit Reader(std::string_view text) : text_(text) {}
+  bool done() const { return position_ >= text_.size(); }
+
+  Record next() {
+    Record record;
+    record.line = line_;
+    record.offset = position_;
+    std::string field;
+    while (true) {
+      field.clear();
+      if (position_ < text_.size() && text_[position_] == '"') {
+        const int quote_line = line_;
+        ++position_;
+        bool closed = false;
+        while (position_ < text_.size()) {
+          const char c = text_[position_++];
+          if (c == '"') {
+            if (position_ < text_.size() && text_[position_] == '"') {
+              field.push_back('"');
+              ++position_;
+            } else {
+              closed = true;
+              break;
+            }
+          } else {
+            if (c == '\n') ++line_;
+            field.push_back(c);
+          }
+        }
+        if (!closed) {
+          record.error = "unterminated quoted field (opened on line " + std::to_string(quote_line) + ")";
+          return record;
+        }
+        // Spaces before the separator are tolerated; anything else is not RFC 4180.
+        while (position_ < text_.size() && (is_blank(text_[position_]) || text_[position_] == '\r') &&
+               !at_line_end())
+          ++position_;
+        if (position_ < text_.size() && text_[position_] != ',' && !at_line_end()) {
+          record.error = "unexpected text after a closing quote";
+          skip_line();
+          return record;
+        }
+      } else {
+        while (position_ < text_.size() && text_[position_] != ',' && !at_line_end()) {
+          field.push_back(text_[position_]);
+          ++position_;
+        }
+      }
+      record.fields.push_back(trimmed(field));
+      if (position_ >= text_.size()) return record;
+      if (text_[position_] == ',') {
+        ++position_;
+        continue;
+      }
+      consume_line_end();
+      return record;
+    }
+  }
+
+ private:
+  bool at_line_end() const {
+    return text_[position_] == '\n' ||
+           (text_[position_] == '\r' && position_ + 1 < text_.size() && text_[position_ + 1] == '\n');
+  }
+  void consume_line_end() {
+    if (text_[position_] == '\r') ++position_;
+    ++position_;  // '\n'
+    ++line_;
+  }
+  void skip_line() {
+    while (position_ < text_.size() && text_[position_] != '\n') ++position_;
+    if (position_ < text_.size()) {
+      ++position_;
+      ++line_;
+    }
+  }
+
+  std::string_view text_;
+  std::size_t position_ = 0;
+  int line_ = 1;
+};
+
+struct Columns {
+  std::optional<std::size_t> id, name, company, url;
+  std::vector<std::pair<std::size_t, std::string>> phones;  // column, label
+  std::size_t count = 0;
+};
+
+bool is_phone_header(std::string_view lowered) {
+  return lowered.starts_with("phone") || lowered.starts_with("mobile") || lowered.starts_with("tel");
+}
+
+}  // namespace
+
+bool is_valid_utf8(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    if (byte == 0) return false;
+    if (byte < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t length = 0;
+    std::uint32_t code = 0;
+    if ((byte & 0xE0) == 0xC0) {
+      length = 2;
+      code = byte & 0x1F;
+    } else if ((byte & 0xF0) == 0xE0) {
+      length = 3;
+      code = byte & 0x0F;
+    } else if ((byte & 0xF8) == 0xF0) {
+      length = 4;
+      code = byte & 0x07;
+    } else {
+      return false;
+    }
+    if (i + length > text.size()) return false;
+    for (std::size_t k = 1; k < length; ++k) {
+      const auto next = static_cast<unsigned char>(text[i + k]);
+      if ((next & 0xC0) != 0x80) return false;
+      code = (code << 6) | (next & 0x3F);
+    }
+    // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
+    const std::uint32_t minimum = length == 2 ? 0x80 : length == 3 ? 0x800 : 0x10000;
+    if (code < minimum || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return false;
+    i += length;
+  }
+  return true;
+}
+
+std::string_view without_bom(std::string_view text) {
+  constexpr std::string_view bom = "\xEF\xBB\xBF";
+  if (text.starts_with(bom)) text.remove_prefix(bom.size());
+  return text;
+}
+
+bool parse_csv(std::string_view text, const EntrySink& sink, std::vector<Issue>& issues) {
+  const std::size_t bom_size = text.size() - without_bom(text).size();
+  Reader reader(text.substr(bom_size));
+
+  Record header;
+  do {
+    if (reader.done()) {
+      issues.push_back({1, "no header row (expected columns id, name, ...)"});
+      return false;
+    }
+    header = reader.next();
+  } while (header.blank());
+  if (header.error) {
+    issues.push_back({header.line, "header row: " + *header.error});
+    return false;
+  }
+
+  Columns columns;
+  columns.count = header.fields.size();
+  for (std::size_t index = 0; index < header.fields.size(); ++index) {
+    const std::string& label = header.fields[index];
+    if (!is_valid_utf8(label)) {
+      issues.push_back({header.line, "header row is not valid UTF-8 (save the file as UTF-8)"});
+      return false;
+    }
+    const std::string lowered = lowercase(label);
+    auto assign = [&](std::optional<std::size_t>& slot) {
+      if (slot) {
+        issues.push_back({header.line, "duplicate column \"" + lowered + "\""});
+        return false;
+      }
+      slot = index;
+      return true;
+    };
+    bool ok = true;
+    if (lowered == "id") ok = assign(columns.id);
+    else if (lowered == "name") ok = assign(columns.name);
+    else if (lowered == "company") ok = assign(columns.company);
+    else if (lowered == "url") ok = assign(columns.url);
+    else if (is_phone_header(lowered)) columns.phones.emplace_back(index, label);
+    if (!ok) return false;
+  }
+  if (!columns.id || !columns.name) {
+    issues.push_back({header.line, std::string("missing \"") + (columns.id ? "name" : "id") +
+                                       "\" column (header must name id and name)"});
+    return false;
+  }
+
+  while (!reader.done()) {
+    Record record = reader.next();
+    if (record.blank()) continue;
+    record.offset += bom_size;
+    if (record.error) {
+      issues.push_back({record.line, *record.error});
+      continue;
+    }
+    if (record.fields.size() > columns.count) {
+      issues.push_back({record.line, std::to_string(record.fields.size()) + " fields but the header has " +
+                                         std::to_string(columns.count)});
+      continue;
+    }
+    // Spreadsheets drop trailing empty cells: missing fields are empty.
+    record.fields.resize(columns.count);
+    if (std::any_of(record.fields.begin(), record.fields.end(),
+                    [](const std::string& field) { return !is_valid_utf8(field); })) {
+      issues.push_back({record.line, "not valid UTF-8 (save the file as UTF-8)"});
+      continue;
+    }
+    CustomerEntry entry;
+    entry.line = record.line;
+    entry.offset = record.offset;
+    entry.id = std::move(record.fields[*columns.id]);
+    entry.name = std::move(record.fields[*columns.name]);
+    if (entry.id.empty()) {
+      issues.push_back({record.line, "missing id"});
+      continue;
+    }
+    if (entry.name.empty()) {
+      issues.push_back({record.line, "missing name"});
+      continue;
+    }
+    if (columns.company) entry.company = std::move(record.fields[*columns.company]);
+    if (columns.url) entry.url = std::move(record.fields[*columns.url]);
+    for (const auto& [index, label] : columns.phones)
+      if (!record.fields[index].empty()) entry.phones.push_back({label, std::move(record.fields[index])});
+    sink(std::move(entry));
+  }
+  return true;
+}
+
+ParsedCustomers parse_csv(std::string_view text) {
+  ParsedCustomers parsed;
+  parsed.usable = parse_csv(
+      text, [&](CustomerEntry&& entry) { parsed.entries.push_back(std::move(entry)); }, parsed.issues);
+  return parsed;
+}
+
+FileFormat detect_format(std::string_view file_name, std::string_view text) {
+  const std::string lowered = lowercase(file_name);
+  if (lowered.ends_with(".vcf") || lowered.ends_with(".vcard")) return FileFormat::vcard;
+  if (lowered.ends_with(".csv")) return FileFormat::csv;
+  return looks_like_vcard(text) ? FileFormat::vcard : FileFormat::csv;
+}
+
+}  // namespace deskline::proto::customers

@@ -1,0 +1,70 @@
+// Customer lists for the directory import: CSV (RFC 4180) with a header row.
+// Pure parser: text in, customer entries and per-line issues out. Phone
+// numbers stay as written; the directory normalises them.
+//
+// Columns (names case-insensitive, surrounding spaces ignored): `id` and
+// `name` are required; `company` and `url` optional; every column whose name
+// starts with `phone`, `mobile` or `tel` is a phone number labelled with the
+// header as written. Other columns are ignored. UTF-8, with or without BOM;
+// quoted fields may hold commas, doubled quotes and line breaks; CRLF or LF.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace deskline::proto::customers {
+
+struct PhoneField {
+  std::string label;  // "mobile", "Phone (work)", vCard "cell,voice"
+  std::string raw;    // as written
+  friend bool operator==(const PhoneField&, const PhoneField&) = default;
+};
+
+struct CustomerEntry {
+  int line = 0;             // 1-based line where the row or card starts
+  std::size_t offset = 0;   // byte offset of that start (for progress)
+  std::string id;
+  std::string name;
+  std::string company;
+  std::string url;
+  std::vector<PhoneField> phones;  // non-empty cells only, in column order
+  friend bool operator==(const CustomerEntry&, const CustomerEntry&) = default;
+};
+
+// A rejected row or card, or a problem with the whole file (line of the header).
+struct Issue {
+  int line = 0;
+  std::string message;  // "missing name"
+  friend bool operator==(const Issue&, const Issue&) = default;
+};
+
+// Entries are delivered one by one so a million-row file is never held twice.
+using EntrySink = std::function<void(CustomerEntry&&)>;
+
+// Parses text and calls sink per accepted row. Returns false when the file
+// is unusable as a whole (no header, no `id`/`name` column), with the reason
+// in issues; rejected rows only add issues.
+bool parse_csv(std::string_view text, const EntrySink& sink, std::vector<Issue>& issues);
+
+struct ParsedCustomers {
+  std::vector<CustomerEntry> entries;
+  std::vector<Issue> issues;
+  bool usable = true;  // false: the file as a whole could not be read
+};
+ParsedCustomers parse_csv(std::string_view text);
+
+// True when text is well-formed UTF-8 without NUL bytes (stored names must
+// be valid UTF-8 to reach JSON clients).
+bool is_valid_utf8(std::string_view text);
+
+// Strips a UTF-8 byte order mark.
+std::string_view without_bom(std::string_view text);
+
+enum class FileFormat { csv, vcard };
+// By extension (.csv, .vcf, .vcard) and otherwise by content (BEGIN:VCARD).
+FileFormat detect_format(std::string_view file_name, std::string_view text);
+
+}  // namespace deskline::proto::customers

@@ -1,0 +1,96 @@
+#include "proto/pop.hpp"
+
+#include <cmath>
+
+#include <nlohmann/json.hpp>
+
+namespace deskline::proto::pop {
+
+using nlohmann::json;
+
+std::string to_json(const Event& event) {
+  json out = {{"v", schema_version}, {"event", event.event}, {"seq", event.seq}, {"at", event.at}};
+  if (!event.call_id.empty()) {
+    json customers = json::array();
+    for (const auto& customer : event.customers)
+      customers.push_back(
+          {{"id", customer.id}, {"name", customer.name}, {"company", customer.company}, {"url", customer.url}});
+    out["call_id"] = event.call_id;
+    out["line"] = event.line;
+    out["direction"] = event.direction;
+    out["number"] = event.number;
+    out["number_display"] = event.number_display;
+    if (event.privacy) out["privacy"] = *event.privacy;
+    out["name"] = event.name;
+    out["customers"] = customers;
+  }
+  if (event.outcome) out["outcome"] = *event.outcome;
+  if (event.duration_s) out["duration_s"] = std::round(*event.duration_s * 1000) / 1000;
+  if (!event.box.empty()) out["box"] = event.box;
+  if (event.port) out["port"] = *event.port;
+  if (event.recording_path) out["recording_path"] = *event.recording_path;
+  if (event.recording_bytes) out["recording_bytes"] = *event.recording_bytes;
+  if (event.replay) out["replay"] = true;
+  return out.dump();
+}
+
+std::optional<Event> event_from_json(std::string_view text) {
+  const auto in = json::parse(text, nullptr, false);
+  if (!in.is_object() || in.value("v", 0) != schema_version) return std::nullopt;
+  try {
+    Event event;
+    event.event = in.at("event").get<std::string>();
+    event.seq = in.at("seq").get<std::uint64_t>();
+    event.at = in.at("at").get<std::string>();
+    event.call_id = in.value("call_id", "");
+    event.line = in.value("line", "");
+    event.direction = in.value("direction", "");
+    event.number = in.value("number", "");
+    event.number_display = in.value("number_display", "");
+    if (in.contains("privacy")) event.privacy = in["privacy"].get<std::string>();
+    event.name = in.value("name", "");
+    for (const auto& customer : in.value("customers", json::array()))
+      event.customers.push_back({customer.at("id").get<std::string>(), customer.at("name").get<std::string>(),
+                                 customer.at("company").get<std::string>(), customer.at("url").get<std::string>()});
+    if (in.contains("outcome")) event.outcome = in["outcome"].get<std::string>();
+    if (in.contains("duration_s")) event.duration_s = in["duration_s"].get<double>();
+    event.box = in.value("box", "");
+    if (in.contains("port")) event.port = in["port"].get<int>();
+    if (in.contains("recording_path")) event.recording_path = in["recording_path"].get<std::string>();
+    if (in.contains("recording_bytes")) event.recording_bytes = in["recording_bytes"].get<std::uint64_t>();
+    event.replay = in.value("replay", false);
+    return event;
+  } catch (const json::exception&) {
+    return std::nullopt;
+  }
+}
+
+ParsedRequest parse_client_request(std::string_view text) {
+  if (text.size() > max_request_bytes) return {std::nullopt, "request longer than 4096 bytes"};
+  const auto in = json::parse(text, nullptr, false);
+  if (in.is_discarded()) return {std::nullopt, "request is not JSON"};
+  if (!in.is_object()) return {std::nullopt, "request is not a JSON object"};
+  ClientRequest request;
+  for (const auto& [key, value] : in.items()) {
+    if (key == "resume_from") {
+      if (!value.is_number_unsigned()) return {std::nullopt, "resume_from must be a non-negative integer"};
+      request.resume_from = value.get<std::uint64_t>();
+    } else if (key == "lines") {
+      if (!value.is_array()) return {std::nullopt, "lines must be an array of line names"};
+      if (value.size() > max_filter_lines) return {std::nullopt, "lines names more than 64 lines"};
+      std::vector<std::string> lines;
+      for (const auto& line : value) {
+        if (!line.is_string() || line.get<std::string>().empty())
+          return {std::nullopt, "lines must be an array of non-empty strings"};
+        lines.push_back(line.get<std::string>());
+      }
+      request.lines = std::move(lines);
+    } else {
+      return {std::nullopt, "unknown key '" + key + "'; a request has resume_from and/or lines"};
+    }
+  }
+  if (!request.resume_from && !request.lines) return {std::nullopt, "empty request: send resume_from and/or lines"};
+  return {std::move(request), {}};
+}
+
+}  // namespace deskline::proto::pop

@@ -1,0 +1,72 @@
+// Screen-pop events (daemon -> desk clients) and client requests (client ->
+// daemon) on the events socket and the WebSocket. Pure: values to JSON text
+// and back. Specified in proto/pop.md and proto/pop-event.schema.json.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace deskline::proto::pop {
+
+inline constexpr int schema_version = 1;
+inline constexpr std::size_t max_request_bytes = 4096;
+inline constexpr std::size_t max_filter_lines = 64;
+
+struct Customer {
+  std::string id;
+  std::string name;
+  std::string company;
+  std::string url;
+  friend bool operator==(const Customer&, const Customer&) = default;
+};
+
+struct Event {
+  std::string event;  // "call.ringing", "call.identified", ... "device.attached", "recording.saved"
+  std::uint64_t seq = 0;
+  std::string at;  // ISO 8601 with offset
+  // Calls (empty for device events).
+  std::string call_id;
+  std::string line;
+  std::string direction;
+  std::string number;          // E.164 when known, else as received
+  std::string number_display;  // formatted for people
+  std::optional<std::string> privacy;  // "private" / "unavailable"
+  std::string name;                    // caller name from caller ID
+  std::vector<Customer> customers;
+  std::optional<std::string> outcome;  // call.ended / call.missed
+  std::optional<double> duration_s;
+  // Devices and recordings.
+  std::string box;
+  std::optional<int> port;
+  std::optional<std::string> recording_path;
+  std::optional<std::uint64_t> recording_bytes;
+  bool replay = false;  // sent again from history or as an active call on connect
+  friend bool operator==(const Event&, const Event&) = default;
+};
+
+// One JSON object, no newline.
+std::string to_json(const Event& event);
+// For tests and clients: the inverse of to_json; nullopt on anything else.
+std::optional<Event> event_from_json(std::string_view text);
+
+// What a client may send, one JSON object per line:
+//   {"resume_from": SEQ}   replay every kept event with seq > SEQ
+//   {"lines": ["Sales 1", ...]}   only events of these lines (and device events)
+// Both keys may appear in one request.
+struct ClientRequest {
+  std::optional<std::uint64_t> resume_from;
+  std::optional<std::vector<std::string>> lines;
+};
+
+struct ParsedRequest {
+  std::optional<ClientRequest> request;
+  std::string error;  // why it was refused
+  explicit operator bool() const { return request.has_value(); }
+};
+
+ParsedRequest parse_client_request(std::string_view text);
+
+}  // namespace deskline::proto::pop

@@ -1,0 +1,176 @@
+// `deskline pop`: follows the daemon's pop events (proto/pop.md) and shows
+// them, as text, JSON, desktop notifications or a command per event. When
+// the daemon restarts or drops the connection, it reconnects and resumes
+// from the last seq it saw, so no pop is missed.
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <iostream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "proto/pop.hpp"
+#include "tools/cli/command.hpp"
+#include "tools/cli/subprocess.hpp"
+
+namespace deskline::tools {
+namespace {
+
+struct PopOptions {
+  bool json = false;
+  bool notify = false;
+  std::string exec;
+  std::vector<std::string> lines;
+  int count = 0;  // stop after this many events (0: never)
+  bool once = false;  // do not reconnect
+};
+
+int connect_unix(const std::filesystem::path& path) {
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (path.string().size() >= sizeof address.sun_path) return -1;
+  std::strcpy(address.sun_path, path.c_str());
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) return fd;
+  if (fd >= 0) ::close(fd);
+  return -1;
+}
+
+std::string customer_text(const proto::pop::Event& event) {
+  if (event.customers.empty()) return event.name.empty() ? "unknown caller" : event.name;
+  const auto& first = event.customers.front();
+  auto text = first.company.empty() ? first.name : fmt::format("{} ({})", first.name, first.company);
+  if (event.customers.size() > 1) text += fmt::format(" +{} more", event.customers.size() - 1);
+  return text;
+}
+
+std::string human_line(const proto::pop::Event& event) {
+  const auto time = event.at.size() >= 19 ? event.at.substr(11, 8) : event.at;
+  if (event.call_id.empty())
+    return fmt::format("{} {} {}", time, event.event, event.box);
+  std::string number = event.number_display.empty() ? (event.privacy ? *event.privacy : "no number")
+                                                     : event.number_display;
+  auto text = fmt::format("{} {:<10} {:<16} {:<16} {}", time, event.line, event.event, number, customer_text(event));
+  if (event.outcome) text += fmt::format("  [{}{}]", *event.outcome,
+                                         event.duration_s ? fmt::format(", {:.1f} s", *event.duration_s) : "");
+  return text;
+}
+
+void run_for_event(const PopOptions& options, const proto::pop::Event& event) {
+  const bool is_pop = event.event == "call.ringing" || event.event == "call.identified";
+  if (options.notify && is_pop) {
+    const auto title = fmt::format("{}: {}", event.line, event.number_display.empty() ? "incoming call"
+                                                                                       : event.number_display);
+    const pid_t pid = spawn({"notify-send", "--app-name=Deskline", title, customer_text(event)});
+    if (pid > 0) wait_for(pid, std::chrono::seconds(5));
+  }
+  if (!options.exec.empty()) {
+    const auto& customer = event.customers.empty() ? proto::pop::Customer{} : event.customers.front();
+    SpawnOptions spawn_options;
+    spawn_options.environment = {
+        "DESKLINE_EVENT=" + event.event,           "DESKLINE_SEQ=" + std::to_string(event.seq),
+        "DESKLINE_AT=" + event.at,                 "DESKLINE_CALL_ID=" + event.call_id,
+        "DESKLINE_LINE=" + event.line,             "DESKLINE_DIRECTION=" + event.direction,
+        "DESKLINE_NUMBER=" + event.number,         "DESKLINE_NUMBER_DISPLAY=" + event.number_display,
+        "DESKLINE_PRIVACY=" + event.privacy.value_or(""), "DESKLINE_CALLER_NAME=" + event.name,
+        "DESKLINE_CUSTOMER_ID=" + customer.id,     "DESKLINE_CUSTOMER_NAME=" + customer.name,
+        "DESKLINE_CUSTOMER_COMPANY=" + customer.company, "DESKLINE_CUSTOMER_URL=" + customer.url,
+        "DESKLINE_CUSTOMER_COUNT=" + std::to_string(event.customers.size()),
+        "DESKLINE_OUTCOME=" + event.outcome.value_or(""),
+    };
+    const pid_t pid = spawn({"/bin/sh", "-c", options.exec}, spawn_options);
+    if (pid > 0) wait_for(pid, std::chrono::minutes(1));
+  }
+}
+
+int follow(const config::Config& config, const PopOptions& options) {
+  std::optional<std::uint64_t> last_seq;
+  int shown = 0;
+  bool warned = false;
+  while (true) {
+    const int fd = connect_unix(config.events_socket_path());
+    if (fd < 0) {
+      if (options.once) {
+        std::cerr << fmt::format("deskline pop: no daemon on {}: {}\n", config.events_socket_path().string(),
+                                 std::strerror(errno));
+        return 3;
+      }
+      if (!warned) std::cerr << "deskline pop: waiting for desklined...\n";
+      warned = true;
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      continue;
+    }
+    warned = false;
+    nlohmann::json request = nlohmann::json::object();
+    if (!options.lines.empty()) request["lines"] = options.lines;
+    if (last_seq) request["resume_from"] = *last_seq;
+    if (!request.empty()) {
+      const auto text = request.dump() + "\n";
+      if (::send(fd, text.data(), text.size(), MSG_NOSIGNAL) < 0) {
+        ::close(fd);
+        continue;
+      }
+    }
+    std::string buffer;
+    char chunk[8192];
+    ssize_t count;
+    while ((count = ::recv(fd, chunk, sizeof chunk, 0)) > 0 || (count < 0 && errno == EINTR)) {
+      if (count < 0) continue;
+      buffer.append(chunk, static_cast<std::size_t>(count));
+      std::size_t newline;
+      while ((newline = buffer.find('\n')) != std::string::npos) {
+        const auto line = buffer.substr(0, newline);
+        buffer.erase(0, newline + 1);
+        auto event = proto::pop::event_from_json(line);
+        if (!event) {
+          std::cerr << "deskline pop: " << line << "\n";  // an error object from the daemon
+          continue;
+        }
+        if (last_seq && event->seq <= *last_seq) continue;  // already shown (replay after resume)
+        last_seq = event->seq;
+        if (options.json) std::cout << line << "\n";
+        else std::cout << human_line(*event) << "\n";
+        std::cout.flush();
+        run_for_event(options, *event);
+        if (options.count > 0 && ++shown >= options.count) {
+          ::close(fd);
+          return 0;
+        }
+      }
+    }
+    ::close(fd);
+    if (options.once) return 0;
+    std::cerr << "deskline pop: connection lost; reconnecting\n";
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+}
+
+}  // namespace
+
+void add_pop_command(CLI::App& app, CliContext& context) {
+  auto options = std::make_shared<PopOptions>();
+  auto* pop = app.add_subcommand("pop", "follow screen-pop events of the running daemon");
+  pop->add_flag("--json", options->json, "print each event as its JSON line");
+  pop->add_flag("--notify", options->notify, "show a desktop notification per ringing call (notify-send)");
+  pop->add_option("--exec", options->exec,
+                  "run this shell command per event, with DESKLINE_* environment variables");
+  pop->add_option("--line", options->lines, "only these lines (repeatable)");
+  pop->add_option("--count", options->count, "exit after this many events")->check(CLI::NonNegativeNumber);
+  pop->add_flag("--once", options->once, "exit when the daemon goes away instead of reconnecting");
+  pop->callback([&context, options] {
+    context.run = [&context, options] {
+      ::signal(SIGPIPE, SIG_IGN);
+      auto config = context.load_config();
+      return config ? follow(*config, *options) : 2;
+    };
+  });
+}
+
+}  // namespace deskline::tools
