@@ -1,7 +1,7 @@
 #include "codec/ogg_opus.hpp"
 
 #include <ogg/ogg.h>
-#include <opus/opus.h>
+#include <opus.h>
 #include <sys/random.h>
 #include <unistd.h>
 

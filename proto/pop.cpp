@@ -37,6 +37,7 @@ std::string to_json(const Event& event) {
 std::optional<Event> event_from_json(std::string_view text) {
   const auto in = json::parse(text, nullptr, false);
   if (!in.is_object() || in.value("v", 0) != schema_version) return std::nullopt;
+  if (!in.contains("seq") || !in["seq"].is_number_unsigned()) return std::nullopt;
   try {
     Event event;
     event.event = in.at("event").get<std::string>();

@@ -1,0 +1,19 @@
+// Fuzz target: what any local or browser client may send to the pop servers.
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "proto/pop.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  const auto parsed = deskline::proto::pop::parse_client_request(text);
+  if (parsed && !parsed.request->resume_from && !parsed.request->lines) std::abort();  // empty request accepted
+  if (!parsed && parsed.error.empty()) std::abort();  // refused without a reason
+  // Events clients parse back must survive a round trip.
+  if (auto event = deskline::proto::pop::event_from_json(text)) {
+    auto again = deskline::proto::pop::event_from_json(deskline::proto::pop::to_json(*event));
+    if (!again) std::abort();
+  }
+  return 0;
+}

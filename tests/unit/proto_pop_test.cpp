@@ -1,0 +1,113 @@
+#include "proto/pop.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace deskline::proto::pop {
+namespace {
+
+Event ringing() {
+  Event event;
+  event.event = "call.ringing";
+  event.seq = 42;
+  event.at = "2026-11-27T09:00:01.500+08:00";
+  event.call_id = "0b6c3c8e-6d4e-4d38-9a51-1f0e8f7b2a10";
+  event.line = "Sales 1";
+  event.direction = "inbound";
+  event.number = "+8613812345678";
+  event.number_display = "138 1234 5678";
+  event.name = "ZHANG WEI";
+  event.customers = {{"c-17", "Zhang Wei", "Acme Trading", "https://crm.example/c/17"}};
+  event.box = "X800-0001";
+  event.port = 1;
+  return event;
+}
+
+TEST(ProtoPop, EventRoundTrips) {
+  const auto event = ringing();
+  EXPECT_EQ(event_from_json(to_json(event)), event);
+  Event ended = event;
+  ended.event = "call.ended";
+  ended.outcome = "answered";
+  ended.duration_s = 12.25;
+  ended.privacy = "private";
+  ended.replay = true;
+  EXPECT_EQ(event_from_json(to_json(ended)), ended);
+}
+
+TEST(ProtoPop, EventCarriesVersionAndAllCallFields) {
+  const auto json = nlohmann::json::parse(to_json(ringing()));
+  EXPECT_EQ(json["v"], 1);
+  for (const char* key : {"event", "seq", "at", "call_id", "line", "direction", "number", "number_display",
+                          "customers", "name"})
+    EXPECT_TRUE(json.contains(key)) << key;
+  EXPECT_FALSE(json.contains("privacy"));  // absent when the number is known
+  EXPECT_EQ(json["customers"][0]["company"], "Acme Trading");
+}
+
+TEST(ProtoPop, DeviceEventsHaveNoCallFields) {
+  Event event;
+  event.event = "device.attached";
+  event.seq = 1;
+  event.at = "2026-11-27T09:00:00.000+08:00";
+  event.box = "X800-0001";
+  const auto json = nlohmann::json::parse(to_json(event));
+  EXPECT_FALSE(json.contains("call_id"));
+  EXPECT_EQ(json["box"], "X800-0001");
+}
+
+TEST(ProtoPop, ForeignJsonIsNotAnEvent) {
+  EXPECT_FALSE(event_from_json("{}"));
+  EXPECT_FALSE(event_from_json(R"({"v":2,"event":"call.ringing","seq":1,"at":""})"));
+  EXPECT_FALSE(event_from_json(R"({"v":1,"error":"x"})"));
+  EXPECT_FALSE(event_from_json("not json"));
+  EXPECT_FALSE(event_from_json(R"({"v":1,"event":"call.ringing","seq":-1,"at":""})"));
+}
+
+TEST(ProtoPopRequest, ResumeAndFilter) {
+  auto parsed = parse_client_request(R"({"resume_from": 17, "lines": ["Sales 1", "Sales 2"]})");
+  ASSERT_TRUE(parsed) << parsed.error;
+  EXPECT_EQ(parsed.request->resume_from, 17u);
+  EXPECT_EQ(parsed.request->lines, (std::vector<std::string>{"Sales 1", "Sales 2"}));
+  EXPECT_TRUE(parse_client_request(R"({"resume_from": 0})"));
+  EXPECT_TRUE(parse_client_request(R"({"lines": []})"));
+}
+
+struct BadRequest {
+  const char* name;
+  std::string text;
+  const char* reason;
+};
+
+class ProtoPopBadRequest : public ::testing::TestWithParam<BadRequest> {};
+
+TEST_P(ProtoPopBadRequest, IsRefusedWithAReason) {
+  const auto& param = GetParam();
+  const auto parsed = parse_client_request(param.text);
+  EXPECT_FALSE(parsed);
+  EXPECT_NE(parsed.error.find(param.reason), std::string::npos) << parsed.error;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, ProtoPopBadRequest,
+    ::testing::Values(BadRequest{"not_json", "{resume_from: 1}", "not JSON"},
+                      BadRequest{"array", "[1]", "not a JSON object"},
+                      BadRequest{"empty_object", "{}", "empty request"},
+                      BadRequest{"negative_seq", R"({"resume_from": -1})", "non-negative integer"},
+                      BadRequest{"string_seq", R"({"resume_from": "5"})", "non-negative integer"},
+                      BadRequest{"float_seq", R"({"resume_from": 1.5})", "non-negative integer"},
+                      BadRequest{"lines_not_array", R"({"lines": "Sales 1"})", "array of line names"},
+                      BadRequest{"line_not_string", R"({"lines": [1]})", "non-empty strings"},
+                      BadRequest{"line_empty", R"({"lines": [""]})", "non-empty strings"},
+                      BadRequest{"too_many_lines", R"({"lines": [)" + [] {
+                        std::string list;
+                        for (int i = 0; i < 65; ++i) list += (i ? ",\"L" : "\"L") + std::to_string(i) + "\"";
+                        return list;
+                      }() + "]}",
+                                 "more than 64"},
+                      BadRequest{"unknown_key", R"({"subscribe": true})", "unknown key 'subscribe'"},
+                      BadRequest{"too_long", std::string(5000, ' ') + "{}", "longer than 4096"}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+}  // namespace
+}  // namespace deskline::proto::pop
