@@ -66,13 +66,14 @@ class Loader {
   Config load(const toml::table& root) {
     Config config;
     config.source = file_;
-    require_known_keys(root, "", {"daemon", "usb", "calls", "recording", "callerid", "directory", "line"});
+    require_known_keys(root, "", {"daemon", "usb", "calls", "recording", "callerid", "directory", "http", "line"});
     if (const auto* daemon = root.get("daemon")) load_daemon(table_of(*daemon, "daemon"), config);
     if (const auto* usb = root.get("usb")) load_usb(table_of(*usb, "usb"), config);
     if (const auto* calls = root.get("calls")) load_calls(table_of(*calls, "calls"), config);
     if (const auto* recording = root.get("recording")) load_recording(table_of(*recording, "recording"), config);
     if (const auto* caller_id = root.get("callerid")) load_caller_id(table_of(*caller_id, "callerid"), config);
     if (const auto* directory = root.get("directory")) load_directory(table_of(*directory, "directory"), config);
+    if (const auto* http = root.get("http")) load_http(table_of(*http, "http"), config);
     if (const auto* lines = root.get("line")) load_lines(*lines, config);
     return config;
   }
@@ -184,6 +185,43 @@ class Loader {
         fail(node->source(), "directory.area_code", "must be up to 5 digits, e.g. \"10\" or \"010\" for Beijing");
       config.directory.area_code = std::move(area_code);
     }
+  }
+
+  void load_http(const toml::table& table, Config& config) {
+    require_known_keys(table, "http", {"address", "port", "token", "allowed_origins"});
+    auto& http = config.http;
+    if (const auto* node = table.get("address")) {
+      http.address = string_of(*node, "http.address");
+      check_ip_literal(*node, http.address);
+    }
+    if (const auto* node = table.get("port")) http.port = static_cast<int>(integer_in(*node, "http.port", 0, 65535));
+    if (const auto* node = table.get("token")) {
+      http.token = string_of(*node, "http.token");
+      if (!http.token.empty() && (http.token.size() < 16 || !printable(http.token) ||
+                                  http.token.find(' ') != std::string::npos))
+        fail(node->source(), "http.token", "must be at least 16 printable characters without spaces, or empty");
+    }
+    if (const auto* node = table.get("allowed_origins")) {
+      const auto& origins = array_of(*node, "http.allowed_origins");
+      for (std::size_t index = 0; index < origins.size(); ++index) {
+        const std::string key = fmt::format("http.allowed_origins[{}]", index);
+        auto origin = string_of(*origins.get(index), key);
+        if (!(origin.starts_with("http://") || origin.starts_with("https://")) || origin.ends_with("/"))
+          fail(origins.get(index)->source(), key,
+               fmt::format("\"{}\" is not an origin such as \"https://crm.example.com\"", origin));
+        http.allowed_origins.push_back(std::move(origin));
+      }
+    }
+  }
+
+  // An IPv4 or IPv6 literal; host names are not resolved at start-up.
+  void check_ip_literal(const toml::node& node, const std::string& address) const {
+    const bool ipv4 = !address.empty() && address.find_first_not_of("0123456789.") == std::string::npos &&
+                      std::count(address.begin(), address.end(), '.') == 3;
+    const bool ipv6 = address.find(':') != std::string::npos &&
+                      address.find_first_not_of("0123456789abcdefABCDEF:.") == std::string::npos;
+    if (!ipv4 && !ipv6)
+      fail(node.source(), "http.address", fmt::format("\"{}\" is not an IP address such as \"127.0.0.1\"", address));
   }
 
   RecordPolicy record_policy_of(const toml::node& node, const std::string& key) const {

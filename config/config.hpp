@@ -46,6 +46,17 @@ struct RecordingConfig {
   friend bool operator==(const RecordingConfig&, const RecordingConfig&) = default;
 };
 
+struct HttpConfig {
+  std::string address = "127.0.0.1";  // listen address: keep it local unless a proxy fronts it
+  int port = 8480;                     // 0: any free port (shown by `deskline status`)
+  // Bearer token for /v1/* and the WebSocket. Empty: a random token is made
+  // at first start and kept in <data_dir>/http-token.
+  std::string token;
+  // Browser origins allowed to open the WebSocket besides the daemon's own page.
+  std::vector<std::string> allowed_origins;
+  friend bool operator==(const HttpConfig&, const HttpConfig&) = default;
+};
+
 struct DirectoryConfig {
   std::string region = "CN";  // ISO 3166 region for numbers without a country code
   std::string area_code;      // prepended to bare local numbers, e.g. "10" for Beijing
@@ -75,6 +86,9 @@ struct Config {
 
   // [directory]
   DirectoryConfig directory;
+
+  // [http]
+  HttpConfig http;
 
   // [[line]]
   std::vector<LineConfig> lines;

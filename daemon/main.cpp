@@ -15,6 +15,7 @@
 #include "daemon/call_json.hpp"
 #include "daemon/call_service.hpp"
 #include "daemon/control_server.hpp"
+#include "daemon/http_server.hpp"
 #include "daemon/log.hpp"
 #include "daemon/pop_hub.hpp"
 #include "daemon/pop_server.hpp"
@@ -31,11 +32,25 @@ std::int64_t realtime_us() {
   return static_cast<std::int64_t>(now.tv_sec) * 1'000'000 + now.tv_nsec / 1000;
 }
 
-nlohmann::json handle_control(const nlohmann::json& request, daemon::CallService& calls, daemon::Store& store) {
+nlohmann::json calls_json(daemon::Store& store, std::size_t limit, std::string& error_text) {
+  std::error_code error;
+  auto records = store.list_calls(limit, error);
+  if (error) {
+    error_text = store.last_error_message();
+    return nullptr;
+  }
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& record : records) list.push_back(daemon::call_to_json(record));
+  return list;
+}
+
+nlohmann::json handle_control(const nlohmann::json& request, daemon::CallService& calls, daemon::Store& store,
+                              const std::string& web_page) {
   const auto command = request.value("cmd", std::string());
   if (command == "status") {
     auto status = calls.status();
     status["ok"] = true;
+    status["web_page"] = web_page;
     status["pid"] = ::getpid();
     status["version"] = DESKLINE_VERSION;
     return status;
@@ -43,11 +58,9 @@ nlohmann::json handle_control(const nlohmann::json& request, daemon::CallService
   if (command == "calls") {
     const auto limit = request.value("limit", 0);
     if (limit < 0) return {{"ok", false}, {"error", "limit must be >= 0"}};
-    std::error_code error;
-    auto records = store.list_calls(static_cast<std::size_t>(limit), error);
-    if (error) return {{"ok", false}, {"error", store.last_error_message()}};
-    nlohmann::json list = nlohmann::json::array();
-    for (const auto& record : records) list.push_back(daemon::call_to_json(record));
+    std::string error;
+    auto list = calls_json(store, static_cast<std::size_t>(limit), error);
+    if (list.is_null()) return {{"ok", false}, {"error", error}};
     return {{"ok", true}, {"calls", list}};
   }
   return {{"ok", false}, {"error", "unknown cmd '" + command + "'"}};
@@ -82,9 +95,36 @@ int run(const config::Config& config) {
     return 1;
   }
 
+  std::string token = config.http.token;
+  if (token.empty()) {
+    std::error_code token_error;
+    token = daemon::load_or_create_token(config.data_dir / "http-token", token_error);
+    if (token_error) {
+      log.error("cannot keep the HTTP token in {}: {}", (config.data_dir / "http-token").string(),
+                token_error.message());
+      return 1;
+    }
+  }
+  daemon::HttpServer http(
+      io, config.http, token, pops,
+      [&](std::size_t limit) {
+        std::string error;
+        auto list = calls_json(*store, limit, error);
+        return list.is_null() ? nlohmann::json::array() : list;
+      },
+      log);
+  if (auto http_error = http.start()) {
+    log.error("cannot listen on http://{}:{}: {}", config.http.address, config.http.port, http_error.message());
+    return 1;
+  }
+  const auto web_page = fmt::format("http://{}:{}/?token={}",
+                                    config.http.address.find(':') == std::string::npos ? config.http.address
+                                                                                       : "[" + config.http.address + "]",
+                                    http.port(), token);
+
   daemon::ControlServer control(
       io, config.control_socket_path(),
-      [&](const nlohmann::json& request) { return handle_control(request, calls, *store); }, log);
+      [&](const nlohmann::json& request) { return handle_control(request, calls, *store, web_page); }, log);
   if (auto control_error = control.start()) {
     log.error("cannot listen on {}: {}", config.control_socket_path().string(), control_error.message());
     return 1;
@@ -107,11 +147,12 @@ int run(const config::Config& config) {
     driver.stop();
     control.stop();
     pop_socket.stop();
+    http.stop();
     io.stop();
   });
 
-  log.info("desklined {} ready (config {}, database {})", DESKLINE_VERSION, config.source.string(),
-           config.database_path().string());
+  log.info("desklined {} ready (config {}, database {}, pop page http://{}:{}/)", DESKLINE_VERSION,
+           config.source.string(), config.database_path().string(), config.http.address, http.port());
   sd_notify(0, "READY=1");
   io.run();
   log.info("stopped");

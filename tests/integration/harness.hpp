@@ -28,6 +28,7 @@ class Workspace {
                                  << "data_dir = \"" << (dir_ / "data").string() << "\"\n"
                                  << "run_dir = \"" << (dir_ / "run").string() << "\"\n"
                                  << "log_level = \"debug\"\n"
+                                 << "[http]\nport = 0\n"  // tests run in parallel: any free port
                                  << extra_config;
   }
   ~Workspace() {

@@ -12,6 +12,7 @@
 #include "daemon/call_json.hpp"
 #include "daemon/store.hpp"
 #include "tools/cli/command.hpp"
+#include "tools/cli/control_client.hpp"
 #include "tools/cli/subprocess.hpp"
 
 namespace deskline::tools {
@@ -56,6 +57,9 @@ std::string demo_config(const fs::path& dir) {
 data_dir = "{0}/data"
 run_dir = "{0}/run"
 log_level = "info"
+
+[http]
+port = 0  # any free port: the demo prints the page's address
 
 [calls]
 ring_timeout_s = 5.0
@@ -164,9 +168,19 @@ int run_demo(const std::string& requested_dir) {
   }
   LogFollower follower(log_path);
   std::optional<int> status;
+  bool page_shown = false;
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(3);
   while (!(status = wait_for(simulator, std::chrono::milliseconds(200)))) {
     follower.poll();
+    if (!page_shown) {
+      std::string error;
+      auto loaded = config::load_file(config_path);
+      if (auto response = loaded ? control_request(loaded.config->control_socket_path(), {{"cmd", "status"}}, error)
+                                 : std::nullopt) {
+        std::cout << "  Live pop page while the demo runs: " << response->value("web_page", "") << "\n";
+        page_shown = true;
+      }
+    }
     if (std::chrono::steady_clock::now() > give_up) {
       ::kill(simulator, SIGTERM);
       status = wait_for(simulator, std::chrono::seconds(15));
