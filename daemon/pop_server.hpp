@@ -26,7 +26,7 @@ namespace deskline::daemon {
 // Transport-independent part of one pop client.
 class PopClient : public PopSubscriber, public std::enable_shared_from_this<PopClient> {
  public:
-  static constexpr std::size_t max_queued_messages = 1024;
+  static constexpr std::size_t max_queued_messages = 256;
 
   PopClient(PopHub& hub, Logger& log, std::string peer);
   ~PopClient() override;
