@@ -36,8 +36,7 @@ std::uint16_t read_u16(std::span<const std::uint8_t> bytes, std::size_t offset) 
 
 std::uint32_t read_u32(std::span<const std::uint8_t> bytes, std::size_t offset) {
   return static_cast<std::uint32_t>(bytes[offset]) | (static_cast<std::uint32_t>(bytes[offset + 1]) << 8) |
-         (static_cast<std::uint32_t>(bytes[offset + 2]) << 16) |
-         (static_cast<std::uint32_t>(bytes[offset + 3]) << 24);
+         (static_cast<std::uint32_t>(bytes[offset + 2]) << 16) | (static_cast<std::uint32_t>(bytes[offset + 3]) << 24);
 }
 
 std::uint64_t read_u64(std::span<const std::uint8_t> bytes, std::size_t offset) {
@@ -59,11 +58,14 @@ void put_u64(std::vector<std::uint8_t>& out, std::uint64_t value) {
   put_u32(out, static_cast<std::uint32_t>(value >> 32));
 }
 
-void put_text(std::vector<std::uint8_t>& out, std::string_view text) { out.insert(out.end(), text.begin(), text.end()); }
+void put_text(std::vector<std::uint8_t>& out, std::string_view text) {
+  out.insert(out.end(), text.begin(), text.end());
+}
 
 bool starts_with(std::span<const std::uint8_t> bytes, std::string_view prefix) {
-  return bytes.size() >= prefix.size() && std::equal(prefix.begin(), prefix.end(), bytes.begin(),
-                                                     [](char a, std::uint8_t b) { return static_cast<std::uint8_t>(a) == b; });
+  return bytes.size() >= prefix.size() &&
+         std::equal(prefix.begin(), prefix.end(), bytes.begin(),
+                    [](char a, std::uint8_t b) { return static_cast<std::uint8_t>(a) == b; });
 }
 
 }  // namespace
@@ -71,7 +73,8 @@ bool starts_with(std::span<const std::uint8_t> bytes, std::string_view prefix) {
 std::uint32_t ogg_crc(std::span<const std::uint8_t> bytes) { return crc_update(0, bytes); }
 
 std::size_t OggPage::packets_completed() const {
-  return static_cast<std::size_t>(std::count_if(lacing.begin(), lacing.end(), [](std::uint8_t size) { return size < 255; }));
+  return static_cast<std::size_t>(
+      std::count_if(lacing.begin(), lacing.end(), [](std::uint8_t size) { return size < 255; }));
 }
 
 OggParse parse_ogg_page(std::span<const std::uint8_t> bytes, OggPage& page) {
@@ -111,8 +114,7 @@ void set_ogg_page_crc(std::span<std::uint8_t> page) {
 }
 
 std::vector<std::uint8_t> build_ogg_page(std::uint32_t serial, std::uint32_t sequence, std::uint8_t flags,
-                                         std::int64_t granule,
-                                         std::span<const std::span<const std::uint8_t>> packets) {
+                                         std::int64_t granule, std::span<const std::span<const std::uint8_t>> packets) {
   std::vector<std::uint8_t> lacing;
   std::size_t body_size = 0;
   for (const auto& packet : packets) {

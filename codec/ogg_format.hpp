@@ -54,8 +54,7 @@ void set_ogg_page_crc(std::span<std::uint8_t> page);
 // Serializes one page holding the given packets, all complete, none larger
 // than 255 * 255 - 1 bytes so that they fit one page (Opus packets do).
 std::vector<std::uint8_t> build_ogg_page(std::uint32_t serial, std::uint32_t sequence, std::uint8_t flags,
-                                         std::int64_t granule,
-                                         std::span<const std::span<const std::uint8_t>> packets);
+                                         std::int64_t granule, std::span<const std::span<const std::uint8_t>> packets);
 
 // The pages of the first logical stream in a buffer, in order: from offset 0,
 // each next page must be valid, of the same serial and with the next sequence
@@ -66,12 +65,12 @@ struct OggPageAt {
   OggPage page;
 };
 enum class OggWalkEnd {
-  end_of_data,    // the last page ends exactly at the end of the buffer
-  truncated,      // a page starts but the buffer ends inside it
-  invalid,        // bytes that are not a valid page (garbage, bit rot)
-  other_stream,   // a valid page of another serial (multiplexed or chained)
-  sequence_gap,   // a page is missing
-  after_eos,      // bytes follow the end-of-stream page
+  end_of_data,   // the last page ends exactly at the end of the buffer
+  truncated,     // a page starts but the buffer ends inside it
+  invalid,       // bytes that are not a valid page (garbage, bit rot)
+  other_stream,  // a valid page of another serial (multiplexed or chained)
+  sequence_gap,  // a page is missing
+  after_eos,     // bytes follow the end-of-stream page
 };
 struct OggWalk {
   std::vector<OggPageAt> pages;

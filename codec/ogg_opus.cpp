@@ -267,7 +267,8 @@ std::error_code OggOpusWriter::flush_pages() {
 }
 
 std::int64_t OggOpusWriter::end_granule() const {
-  return pre_skip_ + static_cast<std::int64_t>(samples_in_) * static_cast<std::int64_t>(granule_rate_hz / settings_.rate_hz);
+  return pre_skip_ +
+         static_cast<std::int64_t>(samples_in_) * static_cast<std::int64_t>(granule_rate_hz / settings_.rate_hz);
 }
 
 std::error_code OggOpusWriter::fail(std::error_code error) {

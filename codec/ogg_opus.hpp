@@ -25,14 +25,14 @@ namespace deskline::codec {
 // Errors of the writer itself; sink errors (e.g. ENOSPC in the generic
 // category) are passed through unchanged.
 enum class OpusWriterError {
-  unsupported_rate = 1,  // only 8000 and 16000 Hz
-  invalid_bitrate,       // outside 6000..510000 b/s
-  invalid_complexity,    // outside 0..10
-  invalid_page_duration, // not a multiple of 20 ms in 20..1000
-  invalid_comment,       // not KEY=value with a printable ASCII key
-  encoder_failed,        // libopus refused (message has no detail: see logs)
-  muxer_failed,          // libogg refused a packet (out of memory)
-  already_finished,      // write() or finish() after finish()
+  unsupported_rate = 1,   // only 8000 and 16000 Hz
+  invalid_bitrate,        // outside 6000..510000 b/s
+  invalid_complexity,     // outside 0..10
+  invalid_page_duration,  // not a multiple of 20 ms in 20..1000
+  invalid_comment,        // not KEY=value with a printable ASCII key
+  encoder_failed,         // libopus refused (message has no detail: see logs)
+  muxer_failed,           // libogg refused a packet (out of memory)
+  already_finished,       // write() or finish() after finish()
 };
 const std::error_category& opus_writer_category();
 std::error_code make_error_code(OpusWriterError error);
@@ -127,7 +127,7 @@ class OggOpusWriter {
   OpusSettings settings_;
   std::unique_ptr<State> state_;
   PageSink& sink_;
-  std::uint32_t frame_samples_;      // per 20 ms frame at the input rate
+  std::uint32_t frame_samples_;  // per 20 ms frame at the input rate
   std::uint32_t frames_per_page_;
   std::vector<std::int16_t> pending_;  // partial frame, capacity frame_samples_
   std::uint32_t serial_ = 0;

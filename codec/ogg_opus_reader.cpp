@@ -75,7 +75,7 @@ DecodedOpus decode_ogg_opus(std::span<const std::uint8_t> bytes, const DecodeOpt
       auto tags = parse_opus_tags(packet, why);
       if (!tags) return false;
       decoded.tags = std::move(*tags);
-      decoded.rate_hz = options.rate_hz != 0 ? options.rate_hz
+      decoded.rate_hz = options.rate_hz != 0                             ? options.rate_hz
                         : opus_can_decode_at(decoded.head.input_rate_hz) ? decoded.head.input_rate_hz
                                                                          : 48000;
       int result = OPUS_OK;
@@ -85,15 +85,19 @@ DecodedOpus decode_ogg_opus(std::span<const std::uint8_t> bytes, const DecodeOpt
         return false;
       }
       pcm.resize(std::size_t{decoded.rate_hz} / 1000 * max_packet_ms * decoded.head.channels);
-      wanted_frames = decoded.last_granule > 0 ? to_rate(static_cast<std::uint64_t>(decoded.last_granule), decoded.rate_hz) : 0;
+      // Counted as pre-skip plus playable length, as the repair planner counts it.
+      if (decoded.last_granule > decoded.head.pre_skip)
+        wanted_frames =
+            to_rate(decoded.head.pre_skip, decoded.rate_hz) +
+            to_rate(static_cast<std::uint64_t>(decoded.last_granule) - decoded.head.pre_skip, decoded.rate_hz);
       return true;
     }
     ++decoded.audio_packets;
     if (decoded.frames() >= wanted_frames) return false;
     if (packet.empty()) return true;  // no TOC: no duration to account for
     const int max_frames = static_cast<int>(pcm.size() / decoded.head.channels);
-    int frames = opus_decode(decoder.get(), packet.data(), static_cast<opus_int32>(packet.size()), pcm.data(),
-                             max_frames, 0);
+    int frames =
+        opus_decode(decoder.get(), packet.data(), static_cast<opus_int32>(packet.size()), pcm.data(), max_frames, 0);
     if (frames < 0) {
       // Keep the timeline: a damaged packet becomes silence of its duration.
       ++decoded.bad_packets;
@@ -102,9 +106,9 @@ DecodedOpus decode_ogg_opus(std::span<const std::uint8_t> bytes, const DecodeOpt
                           0, max_frames);
       std::fill_n(pcm.begin(), static_cast<std::size_t>(frames) * decoded.head.channels, opus_int16{0});
     }
-    decoded.samples.insert(decoded.samples.end(), pcm.begin(),
-                           pcm.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(frames) *
-                                                                      decoded.head.channels));
+    decoded.samples.insert(
+        decoded.samples.end(), pcm.begin(),
+        pcm.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(frames) * decoded.head.channels));
     return true;
   });
   if (!why.empty()) return failed(std::move(decoded), why);
@@ -119,7 +123,8 @@ DecodedOpus decode_ogg_opus(std::span<const std::uint8_t> bytes, const DecodeOpt
     decoded.samples.clear();
   } else {
     decoded.samples.resize(static_cast<std::size_t>(end) * channels);
-    decoded.samples.erase(decoded.samples.begin(), decoded.samples.begin() + static_cast<std::ptrdiff_t>(start * channels));
+    decoded.samples.erase(decoded.samples.begin(),
+                          decoded.samples.begin() + static_cast<std::ptrdiff_t>(start * channels));
   }
   apply_gain(decoded.samples, decoded.head.output_gain_q8);
   return decoded;

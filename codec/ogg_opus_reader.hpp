@@ -25,10 +25,10 @@ struct DecodedOpus {
   OpusHead head;
   OpusTags tags;
   std::uint32_t serial = 0;
-  std::uint32_t rate_hz = 0;  // of samples
+  std::uint32_t rate_hz = 0;          // of samples
   std::vector<std::int16_t> samples;  // interleaved, head.channels per frame
-  bool complete = false;  // the stream ended with its EOS page
-  std::int64_t last_granule = 0;  // of the last page on which a packet ends
+  bool complete = false;              // the stream ended with its EOS page
+  std::int64_t last_granule = 0;      // of the last page on which a packet ends
   std::size_t pages = 0;
   std::size_t audio_packets = 0;
   std::size_t bad_packets = 0;  // undecodable, replaced by silence of their duration

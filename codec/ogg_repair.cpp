@@ -77,7 +77,8 @@ std::vector<std::uint8_t> reemit_as_last_page(const OggPage& page) {
   for (std::size_t i = 0; i < 4; ++i) bytes[18 + i] = static_cast<std::uint8_t>(page.sequence >> (8 * i));
   bytes[26] = static_cast<std::uint8_t>(segments);
   std::copy_n(page.lacing.begin(), segments, bytes.begin() + ogg_page_header_size);
-  std::copy_n(page.body.begin(), body_size, bytes.begin() + static_cast<std::ptrdiff_t>(ogg_page_header_size + segments));
+  std::copy_n(page.body.begin(), body_size,
+              bytes.begin() + static_cast<std::ptrdiff_t>(ogg_page_header_size + segments));
   set_ogg_page_crc(bytes);
   return bytes;
 }
@@ -98,7 +99,8 @@ void set_duration(RepairPlan& plan, const OpusHead& head, std::int64_t final_gra
 RepairPlan plan_ogg_repair(std::span<const std::uint8_t> bytes) {
   const OggWalk walk = walk_ogg_stream(bytes);
   if (walk.pages.empty()) {
-    if (walk.end == OggWalkEnd::truncated) return refuse("the file ends inside its first Ogg page");
+    if (walk.end == OggWalkEnd::truncated)
+      return refuse("the Opus headers are incomplete: the file ends inside its first page");
     if (bytes.empty()) return refuse("the file is empty");
     return refuse("not an Ogg file");
   }

@@ -41,8 +41,8 @@ struct RepairPlan {
   // The (repaired) stream: known unless refused.
   std::uint32_t input_rate_hz = 0;  // from OpusHead; 48000 when it says 0 (unknown)
   std::uint16_t pre_skip = 0;
-  std::int64_t final_granule = 0;  // of the EOS page
-  std::uint64_t duration_48k = 0;  // playable samples at 48 kHz: final granule - pre-skip
+  std::int64_t final_granule = 0;      // of the EOS page
+  std::uint64_t duration_48k = 0;      // playable samples at 48 kHz: final granule - pre-skip
   std::uint64_t duration_samples = 0;  // the same at input_rate_hz
 
   std::size_t repaired_size() const { return keep_bytes + tail.size(); }

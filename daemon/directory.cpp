@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <tuple>
 #include <utility>
 
 #include <fmt/format.h>
@@ -77,18 +78,24 @@ std::unique_ptr<Directory> Directory::open(const std::filesystem::path& path, co
                                            std::error_code& error, bool read_only, std::string* message) {
   sqlite::Connection connection;
   std::string detail;
-  error = sqlite::open_database(path, read_only, migrations, connection, detail);
+  error = sqlite::open_database(path, read_only, migrations, "deskline customers import", connection, detail);
   if (error) {
     if (message) *message = detail;
     return nullptr;
   }
   std::unique_ptr<Directory> directory(new Directory(connection.release(), config));
+  // Lookups touch random pages of a file that can reach a few hundred MB:
+  // mapping it saves a read() and a copy per page; a larger page cache keeps
+  // the index's inner pages resident.
+  sqlite::execute(directory->database_, "PRAGMA mmap_size = 268435456", detail);
+  sqlite::execute(directory->database_, "PRAGMA cache_size = -32768", detail);
   auto& statements = *directory->statements_;
   const std::array<std::pair<Statement*, std::string_view>, 8> sql = {{
-      // Ordered by name so the pop lists candidates the same way every time.
+      // No ORDER BY: SQLite would build a temporary B-tree per lookup; the
+      // rare several-candidate result is sorted in lookup_e164 instead.
       {&statements.lookup,
-       "SELECT c.id, c.name, c.company, c.url, n.e164, n.label FROM numbers n JOIN customers c "
-       "ON c.id = n.customer_id WHERE n.e164 = ?1 ORDER BY c.name, c.id, n.position"},
+       "SELECT c.id, c.name, c.company, c.url, n.e164, n.label, n.position FROM numbers n JOIN customers c "
+       "ON c.id = n.customer_id WHERE n.e164 = ?1"},
       {&statements.find_customer, "SELECT name, company, url, updated_at FROM customers WHERE id = ?1"},
       {&statements.find_numbers,
        "SELECT label, raw, e164, extension FROM numbers WHERE customer_id = ?1 ORDER BY position"},
@@ -120,16 +127,34 @@ std::error_code Directory::fail(int result, std::string_view context) const {
 
 std::vector<Candidate> Directory::lookup_e164(std::string_view e164, std::error_code& error) const {
   std::vector<Candidate> candidates;
-  Use use(statements_->lookup);
-  int result = use.bind(1, e164);
-  while (result == SQLITE_OK && (result = use.step()) == SQLITE_ROW) {
-    result = SQLITE_OK;
-    // A customer listing the same number twice (e.g. "phone" and "mobile") is one candidate.
-    if (!candidates.empty() && candidates.back().id == use.text_view(0)) continue;
-    candidates.push_back({use.text(0), use.text(1), use.text(2), use.text(3), use.text(4), use.text(5)});
+  std::vector<std::int64_t> positions;
+  {
+    Use use(statements_->lookup);
+    int result = use.bind(1, e164);
+    while (result == SQLITE_OK && (result = use.step()) == SQLITE_ROW) {
+      result = SQLITE_OK;
+      candidates.push_back({use.text(0), use.text(1), use.text(2), use.text(3), use.text(4), use.text(5)});
+      positions.push_back(use.integer(6));
+    }
+    error = result == SQLITE_DONE ? std::error_code() : fail(result, "look up number");
   }
-  error = result == SQLITE_DONE ? std::error_code() : fail(result, "look up number");
   if (error) candidates.clear();
+  if (candidates.size() > 1) {
+    // By name, so the pop lists candidates the same way every time; a
+    // customer listing the number twice (as "phone" and "mobile") is one
+    // candidate, with the label of its first listing.
+    std::vector<std::size_t> order(candidates.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+      return std::tie(candidates[a].name, candidates[a].id, positions[a]) <
+             std::tie(candidates[b].name, candidates[b].id, positions[b]);
+    });
+    std::vector<Candidate> sorted;
+    sorted.reserve(candidates.size());
+    for (std::size_t index : order)
+      if (sorted.empty() || sorted.back().id != candidates[index].id) sorted.push_back(std::move(candidates[index]));
+    candidates = std::move(sorted);
+  }
   return candidates;
 }
 

@@ -17,6 +17,8 @@
 #include "daemon/control_server.hpp"
 #include "daemon/http_server.hpp"
 #include "daemon/log.hpp"
+#include "daemon/media_worker.hpp"
+#include "daemon/recording_service.hpp"
 #include "daemon/pop_hub.hpp"
 #include "daemon/pop_server.hpp"
 #include "daemon/store.hpp"
@@ -45,10 +47,13 @@ nlohmann::json calls_json(daemon::Store& store, std::size_t limit, std::string& 
 }
 
 nlohmann::json handle_control(const nlohmann::json& request, daemon::CallService& calls, daemon::Store& store,
+                              const daemon::MediaWorker& media, const daemon::RecordingService& recordings,
                               const std::string& web_page) {
   const auto command = request.value("cmd", std::string());
   if (command == "status") {
     auto status = calls.status();
+    status["audio"] = media.status();
+    status["recordings_refused"] = recordings.refused_count();
     status["ok"] = true;
     status["web_page"] = web_page;
     status["pid"] = ::getpid();
@@ -89,6 +94,16 @@ int run(const config::Config& config) {
 
   daemon::PopHub pops(log, nullptr);
   calls.add_observer(pops);
+
+  std::unique_ptr<daemon::RecordingService> recordings;
+  daemon::MediaWorker media(io, config.recording.audio_device, log, [&](const daemon::RecordingResult& result) {
+    recordings->on_result(result);
+  });
+  recordings = std::make_unique<daemon::RecordingService>(io, config, *store, media, pops, log);
+  recordings->recover();
+  recordings->check_retention();
+  calls.add_observer(*recordings);
+  media.start();
   daemon::PopSocketServer pop_socket(io, config.events_socket_path(), pops, log);
   if (auto pop_error = pop_socket.start()) {
     log.error("cannot listen on {}: {}", config.events_socket_path().string(), pop_error.message());
@@ -124,7 +139,7 @@ int run(const config::Config& config) {
 
   daemon::ControlServer control(
       io, config.control_socket_path(),
-      [&](const nlohmann::json& request) { return handle_control(request, calls, *store, web_page); }, log);
+      [&](const nlohmann::json& request) { return handle_control(request, calls, *store, media, *recordings, web_page); }, log);
   if (auto control_error = control.start()) {
     log.error("cannot listen on {}: {}", config.control_socket_path().string(), control_error.message());
     return 1;
@@ -145,6 +160,8 @@ int run(const config::Config& config) {
     sd_notify(0, "STOPPING=1");
     calls.interrupt_all(realtime_us());
     driver.stop();
+    media.stop();  // finishes the recordings in progress; their results are handled below
+    io.poll();
     control.stop();
     pop_socket.stop();
     http.stop();

@@ -202,7 +202,7 @@ std::string china_national_number(std::string_view digits, bool plus, std::strin
     if (national.size() == 10 && national[1] == '0') return std::string(national);  // Beijing, 010
     return {};
   }
-  if (service) return national.size() == 10 && !after_trunk ? std::string(national) : std::string();
+  if (service && !after_trunk) return national.size() == 10 ? std::string(national) : std::string();
   if (national[0] == '2') return national.size() == 10 ? std::string(national) : std::string();
   if (national[0] >= '3') return national.size() == 10 || national.size() == 11 ? std::string(national) : std::string();
   return {};
@@ -290,25 +290,26 @@ NormaliseResult PhoneNumberNormaliser::normalise(std::string_view raw) const {
         if (library().IsValidNumber(number)) return NormalisedNumber{"+86" + national, std::string(extension), kind_of(number)};
       }
     }
-    PhoneNumber number;
-    std::string text(main);
-    if (library().Parse(text, region_, &number) == PhoneNumberUtil::NO_PARSING_ERROR) {
-      if (!library().IsValidNumber(number) && !plus && !digits.starts_with("00") && !area_code_.empty() &&
-          !(trunk_prefix_.size() > 0 && digits.starts_with(trunk_prefix_))) {
-        // A bare local number: libphonenumber needs the configured area code.
-        if (library().Parse(trunk_prefix_ + area_code_ + std::string(digits), region_, &number) !=
-            PhoneNumberUtil::NO_PARSING_ERROR)
-          return std::nullopt;
-      }
-      if (library().IsValidNumber(number) && !number.has_extension()) {
-        NormalisedNumber normalised;
-        library().Format(number, PhoneNumberUtil::E164, &normalised.e164);
-        normalised.extension = std::string(extension);
-        normalised.kind = kind_of(number);
-        return normalised;
-      }
+    auto parse = [&](const std::string& text) -> std::optional<NormalisedNumber> {
+      PhoneNumber number;
+      if (library().Parse(text, region_, &number) != PhoneNumberUtil::NO_PARSING_ERROR ||
+          !library().IsValidNumber(number) || number.has_extension())
+        return std::nullopt;
+      NormalisedNumber normalised;
+      library().Format(number, PhoneNumberUtil::E164, &normalised.e164);
+      normalised.extension = std::string(extension);
+      normalised.kind = kind_of(number);
+      return normalised;
+    };
+    if (is_bare(digits, plus)) {
+      // A bare local number: libphonenumber needs the configured area code
+      // in front. Tried first, since e.g. "28964491" also reads as a valid
+      // but wrong number in area 028.
+      if (!area_code_.empty())
+        if (auto number = parse(trunk_prefix_ + area_code_ + std::string(digits))) return number;
+      if (is_china_local(digits)) return std::nullopt;  // never dialled without the area code
     }
-    return std::nullopt;
+    return parse(std::string(main));
   };
 
   if (auto number = attempt(split.main, split.digits, split.plus, split.extension)) {
@@ -337,9 +338,9 @@ NormaliseResult PhoneNumberNormaliser::normalise(std::string_view raw) const {
   if (parsed == PhoneNumberUtil::INVALID_COUNTRY_CODE_ERROR)
     return refuse(PhoneNumberError::invalid, "unknown country code");
   if (parsed != PhoneNumberUtil::NO_PARSING_ERROR) return refuse(PhoneNumberError::invalid, "not a phone number");
-  const bool bare = !split.plus && !(trunk_prefix_.size() > 0 && split.digits.starts_with(trunk_prefix_));
   const auto possible = library().IsPossibleNumberWithReason(number);
-  if (bare && area_code_.empty() && possible == PhoneNumberUtil::IS_POSSIBLE_LOCAL_ONLY)
+  if (is_bare(split.digits, split.plus) && area_code_.empty() &&
+      (is_china_local(split.digits) || possible == PhoneNumberUtil::IS_POSSIBLE_LOCAL_ONLY))
     return refuse(PhoneNumberError::needs_area_code, "a local number needs directory.area_code");
   if (possible == PhoneNumberUtil::TOO_SHORT) return refuse(PhoneNumberError::too_short, "too short");
   if (possible == PhoneNumberUtil::TOO_LONG) return refuse(PhoneNumberError::too_long, "too long");

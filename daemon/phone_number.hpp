@@ -74,8 +74,14 @@ class PhoneNumberNormaliser {
   static std::string display_raw(std::string_view raw);
 
  private:
-  NormaliseResult normalise_with_library(std::string_view main_part, std::string_view extension,
-                                         std::string_view raw) const;
+  // Dialled without international or trunk prefix.
+  bool is_bare(std::string_view digits, bool plus) const {
+    return !plus && !digits.starts_with("00") && !(!trunk_prefix_.empty() && digits.starts_with(trunk_prefix_));
+  }
+  // In China a bare 7-8 digit number starting 2-9 is always a local number.
+  bool is_china_local(std::string_view digits) const {
+    return china_fast_path_ && (digits.size() == 7 || digits.size() == 8) && digits[0] >= '2';
+  }
 
   std::string region_;
   std::string area_code_;       // without trunk prefix: "10"

@@ -73,8 +73,8 @@ int read_user_version(sqlite3* database, int& version) {
 Connection::~Connection() { sqlite3_close_v2(database); }
 
 std::error_code open_database(const std::filesystem::path& path, bool read_only,
-                              std::span<const std::string_view> migrations, Connection& connection,
-                              std::string& message) {
+                              std::span<const std::string_view> migrations, std::string_view writer,
+                              Connection& connection, std::string& message) {
   const int latest = static_cast<int>(migrations.size());
   std::string detail;
   auto refuse = [&](std::error_code code, std::string_view text) {
@@ -89,7 +89,7 @@ std::error_code open_database(const std::filesystem::path& path, bool read_only,
   // SQLite would create a missing file even for a reader that cannot use it.
   std::error_code exists_error;
   if (read_only && !std::filesystem::exists(path, exists_error) && !exists_error)
-    return refuse(StoreError::database_missing, "database does not exist");
+    return refuse(StoreError::database_missing, fmt::format("database does not exist ({} creates it)", writer));
 
   const int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   int result = sqlite3_open_v2(path.c_str(), &connection.database, flags, nullptr);
@@ -116,8 +116,8 @@ std::error_code open_database(const std::filesystem::path& path, bool read_only,
   if (read_only) {
     if (version < latest)
       return refuse(StoreError::schema_too_old,
-                    fmt::format("database schema version {} is older than {}; open it once read-write to migrate",
-                                version, latest));
+                    fmt::format("database schema version {} is older than {}; run {} once to migrate it", version,
+                                latest, writer));
     return {};
   }
 

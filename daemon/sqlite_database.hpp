@@ -75,10 +75,11 @@ struct Connection {
 // Opens path (creating it unless read_only), turns on foreign keys, and for
 // writers switches to WAL and applies migrations[n-1] to bring user_version
 // from n-1 to n, one transaction each. read_only refuses a missing file or a
-// schema that still needs migrating. On failure returns an error and sets
-// message to "<path>: <what>".
+// schema that still needs migrating; writer names what creates and migrates
+// the file, for those messages ("desklined"). On failure returns an error and
+// sets message to "<path>: <what>".
 std::error_code open_database(const std::filesystem::path& path, bool read_only,
-                              std::span<const std::string_view> migrations, Connection& connection,
-                              std::string& message);
+                              std::span<const std::string_view> migrations, std::string_view writer,
+                              Connection& connection, std::string& message);
 
 }  // namespace deskline::daemon::sqlite

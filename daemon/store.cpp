@@ -8,14 +8,19 @@
 
 #include <fmt/format.h>
 
+#include "daemon/sqlite_database.hpp"
+
 namespace deskline::daemon {
 namespace {
+
+using sqlite::Statement;
+using sqlite::Use;
 
 // ---- schema ------------------------------------------------------------------
 
 // Migration n brings user_version from n-1 to n. Append only: a released
 // migration is never edited, since databases in the field already ran it.
-constexpr std::array<std::string_view, 1> migrations = {
+constexpr std::array<std::string_view, 2> migrations = {
     // 1: calls and their events.
     R"sql(
 CREATE TABLE calls (
@@ -44,9 +49,22 @@ CREATE TABLE call_events (
 );
 CREATE INDEX call_events_call_id ON call_events (call_id, at);
 )sql",
+    // 2: recordings, one per call at most.
+    R"sql(
+CREATE TABLE recordings (
+  call_id     TEXT PRIMARY KEY NOT NULL REFERENCES calls (id) ON DELETE CASCADE,
+  path        TEXT NOT NULL,          -- '' when no file was made (refused)
+  state       TEXT NOT NULL,          -- recording, complete, truncated, refused, failed, repaired, damaged
+  started_at  INTEGER NOT NULL,       -- microseconds since the Unix epoch: the first sample
+  duration_ms INTEGER NOT NULL DEFAULT 0,
+  bytes       INTEGER NOT NULL DEFAULT 0,
+  sha256      TEXT NOT NULL DEFAULT '',
+  error       TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX recordings_started_at ON recordings (started_at);
+CREATE INDEX recordings_unfinished ON recordings (state) WHERE state = 'recording';
+)sql",
 };
-
-constexpr int busy_timeout_ms = 5000;
 
 class SqliteCategory final : public std::error_category {
  public:
@@ -71,61 +89,6 @@ class StoreCategory final : public std::error_category {
 };
 
 std::error_code sqlite_error(int result) { return {result, sqlite_category()}; }
-
-// Owns one prepared statement; reset() makes it reusable after each call.
-class Statement {
- public:
-  Statement() = default;
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-  ~Statement() { sqlite3_finalize(statement_); }
-
-  int prepare(sqlite3* database, std::string_view sql) {
-    return sqlite3_prepare_v3(database, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
-                              &statement_, nullptr);
-  }
-  sqlite3_stmt* get() const { return statement_; }
-
- private:
-  sqlite3_stmt* statement_ = nullptr;
-};
-
-// Resets and clears bindings when a statement's use ends, on every path.
-class Use {
- public:
-  explicit Use(const Statement& statement) : statement_(statement.get()) {}
-  Use(const Use&) = delete;
-  Use& operator=(const Use&) = delete;
-  ~Use() {
-    sqlite3_reset(statement_);
-    sqlite3_clear_bindings(statement_);
-  }
-
-  int bind(int index, std::string_view text) {
-    return sqlite3_bind_text(statement_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
-  }
-  int bind(int index, std::int64_t value) { return sqlite3_bind_int64(statement_, index, value); }
-  int bind(int index, std::optional<std::int64_t> value) {
-    return value ? bind(index, *value) : sqlite3_bind_null(statement_, index);
-  }
-  int bind_null(int index) { return sqlite3_bind_null(statement_, index); }
-  int step() { return sqlite3_step(statement_); }
-
-  std::string text(int column) const {
-    const auto* bytes = sqlite3_column_text(statement_, column);
-    return bytes ? std::string(reinterpret_cast<const char*>(bytes),
-                               static_cast<std::size_t>(sqlite3_column_bytes(statement_, column)))
-                 : std::string();
-  }
-  std::int64_t integer(int column) const { return sqlite3_column_int64(statement_, column); }
-  std::optional<std::int64_t> optional_integer(int column) const {
-    if (sqlite3_column_type(statement_, column) == SQLITE_NULL) return std::nullopt;
-    return integer(column);
-  }
-
- private:
-  sqlite3_stmt* statement_;
-};
 
 constexpr std::string_view call_columns =
     "id, line, box, port, direction, number, number_absence, name, state, outcome, started_at, answered_at, "
@@ -173,26 +136,35 @@ int bind_call(Use& use, const CallRecord& call) {
   return SQLITE_OK;
 }
 
-int execute(sqlite3* database, const char* sql, std::string& message) {
-  char* error = nullptr;
-  const int result = sqlite3_exec(database, sql, nullptr, nullptr, &error);
-  if (result != SQLITE_OK) message = error ? error : sqlite3_errmsg(database);
-  sqlite3_free(error);
-  return result;
+constexpr std::string_view recording_columns = "call_id, path, state, started_at, duration_ms, bytes, sha256, error";
+
+RecordingRecord read_recording(const Use& row) {
+  RecordingRecord recording;
+  recording.call_id = row.text(0);
+  recording.path = row.text(1);
+  recording.state = row.text(2);
+  recording.started_at = row.integer(3);
+  recording.duration_s = static_cast<double>(row.integer(4)) / 1000.0;
+  recording.bytes = static_cast<std::uint64_t>(row.integer(5));
+  recording.sha256 = row.text(6);
+  recording.error = row.text(7);
+  return recording;
 }
 
-int read_user_version(sqlite3* database, int& version) {
-  sqlite3_stmt* statement = nullptr;
-  int result = sqlite3_prepare_v2(database, "PRAGMA user_version", -1, &statement, nullptr);
-  if (result == SQLITE_OK) {
-    result = sqlite3_step(statement);
-    if (result == SQLITE_ROW) {
-      version = sqlite3_column_int(statement, 0);
-      result = SQLITE_OK;
-    }
-  }
-  sqlite3_finalize(statement);
-  return result;
+int bind_recording(Use& use, const RecordingRecord& recording) {
+  const int results[] = {
+      use.bind(1, recording.call_id),
+      use.bind(2, recording.path),
+      use.bind(3, recording.state),
+      use.bind(4, std::int64_t{recording.started_at}),
+      use.bind(5, static_cast<std::int64_t>(recording.duration_s * 1000.0 + 0.5)),
+      use.bind(6, static_cast<std::int64_t>(recording.bytes)),
+      use.bind(7, recording.sha256),
+      use.bind(8, recording.error),
+  };
+  for (int result : results)
+    if (result != SQLITE_OK) return result;
+  return SQLITE_OK;
 }
 
 }  // namespace
@@ -211,6 +183,7 @@ std::error_code make_error_code(StoreError error) { return {static_cast<int>(err
 
 struct Store::Statements {
   Statement insert_call, update_call, add_event, list_calls, find_call, call_events, active_calls;
+  Statement insert_recording, update_recording, list_recordings, find_recording, recordings_in_state;
 };
 
 Store::Store(sqlite3* database, bool read_only)
@@ -250,92 +223,21 @@ std::unique_ptr<Store> Store::open(const std::filesystem::path& path, std::error
     return nullptr;
   };
 
-  // SQLite would create a missing file even for a reader that cannot use it.
-  std::error_code exists_error;
-  if (read_only && !std::filesystem::exists(path, exists_error) && !exists_error)
-    return refuse(StoreError::database_missing, "database does not exist (desklined creates it at first start)");
-
-  sqlite3* database = nullptr;
-  const int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-  int result = sqlite3_open_v2(path.c_str(), &database, flags, nullptr);
-  if (result != SQLITE_OK) {
-    const std::string text = database ? sqlite3_errmsg(database) : sqlite3_errstr(result);
-    sqlite3_close_v2(database);
-    return refuse(sqlite_error(result), "cannot open: " + text);
+  sqlite::Connection connection;
+  if (const auto code = sqlite::open_database(path, read_only, migrations, "desklined", connection, message)) {
+    error = code;
+    if (error_message) *error_message = message;
+    return nullptr;
   }
-  std::unique_ptr<Store> store(new Store(database, read_only));
-  sqlite3_extended_result_codes(database, 1);
-  sqlite3_busy_timeout(database, busy_timeout_ms);
-
+  sqlite3* database = connection.database;
+  std::unique_ptr<Store> store(new Store(connection.release(), read_only));
+  int result = SQLITE_OK;
   auto sqlite_failure = [&](int code, std::string_view context) {
-    return refuse(sqlite_error(code), fmt::format("{}: {}", context, message.empty() ? sqlite3_errmsg(database)
-                                                                                     : message));
+    return refuse(sqlite_error(code), fmt::format("{}: {}", context, sqlite3_errmsg(database)));
   };
 
-  // Foreign keys are per connection and off by default in SQLite.
-  if ((result = execute(database, "PRAGMA foreign_keys = ON", message)) != SQLITE_OK)
-    return sqlite_failure(result, "cannot enable foreign keys");
-
-  int version = 0;
-  if ((result = read_user_version(database, version)) != SQLITE_OK)
-    return sqlite_failure(result, "cannot read schema version (is it a SQLite database?)");
-  if (version > latest_schema_version())
-    return refuse(StoreError::schema_too_new,
-                  fmt::format("database schema version {} is newer than this deskline supports ({}); upgrade "
-                              "deskline (databases are never downgraded)",
-                              version, latest_schema_version()));
-
-  if (read_only) {
-    if (version < latest_schema_version())
-      return refuse(StoreError::schema_too_old,
-                    fmt::format("database schema version {} is older than {}; start desklined once to migrate it",
-                                version, latest_schema_version()));
-  } else {
-    // WAL lets the CLI read while the daemon writes; NORMAL is durable in WAL
-    // mode except for the last transactions on power loss, never corrupt.
-    sqlite3_stmt* statement = nullptr;
-    result = sqlite3_prepare_v2(database, "PRAGMA journal_mode = WAL", -1, &statement, nullptr);
-    std::string mode;
-    if (result == SQLITE_OK && (result = sqlite3_step(statement)) == SQLITE_ROW) {
-      mode = reinterpret_cast<const char*>(sqlite3_column_text(statement, 0));
-      result = SQLITE_OK;
-    }
-    sqlite3_finalize(statement);
-    if (result != SQLITE_OK) return sqlite_failure(result, "cannot switch to WAL");
-    if (mode != "wal") return refuse(sqlite_error(SQLITE_CANTOPEN), "journal mode is " + mode + ", not wal");
-    if ((result = execute(database, "PRAGMA synchronous = NORMAL", message)) != SQLITE_OK)
-      return sqlite_failure(result, "cannot set synchronous");
-
-    // One transaction per migration; the version is re-read inside it so two
-    // processes opening a new file at once do not both apply a migration.
-    for (int next = version + 1; next <= latest_schema_version(); ++next) {
-      if ((result = execute(database, "BEGIN IMMEDIATE", message)) != SQLITE_OK)
-        return sqlite_failure(result, "cannot start migration");
-      int current = 0;
-      if ((result = read_user_version(database, current)) != SQLITE_OK) {
-        std::string ignored;
-        execute(database, "ROLLBACK", ignored);
-        return sqlite_failure(result, "cannot read schema version");
-      }
-      if (current >= next) {
-        execute(database, "COMMIT", message);
-        continue;
-      }
-      const std::string script =
-          fmt::format("{}\nPRAGMA user_version = {};", migrations[static_cast<std::size_t>(next - 1)], next);
-      if ((result = execute(database, script.c_str(), message)) != SQLITE_OK ||
-          (result = execute(database, "COMMIT", message)) != SQLITE_OK) {
-        const std::string failure = message;
-        std::string ignored;
-        execute(database, "ROLLBACK", ignored);
-        message = failure;
-        return sqlite_failure(result, fmt::format("migration {} failed", next));
-      }
-    }
-  }
-
   auto& statements = *store->statements_;
-  const std::array<std::pair<Statement*, std::string>, 7> sql = {{
+  const std::array<std::pair<Statement*, std::string>, 12> sql = {{
       {&statements.insert_call,
        fmt::format("INSERT INTO calls ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                    call_columns)},
@@ -351,9 +253,18 @@ std::unique_ptr<Store> Store::open(const std::filesystem::path& path, std::error
        "SELECT call_id, at, type, detail FROM call_events WHERE call_id = ?1 ORDER BY at, id"},
       {&statements.active_calls,
        fmt::format("SELECT {} FROM calls WHERE state = 'active' ORDER BY started_at, rowid", call_columns)},
+      {&statements.insert_recording,
+       fmt::format("INSERT INTO recordings ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", recording_columns)},
+      {&statements.update_recording,
+       "UPDATE recordings SET path = ?2, state = ?3, started_at = ?4, duration_ms = ?5, bytes = ?6, sha256 = ?7, "
+       "error = ?8 WHERE call_id = ?1"},
+      {&statements.list_recordings,
+       fmt::format("SELECT {} FROM recordings ORDER BY started_at DESC, rowid DESC LIMIT ?1", recording_columns)},
+      {&statements.find_recording, fmt::format("SELECT {} FROM recordings WHERE call_id = ?1", recording_columns)},
+      {&statements.recordings_in_state,
+       fmt::format("SELECT {} FROM recordings WHERE state = ?1 ORDER BY started_at, rowid", recording_columns)},
   }};
   for (const auto& [statement, text] : sql) {
-    message.clear();
     if ((result = statement->prepare(database, text)) != SQLITE_OK)
       return sqlite_failure(result, "cannot prepare statement");
   }
@@ -363,7 +274,7 @@ std::unique_ptr<Store> Store::open(const std::filesystem::path& path, std::error
 
 int Store::schema_version() const {
   int version = 0;
-  read_user_version(database_, version);
+  sqlite::read_user_version(database_, version);
   return version;
 }
 
@@ -453,6 +364,61 @@ std::vector<CallRecord> Store::active_calls(std::error_code& error) const {
   error = result == SQLITE_DONE ? std::error_code() : fail(result, "list active calls");
   if (error) calls.clear();
   return calls;
+}
+
+std::error_code Store::insert_recording(const RecordingRecord& recording) {
+  Use use(statements_->insert_recording);
+  if (int result = bind_recording(use, recording); result != SQLITE_OK) return fail(result, "insert recording");
+  if (int result = use.step(); result != SQLITE_DONE)
+    return fail(result, fmt::format("insert recording of call {}", recording.call_id).c_str());
+  return {};
+}
+
+std::error_code Store::update_recording(const RecordingRecord& recording) {
+  Use use(statements_->update_recording);
+  if (int result = bind_recording(use, recording); result != SQLITE_OK) return fail(result, "update recording");
+  if (int result = use.step(); result != SQLITE_DONE)
+    return fail(result, fmt::format("update recording of call {}", recording.call_id).c_str());
+  if (sqlite3_changes(database_) == 0)
+    return fail(StoreError::no_such_call, fmt::format("update recording of call {}: no such recording",
+                                                      recording.call_id));
+  return {};
+}
+
+std::vector<RecordingRecord> Store::list_recordings(std::size_t limit, std::error_code& error) const {
+  std::vector<RecordingRecord> recordings;
+  Use use(statements_->list_recordings);
+  int result = use.bind(1, limit == 0 ? std::int64_t{-1} : static_cast<std::int64_t>(limit));
+  while (result == SQLITE_OK && (result = use.step()) == SQLITE_ROW) {
+    recordings.push_back(read_recording(use));
+    result = SQLITE_OK;
+  }
+  error = result == SQLITE_DONE ? std::error_code() : fail(result, "list recordings");
+  if (error) recordings.clear();
+  return recordings;
+}
+
+std::optional<RecordingRecord> Store::find_recording(const std::string& call_id, std::error_code& error) const {
+  Use use(statements_->find_recording);
+  int result = use.bind(1, call_id);
+  if (result == SQLITE_OK) result = use.step();
+  error.clear();
+  if (result == SQLITE_ROW) return read_recording(use);
+  if (result != SQLITE_DONE) error = fail(result, "find recording");
+  return std::nullopt;
+}
+
+std::vector<RecordingRecord> Store::recordings_in_state(const std::string& state, std::error_code& error) const {
+  std::vector<RecordingRecord> recordings;
+  Use use(statements_->recordings_in_state);
+  int result = use.bind(1, state);
+  while (result == SQLITE_OK && (result = use.step()) == SQLITE_ROW) {
+    recordings.push_back(read_recording(use));
+    result = SQLITE_OK;
+  }
+  error = result == SQLITE_DONE ? std::error_code() : fail(result, "list recordings by state");
+  if (error) recordings.clear();
+  return recordings;
 }
 
 }  // namespace deskline::daemon

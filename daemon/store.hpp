@@ -37,6 +37,18 @@ struct CallRecord {
   friend bool operator==(const CallRecord&, const CallRecord&) = default;
 };
 
+struct RecordingRecord {
+  std::string call_id;
+  std::string path;   // "" when no file was made
+  std::string state;  // recording, complete, truncated, refused, failed, repaired, damaged
+  WallTimeUs started_at = 0;
+  double duration_s = 0;  // millisecond precision
+  std::uint64_t bytes = 0;
+  std::string sha256;
+  std::string error;
+  friend bool operator==(const RecordingRecord&, const RecordingRecord&) = default;
+};
+
 struct CallEventRecord {
   std::string call_id;
   WallTimeUs at = 0;
@@ -86,6 +98,14 @@ class Store {
   std::vector<CallRecord> active_calls(std::error_code& error) const;
 
   // Detail of the last failed call (SQLite's message, with context).
+  std::error_code insert_recording(const RecordingRecord& recording);
+  // Replaces every field of the row with recording.call_id.
+  std::error_code update_recording(const RecordingRecord& recording);
+  // Newest first; limit 0 = all.
+  std::vector<RecordingRecord> list_recordings(std::size_t limit, std::error_code& error) const;
+  std::optional<RecordingRecord> find_recording(const std::string& call_id, std::error_code& error) const;
+  std::vector<RecordingRecord> recordings_in_state(const std::string& state, std::error_code& error) const;
+
   const std::string& last_error_message() const { return last_error_message_; }
 
  private:

@@ -267,7 +267,12 @@ class CardReader {
       if (card_->uid.empty()) card_->uid = std::string(trim(value));
     } else if (property.name == "TEL") {
       std::string phone = phone_from_value(value, property.uri_value);
-      if (!phone.empty()) card_->phones.push_back({phone_label(property.types), std::move(phone)});
+      std::string label = phone_label(property.types);
+      if (!is_valid_utf8(label)) {
+        card_->error = card_->error.value_or("TEL type on line " + std::to_string(number) + " is not valid UTF-8");
+        return;
+      }
+      if (!phone.empty()) card_->phones.push_back({std::move(label), std::move(phone)});
     }
   }
 

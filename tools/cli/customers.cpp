@@ -1,7 +1,198 @@
+// `deskline customers import FILE` and `deskline customers lookup NUMBER`:
+// the customer directory (<data_dir>/directory.db) from the command line.
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "daemon/directory.hpp"
+#include "daemon/store.hpp"
 #include "tools/cli/command.hpp"
 
 namespace deskline::tools {
+namespace {
 
-void add_customer_commands(CLI::App&, CliContext&) {}
+// A one-line bar redrawn in place; only when stderr is a terminal.
+class ProgressBar {
+ public:
+  explicit ProgressBar(std::string label) : label_(std::move(label)), enabled_(::isatty(STDERR_FILENO) == 1) {}
+  ~ProgressBar() { finish(); }
+
+  void update(std::size_t done, std::size_t total) {
+    if (!enabled_ || total == 0) return;
+    const int percent = static_cast<int>(done * 100 / total);
+    if (percent == last_percent_) return;
+    last_percent_ = percent;
+    constexpr int width = 30;
+    const int filled = percent * width / 100;
+    std::fprintf(stderr, "\r%s [%s%s] %3d%%", label_.c_str(), std::string(static_cast<std::size_t>(filled), '#').c_str(),
+                 std::string(static_cast<std::size_t>(width - filled), ' ').c_str(), percent);
+    std::fflush(stderr);
+    drawn_ = true;
+  }
+
+  void finish() {
+    if (drawn_) std::fprintf(stderr, "\r\033[K");  // erase the bar so the summary starts clean
+    drawn_ = false;
+  }
+
+ private:
+  std::string label_;
+  bool enabled_;
+  bool drawn_ = false;
+  int last_percent_ = -1;
+};
+
+int import_file(const config::Config& config, const std::string& file) {
+  std::string text;
+  {
+    std::error_code status_error;
+    if (std::filesystem::is_directory(file, status_error)) {
+      std::cerr << fmt::format("deskline: cannot read {}: is a directory\n", file);
+      return 1;
+    }
+    std::ifstream input(file, std::ios::binary);
+    if (input) text.assign(std::istreambuf_iterator<char>(input), {});
+    if (!input.is_open() || input.bad()) {
+      std::cerr << fmt::format("deskline: cannot read {}: {}\n", file,
+                               std::error_code(errno, std::generic_category()).message());
+      return 1;
+    }
+  }
+
+  // The daemon's tmpfiles rule creates data_dir in production; a first
+  // import before the daemon ever ran needs it too.
+  std::error_code ignored;
+  std::filesystem::create_directories(config.data_dir, ignored);
+  const auto path = daemon::Directory::path_for(config);
+  std::error_code error;
+  std::string message;
+  auto directory = daemon::Directory::open(path, config.directory, error, /*read_only=*/false, &message);
+  if (!directory) {
+    std::cerr << "deskline: " << message << "\n";
+    return 1;
+  }
+
+  daemon::ImportSummary summary;
+  {
+    ProgressBar bar("importing " + std::filesystem::path(file).filename().string());
+    summary = daemon::import_customers(
+        *directory, file, text, [&](std::size_t done, std::size_t total) { bar.update(done, total); }, error);
+  }
+  if (error) {
+    std::cerr << fmt::format("deskline: import of {} failed, nothing was changed: {}\n", file,
+                             directory->last_error_message());
+    return 1;
+  }
+  if (!summary.file_usable) {
+    // Nothing could be read (no header, no card): say why, not "rejected 1".
+    for (const auto& issue : summary.rejected)
+      std::cerr << fmt::format("deskline: {}: line {}: {}\n", file, issue.line, issue.message);
+    return 1;
+  }
+  std::cout << fmt::format("{}: imported {}, updated {}, unchanged {}, rejected {}\n", file, summary.imported,
+                           summary.updated, summary.unchanged, summary.rejected.size());
+  for (const auto& issue : summary.rejected) std::cout << fmt::format("line {}: {}\n", issue.line, issue.message);
+  const bool accepted_any = summary.imported + summary.updated + summary.unchanged > 0;
+  return accepted_any ? 0 : 1;
+}
+
+int lookup_number(const config::Config& config, const std::string& number, bool as_json) {
+  std::error_code error;
+  std::string message;
+  auto directory =
+      daemon::Directory::open(daemon::Directory::path_for(config), config.directory, error, /*read_only=*/true, &message);
+  daemon::LookupResult result;
+  if (directory) {
+    result = directory->lookup(number, error);
+    if (error) {
+      std::cerr << "deskline: " << directory->last_error_message() << "\n";
+      return 1;
+    }
+  } else if (error == daemon::StoreError::database_missing) {
+    // Nothing imported yet: an empty directory, but the number still formats.
+    daemon::PhoneNumberNormaliser normaliser(config.directory.region, config.directory.area_code);
+    if (auto normalised = normaliser.normalise(number)) {
+      result.number = normalised.number->e164;
+      result.display = normaliser.display(result.number, normalised.number->extension);
+    } else {
+      result.display = daemon::PhoneNumberNormaliser::display_raw(number);
+    }
+  } else {
+    std::cerr << "deskline: " << message << "\n";
+    return 1;
+  }
+
+  if (result.number.empty()) {
+    daemon::PhoneNumberNormaliser normaliser(config.directory.region, config.directory.area_code);
+    std::cerr << "deskline: " << normaliser.normalise(number).reason << "\n";
+    if (as_json) std::cout << "[]\n";
+    return 1;
+  }
+  if (as_json) {
+    auto candidates = nlohmann::json::array();
+    for (const auto& candidate : result.candidates)
+      candidates.push_back({{"id", candidate.id},
+                            {"name", candidate.name},
+                            {"company", candidate.company},
+                            {"url", candidate.url},
+                            {"number", candidate.number}});
+    std::cout << candidates.dump(2) << "\n";
+    return 0;
+  }
+  if (result.candidates.empty()) {
+    std::cout << fmt::format("{} ({}): no customer\n", result.display, result.number);
+    return 0;
+  }
+  std::cout << fmt::format("{} ({}): {} customer{}\n", result.display, result.number, result.candidates.size(),
+                           result.candidates.size() == 1 ? "" : "s");
+  for (const auto& candidate : result.candidates) {
+    std::cout << fmt::format("  {}  {}", candidate.id, candidate.name);
+    if (!candidate.company.empty()) std::cout << "  " << candidate.company;
+    std::cout << fmt::format("  [{}]", candidate.label);
+    if (!candidate.url.empty()) std::cout << "  " << candidate.url;
+    std::cout << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_customer_commands(CLI::App& app, CliContext& context) {
+  struct Options {
+    std::string file;
+    std::string number;
+    bool json = false;
+  };
+  auto options = std::make_shared<Options>();
+  auto* customers = app.add_subcommand("customers", "customer directory for the pop");
+  customers->require_subcommand(1);
+
+  auto* import = customers->add_subcommand(
+      "import", "add or update customers from a CSV (header: id,name,company,url,phone...) or vCard file");
+  import->add_option("FILE", options->file, "CSV or vCard (.vcf) file")->required();
+  import->callback([&context, options] {
+    context.run = [&context, options] {
+      auto config = context.load_config();
+      return config ? import_file(*config, options->file) : 2;
+    };
+  });
+
+  auto* lookup = customers->add_subcommand("lookup", "customers with this phone number");
+  lookup->add_option("NUMBER", options->number, "phone number in any common format")->required();
+  lookup->add_flag("--json", options->json, "JSON array of {id, name, company, url, number}");
+  lookup->callback([&context, options] {
+    context.run = [&context, options] {
+      auto config = context.load_config();
+      return config ? lookup_number(*config, options->number, options->json) : 2;
+    };
+  });
+}
 
 }  // namespace deskline::tools

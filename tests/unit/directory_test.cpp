@@ -1,0 +1,250 @@
+#include "daemon/directory.hpp"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <string>
+
+#include "daemon/store.hpp"
+
+namespace deskline::daemon {
+namespace {
+
+namespace fs = std::filesystem;
+
+class DirectoryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "deskline-directory-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    folder_ = pattern;
+    path_ = folder_ / "directory.db";
+    config_.region = "CN";
+    config_.area_code = "10";
+    directory_ = open();
+    ASSERT_TRUE(directory_);
+  }
+  void TearDown() override {
+    directory_.reset();
+    fs::remove_all(folder_);
+  }
+
+  std::unique_ptr<Directory> open(bool read_only = false) {
+    std::error_code error;
+    std::string message;
+    auto directory = Directory::open(path_, config_, error, read_only, &message);
+    EXPECT_TRUE(directory || read_only) << message;
+    return directory;
+  }
+
+  ImportSummary import(std::string_view name, std::string_view text) {
+    std::error_code error;
+    auto summary = import_customers(*directory_, name, text, nullptr, error);
+    EXPECT_FALSE(error) << directory_->last_error_message();
+    return summary;
+  }
+
+  std::vector<Candidate> candidates(std::string_view raw) {
+    std::error_code error;
+    auto result = directory_->lookup(raw, error);
+    EXPECT_FALSE(error);
+    return result.candidates;
+  }
+
+  fs::path folder_, path_;
+  config::DirectoryConfig config_;
+  std::unique_ptr<Directory> directory_;
+};
+
+constexpr std::string_view customers_csv =
+    "id,name,company,url,phone,mobile\n"
+    "C1,Zhang San,Acme,https://crm/c/1,010-62345678,13812345678\n"
+    "C2,Li Si,Acme,https://crm/c/2,(010) 6234 5678,\n"
+    "C3,Wang Wu,Beta,,,+86 139 0000 0000\n";
+
+TEST_F(DirectoryTest, CreatesItsSchemaInWalMode) {
+  EXPECT_TRUE(fs::exists(path_));
+  EXPECT_EQ(Directory::latest_schema_version(), 1);
+  std::error_code error;
+  EXPECT_EQ(directory_->customer_count(error), 0);
+  EXPECT_FALSE(error);
+  EXPECT_TRUE(open(/*read_only=*/true));
+}
+
+TEST_F(DirectoryTest, ReadOnlyOpenOfMissingFileFails) {
+  std::error_code error;
+  EXPECT_FALSE(Directory::open(folder_ / "none.db", config_, error, /*read_only=*/true));
+  EXPECT_EQ(error, StoreError::database_missing);
+}
+
+TEST_F(DirectoryTest, LookupReturnsEveryCustomerSharingANumber) {
+  const auto summary = import("customers.csv", customers_csv);
+  EXPECT_EQ(summary.imported, 3u);
+  EXPECT_TRUE(summary.rejected.empty());
+
+  // A switchboard shared by two customers, written three different ways.
+  for (const char* raw : {"62345678", "010-62345678", "+861062345678", "0086 10 6234 5678"}) {
+    SCOPED_TRACE(raw);
+    const auto found = candidates(raw);
+    ASSERT_EQ(found.size(), 2u);
+    EXPECT_EQ(found[0].id, "C2");  // by name: "Li Si" before "Zhang San"
+    EXPECT_EQ(found[1].id, "C1");
+    EXPECT_EQ(found[1].name, "Zhang San");
+    EXPECT_EQ(found[1].company, "Acme");
+    EXPECT_EQ(found[1].url, "https://crm/c/1");
+    EXPECT_EQ(found[1].number, "+861062345678");
+    EXPECT_EQ(found[1].label, "phone");
+  }
+  std::error_code error;
+  EXPECT_EQ(directory_->lookup_e164("+8613900000000", error).at(0).id, "C3");
+}
+
+TEST_F(DirectoryTest, LookupWithExtensionMatchesTheMainNumber) {
+  import("customers.csv", customers_csv);
+  std::error_code error;
+  const auto result = directory_->lookup("010-62345678-801", error);
+  EXPECT_EQ(result.candidates.size(), 2u);
+  EXPECT_EQ(result.number, "+861062345678");
+  EXPECT_EQ(result.extension, "801");
+  EXPECT_EQ(result.display, "010 6234 5678 ext. 801");
+}
+
+TEST_F(DirectoryTest, NoMatchReturnsTheFormattedNumber) {
+  import("customers.csv", customers_csv);
+  std::error_code error;
+  auto result = directory_->lookup("13700000000", error);
+  EXPECT_TRUE(result.candidates.empty());
+  EXPECT_EQ(result.number, "+8613700000000");
+  EXPECT_EQ(result.display, "137 0000 0000");
+
+  result = directory_->lookup("+1 650 253 0000", error);
+  EXPECT_TRUE(result.candidates.empty());
+  EXPECT_EQ(result.display, "+1 650-253-0000");
+
+  result = directory_->lookup("P", error);  // private caller ID, say
+  EXPECT_TRUE(result.candidates.empty());
+  EXPECT_EQ(result.number, "");
+  EXPECT_EQ(result.display, "P");
+  EXPECT_FALSE(error);
+}
+
+TEST_F(DirectoryTest, ReimportUpdatesByIdAndReplacesNumbers) {
+  import("customers.csv", customers_csv);
+  const auto summary = import("customers.csv",
+                              "id,name,company,url,phone\n"
+                              "C1,Zhang San,Acme Group,https://crm/c/1,021-61234567\n"
+                              "C2,Li Si,Acme,https://crm/c/2,(010) 6234 5678\n"
+                              "C4,Zhao Liu,,,4008-123-123\n");
+  EXPECT_EQ(summary.imported, 1u);
+  EXPECT_EQ(summary.updated, 1u);
+  EXPECT_EQ(summary.unchanged, 1u);
+
+  // C1's old numbers are gone; its new one matches.
+  EXPECT_EQ(candidates("13812345678").size(), 0u);
+  ASSERT_EQ(candidates("62345678").size(), 1u);
+  const auto shanghai = candidates("021 6123 4567");
+  ASSERT_EQ(shanghai.size(), 1u);
+  EXPECT_EQ(shanghai[0].company, "Acme Group");
+
+  std::error_code error;
+  const auto customer = directory_->find_customer("C1", error);
+  ASSERT_TRUE(customer);
+  ASSERT_EQ(customer->numbers.size(), 1u);
+  EXPECT_EQ(customer->numbers[0].raw, "021-61234567");
+  EXPECT_EQ(customer->numbers[0].e164, "+862161234567");
+  EXPECT_GT(customer->updated_at, 0);
+  EXPECT_EQ(directory_->customer_count(error), 4);  // C3 kept: imports never delete
+}
+
+TEST_F(DirectoryTest, ReaderSeesAnImportOnlyWhenItCommits) {
+  auto reader = open(/*read_only=*/true);
+  ASSERT_TRUE(reader);
+  CustomerImporter importer(*directory_);
+  ASSERT_FALSE(importer.begin());
+  ASSERT_FALSE(importer.add({2, 0, "C1", "A", "", "", {{"phone", "13812345678"}}}));
+  std::error_code error;
+  EXPECT_TRUE(reader->lookup_e164("+8613812345678", error).empty());
+  EXPECT_FALSE(error);
+  ASSERT_FALSE(importer.commit());
+  EXPECT_EQ(reader->lookup_e164("+8613812345678", error).size(), 1u);
+}
+
+// ---- importer error paths: one test each ----------------------------------------
+
+TEST_F(DirectoryTest, ImportRejectsAPhoneThatIsNotANumber) {
+  const auto summary = import("c.csv", "id,name,phone,mobile\nC1,A,010-62345678,12ab\nC2,B,13812345678,\n");
+  EXPECT_EQ(summary.imported, 1u);
+  ASSERT_EQ(summary.rejected.size(), 1u);
+  EXPECT_EQ(summary.rejected[0].line, 2);
+  EXPECT_EQ(summary.rejected[0].message, "mobile \"12ab\" is not a number (contains letters)");
+  std::error_code error;
+  EXPECT_FALSE(directory_->find_customer("C1", error));  // the whole row is rejected
+}
+
+TEST_F(DirectoryTest, ImportRejectsADuplicateIdInTheSameFile) {
+  const auto summary = import("c.csv", "id,name\nC1,A\nC1,B\n");
+  EXPECT_EQ(summary.imported, 1u);
+  ASSERT_EQ(summary.rejected.size(), 1u);
+  EXPECT_EQ(summary.rejected[0].line, 3);
+  EXPECT_EQ(summary.rejected[0].message, "duplicate id \"C1\" (first on line 2)");
+}
+
+TEST_F(DirectoryTest, ImportReportsParserRejectionsSortedByLine) {
+  const auto summary = import("c.csv", "id,name,phone\n1,,\n2,B,abc\n3,\"C\"x\n4,D,\n");
+  EXPECT_EQ(summary.imported, 1u);
+  ASSERT_EQ(summary.rejected.size(), 3u);
+  EXPECT_EQ(summary.rejected[0].line, 2);
+  EXPECT_EQ(summary.rejected[0].message, "missing name");
+  EXPECT_EQ(summary.rejected[1].line, 3);
+  EXPECT_EQ(summary.rejected[2].line, 4);
+}
+
+TEST_F(DirectoryTest, ImportOfAnUnusableFileChangesNothing) {
+  const auto summary = import("c.csv", "name,phone\nA,13812345678\n");
+  EXPECT_FALSE(summary.file_usable);
+  EXPECT_EQ(summary.imported, 0u);
+  ASSERT_EQ(summary.rejected.size(), 1u);
+  std::error_code error;
+  EXPECT_EQ(directory_->customer_count(error), 0);
+}
+
+TEST_F(DirectoryTest, ImportNeedsAnAreaCodeForBareLocalNumbers) {
+  directory_.reset();
+  config_.area_code = "";
+  directory_ = open();
+  const auto summary = import("c.csv", "id,name,phone\n1,A,62345678\n");
+  ASSERT_EQ(summary.rejected.size(), 1u);
+  EXPECT_NE(summary.rejected[0].message.find("area_code"), std::string::npos) << summary.rejected[0].message;
+}
+
+TEST_F(DirectoryTest, ImportsVcardsByContent) {
+  const auto summary = import("export.txt",
+                              "BEGIN:VCARD\nVERSION:3.0\nFN:Li Na\nORG:Acme\nTEL;TYPE=CELL:138 1234 5678\n"
+                              "END:VCARD\nBEGIN:VCARD\nVERSION:3.0\nTEL:1\nEND:VCARD\n");
+  EXPECT_EQ(summary.imported, 1u);
+  ASSERT_EQ(summary.rejected.size(), 1u);
+  EXPECT_EQ(summary.rejected[0].line, 7);
+  const auto found = candidates("13812345678");
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].label, "cell");
+  EXPECT_EQ(found[0].id.rfind("vcard-", 0), 0u);
+  // Same export again: same derived id, so nothing changes.
+  const auto again = import("export.vcf",
+                            "BEGIN:VCARD\nVERSION:3.0\nFN:Li Na\nORG:Acme\nTEL;TYPE=CELL:138 1234 5678\nEND:VCARD\n");
+  EXPECT_EQ(again.unchanged, 1u);
+}
+
+TEST_F(DirectoryTest, UpsertOutsideAnImportIsItsOwnTransaction) {
+  DirectoryCustomer customer{"X", "Name", "", "", {{"phone", "13812345678", "+8613812345678", ""}}, 0};
+  std::error_code error;
+  EXPECT_EQ(directory_->upsert(customer, error), UpsertOutcome::inserted);
+  EXPECT_EQ(directory_->upsert(customer, error), UpsertOutcome::unchanged);
+  customer.name = "Other";
+  EXPECT_EQ(directory_->upsert(customer, error), UpsertOutcome::updated);
+  EXPECT_FALSE(error);
+  EXPECT_EQ(directory_->find_customer("X", error)->name, "Other");
+}
+
+}  // namespace
+}  // namespace deskline::daemon
