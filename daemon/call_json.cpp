@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cmath>
 #include <ctime>
+#include <initializer_list>
 
 #include <fmt/format.h>
 
@@ -63,6 +65,44 @@ std::string format_duration(const json& seconds) {
   const auto total = static_cast<std::int64_t>(seconds.get<double>() + 0.5);
   if (total >= 3600) return fmt::format("{}:{:02}:{:02}", total / 3600, total / 60 % 60, total % 60);
   return fmt::format("{}:{:02}", total / 60, total % 60);
+}
+
+// "12.3 KB": sizes of recordings, which run from kilobytes to a few megabytes.
+std::string format_size(const json& bytes) {
+  if (!bytes.is_number()) return "-";
+  const double value = bytes.get<double>();
+  if (value < 1024) return fmt::format("{} B", static_cast<std::uint64_t>(value));
+  if (value < 1024 * 1024) return fmt::format("{:.1f} KB", value / 1024);
+  return fmt::format("{:.1f} MB", value / (1024 * 1024));
+}
+
+// Columns padded to their widest cell, two spaces apart; numbers (the columns
+// in right_aligned) read best right-aligned, text left-aligned. The last
+// column is not padded on the right, so lines carry no trailing blanks.
+std::string render_table(const std::vector<std::vector<std::string>>& rows,
+                         std::initializer_list<std::size_t> right_aligned) {
+  std::vector<std::size_t> widths;
+  for (const auto& row : rows) {
+    widths.resize(std::max(widths.size(), row.size()));
+    for (std::size_t column = 0; column < row.size(); ++column)
+      widths[column] = std::max(widths[column], display_width(row[column]));
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    std::string line;
+    for (std::size_t column = 0; column < row.size(); ++column) {
+      const bool last = column + 1 == row.size();
+      const bool right = std::find(right_aligned.begin(), right_aligned.end(), column) != right_aligned.end();
+      const std::string padding(widths[column] - display_width(row[column]), ' ');
+      if (right)
+        line += padding + row[column];
+      else
+        line += row[column] + (last ? "" : padding);
+      if (!last) line += "  ";
+    }
+    out += line + "\n";
+  }
+  return out;
 }
 
 }  // namespace
@@ -129,8 +169,7 @@ std::string calls_table(const std::vector<CallRecord>& calls) {
 
 std::string calls_table(const json& calls) {
   if (!calls.is_array() || calls.empty()) return "no calls\n";
-  using Row = std::array<std::string, 6>;
-  std::vector<Row> rows{{"STARTED", "LINE", "DIRECTION", "NUMBER", "OUTCOME", "DURATION"}};
+  std::vector<std::vector<std::string>> rows{{"STARTED", "LINE", "DIRECTION", "NUMBER", "OUTCOME", "DURATION"}};
   for (const auto& call : calls) {
     if (!call.is_object()) continue;
     std::string started = text_of(call, "started_at").substr(0, 19);  // to the second
@@ -146,22 +185,51 @@ std::string calls_table(const json& calls) {
     rows.push_back({started, text_of(call, "line"), text_of(call, "direction"), number, outcome,
                     format_duration(duration == call.end() ? json(nullptr) : *duration)});
   }
-  std::array<std::size_t, 6> widths{};
-  for (const auto& row : rows)
-    for (std::size_t column = 0; column < row.size(); ++column)
-      widths[column] = std::max(widths[column], display_width(row[column]));
-  std::string out;
-  for (const auto& row : rows) {
-    std::string line;
-    for (std::size_t column = 0; column < row.size(); ++column) {
-      const bool last = column + 1 == row.size();
-      // Durations read best right-aligned; text columns left-aligned.
-      const std::string padding(widths[column] - display_width(row[column]), ' ');
-      line += last ? padding + row[column] : row[column] + padding + "  ";
-    }
-    out += line + "\n";
+  return render_table(rows, {5});
+}
+
+json recording_to_json(const RecordingRecord& recording, const std::optional<CallRecord>& call) {
+  auto text_or_null = [](const std::string& text) { return text.empty() ? json(nullptr) : json(text); };
+  return {
+      {"call_id", recording.call_id},
+      {"line", call ? json(call->line) : json(nullptr)},
+      {"direction", call ? json(call->direction) : json(nullptr)},
+      {"number", call ? json(call->number) : json(nullptr)},
+      {"started_at", format_iso8601(recording.started_at)},
+      // Stored with millisecond precision; rounded again so JSON shows no float noise.
+      {"duration_s", std::round(recording.duration_s * 1000.0) / 1000.0},
+      {"bytes", recording.bytes},
+      {"state", recording.state},
+      {"path", text_or_null(recording.path)},
+      {"sha256", text_or_null(recording.sha256)},
+      {"error", text_or_null(recording.error)},
+  };
+}
+
+std::string recordings_table(const json& recordings) {
+  if (!recordings.is_array() || recordings.empty()) return "no recordings\n";
+  std::vector<std::vector<std::string>> rows{
+      {"CALL", "STARTED", "LINE", "DIRECTION", "NUMBER", "DURATION", "SIZE", "STATE", "PATH"}};
+  for (const auto& recording : recordings) {
+    if (!recording.is_object()) continue;
+    std::string started = text_of(recording, "started_at").substr(0, 19);  // to the second
+    if (started.size() > 10 && started[10] == 'T') started[10] = ' ';
+    std::string number = text_of(recording, "number");
+    if (number.empty()) number = "-";
+    std::string line = text_of(recording, "line");
+    if (line.empty()) line = "-";
+    const auto duration = recording.find("duration_s");
+    const auto bytes = recording.find("bytes");
+    std::string path = text_of(recording, "path");
+    if (path.empty()) path = "-";
+    std::string direction = text_of(recording, "direction");
+    if (direction.empty()) direction = "-";
+    // Eight characters identify a call for `recordings export` (a unique prefix is accepted).
+    rows.push_back({text_of(recording, "call_id").substr(0, 8), started, line, direction, number, format_duration(duration == recording.end() ? json(nullptr) : *duration),
+                    format_size(bytes == recording.end() ? json(nullptr) : *bytes), text_of(recording, "state"),
+                    path});
   }
-  return out;
+  return render_table(rows, {5, 6});
 }
 
 }  // namespace deskline::daemon

@@ -240,7 +240,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
 HttpServer::HttpServer(asio::io_context& io, const config::HttpConfig& config, std::string token, PopHub& hub,
                        CallsProvider calls, Logger& log)
-    : io_(io), config_(config), token_(std::move(token)), hub_(hub), calls_(std::move(calls)), log_(log),
+    : config_(config), token_(std::move(token)), hub_(hub), calls_(std::move(calls)), log_(log),
       acceptor_(io) {}
 
 HttpServer::~HttpServer() { stop(); }

@@ -51,7 +51,6 @@ class HttpServer {
  private:
   void do_accept();
 
-  boost::asio::io_context& io_;
   config::HttpConfig config_;
   std::string token_;
   PopHub& hub_;

@@ -15,6 +15,7 @@
 #include "daemon/call_json.hpp"
 #include "daemon/call_service.hpp"
 #include "daemon/control_server.hpp"
+#include "daemon/directory.hpp"
 #include "daemon/http_server.hpp"
 #include "daemon/log.hpp"
 #include "daemon/media_worker.hpp"
@@ -92,7 +93,23 @@ int run(const config::Config& config) {
   daemon::CallService calls(io, config, *store, log);
   calls.recover_interrupted_calls();
 
-  daemon::PopHub pops(log, nullptr);
+  std::string directory_message;
+  auto directory = daemon::Directory::open(daemon::Directory::path_for(config), config.directory, error, false,
+                                           &directory_message);
+  if (!directory) {
+    log.error("cannot open the customer directory {}: {}", daemon::Directory::path_for(config).string(),
+              directory_message.empty() ? error.message() : directory_message);
+    return 1;
+  }
+  daemon::PopHub pops(log, [&](const std::string& raw_number) {
+    std::error_code lookup_error;
+    auto found = directory->lookup(raw_number, lookup_error);
+    if (lookup_error) log.error("directory lookup of {} failed: {}", raw_number, lookup_error.message());
+    daemon::NumberMatch match{found.number, found.display, {}};
+    for (const auto& candidate : found.candidates)
+      match.customers.push_back({candidate.id, candidate.name, candidate.company, candidate.url});
+    return match;
+  });
   calls.add_observer(pops);
 
   std::unique_ptr<daemon::RecordingService> recordings;

@@ -32,7 +32,8 @@ class Workspace {
                                  << extra_config;
   }
   ~Workspace() {
-    if (!::testing::Test::HasFailure()) fs::remove_all(dir_);
+    std::error_code ignored;  // never throw from here; a failed test keeps its folder for inspection
+    if (!::testing::Test::HasFailure()) fs::remove_all(dir_, ignored);
   }
 
   const fs::path& dir() const { return dir_; }

@@ -242,5 +242,80 @@ TEST(CallsTable, EmptyAndJsonInput) {
   EXPECT_NE(lines[1].find('-'), std::string::npos);
 }
 
+RecordingRecord complete_recording() {
+  RecordingRecord recording;
+  recording.call_id = "0b5e0c6e-1111-4c3a-9a51-000000000001";
+  recording.path = "/var/lib/deskline/recordings/2026/11/27/0b5e0c6e-1111-4c3a-9a51-000000000001.opus";
+  recording.state = "complete";
+  recording.started_at = base + 7'625'000;
+  recording.duration_s = 57.75;
+  recording.bytes = 118'272;
+  recording.sha256 = std::string(64, 'a');
+  return recording;
+}
+
+TEST(RecordingJson, JoinsTheCall) {
+  TimeZone zone("Asia/Shanghai");
+  const json recording = recording_to_json(complete_recording(), answered_inbound());
+  EXPECT_EQ(recording["call_id"], "0b5e0c6e-1111-4c3a-9a51-000000000001");
+  EXPECT_EQ(recording["line"], "Sales 1");
+  EXPECT_EQ(recording["direction"], "inbound");
+  EXPECT_EQ(recording["number"], "13812345678");
+  EXPECT_EQ(recording["started_at"], "2026-11-27T13:45:09.625+08:00");
+  EXPECT_DOUBLE_EQ(recording["duration_s"].get<double>(), 57.75);
+  EXPECT_EQ(recording["bytes"], 118'272u);
+  EXPECT_EQ(recording["state"], "complete");
+  EXPECT_EQ(recording["path"], complete_recording().path);
+  EXPECT_EQ(recording["sha256"], std::string(64, 'a'));
+  EXPECT_TRUE(recording["error"].is_null());
+}
+
+TEST(RecordingJson, RefusedRecordingWithoutItsCall) {
+  RecordingRecord refused;
+  refused.call_id = "0b5e0c6e-2222-4c3a-9a51-000000000002";
+  refused.state = "refused";
+  refused.started_at = base;
+  refused.error = "free space below 200 MB";
+  const json recording = recording_to_json(refused, std::nullopt);
+  // No call row (e.g. a foreign or damaged database): call fields are null, never invented.
+  EXPECT_TRUE(recording["line"].is_null());
+  EXPECT_TRUE(recording["direction"].is_null());
+  EXPECT_TRUE(recording["number"].is_null());
+  EXPECT_TRUE(recording["path"].is_null());
+  EXPECT_TRUE(recording["sha256"].is_null());
+  EXPECT_EQ(recording["error"], "free space below 200 MB");
+  EXPECT_EQ(recording["bytes"], 0u);
+  EXPECT_DOUBLE_EQ(recording["duration_s"].get<double>(), 0.0);
+}
+
+TEST(RecordingsTable, AlignedColumns) {
+  TimeZone zone("Asia/Shanghai");
+  RecordingRecord refused;
+  refused.call_id = "9c0ffee0-2222-4c3a-9a51-000000000002";
+  refused.state = "refused";
+  refused.started_at = base;
+  CallRecord outbound = answered_inbound();
+  outbound.direction = "outbound";
+  outbound.number = "01062345678";
+  outbound.line = "Sales 22";
+  RecordingRecord big = complete_recording();
+  big.bytes = 3 * 1024 * 1024 + 512 * 1024;
+  big.duration_s = 3725.4;
+  const json list = json::array({recording_to_json(complete_recording(), answered_inbound()),
+                                 recording_to_json(refused, outbound), recording_to_json(big, std::nullopt)});
+  const auto lines = lines_of(recordings_table(list));
+  ASSERT_EQ(lines.size(), 4u);
+  const auto path = complete_recording().path;
+  EXPECT_EQ(lines[0],
+            "CALL      STARTED              LINE      DIRECTION  NUMBER       DURATION      SIZE  STATE     PATH");
+  EXPECT_EQ(lines[1],
+            "0b5e0c6e  2026-11-27 13:45:09  Sales 1   inbound    13812345678      0:58  115.5 KB  complete  " + path);
+  EXPECT_EQ(lines[2],
+            "9c0ffee0  2026-11-27 13:45:02  Sales 22  outbound   01062345678      0:00       0 B  refused   -");
+  EXPECT_EQ(lines[3],
+            "0b5e0c6e  2026-11-27 13:45:09  -         -          -             1:02:05    3.5 MB  complete  " + path);
+  EXPECT_EQ(recordings_table(json::array()), "no recordings\n");
+}
+
 }  // namespace
 }  // namespace deskline::daemon

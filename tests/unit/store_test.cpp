@@ -81,10 +81,10 @@ TEST_F(StoreTest, MigratesAnEmptyFileToTheLatestSchema) {
   auto store = open_store();
   ASSERT_TRUE(store);
   EXPECT_EQ(store->schema_version(), Store::latest_schema_version());
-  EXPECT_EQ(Store::latest_schema_version(), 1);
+  EXPECT_EQ(Store::latest_schema_version(), 2);  // 1: calls and events, 2: recordings
   EXPECT_FALSE(store->read_only());
   RawDatabase raw(path_);
-  EXPECT_EQ(raw.text("PRAGMA user_version"), "1");
+  EXPECT_EQ(raw.text("PRAGMA user_version"), std::to_string(Store::latest_schema_version()));
   EXPECT_EQ(raw.text("PRAGMA journal_mode"), "wal");  // persistent in the file
   EXPECT_EQ(raw.text("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'calls'"), "calls");
   EXPECT_EQ(raw.text("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'call_events'"), "call_events");
@@ -102,7 +102,7 @@ TEST_F(StoreTest, ReopeningIsIdempotent) {
   for (int round = 0; round < 3; ++round) {
     auto store = open_store();
     ASSERT_TRUE(store);
-    EXPECT_EQ(store->schema_version(), 1);
+    EXPECT_EQ(store->schema_version(), Store::latest_schema_version());
     std::error_code error;
     EXPECT_EQ(store->list_calls(0, error).size(), 1u);
   }
@@ -350,7 +350,7 @@ TEST_F(StoreTest, ReadOnlyReadsButCannotWrite) {
   auto reader = open_store(true);
   ASSERT_TRUE(reader);
   EXPECT_TRUE(reader->read_only());
-  EXPECT_EQ(reader->schema_version(), 1);
+  EXPECT_EQ(reader->schema_version(), Store::latest_schema_version());
   std::error_code error;
   EXPECT_EQ(reader->list_calls(0, error).size(), 1u);
   EXPECT_EQ(reader->call_events("a", error).size(), 1u);
@@ -409,6 +409,45 @@ TEST(StoreCategory, Names) {
   EXPECT_EQ(std::error_code(SQLITE_BUSY, sqlite_category()).message(), sqlite3_errstr(SQLITE_BUSY));
   EXPECT_STREQ(store_category().name(), "store");
   EXPECT_EQ(make_error_code(StoreError::no_such_call).message(), "no call with this id");
+}
+
+}  // namespace
+}  // namespace deskline::daemon
+
+namespace deskline::daemon {
+namespace {
+
+TEST(StoreRecordings, InsertUpdateListFindAndUnfinished) {
+  const auto path = std::filesystem::temp_directory_path() / ("deskline-store-rec-" + std::to_string(::getpid()) + ".db");
+  std::filesystem::remove(path);
+  std::error_code error;
+  auto store = Store::open(path, error);
+  ASSERT_TRUE(store) << error.message();
+  CallRecord call;
+  call.id = "call-1";
+  call.line = "Sales 1";
+  call.box = "B1";
+  call.port = 1;
+  call.direction = "inbound";
+  call.state = "active";
+  call.started_at = 1'000'000;
+  ASSERT_FALSE(store->insert_call(call));
+  RecordingRecord recording{"call-1", "/r/call-1.opus", "recording", 2'000'000, 0, 0, "", ""};
+  ASSERT_FALSE(store->insert_recording(recording));
+  EXPECT_EQ(store->recordings_in_state("recording", error).size(), 1u);
+  recording.state = "complete";
+  recording.duration_s = 12.345;
+  recording.bytes = 4096;
+  recording.sha256 = "ab";
+  ASSERT_FALSE(store->update_recording(recording));
+  EXPECT_EQ(store->find_recording("call-1", error), recording);
+  EXPECT_TRUE(store->recordings_in_state("recording", error).empty());
+  EXPECT_EQ(store->list_recordings(0, error), std::vector<RecordingRecord>{recording});
+  // A recording needs its call; an unknown one cannot be updated.
+  EXPECT_TRUE(store->insert_recording({"no-such-call", "", "refused", 0, 0, 0, "", ""}));
+  EXPECT_EQ(store->update_recording({"other", "", "complete", 0, 0, 0, "", ""}), StoreError::no_such_call);
+  store.reset();
+  std::filesystem::remove(path);
 }
 
 }  // namespace

@@ -24,16 +24,21 @@ constexpr const char* demo_scenario = R"(# A scripted morning at a four-desk sal
 scenario version=1
 box A serial=X800-DEMO-01 lines=4 rate=8000 decode=yes model="X800-4"
 
+# Every answered call is recorded from answer (or off-hook) to on-hook; the
+# "conversations" are cadenced two-tone chords, so the recordings hold sound.
+
 # 09:00 A customer calls Sales 1; caller ID arrives between ring 1 and 2
 # (China), the rep answers on the second ring and talks for ten seconds.
 at 1.0   A:1 ring cadence=1.0/4.0 count=4
 at 2.5   A:1 callerid number=13812345678 name="ZHANG WEI"
 at 6.5   A:1 offhook
+at 7.0   A:1 play tone=440+620 level=-15 duration=9 cadence=0.9/0.3    # the conversation
 at 16.5  A:1 onhook
 
 # 09:01 Sales 2 calls a prospect in Beijing.
 at 3.0   A:2 offhook
 at 4.0   A:2 dial digits=01062345678
+at 7.0   A:2 play tone=523+659 level=-18 duration=11.5 cadence=1.2/0.4
 at 19.0  A:2 onhook
 
 # 09:02 Nobody picks up on Sales 3: a missed call.
@@ -46,6 +51,7 @@ at 23.5  A:1 callerid number=4008123123
 at 22.0  A:4 ring cadence=1.0/4.0 count=3
 at 23.5  A:4 callerid number=075523456789 name="SHENZHEN TRADE"
 at 27.5  A:4 offhook
+at 28.0  A:4 play tone=392+587 level=-15 duration=4.5 cadence=0.7/0.3
 at 33.0  A:4 onhook
 
 at 36.0  end
@@ -206,9 +212,24 @@ int run_demo(const std::string& requested_dir) {
   auto records = store->list_calls(0, store_error);
   nlohmann::json calls = nlohmann::json::array();
   for (const auto& record : records) calls.push_back(daemon::call_to_json(record));
-  std::cout << "\nCalls recorded this morning:\n" << daemon::calls_table(calls) << "\n"
-            << fmt::format("State, log and trace: {}\nAgain with: deskline --config {} calls\n", dir.string(),
+  std::cout << "\nCalls recorded this morning:\n" << daemon::calls_table(calls) << "\n";
+
+  auto recording_records = store->list_recordings(0, store_error);
+  nlohmann::json recordings = nlohmann::json::array();
+  for (const auto& record : recording_records) {
+    std::error_code call_error;
+    recordings.push_back(daemon::recording_to_json(record, store->find_call(record.call_id, call_error)));
+  }
+  std::cout << "Recordings (Ogg Opus, playable as they are):\n" << daemon::recordings_table(recordings) << "\n";
+  std::string example_id;
+  for (const auto& recording : recordings)
+    if (recording["path"].is_string()) example_id = recording["call_id"].get<std::string>().substr(0, 8);
+
+  std::cout << fmt::format("State, log and trace: {}\nAgain with: deskline --config {} calls\n", dir.string(),
                            config_path.string());
+  if (!example_id.empty())
+    std::cout << fmt::format("As a WAV: deskline --config {} recordings export {} -o {}.wav\n", config_path.string(),
+                             example_id, (dir / example_id).string());
   return 0;
 }
 

@@ -1,5 +1,8 @@
-// deskline recordings ...: `encode` runs the production recording writer on a
-// WAV file (admins convert old archives with it; benchmarks use it).
+// deskline recordings ...: the list (read from the database, which WAL lets
+// the CLI read while the daemon writes), `export` of one call's recording as
+// the original Ogg Opus file or a WAV, and `encode`, which runs the production
+// recording writer on a WAV file (admins convert old archives with it;
+// benchmarks use it).
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -12,9 +15,18 @@
 #include <iostream>
 #include <iterator>
 #include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "codec/ogg_opus.hpp"
+#include "codec/ogg_opus_reader.hpp"
 #include "codec/wav.hpp"
+#include "daemon/call_json.hpp"
+#include "daemon/store.hpp"
 #include "tools/cli/command.hpp"
 
 namespace deskline::tools {
@@ -106,12 +118,237 @@ int encode_wav_file(const EncodeOptions& options) {
   return 0;
 }
 
+// Opens the database read-only, printing why when it cannot.
+std::unique_ptr<daemon::Store> open_store(const config::Config& config) {
+  std::error_code error;
+  std::string message;
+  auto store = daemon::Store::open(config.database_path(), error, /*read_only=*/true, &message);
+  if (!store)
+    std::cerr << fmt::format("deskline: cannot read {}: {}\n", config.database_path().string(),
+                             message.empty() ? error.message() : message);
+  return store;
+}
+
+int list_recordings(const config::Config& config, bool as_json, int limit) {
+  auto store = open_store(config);
+  if (!store) return 1;
+  std::error_code error;
+  const auto records = store->list_recordings(static_cast<std::size_t>(limit), error);
+  if (error) {
+    std::cerr << "deskline: " << store->last_error_message() << "\n";
+    return 1;
+  }
+  nlohmann::json recordings = nlohmann::json::array();
+  for (const auto& record : records) {
+    // A missing call row only blanks the call's columns: the recording is still worth listing.
+    std::error_code call_error;
+    recordings.push_back(daemon::recording_to_json(record, store->find_call(record.call_id, call_error)));
+  }
+  if (as_json)
+    std::cout << recordings.dump(2) << "\n";
+  else
+    std::cout << daemon::recordings_table(recordings);
+  return 0;
+}
+
+struct ExportOptions {
+  std::string id;
+  std::string format;  // "wav" or "opus"; empty: from the output's extension
+  std::string output;
+  bool force = false;
+};
+
+// Call ids are UUIDs; like git, a unique prefix of at least 8 characters will do.
+constexpr std::size_t min_id_prefix = 8;
+
+// The recording of the call whose id is or starts with id; prints why not.
+std::optional<daemon::RecordingRecord> resolve_recording(const daemon::Store& store, const std::string& id) {
+  std::error_code error;
+  if (auto exact = store.find_recording(id, error)) return exact;
+  if (error) {
+    std::cerr << "deskline: " << store.last_error_message() << "\n";
+    return std::nullopt;
+  }
+  if (id.size() < min_id_prefix) {
+    std::cerr << fmt::format("deskline: {}: give the call id or at least its first {} characters\n", id,
+                             min_id_prefix);
+    return std::nullopt;
+  }
+  std::vector<daemon::RecordingRecord> matches;
+  for (auto& recording : store.list_recordings(0, error))
+    if (recording.call_id.starts_with(id)) matches.push_back(std::move(recording));
+  if (error) {
+    std::cerr << "deskline: " << store.last_error_message() << "\n";
+    return std::nullopt;
+  }
+  if (matches.size() > 1) {
+    std::cerr << fmt::format("deskline: {} is ambiguous: {} recordings match; give more of the id:\n", id,
+                             matches.size());
+    for (const auto& match : matches) std::cerr << "  " << match.call_id << "\n";
+    return std::nullopt;
+  }
+  if (matches.empty()) {
+    // Say whether the call exists at all: a call without a recording is a different problem.
+    const auto call = store.find_call(id, error);
+    std::cerr << (call ? fmt::format("deskline: call {} has no recording\n", id)
+                       : fmt::format("deskline: no recording of a call {} (see deskline recordings)\n", id));
+    return std::nullopt;
+  }
+  return std::move(matches.front());
+}
+
+// Writes bytes to output through a temporary file in the same folder, renamed
+// into place once complete, so a failure never leaves a half-written file.
+// Without force an existing output is kept (link(2) refuses to replace it,
+// atomically, where a test-then-rename would race).
+bool write_output(const std::string& output, std::span<const std::uint8_t> bytes, bool force) {
+  std::string temporary = output + ".partial-XXXXXX";
+  FdCloser file{::mkostemp(temporary.data(), O_CLOEXEC)};
+  if (file.fd < 0) {
+    std::cerr << fmt::format("deskline: cannot create {}: {}\n", output, std::strerror(errno));
+    return false;
+  }
+  auto failed = [&](const char* what) {
+    std::cerr << fmt::format("deskline: {} {}: {}\n", what, output, std::strerror(errno));
+    ::unlink(temporary.c_str());
+    return false;
+  };
+  // Recordings are personal data: the copy gets the recording's own mode.
+  if (::fchmod(file.fd, 0640) != 0) return failed("cannot write");
+  for (std::size_t done = 0; done < bytes.size();) {
+    const ssize_t written = ::write(file.fd, bytes.data() + done, bytes.size() - done);
+    if (written < 0 && errno == EINTR) continue;
+    if (written < 0) return failed("cannot write");
+    done += static_cast<std::size_t>(written);
+  }
+  if (::fsync(file.fd) != 0) return failed("cannot write");
+  if (force) {
+    if (::rename(temporary.c_str(), output.c_str()) != 0) return failed("cannot write");
+    return true;
+  }
+  if (::link(temporary.c_str(), output.c_str()) != 0) {
+    if (errno == EEXIST) {
+      std::cerr << fmt::format("deskline: {} exists (use --force to replace it)\n", output);
+      ::unlink(temporary.c_str());
+      return false;
+    }
+    return failed("cannot write");
+  }
+  ::unlink(temporary.c_str());
+  return true;
+}
+
+int export_recording(const config::Config& config, const ExportOptions& options) {
+  std::string format = options.format;
+  if (format.empty()) format = std::filesystem::path(options.output).extension() == ".wav" ? "wav" : "opus";
+  // Refuse early, before reading and decoding, when the answer will be no anyway.
+  std::error_code exists_error;
+  if (!options.force && std::filesystem::exists(options.output, exists_error)) {
+    std::cerr << fmt::format("deskline: {} exists (use --force to replace it)\n", options.output);
+    return 1;
+  }
+  auto store = open_store(config);
+  if (!store) return 1;
+  const auto recording = resolve_recording(*store, options.id);
+  if (!recording) return 1;
+  if (recording->path.empty()) {
+    std::cerr << fmt::format("deskline: call {} has no recording file (state {}{})\n", recording->call_id,
+                             recording->state, recording->error.empty() ? "" : ": " + recording->error);
+    return 1;
+  }
+  std::ifstream input(recording->path, std::ios::binary);
+  if (!input) {
+    std::cerr << fmt::format("deskline: cannot read the recording {}: {}\n", recording->path, std::strerror(errno));
+    return 1;
+  }
+  const std::vector<std::uint8_t> opus_bytes((std::istreambuf_iterator<char>(input)), {});
+  if (input.bad()) {
+    std::cerr << fmt::format("deskline: cannot read the recording {}\n", recording->path);
+    return 1;
+  }
+  // Decoded for both formats: an opus export is byte-identical, but handing
+  // out a file that does not play without saying so would hide the damage.
+  const auto decoded = codec::decode_ogg_opus(opus_bytes);
+  if (!decoded) {
+    std::cerr << fmt::format("deskline: the recording {} is damaged: {} (state {})\n", recording->path,
+                             decoded.error, recording->state);
+    return 1;
+  }
+  if (decoded.bad_packets > 0)
+    std::cerr << fmt::format("deskline: warning: {} damaged packets in {} (exported as silence in WAV)\n",
+                             decoded.bad_packets, recording->path);
+  if (recording->state == "recording")
+    std::cerr << "deskline: warning: the call is still being recorded; exporting what is written so far\n";
+
+  if (format == "opus") {
+    if (!write_output(options.output, opus_bytes, options.force)) return 1;
+    std::cout << fmt::format("{}: {:.2f} s, {} bytes (copy of {})\n", options.output, decoded.duration_s(),
+                             opus_bytes.size(), recording->path);
+    return 0;
+  }
+  codec::WavAudio wav;
+  wav.rate_hz = decoded.rate_hz;
+  wav.channels = 1;
+  const std::size_t channels = decoded.head.channels ? decoded.head.channels : 1;
+  if (channels == 1) {
+    wav.samples = decoded.samples;
+  } else {
+    // Recordings are mono; a stereo file from elsewhere is mixed down rather than refused.
+    wav.samples.reserve(decoded.frames());
+    for (std::size_t frame = 0; frame < decoded.frames(); ++frame) {
+      int sum = 0;
+      for (std::size_t channel = 0; channel < channels; ++channel) sum += decoded.samples[frame * channels + channel];
+      wav.samples.push_back(static_cast<std::int16_t>(sum / static_cast<int>(channels)));
+    }
+  }
+  if (!write_output(options.output, codec::encode_wav(wav), options.force)) return 1;
+  std::cout << fmt::format("{}: {:.2f} s at {} Hz, 16-bit mono WAV\n", options.output,
+                           static_cast<double>(wav.samples.size()) / wav.rate_hz, wav.rate_hz);
+  return 0;
+}
+
+void add_list_options(CLI::App& recordings, CliContext& context) {
+  struct ListOptions {
+    bool json = false;
+    int limit = 0;
+  };
+  auto options = std::make_shared<ListOptions>();
+  recordings.add_flag("--json", options->json, "JSON array instead of a table");
+  recordings.add_option("--limit", options->limit, "at most this many recordings (0: all)")
+      ->check(CLI::NonNegativeNumber);
+  // Runs only when no subcommand (export, encode) was given: `deskline recordings` lists.
+  recordings.callback([&context, options, &recordings] {
+    if (!recordings.get_subcommands().empty()) return;
+    context.run = [&context, options] {
+      auto config = context.load_config();
+      return config ? list_recordings(*config, options->json, options->limit) : 2;
+    };
+  });
+}
+
+void add_export_command(CLI::App& recordings, CliContext& context) {
+  auto options = std::make_shared<ExportOptions>();
+  auto* command = recordings.add_subcommand("export", "write one call's recording to a file");
+  command->add_option("id", options->id, "call id (or a unique prefix of at least 8 characters)")->required();
+  command->add_option("--format", options->format, "opus (the file as recorded) or wav (16-bit PCM, mono)")
+      ->check(CLI::IsMember({"wav", "opus"}));
+  command->add_option("-o,--output", options->output, "file to write (--format defaults to its extension)")
+      ->required();
+  command->add_flag("--force", options->force, "replace an existing output file");
+  command->callback([&context, options] {
+    context.run = [&context, options] {
+      auto config = context.load_config();
+      return config ? export_recording(*config, *options) : 2;
+    };
+  });
+}
+
 // The `recordings` command, created on first use, so that every recordings
 // subcommand (encode here; list and export) hangs off the same object.
 CLI::App* recordings_command(CLI::App& app) {
   for (auto* existing : app.get_subcommands([](CLI::App* sub) { return sub->get_name() == "recordings"; }))
     return existing;
-  auto* recordings = app.add_subcommand("recordings", "call recordings");
+  auto* recordings = app.add_subcommand("recordings", "list call recordings, newest first; export or encode one");
   recordings->require_subcommand(0, 1);
   return recordings;
 }
@@ -136,6 +373,8 @@ void add_encode_command(CLI::App& recordings, CliContext& context) {
 
 void add_recording_commands(CLI::App& app, CliContext& context) {
   auto* recordings = recordings_command(app);
+  add_list_options(*recordings, context);
+  add_export_command(*recordings, context);
   add_encode_command(*recordings, context);
 }
 

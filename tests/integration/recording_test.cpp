@@ -1,0 +1,301 @@
+// Recording acceptance under deskline-sim: real PortAudio capture from the
+// simulator's ALSA PCM, files checked with the reference tools (opusinfo,
+// ffprobe, opusdec); SIGKILL mid-call; a full disk.
+#include <sys/mount.h>
+#include <signal.h>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <numbers>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "tests/integration/harness.hpp"
+
+namespace deskline::testing {
+namespace {
+
+// Power of a frequency in samples (Goertzel), normalised so a full sine of
+// amplitude A gives A^2 / 4.
+double goertzel_power(const std::vector<std::int16_t>& samples, double frequency, double rate) {
+  const double omega = 2 * std::numbers::pi * frequency / rate;
+  const double coefficient = 2 * std::cos(omega);
+  double s1 = 0, s2 = 0;
+  for (auto sample : samples) {
+    const double s0 = sample + coefficient * s1 - s2;
+    s2 = s1;
+    s1 = s0;
+  }
+  const double n = static_cast<double>(samples.size());
+  return (s1 * s1 + s2 * s2 - coefficient * s1 * s2) / (n * n);
+}
+
+// The frequency (0.25 Hz steps within ±10 Hz of expected) with the most power.
+double peak_frequency(const std::vector<std::int16_t>& samples, double expected, double rate) {
+  double best = expected, best_power = -1;
+  for (double frequency = expected - 10; frequency <= expected + 10; frequency += 0.25) {
+    const double power = goertzel_power(samples, frequency, rate);
+    if (power > best_power) best_power = power, best = frequency;
+  }
+  return best;
+}
+
+double level_dbm0(const std::vector<std::int16_t>& samples) {
+  double sum = 0;
+  for (auto sample : samples) sum += static_cast<double>(sample) * sample;
+  const double rms = std::sqrt(sum / static_cast<double>(samples.size()));
+  const double zero_dbm0_rms = 32768.0 * std::pow(10.0, -3.14 / 20) / std::sqrt(2.0);
+  return 20 * std::log10(rms / zero_dbm0_rms);
+}
+
+// Decodes with the reference decoder at 8 kHz into 16-bit samples.
+std::vector<std::int16_t> opusdec(const fs::path& file, const fs::path& scratch) {
+  const auto raw = scratch / (file.stem().string() + ".raw");
+  std::string ignored;
+  if (tools::run_capture({"opusdec", "--quiet", "--rate", "8000", "--no-dither", file.string(), raw.string()}, ignored) != 0)
+    return {};
+  std::ifstream in(raw, std::ios::binary);
+  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), {});
+  std::vector<std::int16_t> samples(bytes.size() / 2);
+  std::memcpy(samples.data(), bytes.data(), samples.size() * 2);
+  return samples;
+}
+
+std::vector<std::int16_t> slice(const std::vector<std::int16_t>& samples, double from_s, double to_s) {
+  const auto from = static_cast<std::size_t>(from_s * 8000), to = static_cast<std::size_t>(to_s * 8000);
+  if (to > samples.size() || from >= to) return {};
+  return {samples.begin() + static_cast<std::ptrdiff_t>(from), samples.begin() + static_cast<std::ptrdiff_t>(to)};
+}
+
+double ffprobe_duration(const fs::path& file) {
+  std::string output;
+  if (tools::run_capture({"ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0",
+                          file.string()},
+                         output) != 0)
+    return -1;
+  return std::atof(output.c_str());
+}
+
+nlohmann::json find_by_number(const nlohmann::json& calls, const std::string& number) {
+  for (const auto& call : calls)
+    if (call.value("number", "") == number) return call;
+  return {};
+}
+
+fs::path recording_of(const Workspace& workspace, const std::string& call_id) {
+  for (const auto& entry : fs::recursive_directory_iterator(workspace.dir() / "data" / "recordings"))
+    if (entry.path().filename() == call_id + ".opus") return entry.path();
+  return {};
+}
+
+TEST(Recording, TwoLinesAtOnceGiveCleanFilesWithTheRightAudio) {
+  Workspace workspace("recording");
+  // A speech clip for line 2, made with espeak-ng at the box rate.
+  const auto speech = workspace.dir() / "speech.wav";
+  std::string ignored;
+  ASSERT_EQ(tools::run_capture({"sh", "-c",
+                                fmt::format("espeak-ng -v en -w {0}.tmp.wav 'Deskline records every call.' && "
+                                            "sox {0}.tmp.wav -r 8000 -c 1 -b 16 {0}",
+                                            speech.string())},
+                               ignored),
+            0);
+  ASSERT_EQ(workspace.run_scenario(R"(
+box A serial=X800-REC lines=2 rate=8000 decode=yes
+at 0.5 A:1 ring cadence=1.0/2.0 count=2
+at 0.6 A:1 callerid number=13812345678
+at 0.5 A:2 ring cadence=1.0/2.0 count=2
+at 0.6 A:2 callerid number=02161234567
+at 1.8 A:1 offhook
+at 2.0 A:2 offhook
+at 2.5 A:1 play tone=1000 level=-10 duration=3
+at 2.5 A:2 play tone=440 level=-20 duration=3
+at 5.8 A:2 play file=speech.wav
+at 6.0 A:1 onhook
+at 8.5 A:2 onhook
+at 9.5 end
+)"),
+            0)
+      << workspace.log();
+  const auto calls = workspace.calls();
+  struct Expected {
+    std::string number;
+    double frequency, level, hook_to_hook;
+    double other_frequency;
+  };
+  for (const Expected& want : {Expected{"13812345678", 1000, -10, 4.2, 440}, Expected{"02161234567", 440, -20, 6.5, 1000}}) {
+    SCOPED_TRACE(want.number);
+    const auto call = find_by_number(calls, want.number);
+    ASSERT_TRUE(call.is_object()) << calls.dump(2);
+    const auto file = recording_of(workspace, call["id"]);
+    ASSERT_FALSE(file.empty()) << workspace.log();
+
+    std::string info;
+    EXPECT_EQ(tools::run_capture({"opusinfo", file.string()}, info), 0) << info;
+    EXPECT_EQ(info.find("WARNING"), std::string::npos) << info;
+    EXPECT_EQ(info.find("ERROR"), std::string::npos) << info;
+    EXPECT_NE(info.find("DESKLINE_CALL_ID=" + call["id"].get<std::string>()), std::string::npos) << info;
+    EXPECT_NE(info.find("DESKLINE_NUMBER=" + want.number), std::string::npos) << info;
+
+    const double duration = ffprobe_duration(file);
+    EXPECT_NEAR(duration, want.hook_to_hook, 0.040);
+    EXPECT_NEAR(call["duration_s"].get<double>(), want.hook_to_hook, 0.050);
+
+    const auto samples = opusdec(file, workspace.dir());
+    ASSERT_GT(samples.size(), 8000u * 3);
+    // The tone runs from 0.7 s (line 1) / 0.5 s (line 2) into the recording for 3 s: measure its middle.
+    const double tone_start = want.number == "13812345678" ? 0.7 : 0.5;
+    const auto tone = slice(samples, tone_start + 0.5, tone_start + 2.5);
+    EXPECT_NEAR(peak_frequency(tone, want.frequency, 8000), want.frequency, 2.0);
+    EXPECT_NEAR(level_dbm0(tone), want.level, 2.0);
+    // No channel swap: the other line's tone is at least 30 dB down.
+    EXPECT_LT(10 * std::log10(goertzel_power(tone, want.other_frequency, 8000) /
+                              goertzel_power(tone, want.frequency, 8000)),
+              -30);
+  }
+  // Speech reached line 2 after its tone.
+  const auto line2 = recording_of(workspace, find_by_number(calls, "02161234567")["id"]);
+  const auto speech_part = slice(opusdec(line2, workspace.dir()), 4.0, 5.5);
+  ASSERT_FALSE(speech_part.empty());
+  EXPECT_GT(level_dbm0(speech_part), -40);
+}
+
+TEST(Recording, SigkillMidCallLosesAtMostHalfASecondAndIsRepaired) {
+  Workspace workspace("recording-kill");
+  const pid_t simulator = workspace.start_daemon_under_sim(workspace.write_scenario(R"(
+box A serial=X800-KILL lines=1 rate=8000
+at 0.5 A:1 ring cadence=1.0/2.0 count=2
+at 0.6 A:1 callerid number=13700001111
+at 1.0 A:1 offhook
+at 1.0 A:1 play tone=800 level=-12 duration=30
+at 40 end
+)"));
+  ASSERT_GT(simulator, 0);
+  nlohmann::json call;
+  for (int attempt = 0; attempt < 100 && !call.is_object(); ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto calls = workspace.calls();
+    if (calls.is_array() && !calls.empty() && !calls[0]["answered_at"].is_null()) call = calls[0];
+  }
+  ASSERT_TRUE(call.is_object()) << workspace.log();
+  std::this_thread::sleep_for(std::chrono::milliseconds(3000));
+  const auto status = workspace.cli_json({"status", "--json"});
+  const int daemon_pid = status.value("pid", 0);
+  ASSERT_GT(daemon_pid, 0);
+  timespec killed_at{};
+  clock_gettime(CLOCK_REALTIME, &killed_at);
+  ASSERT_EQ(::kill(daemon_pid, SIGKILL), 0);
+  tools::wait_for(simulator, std::chrono::seconds(30));  // the simulator ends with its child
+
+  // Restart the daemon without the box: startup recovery repairs the file.
+  tools::SpawnOptions options;
+  options.stderr_path = workspace.log_path();
+  const pid_t daemon = tools::spawn({bin("desklined").string(), "--config", workspace.config_path().string()}, options);
+  ASSERT_GT(daemon, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  ::kill(daemon, SIGTERM);
+  ASSERT_EQ(tools::wait_for(daemon, std::chrono::seconds(20)).value_or(-1), 0);
+
+  const auto calls = workspace.calls();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0]["outcome"], "interrupted");
+  const auto file = recording_of(workspace, calls[0]["id"]);
+  ASSERT_FALSE(file.empty());
+  std::string info;
+  EXPECT_EQ(tools::run_capture({"opusinfo", file.string()}, info), 0) << info;
+  EXPECT_EQ(info.find("WARNING"), std::string::npos) << info;
+  // Audio from the answer to the kill, less at most half a second.
+  auto parse_answered = [&] {
+    std::tm parts{};
+    int milliseconds = 0, offset_hours = 0, offset_minutes = 0;
+    char sign = '+';
+    std::sscanf(call["answered_at"].get<std::string>().c_str(), "%d-%d-%dT%d:%d:%d.%d%c%d:%d", &parts.tm_year,
+                &parts.tm_mon, &parts.tm_mday, &parts.tm_hour, &parts.tm_min, &parts.tm_sec, &milliseconds, &sign,
+                &offset_hours, &offset_minutes);
+    parts.tm_year -= 1900;
+    parts.tm_mon -= 1;
+    return static_cast<double>(timegm(&parts)) - (offset_hours * 3600 + offset_minutes * 60) * (sign == '-' ? -1 : 1) +
+           milliseconds / 1000.0;
+  };
+  const double captured = killed_at.tv_sec + killed_at.tv_nsec / 1e9 - parse_answered();
+  const double kept = ffprobe_duration(file);
+  std::printf("captured %.3f s before SIGKILL, %.3f s kept after repair\n", captured, kept);
+  EXPECT_GE(kept, captured - 0.5);
+  EXPECT_LE(kept, captured + 0.1);
+  EXPECT_NE(workspace.log().find("repaired after an interruption"), std::string::npos) << workspace.log();
+}
+
+// A tmpfs of a few KiB mounted over a folder, unmounted when it goes out of
+// scope (declare it after the Workspace so it goes first).
+class SmallTmpfs {
+ public:
+  SmallTmpfs(const fs::path& where, const char* size) : where_(where) {
+    fs::create_directories(where);
+    mounted_ = ::mount("tmpfs", where.c_str(), "tmpfs", 0, (std::string("size=") + size + ",mode=0755").c_str()) == 0;
+    if (!mounted_) error_ = std::strerror(errno);
+  }
+  ~SmallTmpfs() {
+    if (mounted_) ::umount2(where_.c_str(), MNT_DETACH);
+  }
+  bool mounted() const { return mounted_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  fs::path where_;
+  bool mounted_ = false;
+  std::string error_;
+};
+
+TEST(FullDisk, RecordingCutCleanlyWhenTheDiskFillsAndTheCallIsStillLogged) {
+  Workspace workspace("recording-full", "[recording]\nmin_free_mb = 0\n");
+  SmallTmpfs disk(workspace.dir() / "data" / "recordings", "4k");  // one page: ~4 s of tone
+  if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here (needs root): " << disk.error();
+  ASSERT_EQ(workspace.run_scenario(R"(
+box A serial=X800-FULL lines=1 rate=8000
+at 0.5 A:1 ring cadence=1.0/2.0 count=1
+at 0.6 A:1 callerid number=13600002222
+at 1.0 A:1 offhook
+at 1.0 A:1 play tone=600 level=-10 duration=12
+at 13.0 A:1 onhook
+at 14 end
+)"),
+            0)
+      << workspace.log();
+  const auto calls = workspace.calls();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0]["outcome"], "answered");
+  const auto file = recording_of(workspace, calls[0]["id"]);
+  ASSERT_FALSE(file.empty());
+  std::string info;
+  EXPECT_EQ(tools::run_capture({"opusinfo", file.string()}, info), 0) << info;
+  EXPECT_EQ(info.find("WARNING"), std::string::npos) << info;
+  EXPECT_GT(ffprobe_duration(file), 1.0);
+  EXPECT_LT(ffprobe_duration(file), 11.0);
+  EXPECT_NE(workspace.log().find("recording truncated: No space left on device"), std::string::npos) << workspace.log();
+}
+
+TEST(FullDisk, NewRecordingsAreRefusedBelowTheFloor) {
+  Workspace workspace("recording-floor", "[recording]\nmin_free_mb = 1\n");
+  SmallTmpfs disk(workspace.dir() / "data" / "recordings", "64k");
+  if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here (needs root): " << disk.error();
+  ASSERT_EQ(workspace.run_scenario(R"(
+box A serial=X800-FLOOR lines=1 rate=8000
+at 0.5 A:1 ring cadence=1.0/2.0 count=1
+at 1.0 A:1 offhook
+at 3.0 A:1 onhook
+at 4 end
+)"),
+            0)
+      << workspace.log();
+  const auto calls = workspace.calls();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0]["outcome"], "answered");
+  for (const auto& entry : fs::recursive_directory_iterator(workspace.dir() / "data" / "recordings"))
+    EXPECT_FALSE(entry.is_regular_file()) << "partial file left: " << entry.path();
+  EXPECT_NE(workspace.log().find("not recorded: 0 MiB free"), std::string::npos) << workspace.log();
+}
+
+}  // namespace
+}  // namespace deskline::testing
