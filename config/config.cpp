@@ -129,11 +129,13 @@ class Loader {
   }
 
   void load_calls(const toml::table& table, Config& config) {
-    require_known_keys(table, "calls", {"ring_timeout_s", "inter_digit_timeout_s"});
+    require_known_keys(table, "calls", {"ring_timeout_s", "inter_digit_timeout_s", "remote_hangup_after_s"});
     if (const auto* node = table.get("ring_timeout_s"))
       config.ring_timeout_s = seconds_of(*node, "calls.ring_timeout_s");
     if (const auto* node = table.get("inter_digit_timeout_s"))
       config.inter_digit_timeout_s = seconds_of(*node, "calls.inter_digit_timeout_s");
+    if (const auto* node = table.get("remote_hangup_after_s"))
+      config.remote_hangup_after_s = seconds_of(*node, "calls.remote_hangup_after_s");
   }
 
   void load_recording(const toml::table& table, Config& config) {

@@ -77,6 +77,7 @@ struct Config {
   // [calls]
   double ring_timeout_s = 6.0;         // no ring for this long after the last burst: missed
   double inter_digit_timeout_s = 4.0;  // no digit for this long: dialling is over
+  double remote_hangup_after_s = 2.0;  // busy/congestion tone this long on a connected call: far end hung up
 
   // [recording]
   RecordingConfig recording;

@@ -18,6 +18,22 @@ drivers::HostTimeUs realtime_us() {
 
 BoxTimeUs seconds_to_us(double seconds) { return static_cast<BoxTimeUs>(seconds * 1e6); }
 
+// Box report and audio decode of the same caller-ID message land within
+// this of each other; further apart they are separate messages.
+constexpr BoxTimeUs same_caller_id_window_us = 10'000'000;
+
+BoxTimeUs distance(BoxTimeUs a, BoxTimeUs b) { return a > b ? a - b : b - a; }
+
+drivers::CallerIdInfo caller_id_info(const proto::callerid::Message& message) {
+  return {message.number, message.name, message.number_absence, message.name_absence, message.datetime};
+}
+
+std::string describe(const drivers::CallerIdInfo& caller_id) {
+  if (caller_id.number) return *caller_id.number;
+  if (caller_id.number_absence) return std::string("absent:") + *caller_id.number_absence;
+  return "-";
+}
+
 }  // namespace
 
 struct CallService::Line {
@@ -29,6 +45,12 @@ struct CallService::Line {
   LineMachine machine;
   boost::asio::steady_timer timer;
   std::optional<CallRecord> record;  // the call in progress, as stored
+  struct TakenCallerId {
+    drivers::CallerIdInfo caller_id;
+    bool from_audio = false;
+    BoxTimeUs at = 0;
+  };
+  std::optional<TakenCallerId> caller_id;  // the last message passed to the machine
 };
 
 struct CallService::BoxState {
@@ -37,12 +59,18 @@ struct CallService::BoxState {
   bool attached = false;
   std::vector<std::unique_ptr<Line>> lines;
   std::map<std::string, std::uint64_t> faults;  // by fault kind
+  // callerid_audio (accepted from audio), callerid_rejected (bad checksum,
+  // truncated, bad content), callerid_disagreements (box and audio differ),
+  // dtmf_audio (digits used from audio).
+  std::map<std::string, std::uint64_t> detection_counters{
+      {"callerid_audio", 0}, {"callerid_rejected", 0}, {"callerid_disagreements", 0}, {"dtmf_audio", 0}};
 };
 
 CallService::CallService(boost::asio::io_context& io, const config::Config& config, Store& store, Logger& log)
     : io_(io), config_(config), store_(store), log_(log) {
   timeouts_.ring_timeout_us = seconds_to_us(config.ring_timeout_s);
   timeouts_.inter_digit_timeout_us = seconds_to_us(config.inter_digit_timeout_s);
+  timeouts_.remote_hangup_after_us = seconds_to_us(config.remote_hangup_after_s);
 }
 
 CallService::~CallService() = default;
@@ -70,6 +98,7 @@ void CallService::box_attached(const drivers::BoxIdentity& identity, drivers::Bo
   log_.info("box {} {} ({} lines, {} Hz, caller ID {}, usb {})", identity.serial,
             replugged ? "back in service" : "in service", identity.line_count, identity.audio_rate_hz,
             identity.decodes_caller_id ? "decoded by box" : "from audio", identity.usb_path);
+  for (auto* observer : first_observers_) observer->box_changed(identity, true);
   for (auto* observer : observers_) observer->box_changed(identity, true);
 }
 
@@ -80,7 +109,90 @@ void CallService::line_event(const std::string& serial, const drivers::LineEvent
   auto& box = *found->second;
   box.clock.sample(event.box_time_us, event.received_at_us);
   auto& line = *box.lines[static_cast<std::size_t>(event.port - 1)];
-  apply(box, line, line.machine.on_signal(event.signal, event.box_time_us));
+  if (const auto* caller_id = std::get_if<drivers::CallerIdReceived>(&event.signal))
+    accept_caller_id(box, line, caller_id->caller_id, false, event.box_time_us);
+  else if (const auto* digit = std::get_if<drivers::DigitDetected>(&event.signal))
+    accept_digit(box, line, *digit, false, event.box_time_us);
+  else
+    apply(box, line, line.machine.on_signal(event.signal, event.box_time_us));
+}
+
+void CallService::audio_detection(const AudioDetection& detection) {
+  auto found = boxes_.find(detection.box_serial);
+  if (found == boxes_.end() || detection.port < 1 || detection.port > static_cast<int>(found->second->lines.size()))
+    return;
+  auto& box = *found->second;
+  if (!box.attached || !box.clock.synchronized()) return;
+  auto& line = *box.lines[static_cast<std::size_t>(detection.port - 1)];
+  const BoxTimeUs started_at = box.clock.to_box(detection.start_host_us);
+  const BoxTimeUs ended_at = box.clock.to_box(detection.end_host_us);
+  const auto call_id = [&line] { return line.record ? line.record->id : std::string("-"); };
+  std::visit(
+      [&](const auto& event) {
+        using T = std::decay_t<decltype(event)>;
+        if constexpr (std::is_same_v<T, codec::CallerIdEvent>) {
+          if (!event.accepted()) {
+            ++box.detection_counters["callerid_rejected"];
+            log_.warning("line={} call={} caller ID from audio ({}) rejected: {}", line.name, call_id(),
+                         codec::to_string(event.standard),
+                         event.rejection ? codec::to_string(*event.rejection) : "unknown");
+            return;
+          }
+          ++box.detection_counters["callerid_audio"];
+          const auto caller_id = caller_id_info(*event.message);
+          log_.info("line={} call={} caller ID from audio ({}): {}", line.name, call_id(),
+                    codec::to_string(event.standard), describe(caller_id));
+          accept_caller_id(box, line, caller_id, true, ended_at);
+        } else if constexpr (std::is_same_v<T, codec::DtmfDigitEvent>) {
+          log_.debug("line={} call={} digit {} from audio", line.name, call_id(), event.digit);
+          const auto duration_ms = static_cast<std::uint16_t>(event.duration_samples * 1000 / codec::detector_rate_hz);
+          accept_digit(box, line, drivers::DigitDetected{event.digit, duration_ms}, true, started_at);
+        } else {
+          log_.debug("line={} call={} {} tone from audio", line.name, call_id(), codec::to_string(event.tone));
+          if (event.tone != codec::CallProgressTone::busy && event.tone != codec::CallProgressTone::congestion)
+            return;
+          const auto state = line.machine.state();
+          if (state == LineState::answered || state == LineState::outbound)
+            log_.info("line={} call={} {} tone: far end hung up; ending the call if it lasts {:.1f} s", line.name,
+                      call_id(), codec::to_string(event.tone), config_.remote_hangup_after_s);
+          apply(box, line, line.machine.on_hangup_tone(started_at, ended_at));
+        }
+      },
+      detection.event);
+}
+
+void CallService::accept_caller_id(BoxState& box, Line& line, const drivers::CallerIdInfo& caller_id,
+                                   bool from_audio, BoxTimeUs at) {
+  const auto& taken = line.caller_id;
+  if (taken && taken->from_audio != from_audio && distance(at, taken->at) < same_caller_id_window_us) {
+    // The other decoder's opinion of the message already used: first valid wins.
+    if (taken->caller_id.number != caller_id.number || taken->caller_id.number_absence != caller_id.number_absence) {
+      ++box.detection_counters["callerid_disagreements"];
+      const auto& box_opinion = from_audio ? taken->caller_id : caller_id;
+      const auto& audio_opinion = from_audio ? caller_id : taken->caller_id;
+      log_.warning("line={} call={} caller ID disagreement: box {} audio {}; kept {}", line.name,
+                   line.record ? line.record->id : "-", describe(box_opinion), describe(audio_opinion),
+                   describe(taken->caller_id));
+    }
+    return;
+  }
+  line.caller_id = Line::TakenCallerId{caller_id, from_audio, at};
+  apply(box, line, line.machine.on_signal(drivers::CallerIdReceived{caller_id}, at));
+}
+
+void CallService::accept_digit(BoxState& box, Line& line, const drivers::DigitDetected& digit, bool from_audio,
+                               BoxTimeUs started_at) {
+  // One source of digits per box, so none is counted twice: the box's
+  // reports if it decodes caller ID itself, the line audio otherwise.
+  const bool from_box_wanted = box.identity.decodes_caller_id;
+  if (from_audio == from_box_wanted) {
+    log_.debug("line={} call={} digit {} from {} not used: digits come from the {}", line.name,
+               line.record ? line.record->id : "-", digit.digit, from_audio ? "audio" : "box report",
+               from_audio ? "box" : "audio");
+    return;
+  }
+  if (from_audio) ++box.detection_counters["dtmf_audio"];
+  apply(box, line, line.machine.on_signal(digit, started_at));
 }
 
 void CallService::box_detached(const std::string& serial, const std::string& reason,
@@ -92,6 +204,7 @@ void CallService::box_detached(const std::string& serial, const std::string& rea
   log_.warning("box {} out of service: {}", serial, reason);
   const BoxTimeUs now = box.clock.to_box(detected_at_us);
   for (auto& line : box.lines) apply(box, *line, line->machine.on_interrupted(now, Outcome::device_lost));
+  for (auto* observer : first_observers_) observer->box_changed(box.identity, false);
   for (auto* observer : observers_) observer->box_changed(box.identity, false);
 }
 
@@ -163,6 +276,7 @@ void CallService::persist(Line& line, const CallUpdate& update, const BoxClock& 
     if (auto error = store_.add_event({record.id, clock.to_host(update.at), "dtmf", detail.dump()}))
       log_.error("line={} call={} cannot store digit: {}", line.name, record.id, store_.last_error_message());
     log_.info("line={} call={} digit {} during call", line.name, record.id, update.digit);
+    for (auto* observer : first_observers_) observer->call_changed(update.change, record, update.digit);
     for (auto* observer : observers_) observer->call_changed(update.change, record, update.digit);
     return;
   }
@@ -179,6 +293,7 @@ void CallService::persist(Line& line, const CallUpdate& update, const BoxClock& 
   record.state = call.ended_at ? "ended" : "active";
   record.outcome = std::string(to_string(call.outcome));
 
+  for (auto* observer : first_observers_) observer->call_changed(update.change, record, 0);
   const bool inserted = update.change == CallChange::started;
   auto error = inserted ? store_.insert_call(record) : store_.update_call(record);
   if (error) log_.error("line={} call={} cannot store call: {}", line.name, record.id, store_.last_error_message());
@@ -225,6 +340,7 @@ nlohmann::json CallService::status() const {
                      {"audio_rate_hz", box->identity.audio_rate_hz},
                      {"decodes_caller_id", box->identity.decodes_caller_id},
                      {"faults", box->faults},
+                     {"detections", box->detection_counters},
                      {"lines", lines}});
   }
   return {{"boxes", boxes}, {"unidentified_faults", unattached_faults_}};

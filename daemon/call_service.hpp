@@ -16,6 +16,7 @@
 #include "daemon/box_clock.hpp"
 #include "daemon/line_machine.hpp"
 #include "daemon/log.hpp"
+#include "daemon/media_worker.hpp"
 #include "daemon/store.hpp"
 #include "drivers/line_box.hpp"
 
@@ -37,6 +38,9 @@ class CallService : public drivers::BoxListener {
   ~CallService() override;
 
   void add_observer(CallObserver& observer) { observers_.push_back(&observer); }
+  // Told before the store write: the pop path, whose latency is what desk
+  // users feel (a pop needs nothing from the database row).
+  void add_first_observer(CallObserver& observer) { first_observers_.push_back(&observer); }
   // Calls in progress, for clients that connect mid-call.
   std::vector<CallRecord> active_calls() const;
 
@@ -50,6 +54,15 @@ class CallService : public drivers::BoxListener {
                         drivers::HostTimeUs received_at_us) override;
   void box_fault(const std::string& serial, const drivers::BoxFault& fault) override;
   void driver_message(drivers::Severity severity, const std::string& text) override;
+
+  // What the line detectors heard in a line's audio (MediaWorker). Caller ID
+  // from audio and from the box: the first valid message wins, a differing
+  // second opinion is logged and counted. Digits come from one source per
+  // box so none is doubled: the box's reports if it decodes caller ID
+  // (BoxIdentity::decodes_caller_id), the line audio otherwise (that box's
+  // own DTMF reports are then ignored). Busy or congestion tone on a
+  // connected call ends it as remote_hangup.
+  void audio_detection(const AudioDetection& detection);
 
   // Ends calls in progress with outcome "interrupted" (daemon stopping).
   void interrupt_all(drivers::HostTimeUs now_us);
@@ -67,6 +80,10 @@ class CallService : public drivers::BoxListener {
   void apply(BoxState& box, Line& line, const MachineOutput& output);
   void persist(Line& line, const CallUpdate& update, const BoxClock& clock);
   void arm_timer(BoxState& box, Line& line);
+  void accept_caller_id(BoxState& box, Line& line, const drivers::CallerIdInfo& caller_id, bool from_audio,
+                        BoxTimeUs at);
+  void accept_digit(BoxState& box, Line& line, const drivers::DigitDetected& digit, bool from_audio,
+                    BoxTimeUs started_at);
 
   boost::asio::io_context& io_;
   const config::Config& config_;
@@ -75,7 +92,8 @@ class CallService : public drivers::BoxListener {
   LineTimeouts timeouts_;
   std::map<std::string, std::unique_ptr<BoxState>> boxes_;
   std::map<std::string, std::uint64_t> unattached_faults_;
-  std::vector<CallObserver*> observers_;  // faults of boxes not yet identified
+  std::vector<CallObserver*> first_observers_;
+  std::vector<CallObserver*> observers_;
 };
 
 }  // namespace deskline::daemon

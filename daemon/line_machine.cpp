@@ -1,5 +1,7 @@
 #include "daemon/line_machine.hpp"
 
+#include <algorithm>
+
 namespace deskline::daemon {
 
 std::string_view to_string(LineState state) {
@@ -26,6 +28,7 @@ std::string_view to_string(Outcome outcome) {
     case Outcome::abandoned: return "abandoned";
     case Outcome::device_lost: return "device_lost";
     case Outcome::interrupted: return "interrupted";
+    case Outcome::remote_hangup: return "remote_hangup";
   }
   return "unknown";
 }
@@ -72,7 +75,23 @@ MachineOutput LineMachine::on_time(BoxTimeUs now) {
   } else if (state_ == LineState::dialing) {
     emit(output, CallChange::number_dialled, now);
     move_to(output, LineState::outbound, "dial_timeout", now);
+  } else if ((state_ == LineState::answered || state_ == LineState::outbound) && hangup_tone_start_) {
+    // The far end hung up when the tone began: that is the call's end time.
+    end_call(output, Outcome::remote_hangup, *hangup_tone_start_, "hangup_tone", now);
   }
+  return output;
+}
+
+MachineOutput LineMachine::on_hangup_tone(BoxTimeUs tone_start, BoxTimeUs at) {
+  MachineOutput output = on_time(at);
+  if ((state_ != LineState::answered && state_ != LineState::outbound) || hangup_tone_start_) return output;
+  // A tone that began before the call was connected belongs to an earlier episode.
+  const BoxTimeUs connected_at = call_->answered_at.value_or(call_->started_at);
+  hangup_tone_start_ = std::max(tone_start, connected_at);
+  deadline_ = *hangup_tone_start_ + timeouts_.remote_hangup_after_us;
+  MachineOutput due = on_time(at);
+  output.updates.insert(output.updates.end(), due.updates.begin(), due.updates.end());
+  output.transitions.insert(output.transitions.end(), due.transitions.begin(), due.transitions.end());
   return output;
 }
 
@@ -191,6 +210,7 @@ void LineMachine::emit(MachineOutput& output, CallChange change, BoxTimeUs at, c
 void LineMachine::end_call(MachineOutput& output, Outcome outcome, BoxTimeUs ended_at, std::string_view reason,
                            BoxTimeUs at) {
   deadline_.reset();
+  hangup_tone_start_.reset();
   call_->outcome = outcome;
   call_->ended_at = ended_at;
   emit(output, CallChange::ended, at);

@@ -6,6 +6,7 @@
 //                  ringing --ring_timeout--> idle (missed)
 //   idle --off_hook--> dialing --dial_timeout / answer_supervision--> outbound
 //                      dialing|outbound --on_hook--> idle (completed, answered, abandoned)
+//   answered|outbound --busy/congestion tone for remote_hangup_after--> idle (remote_hangup)
 //   any --device_lost / shutdown--> idle (device_lost / interrupted)
 #pragma once
 
@@ -22,7 +23,7 @@ using drivers::BoxTimeUs;
 
 enum class LineState { idle, ringing, answered, dialing, outbound };
 enum class Direction { inbound, outbound };
-enum class Outcome { none, answered, missed, completed, abandoned, device_lost, interrupted };
+enum class Outcome { none, answered, missed, completed, abandoned, device_lost, interrupted, remote_hangup };
 
 std::string_view to_string(LineState state);
 std::string_view to_string(Direction direction);
@@ -66,6 +67,9 @@ struct LineTimeouts {
   BoxTimeUs inter_digit_timeout_us = 4'000'000;
   // Caller ID that arrives before the first ring (ETSI, DTMF CLIP) waits this long for it.
   BoxTimeUs early_caller_id_us = 15'000'000;
+  // A connected call whose line carries busy/congestion tone this long after
+  // the tone began: the far end hung up and the handset was left off-hook.
+  BoxTimeUs remote_hangup_after_us = 2'000'000;
 };
 
 class LineMachine {
@@ -77,6 +81,10 @@ class LineMachine {
   MachineOutput on_time(BoxTimeUs now);
   // The box is gone, or the daemon stops: the call in progress ends now.
   MachineOutput on_interrupted(BoxTimeUs at, Outcome outcome);
+  // The line's audio carries busy or congestion tone that began at
+  // tone_start (heard from the audio, confirmed at `at`). On a connected
+  // call this arms the remote-hangup deadline; otherwise it is ignored.
+  MachineOutput on_hangup_tone(BoxTimeUs tone_start, BoxTimeUs at);
 
   std::optional<BoxTimeUs> deadline() const { return deadline_; }
   LineState state() const { return state_; }
@@ -102,6 +110,7 @@ class LineMachine {
   bool ringing_now_ = false;
   BoxTimeUs last_ring_stop_ = 0;
   std::optional<std::pair<drivers::CallerIdInfo, BoxTimeUs>> early_caller_id_;
+  std::optional<BoxTimeUs> hangup_tone_start_;  // connected call only
 };
 
 }  // namespace deskline::daemon

@@ -110,7 +110,7 @@ int run(const config::Config& config) {
       match.customers.push_back({candidate.id, candidate.name, candidate.company, candidate.url});
     return match;
   });
-  calls.add_observer(pops);
+  calls.add_first_observer(pops);
 
   std::unique_ptr<daemon::RecordingService> recordings;
   daemon::MediaWorker media(io, config.recording.audio_device, log, [&](const daemon::RecordingResult& result) {
@@ -120,6 +120,9 @@ int run(const config::Config& config) {
   recordings->recover();
   recordings->check_retention();
   calls.add_observer(*recordings);
+  media.enable_line_detectors(
+      [&](const std::string& serial, int port) { return config.caller_id_mode_for(serial, port); },
+      [&](const daemon::AudioDetection& detection) { calls.audio_detection(detection); });
   media.start();
   daemon::PopSocketServer pop_socket(io, config.events_socket_path(), pops, log);
   if (auto pop_error = pop_socket.start()) {

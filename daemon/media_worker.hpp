@@ -22,6 +22,8 @@
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
+#include "codec/line_detectors.hpp"
+#include "config/config.hpp"
 #include "daemon/log.hpp"
 
 namespace deskline::daemon {
@@ -50,9 +52,27 @@ struct RecordingResult {
   std::string error;
 };
 
+// Something the line detectors heard in a line's audio (caller ID or its
+// rejection, a DTMF digit, a call-progress tone), placed on the host's wall
+// clock through the capture timeline. The event's own sample positions are
+// the detector's and mean nothing outside the worker.
+struct AudioDetection {
+  std::string box_serial;
+  int port = 1;
+  std::int64_t start_host_us = 0;  // where the signal began on the line
+  std::int64_t end_host_us = 0;    // where it was complete or confirmed
+  codec::LineEvent event;
+};
+
+// Detectors for a line in a caller-ID mode: `box` runs no caller-ID decoder
+// (DTMF and call progress still run), the others pick the decoders.
+codec::LineDetectorOptions line_detector_options(config::CallerIdMode mode);
+
 class MediaWorker {
  public:
   using ResultHandler = std::function<void(const RecordingResult&)>;
+  using DetectionHandler = std::function<void(const AudioDetection&)>;
+  using CallerIdModeFor = std::function<config::CallerIdMode(const std::string& serial, int port)>;
 
   // The handler runs on the io_context thread.
   MediaWorker(boost::asio::io_context& io, std::vector<std::string> device_patterns, Logger& log,
@@ -60,6 +80,11 @@ class MediaWorker {
   ~MediaWorker();
   MediaWorker(const MediaWorker&) = delete;
   MediaWorker& operator=(const MediaWorker&) = delete;
+
+  // Runs detectors on every line of every capturing box, fed continuously,
+  // and hands what they hear to on_detection on the io_context thread.
+  // Call before start().
+  void enable_line_detectors(CallerIdModeFor mode_for, DetectionHandler on_detection);
 
   void start();
   // Finishes every recording in progress with the audio it has, then stops.
@@ -100,6 +125,7 @@ class MediaWorker {
   void open_capture(Box& box);
   void pump(Box& box);
   void feed(Box& box, Recording& recording);
+  void detect(Box& box);
   void finish(Recording& recording, std::string state, std::string error = {});
   void report(const RecordingResult& result);
 
@@ -107,6 +133,8 @@ class MediaWorker {
   std::vector<std::string> device_patterns_;
   Logger& log_;
   ResultHandler on_result_;
+  CallerIdModeFor caller_id_mode_for_;
+  DetectionHandler on_detection_;  // empty: no line detectors
 
   std::thread thread_;
   mutable std::mutex mutex_;

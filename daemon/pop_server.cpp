@@ -154,7 +154,7 @@ class PopSocketServer::Session : public PopClient {
 };
 
 PopSocketServer::PopSocketServer(asio::io_context& io, std::filesystem::path socket_path, PopHub& hub, Logger& log)
-    : io_(io), socket_path_(std::move(socket_path)), hub_(hub), log_(log), acceptor_(io) {}
+    : socket_path_(std::move(socket_path)), hub_(hub), log_(log), acceptor_(io) {}
 
 PopSocketServer::~PopSocketServer() { stop(); }
 

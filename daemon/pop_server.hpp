@@ -75,7 +75,6 @@ class PopSocketServer {
   class Session;
   void do_accept();
 
-  boost::asio::io_context& io_;
   std::filesystem::path socket_path_;
   PopHub& hub_;
   Logger& log_;

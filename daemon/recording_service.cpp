@@ -29,7 +29,7 @@ std::filesystem::path recording_path(const std::filesystem::path& root, const Ca
 
 RecordingService::RecordingService(boost::asio::io_context& io, const config::Config& config, Store& store,
                                    MediaWorker& media, PopHub& pops, Logger& log)
-    : io_(io), config_(config), store_(store), media_(media), pops_(pops), log_(log), retention_timer_(io) {}
+    : config_(config), store_(store), media_(media), pops_(pops), log_(log), retention_timer_(io) {}
 
 bool RecordingService::wanted(const CallRecord& call) const {
   switch (config_.record_policy(call.box, call.port)) {

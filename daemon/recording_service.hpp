@@ -39,7 +39,6 @@ class RecordingService : public CallObserver {
   bool wanted(const CallRecord& call) const;
   void start(const CallRecord& call, WallTimeUs from);
 
-  boost::asio::io_context& io_;
   const config::Config& config_;
   Store& store_;
   MediaWorker& media_;

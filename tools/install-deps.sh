@@ -15,7 +15,7 @@ packages=(
   umockdev libumockdev-dev libglib2.0-dev alsa-utils
   # tests and benchmarks
   googletest libgtest-dev libgmock-dev libbenchmark-dev
-  opus-tools ffmpeg sox espeak-ng multimon-ng minimodem chromium python3
+  opus-tools ffmpeg sox espeak-ng multimon-ng minimodem chromium python3 python3-jsonschema
 )
 
 missing=()

@@ -108,19 +108,7 @@ TEST(Calls, ScriptedScenarioBecomesExactlyTheRightCalls) {
 
 // Seconds between two ISO 8601 timestamps of a call (millisecond precision).
 double seconds_between(const nlohmann::json& call, const char* from, const char* to) {
-  auto parse = [](const std::string& text) {
-    std::tm parts{};
-    int milliseconds = 0, offset_hours = 0, offset_minutes = 0;
-    char sign = '+';
-    std::sscanf(text.c_str(), "%d-%d-%dT%d:%d:%d.%d%c%d:%d", &parts.tm_year, &parts.tm_mon, &parts.tm_mday,
-                &parts.tm_hour, &parts.tm_min, &parts.tm_sec, &milliseconds, &sign, &offset_hours,
-                &offset_minutes);
-    parts.tm_year -= 1900;
-    parts.tm_mon -= 1;
-    const double offset = (offset_hours * 3600 + offset_minutes * 60) * (sign == '-' ? -1 : 1);
-    return static_cast<double>(timegm(&parts)) - offset + milliseconds / 1000.0;
-  };
-  return parse(call.value(to, "")) - parse(call.value(from, ""));
+  return parse_iso8601(call.value(to, "")) - parse_iso8601(call.value(from, ""));
 }
 
 TEST(Calls, ReplugBringsTheBoxBackWithinASecond) {

@@ -1,6 +1,8 @@
 // Runs the real binaries: desklined under deskline-sim, then the deskline CLI.
 #pragma once
 
+#include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -16,6 +18,19 @@ namespace deskline::testing {
 namespace fs = std::filesystem;
 
 inline fs::path bin(const std::string& name) { return fs::path(DESKLINE_BIN_DIR) / name; }
+
+// Seconds since the epoch of "2026-11-27T09:00:01.500+08:00" (the call JSON's times).
+inline double parse_iso8601(const std::string& text) {
+  std::tm parts{};
+  int milliseconds = 0, offset_hours = 0, offset_minutes = 0;
+  char sign = '+';
+  std::sscanf(text.c_str(), "%d-%d-%dT%d:%d:%d.%d%c%d:%d", &parts.tm_year, &parts.tm_mon, &parts.tm_mday,
+              &parts.tm_hour, &parts.tm_min, &parts.tm_sec, &milliseconds, &sign, &offset_hours, &offset_minutes);
+  parts.tm_year -= 1900;
+  parts.tm_mon -= 1;
+  const double offset = (offset_hours * 3600 + offset_minutes * 60) * (sign == '-' ? -1 : 1);
+  return static_cast<double>(timegm(&parts)) - offset + milliseconds / 1000.0;
+}
 
 // A fresh folder holding one daemon's config, database, sockets and logs.
 class Workspace {

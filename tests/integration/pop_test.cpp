@@ -5,14 +5,43 @@
 
 #include <fmt/format.h>
 
+#include <fstream>
+
 #include "tests/integration/harness.hpp"
 #include "tests/integration/pop_client.hpp"
 
 namespace deskline::testing {
 namespace {
 
+// Validates events against proto/pop-event.schema.json with a real JSON Schema
+// validator (python3-jsonschema); returns its complaints, "" when all are valid.
+std::string schema_violations(const std::vector<nlohmann::json>& events, const fs::path& scratch) {
+  const auto events_path = scratch / "events.json";
+  std::ofstream(events_path) << nlohmann::json(events).dump();
+  std::string output;
+  const int status = tools::run_capture(
+      {"python3", "-c",
+       "import json, sys, jsonschema\n"
+       "schema = json.load(open(sys.argv[1]))\n"
+       "validator = jsonschema.Draft202012Validator(schema)\n"
+       "for event in json.load(open(sys.argv[2])):\n"
+       "    for error in validator.iter_errors(event):\n"
+       "        print(event.get('event'), event.get('seq'), error.message)\n",
+       (fs::path(DESKLINE_SOURCE_DIR) / "proto" / "pop-event.schema.json").string(), events_path.string()},
+      output);
+  return status == 0 ? output : "validator failed to run: " + output;
+}
+
 TEST(Pop, RingingOnFirstRingThenIdentifiedBetweenRings) {
   Workspace workspace("pop-ring");
+  // The directory: one customer per number, and a switchboard shared by two.
+  std::ofstream(workspace.dir() / "customers.csv")
+      << "id,name,company,url,phone,phone_office\n"
+         "c-1,Zhang Wei,Acme Trading,https://crm.example/c/1,+86 138 1234 5678,\n"
+         "c-2,Wang Fang,Shanghai Steel,https://crm.example/c/2,,021-6123 4567\n"
+         "c-3,Liu Yang,Shanghai Steel,https://crm.example/c/3,,(021) 61234567\n";
+  const auto imported = workspace.cli_json({"customers", "import", (workspace.dir() / "customers.csv").string()});
+  ASSERT_FALSE(imported.contains("exit_status")) << imported.dump();
   const pid_t simulator = workspace.start_daemon_under_sim(workspace.write_scenario(R"(
 box A serial=X800-POP-1 lines=2
 at 1.0 A:1 ring cadence=1.0/2.0 count=2
@@ -37,6 +66,10 @@ at 9.5 end
   ASSERT_TRUE(identified);
   EXPECT_EQ((*identified)["call_id"], (*ringing)["call_id"]);
   EXPECT_EQ((*identified)["name"], "ZHANG WEI");
+  EXPECT_EQ((*identified)["number"], "+8613812345678");
+  ASSERT_EQ((*identified)["customers"].size(), 1u) << identified->dump();
+  EXPECT_EQ((*identified)["customers"][0]["name"], "Zhang Wei");
+  EXPECT_EQ((*identified)["customers"][0]["company"], "Acme Trading");
   EXPECT_NE((*identified)["number_display"].get<std::string>(), "");
   EXPECT_GT((*identified)["seq"].get<std::uint64_t>(), (*ringing)["seq"].get<std::uint64_t>());
   auto answered = client.until("call.answered");
@@ -49,8 +82,14 @@ at 9.5 end
   auto early = client.until("call.ringing");
   ASSERT_TRUE(early);
   EXPECT_EQ((*early)["line"], "X800-POP-1:2");
-  EXPECT_NE((*early)["number"].get<std::string>(), "") << early->dump();
+  // Caller ID before the ring: the very first pop names both candidates of the switchboard.
+  EXPECT_EQ((*early)["number"], "+862161234567") << early->dump();
+  ASSERT_EQ((*early)["customers"].size(), 2u) << early->dump();
+  EXPECT_EQ((*early)["customers"][0]["company"], "Shanghai Steel");
   EXPECT_EQ(tools::wait_for(simulator, std::chrono::minutes(1)).value_or(-1), 0);
+  while (auto event = client.next(std::chrono::milliseconds(500))) client.seen.push_back(*event);
+  EXPECT_GE(client.seen.size(), 7u);
+  EXPECT_EQ(schema_violations(client.seen, workspace.dir()), "");
 }
 
 TEST(Pop, ClientConnectingMidRingStillPops) {

@@ -207,19 +207,7 @@ at 40 end
   EXPECT_EQ(tools::run_capture({"opusinfo", file.string()}, info), 0) << info;
   EXPECT_EQ(info.find("WARNING"), std::string::npos) << info;
   // Audio from the answer to the kill, less at most half a second.
-  auto parse_answered = [&] {
-    std::tm parts{};
-    int milliseconds = 0, offset_hours = 0, offset_minutes = 0;
-    char sign = '+';
-    std::sscanf(call["answered_at"].get<std::string>().c_str(), "%d-%d-%dT%d:%d:%d.%d%c%d:%d", &parts.tm_year,
-                &parts.tm_mon, &parts.tm_mday, &parts.tm_hour, &parts.tm_min, &parts.tm_sec, &milliseconds, &sign,
-                &offset_hours, &offset_minutes);
-    parts.tm_year -= 1900;
-    parts.tm_mon -= 1;
-    return static_cast<double>(timegm(&parts)) - (offset_hours * 3600 + offset_minutes * 60) * (sign == '-' ? -1 : 1) +
-           milliseconds / 1000.0;
-  };
-  const double captured = killed_at.tv_sec + killed_at.tv_nsec / 1e9 - parse_answered();
+  const double captured = killed_at.tv_sec + killed_at.tv_nsec / 1e9 - parse_iso8601(call["answered_at"]);
   const double kept = ffprobe_duration(file);
   std::printf("captured %.3f s before SIGKILL, %.3f s kept after repair\n", captured, kept);
   EXPECT_GE(kept, captured - 0.5);

@@ -29,6 +29,7 @@ TEST(Config, EmptyFileGivesTheDefaults) {
   EXPECT_EQ(config.usb_match[0], (UsbMatch{0x1209, 0x8800, "x800"}));
   EXPECT_DOUBLE_EQ(config.ring_timeout_s, 6.0);
   EXPECT_DOUBLE_EQ(config.inter_digit_timeout_s, 4.0);
+  EXPECT_DOUBLE_EQ(config.remote_hangup_after_s, 2.0);
   EXPECT_TRUE(config.lines.empty());
   EXPECT_EQ(config.database_path(), "/var/lib/deskline/deskline.db");
   EXPECT_EQ(config.control_socket_path(), "/run/deskline/control.sock");
@@ -73,6 +74,7 @@ TEST(Config, ExampleFileDocumentsEveryDefault) {
   EXPECT_EQ(result.config->usb_match, defaults.usb_match);
   EXPECT_EQ(result.config->ring_timeout_s, defaults.ring_timeout_s);
   EXPECT_EQ(result.config->inter_digit_timeout_s, defaults.inter_digit_timeout_s);
+  EXPECT_EQ(result.config->remote_hangup_after_s, defaults.remote_hangup_after_s);
   EXPECT_EQ(result.config->recording, defaults.recording);
   EXPECT_EQ(result.config->caller_id_mode, defaults.caller_id_mode);
   EXPECT_EQ(result.config->directory, defaults.directory);
@@ -104,6 +106,17 @@ name = "Front desk"
   EXPECT_DOUBLE_EQ(config.inter_digit_timeout_s, 2.5);
   ASSERT_EQ(config.lines.size(), 1u);
   EXPECT_EQ(config.lines[0], (LineConfig{"B1", 16, "Front desk", "", {}, {}}));
+}
+
+TEST(Config, RemoteHangupDelayIsReadAndChecked) {
+  EXPECT_DOUBLE_EQ(parse_ok("[calls]\nremote_hangup_after_s = 3.5\n").remote_hangup_after_s, 3.5);
+  const auto zero = parse("[calls]\nremote_hangup_after_s = 0\n", "test.toml");
+  ASSERT_FALSE(zero);
+  EXPECT_EQ(zero.error.key, "calls.remote_hangup_after_s");
+  EXPECT_EQ(zero.error.line, 2);
+  const auto text = parse("[calls]\nremote_hangup_after_s = \"2\"\n", "test.toml");
+  ASSERT_FALSE(text);
+  EXPECT_EQ(text.error.key, "calls.remote_hangup_after_s");
 }
 
 TEST(Config, UsbMatchAlsoAcceptsArrayOfTablesSyntax) {

@@ -157,6 +157,43 @@ TEST_F(LineMachineTest, DeviceLostEndsTheCallInProgress) {
   EXPECT_FALSE(machine.deadline());
 }
 
+TEST_F(LineMachineTest, BusyToneOnAnAnsweredCallEndsItAsRemoteHangup) {
+  feed(RingChanged{true}, 0.0);
+  feed(HookChanged{true}, 2.0);
+  // Tone began at 10.0, confirmed at 11.4; default delay 2 s: not yet due.
+  collect(machine.on_hangup_tone(s(10.0), s(11.4)));
+  EXPECT_EQ(machine.state(), LineState::answered);
+  EXPECT_EQ(machine.deadline(), s(12.0));
+  tick(12.0);
+  EXPECT_EQ(machine.state(), LineState::idle);
+  EXPECT_EQ(last().change, CallChange::ended);
+  EXPECT_EQ(last().call.outcome, Outcome::remote_hangup);
+  EXPECT_EQ(last().call.ended_at, s(10.0));  // where the far end went away
+  EXPECT_EQ(transitions.back().reason, "hangup_tone");
+  EXPECT_EQ(to_string(Outcome::remote_hangup), "remote_hangup");
+  // The handset going back on hook later changes nothing.
+  feed(HookChanged{false}, 20.0);
+  EXPECT_EQ(updates.back().call.outcome, Outcome::remote_hangup);
+}
+
+TEST_F(LineMachineTest, HangupToneOnHookFirstIsANormalEnd) {
+  feed(HookChanged{true}, 0.0);
+  feed(DigitDetected{'1', 80}, 0.5);
+  tick(4.5);  // dial timeout: outbound
+  collect(machine.on_hangup_tone(s(30.0), s(31.4)));
+  feed(HookChanged{false}, 31.5);
+  EXPECT_EQ(last().call.outcome, Outcome::completed);
+  EXPECT_FALSE(machine.deadline());
+}
+
+TEST_F(LineMachineTest, HangupToneIsIgnoredWhenNotConnected) {
+  feed(RingChanged{true}, 0.0);
+  collect(machine.on_hangup_tone(s(0.5), s(1.9)));
+  EXPECT_EQ(machine.state(), LineState::ringing);
+  EXPECT_EQ(updates.size(), 1u);
+  EXPECT_FALSE(machine.deadline());
+}
+
 TEST_F(LineMachineTest, InterruptWhenIdleDoesNothing) {
   collect(machine.on_interrupted(s(1), Outcome::interrupted));
   EXPECT_TRUE(updates.empty());

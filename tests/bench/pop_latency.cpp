@@ -1,0 +1,216 @@
+// Pop latency, end to end through the real binaries: from the moment the
+// daemon reaps the box's report (deskline-sim's trace: the report's t_real is
+// when the daemon's read completed) to the moment a client on the events
+// socket has read the pop (CLOCK_REALTIME in the client thread).
+//
+//   deskline_pop_latency BIN_DIR [CUSTOMERS]
+//
+// Runs, in one invocation: the floor (empty directory: no match, one client),
+// then 1 and 100 clients against a directory of CUSTOMERS (default 1,000,000)
+// customers whose numbers the calls use. Prints p50/p99 per run.
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "tools/cli/subprocess.hpp"
+
+namespace fs = std::filesystem;
+using deskline::tools::run_capture;
+using deskline::tools::spawn;
+using deskline::tools::SpawnOptions;
+using deskline::tools::wait_for;
+
+namespace {
+
+double realtime_s() {
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  return now.tv_sec + now.tv_nsec / 1e9;
+}
+
+constexpr int lines = 8;
+constexpr int calls_per_line = 25;
+
+std::string number_for(int line, int call) { return fmt::format("139{:04d}{:04d}", line, call); }
+
+// A CSV of `count` customers; the numbers the scenario rings are among them.
+void write_customers(const fs::path& path, int count) {
+  std::ofstream out(path);
+  out << "id,name,company,phone\n";
+  for (int i = 0; i < count; ++i) out << fmt::format("c{},Customer {},Company {},138{:08d}\n", i, i, i % 5000, i);
+  for (int line = 1; line <= lines; ++line)
+    for (int call = 0; call < calls_per_line; ++call)
+      out << fmt::format("r{}-{},Ringing {} {},Acme,{}\n", line, call, line, call, number_for(line, call));
+}
+
+std::string scenario() {
+  std::string text = fmt::format("box A serial=X800-BENCH lines={} rate=8000 decode=yes\n", lines);
+  for (int line = 1; line <= lines; ++line)
+    for (int call = 0; call < calls_per_line; ++call) {
+      // Caller ID reported by the box before the ring, so call.ringing carries the match.
+      const double at = 1.0 + call * 0.4 + line * 0.037;
+      text += fmt::format("at {:.3f} A:{} callerid number={}\n", at, line, number_for(line, call));
+      text += fmt::format("at {:.3f} A:{} ring cadence=0.1/0.1 count=1\n", at + 0.05, line);
+      text += fmt::format("at {:.3f} A:{} offhook\n", at + 0.2, line);
+      text += fmt::format("at {:.3f} A:{} onhook\n", at + 0.3, line);
+    }
+  text += fmt::format("at {:.1f} end\n", 3.0 + calls_per_line * 0.4);
+  return text;
+}
+
+struct Received {
+  std::string line;
+  double at;
+  bool matched;
+};
+
+// Reads call.ringing events until EOF; records when each was read.
+void client(const fs::path& socket_path, std::vector<Received>& out, std::atomic<int>& connected) {
+  int fd = -1;
+  for (int attempt = 0; attempt < 400 && fd < 0; ++attempt) {
+    fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strncpy(address.sun_path, socket_path.c_str(), sizeof address.sun_path - 1);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+      ::close(fd);
+      fd = -1;
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+  }
+  if (fd < 0) return;
+  ++connected;
+  std::string buffer;
+  char chunk[65536];
+  ssize_t count;
+  while ((count = ::recv(fd, chunk, sizeof chunk, 0)) > 0) {
+    const double now = realtime_s();
+    buffer.append(chunk, static_cast<std::size_t>(count));
+    std::size_t newline;
+    while ((newline = buffer.find('\n')) != std::string::npos) {
+      const auto event = nlohmann::json::parse(buffer.substr(0, newline), nullptr, false);
+      buffer.erase(0, newline + 1);
+      if (event.is_object() && event.value("event", "") == "call.ringing" && !event.value("replay", false))
+        out.push_back({event.value("line", ""), now, !event["customers"].empty()});
+    }
+  }
+  ::close(fd);
+}
+
+struct Result {
+  double p50_ms = 0, p99_ms = 0, max_ms = 0;
+  std::size_t samples = 0, matched = 0;
+};
+
+Result run(const fs::path& bin, const fs::path& work, int clients, bool with_directory, int customers) {
+  fs::remove_all(work);
+  fs::create_directories(work);
+  std::ofstream(work / "deskline.toml") << fmt::format(
+      "[daemon]\ndata_dir = \"{0}/data\"\nrun_dir = \"{0}/run\"\nlog_level = \"warning\"\n[http]\nport = 0\n"
+      "[recording]\npolicy = \"never\"\n",
+      work.string());
+  if (with_directory) {
+    const fs::path csv = fs::temp_directory_path() / fmt::format("deskline-pop-bench-{}.csv", customers);
+    if (!fs::exists(csv)) write_customers(csv, customers);
+    const fs::path cached = fs::temp_directory_path() / fmt::format("deskline-pop-bench-{}.db", customers);
+    if (!fs::exists(cached)) {
+      std::string output;
+      run_capture({(bin / "deskline").string(), "--config", (work / "deskline.toml").string(), "customers", "import",
+                   csv.string()},
+                  output);
+      fs::copy_file(work / "data" / "directory.db", cached);
+    } else {
+      fs::create_directories(work / "data");
+      fs::copy_file(cached, work / "data" / "directory.db");
+    }
+  }
+  std::ofstream(work / "bench.scenario") << scenario();
+  SpawnOptions options;
+  options.stderr_path = work / "log";
+  const pid_t simulator = spawn({(bin / "deskline-sim").string(), "--scenario", (work / "bench.scenario").string(),
+                                 "--trace", (work / "trace.jsonl").string(), "--", (bin / "desklined").string(),
+                                 "--config", (work / "deskline.toml").string()},
+                                options);
+  std::vector<std::vector<Received>> received(static_cast<std::size_t>(clients));
+  std::atomic<int> connected{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < clients; ++i)
+    threads.emplace_back(client, work / "run" / "events.sock", std::ref(received[static_cast<std::size_t>(i)]),
+                         std::ref(connected));
+  wait_for(simulator, std::chrono::minutes(5));
+  for (auto& thread : threads) thread.join();
+
+  // Ring-start reports in the trace, per line in order.
+  std::map<std::string, std::vector<double>> ring_reaped;
+  std::ifstream trace(work / "trace.jsonl");
+  for (std::string text; std::getline(trace, text);) {
+    const auto entry = nlohmann::json::parse(text, nullptr, false);
+    if (entry.is_object() && entry.value("kind", "") == "report" && entry.value("type", "") == "ring" &&
+        entry.value("ringing", false))
+      ring_reaped[fmt::format("X800-BENCH:{}", entry.value("line", 0))].push_back(entry.value("t_real", 0.0));
+  }
+  std::vector<double> latencies;
+  Result result;
+  for (const auto& events : received) {
+    std::map<std::string, std::size_t> index;
+    for (const auto& event : events) {
+      const auto& reaped = ring_reaped[event.line];
+      const auto i = index[event.line]++;
+      if (i < reaped.size()) latencies.push_back((event.at - reaped[i]) * 1000);
+      result.matched += event.matched ? 1 : 0;
+    }
+  }
+  std::sort(latencies.begin(), latencies.end());
+  result.samples = latencies.size();
+  if (!latencies.empty()) {
+    result.p50_ms = latencies[latencies.size() / 2];
+    result.p99_ms = latencies[std::min(latencies.size() - 1, latencies.size() * 99 / 100)];
+    result.max_ms = latencies.back();
+  }
+  return result;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: %s BIN_DIR [CUSTOMERS]\n", argv[0]);
+    return 2;
+  }
+  const fs::path bin = argv[1];
+  const int customers = argc > 2 ? std::atoi(argv[2]) : 1'000'000;
+  const fs::path work = fs::temp_directory_path() / "deskline-pop-bench";
+  std::printf("pop latency: report reaped -> event read by the client, %d lines x %d calls\n", lines, calls_per_line);
+  std::printf("%-40s %8s %8s %8s %8s %8s\n", "run", "events", "matched", "p50 ms", "p99 ms", "max ms");
+  struct Run {
+    const char* name;
+    int clients;
+    bool directory;
+  };
+  const Run runs[] = {{"floor: no lookup, 1 client", 1, false},
+                      {"1 client, directory", 1, true},
+                      {"100 clients, directory", 100, true}};
+  for (const auto& spec : runs) {
+    const auto result = run(bin, work, spec.clients, spec.directory, customers);
+    std::printf("%-40s %8zu %8zu %8.3f %8.3f %8.3f\n",
+                fmt::format("{} ({} customers)", spec.name, spec.directory ? customers : 0).c_str(), result.samples,
+                result.matched, result.p50_ms, result.p99_ms, result.max_ms);
+  }
+  fs::remove_all(work);
+  return 0;
+}
