@@ -78,6 +78,22 @@ TEST(Config, ExampleFileDocumentsEveryDefault) {
   EXPECT_EQ(result.config->recording, defaults.recording);
   EXPECT_EQ(result.config->caller_id_mode, defaults.caller_id_mode);
   EXPECT_EQ(result.config->directory, defaults.directory);
+  EXPECT_EQ(result.config->http, defaults.http);
+}
+
+TEST(Config, HttpSection) {
+  const Config config = parse_ok(R"(
+[http]
+address = "::1"
+port = 0
+token = "0123456789abcdef-token"
+allowed_origins = ["https://crm.example.com", "http://localhost:3000"]
+)");
+  EXPECT_EQ(config.http.address, "::1");
+  EXPECT_EQ(config.http.port, 0);
+  EXPECT_EQ(config.http.token, "0123456789abcdef-token");
+  EXPECT_EQ(config.http.allowed_origins,
+            (std::vector<std::string>{"https://crm.example.com", "http://localhost:3000"}));
 }
 
 TEST(Config, FullFileParses) {
@@ -283,6 +299,12 @@ std::vector<ErrorCase> error_cases() {
        "must be an array"},
       {"audio device pattern empty", "[recording]\naudio_device = [\"\"]\n", 2, "recording.audio_device[0]",
        "must not be empty"},
+      {"http address is a host name", "[http]\naddress = \"localhost\"\n", 2, "http.address", "not an IP address"},
+      {"http port too high", "[http]\nport = 70000\n", 2, "http.port", "0 to 65535"},
+      {"http token too short", "[http]\ntoken = \"short\"\n", 2, "http.token", "at least 16"},
+      {"http origin with a path", "[http]\nallowed_origins = [\"https://crm.example.com/\"]\n", 2,
+       "http.allowed_origins[0]", "not an origin"},
+      {"unknown http key", "[http]\nlisten = \"x\"\n", 2, "http.listen", "unknown key"},
       {"caller id mode unknown", "[callerid]\nmode = \"fsk\"\n", 2, "callerid.mode", "not a mode"},
       {"region lower case", "[directory]\nregion = \"cn\"\n", 2, "directory.region", "two-letter"},
       {"area code letters", "[directory]\narea_code = \"1O\"\n", 2, "directory.area_code", "up to 5 digits"},
