@@ -57,6 +57,16 @@ at 33.0  A:4 onhook
 at 36.0  end
 )";
 
+// A few customers of the sales team, in the CSV `deskline customers import` reads.
+constexpr const char* demo_customers = R"(id,name,company,url,phone,phone_office
+c-101,Zhang Wei,Acme Trading,https://crm.example/customers/101,+86 138 1234 5678,
+c-102,Wang Fang,Shanghai Steel,https://crm.example/customers/102,,021-6123 4567
+c-103,Chen Jing,Sunrise Logistics,https://crm.example/customers/103,,400-812-3123
+c-104,Li Qiang,Shenzhen Trade,https://crm.example/customers/104,,0755-2345 6789
+c-105,Zhou Min,Shenzhen Trade,https://crm.example/customers/105,,(0755) 23456789
+c-106,Sun Hao,Beijing Prospect Ltd,https://crm.example/customers/106,,010-6234 5678
+)";
+
 std::string demo_config(const fs::path& dir) {
   return fmt::format(R"(# Written by `deskline demo`: everything stays in this folder.
 [daemon]
@@ -66,6 +76,10 @@ log_level = "info"
 
 [http]
 port = 0  # any free port: the demo prints the page's address
+
+[directory]
+region = "CN"
+area_code = "10"
 
 [calls]
 ring_timeout_s = 5.0
@@ -115,12 +129,8 @@ class LogFollower {
     while (std::getline(file, line)) {
       if (file.eof()) break;  // partial line: read it next time
       offset_ = file.tellg();
-      if (line.find(" call=") != std::string::npos && line.find(" -> ") == std::string::npos &&
-          (line.find(" started ") != std::string::npos || line.find(" identified ") != std::string::npos ||
-           line.find(" answered ") != std::string::npos || line.find(" number_dialled ") != std::string::npos ||
-           line.find(" ended ") != std::string::npos))
-        std::cout << "  " << line.substr(line.find("line=")) << "\n" << std::flush;
-      else if (line.find("box ") != std::string::npos && line.find("service") != std::string::npos)
+      // Calls show up as pops (printed by `deskline pop`); the log adds the box's own story.
+      if (line.find("box ") != std::string::npos && line.find("service") != std::string::npos)
         std::cout << "  " << line.substr(line.find("box ")) << "\n" << std::flush;
     }
   }
@@ -158,9 +168,16 @@ int run_demo(const std::string& requested_dir) {
   std::ofstream(config_path) << demo_config(dir);
   std::ofstream(scenario_path) << demo_scenario;
   fs::remove(log_path, error);
+  const auto customers_path = dir / "customers.csv";
+  std::ofstream(customers_path) << demo_customers;
+  const auto self = executable_dir() / "deskline";
+  std::string import_output;
+  run_capture({self.string(), "--config", config_path.string(), "customers", "import", customers_path.string()},
+              import_output);
 
   std::cout << fmt::format("Deskline demo in {}\n", dir.string())
-            << "A virtual X800 box with four lines plays a scripted morning (about 40 s).\n\n";
+            << "A virtual X800 box with four lines plays a scripted morning (about 40 s).\n"
+            << "Customers: " << import_output.substr(0, import_output.find('\n')) << "\n\n" << std::flush;
 
   SpawnOptions options;
   options.stderr_path = log_path;
@@ -172,6 +189,10 @@ int run_demo(const std::string& requested_dir) {
     std::cerr << "deskline demo: cannot start deskline-sim: " << std::strerror(errno) << "\n";
     return 1;
   }
+  // The desk's view: every pop as it happens, through the real events socket.
+  SpawnOptions pop_options;
+  pop_options.stderr_path = dir / "pop.log";
+  const pid_t pops = spawn({self.string(), "--config", config_path.string(), "pop"}, pop_options);
   LogFollower follower(log_path);
   std::optional<int> status;
   bool page_shown = false;
@@ -183,7 +204,7 @@ int run_demo(const std::string& requested_dir) {
       auto loaded = config::load_file(config_path);
       if (auto response = loaded ? control_request(loaded.config->control_socket_path(), {{"cmd", "status"}}, error)
                                  : std::nullopt) {
-        std::cout << "  Live pop page while the demo runs: " << response->value("web_page", "") << "\n";
+        std::cout << "  Live pop page while the demo runs: " << response->value("web_page", "") << std::endl;
         page_shown = true;
       }
     }
@@ -196,6 +217,10 @@ int run_demo(const std::string& requested_dir) {
     }
   }
   follower.poll();
+  if (pops > 0) {
+    ::kill(pops, SIGTERM);
+    wait_for(pops, std::chrono::seconds(5));
+  }
   if (status.value_or(1) != 0) {
     std::cerr << fmt::format("deskline demo: the simulator or daemon failed (status {}); see {}\n",
                              status.value_or(-1), log_path.string());
