@@ -11,6 +11,8 @@ cat >"$work/deskline.toml" <<TOML
 [daemon]
 data_dir = "$work/data"
 run_dir = "$work/run"
+[http]
+port = 0
 TOML
 cat >"$work/idle.scenario" <<SCN
 box A serial=X800-IDLE lines=4 rate=8000
