@@ -10,11 +10,7 @@
 namespace deskline::daemon {
 namespace {
 
-drivers::HostTimeUs realtime_us() {
-  timespec now{};
-  clock_gettime(CLOCK_REALTIME, &now);
-  return static_cast<drivers::HostTimeUs>(now.tv_sec) * 1'000'000 + now.tv_nsec / 1000;
-}
+using drivers::realtime_us;
 
 BoxTimeUs seconds_to_us(double seconds) { return static_cast<BoxTimeUs>(seconds * 1e6); }
 

@@ -28,12 +28,7 @@
 namespace {
 
 using namespace deskline;
-
-std::int64_t realtime_us() {
-  timespec now{};
-  clock_gettime(CLOCK_REALTIME, &now);
-  return static_cast<std::int64_t>(now.tv_sec) * 1'000'000 + now.tv_nsec / 1000;
-}
+using drivers::realtime_us;
 
 nlohmann::json calls_json(daemon::Store& store, std::size_t limit, std::string& error_text) {
   std::error_code error;

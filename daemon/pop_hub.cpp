@@ -7,11 +7,7 @@
 namespace deskline::daemon {
 namespace {
 
-std::int64_t realtime_us() {
-  timespec now{};
-  clock_gettime(CLOCK_REALTIME, &now);
-  return static_cast<std::int64_t>(now.tv_sec) * 1'000'000 + now.tv_nsec / 1000;
-}
+using drivers::realtime_us;
 
 PopMessagePtr make_message(proto::pop::Event event) {
   auto message = std::make_shared<PopMessage>();

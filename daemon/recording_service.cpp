@@ -10,11 +10,7 @@
 namespace deskline::daemon {
 namespace {
 
-std::int64_t realtime_us() {
-  timespec now{};
-  clock_gettime(CLOCK_REALTIME, &now);
-  return static_cast<std::int64_t>(now.tv_sec) * 1'000'000 + now.tv_nsec / 1000;
-}
+using drivers::realtime_us;
 
 // <recordings>/YYYY/MM/DD/<call id>.opus, by the call's local start date.
 std::filesystem::path recording_path(const std::filesystem::path& root, const CallRecord& call) {

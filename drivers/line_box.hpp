@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <ctime>
 #include <optional>
 #include <string>
 #include <variant>
@@ -14,6 +15,12 @@ namespace deskline::drivers {
 using BoxTimeUs = std::uint64_t;
 // Host wall clock (CLOCK_REALTIME) in microseconds since the Unix epoch.
 using HostTimeUs = std::int64_t;
+
+inline HostTimeUs realtime_us() {
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  return static_cast<HostTimeUs>(now.tv_sec) * 1'000'000 + now.tv_nsec / 1000;
+}
 
 struct BoxIdentity {
   std::string serial;

@@ -1,5 +1,7 @@
 #include "drivers/audio/capture.hpp"
 
+#include "drivers/line_box.hpp"
+
 #include <portaudio.h>
 
 #include <algorithm>
@@ -8,12 +10,6 @@
 
 namespace deskline::drivers::audio {
 namespace {
-
-std::int64_t realtime_us() {
-  timespec now{};
-  clock_gettime(CLOCK_REALTIME, &now);
-  return static_cast<std::int64_t>(now.tv_sec) * 1'000'000 + now.tv_nsec / 1000;
-}
 
 std::string lower(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });

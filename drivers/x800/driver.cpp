@@ -21,12 +21,6 @@ namespace {
 namespace wire = proto::x800;
 using boost::asio::post;
 
-HostTimeUs realtime_us() {
-  timespec now{};
-  clock_gettime(CLOCK_REALTIME, &now);
-  return static_cast<HostTimeUs>(now.tv_sec) * 1'000'000 + now.tv_nsec / 1000;
-}
-
 class LibusbCategory : public std::error_category {
  public:
   const char* name() const noexcept override { return "libusb"; }
