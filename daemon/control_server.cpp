@@ -44,12 +44,9 @@ class ControlServer::Session : public std::enable_shared_from_this<Session> {
     if (error) return;  // EOF or closed: the client is done
     std::string line(asio::buffers_begin(buffer_.data()), asio::buffers_begin(buffer_.data()) + length);
     buffer_.consume(length);
-    nlohmann::json response;
-    auto request = nlohmann::json::parse(line, nullptr, false);
-    if (request.is_discarded() || !request.is_object())
-      response = {{"ok", false}, {"error", "request is not a JSON object"}};
-    else
-      response = server_.handler_(request);
+    const auto parsed = proto::control::parse_request(line);
+    const auto response =
+        parsed ? server_.handler_(*parsed.request) : nlohmann::json{{"ok", false}, {"error", parsed.error}};
     do_write(response.dump() + "\n", false);
   }
 
@@ -76,8 +73,8 @@ ControlServer::ControlServer(asio::io_context& io, std::filesystem::path socket_
 
 ControlServer::~ControlServer() { stop(); }
 
-std::error_code ControlServer::start() {
-  if (auto error = bind_unix_socket(acceptor_, socket_path_)) return error;
+std::error_code ControlServer::start(std::optional<gid_t> group) {
+  if (auto error = bind_unix_socket(acceptor_, socket_path_, group)) return error;
   do_accept();
   return {};
 }

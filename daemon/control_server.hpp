@@ -13,12 +13,14 @@
 #include <nlohmann/json.hpp>
 
 #include "daemon/log.hpp"
+#include "daemon/unix_socket.hpp"
+#include "proto/control.hpp"
 
 namespace deskline::daemon {
 
 class ControlServer {
  public:
-  using Handler = std::function<nlohmann::json(const nlohmann::json& request)>;
+  using Handler = std::function<nlohmann::json(const proto::control::Request& request)>;
 
   static constexpr std::size_t max_request_bytes = 64 * 1024;
   static constexpr std::size_t max_sessions = 32;
@@ -27,8 +29,9 @@ class ControlServer {
   ControlServer(boost::asio::io_context& io, std::filesystem::path socket_path, Handler handler, Logger& log);
   ~ControlServer();
 
-  // Binds (replacing a stale socket file, refusing a live one) and accepts.
-  std::error_code start();
+  // Binds (replacing a stale socket file, refusing a live one; group as in
+  // bind_unix_socket) and accepts.
+  std::error_code start(std::optional<gid_t> group = std::nullopt);
   void stop();
 
  private:

@@ -42,29 +42,28 @@ nlohmann::json calls_json(daemon::Store& store, std::size_t limit, std::string& 
   return list;
 }
 
-nlohmann::json handle_control(const nlohmann::json& request, daemon::CallService& calls, daemon::Store& store,
+nlohmann::json handle_control(const proto::control::Request& request, daemon::CallService& calls, daemon::Store& store,
                               const daemon::MediaWorker& media, const daemon::RecordingService& recordings,
                               const std::string& web_page) {
-  const auto command = request.value("cmd", std::string());
-  if (command == "status") {
-    auto status = calls.status();
-    status["audio"] = media.status();
-    status["recordings_refused"] = recordings.refused_count();
-    status["ok"] = true;
-    status["web_page"] = web_page;
-    status["pid"] = ::getpid();
-    status["version"] = DESKLINE_VERSION;
-    return status;
+  switch (request.command) {
+    case proto::control::Command::status: {
+      auto status = calls.status();
+      status["audio"] = media.status();
+      status["recordings_refused"] = recordings.refused_count();
+      status["ok"] = true;
+      status["web_page"] = web_page;
+      status["pid"] = ::getpid();
+      status["version"] = DESKLINE_VERSION;
+      return status;
+    }
+    case proto::control::Command::calls: {
+      std::string error;
+      auto list = calls_json(store, request.limit, error);
+      if (list.is_null()) return {{"ok", false}, {"error", error}};
+      return {{"ok", true}, {"calls", list}};
+    }
   }
-  if (command == "calls") {
-    const auto limit = request.value("limit", 0);
-    if (limit < 0) return {{"ok", false}, {"error", "limit must be >= 0"}};
-    std::string error;
-    auto list = calls_json(store, static_cast<std::size_t>(limit), error);
-    if (list.is_null()) return {{"ok", false}, {"error", error}};
-    return {{"ok", true}, {"calls", list}};
-  }
-  return {{"ok", false}, {"error", "unknown cmd '" + command + "'"}};
+  return {{"ok", false}, {"error", "unhandled command"}};
 }
 
 int run(const config::Config& config) {
@@ -81,6 +80,13 @@ int run(const config::Config& config) {
   auto store = daemon::Store::open(config.database_path(), error);
   if (!store) {
     log.error("cannot open database {}: {}", config.database_path().string(), error.message());
+    return 1;
+  }
+
+  std::optional<gid_t> socket_group;
+  if (!config.socket_group.empty() && !(socket_group = daemon::find_group(config.socket_group))) {
+    log.error("daemon.socket_group: this system has no group '{}' (create it, or leave socket_group empty)",
+              config.socket_group);
     return 1;
   }
 
@@ -120,7 +126,7 @@ int run(const config::Config& config) {
       [&](const daemon::AudioDetection& detection) { calls.audio_detection(detection); });
   media.start();
   daemon::PopSocketServer pop_socket(io, config.events_socket_path(), pops, log);
-  if (auto pop_error = pop_socket.start()) {
+  if (auto pop_error = pop_socket.start(socket_group)) {
     log.error("cannot listen on {}: {}", config.events_socket_path().string(), pop_error.message());
     return 1;
   }
@@ -154,8 +160,8 @@ int run(const config::Config& config) {
 
   daemon::ControlServer control(
       io, config.control_socket_path(),
-      [&](const nlohmann::json& request) { return handle_control(request, calls, *store, media, *recordings, web_page); }, log);
-  if (auto control_error = control.start()) {
+      [&](const proto::control::Request& request) { return handle_control(request, calls, *store, media, *recordings, web_page); }, log);
+  if (auto control_error = control.start(socket_group)) {
     log.error("cannot listen on {}: {}", config.control_socket_path().string(), control_error.message());
     return 1;
   }

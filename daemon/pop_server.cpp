@@ -158,8 +158,8 @@ PopSocketServer::PopSocketServer(asio::io_context& io, std::filesystem::path soc
 
 PopSocketServer::~PopSocketServer() { stop(); }
 
-std::error_code PopSocketServer::start() {
-  if (auto error = bind_unix_socket(acceptor_, socket_path_)) return error;
+std::error_code PopSocketServer::start(std::optional<gid_t> group) {
+  if (auto error = bind_unix_socket(acceptor_, socket_path_, group)) return error;
   do_accept();
   return {};
 }

@@ -20,6 +20,7 @@
 
 #include "daemon/log.hpp"
 #include "daemon/pop_hub.hpp"
+#include "daemon/unix_socket.hpp"
 
 namespace deskline::daemon {
 
@@ -68,7 +69,8 @@ class PopSocketServer {
   PopSocketServer(boost::asio::io_context& io, std::filesystem::path socket_path, PopHub& hub, Logger& log);
   ~PopSocketServer();
 
-  std::error_code start();
+  // Binds (group as in bind_unix_socket) and accepts.
+  std::error_code start(std::optional<gid_t> group = std::nullopt);
   void stop();
 
  private:

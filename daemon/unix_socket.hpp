@@ -1,16 +1,23 @@
 #pragma once
 
+#include <sys/types.h>
+
 #include <filesystem>
+#include <optional>
+#include <string>
 #include <system_error>
 
 #include <boost/asio/local/stream_protocol.hpp>
 
 namespace deskline::daemon {
 
-// Binds and listens on a Unix stream socket at path (mode 0660), creating its
-// folder. A stale socket file left by a killed daemon is replaced; one that a
-// live process answers on is refused with address_in_use.
+// Binds and listens on a Unix stream socket at path (mode 0660, owned by group
+// when given), creating its folder. A stale socket file left by a killed daemon
+// is replaced; one that a live process answers on is refused with address_in_use.
 std::error_code bind_unix_socket(boost::asio::local::stream_protocol::acceptor& acceptor,
-                                 const std::filesystem::path& path);
+                                 const std::filesystem::path& path, std::optional<gid_t> group = std::nullopt);
+
+// The id of a group by name; nullopt when the system has no such group.
+std::optional<gid_t> find_group(const std::string& name);
 
 }  // namespace deskline::daemon

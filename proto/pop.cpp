@@ -36,9 +36,11 @@ std::string to_json(const Event& event) {
 
 std::optional<Event> event_from_json(std::string_view text) {
   const auto in = json::parse(text, nullptr, false);
-  if (!in.is_object() || in.value("v", 0) != schema_version) return std::nullopt;
-  if (!in.contains("seq") || !in["seq"].is_number_unsigned()) return std::nullopt;
+  if (!in.is_object()) return std::nullopt;
+  // Every typed read below may throw type_error on a hostile document; all of them stay inside the try.
   try {
+    if (in.value("v", 0) != schema_version) return std::nullopt;
+    if (!in.contains("seq") || !in["seq"].is_number_unsigned()) return std::nullopt;
     Event event;
     event.event = in.at("event").get<std::string>();
     event.seq = in.at("seq").get<std::uint64_t>();
@@ -50,7 +52,9 @@ std::optional<Event> event_from_json(std::string_view text) {
     event.number_display = in.value("number_display", "");
     if (in.contains("privacy")) event.privacy = in["privacy"].get<std::string>();
     event.name = in.value("name", "");
-    for (const auto& customer : in.value("customers", json::array()))
+    const auto customers = in.value("customers", json::array());
+    if (!customers.is_array()) return std::nullopt;
+    for (const auto& customer : customers)
       event.customers.push_back({customer.at("id").get<std::string>(), customer.at("name").get<std::string>(),
                                  customer.at("company").get<std::string>(), customer.at("url").get<std::string>()});
     if (in.contains("outcome")) event.outcome = in["outcome"].get<std::string>();

@@ -25,9 +25,8 @@ class ControlServerTest : public ::testing::Test {
     fs::remove_all(dir_);
     server_ = std::make_unique<ControlServer>(
         io_, socket_path(),
-        [](const nlohmann::json& request) {
-          if (request.value("cmd", "") == "echo") return nlohmann::json{{"ok", true}, {"echo", request["text"]}};
-          return nlohmann::json{{"ok", false}, {"error", "unknown"}};
+        [](const proto::control::Request& request) {
+          return nlohmann::json{{"ok", true}, {"limit", request.limit}};
         },
         log_);
     ASSERT_FALSE(server_->start());
@@ -82,9 +81,9 @@ class ControlServerTest : public ::testing::Test {
 
 TEST_F(ControlServerTest, AnswersRequestsInOrderOnOneConnection) {
   const int fd = connect_client();
-  send_all(fd, R"({"cmd":"echo","text":"one"})" "\n" R"({"cmd":"echo","text":"two"})" "\n");
-  EXPECT_EQ(nlohmann::json::parse(read_line(fd))["echo"], "one");
-  EXPECT_EQ(nlohmann::json::parse(read_line(fd))["echo"], "two");
+  send_all(fd, R"({"cmd":"calls","limit":1})" "\n" R"({"cmd":"calls","limit":2})" "\n");
+  EXPECT_EQ(nlohmann::json::parse(read_line(fd))["limit"], 1);
+  EXPECT_EQ(nlohmann::json::parse(read_line(fd))["limit"], 2);
   ::close(fd);
 }
 
@@ -101,8 +100,10 @@ TEST_F(ControlServerTest, GarbageGetsAnErrorAndTheConnectionStaysUsable) {
   EXPECT_FALSE(first["ok"].get<bool>());
   EXPECT_EQ(first["error"], "request is not a JSON object");
   EXPECT_FALSE(nlohmann::json::parse(read_line(fd))["ok"].get<bool>());
-  send_all(fd, R"({"cmd":"echo","text":"still here"})" "\n");
-  EXPECT_EQ(nlohmann::json::parse(read_line(fd))["echo"], "still here");
+  send_all(fd, R"({"cmd":5})" "\n");  // a wrong type is refused, not thrown
+  EXPECT_EQ(nlohmann::json::parse(read_line(fd))["error"], "request has no \"cmd\" string");
+  send_all(fd, R"({"cmd":"calls","limit":3})" "\n");
+  EXPECT_EQ(nlohmann::json::parse(read_line(fd))["limit"], 3);
   ::close(fd);
 }
 
@@ -125,27 +126,47 @@ TEST_F(ControlServerTest, ClientsBeyondTheLimitAreRefusedOthersServed) {
   char c;
   EXPECT_EQ(::recv(extra, &c, 1, 0), 0);  // closed without an answer
   ::close(extra);
-  send_all(idle[0], R"({"cmd":"echo","text":"served"})" "\n");
-  EXPECT_EQ(nlohmann::json::parse(read_line(idle[0]))["echo"], "served");
+  send_all(idle[0], R"({"cmd":"calls","limit":4})" "\n");
+  EXPECT_EQ(nlohmann::json::parse(read_line(idle[0]))["limit"], 4);
   for (int fd : idle) ::close(fd);
 }
 
 TEST_F(ControlServerTest, ClientVanishingMidRequestDoesNotDisturbTheServer) {
   const int fd = connect_client();
-  send_all(fd, R"({"cmd":"echo","te)");
+  send_all(fd, R"({"cmd":"calls","li)");
   ::close(fd);
   const int next = connect_client();
-  send_all(next, R"({"cmd":"echo","text":"ok"})" "\n");
-  EXPECT_EQ(nlohmann::json::parse(read_line(next))["echo"], "ok");
+  send_all(next, R"({"cmd":"calls","limit":5})" "\n");
+  EXPECT_EQ(nlohmann::json::parse(read_line(next))["limit"], 5);
   ::close(next);
 }
+
+TEST(ControlServerStart, SocketGetsTheConfiguredGroup) {
+  const auto nogroup = find_group("nogroup");
+  if (::geteuid() != 0 || !nogroup) GTEST_SKIP() << "needs root and the Debian group nogroup";
+  ASSERT_NE(*nogroup, ::getegid());
+  const auto dir = fs::temp_directory_path() / ("deskline-control-group-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  Logger log(LogLevel::error);
+  boost::asio::io_context io;
+  ControlServer server(io, dir / "control.sock", [](const proto::control::Request&) { return nlohmann::json{}; }, log);
+  ASSERT_FALSE(server.start(nogroup));
+  struct stat info {};
+  ASSERT_EQ(::stat((dir / "control.sock").c_str(), &info), 0);
+  EXPECT_EQ(info.st_gid, *nogroup);
+  EXPECT_EQ(info.st_mode & 0777, 0660u);
+  server.stop();
+  fs::remove_all(dir);
+}
+
+TEST(ControlServerStart, UnknownGroupIsNotFound) { EXPECT_FALSE(find_group("no-such-group-deskline")); }
 
 TEST(ControlServerStart, RefusesASocketALiveDaemonOwns) {
   const auto dir = fs::temp_directory_path() / ("deskline-control-live-" + std::to_string(::getpid()));
   fs::remove_all(dir);
   Logger log(LogLevel::error);
   boost::asio::io_context io;
-  auto handler = [](const nlohmann::json&) { return nlohmann::json{{"ok", true}}; };
+  auto handler = [](const proto::control::Request&) { return nlohmann::json{{"ok", true}}; };
   ControlServer first(io, dir / "control.sock", handler, log);
   ASSERT_FALSE(first.start());
   ControlServer second(io, dir / "control.sock", handler, log);

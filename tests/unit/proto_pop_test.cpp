@@ -64,6 +64,14 @@ TEST(ProtoPop, ForeignJsonIsNotAnEvent) {
   EXPECT_FALSE(event_from_json(R"({"v":1,"event":"call.ringing","seq":-1,"at":""})"));
 }
 
+TEST(ProtoPop, MistypedFieldsAreRefusedNotThrown) {
+  EXPECT_FALSE(event_from_json(R"({"v":"x","event":"call.ringing","seq":1,"at":""})"));  // found by fuzz_pop_request
+  EXPECT_FALSE(event_from_json(R"({"v":1,"event":7,"seq":1,"at":""})"));
+  EXPECT_FALSE(event_from_json(R"({"v":1,"event":"call.ringing","seq":1,"at":"","customers":{}})"));
+  EXPECT_FALSE(event_from_json(R"({"v":1,"event":"call.ringing","seq":1,"at":"","customers":[{"id":1}]})"));
+  EXPECT_FALSE(event_from_json(R"({"v":1,"event":"call.ended","seq":1,"at":"","port":"2"})"));
+}
+
 TEST(ProtoPopRequest, ResumeAndFilter) {
   auto parsed = parse_client_request(R"({"resume_from": 17, "lines": ["Sales 1", "Sales 2"]})");
   ASSERT_TRUE(parsed) << parsed.error;
