@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "daemon/pop_server.hpp"
+#include "proto/http_target.hpp"
 
 namespace deskline::daemon {
 
@@ -27,29 +28,12 @@ namespace {
 constexpr auto request_timeout = std::chrono::seconds(30);
 constexpr std::size_t max_header_bytes = 8 * 1024;
 constexpr std::size_t max_body_bytes = 64 * 1024;
+constexpr std::size_t max_calls_listed = 1000;
 
-// Value of a query parameter in a target like "/v1/events?token=abc".
-std::string query_parameter(std::string_view target, std::string_view name) {
-  const auto question = target.find('?');
-  if (question == std::string_view::npos) return "";
-  std::string_view query = target.substr(question + 1);
-  while (!query.empty()) {
-    const auto amp = query.find('&');
-    const auto pair = query.substr(0, amp);
-    const auto equals = pair.find('=');
-    if (pair.substr(0, equals) == name && equals != std::string_view::npos) return std::string(pair.substr(equals + 1));
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
-  }
-  return "";
-}
-
-std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
-
-std::string presented_token(const http::request<http::string_body>& request) {
+std::string presented_token(const http::request<http::string_body>& request, const proto::http::Target& target) {
   const auto authorization = request[http::field::authorization];
   if (authorization.starts_with("Bearer ")) return std::string(authorization.substr(7));
-  return query_parameter(request.target(), "token");
+  return std::string(target.parameter("token"));
 }
 
 }  // namespace
@@ -149,7 +133,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       return send(error_response(http::status::bad_request, error.message(), 11, false), true);
     }
     auto request = parser_->release();
-    const auto path = path_of(request.target());
+    auto parsed_target = proto::http::parse_target(request.target());
+    if (!parsed_target)
+      return send(error_response(http::status::bad_request, parsed_target.error, request.version(), false), true);
+    const auto& target = *parsed_target.target;
+    const auto& path = target.path;
     if (request.method() != http::verb::get && request.method() != http::verb::head)
       return send(error_response(http::status::method_not_allowed, "only GET", request.version(), request.keep_alive()));
     if (path == "/" || path == "/index.html") return send_page(request);
@@ -160,7 +148,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       server_.log().warning("http: {} refused: origin {} not allowed", peer_, std::string(origin));
       return send(error_response(http::status::forbidden, "origin not allowed", request.version(), false), true);
     }
-    if (!server_.token_matches(presented_token(request))) {
+    if (!server_.token_matches(presented_token(request, target))) {
       server_.log().warning("http: {} refused: missing or wrong token for {}", peer_, std::string(path));
       return send(error_response(http::status::unauthorized, "missing or wrong token", request.version(), false), true);
     }
@@ -175,13 +163,18 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       return;
     }
     if (path == "/v1/calls") {
-      const auto limit_text = query_parameter(request.target(), "limit");
       std::size_t limit = 50;
-      if (!limit_text.empty()) limit = static_cast<std::size_t>(std::strtoul(limit_text.c_str(), nullptr, 10));
+      if (const auto text = target.parameter("limit"); !text.empty()) {
+        const auto count = proto::http::parse_count(text, max_calls_listed);
+        if (!count)
+          return send(error_response(http::status::bad_request, "limit must be an integer from 1 to 1000",
+                                     request.version(), request.keep_alive()));
+        limit = *count;
+      }
       http::response<http::string_body> response{http::status::ok, request.version()};
       response.set(http::field::content_type, "application/json");
       response.set(http::field::cache_control, "no-store");
-      response.body() = server_.calls()(std::min<std::size_t>(limit, 1000)).dump();
+      response.body() = server_.calls()(limit).dump();
       response.keep_alive(request.keep_alive());
       response.prepare_payload();
       return send(std::move(response));

@@ -63,26 +63,55 @@ TEST(WebPage, BrowserShowsThePopCardOfARingingCall) {
   EXPECT_EQ(tools::wait_for(simulator, std::chrono::minutes(1)).value_or(-1), 0);
 }
 
-// Sends a WebSocket upgrade by hand; returns the HTTP status code.
-int upgrade_status(unsigned short port, const std::string& target, const std::string& origin) {
+struct HttpAnswer {
+  int status = -1;
+  std::string body;
+};
+
+// One raw request (a hostile client builds its own bytes); reads until the
+// server closes or a complete Content-Length body has arrived.
+HttpAnswer http_exchange(unsigned short port, const std::string& request) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  timeval timeout{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(port);
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) return -1;
+  HttpAnswer answer;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) return answer;
+  ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+  std::string data;
+  char buffer[4096];
+  ssize_t count;
+  while ((count = ::recv(fd, buffer, sizeof buffer, 0)) > 0) {
+    data.append(buffer, static_cast<std::size_t>(count));
+    const auto head_end = data.find("\r\n\r\n");
+    if (head_end == std::string::npos) continue;
+    std::smatch length;
+    const std::string head = data.substr(0, head_end);
+    if (head.find(" 101 ") != std::string::npos) break;  // WebSocket: no body
+    if (std::regex_search(head, length, std::regex(R"(Content-Length: (\d+))", std::regex::icase)) &&
+        data.size() >= head_end + 4 + std::stoul(length[1]))
+      break;
+  }
+  ::close(fd);
+  if (data.size() > 12) std::sscanf(data.c_str(), "HTTP/1.1 %d", &answer.status);
+  if (const auto head_end = data.find("\r\n\r\n"); head_end != std::string::npos) answer.body = data.substr(head_end + 4);
+  return answer;
+}
+
+int get_status(unsigned short port, const std::string& target, const std::string& method = "GET") {
+  return http_exchange(port, method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").status;
+}
+
+// Sends a WebSocket upgrade by hand; returns the HTTP status code.
+int upgrade_status(unsigned short port, const std::string& target, const std::string& origin) {
   std::string request = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
                         "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                         "Sec-WebSocket-Version: 13\r\n";
   if (!origin.empty()) request += "Origin: " + origin + "\r\n";
-  request += "\r\n";
-  ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
-  char buffer[512] = {};
-  const ssize_t count = ::recv(fd, buffer, sizeof buffer - 1, 0);
-  ::close(fd);
-  int status = -1;
-  if (count > 12) std::sscanf(buffer, "HTTP/1.1 %d", &status);
-  return status;
+  return http_exchange(port, request + "\r\n").status;
 }
 
 TEST(WebPage, WebSocketRefusesWrongTokenAndForeignOrigin) {
@@ -102,6 +131,22 @@ TEST(WebPage, WebSocketRefusesWrongTokenAndForeignOrigin) {
   EXPECT_EQ(upgrade_status(port, "/v1/events", own_origin), 401);
   EXPECT_EQ(upgrade_status(port, "/v1/events?token=" + token, "https://evil.example"), 403);
   EXPECT_EQ(upgrade_status(port, "/v1/events?token=" + token, "http://127.0.0.1:1"), 403);
+  EXPECT_EQ(upgrade_status(port, "/v1/events?token=%zz" + token, own_origin), 400);  // bad percent-escape
+
+  // Plain HTTP on the same listener: the calls API and its refusals.
+  const auto calls = http_exchange(port, "GET /v1/calls?limit=5 HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
+                                        token + "\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(calls.status, 200);
+  EXPECT_TRUE(nlohmann::json::parse(calls.body, nullptr, false).is_array()) << calls.body;
+  EXPECT_EQ(get_status(port, "/v1/calls?limit=2&token=" + token), 200);
+  for (const char* limit : {"abc", "0", "-1", "1001", "5x"})
+    EXPECT_EQ(get_status(port, "/v1/calls?token=" + token + "&limit=" + limit), 400) << limit;
+  EXPECT_EQ(get_status(port, "/v1/calls"), 401);
+  EXPECT_EQ(get_status(port, "/v1/nothing?token=" + token), 404);
+  EXPECT_EQ(get_status(port, "/nothing"), 404);
+  EXPECT_EQ(get_status(port, "/v1/calls?token=" + token, "DELETE"), 405);
+  EXPECT_EQ(get_status(port, "no-slash"), 400);
+  EXPECT_EQ(http_exchange(port, "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(9000, 'a') + "\r\n\r\n").status, 400);
   EXPECT_EQ(tools::wait_for(simulator, std::chrono::minutes(1)).value_or(-1), 0);
   EXPECT_NE(workspace.log().find("origin https://evil.example not allowed"), std::string::npos);
 }
