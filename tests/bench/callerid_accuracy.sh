@@ -10,6 +10,5 @@ build_dir=${1:-build}
 for tool in multimon-ng minimodem espeak-ng sox; do
   command -v "$tool" >/dev/null || echo "note: $tool missing, its columns/rows are skipped" >&2
 done
-cmake --build "$build_dir" --target deskline_unit_tests >/dev/null
-"$build_dir/bin/deskline_unit_tests" --gtest_also_run_disabled_tests \
-  --gtest_filter='DetectorBenchmark.*' --gtest_brief=1
+cmake --build "$build_dir" --target deskline_detector_bench >/dev/null
+"$build_dir/bin/deskline_detector_bench" --gtest_brief=1

@@ -8,13 +8,12 @@
 // Runs, in one invocation: the floor (empty directory: no match, one client),
 // then 1 and 100 clients against a directory of CUSTOMERS (default 1,000,000)
 // customers whose numbers the calls use. Prints p50/p99 per run.
-#include <poll.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -79,37 +78,73 @@ struct Received {
   bool matched;
 };
 
-// Reads call.ringing events until EOF; records when each was read.
-void client(const fs::path& socket_path, std::vector<Received>& out, std::atomic<int>& connected) {
-  int fd = -1;
-  for (int attempt = 0; attempt < 400 && fd < 0; ++attempt) {
-    fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+int connect_events(const fs::path& socket_path) {
+  for (int attempt = 0; attempt < 400; ++attempt) {
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_un address{};
     address.sun_family = AF_UNIX;
     std::strncpy(address.sun_path, socket_path.c_str(), sizeof address.sun_path - 1);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-      ::close(fd);
-      fd = -1;
-      std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) return fd;
+    ::close(fd);
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
-  if (fd < 0) return;
-  ++connected;
-  std::string buffer;
+  return -1;
+}
+
+// All clients in one thread on epoll, so the measurement does not add 100
+// threads competing with the daemon for two cores. Each read is stamped as it
+// completes; JSON is parsed only after the run.
+void read_events(const fs::path& socket_path, int count, std::vector<std::vector<Received>>& out) {
+  struct Client {
+    int fd;
+    std::string buffer;
+    std::vector<std::pair<std::string, double>> lines;  // raw line, read time
+  };
+  std::vector<Client> open;
+  const int epoll = ::epoll_create1(EPOLL_CLOEXEC);
+  for (int i = 0; i < count; ++i) {
+    const int fd = connect_events(socket_path);
+    if (fd < 0) break;
+    open.push_back({fd, {}, {}});
+  }
+  for (std::size_t i = 0; i < open.size(); ++i) {
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.u64 = i;
+    ::epoll_ctl(epoll, EPOLL_CTL_ADD, open[i].fd, &event);
+  }
+  std::size_t live = open.size();
+  std::vector<epoll_event> ready(open.size() + 1);
   char chunk[65536];
-  ssize_t count;
-  while ((count = ::recv(fd, chunk, sizeof chunk, 0)) > 0) {
-    const double now = realtime_s();
-    buffer.append(chunk, static_cast<std::size_t>(count));
-    std::size_t newline;
-    while ((newline = buffer.find('\n')) != std::string::npos) {
-      const auto event = nlohmann::json::parse(buffer.substr(0, newline), nullptr, false);
-      buffer.erase(0, newline + 1);
-      if (event.is_object() && event.value("event", "") == "call.ringing" && !event.value("replay", false))
-        out.push_back({event.value("line", ""), now, !event["customers"].empty()});
+  while (live > 0) {
+    const int n = ::epoll_wait(epoll, ready.data(), static_cast<int>(ready.size()), 60'000);
+    if (n <= 0) break;
+    for (int r = 0; r < n; ++r) {
+      auto& client = open[ready[static_cast<std::size_t>(r)].data.u64];
+      const ssize_t got = ::recv(client.fd, chunk, sizeof chunk, 0);
+      const double now = realtime_s();
+      if (got <= 0) {
+        ::epoll_ctl(epoll, EPOLL_CTL_DEL, client.fd, nullptr);
+        ::close(client.fd);
+        --live;
+        continue;
+      }
+      client.buffer.append(chunk, static_cast<std::size_t>(got));
+      std::size_t newline;
+      while ((newline = client.buffer.find('\n')) != std::string::npos) {
+        client.lines.emplace_back(client.buffer.substr(0, newline), now);
+        client.buffer.erase(0, newline + 1);
+      }
     }
   }
-  ::close(fd);
+  ::close(epoll);
+  out.assign(open.size(), {});
+  for (std::size_t i = 0; i < open.size(); ++i)
+    for (const auto& [text, at] : open[i].lines) {
+      const auto event = nlohmann::json::parse(text, nullptr, false);
+      if (event.is_object() && event.value("event", "") == "call.ringing" && !event.value("replay", false))
+        out[i].push_back({event.value("line", ""), at, !event["customers"].empty()});
+    }
 }
 
 struct Result {
@@ -117,7 +152,7 @@ struct Result {
   std::size_t samples = 0, matched = 0;
 };
 
-Result run(const fs::path& bin, const fs::path& work, int clients, bool with_directory, int customers) {
+Result run(const fs::path& bin, const fs::path& work, int client_count, bool with_directory, int customers) {
   fs::remove_all(work);
   fs::create_directories(work);
   std::ofstream(work / "deskline.toml") << fmt::format(
@@ -146,14 +181,10 @@ Result run(const fs::path& bin, const fs::path& work, int clients, bool with_dir
                                  "--trace", (work / "trace.jsonl").string(), "--", (bin / "desklined").string(),
                                  "--config", (work / "deskline.toml").string()},
                                 options);
-  std::vector<std::vector<Received>> received(static_cast<std::size_t>(clients));
-  std::atomic<int> connected{0};
-  std::vector<std::thread> threads;
-  for (int i = 0; i < clients; ++i)
-    threads.emplace_back(client, work / "run" / "events.sock", std::ref(received[static_cast<std::size_t>(i)]),
-                         std::ref(connected));
+  std::vector<std::vector<Received>> received;
+  std::thread reader(read_events, work / "run" / "events.sock", client_count, std::ref(received));
   wait_for(simulator, std::chrono::minutes(5));
-  for (auto& thread : threads) thread.join();
+  reader.join();
 
   // Ring-start reports in the trace, per line in order.
   std::map<std::string, std::vector<double>> ring_reaped;

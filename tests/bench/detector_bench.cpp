@@ -1,7 +1,7 @@
 // Accuracy, talk-off and CPU benchmarks of the line detectors, with
-// multimon-ng and minimodem decoding the same files. Disabled in the unit run
-// (minutes of work, external tools); tests/bench/callerid_accuracy.sh runs them
-// and prints the Markdown tables of BENCHMARKS.md.
+// multimon-ng and minimodem decoding the same files. A bench binary, not part
+// of ctest (minutes of work, external tools); tests/bench/callerid_accuracy.sh
+// runs it and prints the Markdown tables of BENCHMARKS.md.
 #include <gtest/gtest.h>
 
 #include <spandsp.h>
@@ -179,7 +179,7 @@ std::string percent(int found, int total) {
   return text;
 }
 
-TEST(DetectorBenchmark, DISABLED_CallerIdAccuracy) {
+TEST(DetectorBenchmark, CallerIdAccuracy) {
   const int count = messages_per_cell();
   std::vector<Cell> cells;
   for (const double snr : {30.0, 20.0, 15.0, 10.0, 6.0})
@@ -265,7 +265,7 @@ std::string spandsp_digits(const Samples& audio) {
   return digits;
 }
 
-TEST(DetectorBenchmark, DISABLED_DtmfQ24) {
+TEST(DetectorBenchmark, DtmfQ24) {
   constexpr std::string_view keys = "1234567890*#ABCD";
   const std::vector<Q24Row> rows{
       {"nominal, 40 ms, -10 dBm0", 40, -10, 0, 0, true},
@@ -385,7 +385,7 @@ TalkOffCount run_line(const Samples& audio) {
   return count;
 }
 
-TEST(DetectorBenchmark, DISABLED_TalkOffAndCpu) {
+TEST(DetectorBenchmark, TalkOffAndCpu) {
   if (!have("espeak-ng") || !have("sox")) GTEST_SKIP() << "espeak-ng or sox missing";
   // Distinct renditions (voice, speed, pitch) until each language has 16 minutes.
   Samples english;
