@@ -3,13 +3,8 @@
 // the original Ogg Opus file or a WAV, and `encode`, which runs the production
 // recording writer on a WAV file (admins convert old archives with it;
 // benchmarks use it).
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -28,6 +23,7 @@
 #include "daemon/call_json.hpp"
 #include "daemon/store.hpp"
 #include "tools/cli/command.hpp"
+#include "tools/cli/output_file.hpp"
 
 namespace deskline::tools {
 namespace {
@@ -39,13 +35,8 @@ struct EncodeOptions {
   std::vector<std::string> comments;
 };
 
-// Closes the descriptor on every path out of encode_wav_file.
-struct FdCloser {
-  int fd = -1;
-  ~FdCloser() {
-    if (fd >= 0) ::close(fd);
-  }
-};
+// Recordings are personal data: copies get the recordings' own mode.
+constexpr mode_t recording_mode = 0640;
 
 int encode_wav_file(const EncodeOptions& options) {
   std::ifstream input(options.input, std::ios::binary);
@@ -75,40 +66,28 @@ int encode_wav_file(const EncodeOptions& options) {
     return 1;
   }
 
-  // A regular file is written under a temporary name and renamed when
-  // complete, so a failed run leaves no half-written archive and never
-  // removes anything it did not create. Devices and FIFOs are written directly.
-  struct stat existing {};
-  const bool direct = ::stat(options.output.c_str(), &existing) == 0 && !S_ISREG(existing.st_mode);
-  std::string temporary = options.output + ".partial-XXXXXX";
-  FdCloser output{direct ? ::open(options.output.c_str(), O_WRONLY | O_CLOEXEC)
-                         : ::mkostemp(temporary.data(), O_CLOEXEC)};
-  if (output.fd < 0) {
-    std::cerr << fmt::format("deskline: cannot create {}: {}\n", options.output, std::strerror(errno));
+  std::error_code error;
+  auto output = OutputFile::create(options.output, recording_mode, error);
+  if (!output) {
+    std::cerr << fmt::format("deskline: cannot create {}: {}\n", options.output, error.message());
     return 1;
   }
-  auto failed = [&](const std::error_code& error) {
-    std::cerr << fmt::format("deskline: {}: {}\n", options.output, error.message());
-    if (!direct) ::unlink(temporary.c_str());
+  auto failed = [&](const std::error_code& why) {
+    std::cerr << fmt::format("deskline: {}: {}\n", options.output, why.message());
     return 1;
   };
-  if (!direct && ::fchmod(output.fd, 0640) != 0) return failed(std::error_code(errno, std::generic_category()));
+  const bool direct = output->direct();
 
-  codec::FdSink sink(output.fd);
+  codec::FdSink sink(output->fd());
   auto settings = options.settings;
   settings.rate_hz = audio.rate_hz;
   auto comments = options.comments;
   comments.push_back("DESKLINE_SOURCE=" + std::filesystem::path(options.input).filename().string());
-  std::error_code error;
   auto writer = codec::OggOpusWriter::create(settings, std::move(comments), sink, error);
   if (!writer) return failed(error);
   if ((error = writer->write(audio.samples))) return failed(error);
   if ((error = writer->finish())) return failed(error);
-  if (!direct) {
-    if (::fsync(output.fd) != 0) return failed(std::error_code(errno, std::generic_category()));
-    if (::rename(temporary.c_str(), options.output.c_str()) != 0)
-      return failed(std::error_code(errno, std::generic_category()));
-  }
+  if ((error = output->commit(/*replace=*/true))) return failed(error);
 
   const double seconds = writer->duration_s();
   // To stderr when the audio itself may be going to stdout.
@@ -197,45 +176,17 @@ std::optional<daemon::RecordingRecord> resolve_recording(const daemon::Store& st
   return std::move(matches.front());
 }
 
-// Writes bytes to output through a temporary file in the same folder, renamed
-// into place once complete, so a failure never leaves a half-written file.
-// Without force an existing output is kept (link(2) refuses to replace it,
-// atomically, where a test-then-rename would race).
+// Writes bytes to output, all or nothing; without force an existing file is kept.
 bool write_output(const std::string& output, std::span<const std::uint8_t> bytes, bool force) {
-  std::string temporary = output + ".partial-XXXXXX";
-  FdCloser file{::mkostemp(temporary.data(), O_CLOEXEC)};
-  if (file.fd < 0) {
-    std::cerr << fmt::format("deskline: cannot create {}: {}\n", output, std::strerror(errno));
+  std::error_code error;
+  auto file = OutputFile::create(output, recording_mode, error);
+  if (file && !(error = file->write_all(bytes))) error = file->commit(force);
+  if (error == std::errc::file_exists) {
+    std::cerr << fmt::format("deskline: {} exists (use --force to replace it)\n", output);
     return false;
   }
-  auto failed = [&](const char* what) {
-    std::cerr << fmt::format("deskline: {} {}: {}\n", what, output, std::strerror(errno));
-    ::unlink(temporary.c_str());
-    return false;
-  };
-  // Recordings are personal data: the copy gets the recording's own mode.
-  if (::fchmod(file.fd, 0640) != 0) return failed("cannot write");
-  for (std::size_t done = 0; done < bytes.size();) {
-    const ssize_t written = ::write(file.fd, bytes.data() + done, bytes.size() - done);
-    if (written < 0 && errno == EINTR) continue;
-    if (written < 0) return failed("cannot write");
-    done += static_cast<std::size_t>(written);
-  }
-  if (::fsync(file.fd) != 0) return failed("cannot write");
-  if (force) {
-    if (::rename(temporary.c_str(), output.c_str()) != 0) return failed("cannot write");
-    return true;
-  }
-  if (::link(temporary.c_str(), output.c_str()) != 0) {
-    if (errno == EEXIST) {
-      std::cerr << fmt::format("deskline: {} exists (use --force to replace it)\n", output);
-      ::unlink(temporary.c_str());
-      return false;
-    }
-    return failed("cannot write");
-  }
-  ::unlink(temporary.c_str());
-  return true;
+  if (error) std::cerr << fmt::format("deskline: cannot write {}: {}\n", output, error.message());
+  return !error;
 }
 
 int export_recording(const config::Config& config, const ExportOptions& options) {
