@@ -1,11 +1,20 @@
 // Screen pops over the events socket under deskline-sim: first ring, caller
-// ID between rings, a client that connects mid-ring, resume by seq, and a
-// stalled client that is cut off while the others are served.
+// ID between rings, a client that connects mid-ring, resume by seq, a
+// stalled client that is cut off while the others are served, and
+// `deskline pop --notify` shown by a real notification server (dunst).
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <csignal>
+#include <cstdlib>
 #include <fstream>
+#include <sstream>
 
 #include "tests/integration/harness.hpp"
 #include "tests/integration/pop_client.hpp"
@@ -186,6 +195,231 @@ TEST(Pop, StalledClientIsCutOffOthersUnaffected) {
     ASSERT_EQ(events[i]["seq"].get<std::uint64_t>(), events[i - 1]["seq"].get<std::uint64_t>() + 1);
   EXPECT_NE(workspace.log().find("disconnected: more than"), std::string::npos)
       << "the stalled client was never cut off";
+}
+
+bool on_path(const std::string& program) {
+  std::istringstream path(std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin:/bin");
+  for (std::string dir; std::getline(path, dir, ':');)
+    if (!dir.empty() && ::access((fs::path(dir) / program).c_str(), X_OK) == 0) return true;
+  return false;
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream file(path);
+  return {std::istreambuf_iterator<char>(file), {}};
+}
+
+// Stops a child: SIGTERM, then SIGKILL if it lingers; always reaped.
+void stop(pid_t pid) {
+  ::kill(pid, SIGTERM);
+  if (!tools::wait_for(pid, std::chrono::seconds(3))) {
+    ::kill(pid, SIGKILL);
+    tools::wait_for(pid, std::chrono::seconds(3));
+  }
+}
+
+// Starts a server that reports readiness by writing one line to its stdout
+// (Xvfb's display number, dbus-daemon's address); returns its pid, or -1.
+pid_t spawn_until_first_line(const std::vector<std::string>& argv, const fs::path& log, std::string& line) {
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return -1;
+  tools::SpawnOptions options;
+  options.stdout_fd = pipe_fds[1];
+  options.stderr_path = log;
+  const pid_t pid = tools::spawn(argv, options);
+  ::close(pipe_fds[1]);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  char c;
+  while (pid > 0 && std::chrono::steady_clock::now() < deadline) {
+    pollfd readable{pipe_fds[0], POLLIN, 0};
+    if (::poll(&readable, 1, 100) <= 0) continue;
+    if (::read(pipe_fds[0], &c, 1) != 1 || c == '\n') break;  // EOF: it died before it was ready
+    line += c;
+  }
+  ::close(pipe_fds[0]);
+  return pid;
+}
+
+// A private desktop for one test: an X server (Xvfb), a D-Bus session bus and
+// dunst, the notification server, on them. Whatever it started is stopped
+// when it goes out of scope, also when the test fails.
+class NotificationDesktop {
+ public:
+  explicit NotificationDesktop(const fs::path& dir) {
+    std::string display;
+    // -displayfd: Xvfb picks a free display itself and says which once it accepts clients.
+    start({"Xvfb", "-displayfd", "1", "-nolisten", "tcp"}, dir / "xvfb.log", &display);
+    // Not the system's session.conf: its service activation would start a second dunst
+    // behind our back; here only the dunst started below can take the notifications.
+    std::ofstream(dir / "bus.conf") << "<busconfig><type>session</type>"
+                                    << "<listen>unix:path=" << (dir / "bus").string() << "</listen>"
+                                    << "<auth>EXTERNAL</auth><policy context=\"default\">"
+                                    << "<allow send_destination=\"*\" eavesdrop=\"true\"/>"
+                                    << "<allow eavesdrop=\"true\"/><allow own=\"*\"/></policy></busconfig>\n";
+    std::string bus;
+    start({"dbus-daemon", "--config-file=" + (dir / "bus.conf").string(), "--nofork", "--print-address=1"},
+          dir / "dbus.log", &bus);
+    if (!error_.empty()) return;
+    environment_ = {"DISPLAY=:" + display, "DBUS_SESSION_BUS_ADDRESS=" + bus};
+    // Every notification kept apart (dunst merges identical ones by default), on X11 even
+    // where WAYLAND_DISPLAY is set.
+    std::ofstream(dir / "dunstrc") << "[global]\n    stack_duplicates = false\n    force_xwayland = true\n";
+    tools::SpawnOptions options;
+    options.environment = environment_;
+    options.stderr_path = dir / "dunst.log";
+    const pid_t dunst = tools::spawn({"dunst", "-config", (dir / "dunstrc").string()}, options);
+    if (dunst < 0) {
+      error_ = "cannot start dunst";
+      return;
+    }
+    processes_.push_back(dunst);
+    // Ready once it answers on the bus (it owns org.freedesktop.Notifications by then).
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    tools::SpawnOptions ask;
+    ask.environment = environment_;
+    ask.stdout_path = ask.stderr_path = dir / "dunstctl.log";  // "is it running?" until it is
+    const auto answers = [&ask] {
+      const pid_t dunstctl = tools::spawn({"dunstctl", "is-paused"}, ask);
+      return dunstctl > 0 && tools::wait_for(dunstctl, std::chrono::seconds(5)) == 0;
+    };
+    while (!answers()) {
+      if (std::chrono::steady_clock::now() > deadline || tools::wait_for(dunst, {})) {
+        error_ = "dunst did not come up: " + read_file(dir / "dunst.log");
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  ~NotificationDesktop() {
+    for (auto pid = processes_.rbegin(); pid != processes_.rend(); ++pid) stop(*pid);
+  }
+  NotificationDesktop(const NotificationDesktop&) = delete;
+  NotificationDesktop& operator=(const NotificationDesktop&) = delete;
+
+  const std::string& error() const { return error_; }  // "" when it is up
+  const std::vector<std::string>& environment() const { return environment_; }  // DISPLAY, DBUS_SESSION_BUS_ADDRESS
+
+  // Every notification dunst received, newest first: dunstctl history as {summary, body, appname}.
+  std::vector<nlohmann::json> notifications() const {
+    std::string ignored, history;
+    // dunst lists a notification in its history only once it is closed.
+    tools::run_capture({"dunstctl", "close-all"}, ignored, environment_);
+    tools::run_capture({"dunstctl", "history"}, history, environment_);
+    const auto parsed = nlohmann::json::parse(history, nullptr, false);  // busctl's JSON of aa{sv}
+    std::vector<nlohmann::json> notifications;
+    if (parsed.is_discarded() || !parsed.contains("data")) return notifications;
+    for (const auto& entry : parsed["data"][0])
+      notifications.push_back({{"summary", entry["summary"]["data"]},
+                               {"body", entry["body"]["data"]},
+                               {"appname", entry["appname"]["data"]}});
+    return notifications;
+  }
+
+ private:
+  void start(const std::vector<std::string>& argv, const fs::path& log, std::string* ready_line) {
+    if (!error_.empty()) return;
+    const pid_t pid = spawn_until_first_line(argv, log, *ready_line);
+    if (pid > 0) processes_.push_back(pid);
+    if (pid < 0 || ready_line->empty()) error_ = fmt::format("{} did not come up: {}", argv[0], read_file(log));
+  }
+
+  std::vector<pid_t> processes_;
+  std::vector<std::string> environment_;
+  std::string error_;
+};
+
+struct PopRun {
+  int status = -1;
+  std::string out, err;
+  std::vector<nlohmann::json> pops;  // the call.ringing and call.identified events it printed
+};
+
+// Runs `deskline pop --notify --json --once` (with these extra environment
+// variables) while a customer from the directory rings "Sales 1": a ring
+// without number, then caller ID between the rings.
+PopRun pop_notify_during_ringing_call(const Workspace& workspace, const std::vector<std::string>& environment) {
+  std::ofstream(workspace.dir() / "customers.csv")
+      << "id,name,company,url,phone\n"
+         "c-1,Zhang Wei,Acme Trading,https://crm.example/c/1,+86 138 1234 5678\n";
+  PopRun run;
+  const auto imported = workspace.cli_json({"customers", "import", (workspace.dir() / "customers.csv").string()});
+  EXPECT_FALSE(imported.contains("exit_status")) << imported.dump();
+  const pid_t simulator = workspace.start_daemon_under_sim(workspace.write_scenario(R"(
+box A serial=X800-NOTIFY-1 lines=1
+at 1.0 A:1 ring cadence=0.8/0.8 count=2
+at 2.0 A:1 callerid number=13812345678 name="ZHANG WEI"
+at 3.6 end
+)"));
+  if (simulator < 0) return run;
+  // --once gives up when there is no daemon yet, so start it once the daemon listens.
+  const auto events_socket = workspace.dir() / "run" / "events.sock";
+  for (int tries = 0; tries < 200 && !fs::exists(events_socket); ++tries)
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  tools::SpawnOptions options;
+  options.environment = environment;
+  options.stdout_path = workspace.dir() / "pop.out";
+  options.stderr_path = workspace.dir() / "pop.err";
+  const pid_t pop = tools::spawn({bin("deskline").string(), "--config", workspace.config_path().string(), "pop",
+                                  "--notify", "--json", "--once"},
+                                 options);
+  EXPECT_EQ(tools::wait_for(simulator, std::chrono::minutes(1)).value_or(-1), 0) << workspace.log();
+  if (pop < 0) return run;
+  // It exits when the daemon goes away at the scenario's end.
+  const auto status = tools::wait_for(pop, std::chrono::seconds(20));
+  if (!status) stop(pop);
+  run.status = status.value_or(-1);
+  run.out = read_file(workspace.dir() / "pop.out");
+  run.err = read_file(workspace.dir() / "pop.err");
+  std::istringstream lines(run.out);
+  for (std::string line; std::getline(lines, line);) {
+    auto event = nlohmann::json::parse(line, nullptr, false);
+    if (!event.is_discarded() && (event["event"] == "call.ringing" || event["event"] == "call.identified"))
+      run.pops.push_back(event);
+  }
+  return run;
+}
+
+constexpr auto kSalesLine = "[[line]]\nbox = \"X800-NOTIFY-1\"\nport = 1\nname = \"Sales 1\"\n";
+
+TEST(Pop, NotifyShowsADesktopNotificationPerPop) {
+  std::vector<std::string> missing;
+  for (const auto* program : {"Xvfb", "dbus-daemon", "dunst", "dunstctl", "notify-send"})
+    if (!on_path(program)) missing.push_back(program);
+  if (!missing.empty())
+    GTEST_SKIP() << fmt::format("needs {} (tools/install-deps.sh installs xvfb, dunst and libnotify-bin)",
+                                fmt::join(missing, ", "));
+  Workspace workspace("pop-notify", kSalesLine);
+  NotificationDesktop desktop(workspace.dir());
+  ASSERT_EQ(desktop.error(), "");
+
+  const auto run = pop_notify_during_ringing_call(workspace, desktop.environment());
+  EXPECT_EQ(run.status, 0) << run.err;
+  EXPECT_EQ(run.err, "");  // no notification failed
+  ASSERT_EQ(run.pops.size(), 2u) << run.out << workspace.log();
+  EXPECT_EQ(run.pops[0]["event"], "call.ringing");
+  EXPECT_EQ(run.pops[1]["event"], "call.identified");
+
+  const auto notifications = desktop.notifications();  // newest first
+  ASSERT_EQ(notifications.size(), 2u) << nlohmann::json(notifications).dump();
+  EXPECT_EQ(notifications[1]["summary"], "Sales 1: incoming call") << notifications[1].dump();
+  EXPECT_EQ(notifications[1]["body"], "unknown caller") << notifications[1].dump();
+  EXPECT_EQ(notifications[0]["summary"], "Sales 1: 138 1234 5678") << notifications[0].dump();
+  EXPECT_EQ(notifications[0]["body"], "Zhang Wei (Acme Trading)") << notifications[0].dump();
+  for (const auto& notification : notifications) EXPECT_EQ(notification["appname"], "Deskline");
+}
+
+TEST(Pop, NotifyWithoutNotificationServerWarnsOnceAndKeepsPopping) {
+  Workspace workspace("pop-notify-none", kSalesLine);
+  // A session bus address nobody listens on: notify-send fails for every pop.
+  const auto run = pop_notify_during_ringing_call(
+      workspace, {"DBUS_SESSION_BUS_ADDRESS=unix:path=" + (workspace.dir() / "no-bus").string()});
+  EXPECT_EQ(run.status, 0) << run.err;
+  EXPECT_GE(run.pops.size(), 2u) << run.out << workspace.log();  // the ring, then the caller ID
+  std::istringstream lines(run.err);
+  int warnings = 0;
+  for (std::string line; std::getline(lines, line);)
+    if (line.starts_with("deskline pop: ") && line.find("notify-send") != std::string::npos) ++warnings;
+  EXPECT_EQ(warnings, 1) << run.err;
 }
 
 }  // namespace

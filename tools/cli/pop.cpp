@@ -63,13 +63,35 @@ std::string human_line(const proto::pop::Event& event) {
   return text;
 }
 
-void run_for_event(const PopOptions& options, const proto::pop::Event& event) {
+// Shows one desktop notification; returns why it failed, "" when it was shown.
+std::string notify(const proto::pop::Event& event, bool quiet) {
+  const auto title = fmt::format("{}: {}", event.line, event.number_display.empty() ? "incoming call"
+                                                                                     : event.number_display);
+  SpawnOptions options;
+  if (quiet) options.stderr_path = "/dev/null";  // notify-send's complaint was shown once already
+  const pid_t pid = spawn({"notify-send", "--app-name=Deskline", title, customer_text(event)}, options);
+  if (pid < 0) return fmt::format("cannot run notify-send: {} (package libnotify-bin).", std::strerror(errno));
+  const auto status = wait_for(pid, std::chrono::seconds(5));
+  if (!status) {
+    ::kill(pid, SIGKILL);  // a hung notify-send must not hold up the pops
+    wait_for(pid, std::chrono::seconds(1));
+    return "notify-send did not finish within 5 s.";
+  }
+  if (*status == 0) return "";
+  return fmt::format("notify-send failed (exit status {}); is a notification server running on the session D-Bus?",
+                     *status);
+}
+
+void run_for_event(const PopOptions& options, const proto::pop::Event& event, bool& notify_failed) {
   const bool is_pop = event.event == "call.ringing" || event.event == "call.identified";
   if (options.notify && is_pop) {
-    const auto title = fmt::format("{}: {}", event.line, event.number_display.empty() ? "incoming call"
-                                                                                       : event.number_display);
-    const pid_t pid = spawn({"notify-send", "--app-name=Deskline", title, customer_text(event)});
-    if (pid > 0) wait_for(pid, std::chrono::seconds(5));
+    const auto failure = notify(event, notify_failed);
+    if (!failure.empty() && !notify_failed) {
+      // Once, not per call: a desk without a notification server still gets its pops printed.
+      std::cerr << "deskline pop: " << failure
+                << " Pops are still printed; further notification failures are not reported.\n";
+      notify_failed = true;
+    }
   }
   if (!options.exec.empty()) {
     const auto& customer = event.customers.empty() ? proto::pop::Customer{} : event.customers.front();
@@ -94,6 +116,7 @@ int follow(const config::Config& config, const PopOptions& options) {
   std::optional<std::uint64_t> last_seq;
   int shown = 0;
   bool warned = false;
+  bool notify_failed = false;
   while (true) {
     const int fd = connect_unix(config.events_socket_path());
     if (fd < 0) {
@@ -138,7 +161,7 @@ int follow(const config::Config& config, const PopOptions& options) {
         if (options.json) std::cout << line << "\n";
         else std::cout << human_line(*event) << "\n";
         std::cout.flush();
-        run_for_event(options, *event);
+        run_for_event(options, *event, notify_failed);
         if (options.count > 0 && ++shown >= options.count) {
           ::close(fd);
           return 0;
