@@ -131,9 +131,10 @@ json call_to_json(const CallRecord& call) {
   json duration = nullptr;
   if (!active) {
     // Connected time, the span a recording covers: from the answer, or for an
-    // outbound call without answer supervision from off-hook; missed calls 0.
+    // outbound call without answer supervision from off-hook, or for a call
+    // joined in progress (direction unknown) from the join; missed calls 0.
     std::optional<WallTimeUs> connected_at = call.answered_at;
-    if (!connected_at && call.direction == "outbound") connected_at = call.started_at;
+    if (!connected_at && call.direction != "inbound") connected_at = call.started_at;
     // A wall clock stepped backwards must not give a negative duration.
     duration = connected_at ? seconds_ms(std::max<std::int64_t>(0, *call.ended_at - *connected_at)) : 0.0;
   }

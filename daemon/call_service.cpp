@@ -291,12 +291,41 @@ void CallService::persist(Line& line, const CallUpdate& update, const BoxClock& 
 
   for (auto* observer : first_observers_) observer->call_changed(update.change, record, 0);
   const bool inserted = update.change == CallChange::started;
+  const bool joined = inserted && call.joined_in_progress;
+  // Looked up before the insert, which makes the new call the line's latest.
+  const auto predecessor = joined ? interrupted_predecessor(line) : std::nullopt;
   auto error = inserted ? store_.insert_call(record) : store_.update_call(record);
   if (error) log_.error("line={} call={} cannot store call: {}", line.name, record.id, store_.last_error_message());
   log_.info("line={} call={} {} {} number={}{}", line.name, record.id, to_string(update.change),
             record.direction, record.number.empty() ? "-" : record.number,
             record.outcome.empty() ? "" : " outcome=" + record.outcome);
+  if (joined) note_joined(line, record, predecessor);
   for (auto* observer : observers_) observer->call_changed(update.change, record, 0);
+}
+
+std::optional<std::string> CallService::interrupted_predecessor(const Line& line) const {
+  std::error_code error;
+  const auto latest = store_.latest_call_on(line.box_serial, line.port, error);
+  if (error) log_.error("line={} cannot look up its previous call: {}", line.name, store_.last_error_message());
+  if (!latest || latest->outcome != to_string(Outcome::interrupted)) return std::nullopt;
+  return latest->id;
+}
+
+// A call found in progress when the box attached: its events say so, and
+// name the line's previous call when the daemon stopped during that one
+// (most likely the same conversation, seen by two runs of the daemon).
+void CallService::note_joined(const Line& line, const CallRecord& record,
+                              const std::optional<std::string>& predecessor) {
+  const bool off_hook = record.direction == to_string(Direction::unknown);
+  nlohmann::json detail = {{"line_state", off_hook ? "off_hook" : "ringing"}};
+  if (predecessor) detail["interrupted_call_id"] = *predecessor;
+  if (auto error = store_.add_event({record.id, record.started_at, "joined_in_progress", detail.dump()}))
+    log_.error("line={} call={} cannot store the join: {}", line.name, record.id, store_.last_error_message());
+  log_.warning("line={} call={} joined in progress: the line was {} when the box attached; the call is followed "
+               "from now on ({} unknown){}",
+               line.name, record.id, off_hook ? "off-hook" : "ringing",
+               off_hook ? "direction and answer" : "first ring",
+               predecessor ? "; follows interrupted call " + *predecessor : "");
 }
 
 std::vector<CallRecord> CallService::active_calls() const {

@@ -79,6 +79,8 @@ class CallService : public drivers::BoxListener {
   BoxState& box_state(const std::string& serial);
   void apply(BoxState& box, Line& line, const MachineOutput& output);
   void persist(Line& line, const CallUpdate& update, const BoxClock& clock);
+  std::optional<std::string> interrupted_predecessor(const Line& line) const;
+  void note_joined(const Line& line, const CallRecord& record, const std::optional<std::string>& predecessor);
   void arm_timer(BoxState& box, Line& line);
   void accept_caller_id(BoxState& box, Line& line, const drivers::CallerIdInfo& caller_id, bool from_audio,
                         BoxTimeUs at);

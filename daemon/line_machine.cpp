@@ -11,12 +11,18 @@ std::string_view to_string(LineState state) {
     case LineState::answered: return "answered";
     case LineState::dialing: return "dialing";
     case LineState::outbound: return "outbound";
+    case LineState::joined: return "joined";
   }
   return "unknown";
 }
 
 std::string_view to_string(Direction direction) {
-  return direction == Direction::inbound ? "inbound" : "outbound";
+  switch (direction) {
+    case Direction::inbound: return "inbound";
+    case Direction::outbound: return "outbound";
+    case Direction::unknown: return "unknown";
+  }
+  return "unknown";
 }
 
 std::string_view to_string(Outcome outcome) {
@@ -56,6 +62,7 @@ MachineOutput LineMachine::on_signal(const drivers::LineSignal& signal, BoxTimeU
         else if constexpr (std::is_same_v<T, drivers::CallerIdReceived>) return on_caller_id(value.caller_id, at);
         else if constexpr (std::is_same_v<T, drivers::DigitDetected>) return on_digit(value.digit, at);
         else if constexpr (std::is_same_v<T, drivers::PolarityChanged>) return on_polarity(at);
+        else if constexpr (std::is_same_v<T, drivers::LineStateSnapshot>) return on_snapshot(value, at);
         else return {};  // line voltage does not change call state
       },
       signal);
@@ -75,7 +82,7 @@ MachineOutput LineMachine::on_time(BoxTimeUs now) {
   } else if (state_ == LineState::dialing) {
     emit(output, CallChange::number_dialled, now);
     move_to(output, LineState::outbound, "dial_timeout", now);
-  } else if ((state_ == LineState::answered || state_ == LineState::outbound) && hangup_tone_start_) {
+  } else if (connected() && hangup_tone_start_) {
     // The far end hung up when the tone began: that is the call's end time.
     end_call(output, Outcome::remote_hangup, *hangup_tone_start_, "hangup_tone", now);
   }
@@ -84,7 +91,7 @@ MachineOutput LineMachine::on_time(BoxTimeUs now) {
 
 MachineOutput LineMachine::on_hangup_tone(BoxTimeUs tone_start, BoxTimeUs at) {
   MachineOutput output = on_time(at);
-  if ((state_ != LineState::answered && state_ != LineState::outbound) || hangup_tone_start_) return output;
+  if (!connected() || hangup_tone_start_) return output;
   // A tone that began before the call was connected belongs to an earlier episode.
   const BoxTimeUs connected_at = call_->answered_at.value_or(call_->started_at);
   hangup_tone_start_ = std::max(tone_start, connected_at);
@@ -108,11 +115,7 @@ MachineOutput LineMachine::on_ring(bool ringing, BoxTimeUs at) {
   MachineOutput output;
   ringing_now_ = ringing;
   if (state_ == LineState::idle && ringing) {
-    call_ = CallProgress{};
-    call_->direction = Direction::inbound;
-    call_->started_at = at;
-    if (early_caller_id_) apply_caller_id(early_caller_id_->first);
-    early_caller_id_.reset();
+    begin_call(Direction::inbound, at);
     emit(output, CallChange::started, at);
     move_to(output, LineState::ringing, "ring", at);
   } else if (state_ == LineState::ringing) {
@@ -130,9 +133,7 @@ MachineOutput LineMachine::on_hook(bool off_hook, BoxTimeUs at) {
   MachineOutput output;
   if (off_hook) {
     if (state_ == LineState::idle) {
-      call_ = CallProgress{};
-      call_->direction = Direction::outbound;
-      call_->started_at = at;
+      begin_call(Direction::outbound, at);
       emit(output, CallChange::started, at);
       move_to(output, LineState::dialing, "off_hook", at);
     } else if (state_ == LineState::ringing) {
@@ -153,6 +154,9 @@ MachineOutput LineMachine::on_hook(bool off_hook, BoxTimeUs at) {
       break;
     case LineState::outbound:
       end_call(output, call_->answered_at ? Outcome::answered : Outcome::completed, at, "on_hook", at);
+      break;
+    case LineState::joined:
+      end_call(output, Outcome::completed, at, "on_hook", at);  // answered or not: unknown
       break;
     default:
       break;  // already on hook
@@ -176,7 +180,7 @@ MachineOutput LineMachine::on_digit(char digit, BoxTimeUs at) {
   if (state_ == LineState::dialing) {
     call_->number += digit;
     deadline_ = at + timeouts_.inter_digit_timeout_us;
-  } else if (state_ == LineState::answered || state_ == LineState::outbound) {
+  } else if (connected()) {
     emit(output, CallChange::digit_in_call, at, digit);
   }
   return output;
@@ -196,6 +200,47 @@ MachineOutput LineMachine::on_polarity(BoxTimeUs at) {
     emit(output, CallChange::answered, at);
   }
   return output;
+}
+
+MachineOutput LineMachine::on_snapshot(const drivers::LineStateSnapshot& snapshot, BoxTimeUs at) {
+  if (state_ == LineState::idle) return join(snapshot, at);
+  // Reports the box dropped from a full queue (x800.md 8.6): the snapshot is newer.
+  if (snapshot.off_hook != off_hook()) return on_hook(snapshot.off_hook, at);
+  if (state_ == LineState::ringing && snapshot.ringing != ringing_now_) return on_ring(snapshot.ringing, at);
+  return {};
+}
+
+MachineOutput LineMachine::join(const drivers::LineStateSnapshot& snapshot, BoxTimeUs at) {
+  MachineOutput output;
+  if (snapshot.off_hook) {
+    begin_call(Direction::unknown, at, true);
+    emit(output, CallChange::started, at);
+    move_to(output, LineState::joined, "joined_off_hook", at);
+  } else if (snapshot.ringing) {
+    // Mid-burst: the stop report that ends this burst arms the ring timeout.
+    ringing_now_ = true;
+    begin_call(Direction::inbound, at, true);
+    emit(output, CallChange::started, at);
+    move_to(output, LineState::ringing, "joined_ringing", at);
+  }
+  return output;
+}
+
+void LineMachine::begin_call(Direction direction, BoxTimeUs at, bool joined) {
+  call_ = CallProgress{};
+  call_->direction = direction;
+  call_->started_at = at;
+  call_->joined_in_progress = joined;
+  if (direction != Direction::inbound) return;
+  // Caller ID that came before the first ring belongs to this call.
+  if (early_caller_id_) apply_caller_id(early_caller_id_->first);
+  early_caller_id_.reset();
+}
+
+bool LineMachine::off_hook() const { return state_ == LineState::dialing || connected(); }
+
+bool LineMachine::connected() const {
+  return state_ == LineState::answered || state_ == LineState::outbound || state_ == LineState::joined;
 }
 
 void LineMachine::move_to(MachineOutput& output, LineState next, std::string_view reason, BoxTimeUs at) {

@@ -6,8 +6,14 @@
 //                  ringing --ring_timeout--> idle (missed)
 //   idle --off_hook--> dialing --dial_timeout / answer_supervision--> outbound
 //                      dialing|outbound --on_hook--> idle (completed, answered, abandoned)
-//   answered|outbound --busy/congestion tone for remote_hangup_after--> idle (remote_hangup)
+//   answered|outbound|joined --busy/congestion tone for remote_hangup_after--> idle (remote_hangup)
 //   any --device_lost / shutdown--> idle (device_lost / interrupted)
+//
+// A line state snapshot (the box's answer at attach) joins a call that began
+// before the daemon could see it, from the snapshot's time on:
+//   idle --snapshot off-hook--> joined --on_hook--> idle (completed)
+//   idle --snapshot ringing--> ringing (then as above)
+// and otherwise catches up with a hook change the reports did not tell.
 #pragma once
 
 #include <optional>
@@ -21,8 +27,10 @@ namespace deskline::daemon {
 
 using drivers::BoxTimeUs;
 
-enum class LineState { idle, ringing, answered, dialing, outbound };
-enum class Direction { inbound, outbound };
+// joined: off-hook in a call found in progress; whether it was inbound or
+// outbound, and whether it was answered, is not known.
+enum class LineState { idle, ringing, answered, dialing, outbound, joined };
+enum class Direction { inbound, outbound, unknown };
 enum class Outcome { none, answered, missed, completed, abandoned, device_lost, interrupted, remote_hangup };
 
 std::string_view to_string(LineState state);
@@ -38,6 +46,9 @@ struct CallProgress {
   std::optional<BoxTimeUs> answered_at;
   std::optional<BoxTimeUs> ended_at;
   Outcome outcome = Outcome::none;
+  // Found in progress by a line state snapshot: started_at is when the daemon
+  // learned of it, not when it began.
+  bool joined_in_progress = false;
 };
 
 enum class CallChange { started, identified, answered, number_dialled, digit_in_call, ended };
@@ -96,6 +107,12 @@ class LineMachine {
   MachineOutput on_caller_id(const drivers::CallerIdInfo& caller_id, BoxTimeUs at);
   MachineOutput on_digit(char digit, BoxTimeUs at);
   MachineOutput on_polarity(BoxTimeUs at);
+  MachineOutput on_snapshot(const drivers::LineStateSnapshot& snapshot, BoxTimeUs at);
+  MachineOutput join(const drivers::LineStateSnapshot& snapshot, BoxTimeUs at);
+
+  void begin_call(Direction direction, BoxTimeUs at, bool joined = false);
+  bool off_hook() const;
+  bool connected() const;
 
   void move_to(MachineOutput& output, LineState next, std::string_view reason, BoxTimeUs at);
   void emit(MachineOutput& output, CallChange change, BoxTimeUs at, char digit = 0);

@@ -9,6 +9,13 @@ namespace {
 
 using drivers::realtime_us;
 
+// A call found off-hook at attach has no known direction: it was joined.
+std::string started_event_name(const std::string& direction) {
+  if (direction == "inbound") return "call.ringing";
+  if (direction == "outbound") return "call.outbound";
+  return "call.joined";
+}
+
 PopMessagePtr make_message(proto::pop::Event event) {
   auto message = std::make_shared<PopMessage>();
   message->text = proto::pop::to_json(event) + "\n";
@@ -52,7 +59,7 @@ proto::pop::Event PopHub::call_event(std::string name, const CallRecord& call) {
 void PopHub::call_changed(CallChange change, const CallRecord& call, char) {
   std::string name;
   switch (change) {
-    case CallChange::started: name = call.direction == "inbound" ? "call.ringing" : "call.outbound"; break;
+    case CallChange::started: name = started_event_name(call.direction); break;
     case CallChange::identified:
     case CallChange::number_dialled: name = "call.identified"; break;
     case CallChange::answered: name = "call.answered"; break;

@@ -21,6 +21,14 @@ std::filesystem::path recording_path(const std::filesystem::path& root, const Ca
          fmt::format("{:02}", local.tm_mday) / (call.id + ".opus");
 }
 
+// "inbound call from 13812345678", "outbound call on Sales 1", "call joined
+// in progress on Sales 1".
+std::string title(const CallRecord& call) {
+  if (call.direction == "unknown") return fmt::format("call joined in progress on {}", call.line);
+  return fmt::format("{} call {} {}", call.direction, call.direction == "inbound" ? "from" : "on",
+                     call.number.empty() ? call.line : call.number);
+}
+
 }  // namespace
 
 RecordingService::RecordingService(boost::asio::io_context& io, const config::Config& config, Store& store,
@@ -28,11 +36,21 @@ RecordingService::RecordingService(boost::asio::io_context& io, const config::Co
     : config_(config), store_(store), media_(media), pops_(pops), log_(log), retention_timer_(io) {}
 
 bool RecordingService::wanted(const CallRecord& call) const {
-  switch (config_.record_policy(call.box, call.port)) {
+  const auto policy = config_.record_policy(call.box, call.port);
+  switch (policy) {
     case config::RecordPolicy::always: return true;
     case config::RecordPolicy::never: return false;
-    case config::RecordPolicy::inbound: return call.direction == "inbound";
-    case config::RecordPolicy::outbound: return call.direction == "outbound";
+    case config::RecordPolicy::inbound:
+    case config::RecordPolicy::outbound: {
+      // A call joined in progress may be of either direction: a policy that
+      // records one direction only cannot vouch for it.
+      const std::string wanted_direction(config::to_string(policy));
+      if (call.direction == "unknown")
+        log_.info("line={} call={} not recorded: joined in progress, so its direction is unknown and policy \"{}\" "
+                  "records {} calls only",
+                  call.line, call.id, wanted_direction, wanted_direction);
+      return call.direction == wanted_direction;
+    }
   }
   return false;
 }
@@ -70,8 +88,7 @@ void RecordingService::start(const CallRecord& call, WallTimeUs from) {
       "DESKLINE_DIRECTION=" + call.direction,
       "DESKLINE_NUMBER=" + call.number,
       "DESKLINE_START_TIME=" + format_iso8601(from),
-      "TITLE=" + fmt::format("{} call {} {}", call.direction, call.direction == "inbound" ? "from" : "on",
-                             call.number.empty() ? call.line : call.number),
+      "TITLE=" + title(call),
       "DATE=" + format_iso8601(from).substr(0, 10),
   };
   if (!call.name.empty()) request.comments.push_back("DESKLINE_CALLER_NAME=" + call.name);

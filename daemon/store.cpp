@@ -20,7 +20,7 @@ using sqlite::Use;
 
 // Migration n brings user_version from n-1 to n. Append only: a released
 // migration is never edited, since databases in the field already ran it.
-constexpr std::array<std::string_view, 2> migrations = {
+constexpr std::array<std::string_view, 3> migrations = {
     // 1: calls and their events.
     R"sql(
 CREATE TABLE calls (
@@ -63,6 +63,16 @@ CREATE TABLE recordings (
 );
 CREATE INDEX recordings_started_at ON recordings (started_at);
 CREATE INDEX recordings_unfinished ON recordings (state) WHERE state = 'recording';
+)sql",
+    // 3: direction 'unknown', for calls joined in progress after a daemon
+    // restart. SQLite cannot change a CHECK in place; a new column keeps the
+    // rows (rebuilding the table would cascade-delete their events).
+    R"sql(
+ALTER TABLE calls ADD COLUMN direction_3 TEXT NOT NULL DEFAULT 'unknown'
+  CHECK (direction_3 IN ('inbound', 'outbound', 'unknown'));
+UPDATE calls SET direction_3 = direction;
+ALTER TABLE calls DROP COLUMN direction;
+ALTER TABLE calls RENAME COLUMN direction_3 TO direction;
 )sql",
 };
 
@@ -182,7 +192,7 @@ const std::error_category& store_category() {
 std::error_code make_error_code(StoreError error) { return {static_cast<int>(error), store_category()}; }
 
 struct Store::Statements {
-  Statement insert_call, update_call, add_event, list_calls, find_call, call_events, active_calls;
+  Statement insert_call, update_call, add_event, list_calls, find_call, call_events, active_calls, latest_call_on;
   Statement insert_recording, update_recording, list_recordings, find_recording, recordings_in_state;
 };
 
@@ -237,7 +247,7 @@ std::unique_ptr<Store> Store::open(const std::filesystem::path& path, std::error
   };
 
   auto& statements = *store->statements_;
-  const std::array<std::pair<Statement*, std::string>, 12> sql = {{
+  const std::array<std::pair<Statement*, std::string>, 13> sql = {{
       {&statements.insert_call,
        fmt::format("INSERT INTO calls ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                    call_columns)},
@@ -253,6 +263,9 @@ std::unique_ptr<Store> Store::open(const std::filesystem::path& path, std::error
        "SELECT call_id, at, type, detail FROM call_events WHERE call_id = ?1 ORDER BY at, id"},
       {&statements.active_calls,
        fmt::format("SELECT {} FROM calls WHERE state = 'active' ORDER BY started_at, rowid", call_columns)},
+      {&statements.latest_call_on,
+       fmt::format("SELECT {} FROM calls WHERE box = ?1 AND port = ?2 ORDER BY started_at DESC, rowid DESC LIMIT 1",
+                   call_columns)},
       {&statements.insert_recording,
        fmt::format("INSERT INTO recordings ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", recording_columns)},
       {&statements.update_recording,
@@ -364,6 +377,17 @@ std::vector<CallRecord> Store::active_calls(std::error_code& error) const {
   error = result == SQLITE_DONE ? std::error_code() : fail(result, "list active calls");
   if (error) calls.clear();
   return calls;
+}
+
+std::optional<CallRecord> Store::latest_call_on(const std::string& box, int port, std::error_code& error) const {
+  Use use(statements_->latest_call_on);
+  int result = use.bind(1, box);
+  if (result == SQLITE_OK) result = use.bind(2, std::int64_t{port});
+  if (result == SQLITE_OK) result = use.step();
+  error.clear();
+  if (result == SQLITE_ROW) return read_call(use);
+  if (result != SQLITE_DONE) error = fail(result, "find the latest call of a port");
+  return std::nullopt;
 }
 
 std::error_code Store::insert_recording(const RecordingRecord& recording) {

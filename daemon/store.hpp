@@ -25,7 +25,7 @@ struct CallRecord {
   std::string line;
   std::string box;  // box serial
   int port = 0;     // 1-based
-  std::string direction;  // "inbound" / "outbound"
+  std::string direction;  // "inbound" / "outbound" / "unknown" (joined in progress)
   std::string number;     // as received ("" when none)
   std::optional<char> number_absence;  // 'P' private / 'O' unavailable
   std::string name;                    // caller name from caller ID ("" when none)
@@ -96,6 +96,8 @@ class Store {
   std::vector<CallEventRecord> call_events(const std::string& call_id, std::error_code& error) const;
   // Calls still "active" (left by a daemon that died): for startup recovery.
   std::vector<CallRecord> active_calls(std::error_code& error) const;
+  // The newest call of a box port, if any.
+  std::optional<CallRecord> latest_call_on(const std::string& box, int port, std::error_code& error) const;
 
   // Detail of the last failed call (SQLite's message, with context).
   std::error_code insert_recording(const RecordingRecord& recording);

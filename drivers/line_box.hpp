@@ -46,9 +46,18 @@ struct PolarityChanged { bool reversed = false; };
 struct CallerIdReceived { CallerIdInfo caller_id; };
 struct DigitDetected { char digit = '0'; std::uint16_t duration_ms = 0; };
 struct VoltageMeasured { double volts = 0; };
+// The port's state when the driver asked, right after the box came into
+// service: levels, not changes. A port off-hook or ringing here is in a call
+// that began before the daemon could see it (e.g. the daemon restarted while
+// the box stayed powered). Boxes that cannot tell never send it.
+struct LineStateSnapshot {
+  bool off_hook = false;
+  bool ringing = false;
+  bool reversed = false;
+};
 
 using LineSignal = std::variant<RingChanged, HookChanged, PolarityChanged, CallerIdReceived,
-                                DigitDetected, VoltageMeasured>;
+                                DigitDetected, VoltageMeasured, LineStateSnapshot>;
 
 struct LineEvent {
   int port = 1;  // 1-based

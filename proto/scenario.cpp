@@ -283,7 +283,7 @@ class Parser {
     if (!good_id) fail("bad box id " + quoted(box.id) + ": use up to 32 letters, digits, '_' or '-'");
     if (auto it = boxes_.find(box.id); it != boxes_.end())
       fail("box " + quoted(box.id) + " already declared at line " + std::to_string(it->second.decl.source_line));
-    Keys keys(words, 2, "box", {"serial", "lines", "rate", "decode", "model", "firmware", "plugged"});
+    Keys keys(words, 2, "box", {"serial", "lines", "rate", "decode", "model", "firmware", "plugged", "line_state"});
     const auto* serial = keys.find("serial");
     if (!serial) fail("box " + quoted(box.id) + " needs serial=...");
     if (serial->empty() || serial->size() > max_serial_length ||
@@ -303,6 +303,8 @@ class Parser {
     }
     if (const auto* decode = keys.find("decode")) box.decodes_caller_id = parse_flag(*decode, "decode");
     if (const auto* plugged = keys.find("plugged")) box.plugged_at_start = parse_flag(*plugged, "plugged");
+    if (const auto* line_state = keys.find("line_state"))
+      box.answers_line_state = parse_flag(*line_state, "line_state");
     if (const auto* model = keys.find("model")) {
       if (model->empty() || !printable_ascii(*model)) fail("bad model " + quoted(*model) + ": printable ASCII text");
       box.model = *model;
@@ -372,6 +374,11 @@ class Parser {
       scenario_.actions.push_back(std::move(action));
       return;
     }
+    if (words[2].key == "restart") {
+      action.body = restart(words, 3);
+      scenario_.actions.push_back(std::move(action));
+      return;
+    }
     const BoxDecl& box = target(words[2].key, action);
     ++next;
     if (next >= words.size() || words[next].has_value)
@@ -386,7 +393,7 @@ class Parser {
       if (!action.port) fail(quoted(name) + " acts on a line: write " + box.id + ":PORT " + name);
     } else if (box_actions.count(name)) {
       if (action.port) fail(quoted(name) + " acts on the whole box: write " + box.id + " " + name + " without a port");
-    } else if (name != "end") {
+    } else if (name != "end" && name != "restart") {
       fail("unknown action " + quoted(name));
     }
 
@@ -438,9 +445,20 @@ class Parser {
         garbage.seed = static_cast<std::uint32_t>(parse_integer(*seed, "seed", 0, 0xFFFFFFFFL));
       action.body = garbage;
     } else {
-      fail("'end' takes no box: write at TIME end");
+      fail(quoted(name) + " takes no box: write at TIME " + name);
     }
     scenario_.actions.push_back(std::move(action));
+  }
+
+  static RestartAction restart(const std::vector<Word>& words, std::size_t first) {
+    Keys keys(words, first, "restart", {"signal"});
+    RestartAction restart;
+    if (const auto* signal = keys.find("signal")) {
+      if (*signal == "term") restart.signal = StopSignal::term;
+      else if (*signal == "kill") restart.signal = StopSignal::kill;
+      else fail("bad signal " + quoted(*signal) + ": expected term or kill");
+    }
+    return restart;
   }
 
   // "A" or "A:2"; fills box and port of the action.
@@ -691,7 +709,7 @@ std::string format_error(const ParseError& error, std::string_view source) {
 std::string_view action_name(const ActionBody& body) {
   static constexpr std::string_view names[] = {"ring",     "callerid", "offhook", "onhook", "dial",
                                                "polarity", "play",     "voltage", "unplug", "plug",
-                                               "raw",      "garbage",  "end"};
+                                               "raw",      "garbage",  "end",     "restart"};
   static_assert(std::size(names) == std::variant_size_v<ActionBody>);
   return names[body.index()];
 }

@@ -19,6 +19,9 @@ struct BoxDecl {
   std::uint8_t lines = 4;          // 1..16
   std::uint32_t audio_rate_hz = 8000;  // 8000 or 16000
   bool decodes_caller_id = true;
+  // Firmware that answers get_line_state (x800.md 7.5); false: an older box
+  // that refuses it as an unknown command.
+  bool answers_line_state = true;
   bool plugged_at_start = true;
   int source_line = 0;
 };
@@ -89,13 +92,20 @@ struct GarbageAction {
 };
 struct EndAction {};
 
+// Stops the program under test with a signal and starts it again, while the
+// boxes stay powered: a daemon crash (kill) or a service restart (term).
+enum class StopSignal { term, kill };
+struct RestartAction {
+  StopSignal signal = StopSignal::term;
+};
+
 using ActionBody = std::variant<RingAction, CallerIdAction, OffHookAction, OnHookAction, DialAction,
                                 PolarityAction, PlayAction, VoltageAction, UnplugAction, PlugAction,
-                                RawAction, GarbageAction, EndAction>;
+                                RawAction, GarbageAction, EndAction, RestartAction>;
 
 struct Action {
   double at_s = 0;                  // seconds from scenario start
-  std::string box;                  // empty for "end"
+  std::string box;                  // empty for "end" and "restart"
   std::optional<std::uint8_t> port;  // 1-based; absent for box-wide actions
   ActionBody body;
   int source_line = 0;
@@ -125,7 +135,7 @@ ParseResult parse(std::string_view text);
 // "<source>:<line>: <message>" (or "<source>: <message>" for line 0).
 std::string format_error(const ParseError& error, std::string_view source = "scenario");
 
-// Statement keyword of an action: "ring", "callerid", ... "end".
+// Statement keyword of an action: "ring", "callerid", ... "end", "restart".
 std::string_view action_name(const ActionBody& body);
 
 }  // namespace deskline::proto::scenario

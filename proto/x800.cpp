@@ -1,6 +1,7 @@
 #include "proto/x800.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <stdexcept>
 
 namespace deskline::proto::x800 {
@@ -91,6 +92,14 @@ bool valid_number(std::string_view number) {
 
 bool valid_absence(std::uint8_t value) { return value == 'P' || value == 'O'; }
 
+// A yes/no byte: 0 or 1, anything else refuses the payload.
+bool read_flag(Reader& reader, bool& out) {
+  std::uint8_t value = 0;
+  if (!reader.u8(value) || value > 1) return false;
+  out = value == 1;
+  return true;
+}
+
 bool per_line(ReportType type) {
   switch (type) {
     case ReportType::hook:
@@ -99,6 +108,7 @@ bool per_line(ReportType type) {
     case ReportType::caller_id:
     case ReportType::dtmf:
     case ReportType::line_voltage:
+    case ReportType::line_state:
       return true;
     default:
       return false;
@@ -160,12 +170,7 @@ std::optional<ReportBody> decode_caller_id(Reader& reader) {
 }
 
 std::optional<ReportBody> decode_report_body(ReportType type, Reader& reader) {
-  auto flag = [&](bool& out) {
-    std::uint8_t value = 0;
-    if (!reader.u8(value) || value > 1 || reader.remaining() != 0) return false;
-    out = value == 1;
-    return true;
-  };
+  auto flag = [&](bool& out) { return read_flag(reader, out) && reader.remaining() == 0; };
   switch (type) {
     case ReportType::info: {
       BoxInfo info;
@@ -230,10 +235,19 @@ std::optional<ReportBody> decode_report_body(ReportType type, Reader& reader) {
       if (!reader.u8(command) || !reader.u16(ack.command_sequence) || !reader.u8(status) ||
           !reader.u32(ack.token) || reader.remaining() != 0)
         return std::nullopt;
-      if (command < 0x81 || command > 0x84 || status > 2) return std::nullopt;
+      if (command < static_cast<std::uint8_t>(CommandType::get_info) ||
+          command > static_cast<std::uint8_t>(CommandType::get_line_state) || status > 2)
+        return std::nullopt;
       ack.command = static_cast<CommandType>(command);
       ack.status = static_cast<AckStatus>(status);
       return ack;
+    }
+    case ReportType::line_state: {
+      LineState state;
+      if (!read_flag(reader, state.off_hook) || !read_flag(reader, state.ringing) ||
+          !read_flag(reader, state.reversed) || reader.remaining() != 0)
+        return std::nullopt;
+      return state;
     }
   }
   return std::nullopt;
@@ -259,6 +273,9 @@ std::optional<CommandBody> decode_command_body(std::uint8_t type, Reader& reader
       if (!reader.u32(command.token) || reader.remaining() != 0) return std::nullopt;
       return command;
     }
+    case CommandType::get_line_state:
+      if (reader.remaining() != 0) return std::nullopt;
+      return GetLineState{};
   }
   return std::nullopt;
 }
@@ -358,6 +375,10 @@ std::vector<std::uint8_t> encode_report_body(const ReportBody& body) {
           writer.u16(value.command_sequence);
           writer.u8(static_cast<std::uint8_t>(value.status));
           writer.u32(value.token);
+        } else if constexpr (std::is_same_v<T, LineState>) {
+          writer.u8(value.off_hook ? 1 : 0);
+          writer.u8(value.ringing ? 1 : 0);
+          writer.u8(value.reversed ? 1 : 0);
         }
       },
       body);
@@ -387,14 +408,16 @@ ReportType report_type(const ReportBody& body) {
   static constexpr ReportType types[] = {
       ReportType::info,      ReportType::hook, ReportType::ring,         ReportType::polarity,
       ReportType::caller_id, ReportType::dtmf, ReportType::line_voltage, ReportType::error,
-      ReportType::ack};
+      ReportType::ack,       ReportType::line_state};
+  static_assert(std::size(types) == std::variant_size_v<ReportBody>);
   return types[body.index()];
 }
 
 CommandType command_type(const CommandBody& body) {
   static constexpr CommandType types[] = {CommandType::get_info, CommandType::set_event_mask,
                                           CommandType::set_caller_id_decoding,
-                                          CommandType::keepalive};
+                                          CommandType::keepalive, CommandType::get_line_state};
+  static_assert(std::size(types) == std::variant_size_v<CommandBody>);
   return types[body.index()];
 }
 
@@ -409,6 +432,7 @@ std::string_view to_string(ReportType type) {
     case ReportType::line_voltage: return "line_voltage";
     case ReportType::error: return "error";
     case ReportType::ack: return "ack";
+    case ReportType::line_state: return "line_state";
   }
   return "unknown";
 }
@@ -430,7 +454,7 @@ Decoded<Report> decode_report(std::span<const std::uint8_t> bytes) {
   Frame frame;
   if (auto error = split_frame(bytes, frame)) return {std::nullopt, *error};
   if (frame.type < static_cast<std::uint8_t>(ReportType::info) ||
-      frame.type > static_cast<std::uint8_t>(ReportType::ack))
+      frame.type > static_cast<std::uint8_t>(ReportType::line_state))
     return {std::nullopt, FrameError::unknown_type};
   const auto type = static_cast<ReportType>(frame.type);
   const bool line_valid = frame.line < max_lines;
@@ -448,10 +472,10 @@ Decoded<Command> decode_command(std::span<const std::uint8_t> bytes) {
   Frame frame;
   if (auto error = split_frame(bytes, frame)) return {std::nullopt, *error};
   if (frame.type < static_cast<std::uint8_t>(CommandType::get_info) ||
-      frame.type > static_cast<std::uint8_t>(CommandType::keepalive))
+      frame.type > static_cast<std::uint8_t>(CommandType::get_line_state))
     return {std::nullopt, FrameError::unknown_type};
-  // get_info and keepalive are about the box itself; the two settings may
-  // address one port or the whole box (x800.md, "Line index").
+  // get_info and keepalive are about the box itself; the two settings and
+  // get_line_state may address one port or the whole box (x800.md, "Line index").
   const auto type = static_cast<CommandType>(frame.type);
   const bool box_only = type == CommandType::get_info || type == CommandType::keepalive;
   const bool line_valid = frame.line == box_wide || (!box_only && frame.line < max_lines);

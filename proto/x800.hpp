@@ -39,6 +39,7 @@ enum class ReportType : std::uint8_t {
   line_voltage = 0x07,
   error = 0x08,
   ack = 0x09,
+  line_state = 0x0A,  // answer to get_line_state, one per port
 };
 
 enum class CommandType : std::uint8_t {
@@ -46,9 +47,11 @@ enum class CommandType : std::uint8_t {
   set_event_mask = 0x82,
   set_caller_id_decoding = 0x83,
   keepalive = 0x84,
+  get_line_state = 0x85,
 };
 
 // Bits of the event mask (SET_EVENT_MASK); bit n enables report type n.
+// Answers (info, ack, line_state) are always sent, whatever their bit says.
 inline constexpr std::uint16_t event_bit(ReportType type) {
   return static_cast<std::uint16_t>(1u << static_cast<unsigned>(type));
 }
@@ -127,8 +130,17 @@ struct Ack {
   friend bool operator==(const Ack&, const Ack&) = default;
 };
 
+// One port's state when the box answered get_line_state: what a host that
+// starts while the box stays powered cannot learn from change reports.
+struct LineState {
+  bool off_hook = false;
+  bool ringing = false;   // inside a ring burst (between its start and stop reports)
+  bool reversed = false;  // line polarity
+  friend bool operator==(const LineState&, const LineState&) = default;
+};
+
 using ReportBody =
-    std::variant<BoxInfo, Hook, Ring, Polarity, CallerId, Dtmf, LineVoltage, BoxError, Ack>;
+    std::variant<BoxInfo, Hook, Ring, Polarity, CallerId, Dtmf, LineVoltage, BoxError, Ack, LineState>;
 
 struct Report {
   std::uint16_t sequence = 0;
@@ -159,7 +171,11 @@ struct Keepalive {
   friend bool operator==(const Keepalive&, const Keepalive&) = default;
 };
 
-using CommandBody = std::variant<GetInfo, SetEventMask, SetCallerIdDecoding, Keepalive>;
+struct GetLineState {
+  friend bool operator==(const GetLineState&, const GetLineState&) = default;
+};
+
+using CommandBody = std::variant<GetInfo, SetEventMask, SetCallerIdDecoding, Keepalive, GetLineState>;
 
 struct Command {
   std::uint16_t sequence = 0;

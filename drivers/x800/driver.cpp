@@ -251,18 +251,39 @@ class Box : public std::enable_shared_from_this<Box> {
     send(wire::SetEventMask{wire::all_events});
     if (info.decodes_caller_id != driver_.options_.enable_box_caller_id)
       send(wire::SetCallerIdDecoding{driver_.options_.enable_box_caller_id});
+    // Answered after every report queued so far (x800.md 8.1): the state the
+    // early reports below lead to, or a call that began before we attached.
+    send(wire::GetLineState{});
+    awaiting_line_state_ = true;
     schedule_keepalive();
     auto early = std::move(early_frames_);
     for (const auto& [report, at] : early) dispatch(report, at);
+  }
+
+  // Firmware from before get_line_state refuses it as an unknown command
+  // (x800.md 7.5): expected, not a fault. The lines then count as on-hook
+  // until their next reports, as they always did.
+  bool refused_line_state(const wire::BoxError& error) {
+    if (!awaiting_line_state_ || error.code != wire::BoxErrorCode::bad_command ||
+        error.message != wire::to_string(wire::FrameError::unknown_type))
+      return false;
+    awaiting_line_state_ = false;
+    driver_.listener_.driver_message(
+        Severity::info, fmt::format("box {} does not report line state (firmware {}): a call already in "
+                                    "progress on it is seen from its next hook or ring report",
+                                    identity_->serial, identity_->firmware));
+    return true;
   }
 
   void dispatch(const wire::Report& report, HostTimeUs received_at) {
     keepalives_unanswered_ = 0;
     const auto& serial = identity_->serial;
     if (const auto* error = std::get_if<wire::BoxError>(&report.body)) {
-      fault(BoxFaultKind::box_error, fmt::format("box error {}: {}", static_cast<int>(error->code), error->message));
+      if (!refused_line_state(*error))
+        fault(BoxFaultKind::box_error, fmt::format("box error {}: {}", static_cast<int>(error->code), error->message));
       return;
     }
+    if (std::holds_alternative<wire::LineState>(report.body)) awaiting_line_state_ = false;
     if (const auto* ack = std::get_if<wire::Ack>(&report.body); ack && ack->status != wire::AckStatus::ok) {
       fault(BoxFaultKind::command_failed, fmt::format("command 0x{:02x} refused with status {}",
                                                       static_cast<int>(ack->command),
@@ -292,6 +313,7 @@ class Box : public std::enable_shared_from_this<Box> {
   int info_attempts_ = 0;
   std::uint32_t keepalive_token_ = 0;
   int keepalives_unanswered_ = 0;
+  bool awaiting_line_state_ = false;  // get_line_state sent, no answer yet
   boost::asio::steady_timer info_timer_;
   boost::asio::steady_timer keepalive_timer_;
   bool closed_ = false;

@@ -28,6 +28,8 @@ std::optional<LineEvent> to_line_event(const wire::Report& report, HostTimeUs re
         else if constexpr (std::is_same_v<T, wire::Polarity>) return PolarityChanged{body.reversed};
         else if constexpr (std::is_same_v<T, wire::Dtmf>) return DigitDetected{body.digit, body.duration_ms};
         else if constexpr (std::is_same_v<T, wire::LineVoltage>) return VoltageMeasured{body.decivolts / 10.0};
+        else if constexpr (std::is_same_v<T, wire::LineState>)
+          return LineStateSnapshot{body.off_hook, body.ringing, body.reversed};
         else if constexpr (std::is_same_v<T, wire::CallerId>)
           return CallerIdReceived{CallerIdInfo{body.number, body.name, body.number_absence,
                                                body.name_absence, body.datetime}};

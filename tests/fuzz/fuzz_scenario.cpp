@@ -33,9 +33,11 @@ void check_scenario(const scenario::Scenario& parsed) {
     if (action.at_s < 0 || action.at_s < previous) fail("actions not sorted or negative");
     previous = action.at_s;
     if (action.at_s > parsed.end_s) fail("action after end_s");
-    const bool is_end = std::holds_alternative<scenario::EndAction>(action.body);
-    if (is_end != action.box.empty()) fail("end has a box, or an action has none");
-    if (!is_end) {
+    // end and restart concern the whole run, not a box.
+    const bool boxless = std::holds_alternative<scenario::EndAction>(action.body) ||
+                         std::holds_alternative<scenario::RestartAction>(action.body);
+    if (boxless != action.box.empty()) fail("end or restart has a box, or an action has none");
+    if (!boxless) {
       const auto box = std::find_if(parsed.boxes.begin(), parsed.boxes.end(),
                                     [&](const scenario::BoxDecl& decl) { return decl.id == action.box; });
       if (box == parsed.boxes.end()) fail("action on an undeclared box");

@@ -169,6 +169,21 @@ TEST(CallJson, OutboundWithoutAnswerSupervisionCountsFromOffHook) {
   EXPECT_DOUBLE_EQ(call_to_json(call)["duration_s"].get<double>(), 65.25);
 }
 
+TEST(CallJson, JoinedCallCountsTheSeenPartAndHasNoRingTime) {
+  CallRecord call = answered_inbound();
+  call.direction = "unknown";
+  call.number.clear();
+  call.name.clear();
+  call.outcome = "completed";
+  call.answered_at.reset();
+  const json out = call_to_json(call);
+  EXPECT_EQ(out["direction"], "unknown");
+  EXPECT_TRUE(out["answered_at"].is_null());
+  EXPECT_TRUE(out["ring_s"].is_null());
+  // from the join (base + 0.125 s) to the on-hook (base + 65.375 s)
+  EXPECT_DOUBLE_EQ(out["duration_s"].get<double>(), 65.25);
+}
+
 TEST(CallJson, AbsenceReasons) {
   CallRecord call = answered_inbound();
   call.number = "";

@@ -9,6 +9,7 @@ using drivers::CallerIdInfo;
 using drivers::CallerIdReceived;
 using drivers::DigitDetected;
 using drivers::HookChanged;
+using drivers::LineStateSnapshot;
 using drivers::PolarityChanged;
 using drivers::RingChanged;
 
@@ -208,6 +209,123 @@ TEST_F(LineMachineTest, StraySignalsInIdleAreIgnored) {
   feed(drivers::VoltageMeasured{-48.0}, 0.4);
   EXPECT_TRUE(updates.empty());
   EXPECT_EQ(machine.state(), LineState::idle);
+}
+
+// ---- line state snapshots (the box's answer at attach) ----------------------
+
+TEST_F(LineMachineTest, OffHookSnapshotJoinsACallOfUnknownDirection) {
+  feed(LineStateSnapshot{true, false, false}, 3.5);
+  EXPECT_EQ(machine.state(), LineState::joined);
+  ASSERT_EQ(updates.size(), 1u);
+  EXPECT_EQ(updates[0].change, CallChange::started);
+  EXPECT_EQ(updates[0].call.direction, Direction::unknown);
+  EXPECT_TRUE(updates[0].call.joined_in_progress);
+  EXPECT_EQ(updates[0].call.started_at, s(3.5));  // when the daemon learned of it
+  EXPECT_EQ(transitions.back().reason, "joined_off_hook");
+  EXPECT_EQ(to_string(LineState::joined), "joined");
+  EXPECT_EQ(to_string(Direction::unknown), "unknown");
+  feed(HookChanged{false}, 9.0);
+  EXPECT_EQ(machine.state(), LineState::idle);
+  EXPECT_EQ(last().change, CallChange::ended);
+  EXPECT_EQ(last().call.outcome, Outcome::completed);  // answered or not: unknown
+  EXPECT_EQ(last().call.ended_at, s(9.0));
+  EXPECT_FALSE(last().call.answered_at);
+  EXPECT_EQ(transitions.back().reason, "on_hook");
+}
+
+TEST_F(LineMachineTest, JoinedCallTakesDigitsAndHangupToneLikeAConnectedOne) {
+  feed(LineStateSnapshot{true, false, false}, 1.0);
+  feed(DigitDetected{'7', 80}, 2.0);
+  EXPECT_EQ(last().change, CallChange::digit_in_call);
+  EXPECT_EQ(last().digit, '7');
+  feed(PolarityChanged{true}, 2.5);  // could be answer or clear-down: ignored
+  EXPECT_EQ(machine.state(), LineState::joined);
+  EXPECT_FALSE(last().call.answered_at);
+  collect(machine.on_hangup_tone(s(5.0), s(6.4)));
+  tick(7.0);
+  EXPECT_EQ(machine.state(), LineState::idle);
+  EXPECT_EQ(last().call.outcome, Outcome::remote_hangup);
+  EXPECT_EQ(last().call.ended_at, s(5.0));
+}
+
+TEST_F(LineMachineTest, RingingSnapshotStartsARingingInboundCall) {
+  feed(LineStateSnapshot{false, true, false}, 2.0);
+  EXPECT_EQ(machine.state(), LineState::ringing);
+  ASSERT_EQ(updates.size(), 1u);
+  EXPECT_EQ(updates[0].change, CallChange::started);
+  EXPECT_EQ(updates[0].call.direction, Direction::inbound);
+  EXPECT_TRUE(updates[0].call.joined_in_progress);
+  EXPECT_EQ(transitions.back().reason, "joined_ringing");
+  EXPECT_FALSE(machine.deadline());  // still inside the burst
+  feed(RingChanged{false}, 2.4);     // the burst we joined ends
+  EXPECT_EQ(machine.deadline(), s(8.4));
+  feed(HookChanged{true}, 5.0);
+  EXPECT_EQ(last().change, CallChange::answered);
+  feed(HookChanged{false}, 10.0);
+  EXPECT_EQ(last().call.outcome, Outcome::answered);
+  EXPECT_EQ(last().call.started_at, s(2.0));
+}
+
+TEST_F(LineMachineTest, RingingSnapshotUnansweredIsMissed) {
+  feed(LineStateSnapshot{false, true, true}, 2.0);
+  feed(RingChanged{false}, 2.4);
+  tick(8.4);
+  EXPECT_EQ(machine.state(), LineState::idle);
+  EXPECT_EQ(last().call.outcome, Outcome::missed);
+}
+
+TEST_F(LineMachineTest, AnsweredMidBurstSnapshotIsOffHook) {
+  feed(LineStateSnapshot{true, true, false}, 2.0);
+  EXPECT_EQ(machine.state(), LineState::joined);
+  feed(RingChanged{false}, 2.1);  // the exchange trips the ringing: nothing to do
+  EXPECT_EQ(machine.state(), LineState::joined);
+  EXPECT_EQ(updates.size(), 1u);
+}
+
+TEST_F(LineMachineTest, IdleSnapshotDoesNothing) {
+  feed(LineStateSnapshot{false, false, true}, 1.0);
+  EXPECT_TRUE(updates.empty());
+  EXPECT_TRUE(transitions.empty());
+  EXPECT_EQ(machine.state(), LineState::idle);
+}
+
+TEST_F(LineMachineTest, SnapshotThatAgreesWithTheReportsChangesNothing) {
+  // Reports queued while no host read the box came first (x800.md 8.1).
+  feed(HookChanged{true}, 1.0);
+  feed(LineStateSnapshot{true, false, false}, 3.0);
+  EXPECT_EQ(machine.state(), LineState::dialing);
+  EXPECT_EQ(updates.size(), 1u);
+  EXPECT_EQ(updates[0].call.direction, Direction::outbound);
+  EXPECT_FALSE(updates[0].call.joined_in_progress);
+}
+
+TEST_F(LineMachineTest, SnapshotCatchesUpWithALostHookReport) {
+  feed(RingChanged{true}, 0.0);
+  feed(RingChanged{false}, 1.0);
+  feed(LineStateSnapshot{true, false, false}, 2.0);  // the off-hook report was dropped
+  EXPECT_EQ(machine.state(), LineState::answered);
+  EXPECT_EQ(last().call.answered_at, s(2.0));
+  feed(LineStateSnapshot{false, false, false}, 5.0);  // and the on-hook one
+  EXPECT_EQ(machine.state(), LineState::idle);
+  EXPECT_EQ(last().call.outcome, Outcome::answered);
+  EXPECT_EQ(last().call.ended_at, s(5.0));
+}
+
+TEST_F(LineMachineTest, SnapshotCatchesUpWithALostRingStop) {
+  feed(RingChanged{true}, 0.0);
+  feed(LineStateSnapshot{false, false, false}, 1.5);  // the burst's stop report was dropped
+  EXPECT_EQ(machine.deadline(), s(7.5));              // so the ring timeout runs from the snapshot
+  tick(7.5);
+  EXPECT_EQ(machine.state(), LineState::idle);
+  EXPECT_EQ(last().call.outcome, Outcome::missed);
+}
+
+TEST_F(LineMachineTest, InterruptEndsAJoinedCall) {
+  feed(LineStateSnapshot{true, false, false}, 1.0);
+  collect(machine.on_interrupted(s(4.0), Outcome::interrupted));
+  EXPECT_EQ(machine.state(), LineState::idle);
+  EXPECT_EQ(last().call.outcome, Outcome::interrupted);
+  EXPECT_EQ(last().call.direction, Direction::unknown);
 }
 
 }  // namespace

@@ -81,6 +81,7 @@ TEST(ScenarioParse, BoxDefaults) {
   EXPECT_EQ(box.audio_rate_hz, 8000u);
   EXPECT_TRUE(box.decodes_caller_id);
   EXPECT_TRUE(box.plugged_at_start);
+  EXPECT_TRUE(box.answers_line_state);
   EXPECT_EQ(box.model, "X800");
   EXPECT_EQ(box.firmware, "1.0.0");
   EXPECT_FALSE(scenario.has_end);
@@ -89,12 +90,14 @@ TEST(ScenarioParse, BoxDefaults) {
 
 TEST(ScenarioParse, BoxKeys) {
   const Scenario scenario =
-      parse_ok("box B serial=S-2 lines=16 rate=16000 decode=no plugged=no model=\"My \\\"Box\\\"\" firmware=2.10.255\n");
+      parse_ok("box B serial=S-2 lines=16 rate=16000 decode=no plugged=no model=\"My \\\"Box\\\"\" firmware=2.10.255 "
+               "line_state=no\n");
   const BoxDecl& box = scenario.boxes.at(0);
   EXPECT_EQ(box.lines, 16);
   EXPECT_EQ(box.audio_rate_hz, 16000u);
   EXPECT_FALSE(box.decodes_caller_id);
   EXPECT_FALSE(box.plugged_at_start);
+  EXPECT_FALSE(box.answers_line_state);
   EXPECT_EQ(box.model, "My \"Box\"");
   EXPECT_EQ(box.firmware, "2.10.255");
 }
@@ -221,6 +224,19 @@ TEST(ScenarioParse, BoxActions) {
   EXPECT_EQ(garbage.seed, 4294967295u);
 }
 
+TEST(ScenarioParse, RestartTakesNoBoxAndDefaultsToTerm) {
+  const Scenario scenario =
+      parse_ok(std::string(box_a) + "at 1 restart\nat 2 restart signal=kill\nat 3 restart signal=term\n");
+  ASSERT_EQ(scenario.actions.size(), 3u);
+  EXPECT_EQ(action_name(scenario.actions[0].body), "restart");
+  EXPECT_TRUE(scenario.actions[0].box.empty());
+  EXPECT_FALSE(scenario.actions[0].port);
+  EXPECT_EQ(std::get<RestartAction>(scenario.actions[0].body).signal, StopSignal::term);
+  EXPECT_EQ(std::get<RestartAction>(scenario.actions[1].body).signal, StopSignal::kill);
+  EXPECT_EQ(std::get<RestartAction>(scenario.actions[2].body).signal, StopSignal::term);
+  EXPECT_DOUBLE_EQ(scenario.end_s, 3);
+}
+
 TEST(ScenarioParse, ActionsSortStablyByTime) {
   const Scenario scenario = parse_ok(std::string(box_a) +
                                      "at 5 A:1 offhook\n"
@@ -324,6 +340,7 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"box_unknown_key", "box A serial=1 colour=red\n", 1, "unknown key 'colour' for box"},
         ErrorCase{"box_duplicate_key", "box A serial=1 lines=2 lines=3\n", 1, "duplicate key 'lines'"},
         ErrorCase{"box_flag_without_value", "box A serial=1 decode\n", 1, "key 'decode' needs a value"},
+        ErrorCase{"box_line_state", "box A serial=1 line_state=old\n", 1, "bad line_state 'old': expected yes or no"},
         // times and targets
         ErrorCase{"at_without_time", a + "at\n", 2, "'at' needs a time"},
         ErrorCase{"at_bad_time", a + "at soon A:1 offhook\n", 2, "bad time 'soon'"},
@@ -346,6 +363,16 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"duplicate_end", a + "at 1 end\nat 2 end\n", 3, "duplicate 'end' (the first is at line 2)"},
         ErrorCase{"action_after_end", a + "at 5 end\nat 6 A:1 offhook\n", 3, "comes after 'end' at 5 s (line 2)"},
         ErrorCase{"target_with_value", a + "at 1 A=1 ring\n", 2, "expected a box"},
+        // restart
+        ErrorCase{"restart_with_box", a + "at 1 A restart\n", 2, "'restart' takes no box: write at TIME restart"},
+        ErrorCase{"restart_with_port", a + "at 1 A:1 restart\n", 2, "'restart' takes no box"},
+        ErrorCase{"restart_signal", a + "at 1 restart signal=hup\n", 2, "bad signal 'hup': expected term or kill"},
+        ErrorCase{"restart_signal_case", a + "at 1 restart signal=KILL\n", 2, "bad signal 'KILL'"},
+        ErrorCase{"restart_unknown_key", a + "at 1 restart after=2\n", 2,
+                  "unknown key 'after' for restart (allowed: signal)"},
+        ErrorCase{"restart_flag", a + "at 1 restart signal\n", 2, "key 'signal' needs a value"},
+        ErrorCase{"restart_duplicate_key", a + "at 1 restart signal=kill signal=term\n", 2, "duplicate key 'signal'"},
+        ErrorCase{"restart_after_end", a + "at 5 end\nat 6 restart\n", 3, "comes after 'end' at 5 s (line 2)"},
         // ring
         ErrorCase{"ring_cadence_format", a + "at 1 A:1 ring cadence=1\n", 2, "bad cadence '1'"},
         ErrorCase{"ring_cadence_zero", a + "at 1 A:1 ring cadence=0/4\n", 2, "on-time must be above 0"},

@@ -111,6 +111,14 @@ std::vector<ReportCase> report_cases() {
        Report{18, 0xFF, t, Ack{CommandType::keepalive, 0x1234, AckStatus::ok, 0xDEADBEEF}}},
       {"ack unsupported", raw_frame(0x09, 0xFFFF, 0xFF, 0, {0x83, 0x01, 0, 1, 0, 0, 0, 0}),
        Report{0xFFFF, 0xFF, 0, Ack{CommandType::set_caller_id_decoding, 1, AckStatus::unsupported, 0}}},
+      {"ack get_line_state for a missing port", raw_frame(0x09, 19, 0xFF, t, {0x85, 0x07, 0, 2, 0, 0, 0, 0}),
+       Report{19, 0xFF, t, Ack{CommandType::get_line_state, 7, AckStatus::bad_argument, 0}}},
+      {"line state idle", raw_frame(0x0A, 20, 0, t, {0, 0, 0}), Report{20, 0, t, LineState{false, false, false}}},
+      {"line state off-hook", raw_frame(0x0A, 21, 15, t, {1, 0, 0}), Report{21, 15, t, LineState{true, false, false}}},
+      {"line state ringing", raw_frame(0x0A, 22, 1, t, {0, 1, 0}), Report{22, 1, t, LineState{false, true, false}}},
+      {"line state reversed", raw_frame(0x0A, 23, 2, t, {0, 0, 1}), Report{23, 2, t, LineState{false, false, true}}},
+      // Answered in the middle of a burst: off-hook before the exchange trips the ringing (x800.md 6.3).
+      {"line state all set", raw_frame(0x0A, 24, 3, t, {1, 1, 1}), Report{24, 3, t, LineState{true, true, true}}},
   };
 }
 
@@ -133,7 +141,7 @@ TEST(X800Report, EveryTypeEncodesToTheSameRawBytes) {
 TEST(X800Report, TableCoversEveryReportType) {
   std::map<ReportType, int> seen;
   for (const auto& test : report_cases()) ++seen[report_type(test.value.body)];
-  for (std::uint8_t type = 0x01; type <= 0x09; ++type)
+  for (std::uint8_t type = 0x01; type <= 0x0A; ++type)
     EXPECT_GT(seen[static_cast<ReportType>(type)], 0) << to_string(static_cast<ReportType>(type));
 }
 
@@ -162,6 +170,7 @@ TEST(X800Report, UnknownCallerIdTagsAreSkipped) {
 TEST(X800Report, ToStringNamesEveryType) {
   EXPECT_EQ(to_string(ReportType::caller_id), "caller_id");
   EXPECT_EQ(to_string(ReportType::line_voltage), "line_voltage");
+  EXPECT_EQ(to_string(ReportType::line_state), "line_state");
   EXPECT_EQ(to_string(FrameError::bad_checksum), "bad_checksum");
   EXPECT_EQ(to_string(FrameError::bad_line), "bad_line");
 }
@@ -184,6 +193,8 @@ std::vector<CommandCase> command_cases() {
       {"caller id decoding off, port 1", raw_frame(0x83, 5, 0, 0, {0}), Command{5, 0, SetCallerIdDecoding{false}}},
       {"keepalive", raw_frame(0x84, 0xFFFF, 0xFF, 0, {0x78, 0x56, 0x34, 0x12}),
        Command{0xFFFF, 0xFF, Keepalive{0x12345678}}},
+      {"get_line_state every port", raw_frame(0x85, 6, 0xFF, 0, {}), Command{6, 0xFF, GetLineState{}}},
+      {"get_line_state port 16", raw_frame(0x85, 7, 15, 0, {}), Command{7, 15, GetLineState{}}},
   };
 }
 
@@ -198,6 +209,12 @@ TEST(X800Command, EveryTypeRoundTrips) {
     padded.resize(max_frame_size, 0);
     EXPECT_TRUE(decode_command(padded));
   }
+}
+
+TEST(X800Command, TableCoversEveryCommandType) {
+  std::map<CommandType, int> seen;
+  for (const auto& test : command_cases()) ++seen[command_type(test.value.body)];
+  for (std::uint8_t type = 0x81; type <= 0x85; ++type) EXPECT_GT(seen[static_cast<CommandType>(type)], 0) << int{type};
 }
 
 TEST(X800Command, BoxIgnoresTheTimestampOfACommand) {
@@ -273,13 +290,13 @@ TEST(X800FrameError, BadChecksum) {
 }
 
 TEST(X800FrameError, UnknownReportType) {
-  for (std::uint8_t type : {0x00, 0x0A, 0x7F, 0x80, 0x81, 0x84, 0xFF})
+  for (std::uint8_t type : {0x00, 0x0B, 0x7F, 0x80, 0x81, 0x84, 0x85, 0xFF})
     EXPECT_EQ(decode_report(raw_frame(type, 1, 0xFF, 0, {})).error, FrameError::unknown_type)
         << int{type};
 }
 
 TEST(X800FrameError, UnknownCommandType) {
-  for (std::uint8_t type : {0x00, 0x01, 0x09, 0x80, 0x85, 0xFF})
+  for (std::uint8_t type : {0x00, 0x01, 0x09, 0x0A, 0x80, 0x86, 0xFF})
     EXPECT_EQ(decode_command(raw_frame(type, 1, 0xFF, 0, {})).error, FrameError::unknown_type)
         << int{type};
 }
@@ -353,8 +370,15 @@ TEST(X800FrameError, BadReportPayload) {
       {"ack short", ReportType::ack, 0xFF, {0x84, 1, 0, 0, 0, 0, 0}},
       {"ack long", ReportType::ack, 0xFF, {0x84, 1, 0, 0, 0, 0, 0, 0, 0}},
       {"ack of a report type", ReportType::ack, 0xFF, {0x02, 1, 0, 0, 0, 0, 0, 0}},
-      {"ack of command 0x85", ReportType::ack, 0xFF, {0x85, 1, 0, 0, 0, 0, 0, 0}},
+      {"ack of command 0x86", ReportType::ack, 0xFF, {0x86, 1, 0, 0, 0, 0, 0, 0}},
       {"ack status 3", ReportType::ack, 0xFF, {0x84, 1, 0, 3, 0, 0, 0, 0}},
+      {"line state empty", ReportType::line_state, 0, {}},
+      {"line state without ringing and polarity", ReportType::line_state, 0, {1}},
+      {"line state without polarity", ReportType::line_state, 0, {1, 0}},
+      {"line state trailing byte", ReportType::line_state, 0, {1, 0, 0, 0}},
+      {"line state off_hook 2", ReportType::line_state, 0, {2, 0, 0}},
+      {"line state ringing 2", ReportType::line_state, 0, {0, 2, 0}},
+      {"line state reversed 0xFF", ReportType::line_state, 0, {0, 0, 0xFF}},
   };
   for (const auto& test : cases) {
     SCOPED_TRACE(test.name);
@@ -376,6 +400,7 @@ TEST(X800FrameError, BadCommandPayload) {
       {CommandType::keepalive, {}},
       {CommandType::keepalive, {1, 2, 3}},
       {CommandType::keepalive, {1, 2, 3, 4, 5}},
+      {CommandType::get_line_state, {0}},
   };
   for (const auto& [type, payload] : cases) {
     SCOPED_TRACE(hex(payload));
@@ -390,6 +415,7 @@ TEST(X800FrameError, PerLineReportsNeedALineBelow16) {
       {ReportType::hook, {1}},          {ReportType::ring, {1}},
       {ReportType::polarity, {1}},      {ReportType::caller_id, {0x04, 1, 'P'}},
       {ReportType::dtmf, {'5', 80, 0}}, {ReportType::line_voltage, {0x20, 0xFE}},
+      {ReportType::line_state, {1, 0, 0}},
   };
   for (const auto& [type, payload] : per_line) {
     SCOPED_TRACE(to_string(type));
@@ -428,10 +454,12 @@ TEST(X800FrameError, CommandLines) {
   for (std::uint8_t line : {0, 15, 0xFF}) {
     EXPECT_TRUE(decode_command(raw_frame(0x82, 1, line, 0, {0xFE, 0x03}))) << int{line};
     EXPECT_TRUE(decode_command(raw_frame(0x83, 1, line, 0, {1}))) << int{line};
+    EXPECT_TRUE(decode_command(raw_frame(0x85, 1, line, 0, {}))) << int{line};
   }
   for (std::uint8_t line : {16, 0xFE}) {
     EXPECT_EQ(decode_command(raw_frame(0x82, 1, line, 0, {0xFE, 0x03})).error, FrameError::bad_line);
     EXPECT_EQ(decode_command(raw_frame(0x83, 1, line, 0, {1})).error, FrameError::bad_line);
+    EXPECT_EQ(decode_command(raw_frame(0x85, 1, line, 0, {})).error, FrameError::bad_line);
   }
 }
 
@@ -546,6 +574,9 @@ std::vector<SpecExample> spec_examples() {
       {"info", Report{0x0000, 0xFF, 1'520'000, BoxInfo{"X800", "X800-0001", 1, 4, 2, 4, 8000, true}}},
       {"keepalive", Command{0x0007, 0xFF, Keepalive{0x5EED0007}}},
       {"ack_keepalive", Report{0x0031, 0xFF, 30'000'125, Ack{CommandType::keepalive, 0x0007, AckStatus::ok, 0x5EED0007}}},
+      {"get_line_state", Command{0x0002, 0xFF, GetLineState{}}},
+      {"line_state_port1", Report{0x0002, 0, 1'530'000, LineState{true, false, false}}},
+      {"line_state_port2", Report{0x0003, 1, 1'530'000, LineState{false, true, true}}},
   };
 }
 

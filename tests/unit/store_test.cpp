@@ -81,7 +81,7 @@ TEST_F(StoreTest, MigratesAnEmptyFileToTheLatestSchema) {
   auto store = open_store();
   ASSERT_TRUE(store);
   EXPECT_EQ(store->schema_version(), Store::latest_schema_version());
-  EXPECT_EQ(Store::latest_schema_version(), 2);  // 1: calls and events, 2: recordings
+  EXPECT_EQ(Store::latest_schema_version(), 3);  // 1: calls and events, 2: recordings, 3: direction unknown
   EXPECT_FALSE(store->read_only());
   RawDatabase raw(path_);
   EXPECT_EQ(raw.text("PRAGMA user_version"), std::to_string(Store::latest_schema_version()));
@@ -143,6 +143,60 @@ TEST_F(StoreTest, AFailedMigrationLeavesTheFileUntouched) {
   RawDatabase raw(path_);
   EXPECT_EQ(raw.text("PRAGMA user_version"), "0");
   EXPECT_EQ(raw.text("SELECT count(*) FROM sqlite_master WHERE name = 'call_events'"), "0");  // rolled back
+}
+
+// The schema as version 2 left it, written by hand as a database in the field has it.
+constexpr const char* schema_version_2 = R"sql(
+CREATE TABLE calls (
+  id TEXT PRIMARY KEY NOT NULL, line TEXT NOT NULL, box TEXT NOT NULL, port INTEGER NOT NULL,
+  direction TEXT NOT NULL CHECK (direction IN ('inbound', 'outbound')),
+  number TEXT NOT NULL DEFAULT '', number_absence TEXT CHECK (number_absence IN ('P', 'O')),
+  name TEXT NOT NULL DEFAULT '', state TEXT NOT NULL, outcome TEXT,
+  started_at INTEGER NOT NULL, answered_at INTEGER, ended_at INTEGER);
+CREATE INDEX calls_started_at ON calls (started_at);
+CREATE INDEX calls_active ON calls (state) WHERE state = 'active';
+CREATE TABLE call_events (
+  id INTEGER PRIMARY KEY, call_id TEXT NOT NULL REFERENCES calls (id) ON DELETE CASCADE,
+  at INTEGER NOT NULL, type TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(detail)));
+CREATE INDEX call_events_call_id ON call_events (call_id, at);
+CREATE TABLE recordings (
+  call_id TEXT PRIMARY KEY NOT NULL REFERENCES calls (id) ON DELETE CASCADE, path TEXT NOT NULL,
+  state TEXT NOT NULL, started_at INTEGER NOT NULL, duration_ms INTEGER NOT NULL DEFAULT 0,
+  bytes INTEGER NOT NULL DEFAULT 0, sha256 TEXT NOT NULL DEFAULT '', error TEXT NOT NULL DEFAULT '');
+INSERT INTO calls (id, line, box, port, direction, number, state, outcome, started_at, answered_at, ended_at)
+  VALUES ('old-in', 'Sales 1', 'X800-0001', 1, 'inbound', '13812345678', 'ended', 'answered', 10, 20, 30),
+         ('old-out', 'Sales 2', 'X800-0001', 2, 'outbound', '', 'active', NULL, 40, NULL, NULL);
+INSERT INTO call_events (call_id, at, type, detail) VALUES ('old-in', 25, 'dtmf', '{"digit":"5"}');
+INSERT INTO recordings (call_id, path, state, started_at) VALUES ('old-in', '/r/old-in.opus', 'complete', 20);
+PRAGMA user_version = 2;
+)sql";
+
+TEST_F(StoreTest, Migration3AllowsUnknownDirectionAndKeepsEveryRow) {
+  {
+    RawDatabase raw(path_);
+    ASSERT_EQ(raw.execute(schema_version_2), SQLITE_OK);
+  }
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->schema_version(), 3);
+  std::error_code error;
+  const auto old_in = store->find_call("old-in", error);
+  ASSERT_TRUE(old_in);
+  EXPECT_EQ(old_in->direction, "inbound");
+  EXPECT_EQ(old_in->number, "13812345678");
+  EXPECT_EQ(old_in->answered_at, 20);
+  EXPECT_EQ(store->find_call("old-out", error)->direction, "outbound");
+  EXPECT_EQ(store->call_events("old-in", error).size(), 1u);  // not cascaded away
+  EXPECT_TRUE(store->find_recording("old-in", error));
+  auto joined = inbound_call("joined", 50);
+  joined.direction = "unknown";
+  EXPECT_FALSE(store->insert_call(joined)) << store->last_error_message();
+  joined.id = "bad";
+  joined.direction = "sideways";
+  EXPECT_EQ(store->insert_call(joined), std::error_code(SQLITE_CONSTRAINT_CHECK, sqlite_category()));
+  RawDatabase raw(path_);
+  EXPECT_EQ(raw.text("PRAGMA foreign_key_check"), "");
+  EXPECT_EQ(raw.text("PRAGMA integrity_check"), "ok");
 }
 
 TEST_F(StoreTest, NotADatabaseIsAnSqliteError) {
@@ -309,6 +363,27 @@ TEST_F(StoreTest, ActiveCallsAreThoseNotEnded) {
   ASSERT_EQ(active.size(), 2u);
   EXPECT_EQ(active[0].id, "active-1");  // oldest first: the order they are recovered in
   EXPECT_EQ(active[1].id, "active-2");
+}
+
+TEST_F(StoreTest, LatestCallOnAPort) {
+  auto store = open_store();
+  std::error_code error;
+  EXPECT_FALSE(store->latest_call_on("X800-0001", 1, error));
+  EXPECT_FALSE(error);
+  ASSERT_FALSE(store->insert_call(inbound_call("older", 10)));
+  ASSERT_FALSE(store->insert_call(inbound_call("newer", 20)));
+  auto other_port = inbound_call("other-port", 30);
+  other_port.port = 2;
+  ASSERT_FALSE(store->insert_call(other_port));
+  auto other_box = inbound_call("other-box", 40);
+  other_box.box = "X800-0002";
+  ASSERT_FALSE(store->insert_call(other_box));
+  const auto latest = store->latest_call_on("X800-0001", 1, error);
+  ASSERT_TRUE(latest);
+  EXPECT_FALSE(error);
+  EXPECT_EQ(latest->id, "newer");
+  EXPECT_EQ(store->latest_call_on("X800-0001", 2, error)->id, "other-port");
+  EXPECT_FALSE(store->latest_call_on("X800-0001", 3, error));
 }
 
 TEST_F(StoreTest, MovedStoreKeepsWorking) {

@@ -38,6 +38,7 @@ std::string resolve_program(const std::string& name) {
 
 bool ChildProcess::spawn(const std::vector<std::string>& command, const std::vector<std::string>& environment) {
   if (command.empty()) return false;
+  status_.reset();  // a restart reuses the object once the previous child was reaped
   const std::string program = resolve_program(command[0]);
   std::vector<char*> arguments;
   for (const auto& argument : command) arguments.push_back(const_cast<char*>(argument.c_str()));

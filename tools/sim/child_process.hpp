@@ -16,7 +16,8 @@ class ChildProcess {
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
 
-  // environment: complete "NAME=value" list. The child gets default signal
+  // environment: complete "NAME=value" list. May be called again once the
+  // previous child has been reaped (poll() returned its status). The child gets default signal
   // dispositions and an empty signal mask, and dies with the simulator
   // (PR_SET_PDEATHSIG) so a crashed simulator leaves nothing behind.
   bool spawn(const std::vector<std::string>& command, const std::vector<std::string>& environment);

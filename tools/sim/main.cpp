@@ -5,8 +5,9 @@
 //                [--start-timeout S] [--start-immediately] -- COMMAND [ARGS...]
 //
 // Threads, and who owns what:
-// - main thread: command line, setup, the child process and all signals
-//   (signalfd), shutdown. It waits in poll() for signals and for the runner.
+// - main thread: command line, setup, the child process (and its restarts,
+//   the scenario's "restart" action) and all signals (signalfd), shutdown.
+//   It waits in poll() for signals, for the runner and for restart requests.
 // - umockdev's testbed worker thread (a GLib main context inside libumockdev):
 //   runs every usbfs ioctl handler of every box (tools/sim/usb_box.*).
 // - scenario runner thread: the scenario clock and its events
@@ -186,7 +187,8 @@ int run(const Options& options) {
   std::signal(SIGPIPE, SIG_IGN);  // a FIFO reader going away is an EPIPE, not a death
   const int signal_fd = signalfd(-1, &handled, SFD_CLOEXEC);
   const int runner_fd = eventfd(0, EFD_CLOEXEC);
-  if (signal_fd < 0 || runner_fd < 0) {
+  const int restart_fd = eventfd(0, EFD_CLOEXEC);  // the scenario's "restart" action
+  if (signal_fd < 0 || runner_fd < 0 || restart_fd < 0) {
     log("cannot create signalfd/eventfd: {}", std::strerror(errno));
     return exit_setup_failed;
   }
@@ -227,6 +229,7 @@ int run(const Options& options) {
   {
     // Written by the runner thread until runner->stop() below joins it.
     std::atomic<RunnerOutcome> outcome{RunnerOutcome::stopped};
+    std::atomic<int> restart_signal{SIGTERM};
     auto runner = std::make_unique<ScenarioRunner>(scenario, boxes, audio, trace, scenario_start_ns,
                                                    std::move(wav_files));
     if (!runner->plug_initial_boxes()) {
@@ -251,34 +254,80 @@ int run(const Options& options) {
       if (!child.spawn(options.command, environment)) {
         exit_code = exit_setup_failed;
       } else {
-        runner->start(RunnerOptions{options.start_timeout_s, !options.start_immediately},
-                      [&outcome, runner_fd](RunnerOutcome result) {
-                        outcome = result;
-                        const std::uint64_t one = 1;
-                        [[maybe_unused]] auto written = write(runner_fd, &one, sizeof one);
-                      });
+        RunnerOptions runner_options{options.start_timeout_s, !options.start_immediately, {}};
+        runner_options.restart_program = [&restart_signal, restart_fd](proto::scenario::StopSignal signal) {
+          restart_signal = signal == proto::scenario::StopSignal::kill ? SIGKILL : SIGTERM;
+          const std::uint64_t one = 1;
+          [[maybe_unused]] auto written = write(restart_fd, &one, sizeof one);
+        };
+        runner->start(std::move(runner_options), [&outcome, runner_fd](RunnerOutcome result) {
+          outcome = result;
+          const std::uint64_t one = 1;
+          [[maybe_unused]] auto written = write(runner_fd, &one, sizeof one);
+        });
 
         std::optional<Nanoseconds> kill_deadline;
         bool start_failed = false;
+        bool restart_failed = false;
+        bool ending = false;           // the run is over once the child exits
+        bool restart_pending = false;  // the child is being stopped to start again
         auto end_child = [&](const char* why) {
-          if (kill_deadline || !child.running()) return;
+          ending = true;
+          if (kill_deadline || !child.running()) return;  // already being stopped
           log("{}: sending SIGTERM to the child (pid {})", why, child.pid());
           child.signal(SIGTERM);
           kill_deadline = monotonic_ns() + child_grace_ns;
         };
-        while (!child.poll()) {
+        auto stop_for_restart = [&] {
+          if (ending || restart_pending || !child.running()) return;
+          const int signal_number = restart_signal.load();
+          log("restart: sending {} to the child (pid {}); the boxes stay powered", strsignal(signal_number),
+              child.pid());
+          child.signal(signal_number);
+          restart_pending = true;
+          kill_deadline = monotonic_ns() + child_grace_ns;
+        };
+        auto start_again = [&](int old_status) {
+          const pid_t old_pid = child.pid();
+          restart_pending = false;
+          kill_deadline.reset();
+          for (auto& box : boxes) box->host_exited();
+          if (!child.spawn(options.command, environment)) return false;
+          log("restart: child pid {} exited with status {}; started it again as pid {}", old_pid,
+              exit_code_of(old_status), child.pid());
+          trace.write({{"kind", "child_restart"},
+                       {"old_pid", old_pid},
+                       {"exit_code", exit_code_of(old_status)},
+                       {"pid", child.pid()}});
+          return true;
+        };
+        while (true) {
+          if (const auto status = child.poll()) {
+            if (ending || !restart_pending) break;
+            if (!start_again(*status)) {
+              restart_failed = true;
+              break;
+            }
+            continue;
+          }
           int timeout_ms = -1;
           if (kill_deadline) timeout_ms = static_cast<int>(std::max<Nanoseconds>(0, *kill_deadline - monotonic_ns()) / 1'000'000);
-          pollfd fds[2] = {{signal_fd, POLLIN, 0}, {runner_fd, POLLIN, 0}};
-          const int ready = ::poll(fds, 2, timeout_ms);
+          pollfd fds[3] = {{signal_fd, POLLIN, 0}, {runner_fd, POLLIN, 0}, {restart_fd, POLLIN, 0}};
+          const int ready = ::poll(fds, 3, timeout_ms);
           if (ready < 0 && errno != EINTR) break;
           if (fds[0].revents & POLLIN) {
             signalfd_siginfo info{};
             if (read(signal_fd, &info, sizeof info) == sizeof info && info.ssi_signo != SIGCHLD) {
               log("got {}: forwarding it to the child", strsignal(static_cast<int>(info.ssi_signo)));
               child.signal(static_cast<int>(info.ssi_signo));
+              ending = true;
               if (!kill_deadline) kill_deadline = monotonic_ns() + child_grace_ns;
             }
+          }
+          if (fds[2].revents & POLLIN) {
+            std::uint64_t count = 0;
+            [[maybe_unused]] auto got = read(restart_fd, &count, sizeof count);
+            stop_for_restart();
           }
           if (fds[1].revents & POLLIN) {
             std::uint64_t count = 0;
@@ -299,7 +348,7 @@ int run(const Options& options) {
           }
         }
         const int status = child.poll().value_or(0);
-        exit_code = start_failed ? exit_start_timeout : exit_code_of(status);
+        exit_code = start_failed ? exit_start_timeout : restart_failed ? exit_setup_failed : exit_code_of(status);
         log("child exited with status {}", exit_code_of(status));
         trace.write({{"kind", "child_exit"}, {"exit_code", exit_code_of(status)}});
       }
@@ -326,6 +375,7 @@ int run(const Options& options) {
   boxes.clear();
   close(signal_fd);
   close(runner_fd);
+  close(restart_fd);
   return exit_code;
 }
 

@@ -25,6 +25,7 @@ std::string_view command_name(x800::CommandType type) {
     case x800::CommandType::set_event_mask: return "set_event_mask";
     case x800::CommandType::set_caller_id_decoding: return "set_caller_id_decoding";
     case x800::CommandType::keepalive: return "keepalive";
+    case x800::CommandType::get_line_state: return "get_line_state";
   }
   return "unknown";
 }
@@ -77,6 +78,10 @@ void add_report_fields(nlohmann::json& event, const x800::ReportBody& body) {
           event["command_seq"] = value.command_sequence;
           event["status"] = std::string(ack_status_name(value.status));
           event["token"] = value.token;
+        } else if constexpr (std::is_same_v<T, x800::LineState>) {
+          event["off_hook"] = value.off_hook;
+          event["ringing"] = value.ringing;
+          event["reversed"] = value.reversed;
         }
       },
       body);

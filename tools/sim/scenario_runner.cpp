@@ -83,6 +83,7 @@ bool ScenarioRunner::plug_initial_boxes() {
 
 void ScenarioRunner::start(RunnerOptions options, std::function<void(RunnerOutcome)> done) {
   done_ = std::move(done);
+  restart_program_ = options.restart_program;
   thread_ = std::thread([this, options] { run(options); });
 }
 
@@ -311,6 +312,12 @@ void ScenarioRunner::execute(const scenario::Action& action) {
           }
         } else if constexpr (std::is_same_v<T, scenario::EndAction>) {
           ended_ = true;
+        } else if constexpr (std::is_same_v<T, scenario::RestartAction>) {
+          const bool kill = body.signal == scenario::StopSignal::kill;
+          event["signal"] = kill ? "kill" : "term";
+          detail = kill ? " (SIGKILL)" : " (SIGTERM)";
+          if (restart_program_) restart_program_(body.signal);
+          else event["skipped"] = "no program to restart";
         }
       },
       action.body);

@@ -40,6 +40,10 @@ enum class RunnerOutcome { finished, start_timeout, stopped };
 struct RunnerOptions {
   double start_timeout_s = 15;
   bool wait_for_host = true;
+  // The "restart" action: asks the owner of the program under test to stop
+  // it with the signal and start it again. Called on the runner thread; must
+  // not block (the scenario clock goes on while the program restarts).
+  std::function<void(proto::scenario::StopSignal)> restart_program;
 };
 
 class ScenarioRunner {
@@ -120,6 +124,7 @@ class ScenarioRunner {
   std::condition_variable wake_;
   bool stopping_ = false;
   std::function<void(RunnerOutcome)> done_;
+  std::function<void(proto::scenario::StopSignal)> restart_program_;
   std::thread thread_;
 };
 

@@ -75,7 +75,7 @@ usbdevfs_urb& urb_of(UMockdevIoctlData* urb_data) { return *reinterpret_cast<usb
 struct UsbBox::ClientState {
   UsbBox* box = nullptr;
   UMockdevIoctlClient* client = nullptr;  // one open file descriptor of the host
-  std::uint64_t generation = 0;           // power-up it opened; stale ones only see ENODEV
+  std::uint64_t generation = 0;           // power-up (and host run) it opened; stale ones only see ENODEV
   std::deque<UMockdevIoctlData*> pending_in;  // IN URBs on 0x81 waiting for a report
   std::deque<UMockdevIoctlData*> completed;   // URBs the host may reap
   bool holding_reap = false;
@@ -133,6 +133,7 @@ bool UsbBox::plug(Nanoseconds epoch_ns) {
     event_masks_.fill(x800::all_events);
     box_wide_event_mask_ = x800::all_events;
     decoding_.fill(declaration_.decodes_caller_id);
+    line_states_.fill(x800::LineState{});  // x800.md 8.2: the power-up reports say otherwise
     received_command_ = false;
     node = device_node_;
   }
@@ -174,6 +175,15 @@ void UsbBox::unplug() {
     g_clear_error(&error);
   }
   log("box {} unplugged ({} removed, {} udev monitors told)", declaration_.id, node, monitors);
+}
+
+void UsbBox::host_exited() {
+  {
+    std::lock_guard lock(mutex_);
+    if (!plugged_) return;
+    ++generation_;  // clients opened before now only see ENODEV; queued reports wait for the next host
+  }
+  kick();  // the worker fails the old clients' pending URBs and held reaps
 }
 
 bool UsbBox::plugged() const {
@@ -271,6 +281,7 @@ std::optional<std::uint16_t> UsbBox::report_locked(std::uint8_t line_index, x800
   if (!plugged_) return std::nullopt;
   const auto type = x800::report_type(body);
   if (!answer) {
+    remember_line_state(line_index, body);
     // A masked report is never generated and takes no sequence number (x800.md 7.2).
     const std::uint16_t mask = line_index == x800::box_wide ? box_wide_event_mask_ : event_masks_.at(line_index);
     if ((mask & x800::event_bit(type)) == 0) {
@@ -304,6 +315,24 @@ std::optional<std::uint16_t> UsbBox::report_locked(std::uint8_t line_index, x800
   add_report_fields(trace, report.body);
   queue_locked(std::move(bytes), std::move(trace));
   return report.sequence;
+}
+
+void UsbBox::remember_line_state(std::uint8_t line_index, const x800::ReportBody& body) {
+  if (line_index >= line_states_.size()) return;
+  auto& state = line_states_[line_index];
+  if (const auto* hook = std::get_if<x800::Hook>(&body)) state.off_hook = hook->off_hook;
+  else if (const auto* ring = std::get_if<x800::Ring>(&body)) state.ringing = ring->ringing;
+  else if (const auto* polarity = std::get_if<x800::Polarity>(&body)) state.reversed = polarity->reversed;
+}
+
+// x800.md 7.5: one line_state per port asked for, all stamped now.
+void UsbBox::answer_line_state(std::uint8_t line_index, Nanoseconds now) {
+  if (line_index != x800::box_wide) {
+    report_locked(line_index, line_states_.at(line_index), now, {}, true);
+    return;
+  }
+  for (std::uint8_t port = 0; port < declaration_.lines; ++port)
+    report_locked(port, line_states_.at(port), now, {}, true);
 }
 
 std::optional<std::uint16_t> UsbBox::report(std::uint8_t line_index, x800::ReportBody body, Nanoseconds stamp_ns,
@@ -369,8 +398,13 @@ void UsbBox::handle_command(std::span<const std::uint8_t> bytes) {
       report_locked(x800::box_wide, x800::BoxError{x800::BoxErrorCode::bad_command, std::string(reason)}, now, {},
                     false);
     };
+    const bool too_new_for_this_box = decoded && !declaration_.answers_line_state &&
+                                      x800::command_type(decoded.value->body) == x800::CommandType::get_line_state;
     if (!decoded) {
       refuse(x800::to_string(decoded.error));
+    } else if (too_new_for_this_box) {
+      // Firmware from before get_line_state: the type is unknown to it (x800.md 7.6).
+      refuse(x800::to_string(x800::FrameError::unknown_type));
     } else {
       const x800::Command& command = *decoded.value;
       const auto type = x800::command_type(command.body);
@@ -417,10 +451,18 @@ void UsbBox::handle_command(std::span<const std::uint8_t> bytes) {
                 }
               } else if constexpr (std::is_same_v<T, x800::Keepalive>) {
                 ack.token = body.token;
+              } else if constexpr (std::is_same_v<T, x800::GetLineState>) {
+                if (!port_exists) ack.status = x800::AckStatus::bad_argument;
+                else answer_line_state(command.line, now);
               }
             },
             command.body);
-        if (type != x800::CommandType::get_info) report_locked(x800::box_wide, ack, now, {}, true);
+        // get_info and get_line_state answer with their own reports; the latter
+        // with an ack only to refuse a port the box does not have.
+        const bool answered_by_report =
+            type == x800::CommandType::get_info ||
+            (type == x800::CommandType::get_line_state && ack.status == x800::AckStatus::ok);
+        if (!answered_by_report) report_locked(x800::box_wide, ack, now, {}, true);
         if (!received_command_) {
           received_command_ = true;
           first_command = first_command_callback_;

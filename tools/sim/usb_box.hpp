@@ -1,6 +1,6 @@
 // One virtual X800 box on the umockdev testbed: its sysfs device, its usbfs
 // ioctl handler (URBs on the vendor interface and EP0) and its protocol state
-// (report sequence, queue, event masks, caller-ID decoding).
+// (report sequence, queue, event masks, caller-ID decoding, line states).
 //
 // Threading: umockdev runs every ioctl handler on its own worker thread (the
 // testbed's GLib main context). URB bookkeeping lives on that thread only.
@@ -53,6 +53,11 @@ class UsbBox {
   bool plug(Nanoseconds epoch_ns);
   // Power loss: removes the device (remove uevent) and fails pending URBs.
   void unplug();
+  // The program under test exited (a restart) and the box stays powered. Like
+  // the kernel, which discards a dead process's URBs, the box forgets the
+  // open files of that process, which umockdev may not have noticed yet:
+  // their pending reads must not swallow reports meant for the next host.
+  void host_exited();
   bool plugged() const;
   Nanoseconds epoch_ns() const;
   std::uint64_t box_time_us(Nanoseconds at_ns) const;
@@ -106,6 +111,8 @@ class UsbBox {
   void queue_locked(std::vector<std::uint8_t> bytes, nlohmann::json trace);
   std::optional<std::uint16_t> report_locked(std::uint8_t line_index, proto::x800::ReportBody body,
                                              Nanoseconds stamp_ns, nlohmann::json trace_fields, bool answer);
+  void remember_line_state(std::uint8_t line_index, const proto::x800::ReportBody& body);
+  void answer_line_state(std::uint8_t line_index, Nanoseconds now);
   double scenario_seconds(Nanoseconds at_ns) const;
   std::string device_record() const;  // umockdev_testbed_add_from_string() format
   Uevent hotplug_event(const std::string& action) const;
@@ -124,7 +131,7 @@ class UsbBox {
   // Shared between the worker and the runner/audio threads.
   mutable std::mutex mutex_;
   bool plugged_ = false;
-  std::uint64_t generation_ = 0;  // bumps at every plug and unplug
+  std::uint64_t generation_ = 0;  // bumps at every plug, unplug and host_exited()
   int device_number_ = 1;
   Nanoseconds epoch_ns_ = 0;
   std::uint16_t next_sequence_ = 0;
@@ -133,6 +140,8 @@ class UsbBox {
   std::array<std::uint16_t, proto::x800::max_lines> event_masks_{};
   std::uint16_t box_wide_event_mask_ = proto::x800::all_events;
   std::array<bool, proto::x800::max_lines> decoding_{};
+  // What the detectors say now, masked or not: the get_line_state answer.
+  std::array<proto::x800::LineState, proto::x800::max_lines> line_states_{};
   bool received_command_ = false;
   std::function<void()> first_command_callback_;
   GMainContext* worker_context_ = nullptr;
