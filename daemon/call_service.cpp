@@ -173,6 +173,8 @@ void CallService::accept_caller_id(BoxState& box, Line& line, const drivers::Cal
     return;
   }
   line.caller_id = Line::TakenCallerId{caller_id, from_audio, at};
+  if (!line.record && caller_id.number && !caller_id.number->empty())
+    for (auto* observer : first_observers_) observer->caller_id_before_call(*caller_id.number);
   apply(box, line, line.machine.on_signal(drivers::CallerIdReceived{caller_id}, at));
 }
 

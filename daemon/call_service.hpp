@@ -30,6 +30,9 @@ class CallObserver {
   // digit is set for CallChange::digit_in_call only.
   virtual void call_changed(CallChange change, const CallRecord& call, char digit) = 0;
   virtual void box_changed(const drivers::BoxIdentity& box, bool attached) = 0;
+  // Caller ID heard on an idle line, before its call starts at the first ring:
+  // time to prepare (the pop hub looks the number up off the ring's path).
+  virtual void caller_id_before_call(const std::string& number) { (void)number; }
 };
 
 class CallService : public drivers::BoxListener {

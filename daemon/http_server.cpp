@@ -77,7 +77,7 @@ class WebSocketPopSession : public PopClient {
     });
   }
 
-  void start_write(const std::string& text) override {
+  bool start_write(const std::string& text) override {
     stream_.text(true);
     // One event per message; the trailing newline of the JSON line is not sent.
     const std::size_t length = !text.empty() && text.back() == '\n' ? text.size() - 1 : text.size();
@@ -88,6 +88,7 @@ class WebSocketPopSession : public PopClient {
       }
       self->on_write_done();
     });
+    return false;
   }
 
   void close_transport() override {

@@ -43,17 +43,41 @@ proto::pop::Event PopHub::call_event(std::string name, const CallRecord& call) {
   if (call.number_absence) event.privacy = *call.number_absence == 'P' ? "private" : "unavailable";
   // Look the number up once per number, not once per event of the call.
   auto found = matches_.find(call.id);
-  if (found == matches_.end() && !call.number.empty()) {
-    auto match = lookup_ ? lookup_(call.number) : NumberMatch{};
-    if (match.display.empty()) match.display = call.number;
-    found = matches_.emplace(call.id, std::move(match)).first;
-  }
+  if (found == matches_.end() && !call.number.empty()) found = matches_.emplace(call.id, look_up(call.number)).first;
   const NumberMatch no_match;
   const auto& match = found == matches_.end() ? no_match : found->second;
   event.number = call.number.empty() ? "" : (match.e164.empty() ? call.number : match.e164);
   event.number_display = call.number.empty() ? "" : match.display;
   event.customers = match.customers;
   return event;
+}
+
+namespace {
+// Caller ID comes at most a few seconds before the first ring; older early
+// lookups are of calls that never started, and the directory may have changed.
+constexpr auto early_match_lifetime = std::chrono::seconds(10);
+constexpr std::size_t max_early_matches = 64;
+}  // namespace
+
+NumberMatch PopHub::look_up(const std::string& number) {
+  if (auto early = early_matches_.find(number); early != early_matches_.end()) {
+    const bool fresh = std::chrono::steady_clock::now() - early->second.heard < early_match_lifetime;
+    auto match = std::move(early->second.match);
+    early_matches_.erase(early);
+    if (fresh) return match;
+  }
+  auto match = lookup_ ? lookup_(number) : NumberMatch{};
+  if (match.display.empty()) match.display = number;
+  return match;
+}
+
+void PopHub::caller_id_before_call(const std::string& number) {
+  const auto now = std::chrono::steady_clock::now();
+  std::erase_if(early_matches_, [&](const auto& entry) { return now - entry.second.heard >= early_match_lifetime; });
+  if (early_matches_.size() >= max_early_matches) return;  // a flood of caller IDs without rings
+  early_matches_.erase(number);
+  auto match = look_up(number);
+  early_matches_[number] = {std::move(match), now};
 }
 
 void PopHub::call_changed(CallChange change, const CallRecord& call, char) {

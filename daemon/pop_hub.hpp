@@ -5,6 +5,7 @@
 // io_context thread only.
 #pragma once
 
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <map>
@@ -48,6 +49,7 @@ class PopHub : public CallObserver {
   // CallObserver
   void call_changed(CallChange change, const CallRecord& call, char digit) override;
   void box_changed(const drivers::BoxIdentity& box, bool attached) override;
+  void caller_id_before_call(const std::string& number) override;
 
   void recording_saved(const CallRecord& call, const std::string& path, double duration_s, std::uint64_t bytes);
 
@@ -62,6 +64,7 @@ class PopHub : public CallObserver {
 
  private:
   proto::pop::Event call_event(std::string name, const CallRecord& call);
+  NumberMatch look_up(const std::string& number);
   void publish(proto::pop::Event event);
 
   Logger& log_;
@@ -70,6 +73,13 @@ class PopHub : public CallObserver {
   std::deque<PopMessagePtr> history_;
   std::map<std::string, PopMessagePtr> active_;  // call id -> latest event, as a replay
   std::map<std::string, NumberMatch> matches_;   // call id -> lookup of its current number
+  // Numbers heard before their call started, looked up already; an entry is
+  // used by the call's first event or dropped when stale.
+  struct EarlyMatch {
+    NumberMatch match;
+    std::chrono::steady_clock::time_point heard;
+  };
+  std::map<std::string, EarlyMatch> early_matches_;
   std::vector<PopSubscriber*> subscribers_;
 };
 

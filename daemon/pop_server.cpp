@@ -64,18 +64,21 @@ void PopClient::enqueue(PopMessagePtr message) {
     close(fmt::format("more than {} events queued: client too slow", max_queued_messages));
     return;
   }
-  if (!writing_) {
-    writing_ = true;
-    start_write(*queue_.front());
-  }
+  write_queued();
 }
 
 void PopClient::enqueue_text(std::string text) {
   if (closed_) return;
   queue_.push_back(std::make_shared<const std::string>(std::move(text)));
-  if (!writing_) {
+  write_queued();
+}
+
+void PopClient::write_queued() {
+  while (!writing_ && !closed_ && !queue_.empty()) {
     writing_ = true;
-    start_write(*queue_.front());
+    if (!start_write(*queue_.front())) return;  // on_write_done() follows
+    writing_ = false;
+    queue_.pop_front();
   }
 }
 
@@ -83,10 +86,7 @@ void PopClient::on_write_done() {
   writing_ = false;
   if (closed_ || queue_.empty()) return;
   queue_.pop_front();
-  if (!queue_.empty()) {
-    writing_ = true;
-    start_write(*queue_.front());
-  }
+  write_queued();
 }
 
 void PopClient::close(const std::string& reason) {
@@ -133,14 +133,26 @@ class PopSocketServer::Session : public PopClient {
     });
   }
 
-  void start_write(const std::string& text) override {
-    asio::async_write(socket_, asio::buffer(text), [self = self()](boost::system::error_code error, std::size_t) {
+  bool start_write(const std::string& text) override {
+    // An event nearly always fits in the socket buffer: writing it here rather
+    // than from a completion handler keeps the fan-out to many desks short.
+    boost::system::error_code error;
+    std::size_t written = 0;
+    if (!socket_.non_blocking()) socket_.non_blocking(true, error);
+    if (!error) written = socket_.write_some(asio::buffer(text), error);
+    if (!error && written == text.size()) return true;
+    if (error && error != asio::error::would_block) {
+      close("");  // the client went away
+      return false;
+    }
+    asio::async_write(socket_, asio::buffer(text) + written, [self = self()](boost::system::error_code error, std::size_t) {
       if (error) {
         self->close("");
         return;
       }
       self->on_write_done();
     });
+    return false;
   }
 
   void close_transport() override {

@@ -42,8 +42,9 @@ class PopClient : public PopSubscriber, public std::enable_shared_from_this<PopC
  protected:
   // Subscribes and queues the calls in progress.
   void begin();
-  // Called when the queue gains its first message, and after each write.
-  virtual void start_write(const std::string& text) = 0;
+  // Writes the message at the queue's front. Returns true when it was written
+  // whole at once; otherwise the transport calls on_write_done() when it is.
+  virtual bool start_write(const std::string& text) = 0;
   virtual void close_transport() = 0;
   void on_write_done();
 
@@ -54,6 +55,8 @@ class PopClient : public PopSubscriber, public std::enable_shared_from_this<PopC
  private:
   void enqueue(PopMessagePtr message);
   void enqueue_text(std::string text);
+  // Writes queued messages while the transport takes them at once.
+  void write_queued();
 
   std::deque<std::shared_ptr<const std::string>> queue_;
   bool writing_ = false;

@@ -77,7 +77,9 @@ struct UsbBox::ClientState {
   UMockdevIoctlClient* client = nullptr;  // one open file descriptor of the host
   std::uint64_t generation = 0;           // power-up (and host run) it opened; stale ones only see ENODEV
   std::deque<UMockdevIoctlData*> pending_in;  // IN URBs on 0x81 waiting for a report
-  std::deque<UMockdevIoctlData*> completed;   // URBs the host may reap
+  // URBs the host may reap, each with the trace of the report it carries
+  // (null for other URBs), written when the host actually reaps it.
+  std::deque<std::pair<UMockdevIoctlData*, nlohmann::json>> completed;
   bool holding_reap = false;
   GSource* hold_timer = nullptr;
   gulong connection_handler = 0;
@@ -106,7 +108,7 @@ UsbBox::~UsbBox() {
       g_source_unref(state->hold_timer);
     }
     for (auto* urb : state->pending_in) umockdev_ioctl_data_unref(urb);
-    for (auto* urb : state->completed) umockdev_ioctl_data_unref(urb);
+    for (auto& [urb, trace] : state->completed) umockdev_ioctl_data_unref(urb);
     g_signal_handler_disconnect(client, state->connection_handler);
     // A client whose connection is still open is left to the process exit:
     // finalizing it now would make umockdev report a live stream.
@@ -509,7 +511,7 @@ void UsbBox::on_client_connection_changed(GObject* object, GParamSpec*, gpointer
     g_source_unref(state->hold_timer);
   }
   for (auto* urb : state->pending_in) umockdev_ioctl_data_unref(urb);
-  for (auto* urb : state->completed) umockdev_ioctl_data_unref(urb);
+  for (auto& [urb, trace] : state->completed) umockdev_ioctl_data_unref(urb);
   g_signal_handler_disconnect(client, state->connection_handler);
   g_object_unref(client);
   --box->open_clients_;
@@ -640,14 +642,14 @@ void UsbBox::submit_urb(ClientState& state) {
   urb.actual_length = 0;
   if (urb.type == USBDEVFS_URB_TYPE_CONTROL) {
     handle_control(urb);
-    state.completed.push_back(urb_data);
+    state.completed.emplace_back(urb_data, nullptr);
   } else if (interrupt_or_bulk && urb.endpoint == x800::endpoint_events_in) {
     state.pending_in.push_back(urb_data);
   } else if (interrupt_or_bulk && urb.endpoint == x800::endpoint_commands_out) {
     urb.actual_length = urb.buffer_length;
     const auto* bytes = static_cast<const std::uint8_t*>(urb.buffer);
     handle_command(std::span<const std::uint8_t>(bytes, bytes ? static_cast<std::size_t>(urb.buffer_length) : 0));
-    state.completed.push_back(urb_data);
+    state.completed.emplace_back(urb_data, nullptr);
   } else {
     umockdev_ioctl_data_unref(urb_data);
     complete(client, -1, EINVAL);
@@ -766,7 +768,7 @@ void UsbBox::answer_reap(ClientState& state) {
     state.hold_timer = nullptr;
   }
   state.holding_reap = false;
-  UMockdevIoctlData* urb_data = state.completed.front();
+  auto [urb_data, trace] = std::move(state.completed.front());
   state.completed.pop_front();
   GError* error = nullptr;
   UMockdevIoctlData* urb_pointer =
@@ -783,6 +785,9 @@ void UsbBox::answer_reap(ClientState& state) {
   umockdev_ioctl_data_unref(urb_pointer);
   umockdev_ioctl_data_unref(urb_data);
   complete(state.client, 0, 0);
+  // Stamped now: the report has left the box, as when the kernel hands a
+  // completed URB to the host's reap (latency is measured from here).
+  if (!trace.is_null()) trace_.write(std::move(trace));
 }
 
 void UsbBox::discard_urb(ClientState& state) {
@@ -800,12 +805,11 @@ void UsbBox::discard_urb(ClientState& state) {
   state.pending_in.erase(it);
   urb_of(urb_data).status = -ENOENT;
   urb_of(urb_data).actual_length = 0;
-  state.completed.push_back(urb_data);
+  state.completed.emplace_back(urb_data, nullptr);
   complete(state.client, 0, 0);
 }
 
 void UsbBox::service(ClientState& state) {
-  std::vector<nlohmann::json> delivered;
   {
     std::lock_guard lock(mutex_);
     const bool alive = plugged_ && state.generation == generation_;
@@ -813,6 +817,7 @@ void UsbBox::service(ClientState& state) {
       UMockdevIoctlData* urb_data = state.pending_in.front();
       state.pending_in.pop_front();
       usbdevfs_urb& urb = urb_of(urb_data);
+      nlohmann::json trace;
       if (!alive) {
         urb.status = -ENODEV;  // libusb reports LIBUSB_TRANSFER_NO_DEVICE
         urb.actual_length = 0;
@@ -824,12 +829,11 @@ void UsbBox::service(ClientState& state) {
         urb.actual_length = static_cast<int>(length);
         urb.status = 0;
         transfer.trace["queued_ms"] = static_cast<double>(monotonic_ns() - transfer.queued_ns) / 1e6;
-        delivered.push_back(std::move(transfer.trace));
+        trace = std::move(transfer.trace);
       }
-      state.completed.push_back(urb_data);
+      state.completed.emplace_back(urb_data, std::move(trace));
     }
   }
-  for (auto& event : delivered) trace_.write(std::move(event));
   if (state.holding_reap && !state.completed.empty()) answer_reap(state);
 }
 
