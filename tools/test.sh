@@ -19,7 +19,8 @@ ctest --test-dir "$build_root/gcc" --output-on-failure -j "$jobs"
 
 echo "== build (clang-14, ASan+UBSan, libFuzzer)"
 DESKLINE_BUILD_DIR=$build_root/sanitize "$source_dir/tools/build.sh" -DCMAKE_BUILD_TYPE=Debug \
-  -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 -DDESKLINE_SANITIZE=ON -DDESKLINE_FUZZ=ON
+  -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 -DDESKLINE_SANITIZE=ON -DDESKLINE_FUZZ=ON \
+  -DDESKLINE_BENCH=OFF  # benchmarks are measured in the optimised build only
 echo "== tests (ASan+UBSan)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:verify_asan_link_order=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

@@ -90,6 +90,13 @@ class Workspace {
 
   nlohmann::json calls() const { return cli_json({"calls", "--json"}); }
 
+  // Imports a customer CSV with `deskline customers import`; the JSON summary,
+  // or {"exit_status", "output"} when it failed.
+  nlohmann::json import_customers(const std::string& csv) const {
+    std::ofstream(dir_ / "customers.csv") << csv;
+    return cli_json({"customers", "import", (dir_ / "customers.csv").string()});
+  }
+
   std::string log() const {
     std::ifstream file(log_path());
     return {std::istreambuf_iterator<char>(file), {}};

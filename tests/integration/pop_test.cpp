@@ -44,12 +44,11 @@ std::string schema_violations(const std::vector<nlohmann::json>& events, const f
 TEST(Pop, RingingOnFirstRingThenIdentifiedBetweenRings) {
   Workspace workspace("pop-ring");
   // The directory: one customer per number, and a switchboard shared by two.
-  std::ofstream(workspace.dir() / "customers.csv")
-      << "id,name,company,url,phone,phone_office\n"
-         "c-1,Zhang Wei,Acme Trading,https://crm.example/c/1,+86 138 1234 5678,\n"
-         "c-2,Wang Fang,Shanghai Steel,https://crm.example/c/2,,021-6123 4567\n"
-         "c-3,Liu Yang,Shanghai Steel,https://crm.example/c/3,,(021) 61234567\n";
-  const auto imported = workspace.cli_json({"customers", "import", (workspace.dir() / "customers.csv").string()});
+  const auto imported = workspace.import_customers(
+      "id,name,company,url,phone,phone_office\n"
+      "c-1,Zhang Wei,Acme Trading,https://crm.example/c/1,+86 138 1234 5678,\n"
+      "c-2,Wang Fang,Shanghai Steel,https://crm.example/c/2,,021-6123 4567\n"
+      "c-3,Liu Yang,Shanghai Steel,https://crm.example/c/3,,(021) 61234567\n");
   ASSERT_FALSE(imported.contains("exit_status")) << imported.dump();
   const pid_t simulator = workspace.start_daemon_under_sim(workspace.write_scenario(R"(
 box A serial=X800-POP-1 lines=2
@@ -338,11 +337,10 @@ struct PopRun {
 // variables) while a customer from the directory rings "Sales 1": a ring
 // without number, then caller ID between the rings.
 PopRun pop_notify_during_ringing_call(const Workspace& workspace, const std::vector<std::string>& environment) {
-  std::ofstream(workspace.dir() / "customers.csv")
-      << "id,name,company,url,phone\n"
-         "c-1,Zhang Wei,Acme Trading,https://crm.example/c/1,+86 138 1234 5678\n";
   PopRun run;
-  const auto imported = workspace.cli_json({"customers", "import", (workspace.dir() / "customers.csv").string()});
+  const auto imported = workspace.import_customers(
+      "id,name,company,url,phone\n"
+      "c-1,Zhang Wei,Acme Trading,https://crm.example/c/1,+86 138 1234 5678\n");
   EXPECT_FALSE(imported.contains("exit_status")) << imported.dump();
   const pid_t simulator = workspace.start_daemon_under_sim(workspace.write_scenario(R"(
 box A serial=X800-NOTIFY-1 lines=1
