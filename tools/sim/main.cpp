@@ -7,7 +7,8 @@
 // Threads, and who owns what:
 // - main thread: command line, setup, the child process (and its restarts,
 //   the scenario's "restart" action) and all signals (signalfd), shutdown.
-//   It waits in poll() for signals, for the runner and for restart requests.
+//   It waits in poll() for signals, for the runner and for restart requests
+//   (tools/sim/child_supervisor.*).
 // - umockdev's testbed worker thread (a GLib main context inside libumockdev):
 //   runs every usbfs ioctl handler of every box (tools/sim/usb_box.*).
 // - scenario runner thread: the scenario clock and its events
@@ -17,8 +18,6 @@
 // The scenario clock never waits on audio or USB: reports are stamped with
 // their scheduled box time and queued; audio is rendered ahead of time.
 
-#include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -44,6 +43,7 @@
 #include "proto/scenario.hpp"
 #include "tools/sim/audio_writer.hpp"
 #include "tools/sim/child_process.hpp"
+#include "tools/sim/child_supervisor.hpp"
 #include "tools/sim/clock.hpp"
 #include "tools/sim/log.hpp"
 #include "tools/sim/scenario_runner.hpp"
@@ -59,7 +59,6 @@ namespace fs = std::filesystem;
 constexpr int exit_usage = 2;        // bad command line, scenario or audio file
 constexpr int exit_start_timeout = 3;  // the host never opened a box
 constexpr int exit_setup_failed = 4;   // umockdev, FIFOs, temp dir
-constexpr Nanoseconds child_grace_ns = 10 * nanoseconds_per_second;
 
 struct Options {
   std::string scenario_path;
@@ -186,10 +185,8 @@ int run(const Options& options) {
   pthread_sigmask(SIG_BLOCK, &handled, nullptr);
   std::signal(SIGPIPE, SIG_IGN);  // a FIFO reader going away is an EPIPE, not a death
   const int signal_fd = signalfd(-1, &handled, SFD_CLOEXEC);
-  const int runner_fd = eventfd(0, EFD_CLOEXEC);
-  const int restart_fd = eventfd(0, EFD_CLOEXEC);  // the scenario's "restart" action
-  if (signal_fd < 0 || runner_fd < 0 || restart_fd < 0) {
-    log("cannot create signalfd/eventfd: {}", std::strerror(errno));
+  if (signal_fd < 0) {
+    log("cannot create a signalfd: {}", std::strerror(errno));
     return exit_setup_failed;
   }
 
@@ -227,13 +224,11 @@ int run(const Options& options) {
 
   int exit_code = 0;
   {
-    // Written by the runner thread until runner->stop() below joins it.
-    std::atomic<RunnerOutcome> outcome{RunnerOutcome::stopped};
-    std::atomic<int> restart_signal{SIGTERM};
     auto runner = std::make_unique<ScenarioRunner>(scenario, boxes, audio, trace, scenario_start_ns,
                                                    std::move(wav_files));
     if (!runner->plug_initial_boxes()) {
       exit_code = exit_setup_failed;
+      runner->stop();
     } else {
       audio.start();
       for (const auto& box : scenario.boxes)
@@ -244,116 +239,36 @@ int run(const Options& options) {
       if (const auto existing = getenv_or_empty("LD_PRELOAD"); !existing.empty()) ld_preload += ":" + existing;
       std::string asan_options = getenv_or_empty("ASAN_OPTIONS");
       asan_options += (asan_options.empty() ? "" : ":") + std::string("verify_asan_link_order=0");
-      const auto environment = environment_with({{"UMOCKDEV_DIR", root},
-                                                 {"LD_PRELOAD", ld_preload},
-                                                 {"ALSA_CONFIG_PATH", "/usr/share/alsa/alsa.conf:" + audio.config_path()},
-                                                 {"ASAN_OPTIONS", asan_options}});
+      ChildSupervisor::Settings settings;
+      settings.command = options.command;
+      settings.environment = environment_with({{"UMOCKDEV_DIR", root},
+                                               {"LD_PRELOAD", ld_preload},
+                                               {"ALSA_CONFIG_PATH", "/usr/share/alsa/alsa.conf:" + audio.config_path()},
+                                               {"ASAN_OPTIONS", asan_options}});
+      settings.start_timeout_s = options.start_timeout_s;
+      settings.keep_running = options.keep_running;
       log("testbed {}; child gets UMOCKDEV_DIR, LD_PRELOAD={}, ALSA_CONFIG_PATH", root, ld_preload);
 
-      ChildProcess child;
-      if (!child.spawn(options.command, environment)) {
+      ChildSupervisor supervisor(std::move(settings), signal_fd, boxes, trace);
+      if (!supervisor.ready() || !supervisor.spawn()) {
         exit_code = exit_setup_failed;
       } else {
         RunnerOptions runner_options{options.start_timeout_s, !options.start_immediately, {}};
-        runner_options.restart_program = [&restart_signal, restart_fd](proto::scenario::StopSignal signal) {
-          restart_signal = signal == proto::scenario::StopSignal::kill ? SIGKILL : SIGTERM;
-          const std::uint64_t one = 1;
-          [[maybe_unused]] auto written = write(restart_fd, &one, sizeof one);
+        runner_options.restart_program = [&supervisor](proto::scenario::StopSignal signal) {
+          supervisor.request_restart(signal);
         };
-        runner->start(std::move(runner_options), [&outcome, runner_fd](RunnerOutcome result) {
-          outcome = result;
-          const std::uint64_t one = 1;
-          [[maybe_unused]] auto written = write(runner_fd, &one, sizeof one);
-        });
-
-        std::optional<Nanoseconds> kill_deadline;
-        bool start_failed = false;
-        bool restart_failed = false;
-        bool ending = false;           // the run is over once the child exits
-        bool restart_pending = false;  // the child is being stopped to start again
-        auto end_child = [&](const char* why) {
-          ending = true;
-          if (kill_deadline || !child.running()) return;  // already being stopped
-          log("{}: sending SIGTERM to the child (pid {})", why, child.pid());
-          child.signal(SIGTERM);
-          kill_deadline = monotonic_ns() + child_grace_ns;
-        };
-        auto stop_for_restart = [&] {
-          if (ending || restart_pending || !child.running()) return;
-          const int signal_number = restart_signal.load();
-          log("restart: sending {} to the child (pid {}); the boxes stay powered", strsignal(signal_number),
-              child.pid());
-          child.signal(signal_number);
-          restart_pending = true;
-          kill_deadline = monotonic_ns() + child_grace_ns;
-        };
-        auto start_again = [&](int old_status) {
-          const pid_t old_pid = child.pid();
-          restart_pending = false;
-          kill_deadline.reset();
-          for (auto& box : boxes) box->host_exited();
-          if (!child.spawn(options.command, environment)) return false;
-          log("restart: child pid {} exited with status {}; started it again as pid {}", old_pid,
-              exit_code_of(old_status), child.pid());
-          trace.write({{"kind", "child_restart"},
-                       {"old_pid", old_pid},
-                       {"exit_code", exit_code_of(old_status)},
-                       {"pid", child.pid()}});
-          return true;
-        };
-        while (true) {
-          if (const auto status = child.poll()) {
-            if (ending || !restart_pending) break;
-            if (!start_again(*status)) {
-              restart_failed = true;
-              break;
-            }
-            continue;
-          }
-          int timeout_ms = -1;
-          if (kill_deadline) timeout_ms = static_cast<int>(std::max<Nanoseconds>(0, *kill_deadline - monotonic_ns()) / 1'000'000);
-          pollfd fds[3] = {{signal_fd, POLLIN, 0}, {runner_fd, POLLIN, 0}, {restart_fd, POLLIN, 0}};
-          const int ready = ::poll(fds, 3, timeout_ms);
-          if (ready < 0 && errno != EINTR) break;
-          if (fds[0].revents & POLLIN) {
-            signalfd_siginfo info{};
-            if (read(signal_fd, &info, sizeof info) == sizeof info && info.ssi_signo != SIGCHLD) {
-              log("got {}: forwarding it to the child", strsignal(static_cast<int>(info.ssi_signo)));
-              child.signal(static_cast<int>(info.ssi_signo));
-              ending = true;
-              if (!kill_deadline) kill_deadline = monotonic_ns() + child_grace_ns;
-            }
-          }
-          if (fds[2].revents & POLLIN) {
-            std::uint64_t count = 0;
-            [[maybe_unused]] auto got = read(restart_fd, &count, sizeof count);
-            stop_for_restart();
-          }
-          if (fds[1].revents & POLLIN) {
-            std::uint64_t count = 0;
-            [[maybe_unused]] auto got = read(runner_fd, &count, sizeof count);
-            if (outcome == RunnerOutcome::start_timeout) {
-              start_failed = true;
-              log("the host did not open every plugged box within {} s (--start-timeout)", options.start_timeout_s);
-              end_child("start timeout");
-            } else if (outcome == RunnerOutcome::finished) {
-              if (options.keep_running) log("scenario done; --keep-running: waiting for the child to exit");
-              else end_child("scenario done");
-            }
-          }
-          if (kill_deadline && monotonic_ns() >= *kill_deadline && !child.poll()) {
-            log("the child ignored SIGTERM for 10 s: SIGKILL");
-            child.signal(SIGKILL);
-            kill_deadline = monotonic_ns() + 3600 * nanoseconds_per_second;
-          }
-        }
-        const int status = child.poll().value_or(0);
-        exit_code = start_failed ? exit_start_timeout : restart_failed ? exit_setup_failed : exit_code_of(status);
+        runner->start(std::move(runner_options), [&supervisor](RunnerOutcome result) { supervisor.runner_done(result); });
+        const auto end = supervisor.run();
+        const int status = supervisor.child_status();
+        exit_code = end == SupervisionEnd::start_timeout    ? exit_start_timeout
+                    : end == SupervisionEnd::restart_failed ? exit_setup_failed
+                                                            : exit_code_of(status);
         log("child exited with status {}", exit_code_of(status));
         trace.write({{"kind", "child_exit"}, {"exit_code", exit_code_of(status)}});
       }
+      // Joined while the supervisor that its callbacks point to still lives.
+      runner->stop();
     }
-    runner->stop();
     audio.stop();
     for (std::size_t index = 0; index < boxes.size(); ++index) {
       const auto stats = audio.stats(index);
@@ -374,8 +289,6 @@ int run(const Options& options) {
   g_object_unref(testbed);
   boxes.clear();
   close(signal_fd);
-  close(runner_fd);
-  close(restart_fd);
   return exit_code;
 }
 
