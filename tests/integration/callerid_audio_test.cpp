@@ -46,27 +46,6 @@ inter_digit_timeout_s = 2.0
 remote_hangup_after_s = 2.0
 )";
 
-const nlohmann::json* find_call(const nlohmann::json& calls, const std::string& number) {
-  for (const auto& call : calls)
-    if (call.value("number", "") == number) return &call;
-  return nullptr;
-}
-
-double ffprobe_duration(const fs::path& file) {
-  std::string output;
-  if (tools::run_capture({"ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0",
-                          file.string()},
-                         output) != 0)
-    return -1;
-  return std::atof(output.c_str());
-}
-
-fs::path recording_of(const Workspace& workspace, const std::string& call_id) {
-  for (const auto& entry : fs::recursive_directory_iterator(workspace.dir() / "data" / "recordings"))
-    if (entry.path().filename() == call_id + ".opus") return entry.path();
-  return {};
-}
-
 TEST(CallerIdAudio, NumbersAndHangupComeFromLineAudioAlone) {
   Workspace workspace("callerid-audio", short_timeouts);
   ASSERT_EQ(workspace.run_scenario(audio_only), 0) << workspace.log();
@@ -86,13 +65,13 @@ TEST(CallerIdAudio, NumbersAndHangupComeFromLineAudioAlone) {
   };
   for (const auto& want : expected) {
     SCOPED_TRACE(want.number);
-    const auto* call = find_call(calls, want.number);
+    const auto* call = find_call_by_number(calls, want.number);
     ASSERT_NE(call, nullptr) << calls.dump(2) << log;
     EXPECT_EQ(call->value("direction", ""), want.direction);
     EXPECT_EQ(call->value("outcome", ""), want.outcome) << log;
     EXPECT_EQ(call->value("line", ""), want.line);
   }
-  EXPECT_EQ((*find_call(calls, "13812345678"))["name"], "ZHANG WEI");
+  EXPECT_EQ((*find_call_by_number(calls, "13812345678"))["name"], "ZHANG WEI");
 
   // Each number came from the daemon's own decoders.
   EXPECT_NE(log.find("caller ID from audio (bell202): 13812345678"), std::string::npos) << log;
@@ -104,11 +83,11 @@ TEST(CallerIdAudio, NumbersAndHangupComeFromLineAudioAlone) {
 
   // The busy tone began at 8.0, 2.5 s after the answer: the call ends there,
   // and its recording at the decision 2 s later (10.0), not at the on-hook (13.0).
-  const auto& hung_up = *find_call(calls, "075523456789");
+  const auto& hung_up = *find_call_by_number(calls, "075523456789");
   ASSERT_TRUE(hung_up["duration_s"].is_number()) << hung_up.dump();
   EXPECT_NEAR(hung_up["duration_s"].get<double>(), 2.5, 0.15) << hung_up.dump();
   EXPECT_NE(log.find("answered -> idle (hangup_tone)"), std::string::npos) << log;
-  const auto file = recording_of(workspace, hung_up.value("id", ""));
+  const auto file = workspace.recording_of(hung_up.value("id", ""));
   ASSERT_FALSE(file.empty()) << log;
   EXPECT_NEAR(ffprobe_duration(file), 4.5, 0.3);
 }

@@ -48,11 +48,6 @@ ring_timeout_s = 3.0
 inter_digit_timeout_s = 2.0
 )";
 
-const nlohmann::json* find_call(const nlohmann::json& calls, const std::string& number) {
-  for (const auto& call : calls)
-    if (call.value("number", "") == number) return &call;
-  return nullptr;
-}
 
 double seconds_between(const nlohmann::json& call, const char* from, const char* to);
 
@@ -79,7 +74,7 @@ TEST(Calls, ScriptedScenarioBecomesExactlyTheRightCalls) {
   const std::regex uuid("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
   for (const auto& want : expected) {
     SCOPED_TRACE(want.number);
-    const auto* call = find_call(calls, want.number);
+    const auto* call = find_call_by_number(calls, want.number);
     ASSERT_NE(call, nullptr) << calls.dump(2);
     EXPECT_TRUE(std::regex_match(call->value("id", ""), uuid)) << call->dump();
     EXPECT_EQ(call->value("direction", ""), want.direction);
@@ -93,10 +88,10 @@ TEST(Calls, ScriptedScenarioBecomesExactlyTheRightCalls) {
     EXPECT_TRUE((*call)["ended_at"].is_string());
   }
   // Ring times come from box timestamps too.
-  EXPECT_NEAR(seconds_between(*find_call(calls, "13812345678"), "started_at", "answered_at"), 3.3, 0.050);
-  EXPECT_NEAR(seconds_between(*find_call(calls, "075523456789"), "started_at", "answered_at"), 1.5, 0.050);
-  EXPECT_EQ((*find_call(calls, "13812345678"))["name"], "ZHANG WEI");
-  EXPECT_TRUE((*find_call(calls, "02161234567"))["answered_at"].is_null());
+  EXPECT_NEAR(seconds_between(*find_call_by_number(calls, "13812345678"), "started_at", "answered_at"), 3.3, 0.050);
+  EXPECT_NEAR(seconds_between(*find_call_by_number(calls, "075523456789"), "started_at", "answered_at"), 1.5, 0.050);
+  EXPECT_EQ((*find_call_by_number(calls, "13812345678"))["name"], "ZHANG WEI");
+  EXPECT_TRUE((*find_call_by_number(calls, "02161234567"))["answered_at"].is_null());
   // Every transition is logged with its line and call id.
   const auto log = workspace.log();
   EXPECT_NE(log.find("line=X800-IT-01:1 call="), std::string::npos);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -30,6 +31,23 @@ inline double parse_iso8601(const std::string& text) {
   parts.tm_mon -= 1;
   const double offset = (offset_hours * 3600 + offset_minutes * 60) * (sign == '-' ? -1 : 1);
   return static_cast<double>(timegm(&parts)) - offset + milliseconds / 1000.0;
+}
+
+// The call with this number in a calls list (`deskline calls --json`), or nullptr.
+inline const nlohmann::json* find_call_by_number(const nlohmann::json& calls, const std::string& number) {
+  for (const auto& call : calls)
+    if (call.value("number", "") == number) return &call;
+  return nullptr;
+}
+
+// A media file's duration as ffprobe reads it; -1 when ffprobe fails.
+inline double ffprobe_duration(const fs::path& file) {
+  std::string output;
+  if (tools::run_capture({"ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0",
+                          file.string()},
+                         output) != 0)
+    return -1;
+  return std::atof(output.c_str());
 }
 
 // A fresh folder holding one daemon's config, database, sockets and logs.
@@ -89,6 +107,15 @@ class Workspace {
   }
 
   nlohmann::json calls() const { return cli_json({"calls", "--json"}); }
+
+  // The recording file of a call, or an empty path when there is none.
+  fs::path recording_of(const std::string& call_id) const {
+    const auto recordings = dir_ / "data" / "recordings";
+    if (!fs::exists(recordings)) return {};
+    for (const auto& entry : fs::recursive_directory_iterator(recordings))
+      if (entry.path().filename() == call_id + ".opus") return entry.path();
+    return {};
+  }
 
   // Imports a customer CSV with `deskline customers import`; the JSON summary,
   // or {"exit_status", "output"} when it failed.

@@ -70,27 +70,6 @@ std::vector<std::int16_t> slice(const std::vector<std::int16_t>& samples, double
   return {samples.begin() + static_cast<std::ptrdiff_t>(from), samples.begin() + static_cast<std::ptrdiff_t>(to)};
 }
 
-double ffprobe_duration(const fs::path& file) {
-  std::string output;
-  if (tools::run_capture({"ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0",
-                          file.string()},
-                         output) != 0)
-    return -1;
-  return std::atof(output.c_str());
-}
-
-nlohmann::json find_by_number(const nlohmann::json& calls, const std::string& number) {
-  for (const auto& call : calls)
-    if (call.value("number", "") == number) return call;
-  return {};
-}
-
-fs::path recording_of(const Workspace& workspace, const std::string& call_id) {
-  for (const auto& entry : fs::recursive_directory_iterator(workspace.dir() / "data" / "recordings"))
-    if (entry.path().filename() == call_id + ".opus") return entry.path();
-  return {};
-}
-
 TEST(Recording, TwoLinesAtOnceGiveCleanFilesWithTheRightAudio) {
   Workspace workspace("recording");
   // A speech clip for line 2, made with espeak-ng at the box rate.
@@ -127,9 +106,10 @@ at 9.5 end
   };
   for (const Expected& want : {Expected{"13812345678", 1000, -10, 4.2, 440}, Expected{"02161234567", 440, -20, 6.5, 1000}}) {
     SCOPED_TRACE(want.number);
-    const auto call = find_by_number(calls, want.number);
-    ASSERT_TRUE(call.is_object()) << calls.dump(2);
-    const auto file = recording_of(workspace, call["id"]);
+    const auto* found = find_call_by_number(calls, want.number);
+    ASSERT_NE(found, nullptr) << calls.dump(2);
+    const auto& call = *found;
+    const auto file = workspace.recording_of(call["id"]);
     ASSERT_FALSE(file.empty()) << workspace.log();
 
     std::string info;
@@ -156,7 +136,9 @@ at 9.5 end
               -30);
   }
   // Speech reached line 2 after its tone.
-  const auto line2 = recording_of(workspace, find_by_number(calls, "02161234567")["id"]);
+  const auto* line2_call = find_call_by_number(calls, "02161234567");
+  ASSERT_NE(line2_call, nullptr);
+  const auto line2 = workspace.recording_of((*line2_call)["id"]);
   const auto speech_part = slice(opusdec(line2, workspace.dir()), 4.0, 5.5);
   ASSERT_FALSE(speech_part.empty());
   EXPECT_GT(level_dbm0(speech_part), -40);
@@ -201,7 +183,7 @@ at 40 end
   const auto calls = workspace.calls();
   ASSERT_EQ(calls.size(), 1u);
   EXPECT_EQ(calls[0]["outcome"], "interrupted");
-  const auto file = recording_of(workspace, calls[0]["id"]);
+  const auto file = workspace.recording_of(calls[0]["id"]);
   ASSERT_FALSE(file.empty());
   std::string info;
   EXPECT_EQ(tools::run_capture({"opusinfo", file.string()}, info), 0) << info;
@@ -254,7 +236,7 @@ at 14 end
   const auto calls = workspace.calls();
   ASSERT_EQ(calls.size(), 1u);
   EXPECT_EQ(calls[0]["outcome"], "answered");
-  const auto file = recording_of(workspace, calls[0]["id"]);
+  const auto file = workspace.recording_of(calls[0]["id"]);
   ASSERT_FALSE(file.empty());
   std::string info;
   EXPECT_EQ(tools::run_capture({"opusinfo", file.string()}, info), 0) << info;

@@ -20,15 +20,21 @@ using proto::callerid::Message;
 
 void append(Samples& to, const Samples& more) { to.insert(to.end(), more.begin(), more.end()); }
 
-Samples fsk_burst(const Message& message, FskStandard standard, double level_dbm0 = -13, double offset = 0) {
+// Caller-ID bytes as FSK between 0.3 s of silence on each side.
+Samples fsk_burst(const std::vector<std::uint8_t>& bytes, FskStandard standard, double level_dbm0 = -13,
+                  double offset = 0) {
   FskOptions options;
   options.standard = standard;
   options.level_dbm0 = level_dbm0;
   options.frequency_offset = offset;
   Samples audio = silence(8000, 0.3);
-  append(audio, fsk(8000, proto::callerid::encode(message), options));
+  append(audio, fsk(8000, bytes, options));
   append(audio, silence(8000, 0.3));
   return audio;
+}
+
+Samples fsk_burst(const Message& message, FskStandard standard, double level_dbm0 = -13, double offset = 0) {
+  return fsk_burst(proto::callerid::encode(message), standard, level_dbm0, offset);
 }
 
 std::vector<CallerIdEvent> detect_caller_id(const Samples& audio,
@@ -167,13 +173,8 @@ TEST_P(FskCallerId, DecodesAtLowLevelNoiseAndOffset) {
 TEST_P(FskCallerId, BadChecksumIsRejectedAndCountedNeverUsed) {
   auto bytes = proto::callerid::encode(mdmf_full());
   bytes.back() ^= 0x01;
-  FskOptions options;
-  options.standard = GetParam();
-  Samples audio = silence(8000, 0.3);
-  append(audio, fsk(8000, bytes, options));
-  append(audio, silence(8000, 0.5));
   LineDetectors detectors;
-  detectors.push(audio);
+  detectors.push(fsk_burst(bytes, GetParam()));
   detectors.push(Samples(8000, 0));
   const auto events = detectors.take_events();
   ASSERT_EQ(events.size(), 1u);
@@ -188,13 +189,8 @@ TEST_P(FskCallerId, BadChecksumIsRejectedAndCountedNeverUsed) {
 TEST_P(FskCallerId, TruncatedMessageIsRejected) {
   auto bytes = proto::callerid::encode(mdmf_full());
   bytes.resize(bytes.size() / 2);  // the exchange stopped mid-message
-  FskOptions options;
-  options.standard = GetParam();
-  Samples audio = silence(8000, 0.3);
-  append(audio, fsk(8000, bytes, options));
-  append(audio, silence(8000, 0.5));
   LineDetectors detectors;
-  detectors.push(audio);
+  detectors.push(fsk_burst(bytes, GetParam()));
   detectors.push(Samples(8000, 0));
   const auto events = detectors.take_events();
   ASSERT_EQ(events.size(), 1u);
