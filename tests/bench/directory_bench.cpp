@@ -27,7 +27,7 @@
 #include <phonenumbers/phonenumber.pb.h>
 #include <phonenumbers/phonenumberutil.h>
 
-#include "daemon/directory.hpp"
+#include "daemon/directory/directory.hpp"
 
 namespace {
 

@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "daemon/phone_number.hpp"
+#include "daemon/directory/phone_number.hpp"
 #include "proto/vcard.hpp"
 
 namespace {

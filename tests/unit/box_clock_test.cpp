@@ -1,4 +1,4 @@
-#include "daemon/box_clock.hpp"
+#include "daemon/calls/box_clock.hpp"
 
 #include <gtest/gtest.h>
 

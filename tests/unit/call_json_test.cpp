@@ -1,4 +1,4 @@
-#include "daemon/call_json.hpp"
+#include "daemon/domain/call_json.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // The control socket against well-behaved and hostile local clients.
-#include "daemon/control_server.hpp"
+#include "daemon/api/control_server.hpp"
 
 #include <fcntl.h>
 #include <sys/socket.h>

@@ -1,4 +1,4 @@
-#include "daemon/directory.hpp"
+#include "daemon/directory/directory.hpp"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <string>
 
-#include "daemon/store.hpp"
+#include "daemon/store/store.hpp"
 
 namespace deskline::daemon {
 namespace {

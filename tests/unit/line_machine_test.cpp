@@ -1,4 +1,4 @@
-#include "daemon/line_machine.hpp"
+#include "daemon/calls/line_machine.hpp"
 
 #include <gtest/gtest.h>
 

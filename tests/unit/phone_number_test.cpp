@@ -1,4 +1,4 @@
-#include "daemon/phone_number.hpp"
+#include "daemon/directory/phone_number.hpp"
 
 #include <gtest/gtest.h>
 #include <phonenumbers/phonenumber.pb.h>

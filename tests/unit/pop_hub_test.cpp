@@ -1,6 +1,6 @@
 // The pop hub: events from call changes, and the directory lookup of a number
 // heard before its call starts, kept off the first ring's path.
-#include "daemon/pop_hub.hpp"
+#include "daemon/api/pop_hub.hpp"
 
 #include <gtest/gtest.h>
 

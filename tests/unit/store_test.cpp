@@ -1,4 +1,4 @@
-#include "daemon/store.hpp"
+#include "daemon/store/store.hpp"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>

@@ -11,8 +11,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "daemon/directory.hpp"
-#include "daemon/store.hpp"
+#include "daemon/directory/directory.hpp"
+#include "daemon/store/store.hpp"
 #include "tools/cli/command.hpp"
 
 namespace deskline::tools {

@@ -6,8 +6,8 @@
 #include <fmt/format.h>
 
 #include "config/config.hpp"
-#include "daemon/call_json.hpp"
-#include "daemon/store.hpp"
+#include "daemon/domain/call_json.hpp"
+#include "daemon/store/store.hpp"
 #include "tools/cli/command.hpp"
 #include "tools/cli/control_client.hpp"
 

@@ -20,8 +20,8 @@
 #include "codec/ogg_opus.hpp"
 #include "codec/ogg_opus_reader.hpp"
 #include "codec/wav.hpp"
-#include "daemon/call_json.hpp"
-#include "daemon/store.hpp"
+#include "daemon/domain/call_json.hpp"
+#include "daemon/store/store.hpp"
 #include "tools/cli/command.hpp"
 #include "tools/cli/output_file.hpp"
 

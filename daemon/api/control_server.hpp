@@ -1,0 +1,49 @@
+// The control socket: JSON lines over a Unix stream socket, one request per
+// line, one response line each. Used by the deskline CLI. Sessions are
+// bounded in number, request size and idle time (proto/control.md).
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <system_error>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <nlohmann/json.hpp>
+
+#include "daemon/core/log.hpp"
+#include "daemon/api/unix_socket.hpp"
+#include "proto/control.hpp"
+
+namespace deskline::daemon {
+
+class ControlServer {
+ public:
+  using Handler = std::function<nlohmann::json(const proto::control::Request& request)>;
+
+  static constexpr std::size_t max_request_bytes = 64 * 1024;
+  static constexpr std::size_t max_sessions = 32;
+  static constexpr std::chrono::seconds idle_timeout{60};
+
+  ControlServer(boost::asio::io_context& io, std::filesystem::path socket_path, Handler handler, Logger& log);
+  ~ControlServer();
+
+  // Binds (replacing a stale socket file, refusing a live one; group as in
+  // bind_unix_socket) and accepts.
+  std::error_code start(std::optional<gid_t> group = std::nullopt);
+  void stop();
+
+ private:
+  class Session;
+  void do_accept();
+
+  boost::asio::io_context& io_;
+  std::filesystem::path socket_path_;
+  Handler handler_;
+  Logger& log_;
+  boost::asio::local::stream_protocol::acceptor acceptor_;
+  std::shared_ptr<std::size_t> live_sessions_ = std::make_shared<std::size_t>(0);
+};
+
+}  // namespace deskline::daemon

@@ -1,0 +1,70 @@
+// The daemon's one HTTP listener (Boost.Beast), local by default:
+//   GET /                the built-in pop page (plain HTML/JS)
+//   GET /v1/events       WebSocket: the pop events of proto/pop.md
+//   GET /v1/calls        recent calls as JSON (proto/control.md call objects)
+// /v1/* need the bearer token (Authorization header, or ?token= for browsers,
+// which cannot set headers on a WebSocket); a browser's Origin must be the
+// daemon's own or in [http] allowed_origins. Limits per connection: 8 KiB of
+// headers, 30 s to send a request, 64 sessions at once (proto/http.md).
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <nlohmann/json.hpp>
+
+#include "config/config.hpp"
+#include "daemon/core/log.hpp"
+#include "daemon/api/pop_hub.hpp"
+
+namespace deskline::daemon {
+
+class HttpServer {
+ public:
+  static constexpr std::size_t max_sessions = 64;
+
+  using CallsProvider = std::function<nlohmann::json(std::size_t limit)>;
+
+  HttpServer(boost::asio::io_context& io, const config::HttpConfig& config, std::string token, PopHub& hub,
+             CallsProvider calls, Logger& log);
+  ~HttpServer();
+
+  std::error_code start();
+  void stop();
+  // The bound port (differs from the configured one when that was 0).
+  unsigned short port() const { return port_; }
+
+  // Used by sessions.
+  bool token_matches(std::string_view presented) const;
+  bool origin_allowed(std::string_view origin) const;
+  PopHub& hub() { return hub_; }
+  Logger& log() { return log_; }
+  const CallsProvider& calls() const { return calls_; }
+  std::size_t& live_sessions() { return *live_sessions_; }
+
+ private:
+  void do_accept();
+
+  config::HttpConfig config_;
+  std::string token_;
+  PopHub& hub_;
+  CallsProvider calls_;
+  Logger& log_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  unsigned short port_ = 0;
+  std::shared_ptr<std::size_t> live_sessions_ = std::make_shared<std::size_t>(0);
+};
+
+// Reads the token from path, or makes a random one there (mode 0640).
+std::string load_or_create_token(const std::filesystem::path& path, std::error_code& error);
+
+// The built-in page (daemon/web/index.html, embedded at build time).
+extern const char* const pop_page_html;
+
+}  // namespace deskline::daemon

@@ -1,0 +1,167 @@
+#include "daemon/api/pop_hub.hpp"
+
+#include <algorithm>
+
+#include "daemon/domain/call_json.hpp"
+
+namespace deskline::daemon {
+namespace {
+
+using drivers::realtime_us;
+
+// A call found off-hook at attach has no known direction: it was joined.
+std::string started_event_name(const std::string& direction) {
+  if (direction == "inbound") return "call.ringing";
+  if (direction == "outbound") return "call.outbound";
+  return "call.joined";
+}
+
+PopMessagePtr make_message(proto::pop::Event event) {
+  auto message = std::make_shared<PopMessage>();
+  message->text = proto::pop::to_json(event) + "\n";
+  message->event = std::move(event);
+  return message;
+}
+
+}  // namespace
+
+PopHub::PopHub(Logger& log, CustomerLookup lookup) : log_(log), lookup_(std::move(lookup)) {}
+
+void PopHub::unsubscribe(PopSubscriber& subscriber) {
+  std::erase(subscribers_, &subscriber);
+}
+
+proto::pop::Event PopHub::call_event(std::string name, const CallRecord& call) {
+  proto::pop::Event event;
+  event.event = std::move(name);
+  event.call_id = call.id;
+  event.line = call.line;
+  event.direction = call.direction;
+  event.box = call.box;
+  event.port = call.port;
+  event.name = call.name;
+  if (call.number_absence) event.privacy = *call.number_absence == 'P' ? "private" : "unavailable";
+  // Look the number up once per number, not once per event of the call.
+  auto found = matches_.find(call.id);
+  if (found == matches_.end() && !call.number.empty()) found = matches_.emplace(call.id, look_up(call.number)).first;
+  const NumberMatch no_match;
+  const auto& match = found == matches_.end() ? no_match : found->second;
+  event.number = call.number.empty() ? "" : (match.e164.empty() ? call.number : match.e164);
+  event.number_display = call.number.empty() ? "" : match.display;
+  event.customers = match.customers;
+  return event;
+}
+
+namespace {
+// Caller ID comes at most a few seconds before the first ring; older early
+// lookups are of calls that never started, and the directory may have changed.
+constexpr auto early_match_lifetime = std::chrono::seconds(10);
+constexpr std::size_t max_early_matches = 64;
+}  // namespace
+
+NumberMatch PopHub::look_up(const std::string& number) {
+  if (auto early = early_matches_.find(number); early != early_matches_.end()) {
+    const bool fresh = std::chrono::steady_clock::now() - early->second.heard < early_match_lifetime;
+    auto match = std::move(early->second.match);
+    early_matches_.erase(early);
+    if (fresh) return match;
+  }
+  auto match = lookup_ ? lookup_(number) : NumberMatch{};
+  if (match.display.empty()) match.display = number;
+  return match;
+}
+
+void PopHub::caller_id_before_call(const std::string& number) {
+  const auto now = std::chrono::steady_clock::now();
+  std::erase_if(early_matches_, [&](const auto& entry) { return now - entry.second.heard >= early_match_lifetime; });
+  if (early_matches_.size() >= max_early_matches) return;  // a flood of caller IDs without rings
+  early_matches_.erase(number);
+  auto match = look_up(number);
+  early_matches_[number] = {std::move(match), now};
+}
+
+void PopHub::call_changed(CallChange change, const CallRecord& call, char) {
+  std::string name;
+  switch (change) {
+    case CallChange::started: name = started_event_name(call.direction); break;
+    case CallChange::identified:
+    case CallChange::number_dialled: name = "call.identified"; break;
+    case CallChange::answered: name = "call.answered"; break;
+    case CallChange::ended: name = call.outcome == "missed" ? "call.missed" : "call.ended"; break;
+    case CallChange::digit_in_call: return;  // not a pop: kept in the call's events
+  }
+  if (change == CallChange::identified || change == CallChange::number_dialled) {
+    matches_.erase(call.id);  // the number changed: look it up again
+  }
+  auto event = call_event(std::move(name), call);
+  if (change == CallChange::ended) {
+    event.outcome = call.outcome;
+    const auto json = call_to_json(call);
+    if (json["duration_s"].is_number()) event.duration_s = json["duration_s"].get<double>();
+    event.at = format_iso8601(call.ended_at.value_or(realtime_us()));
+  } else if (change == CallChange::answered && call.answered_at) {
+    event.at = format_iso8601(*call.answered_at);
+  } else if (change == CallChange::started) {
+    event.at = format_iso8601(call.started_at);
+  }
+  const bool ended = change == CallChange::ended;
+  const auto call_id = call.id;
+  publish(std::move(event));
+  if (ended) {
+    active_.erase(call_id);
+    matches_.erase(call_id);
+  } else {
+    auto replay = history_.back()->event;
+    replay.replay = true;
+    active_[call_id] = make_message(std::move(replay));
+  }
+}
+
+void PopHub::box_changed(const drivers::BoxIdentity& box, bool attached) {
+  proto::pop::Event event;
+  event.event = attached ? "device.attached" : "device.detached";
+  event.box = box.serial;
+  publish(std::move(event));
+}
+
+void PopHub::recording_saved(const CallRecord& call, const std::string& path, double duration_s,
+                             std::uint64_t bytes) {
+  auto event = call_event("recording.saved", call);
+  event.recording_path = path;
+  event.recording_bytes = bytes;
+  event.duration_s = duration_s;
+  publish(std::move(event));
+}
+
+void PopHub::publish(proto::pop::Event event) {
+  event.seq = next_seq_++;
+  if (event.at.empty()) event.at = format_iso8601(realtime_us());
+  auto message = make_message(std::move(event));
+  history_.push_back(message);
+  if (history_.size() > history_limit) history_.pop_front();
+  log_.debug("pop seq={} {} call={} line={}", message->event.seq, message->event.event,
+             message->event.call_id.empty() ? "-" : message->event.call_id,
+             message->event.line.empty() ? "-" : message->event.line);
+  // A subscriber may unsubscribe itself while being delivered to.
+  const auto subscribers = subscribers_;
+  for (auto* subscriber : subscribers)
+    if (std::find(subscribers_.begin(), subscribers_.end(), subscriber) != subscribers_.end())
+      subscriber->deliver(message);
+}
+
+std::vector<PopMessagePtr> PopHub::active_calls() const {
+  std::vector<PopMessagePtr> calls;
+  for (const auto& [call_id, message] : active_) calls.push_back(message);
+  std::sort(calls.begin(), calls.end(), [](const auto& a, const auto& b) { return a->event.seq < b->event.seq; });
+  return calls;
+}
+
+std::vector<PopMessagePtr> PopHub::history_since(std::uint64_t after, bool& gap) const {
+  gap = !history_.empty() && history_.front()->event.seq > after + 1;
+  std::vector<PopMessagePtr> events;
+  for (const auto& message : history_)
+    if (message->event.seq > after) events.push_back(message);
+  return events;
+}
+
+}  // namespace deskline::daemon

@@ -1,0 +1,208 @@
+#include "daemon/api/pop_server.hpp"
+
+#include "daemon/api/unix_socket.hpp"
+
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/write.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace deskline::daemon {
+
+namespace asio = boost::asio;
+using stream_protocol = asio::local::stream_protocol;
+
+// ---- PopClient ----------------------------------------------------------------
+
+PopClient::PopClient(PopHub& hub, Logger& log, std::string peer) : hub_(hub), log_(log), peer_(std::move(peer)) {}
+
+PopClient::~PopClient() {
+  if (subscribed_) hub_.unsubscribe(*this);
+}
+
+void PopClient::begin() {
+  hub_.subscribe(*this);
+  subscribed_ = true;
+  for (const auto& message : hub_.active_calls()) enqueue(message);
+}
+
+void PopClient::deliver(const PopMessagePtr& message) {
+  const auto& line = message->event.line;
+  // Device events concern every desk; call events only the lines asked for.
+  if (lines_ && !line.empty() && !lines_->contains(line)) return;
+  enqueue(message);
+}
+
+void PopClient::handle_request(std::string_view line) {
+  auto parsed = proto::pop::parse_client_request(line);
+  if (!parsed) {
+    enqueue_text(nlohmann::json{{"v", proto::pop::schema_version}, {"error", parsed.error}}.dump() + "\n");
+    return;
+  }
+  if (parsed.request->lines) lines_.emplace(parsed.request->lines->begin(), parsed.request->lines->end());
+  if (parsed.request->resume_from) {
+    bool gap = false;
+    auto events = hub_.history_since(*parsed.request->resume_from, gap);
+    if (gap)
+      enqueue_text(nlohmann::json{{"v", proto::pop::schema_version},
+                                  {"error", fmt::format("events after seq {} are no longer all kept; history starts "
+                                                        "at seq {}",
+                                                        *parsed.request->resume_from,
+                                                        events.empty() ? hub_.last_seq() + 1
+                                                                       : events.front()->event.seq)}}
+                       .dump() +
+                   "\n");
+    for (const auto& message : events) deliver(message);
+  }
+}
+
+void PopClient::enqueue(PopMessagePtr message) {
+  if (closed_) return;
+  // Shares ownership of the message: its text is written by every client without copies.
+  queue_.push_back(std::shared_ptr<const std::string>(message, &message->text));
+  if (queue_.size() > max_queued_messages) {
+    close(fmt::format("more than {} events queued: client too slow", max_queued_messages));
+    return;
+  }
+  write_queued();
+}
+
+void PopClient::enqueue_text(std::string text) {
+  if (closed_) return;
+  queue_.push_back(std::make_shared<const std::string>(std::move(text)));
+  write_queued();
+}
+
+void PopClient::write_queued() {
+  while (!writing_ && !closed_ && !queue_.empty()) {
+    writing_ = true;
+    if (!start_write(*queue_.front())) return;  // on_write_done() follows
+    writing_ = false;
+    queue_.pop_front();
+  }
+}
+
+void PopClient::on_write_done() {
+  writing_ = false;
+  if (closed_ || queue_.empty()) return;
+  queue_.pop_front();
+  write_queued();
+}
+
+void PopClient::close(const std::string& reason) {
+  if (closed_) return;
+  closed_ = true;
+  if (subscribed_) {
+    hub_.unsubscribe(*this);
+    subscribed_ = false;
+  }
+  if (!reason.empty()) log_.warning("pop client {} disconnected: {}", peer_, reason);
+  close_transport();
+}
+
+// ---- Unix socket transport -----------------------------------------------------
+
+class PopSocketServer::Session : public PopClient {
+ public:
+  Session(stream_protocol::socket socket, PopHub& hub, Logger& log, std::string peer)
+      : PopClient(hub, log, std::move(peer)), socket_(std::move(socket)), buffer_(proto::pop::max_request_bytes) {}
+
+  void start() {
+    begin();
+    do_read();
+  }
+
+ private:
+  std::shared_ptr<Session> self() { return std::static_pointer_cast<Session>(shared_from_this()); }
+
+  void do_read() {
+    asio::async_read_until(socket_, buffer_, '\n', [self = self()](boost::system::error_code error, std::size_t length) {
+      if (error == asio::error::not_found) {
+        self->close("request longer than 4096 bytes");
+        return;
+      }
+      if (error) {
+        self->close("");  // the client went away
+        return;
+      }
+      std::string line(asio::buffers_begin(self->buffer_.data()),
+                       asio::buffers_begin(self->buffer_.data()) + static_cast<std::ptrdiff_t>(length) - 1);
+      self->buffer_.consume(length);
+      self->handle_request(line);
+      if (!self->closed()) self->do_read();
+    });
+  }
+
+  bool start_write(const std::string& text) override {
+    // An event nearly always fits in the socket buffer: writing it here rather
+    // than from a completion handler keeps the fan-out to many desks short.
+    boost::system::error_code error;
+    std::size_t written = 0;
+    if (!socket_.non_blocking()) socket_.non_blocking(true, error);
+    if (!error) written = socket_.write_some(asio::buffer(text), error);
+    if (!error && written == text.size()) return true;
+    if (error && error != asio::error::would_block) {
+      close("");  // the client went away
+      return false;
+    }
+    asio::async_write(socket_, asio::buffer(text) + written, [self = self()](boost::system::error_code error, std::size_t) {
+      if (error) {
+        self->close("");
+        return;
+      }
+      self->on_write_done();
+    });
+    return false;
+  }
+
+  void close_transport() override {
+    boost::system::error_code ignored;
+    socket_.shutdown(stream_protocol::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+  }
+
+  stream_protocol::socket socket_;
+  asio::streambuf buffer_;
+};
+
+PopSocketServer::PopSocketServer(asio::io_context& io, std::filesystem::path socket_path, PopHub& hub, Logger& log)
+    : socket_path_(std::move(socket_path)), hub_(hub), log_(log), acceptor_(io) {}
+
+PopSocketServer::~PopSocketServer() { stop(); }
+
+std::error_code PopSocketServer::start(std::optional<gid_t> group) {
+  if (auto error = bind_unix_socket(acceptor_, socket_path_, group)) return error;
+  do_accept();
+  return {};
+}
+
+void PopSocketServer::stop() {
+  if (!acceptor_.is_open()) return;
+  boost::system::error_code ignored;
+  acceptor_.close(ignored);
+  for (auto& weak : clients_)
+    if (auto client = weak.lock()) client->close("");
+  clients_.clear();
+  std::error_code remove_error;
+  std::filesystem::remove(socket_path_, remove_error);
+}
+
+void PopSocketServer::do_accept() {
+  acceptor_.async_accept([this](boost::system::error_code error, stream_protocol::socket socket) {
+    if (error == asio::error::operation_aborted) return;
+    std::erase_if(clients_, [](const auto& weak) { return weak.expired(); });
+    if (!error) {
+      if (clients_.size() >= max_clients) {
+        log_.warning("pop: refusing a client: {} clients connected", max_clients);
+      } else {
+        static std::uint64_t next_id = 1;
+        auto session = std::make_shared<Session>(std::move(socket), hub_, log_, fmt::format("unix#{}", next_id++));
+        clients_.push_back(session);
+        session->start();
+      }
+    }
+    do_accept();
+  });
+}
+
+}  // namespace deskline::daemon

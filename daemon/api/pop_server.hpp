@@ -1,0 +1,90 @@
+// Delivery of pop events to desk clients: the Unix socket (JSON lines) here,
+// the WebSocket in http_server. Both share PopClient: on connect the active
+// calls, then live events; requests to resume by seq and to filter lines; a
+// bounded queue per client, so a stalled client is cut off and never slows
+// the daemon or the other clients.
+#pragma once
+
+#include <deque>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/streambuf.hpp>
+
+#include "daemon/core/log.hpp"
+#include "daemon/api/pop_hub.hpp"
+#include "daemon/api/unix_socket.hpp"
+
+namespace deskline::daemon {
+
+// Transport-independent part of one pop client.
+class PopClient : public PopSubscriber, public std::enable_shared_from_this<PopClient> {
+ public:
+  static constexpr std::size_t max_queued_messages = 256;
+
+  PopClient(PopHub& hub, Logger& log, std::string peer);
+  ~PopClient() override;
+
+  void deliver(const PopMessagePtr& message) override;
+  // A request line from the client (proto::pop::ClientRequest).
+  void handle_request(std::string_view line);
+  // Stops delivery; the transport is closed by the subclass.
+  void close(const std::string& reason);
+  bool closed() const { return closed_; }
+
+ protected:
+  // Subscribes and queues the calls in progress.
+  void begin();
+  // Writes the message at the queue's front. Returns true when it was written
+  // whole at once; otherwise the transport calls on_write_done() when it is.
+  virtual bool start_write(const std::string& text) = 0;
+  virtual void close_transport() = 0;
+  void on_write_done();
+
+  PopHub& hub_;
+  Logger& log_;
+  std::string peer_;
+
+ private:
+  void enqueue(PopMessagePtr message);
+  void enqueue_text(std::string text);
+  // Writes queued messages while the transport takes them at once.
+  void write_queued();
+
+  std::deque<std::shared_ptr<const std::string>> queue_;
+  bool writing_ = false;
+  bool closed_ = false;
+  bool subscribed_ = false;
+  std::optional<std::set<std::string, std::less<>>> lines_;
+};
+
+class PopSocketServer {
+ public:
+  static constexpr std::size_t max_clients = 256;
+
+  PopSocketServer(boost::asio::io_context& io, std::filesystem::path socket_path, PopHub& hub, Logger& log);
+  ~PopSocketServer();
+
+  // Binds (group as in bind_unix_socket) and accepts.
+  std::error_code start(std::optional<gid_t> group = std::nullopt);
+  void stop();
+
+ private:
+  class Session;
+  void do_accept();
+
+  std::filesystem::path socket_path_;
+  PopHub& hub_;
+  Logger& log_;
+  boost::asio::local::stream_protocol::acceptor acceptor_;
+  std::vector<std::weak_ptr<PopClient>> clients_;
+};
+
+}  // namespace deskline::daemon

@@ -1,0 +1,49 @@
+#include "daemon/api/unix_socket.hpp"
+
+#include <grp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <vector>
+
+namespace deskline::daemon {
+
+namespace asio = boost::asio;
+using stream_protocol = asio::local::stream_protocol;
+
+std::error_code bind_unix_socket(stream_protocol::acceptor& acceptor, const std::filesystem::path& path,
+                                 std::optional<gid_t> group) {
+  std::error_code error;
+  std::filesystem::create_directories(path.parent_path(), error);
+  if (error) return error;
+  if (std::filesystem::exists(path)) {
+    // A socket nobody answers on is left over from a killed daemon.
+    stream_protocol::socket probe(acceptor.get_executor());
+    boost::system::error_code connect_error;
+    probe.connect(stream_protocol::endpoint(path.string()), connect_error);
+    if (!connect_error) return std::make_error_code(std::errc::address_in_use);
+    std::filesystem::remove(path, error);
+  }
+  boost::system::error_code asio_error;
+  acceptor.open(stream_protocol(), asio_error);
+  if (!asio_error) acceptor.bind(stream_protocol::endpoint(path.string()), asio_error);
+  if (!asio_error) acceptor.listen(asio::socket_base::max_listen_connections, asio_error);
+  if (asio_error) return std::error_code(asio_error.value(), std::system_category());
+  if (::chmod(path.c_str(), 0660) != 0 || (group && ::chown(path.c_str(), static_cast<uid_t>(-1), *group) != 0)) {
+    const std::error_code failed(errno, std::system_category());
+    acceptor.close(asio_error);
+    std::filesystem::remove(path, error);
+    return failed;
+  }
+  return {};
+}
+
+std::optional<gid_t> find_group(const std::string& name) {
+  std::vector<char> buffer(16384);
+  group entry{};
+  group* found = nullptr;
+  if (::getgrnam_r(name.c_str(), &entry, buffer.data(), buffer.size(), &found) != 0 || !found) return std::nullopt;
+  return found->gr_gid;
+}
+
+}  // namespace deskline::daemon

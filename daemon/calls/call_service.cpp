@@ -1,0 +1,376 @@
+#include "daemon/calls/call_service.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include <nlohmann/json.hpp>
+
+#include "daemon/core/uuid.hpp"
+
+namespace deskline::daemon {
+namespace {
+
+using drivers::realtime_us;
+
+BoxTimeUs seconds_to_us(double seconds) { return static_cast<BoxTimeUs>(seconds * 1e6); }
+
+// Box report and audio decode of the same caller-ID message land within
+// this of each other; further apart they are separate messages.
+constexpr BoxTimeUs same_caller_id_window_us = 10'000'000;
+
+BoxTimeUs distance(BoxTimeUs a, BoxTimeUs b) { return a > b ? a - b : b - a; }
+
+drivers::CallerIdInfo caller_id_info(const proto::callerid::Message& message) {
+  return {message.number, message.name, message.number_absence, message.name_absence, message.datetime};
+}
+
+std::string describe(const drivers::CallerIdInfo& caller_id) {
+  if (caller_id.number) return *caller_id.number;
+  if (caller_id.number_absence) return std::string("absent:") + *caller_id.number_absence;
+  return "-";
+}
+
+}  // namespace
+
+struct CallService::Line {
+  Line(boost::asio::io_context& io, std::string box_serial, int port, std::string name, LineTimeouts timeouts)
+      : box_serial(std::move(box_serial)), port(port), name(std::move(name)), machine(timeouts), timer(io) {}
+  std::string box_serial;
+  int port;
+  std::string name;
+  LineMachine machine;
+  boost::asio::steady_timer timer;
+  std::optional<CallRecord> record;  // the call in progress, as stored
+  struct TakenCallerId {
+    drivers::CallerIdInfo caller_id;
+    bool from_audio = false;
+    BoxTimeUs at = 0;
+  };
+  std::optional<TakenCallerId> caller_id;  // the last message passed to the machine
+};
+
+struct CallService::BoxState {
+  drivers::BoxIdentity identity;
+  BoxClock clock;
+  bool attached = false;
+  std::vector<std::unique_ptr<Line>> lines;
+  std::map<std::string, std::uint64_t> faults;  // by fault kind
+  // callerid_audio (accepted from audio), callerid_rejected (bad checksum,
+  // truncated, bad content), callerid_disagreements (box and audio differ),
+  // dtmf_audio (digits used from audio).
+  std::map<std::string, std::uint64_t> detection_counters{
+      {"callerid_audio", 0}, {"callerid_rejected", 0}, {"callerid_disagreements", 0}, {"dtmf_audio", 0}};
+};
+
+CallService::CallService(boost::asio::io_context& io, const config::Config& config, Store& store, Logger& log)
+    : io_(io), config_(config), store_(store), log_(log) {
+  timeouts_.ring_timeout_us = seconds_to_us(config.ring_timeout_s);
+  timeouts_.inter_digit_timeout_us = seconds_to_us(config.inter_digit_timeout_s);
+  timeouts_.remote_hangup_after_us = seconds_to_us(config.remote_hangup_after_s);
+}
+
+CallService::~CallService() = default;
+
+CallService::BoxState& CallService::box_state(const std::string& serial) {
+  auto& slot = boxes_[serial];
+  if (!slot) slot = std::make_unique<BoxState>();
+  return *slot;
+}
+
+void CallService::box_attached(const drivers::BoxIdentity& identity, drivers::BoxTimeUs box_time_us,
+                               drivers::HostTimeUs received_at_us) {
+  auto& box = box_state(identity.serial);
+  const bool replugged = !box.lines.empty();
+  box.identity = identity;
+  box.attached = true;
+  box.clock.reset();  // a re-plugged box restarts its clock
+  box.clock.sample(box_time_us, received_at_us);
+  if (static_cast<int>(box.lines.size()) != identity.line_count) {
+    box.lines.clear();
+    for (int port = 1; port <= identity.line_count; ++port)
+      box.lines.push_back(
+          std::make_unique<Line>(io_, identity.serial, port, config_.line_name(identity.serial, port), timeouts_));
+  }
+  log_.info("box {} {} ({} lines, {} Hz, caller ID {}, usb {})", identity.serial,
+            replugged ? "back in service" : "in service", identity.line_count, identity.audio_rate_hz,
+            identity.decodes_caller_id ? "decoded by box" : "from audio", identity.usb_path);
+  for (auto* observer : first_observers_) observer->box_changed(identity, true);
+  for (auto* observer : observers_) observer->box_changed(identity, true);
+}
+
+void CallService::line_event(const std::string& serial, const drivers::LineEvent& event) {
+  auto found = boxes_.find(serial);
+  if (found == boxes_.end() || event.port < 1 || event.port > static_cast<int>(found->second->lines.size()))
+    return;
+  auto& box = *found->second;
+  box.clock.sample(event.box_time_us, event.received_at_us);
+  auto& line = *box.lines[static_cast<std::size_t>(event.port - 1)];
+  if (const auto* caller_id = std::get_if<drivers::CallerIdReceived>(&event.signal))
+    accept_caller_id(box, line, caller_id->caller_id, false, event.box_time_us);
+  else if (const auto* digit = std::get_if<drivers::DigitDetected>(&event.signal))
+    accept_digit(box, line, *digit, false, event.box_time_us);
+  else
+    apply(box, line, line.machine.on_signal(event.signal, event.box_time_us));
+}
+
+void CallService::audio_detection(const AudioDetection& detection) {
+  auto found = boxes_.find(detection.box_serial);
+  if (found == boxes_.end() || detection.port < 1 || detection.port > static_cast<int>(found->second->lines.size()))
+    return;
+  auto& box = *found->second;
+  if (!box.attached || !box.clock.synchronized()) return;
+  auto& line = *box.lines[static_cast<std::size_t>(detection.port - 1)];
+  const BoxTimeUs started_at = box.clock.to_box(detection.start_host_us);
+  const BoxTimeUs ended_at = box.clock.to_box(detection.end_host_us);
+  const auto call_id = [&line] { return line.record ? line.record->id : std::string("-"); };
+  std::visit(
+      [&](const auto& event) {
+        using T = std::decay_t<decltype(event)>;
+        if constexpr (std::is_same_v<T, codec::CallerIdEvent>) {
+          if (!event.accepted()) {
+            ++box.detection_counters["callerid_rejected"];
+            log_.warning("line={} call={} caller ID from audio ({}) rejected: {}", line.name, call_id(),
+                         codec::to_string(event.standard),
+                         event.rejection ? codec::to_string(*event.rejection) : "unknown");
+            return;
+          }
+          ++box.detection_counters["callerid_audio"];
+          const auto caller_id = caller_id_info(*event.message);
+          log_.info("line={} call={} caller ID from audio ({}): {}", line.name, call_id(),
+                    codec::to_string(event.standard), describe(caller_id));
+          accept_caller_id(box, line, caller_id, true, ended_at);
+        } else if constexpr (std::is_same_v<T, codec::DtmfDigitEvent>) {
+          log_.debug("line={} call={} digit {} from audio", line.name, call_id(), event.digit);
+          const auto duration_ms = static_cast<std::uint16_t>(event.duration_samples * 1000 / codec::detector_rate_hz);
+          accept_digit(box, line, drivers::DigitDetected{event.digit, duration_ms}, true, started_at);
+        } else {
+          log_.debug("line={} call={} {} tone from audio", line.name, call_id(), codec::to_string(event.tone));
+          if (event.tone != codec::CallProgressTone::busy && event.tone != codec::CallProgressTone::congestion)
+            return;
+          const auto state = line.machine.state();
+          if (state == LineState::answered || state == LineState::outbound)
+            log_.info("line={} call={} {} tone: far end hung up; ending the call if it lasts {:.1f} s", line.name,
+                      call_id(), codec::to_string(event.tone), config_.remote_hangup_after_s);
+          apply(box, line, line.machine.on_hangup_tone(started_at, ended_at));
+        }
+      },
+      detection.event);
+}
+
+void CallService::accept_caller_id(BoxState& box, Line& line, const drivers::CallerIdInfo& caller_id,
+                                   bool from_audio, BoxTimeUs at) {
+  const auto& taken = line.caller_id;
+  if (taken && taken->from_audio != from_audio && distance(at, taken->at) < same_caller_id_window_us) {
+    // The other decoder's opinion of the message already used: first valid wins.
+    if (taken->caller_id.number != caller_id.number || taken->caller_id.number_absence != caller_id.number_absence) {
+      ++box.detection_counters["callerid_disagreements"];
+      const auto& box_opinion = from_audio ? taken->caller_id : caller_id;
+      const auto& audio_opinion = from_audio ? caller_id : taken->caller_id;
+      log_.warning("line={} call={} caller ID disagreement: box {} audio {}; kept {}", line.name,
+                   line.record ? line.record->id : "-", describe(box_opinion), describe(audio_opinion),
+                   describe(taken->caller_id));
+    }
+    return;
+  }
+  line.caller_id = Line::TakenCallerId{caller_id, from_audio, at};
+  if (!line.record && caller_id.number && !caller_id.number->empty())
+    for (auto* observer : first_observers_) observer->caller_id_before_call(*caller_id.number);
+  apply(box, line, line.machine.on_signal(drivers::CallerIdReceived{caller_id}, at));
+}
+
+void CallService::accept_digit(BoxState& box, Line& line, const drivers::DigitDetected& digit, bool from_audio,
+                               BoxTimeUs started_at) {
+  // One source of digits per box, so none is counted twice: the box's
+  // reports if it decodes caller ID itself, the line audio otherwise.
+  const bool from_box_wanted = box.identity.decodes_caller_id;
+  if (from_audio == from_box_wanted) {
+    log_.debug("line={} call={} digit {} from {} not used: digits come from the {}", line.name,
+               line.record ? line.record->id : "-", digit.digit, from_audio ? "audio" : "box report",
+               from_audio ? "box" : "audio");
+    return;
+  }
+  if (from_audio) ++box.detection_counters["dtmf_audio"];
+  apply(box, line, line.machine.on_signal(digit, started_at));
+}
+
+void CallService::box_detached(const std::string& serial, const std::string& reason,
+                               drivers::HostTimeUs detected_at_us) {
+  auto found = boxes_.find(serial);
+  if (found == boxes_.end()) return;
+  auto& box = *found->second;
+  box.attached = false;
+  log_.warning("box {} out of service: {}", serial, reason);
+  const BoxTimeUs now = box.clock.to_box(detected_at_us);
+  for (auto& line : box.lines) apply(box, *line, line->machine.on_interrupted(now, Outcome::device_lost));
+  for (auto* observer : first_observers_) observer->box_changed(box.identity, false);
+  for (auto* observer : observers_) observer->box_changed(box.identity, false);
+}
+
+void CallService::box_clock_sample(const std::string& serial, drivers::BoxTimeUs box_time_us,
+                                   drivers::HostTimeUs received_at_us) {
+  if (auto found = boxes_.find(serial); found != boxes_.end())
+    found->second->clock.sample(box_time_us, received_at_us);
+}
+
+void CallService::box_fault(const std::string& serial, const drivers::BoxFault& fault) {
+  const auto kind = drivers::to_string(fault.kind);
+  auto found = boxes_.find(serial);
+  auto& counters = found != boxes_.end() ? found->second->faults : unattached_faults_;
+  counters[kind] += fault.count;
+  log_.warning("box {}: {}: {}", serial, kind, fault.detail);
+}
+
+void CallService::driver_message(drivers::Severity severity, const std::string& text) {
+  static constexpr LogLevel levels[] = {LogLevel::debug, LogLevel::info, LogLevel::warning, LogLevel::error};
+  log_.write(levels[static_cast<int>(severity)], text);
+}
+
+void CallService::interrupt_all(drivers::HostTimeUs now_us) {
+  for (auto& [serial, box] : boxes_) {
+    const BoxTimeUs now = box->clock.to_box(now_us);
+    for (auto& line : box->lines) apply(*box, *line, line->machine.on_interrupted(now, Outcome::interrupted));
+  }
+}
+
+void CallService::recover_interrupted_calls() {
+  std::error_code error;
+  auto calls = store_.active_calls(error);
+  if (error) {
+    log_.error("cannot read calls left active: {}", store_.last_error_message());
+    return;
+  }
+  for (auto& call : calls) {
+    call.state = "ended";
+    call.outcome = std::string(to_string(Outcome::interrupted));
+    // The last moment we know the call existed: when it was answered or started.
+    if (!call.ended_at) call.ended_at = call.answered_at.value_or(call.started_at);
+    if (auto update_error = store_.update_call(call))
+      log_.error("call={} cannot close interrupted call: {}", call.id, store_.last_error_message());
+    else
+      log_.warning("line={} call={} closed as interrupted (daemon stopped during the call)", call.line, call.id);
+  }
+}
+
+void CallService::apply(BoxState& box, Line& line, const MachineOutput& output) {
+  for (const auto& update : output.updates) persist(line, update, box.clock);
+  for (const auto& transition : output.transitions)
+    log_.info("line={} call={} {} -> {} ({})", line.name, line.record ? line.record->id : "-",
+              to_string(transition.from), to_string(transition.to), transition.reason);
+  for (const auto& update : output.updates)
+    if (update.change == CallChange::ended) line.record.reset();
+  arm_timer(box, line);
+}
+
+void CallService::persist(Line& line, const CallUpdate& update, const BoxClock& clock) {
+  const auto& call = update.call;
+  if (update.change == CallChange::started) {
+    line.record = CallRecord{};
+    line.record->id = make_uuid();
+  }
+  if (!line.record) return;
+  auto& record = *line.record;
+  if (update.change == CallChange::digit_in_call) {
+    nlohmann::json detail = {{"digit", std::string(1, update.digit)}};
+    if (auto error = store_.add_event({record.id, clock.to_host(update.at), "dtmf", detail.dump()}))
+      log_.error("line={} call={} cannot store digit: {}", line.name, record.id, store_.last_error_message());
+    log_.info("line={} call={} digit {} during call", line.name, record.id, update.digit);
+    for (auto* observer : first_observers_) observer->call_changed(update.change, record, update.digit);
+    for (auto* observer : observers_) observer->call_changed(update.change, record, update.digit);
+    return;
+  }
+  record.box = line.box_serial;
+  record.line = line.name;
+  record.port = line.port;
+  record.direction = std::string(to_string(call.direction));
+  record.number = call.number;
+  record.number_absence = call.number_absence;
+  record.name = call.name;
+  record.started_at = clock.to_host(call.started_at);
+  record.answered_at = call.answered_at ? std::optional(clock.to_host(*call.answered_at)) : std::nullopt;
+  record.ended_at = call.ended_at ? std::optional(clock.to_host(*call.ended_at)) : std::nullopt;
+  record.state = call.ended_at ? "ended" : "active";
+  record.outcome = std::string(to_string(call.outcome));
+
+  for (auto* observer : first_observers_) observer->call_changed(update.change, record, 0);
+  const bool inserted = update.change == CallChange::started;
+  const bool joined = inserted && call.joined_in_progress;
+  // Looked up before the insert, which makes the new call the line's latest.
+  const auto predecessor = joined ? interrupted_predecessor(line) : std::nullopt;
+  auto error = inserted ? store_.insert_call(record) : store_.update_call(record);
+  if (error) log_.error("line={} call={} cannot store call: {}", line.name, record.id, store_.last_error_message());
+  log_.info("line={} call={} {} {} number={}{}", line.name, record.id, to_string(update.change),
+            record.direction, record.number.empty() ? "-" : record.number,
+            record.outcome.empty() ? "" : " outcome=" + record.outcome);
+  if (joined) note_joined(line, record, predecessor);
+  for (auto* observer : observers_) observer->call_changed(update.change, record, 0);
+}
+
+std::optional<std::string> CallService::interrupted_predecessor(const Line& line) const {
+  std::error_code error;
+  const auto latest = store_.latest_call_on(line.box_serial, line.port, error);
+  if (error) log_.error("line={} cannot look up its previous call: {}", line.name, store_.last_error_message());
+  if (!latest || latest->outcome != to_string(Outcome::interrupted)) return std::nullopt;
+  return latest->id;
+}
+
+// A call found in progress when the box attached: its events say so, and
+// name the line's previous call when the daemon stopped during that one
+// (most likely the same conversation, seen by two runs of the daemon).
+void CallService::note_joined(const Line& line, const CallRecord& record,
+                              const std::optional<std::string>& predecessor) {
+  const bool off_hook = record.direction == to_string(Direction::unknown);
+  nlohmann::json detail = {{"line_state", off_hook ? "off_hook" : "ringing"}};
+  if (predecessor) detail["interrupted_call_id"] = *predecessor;
+  if (auto error = store_.add_event({record.id, record.started_at, "joined_in_progress", detail.dump()}))
+    log_.error("line={} call={} cannot store the join: {}", line.name, record.id, store_.last_error_message());
+  log_.warning("line={} call={} joined in progress: the line was {} when the box attached; the call is followed "
+               "from now on ({} unknown){}",
+               line.name, record.id, off_hook ? "off-hook" : "ringing",
+               off_hook ? "direction and answer" : "first ring",
+               predecessor ? "; follows interrupted call " + *predecessor : "");
+}
+
+std::vector<CallRecord> CallService::active_calls() const {
+  std::vector<CallRecord> calls;
+  for (const auto& [serial, box] : boxes_)
+    for (const auto& line : box->lines)
+      if (line->record) calls.push_back(*line->record);
+  return calls;
+}
+
+void CallService::arm_timer(BoxState& box, Line& line) {
+  line.timer.cancel();
+  auto deadline = line.machine.deadline();
+  if (!deadline || !box.attached) return;
+  const auto delay_us = std::max<std::int64_t>(0, box.clock.to_host(*deadline) - realtime_us()) + 1000;
+  line.timer.expires_after(std::chrono::microseconds(delay_us));
+  line.timer.async_wait([this, &box, &line](boost::system::error_code error) {
+    if (error) return;
+    apply(box, line, line.machine.on_time(box.clock.to_box(realtime_us())));
+  });
+}
+
+nlohmann::json CallService::status() const {
+  nlohmann::json boxes = nlohmann::json::array();
+  for (const auto& [serial, box] : boxes_) {
+    nlohmann::json lines = nlohmann::json::array();
+    for (const auto& line : box->lines)
+      lines.push_back({{"port", line->port},
+                       {"name", line->name},
+                       {"state", to_string(line->machine.state())},
+                       {"call_id", line->record ? nlohmann::json(line->record->id) : nlohmann::json()}});
+    boxes.push_back({{"serial", serial},
+                     {"model", box->identity.model},
+                     {"firmware", box->identity.firmware},
+                     {"attached", box->attached},
+                     {"usb_path", box->identity.usb_path},
+                     {"audio_rate_hz", box->identity.audio_rate_hz},
+                     {"decodes_caller_id", box->identity.decodes_caller_id},
+                     {"faults", box->faults},
+                     {"detections", box->detection_counters},
+                     {"lines", lines}});
+  }
+  return {{"boxes", boxes}, {"unidentified_faults", unattached_faults_}};
+}
+
+}  // namespace deskline::daemon

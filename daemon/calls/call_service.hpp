@@ -1,0 +1,104 @@
+// Turns box events into calls: one LineMachine per line, box clocks mapped
+// to wall time, every change persisted to the store and logged with line and
+// call id. Runs on the io_context thread only.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <nlohmann/json_fwd.hpp>
+
+#include "config/config.hpp"
+#include "daemon/calls/box_clock.hpp"
+#include "daemon/calls/line_machine.hpp"
+#include "daemon/core/log.hpp"
+#include "daemon/calls/audio_detection.hpp"
+#include "daemon/store/store.hpp"
+#include "drivers/line_box.hpp"
+
+namespace deskline::daemon {
+
+// What the rest of the daemon (recorder, pop server) hears about calls and
+// boxes, after the store has the change. Called on the io_context thread.
+class CallObserver {
+ public:
+  virtual ~CallObserver() = default;
+  // digit is set for CallChange::digit_in_call only.
+  virtual void call_changed(CallChange change, const CallRecord& call, char digit) = 0;
+  virtual void box_changed(const drivers::BoxIdentity& box, bool attached) = 0;
+  // Caller ID heard on an idle line, before its call starts at the first ring:
+  // time to prepare (the pop hub looks the number up off the ring's path).
+  virtual void caller_id_before_call(const std::string& number) { (void)number; }
+};
+
+class CallService : public drivers::BoxListener {
+ public:
+  CallService(boost::asio::io_context& io, const config::Config& config, Store& store, Logger& log);
+  ~CallService() override;
+
+  void add_observer(CallObserver& observer) { observers_.push_back(&observer); }
+  // Told before the store write: the pop path, whose latency is what desk
+  // users feel (a pop needs nothing from the database row).
+  void add_first_observer(CallObserver& observer) { first_observers_.push_back(&observer); }
+  // Calls in progress, for clients that connect mid-call.
+  std::vector<CallRecord> active_calls() const;
+
+  // BoxListener
+  void box_attached(const drivers::BoxIdentity& box, drivers::BoxTimeUs box_time_us,
+                    drivers::HostTimeUs received_at_us) override;
+  void line_event(const std::string& serial, const drivers::LineEvent& event) override;
+  void box_detached(const std::string& serial, const std::string& reason,
+                    drivers::HostTimeUs detected_at_us) override;
+  void box_clock_sample(const std::string& serial, drivers::BoxTimeUs box_time_us,
+                        drivers::HostTimeUs received_at_us) override;
+  void box_fault(const std::string& serial, const drivers::BoxFault& fault) override;
+  void driver_message(drivers::Severity severity, const std::string& text) override;
+
+  // What the line detectors heard in a line's audio (MediaWorker). Caller ID
+  // from audio and from the box: the first valid message wins, a differing
+  // second opinion is logged and counted. Digits come from one source per
+  // box so none is doubled: the box's reports if it decodes caller ID
+  // (BoxIdentity::decodes_caller_id), the line audio otherwise (that box's
+  // own DTMF reports are then ignored). Busy or congestion tone on a
+  // connected call ends it as remote_hangup.
+  void audio_detection(const AudioDetection& detection);
+
+  // Ends calls in progress with outcome "interrupted" (daemon stopping).
+  void interrupt_all(drivers::HostTimeUs now_us);
+  // Calls a previous daemon left active are closed as "interrupted".
+  void recover_interrupted_calls();
+
+  // Boxes, lines and fault counters, for `deskline status`.
+  nlohmann::json status() const;
+
+ private:
+  struct Line;
+  struct BoxState;
+
+  BoxState& box_state(const std::string& serial);
+  void apply(BoxState& box, Line& line, const MachineOutput& output);
+  void persist(Line& line, const CallUpdate& update, const BoxClock& clock);
+  std::optional<std::string> interrupted_predecessor(const Line& line) const;
+  void note_joined(const Line& line, const CallRecord& record, const std::optional<std::string>& predecessor);
+  void arm_timer(BoxState& box, Line& line);
+  void accept_caller_id(BoxState& box, Line& line, const drivers::CallerIdInfo& caller_id, bool from_audio,
+                        BoxTimeUs at);
+  void accept_digit(BoxState& box, Line& line, const drivers::DigitDetected& digit, bool from_audio,
+                    BoxTimeUs started_at);
+
+  boost::asio::io_context& io_;
+  const config::Config& config_;
+  Store& store_;
+  Logger& log_;
+  LineTimeouts timeouts_;
+  std::map<std::string, std::unique_ptr<BoxState>> boxes_;
+  std::map<std::string, std::uint64_t> unattached_faults_;
+  std::vector<CallObserver*> first_observers_;
+  std::vector<CallObserver*> observers_;
+};
+
+}  // namespace deskline::daemon

@@ -1,0 +1,375 @@
+#include "daemon/directory/directory.hpp"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <tuple>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "daemon/store/sqlite_database.hpp"
+#include "daemon/store/store.hpp"
+#include "proto/vcard.hpp"
+
+namespace deskline::daemon {
+namespace {
+
+using sqlite::Statement;
+using sqlite::Use;
+
+// Migration n brings user_version from n-1 to n. Append only.
+constexpr std::array<std::string_view, 1> migrations = {
+    // 1: customers and their numbers. WITHOUT ROWID keeps the text keys in
+    // the table's own B-tree; the covering index answers a lookup without
+    // touching the numbers table.
+    R"sql(
+CREATE TABLE customers (
+  id         TEXT PRIMARY KEY NOT NULL,
+  name       TEXT NOT NULL,
+  company    TEXT NOT NULL DEFAULT '',
+  url        TEXT NOT NULL DEFAULT '',
+  updated_at INTEGER NOT NULL            -- microseconds since the Unix epoch
+) WITHOUT ROWID;
+CREATE TABLE numbers (
+  customer_id TEXT NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
+  position    INTEGER NOT NULL,          -- order within the customer
+  label       TEXT NOT NULL,
+  raw         TEXT NOT NULL,
+  e164        TEXT NOT NULL,
+  extension   TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (customer_id, position)
+) WITHOUT ROWID;
+CREATE INDEX numbers_e164 ON numbers (e164, label);
+)sql",
+};
+
+std::int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool same_data(const DirectoryCustomer& a, const DirectoryCustomer& b) {
+  return a.name == b.name && a.company == b.company && a.url == b.url && a.numbers == b.numbers;
+}
+
+}  // namespace
+
+struct Directory::Statements {
+  Statement lookup, find_customer, find_numbers, insert_customer, update_customer, delete_numbers, insert_number,
+      count_customers;
+};
+
+Directory::Directory(sqlite3* database, const config::DirectoryConfig& config)
+    : database_(database),
+      normaliser_(config.region, config.area_code),
+      statements_(std::make_unique<Statements>()) {}
+
+Directory::~Directory() {
+  statements_.reset();  // statements must be finalised before the connection closes
+  sqlite3_close_v2(database_);
+}
+
+int Directory::latest_schema_version() { return static_cast<int>(migrations.size()); }
+
+std::unique_ptr<Directory> Directory::open(const std::filesystem::path& path, const config::DirectoryConfig& config,
+                                           std::error_code& error, bool read_only, std::string* message) {
+  sqlite::Connection connection;
+  std::string detail;
+  error = sqlite::open_database(path, read_only, migrations, "deskline customers import", connection, detail);
+  if (error) {
+    if (message) *message = detail;
+    return nullptr;
+  }
+  std::unique_ptr<Directory> directory(new Directory(connection.release(), config));
+  // Lookups touch random pages of a file that can reach a few hundred MB:
+  // mapping it saves a read() and a copy per page; a larger page cache keeps
+  // the index's inner pages resident.
+  sqlite::execute(directory->database_, "PRAGMA mmap_size = 268435456", detail);
+  sqlite::execute(directory->database_, "PRAGMA cache_size = -32768", detail);
+  auto& statements = *directory->statements_;
+  const std::array<std::pair<Statement*, std::string_view>, 8> sql = {{
+      // No ORDER BY: SQLite would build a temporary B-tree per lookup; the
+      // rare several-candidate result is sorted in lookup_e164 instead.
+      {&statements.lookup,
+       "SELECT c.id, c.name, c.company, c.url, n.e164, n.label, n.position FROM numbers n JOIN customers c "
+       "ON c.id = n.customer_id WHERE n.e164 = ?1"},
+      {&statements.find_customer, "SELECT name, company, url, updated_at FROM customers WHERE id = ?1"},
+      {&statements.find_numbers,
+       "SELECT label, raw, e164, extension FROM numbers WHERE customer_id = ?1 ORDER BY position"},
+      {&statements.insert_customer,
+       "INSERT INTO customers (id, name, company, url, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)"},
+      {&statements.update_customer,
+       "UPDATE customers SET name = ?2, company = ?3, url = ?4, updated_at = ?5 WHERE id = ?1"},
+      {&statements.delete_numbers, "DELETE FROM numbers WHERE customer_id = ?1"},
+      {&statements.insert_number,
+       "INSERT INTO numbers (customer_id, position, label, raw, e164, extension) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"},
+      {&statements.count_customers, "SELECT count(*) FROM customers"},
+  }};
+  for (const auto& [statement, text] : sql) {
+    if (const int result = statement->prepare(directory->database_, text); result != SQLITE_OK) {
+      error = {result, sqlite_category()};
+      if (message)
+        *message = fmt::format("{}: cannot prepare statement: {}", path.string(), sqlite3_errmsg(directory->database_));
+      return nullptr;
+    }
+  }
+  error.clear();
+  return directory;
+}
+
+std::error_code Directory::fail(int result, std::string_view context) const {
+  last_error_message_ = fmt::format("{}: {}", context, sqlite3_errmsg(database_));
+  return {result, sqlite_category()};
+}
+
+std::vector<Candidate> Directory::lookup_e164(std::string_view e164, std::error_code& error) const {
+  std::vector<Candidate> candidates;
+  std::vector<std::int64_t> positions;
+  {
+    Use use(statements_->lookup);
+    int result = use.bind(1, e164);
+    while (result == SQLITE_OK && (result = use.step()) == SQLITE_ROW) {
+      result = SQLITE_OK;
+      candidates.push_back({use.text(0), use.text(1), use.text(2), use.text(3), use.text(4), use.text(5)});
+      positions.push_back(use.integer(6));
+    }
+    error = result == SQLITE_DONE ? std::error_code() : fail(result, "look up number");
+  }
+  if (error) candidates.clear();
+  if (candidates.size() > 1) {
+    // By name, so the pop lists candidates the same way every time; a
+    // customer listing the number twice (as "phone" and "mobile") is one
+    // candidate, with the label of its first listing.
+    std::vector<std::size_t> order(candidates.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+      return std::tie(candidates[a].name, candidates[a].id, positions[a]) <
+             std::tie(candidates[b].name, candidates[b].id, positions[b]);
+    });
+    std::vector<Candidate> sorted;
+    sorted.reserve(candidates.size());
+    for (std::size_t index : order)
+      if (sorted.empty() || sorted.back().id != candidates[index].id) sorted.push_back(std::move(candidates[index]));
+    candidates = std::move(sorted);
+  }
+  return candidates;
+}
+
+LookupResult Directory::lookup(std::string_view raw_number, std::error_code& error) const {
+  LookupResult found;
+  error.clear();
+  // Fast path: a hand-canonicalised key needs no validation when it hits,
+  // since only valid numbers are stored.
+  std::string extension;
+  std::string key = normaliser_.lookup_key(raw_number, &extension);
+  if (!key.empty()) {
+    found.candidates = lookup_e164(key, error);
+    if (!found.candidates.empty() || normaliser_.is_valid_e164(key)) {
+      found.display = normaliser_.display(key, extension);
+      found.number = std::move(key);
+      found.extension = std::move(extension);
+      return found;
+    }
+  }
+  auto normalised = normaliser_.normalise(raw_number);
+  if (!normalised) {
+    found.display = PhoneNumberNormaliser::display_raw(raw_number);
+    return found;
+  }
+  if (normalised.number->e164 != key) found.candidates = lookup_e164(normalised.number->e164, error);
+  found.display = normaliser_.display(normalised.number->e164, normalised.number->extension);
+  found.number = std::move(normalised.number->e164);
+  found.extension = std::move(normalised.number->extension);
+  return found;
+}
+
+std::optional<DirectoryCustomer> Directory::find_customer(std::string_view id, std::error_code& error) const {
+  error.clear();
+  DirectoryCustomer customer;
+  {
+    Use use(statements_->find_customer);
+    int result = use.bind(1, id);
+    if (result == SQLITE_OK) result = use.step();
+    if (result == SQLITE_DONE) return std::nullopt;
+    if (result != SQLITE_ROW) {
+      error = fail(result, "find customer");
+      return std::nullopt;
+    }
+    customer.id = std::string(id);
+    customer.name = use.text(0);
+    customer.company = use.text(1);
+    customer.url = use.text(2);
+    customer.updated_at = use.integer(3);
+  }
+  Use use(statements_->find_numbers);
+  int result = use.bind(1, id);
+  while (result == SQLITE_OK && (result = use.step()) == SQLITE_ROW) {
+    customer.numbers.push_back({use.text(0), use.text(1), use.text(2), use.text(3)});
+    result = SQLITE_OK;
+  }
+  if (result != SQLITE_DONE) {
+    error = fail(result, "find customer numbers");
+    return std::nullopt;
+  }
+  return customer;
+}
+
+std::int64_t Directory::customer_count(std::error_code& error) const {
+  Use use(statements_->count_customers);
+  const int result = use.step();
+  if (result != SQLITE_ROW) {
+    error = fail(result, "count customers");
+    return 0;
+  }
+  error.clear();
+  return use.integer(0);
+}
+
+std::error_code Directory::begin_transaction() {
+  std::string message;
+  // IMMEDIATE: take the write lock now, not halfway through a long import.
+  if (const int result = sqlite::execute(database_, "BEGIN IMMEDIATE", message); result != SQLITE_OK)
+    return fail(result, "begin transaction");
+  return {};
+}
+
+std::error_code Directory::commit() {
+  std::string message;
+  if (const int result = sqlite::execute(database_, "COMMIT", message); result != SQLITE_OK)
+    return fail(result, "commit");
+  return {};
+}
+
+void Directory::rollback() {
+  std::string ignored;
+  if (!sqlite3_get_autocommit(database_)) sqlite::execute(database_, "ROLLBACK", ignored);
+}
+
+UpsertOutcome Directory::upsert(const DirectoryCustomer& customer, std::error_code& error) {
+  const auto existing = find_customer(customer.id, error);
+  if (error) return UpsertOutcome::unchanged;
+  if (existing && same_data(*existing, customer)) return UpsertOutcome::unchanged;
+
+  // Outside an import transaction, the customer and its numbers change together.
+  const bool own_transaction = sqlite3_get_autocommit(database_) != 0;
+  if (own_transaction && (error = begin_transaction())) return UpsertOutcome::unchanged;
+  auto write = [&]() -> std::error_code {
+    {
+      Use use(existing ? statements_->update_customer : statements_->insert_customer);
+      int result = use.bind(1, customer.id);
+      if (result == SQLITE_OK) result = use.bind(2, customer.name);
+      if (result == SQLITE_OK) result = use.bind(3, customer.company);
+      if (result == SQLITE_OK) result = use.bind(4, customer.url);
+      if (result == SQLITE_OK) result = use.bind(5, now_us());
+      if (result == SQLITE_OK) result = use.step();
+      if (result != SQLITE_DONE) return fail(result, fmt::format("write customer {}", customer.id));
+    }
+    if (existing) {
+      Use use(statements_->delete_numbers);
+      int result = use.bind(1, customer.id);
+      if (result == SQLITE_OK) result = use.step();
+      if (result != SQLITE_DONE) return fail(result, fmt::format("replace numbers of customer {}", customer.id));
+    }
+    std::int64_t position = 0;
+    for (const auto& number : customer.numbers) {
+      Use use(statements_->insert_number);
+      int result = use.bind(1, customer.id);
+      if (result == SQLITE_OK) result = use.bind(2, position++);
+      if (result == SQLITE_OK) result = use.bind(3, number.label);
+      if (result == SQLITE_OK) result = use.bind(4, number.raw);
+      if (result == SQLITE_OK) result = use.bind(5, number.e164);
+      if (result == SQLITE_OK) result = use.bind(6, number.extension);
+      if (result == SQLITE_OK) result = use.step();
+      if (result != SQLITE_DONE) return fail(result, fmt::format("add number of customer {}", customer.id));
+    }
+    return {};
+  };
+  error = write();
+  if (error) {
+    if (own_transaction) rollback();
+    return UpsertOutcome::unchanged;
+  }
+  if (own_transaction && (error = commit())) {
+    rollback();
+    return UpsertOutcome::unchanged;
+  }
+  return existing ? UpsertOutcome::updated : UpsertOutcome::inserted;
+}
+
+// ---- import -------------------------------------------------------------------
+
+std::error_code CustomerImporter::begin() { return directory_.begin_transaction(); }
+
+std::error_code CustomerImporter::add(proto::customers::CustomerEntry&& entry) {
+  const auto [first, inserted] = first_line_by_id_.try_emplace(entry.id, entry.line);
+  if (!inserted) {
+    reject({entry.line, fmt::format("duplicate id \"{}\" (first on line {})", entry.id, first->second)});
+    return {};
+  }
+  DirectoryCustomer customer;
+  customer.numbers.reserve(entry.phones.size());
+  for (auto& phone : entry.phones) {
+    auto normalised = directory_.normaliser().normalise(phone.raw);
+    if (!normalised) {
+      // reason reads `"12ab" is not a number (contains letters)`.
+      reject({entry.line, fmt::format("{} {}", phone.label, normalised.reason)});
+      return {};
+    }
+    customer.numbers.push_back({std::move(phone.label), std::move(phone.raw), std::move(normalised.number->e164),
+                                std::move(normalised.number->extension)});
+  }
+  customer.id = std::move(entry.id);
+  customer.name = std::move(entry.name);
+  customer.company = std::move(entry.company);
+  customer.url = std::move(entry.url);
+  std::error_code error;
+  switch (directory_.upsert(customer, error)) {
+    case UpsertOutcome::inserted: ++summary_.imported; break;
+    case UpsertOutcome::updated: ++summary_.updated; break;
+    case UpsertOutcome::unchanged:
+      if (!error) ++summary_.unchanged;
+      break;
+  }
+  return error;
+}
+
+std::error_code CustomerImporter::commit() {
+  std::stable_sort(summary_.rejected.begin(), summary_.rejected.end(),
+                   [](const auto& a, const auto& b) { return a.line < b.line; });
+  return directory_.commit();
+}
+
+ImportSummary import_customers(Directory& directory, std::string_view file_name, std::string_view text,
+                               const ImportProgress& progress, std::error_code& error) {
+  namespace customers = proto::customers;
+  CustomerImporter importer(directory);
+  if ((error = importer.begin())) return std::move(importer.summary());
+
+  std::vector<customers::Issue> issues;
+  std::size_t reported = 0;
+  const std::size_t step = std::max<std::size_t>(text.size() / 200, 1);  // about 200 progress updates
+  const customers::EntrySink sink = [&](customers::CustomerEntry&& entry) {
+    if (error) return;  // an SQLite failure ends the import; the parser just runs out
+    if (progress && entry.offset >= reported + step) {
+      reported = entry.offset;
+      progress(entry.offset, text.size());
+    }
+    error = importer.add(std::move(entry));
+  };
+  const bool usable = customers::detect_format(file_name, text) == customers::FileFormat::vcard
+                          ? customers::parse_vcards(text, sink, issues)
+                          : customers::parse_csv(text, sink, issues);
+  if (progress) progress(text.size(), text.size());
+  for (auto& issue : issues) importer.reject(std::move(issue));
+  importer.summary().file_usable = usable;
+  if (error || (error = importer.commit())) {
+    importer.rollback();
+    return std::move(importer.summary());
+  }
+  return std::move(importer.summary());
+}
+
+}  // namespace deskline::daemon

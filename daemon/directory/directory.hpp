@@ -1,0 +1,154 @@
+// Customer directory: who is calling. Customers with labelled phone numbers
+// in their own SQLite file (<data_dir>/directory.db, WAL, numbered
+// migrations like the store), numbers stored as E.164 (daemon/phone_number).
+//
+// A Directory is one connection used by one thread at a time: the daemon
+// keeps one on its io thread for lookups while `deskline customers import`
+// writes through its own in another process (WAL: the reader never waits).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <unordered_map>
+#include <vector>
+
+#include "config/config.hpp"
+#include "daemon/directory/phone_number.hpp"
+#include "proto/customer_csv.hpp"
+
+struct sqlite3;
+
+namespace deskline::daemon {
+
+struct DirectoryNumber {
+  std::string label;      // "mobile", "Phone (work)", "tel"
+  std::string raw;        // as imported
+  std::string e164;       // "+8613812345678"
+  std::string extension;  // "" when none; lookups match the main number
+  friend bool operator==(const DirectoryNumber&, const DirectoryNumber&) = default;
+};
+
+struct DirectoryCustomer {
+  std::string id;  // the CRM's id, or derived for vCards without UID
+  std::string name;
+  std::string company;
+  std::string url;  // link into the CRM
+  std::vector<DirectoryNumber> numbers;
+  std::int64_t updated_at = 0;  // microseconds since the Unix epoch; set by upsert
+};
+
+// One customer that has the number looked up.
+struct Candidate {
+  std::string id;
+  std::string name;
+  std::string company;
+  std::string url;
+  std::string number;  // E.164
+  std::string label;   // the number's label in the directory
+  friend bool operator==(const Candidate&, const Candidate&) = default;
+};
+
+struct LookupResult {
+  std::vector<Candidate> candidates;  // every customer with the number (by name); empty: no match
+  std::string number;                 // E.164; "" when the input is not a number
+  std::string extension;              // from the input ("010-62345678-801" -> "801")
+  std::string display;                // "010 6234 5678", "+1 650-253-0000", or the raw text
+};
+
+enum class UpsertOutcome { inserted, updated, unchanged };
+
+class Directory {
+ public:
+  ~Directory();
+  Directory(const Directory&) = delete;
+  Directory& operator=(const Directory&) = delete;
+
+  static std::filesystem::path path_for(const config::Config& config) { return config.data_dir / "directory.db"; }
+
+  // Opens or creates the database and applies migrations; read_only opens an
+  // existing one without creating or migrating (StoreError::database_missing
+  // when there is none). On failure returns nullptr, sets error and, if
+  // given, message. Errors use sqlite_category() and StoreError (daemon/store.hpp).
+  static std::unique_ptr<Directory> open(const std::filesystem::path& path, const config::DirectoryConfig& config,
+                                         std::error_code& error, bool read_only = false,
+                                         std::string* message = nullptr);
+  static int latest_schema_version();
+
+  // Raw input (caller ID digits, typed text): normalised with the configured
+  // region and area code, then looked up. On an SQLite error the result still
+  // carries number and display, with no candidates.
+  LookupResult lookup(std::string_view raw_number, std::error_code& error) const;
+  // Input already in E.164 (e.g. from NormaliseResult): the fastest path.
+  std::vector<Candidate> lookup_e164(std::string_view e164, std::error_code& error) const;
+
+  std::optional<DirectoryCustomer> find_customer(std::string_view id, std::error_code& error) const;
+  std::int64_t customer_count(std::error_code& error) const;
+
+  // Writes. upsert() replaces name, company, url and all numbers of the
+  // customer with this id; `unchanged` when everything was equal (no write).
+  // Between begin_transaction() and commit() every upsert is one transaction.
+  std::error_code begin_transaction();
+  std::error_code commit();
+  void rollback();
+  UpsertOutcome upsert(const DirectoryCustomer& customer, std::error_code& error);
+
+  const PhoneNumberNormaliser& normaliser() const { return normaliser_; }
+  // Detail of the last failed call (SQLite's message, with context).
+  const std::string& last_error_message() const { return last_error_message_; }
+
+ private:
+  struct Statements;
+  Directory(sqlite3* database, const config::DirectoryConfig& config);
+  std::error_code fail(int result, std::string_view context) const;
+
+  sqlite3* database_ = nullptr;
+  PhoneNumberNormaliser normaliser_;
+  std::unique_ptr<Statements> statements_;
+  mutable std::string last_error_message_;
+};
+
+// ---- import -------------------------------------------------------------------
+
+struct ImportSummary {
+  std::size_t imported = 0;   // new customers
+  std::size_t updated = 0;    // existing ids whose data changed
+  std::size_t unchanged = 0;  // existing ids with identical data
+  std::vector<proto::customers::Issue> rejected;  // by line: "missing name", ...
+  bool file_usable = true;  // false: no header / no card; nothing was read
+};
+
+// Normalises entries and upserts them into a directory inside one
+// transaction. An entry is rejected (with its line and reason) when a phone
+// is not a number or its id already appeared earlier in the same file.
+class CustomerImporter {
+ public:
+  explicit CustomerImporter(Directory& directory) : directory_(directory) {}
+  std::error_code begin();
+  // Returns an SQLite error; the import must then be abandoned (rollback()).
+  std::error_code add(proto::customers::CustomerEntry&& entry);
+  void reject(proto::customers::Issue issue) { summary_.rejected.push_back(std::move(issue)); }
+  std::error_code commit();  // also sorts the rejections by line
+  void rollback() { directory_.rollback(); }
+  ImportSummary& summary() { return summary_; }
+
+ private:
+  Directory& directory_;
+  ImportSummary summary_;
+  std::unordered_map<std::string, int> first_line_by_id_;
+};
+
+// Progress: bytes of the text consumed so far, and its size.
+using ImportProgress = std::function<void(std::size_t done, std::size_t total)>;
+
+// Detects CSV or vCard (file_name's extension, then content), parses and
+// imports text. error is set on an SQLite failure (nothing is kept then).
+ImportSummary import_customers(Directory& directory, std::string_view file_name, std::string_view text,
+                               const ImportProgress& progress, std::error_code& error);
+
+}  // namespace deskline::daemon

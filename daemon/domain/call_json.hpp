@@ -1,0 +1,46 @@
+// How a stored call looks outside the daemon: the JSON of the control socket,
+// the CLI's --json output and the CRM, and the CLI's plain-text table.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "daemon/domain/call.hpp"
+
+namespace deskline::daemon {
+
+// Local time with its UTC offset and milliseconds (truncated):
+// "2026-11-27T13:45:02.125+08:00". Uses the process time zone (TZ).
+std::string format_iso8601(WallTimeUs time);
+
+// Fields: id, line, box, port, direction, number, number_absence
+// ("private" / "unavailable" / null), name, state, outcome (null while
+// active), started_at / answered_at / ended_at (format_iso8601, null when
+// absent), duration_s (ended - answered for answered calls, ended - started
+// for outbound calls without an answer time and for calls joined in progress
+// (direction "unknown"), 0 for inbound calls never answered, null while
+// active) and ring_s (answered or ended - started for inbound calls, null for
+// the others or still ringing); both in seconds with millisecond precision.
+nlohmann::json call_to_json(const CallRecord& call);
+
+// Aligned plain-text table for `deskline calls`: started, line, direction,
+// number, outcome, duration. The JSON overload takes an array of
+// call_to_json objects, as the control socket returns them.
+std::string calls_table(const std::vector<CallRecord>& calls);
+std::string calls_table(const nlohmann::json& calls);
+
+// A recording as `deskline recordings --json` lists it: call_id, line,
+// direction, number (from the call; null when the call row is missing),
+// started_at (format_iso8601), duration_s, bytes, state, path and sha256
+// (null when no file was made), error (null when none).
+nlohmann::json recording_to_json(const RecordingRecord& recording, const std::optional<CallRecord>& call);
+
+// Aligned plain-text table for `deskline recordings` and the demo: call (the
+// id's first 8 characters), started, line, direction, number, duration, size,
+// state, path. Takes an array of recording_to_json objects.
+std::string recordings_table(const nlohmann::json& recordings);
+
+}  // namespace deskline::daemon

@@ -1,0 +1,567 @@
+#include "daemon/media/media_worker.hpp"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include <boost/asio/post.hpp>
+#include <fmt/format.h>
+
+#include "codec/ogg_opus.hpp"
+#include "daemon/media/recording_repair.hpp"
+#include "drivers/audio/capture.hpp"
+
+namespace deskline::daemon {
+namespace {
+
+namespace fs = std::filesystem;
+using drivers::audio::BoxCapture;
+using drivers::audio::PortAudioSystem;
+
+constexpr auto tick = std::chrono::milliseconds(20);
+constexpr double ring_seconds = 4.0;
+// Audio kept after capture so a recording can start at a boundary that lies
+// in the past (the hook report reaches the io thread after the audio did).
+constexpr double history_seconds = 3.0;
+constexpr auto device_retry = std::chrono::seconds(2);
+
+std::string replace_all(std::string text, std::string_view from, const std::string& to) {
+  for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
+    text.replace(at, from.size(), to);
+  return text;
+}
+
+std::string alnum_only(const std::string& serial) {
+  std::string out = serial;
+  for (auto& c : out)
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  return out;
+}
+
+// sha256 of a file, hex; "" if unreadable.
+std::string sha256_of(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "";
+  EVP_MD_CTX* context = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(context, EVP_sha256(), nullptr);
+  std::uint8_t buffer[65536];
+  ssize_t count;
+  while ((count = ::read(fd, buffer, sizeof buffer)) > 0) EVP_DigestUpdate(context, buffer, static_cast<std::size_t>(count));
+  ::close(fd);
+  std::uint8_t digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_DigestFinal_ex(context, digest, &length);
+  EVP_MD_CTX_free(context);
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i) hex += fmt::format("{:02x}", digest[i]);
+  return hex;
+}
+
+// The file behind a recording: whole Ogg pages written with write(2), so a
+// killed daemon leaves every page written so far on disk. Remembers the end
+// of the last page that was written completely.
+class RecordingFile : public codec::PageSink {
+ public:
+  explicit RecordingFile(int fd) : fd_(fd) {}
+  ~RecordingFile() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  std::error_code write(std::span<const std::uint8_t> bytes) override {
+    if (error_) return error_;
+    std::size_t written = 0;
+    while (written < bytes.size()) {
+      const ssize_t count = ::write(fd_, bytes.data() + written, bytes.size() - written);
+      if (count < 0 && errno == EINTR) continue;
+      if (count <= 0) {
+        error_ = std::error_code(count < 0 ? errno : ENOSPC, std::generic_category());
+        return error_;
+      }
+      written += static_cast<std::size_t>(count);
+    }
+    complete_bytes_ += bytes.size();
+    return {};
+  }
+
+  // After a failed write: cut the partial page so the file ends on a page.
+  void trim_partial_page() {
+    if (::ftruncate(fd_, static_cast<off_t>(complete_bytes_)) != 0) return;
+    ::lseek(fd_, static_cast<off_t>(complete_bytes_), SEEK_SET);
+  }
+
+  std::error_code close() {
+    std::error_code result;
+    if (::fsync(fd_) != 0) result = std::error_code(errno, std::generic_category());
+    if (::close(fd_) != 0 && !result) result = std::error_code(errno, std::generic_category());
+    fd_ = -1;
+    return result;
+  }
+
+  std::uint64_t bytes() const { return complete_bytes_; }
+  std::error_code error() const { return error_; }
+
+ private:
+  int fd_;
+  std::uint64_t complete_bytes_ = 0;
+  std::error_code error_;
+};
+
+// 16 kHz to 8 kHz for the detectors: a [1 2 1]/4 low-pass on every other
+// sample. Gentle (-1.6 dB at 2200 Hz, -4 dB at 3400 Hz), which the detectors
+// tolerate; it keeps no more state than one sample.
+class HalfRateDecimator {
+ public:
+  void push(std::span<const std::int16_t> samples, std::vector<std::int16_t>& out) {
+    for (const auto sample : samples) {
+      if (have_even_) {
+        out.push_back(static_cast<std::int16_t>((previous_odd_ + 2 * even_ + sample) / 4));
+        previous_odd_ = sample;
+      } else {
+        even_ = sample;
+      }
+      have_even_ = !have_even_;
+    }
+  }
+
+ private:
+  std::int32_t previous_odd_ = 0;
+  std::int32_t even_ = 0;
+  bool have_even_ = false;
+};
+
+std::uint64_t event_end_sample(const codec::LineEvent& event) {
+  return std::visit(
+      [](const auto& value) -> std::uint64_t {
+        using T = std::decay_t<decltype(value)>;
+        if constexpr (std::is_same_v<T, codec::CallerIdEvent>) return value.end_sample;
+        else if constexpr (std::is_same_v<T, codec::DtmfDigitEvent>) return value.end_sample();
+        else return value.sample;
+      },
+      event);
+}
+
+}  // namespace
+
+codec::LineDetectorOptions line_detector_options(config::CallerIdMode mode) {
+  codec::LineDetectorOptions options;  // DTMF and China call progress on
+  switch (mode) {
+    case config::CallerIdMode::auto_detect: options.caller_id = codec::CallerIdDecoders::auto_detect; break;
+    case config::CallerIdMode::bell202: options.caller_id = codec::CallerIdDecoders::bell202; break;
+    case config::CallerIdMode::v23: options.caller_id = codec::CallerIdDecoders::v23; break;
+    case config::CallerIdMode::dtmf: options.caller_id = codec::CallerIdDecoders::dtmf; break;
+    case config::CallerIdMode::box: options.caller_id = std::nullopt; break;
+  }
+  return options;
+}
+
+struct MediaWorker::PortAudio {
+  PortAudioSystem system;
+};
+
+struct MediaWorker::Box {
+  std::string serial;
+  int lines = 0;
+  std::uint32_t rate_hz = 8000;
+  bool attached = true;
+  std::unique_ptr<BoxCapture> capture;
+  std::string device_name;
+  std::string capture_error;
+  std::chrono::steady_clock::time_point next_attempt{};
+  // Interleaved history of the last frames, ending at history_end_frame.
+  std::vector<std::int16_t> history;
+  std::uint64_t history_first_frame = 0;
+  std::vector<std::int16_t> chunk;
+  // One set of detectors per line, all started at capture frame
+  // detectors_origin (their sample 0); fed up to detected_end_frame.
+  std::vector<codec::LineDetectors> detectors;
+  std::vector<HalfRateDecimator> decimators;  // 16 kHz boxes only
+  std::uint64_t detectors_origin = 0;
+  std::uint64_t detected_end_frame = 0;
+  bool detectors_refused = false;  // a rate the detectors cannot take
+
+  std::uint64_t history_end_frame() const {
+    return history_first_frame + history.size() / static_cast<std::size_t>(lines);
+  }
+};
+
+struct MediaWorker::Recording {
+  RecordingRequest request;
+  std::unique_ptr<RecordingFile> file;
+  std::unique_ptr<codec::OggOpusWriter> writer;
+  std::uint64_t next_frame = 0;
+  std::optional<std::uint64_t> end_frame;
+  bool started = false;  // next_frame is known (the capture timeline was known)
+};
+
+MediaWorker::MediaWorker(boost::asio::io_context& io, std::vector<std::string> device_patterns, Logger& log,
+                         ResultHandler on_result)
+    : io_(io), device_patterns_(std::move(device_patterns)), log_(log), on_result_(std::move(on_result)) {}
+
+MediaWorker::~MediaWorker() { stop(); }
+
+void MediaWorker::enable_line_detectors(CallerIdModeFor mode_for, DetectionHandler on_detection) {
+  caller_id_mode_for_ = std::move(mode_for);
+  on_detection_ = std::move(on_detection);
+}
+
+void MediaWorker::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void MediaWorker::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_ || !thread_.joinable()) return;
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+void MediaWorker::push(Request request) {
+  {
+    std::lock_guard lock(mutex_);
+    requests_.push_back(std::move(request));
+  }
+  wake_.notify_all();
+}
+
+void MediaWorker::box_attached(const std::string& serial, int lines, std::uint32_t rate_hz) {
+  push(Attach{serial, lines, rate_hz});
+}
+void MediaWorker::box_detached(const std::string& serial) { push(Detach{serial}); }
+void MediaWorker::start_recording(RecordingRequest request) { push(std::move(request)); }
+void MediaWorker::stop_recording(const std::string& call_id, std::int64_t end_host_us) {
+  push(Stop{call_id, end_host_us});
+}
+
+nlohmann::json MediaWorker::status() const {
+  std::lock_guard lock(mutex_);
+  return status_;
+}
+
+void MediaWorker::run() {
+  portaudio_ = std::make_unique<PortAudio>();
+  if (!portaudio_->system.ok())
+    log_.error("audio: PortAudio failed to start ({}): calls are logged but not recorded",
+               portaudio_->system.error());
+  while (true) {
+    std::deque<Request> requests;
+    bool stopping = false;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait_for(lock, tick, [&] { return stopping_ || !requests_.empty(); });
+      requests.swap(requests_);
+      stopping = stopping_;
+    }
+    for (auto& request : requests) std::visit([&](auto& value) { handle(value); }, request);
+    nlohmann::json status = nlohmann::json::object();
+    for (auto& [serial, box] : boxes_) {
+      if (box->attached && !box->capture && std::chrono::steady_clock::now() >= box->next_attempt) open_capture(*box);
+      pump(*box);
+      nlohmann::json entry = {{"device", box->device_name}, {"capturing", box->capture != nullptr}};
+      if (!box->capture_error.empty()) entry["error"] = box->capture_error;
+      if (box->capture) {
+        const auto stats = box->capture->stats();
+        entry["frames"] = stats.frames;
+        entry["ring_overflow_frames"] = stats.ring_overflow_frames;
+        entry["input_overflows"] = stats.input_overflows;
+      }
+      status[serial] = entry;
+    }
+    {
+      std::lock_guard lock(mutex_);
+      status_ = std::move(status);
+    }
+    if (stopping) break;
+  }
+  for (auto& [call_id, recording] : recordings_) finish(*recording, "complete");
+  recordings_.clear();
+  boxes_.clear();
+  portaudio_.reset();
+}
+
+void MediaWorker::handle(Attach& request) {
+  auto& box = boxes_[request.serial];
+  if (!box || box->lines != request.lines || box->rate_hz != request.rate_hz) {
+    box = std::make_unique<Box>();
+    box->serial = request.serial;
+    box->lines = request.lines;
+    box->rate_hz = request.rate_hz;
+  }
+  box->attached = true;
+  box->capture.reset();
+  box->history.clear();
+  box->next_attempt = {};
+  open_capture(*box);
+}
+
+void MediaWorker::handle(Detach& request) {
+  auto found = boxes_.find(request.serial);
+  if (found == boxes_.end()) return;
+  auto& box = *found->second;
+  pump(box);  // keep what was captured before the box went away
+  box.attached = false;
+  box.capture.reset();
+}
+
+void MediaWorker::open_capture(Box& box) {
+  box.next_attempt = std::chrono::steady_clock::now() + device_retry;
+  if (!portaudio_->system.ok()) return;
+  std::vector<std::string> patterns;
+  for (const auto& pattern : device_patterns_)
+    patterns.push_back(replace_all(replace_all(pattern, "{serial_alnum}", alnum_only(box.serial)), "{serial}", box.serial));
+  auto device = portaudio_->system.find_input(patterns, box.lines);
+  if (!device) {
+    // A sound card that appeared after start-up needs a rescan, which
+    // PortAudio only allows with no stream open.
+    const bool any_open = std::any_of(boxes_.begin(), boxes_.end(), [](const auto& entry) {
+      return entry.second->capture != nullptr;
+    });
+    if (!any_open && portaudio_->system.rescan()) device = portaudio_->system.find_input(patterns, box.lines);
+  }
+  if (!device) {
+    const auto error = fmt::format("no audio input device matches {} with {} channels", fmt::join(patterns, " or "),
+                                   box.lines);
+    if (error != box.capture_error) log_.error("box {}: audio: {}; retrying", box.serial, error);
+    box.capture_error = error;
+    return;
+  }
+  std::string error;
+  box.capture = BoxCapture::open(*device, box.lines, box.rate_hz, ring_seconds, error);
+  box.device_name = portaudio_->system.device_name(*device);
+  if (!box.capture) {
+    const auto message = fmt::format("cannot capture from {}: {}", box.device_name, error);
+    if (message != box.capture_error) log_.error("box {}: audio: {}; retrying", box.serial, message);
+    box.capture_error = message;
+    return;
+  }
+  box.capture_error.clear();
+  box.history.clear();
+  box.history_first_frame = 0;
+  box.detectors.clear();  // a new stream restarts frame numbers
+  log_.info("box {}: capturing {} lines at {} Hz from {}", box.serial, box.lines, box.rate_hz, box.device_name);
+}
+
+void MediaWorker::pump(Box& box) {
+  if (!box.capture) return;
+  const auto channels = static_cast<std::size_t>(box.lines);
+  box.chunk.resize(static_cast<std::size_t>(box.rate_hz / 10) * channels);  // 100 ms per read
+  while (true) {
+    const std::uint64_t first_frame = box.capture->next_frame();
+    const std::size_t frames = box.capture->read(box.chunk);
+    if (frames == 0) break;
+    // Frames skipped on overflow become silence so frame numbers stay on the box's time line.
+    const std::uint64_t gap = first_frame - box.history_end_frame();
+    if (box.history.empty()) box.history_first_frame = first_frame;
+    else box.history.insert(box.history.end(), gap * channels, 0);
+    box.history.insert(box.history.end(), box.chunk.begin(),
+                       box.chunk.begin() + static_cast<std::ptrdiff_t>(frames * channels));
+  }
+  for (auto& [call_id, recording] : recordings_)
+    if (recording->request.box_serial == box.serial) feed(box, *recording);
+  detect(box);
+  // Drop history older than needed.
+  const auto keep = static_cast<std::size_t>(history_seconds * box.rate_hz) * channels;
+  if (box.history.size() > keep) {
+    const std::size_t drop = (box.history.size() - keep) / channels * channels;
+    box.history.erase(box.history.begin(), box.history.begin() + static_cast<std::ptrdiff_t>(drop));
+    box.history_first_frame += drop / channels;
+  }
+  std::vector<std::string> done;
+  for (auto& [call_id, recording] : recordings_)
+    if (recording->request.box_serial == box.serial && recording->end_frame &&
+        recording->next_frame >= *recording->end_frame)
+      done.push_back(call_id);
+  for (const auto& call_id : done) {
+    finish(*recordings_[call_id], "complete");
+    recordings_.erase(call_id);
+  }
+}
+
+void MediaWorker::feed(Box& box, Recording& recording) {
+  if (!recording.writer || !box.capture) return;
+  const auto& timeline = box.capture->timeline();
+  if (!recording.started) {
+    if (!timeline.known()) return;
+    recording.next_frame = timeline.frame_at(recording.request.start_host_us);
+    recording.started = true;
+    if (recording.next_frame < box.history_first_frame) {
+      log_.warning("call={} recording starts {} ms late: audio before it was no longer buffered",
+                   recording.request.call_id,
+                   (box.history_first_frame - recording.next_frame) * 1000 / box.rate_hz);
+      recording.next_frame = box.history_first_frame;
+    }
+  }
+  const std::uint64_t available_end = box.history_end_frame();
+  const std::uint64_t until = std::min(available_end, recording.end_frame.value_or(available_end));
+  if (recording.next_frame >= until) return;
+  const auto channels = static_cast<std::size_t>(box.lines);
+  const auto channel = static_cast<std::size_t>(recording.request.port - 1);
+  std::vector<std::int16_t> mono(until - recording.next_frame);
+  for (std::size_t i = 0; i < mono.size(); ++i)
+    mono[i] = box.history[(recording.next_frame - box.history_first_frame + i) * channels + channel];
+  recording.next_frame = until;
+  if (auto error = recording.writer->write(mono)) {
+    finish(recording, "truncated", error.message());
+    recording.writer.reset();
+  }
+}
+
+void MediaWorker::detect(Box& box) {
+  if (!on_detection_ || box.detectors_refused || box.history.empty()) return;
+  const auto channels = static_cast<std::size_t>(box.lines);
+  const std::uint32_t decimation = box.rate_hz / codec::detector_rate_hz;
+  if (box.detectors.empty()) {
+    if (box.rate_hz != codec::detector_rate_hz * decimation || decimation > 2) {
+      log_.warning("box {}: no caller ID or DTMF from audio at {} Hz (8000 or 16000 only)", box.serial, box.rate_hz);
+      box.detectors_refused = true;
+      return;
+    }
+    for (int port = 1; port <= box.lines; ++port)
+      box.detectors.emplace_back(line_detector_options(caller_id_mode_for_(box.serial, port)));
+    box.decimators.assign(channels, HalfRateDecimator{});
+    box.detectors_origin = box.history_first_frame;
+    box.detected_end_frame = box.history_first_frame;
+  }
+  const std::uint64_t end = box.history_end_frame();
+  if (box.detected_end_frame >= end) return;
+  const auto& timeline = box.capture->timeline();
+  const std::size_t first = (box.detected_end_frame - box.history_first_frame) * channels;
+  const std::size_t frames = end - box.detected_end_frame;
+  std::vector<std::int16_t> mono(frames), decimated;
+  for (std::size_t channel = 0; channel < channels; ++channel) {
+    for (std::size_t i = 0; i < frames; ++i) mono[i] = box.history[first + i * channels + channel];
+    auto& detectors = box.detectors[channel];
+    if (decimation == 2) {
+      decimated.clear();
+      box.decimators[channel].push(mono, decimated);
+      detectors.push(decimated);
+    } else {
+      detectors.push(mono);
+    }
+    for (auto& event : detectors.take_events()) {
+      if (!timeline.known()) continue;  // cannot happen once frames have arrived
+      auto host_time = [&](std::uint64_t sample) {
+        return timeline.host_time_us(box.detectors_origin + sample * decimation);
+      };
+      AudioDetection detection{box.serial, static_cast<int>(channel) + 1, host_time(codec::event_sample(event)),
+                               host_time(event_end_sample(event)), std::move(event)};
+      boost::asio::post(io_, [handler = on_detection_, detection = std::move(detection)] { handler(detection); });
+    }
+  }
+  box.detected_end_frame = end;
+}
+
+void MediaWorker::handle(RecordingRequest& request) {
+  RecordingResult refused{request.call_id, request.path, "refused", 0, 0, {}, {}};
+  auto box = boxes_.find(request.box_serial);
+  if (box == boxes_.end() || !box->second->capture) {
+    refused.error = box == boxes_.end() || box->second->capture_error.empty()
+                        ? fmt::format("no audio from box {}", request.box_serial)
+                        : box->second->capture_error;
+    report(refused);
+    return;
+  }
+  std::error_code error;
+  fs::create_directories(request.path.parent_path(), error);
+  struct statvfs space {};
+  if (!error && ::statvfs(request.path.parent_path().c_str(), &space) == 0) {
+    const auto free_bytes = static_cast<std::uint64_t>(space.f_bavail) * space.f_frsize;
+    if (free_bytes < request.min_free_bytes) {
+      refused.error = fmt::format("{} MiB free in {}, below the {} MiB floor", free_bytes >> 20,
+                                  request.path.parent_path().string(), request.min_free_bytes >> 20);
+      report(refused);
+      return;
+    }
+  }
+  const int fd = error ? -1 : ::open(request.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+  if (fd < 0) {
+    refused.error = fmt::format("cannot create {}: {}", request.path.string(),
+                                error ? error.message() : std::strerror(errno));
+    report(refused);
+    return;
+  }
+  auto recording = std::make_unique<Recording>();
+  recording->file = std::make_unique<RecordingFile>(fd);
+  codec::OpusSettings settings;
+  settings.rate_hz = box->second->rate_hz;
+  settings.bitrate_bps = request.bitrate_bps;
+  settings.complexity = request.complexity;
+  recording->writer = codec::OggOpusWriter::create(settings, request.comments, *recording->file, error);
+  recording->request = std::move(request);
+  if (!recording->writer) {
+    // Nothing useful was written (the headers did not fit): leave no file behind.
+    recording->file.reset();
+    std::error_code ignored;
+    fs::remove(recording->request.path, ignored);
+    refused.error = fmt::format("cannot start the encoder: {}", error.message());
+    report(refused);
+    return;
+  }
+  const auto call_id = recording->request.call_id;
+  recordings_[call_id] = std::move(recording);
+  feed(*box->second, *recordings_[call_id]);
+}
+
+void MediaWorker::handle(Stop& request) {
+  auto found = recordings_.find(request.call_id);
+  if (found == recordings_.end()) return;
+  auto& recording = *found->second;
+  auto box = boxes_.find(recording.request.box_serial);
+  const bool capturing = box != boxes_.end() && box->second->capture && box->second->capture->timeline().known();
+  if (capturing) {
+    recording.end_frame = box->second->capture->timeline().frame_at(request.end_host_us);
+    pump(*box->second);  // finishes it if the audio up to the end is already here
+    return;
+  }
+  // The box is gone: keep what was captured.
+  if (box != boxes_.end()) feed(*box->second, recording);
+  finish(recording, "complete");
+  recordings_.erase(found);
+}
+
+void MediaWorker::finish(Recording& recording, std::string state, std::string error) {
+  RecordingResult result{recording.request.call_id, recording.request.path, std::move(state), 0, 0, {}, {}};
+  result.error = std::move(error);
+  if (!recording.file) return;  // already finished
+  if (recording.writer) {
+    if (auto finish_error = recording.writer->finish()) {
+      result.state = "truncated";
+      result.error = finish_error.message();
+    }
+    result.duration_s = recording.writer->duration_s();
+  }
+  if (result.state == "truncated") {
+    // The disk filled up: cut the partial page and mark the last page as the end.
+    recording.file->trim_partial_page();
+  }
+  if (auto close_error = recording.file->close(); close_error && result.error.empty()) {
+    result.state = "truncated";
+    result.error = close_error.message();
+  }
+  recording.file.reset();
+  if (result.state == "truncated") {
+    const auto repair = repair_recording_file(recording.request.path);
+    if (repair.result == FileRepair::Result::repaired || repair.result == FileRepair::Result::complete)
+      result.duration_s = repair.duration_s;
+    else
+      log_.error("call={} recording {} could not be closed cleanly: {}", result.call_id, result.path.string(),
+                 repair.reason);
+  }
+  std::error_code size_error;
+  result.bytes = fs::file_size(result.path, size_error);
+  result.sha256 = sha256_of(result.path);
+  report(result);
+}
+
+void MediaWorker::report(const RecordingResult& result) {
+  boost::asio::post(io_, [handler = on_result_, result] { handler(result); });
+}
+
+}  // namespace deskline::daemon

@@ -1,0 +1,142 @@
+// The media worker: one thread that owns every PortAudio stream, pulls line
+// audio out of the capture rings and feeds the per-line consumers (the
+// recorder's Ogg Opus writers). Encoding and file writes never run on the
+// audio callback thread nor on the io_context thread, so a burst of encoding
+// cannot delay a pop event. Requests come in through a locked queue; results
+// are posted back to the io_context.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <nlohmann/json.hpp>
+
+#include "codec/line_detectors.hpp"
+#include "config/config.hpp"
+#include "daemon/calls/audio_detection.hpp"
+#include "daemon/core/log.hpp"
+
+namespace deskline::daemon {
+
+struct RecordingRequest {
+  std::string call_id;
+  std::string box_serial;
+  int port = 1;
+  std::int64_t start_host_us = 0;  // wall time of the first sample to keep
+  std::filesystem::path path;
+  std::vector<std::string> comments;  // OpusTags KEY=value
+  int bitrate_bps = 16000;
+  int complexity = 5;
+  std::uint64_t min_free_bytes = 0;  // refuse to start below this free space
+};
+
+struct RecordingResult {
+  std::string call_id;
+  std::filesystem::path path;
+  // "complete"; "truncated" (the disk filled up: the file is valid up to
+  // there); "refused" (not started: disk guard, no audio device); "failed".
+  std::string state;
+  double duration_s = 0;
+  std::uint64_t bytes = 0;
+  std::string sha256;  // of the file as closed, hex
+  std::string error;
+};
+
+// Detectors for a line in a caller-ID mode: `box` runs no caller-ID decoder
+// (DTMF and call progress still run), the others pick the decoders.
+codec::LineDetectorOptions line_detector_options(config::CallerIdMode mode);
+
+class MediaWorker {
+ public:
+  using ResultHandler = std::function<void(const RecordingResult&)>;
+  using DetectionHandler = std::function<void(const AudioDetection&)>;
+  using CallerIdModeFor = std::function<config::CallerIdMode(const std::string& serial, int port)>;
+
+  // The handler runs on the io_context thread.
+  MediaWorker(boost::asio::io_context& io, std::vector<std::string> device_patterns, Logger& log,
+              ResultHandler on_result);
+  ~MediaWorker();
+  MediaWorker(const MediaWorker&) = delete;
+  MediaWorker& operator=(const MediaWorker&) = delete;
+
+  // Runs detectors on every line of every capturing box, fed continuously,
+  // and hands what they hear to on_detection on the io_context thread.
+  // Call before start().
+  void enable_line_detectors(CallerIdModeFor mode_for, DetectionHandler on_detection);
+
+  void start();
+  // Finishes every recording in progress with the audio it has, then stops.
+  void stop();
+
+  // Thread-safe requests, handled in order on the worker thread.
+  void box_attached(const std::string& serial, int lines, std::uint32_t rate_hz);
+  void box_detached(const std::string& serial);
+  void start_recording(RecordingRequest request);
+  void stop_recording(const std::string& call_id, std::int64_t end_host_us);
+
+  // Capture state and counters per box, for `deskline status`.
+  nlohmann::json status() const;
+
+ private:
+  struct Attach {
+    std::string serial;
+    int lines;
+    std::uint32_t rate_hz;
+  };
+  struct Detach {
+    std::string serial;
+  };
+  struct Stop {
+    std::string call_id;
+    std::int64_t end_host_us;
+  };
+  using Request = std::variant<Attach, Detach, RecordingRequest, Stop>;
+  struct Box;
+  struct Recording;
+
+  void push(Request request);
+  void run();
+  void handle(Attach& request);
+  void handle(Detach& request);
+  void handle(RecordingRequest& request);
+  void handle(Stop& request);
+  void open_capture(Box& box);
+  void pump(Box& box);
+  void feed(Box& box, Recording& recording);
+  void detect(Box& box);
+  void finish(Recording& recording, std::string state, std::string error = {});
+  void report(const RecordingResult& result);
+
+  boost::asio::io_context& io_;
+  std::vector<std::string> device_patterns_;
+  Logger& log_;
+  ResultHandler on_result_;
+  CallerIdModeFor caller_id_mode_for_;
+  DetectionHandler on_detection_;  // empty: no line detectors
+
+  std::thread thread_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Request> requests_;
+  bool stopping_ = false;
+  nlohmann::json status_ = nlohmann::json::object();  // guarded by mutex_
+
+  // Worker thread only.
+  struct PortAudio;
+  std::unique_ptr<PortAudio> portaudio_;
+  std::map<std::string, std::unique_ptr<Box>> boxes_;
+  std::map<std::string, std::unique_ptr<Recording>> recordings_;
+};
+
+}  // namespace deskline::daemon

@@ -1,0 +1,199 @@
+#include "daemon/media/recording_service.hpp"
+
+#include <ctime>
+
+#include <fmt/format.h>
+
+#include "daemon/domain/call_json.hpp"
+#include "daemon/media/recording_repair.hpp"
+
+namespace deskline::daemon {
+namespace {
+
+using drivers::realtime_us;
+
+// <recordings>/YYYY/MM/DD/<call id>.opus, by the call's local start date.
+std::filesystem::path recording_path(const std::filesystem::path& root, const CallRecord& call) {
+  const std::time_t seconds = call.started_at / 1'000'000;
+  std::tm local{};
+  localtime_r(&seconds, &local);
+  return root / fmt::format("{:04}", local.tm_year + 1900) / fmt::format("{:02}", local.tm_mon + 1) /
+         fmt::format("{:02}", local.tm_mday) / (call.id + ".opus");
+}
+
+// "inbound call from 13812345678", "outbound call on Sales 1", "call joined
+// in progress on Sales 1".
+std::string title(const CallRecord& call) {
+  if (call.direction == "unknown") return fmt::format("call joined in progress on {}", call.line);
+  return fmt::format("{} call {} {}", call.direction, call.direction == "inbound" ? "from" : "on",
+                     call.number.empty() ? call.line : call.number);
+}
+
+}  // namespace
+
+RecordingService::RecordingService(boost::asio::io_context& io, const config::Config& config, Store& store,
+                                   MediaWorker& media, SavedHandler on_saved, Logger& log)
+    : config_(config), store_(store), media_(media), on_saved_(std::move(on_saved)), log_(log), retention_timer_(io) {}
+
+bool RecordingService::wanted(const CallRecord& call) const {
+  const auto policy = config_.record_policy(call.box, call.port);
+  switch (policy) {
+    case config::RecordPolicy::always: return true;
+    case config::RecordPolicy::never: return false;
+    case config::RecordPolicy::inbound:
+    case config::RecordPolicy::outbound: {
+      // A call joined in progress may be of either direction: a policy that
+      // records one direction only cannot vouch for it.
+      const std::string wanted_direction(config::to_string(policy));
+      if (call.direction == "unknown")
+        log_.info("line={} call={} not recorded: joined in progress, so its direction is unknown and policy \"{}\" "
+                  "records {} calls only",
+                  call.line, call.id, wanted_direction, wanted_direction);
+      return call.direction == wanted_direction;
+    }
+  }
+  return false;
+}
+
+void RecordingService::call_changed(CallChange change, const CallRecord& call, char) {
+  const bool inbound = call.direction == "inbound";
+  if (change == CallChange::answered && inbound && call.answered_at) {
+    start(call, *call.answered_at);
+  } else if (change == CallChange::started && !inbound) {
+    start(call, call.started_at);
+  } else if (change == CallChange::ended) {
+    auto found = recording_.find(call.id);
+    if (found == recording_.end()) return;
+    found->second = call;
+    media_.stop_recording(call.id, call.ended_at.value_or(realtime_us()));
+  }
+}
+
+void RecordingService::start(const CallRecord& call, WallTimeUs from) {
+  if (!wanted(call) || recording_.contains(call.id)) return;
+  RecordingRequest request;
+  request.call_id = call.id;
+  request.box_serial = call.box;
+  request.port = call.port;
+  request.start_host_us = from;
+  request.path = recording_path(config_.recordings_dir(), call);
+  request.bitrate_bps = config_.recording.bitrate_bps;
+  request.complexity = config_.recording.complexity;
+  request.min_free_bytes = config_.recording.min_free_mb << 20;
+  request.comments = {
+      "DESKLINE_CALL_ID=" + call.id,
+      "DESKLINE_LINE=" + call.line,
+      "DESKLINE_BOX=" + call.box,
+      "DESKLINE_PORT=" + std::to_string(call.port),
+      "DESKLINE_DIRECTION=" + call.direction,
+      "DESKLINE_NUMBER=" + call.number,
+      "DESKLINE_START_TIME=" + format_iso8601(from),
+      "TITLE=" + title(call),
+      "DATE=" + format_iso8601(from).substr(0, 10),
+  };
+  if (!call.name.empty()) request.comments.push_back("DESKLINE_CALLER_NAME=" + call.name);
+  RecordingRecord row;
+  row.call_id = call.id;
+  row.path = request.path.string();
+  row.state = "recording";
+  row.started_at = from;
+  if (auto error = store_.insert_recording(row))
+    log_.error("call={} cannot store the recording row: {}", call.id, store_.last_error_message());
+  recording_[call.id] = call;
+  log_.info("line={} call={} recording to {}", call.line, call.id, request.path.string());
+  media_.start_recording(std::move(request));
+}
+
+void RecordingService::box_changed(const drivers::BoxIdentity& box, bool attached) {
+  if (attached)
+    media_.box_attached(box.serial, box.line_count, box.audio_rate_hz);
+  else
+    media_.box_detached(box.serial);
+}
+
+void RecordingService::on_result(const RecordingResult& result) {
+  auto found = recording_.find(result.call_id);
+  const CallRecord call = found != recording_.end() ? found->second : CallRecord{};
+  if (found != recording_.end()) recording_.erase(found);
+  RecordingRecord row;
+  row.call_id = result.call_id;
+  row.path = result.path.string();
+  row.state = result.state;
+  row.duration_s = result.duration_s;
+  row.bytes = result.bytes;
+  row.sha256 = result.sha256;
+  row.error = result.error;
+  std::error_code error;
+  if (auto existing = store_.find_recording(result.call_id, error)) row.started_at = existing->started_at;
+  if (result.state == "refused") {
+    ++refused_;
+    row.path.clear();  // no file was made
+    log_.error("line={} call={} not recorded: {}", call.line, result.call_id, result.error);
+  } else if (result.state == "complete") {
+    log_.info("line={} call={} recording saved: {} ({:.2f} s, {} bytes)", call.line, result.call_id,
+              row.path, result.duration_s, result.bytes);
+  } else {
+    log_.error("line={} call={} recording {}: {} ({:.2f} s kept in {})", call.line, result.call_id, result.state,
+               result.error, result.duration_s, row.path);
+  }
+  if (auto update_error = store_.update_recording(row))
+    log_.error("call={} cannot store the recording result: {}", result.call_id, store_.last_error_message());
+  if (result.state != "refused" && !call.id.empty())
+    on_saved_(call, row);
+}
+
+void RecordingService::recover() {
+  std::error_code error;
+  auto rows = store_.recordings_in_state("recording", error);
+  if (error) {
+    log_.error("cannot list unfinished recordings: {}", store_.last_error_message());
+    return;
+  }
+  for (auto& row : rows) {
+    const auto repair = repair_recording_file(row.path);
+    switch (repair.result) {
+      case FileRepair::Result::repaired:
+      case FileRepair::Result::complete:
+        row.state = "repaired";
+        row.duration_s = repair.duration_s;
+        row.bytes = repair.bytes;
+        row.error = repair.reason;
+        log_.warning("call={} recording {} repaired after an interruption: {:.2f} s kept ({})", row.call_id, row.path,
+                     repair.duration_s, repair.reason.empty() ? "was complete" : repair.reason);
+        break;
+      case FileRepair::Result::refused:
+      case FileRepair::Result::unreadable:
+        row.state = "damaged";
+        row.error = repair.reason;
+        log_.error("call={} recording {} could not be repaired ({}); it is kept as it is", row.call_id, row.path,
+                   repair.reason);
+        break;
+    }
+    if (auto update_error = store_.update_recording(row))
+      log_.error("call={} cannot store the repaired recording: {}", row.call_id, store_.last_error_message());
+  }
+}
+
+void RecordingService::check_retention() {
+  if (config_.recording.retention_days > 0) {
+    std::error_code error;
+    const auto cutoff = realtime_us() - std::int64_t{config_.recording.retention_days} * 86'400'000'000;
+    std::size_t old = 0;
+    std::uint64_t bytes = 0;
+    for (const auto& row : store_.list_recordings(0, error))
+      if (row.started_at < cutoff && !row.path.empty()) {
+        ++old;
+        bytes += row.bytes;
+      }
+    if (old > 0)
+      log_.info("retention: {} recordings ({} MiB) are older than {} days; they are deleted only once the CRM has "
+                "received them, and CRM delivery is not configured, so none is deleted",
+                old, bytes >> 20, config_.recording.retention_days);
+  }
+  retention_timer_.expires_after(std::chrono::hours(24));
+  retention_timer_.async_wait([this](boost::system::error_code error) {
+    if (!error) check_retention();
+  });
+}
+
+}  // namespace deskline::daemon

@@ -1,0 +1,56 @@
+// Decides which calls are recorded and keeps the recordings table: starts a
+// recording at the answer (inbound) or off-hook (outbound), stops it at
+// on-hook, stores what the media worker reports, repairs what a killed daemon
+// left open, and reports what retention would delete. io_context thread only.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "config/config.hpp"
+#include "daemon/calls/call_service.hpp"
+#include "daemon/core/log.hpp"
+#include "daemon/media/media_worker.hpp"
+#include "daemon/store/store.hpp"
+
+namespace deskline::daemon {
+
+class RecordingService : public CallObserver {
+ public:
+  // Told on the io_context thread when a call's recording file is closed
+  // (complete, truncated or failed with a partial file).
+  using SavedHandler = std::function<void(const CallRecord& call, const RecordingRecord& recording)>;
+
+  RecordingService(boost::asio::io_context& io, const config::Config& config, Store& store, MediaWorker& media,
+                   SavedHandler on_saved, Logger& log);
+
+  void call_changed(CallChange change, const CallRecord& call, char digit) override;
+  void box_changed(const drivers::BoxIdentity& box, bool attached) override;
+  void on_result(const RecordingResult& result);
+
+  // Recordings left "recording" by a daemon that died: repaired, never deleted.
+  void recover();
+  // Logs what retention would delete (nothing is deleted before CRM delivery exists).
+  void check_retention();
+
+  std::uint64_t refused_count() const { return refused_; }
+
+ private:
+  bool wanted(const CallRecord& call) const;
+  void start(const CallRecord& call, WallTimeUs from);
+
+  const config::Config& config_;
+  Store& store_;
+  MediaWorker& media_;
+  SavedHandler on_saved_;
+  Logger& log_;
+  std::map<std::string, CallRecord> recording_;  // call id -> call, while its recording runs
+  std::uint64_t refused_ = 0;
+  boost::asio::steady_timer retention_timer_;
+};
+
+}  // namespace deskline::daemon

@@ -1,0 +1,167 @@
+#include "daemon/store/sqlite_database.hpp"
+
+#include <sqlite3.h>
+
+#include <fmt/format.h>
+
+#include "daemon/store/store.hpp"
+
+namespace deskline::daemon::sqlite {
+
+namespace {
+constexpr int busy_timeout_ms = 5000;
+}
+
+Statement::~Statement() { sqlite3_finalize(statement_); }
+
+int Statement::prepare(sqlite3* database, std::string_view sql) {
+  sqlite3_finalize(statement_);
+  statement_ = nullptr;
+  return sqlite3_prepare_v3(database, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                            &statement_, nullptr);
+}
+
+Use::~Use() {
+  sqlite3_reset(statement_);
+  sqlite3_clear_bindings(statement_);
+}
+
+int Use::bind(int index, std::string_view text) {
+  return sqlite3_bind_text(statement_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+}
+int Use::bind(int index, std::int64_t value) { return sqlite3_bind_int64(statement_, index, value); }
+int Use::bind(int index, std::optional<std::int64_t> value) {
+  return value ? bind(index, *value) : sqlite3_bind_null(statement_, index);
+}
+int Use::bind_null(int index) { return sqlite3_bind_null(statement_, index); }
+int Use::step() { return sqlite3_step(statement_); }
+
+std::string_view Use::text_view(int column) const {
+  const auto* bytes = sqlite3_column_text(statement_, column);
+  if (!bytes) return {};
+  return {reinterpret_cast<const char*>(bytes), static_cast<std::size_t>(sqlite3_column_bytes(statement_, column))};
+}
+std::string Use::text(int column) const { return std::string(text_view(column)); }
+std::int64_t Use::integer(int column) const { return sqlite3_column_int64(statement_, column); }
+std::optional<std::int64_t> Use::optional_integer(int column) const {
+  if (sqlite3_column_type(statement_, column) == SQLITE_NULL) return std::nullopt;
+  return integer(column);
+}
+
+int execute(sqlite3* database, const char* sql, std::string& message) {
+  char* error = nullptr;
+  const int result = sqlite3_exec(database, sql, nullptr, nullptr, &error);
+  if (result != SQLITE_OK) message = error ? error : sqlite3_errmsg(database);
+  sqlite3_free(error);
+  return result;
+}
+
+int read_user_version(sqlite3* database, int& version) {
+  sqlite3_stmt* statement = nullptr;
+  int result = sqlite3_prepare_v2(database, "PRAGMA user_version", -1, &statement, nullptr);
+  if (result == SQLITE_OK) {
+    result = sqlite3_step(statement);
+    if (result == SQLITE_ROW) {
+      version = sqlite3_column_int(statement, 0);
+      result = SQLITE_OK;
+    }
+  }
+  sqlite3_finalize(statement);
+  return result;
+}
+
+Connection::~Connection() { sqlite3_close_v2(database); }
+
+std::error_code open_database(const std::filesystem::path& path, bool read_only,
+                              std::span<const std::string_view> migrations, std::string_view writer,
+                              Connection& connection, std::string& message) {
+  const int latest = static_cast<int>(migrations.size());
+  std::string detail;
+  auto refuse = [&](std::error_code code, std::string_view text) {
+    message = fmt::format("{}: {}", path.string(), text);
+    return code;
+  };
+  auto sqlite_failure = [&](int code, std::string_view context) {
+    return refuse({code, sqlite_category()},
+                  fmt::format("{}: {}", context, detail.empty() ? sqlite3_errmsg(connection.database) : detail));
+  };
+
+  // SQLite would create a missing file even for a reader that cannot use it.
+  std::error_code exists_error;
+  if (read_only && !std::filesystem::exists(path, exists_error) && !exists_error)
+    return refuse(StoreError::database_missing, fmt::format("database does not exist ({} creates it)", writer));
+
+  const int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  int result = sqlite3_open_v2(path.c_str(), &connection.database, flags, nullptr);
+  if (result != SQLITE_OK) {
+    const std::string text = connection.database ? sqlite3_errmsg(connection.database) : sqlite3_errstr(result);
+    return refuse({result, sqlite_category()}, "cannot open: " + text);
+  }
+  sqlite3* database = connection.database;
+  sqlite3_extended_result_codes(database, 1);
+  sqlite3_busy_timeout(database, busy_timeout_ms);
+
+  // Foreign keys are per connection and off by default in SQLite.
+  if ((result = execute(database, "PRAGMA foreign_keys = ON", detail)) != SQLITE_OK)
+    return sqlite_failure(result, "cannot enable foreign keys");
+
+  int version = 0;
+  if ((result = read_user_version(database, version)) != SQLITE_OK)
+    return sqlite_failure(result, "cannot read schema version (is it a SQLite database?)");
+  if (version > latest)
+    return refuse(StoreError::schema_too_new,
+                  fmt::format("database schema version {} is newer than this deskline supports ({}); upgrade "
+                              "deskline (databases are never downgraded)",
+                              version, latest));
+  if (read_only) {
+    if (version < latest)
+      return refuse(StoreError::schema_too_old,
+                    fmt::format("database schema version {} is older than {}; run {} once to migrate it", version,
+                                latest, writer));
+    return {};
+  }
+
+  // WAL lets readers (the CLI, the daemon) run while a writer imports.
+  sqlite3_stmt* statement = nullptr;
+  result = sqlite3_prepare_v2(database, "PRAGMA journal_mode = WAL", -1, &statement, nullptr);
+  std::string mode;
+  if (result == SQLITE_OK && (result = sqlite3_step(statement)) == SQLITE_ROW) {
+    mode = reinterpret_cast<const char*>(sqlite3_column_text(statement, 0));
+    result = SQLITE_OK;
+  }
+  sqlite3_finalize(statement);
+  if (result != SQLITE_OK) return sqlite_failure(result, "cannot switch to WAL");
+  if (mode != "wal") return refuse({SQLITE_CANTOPEN, sqlite_category()}, "journal mode is " + mode + ", not wal");
+  if ((result = execute(database, "PRAGMA synchronous = NORMAL", detail)) != SQLITE_OK)
+    return sqlite_failure(result, "cannot set synchronous");
+
+  // One transaction per migration; the version is re-read inside it so two
+  // processes opening a new file at once do not both apply a migration.
+  for (int next = version + 1; next <= latest; ++next) {
+    if ((result = execute(database, "BEGIN IMMEDIATE", detail)) != SQLITE_OK)
+      return sqlite_failure(result, "cannot start migration");
+    int current = 0;
+    if ((result = read_user_version(database, current)) != SQLITE_OK) {
+      std::string ignored;
+      execute(database, "ROLLBACK", ignored);
+      return sqlite_failure(result, "cannot read schema version");
+    }
+    if (current >= next) {
+      execute(database, "COMMIT", detail);
+      continue;
+    }
+    const std::string script =
+        fmt::format("{}\nPRAGMA user_version = {};", migrations[static_cast<std::size_t>(next - 1)], next);
+    if ((result = execute(database, script.c_str(), detail)) != SQLITE_OK ||
+        (result = execute(database, "COMMIT", detail)) != SQLITE_OK) {
+      const std::string failure = detail;
+      std::string ignored;
+      execute(database, "ROLLBACK", ignored);
+      detail = failure;
+      return sqlite_failure(result, fmt::format("migration {} failed", next));
+    }
+  }
+  return {};
+}
+
+}  // namespace deskline::daemon::sqlite

@@ -1,0 +1,448 @@
+#include "daemon/store/store.hpp"
+
+#include <sqlite3.h>
+
+#include <array>
+#include <string_view>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "daemon/store/sqlite_database.hpp"
+
+namespace deskline::daemon {
+namespace {
+
+using sqlite::Statement;
+using sqlite::Use;
+
+// ---- schema ------------------------------------------------------------------
+
+// Migration n brings user_version from n-1 to n. Append only: a released
+// migration is never edited, since databases in the field already ran it.
+constexpr std::array<std::string_view, 3> migrations = {
+    // 1: calls and their events.
+    R"sql(
+CREATE TABLE calls (
+  id             TEXT PRIMARY KEY NOT NULL,
+  line           TEXT NOT NULL,
+  box            TEXT NOT NULL,
+  port           INTEGER NOT NULL,
+  direction      TEXT NOT NULL CHECK (direction IN ('inbound', 'outbound')),
+  number         TEXT NOT NULL DEFAULT '',
+  number_absence TEXT CHECK (number_absence IN ('P', 'O')),
+  name           TEXT NOT NULL DEFAULT '',
+  state          TEXT NOT NULL,
+  outcome        TEXT,                -- NULL while the call is active
+  started_at     INTEGER NOT NULL,    -- microseconds since the Unix epoch
+  answered_at    INTEGER,
+  ended_at       INTEGER
+);
+CREATE INDEX calls_started_at ON calls (started_at);
+CREATE INDEX calls_active ON calls (state) WHERE state = 'active';
+CREATE TABLE call_events (
+  id      INTEGER PRIMARY KEY,
+  call_id TEXT NOT NULL REFERENCES calls (id) ON DELETE CASCADE,
+  at      INTEGER NOT NULL,
+  type    TEXT NOT NULL,
+  detail  TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(detail))
+);
+CREATE INDEX call_events_call_id ON call_events (call_id, at);
+)sql",
+    // 2: recordings, one per call at most.
+    R"sql(
+CREATE TABLE recordings (
+  call_id     TEXT PRIMARY KEY NOT NULL REFERENCES calls (id) ON DELETE CASCADE,
+  path        TEXT NOT NULL,          -- '' when no file was made (refused)
+  state       TEXT NOT NULL,          -- recording, complete, truncated, refused, failed, repaired, damaged
+  started_at  INTEGER NOT NULL,       -- microseconds since the Unix epoch: the first sample
+  duration_ms INTEGER NOT NULL DEFAULT 0,
+  bytes       INTEGER NOT NULL DEFAULT 0,
+  sha256      TEXT NOT NULL DEFAULT '',
+  error       TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX recordings_started_at ON recordings (started_at);
+CREATE INDEX recordings_unfinished ON recordings (state) WHERE state = 'recording';
+)sql",
+    // 3: direction 'unknown', for calls joined in progress after a daemon
+    // restart. SQLite cannot change a CHECK in place; a new column keeps the
+    // rows (rebuilding the table would cascade-delete their events).
+    R"sql(
+ALTER TABLE calls ADD COLUMN direction_3 TEXT NOT NULL DEFAULT 'unknown'
+  CHECK (direction_3 IN ('inbound', 'outbound', 'unknown'));
+UPDATE calls SET direction_3 = direction;
+ALTER TABLE calls DROP COLUMN direction;
+ALTER TABLE calls RENAME COLUMN direction_3 TO direction;
+)sql",
+};
+
+class SqliteCategory final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "sqlite"; }
+  std::string message(int code) const override { return sqlite3_errstr(code); }
+};
+
+class StoreCategory final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "store"; }
+  std::string message(int code) const override {
+    switch (static_cast<StoreError>(code)) {
+      case StoreError::schema_too_new:
+        return "database was written by a newer deskline; upgrade deskline (databases are never downgraded)";
+      case StoreError::schema_too_old:
+        return "database has an older schema; start desklined once to migrate it";
+      case StoreError::database_missing: return "database does not exist";
+      case StoreError::no_such_call: return "no call with this id";
+    }
+    return "unknown store error";
+  }
+};
+
+std::error_code sqlite_error(int result) { return {result, sqlite_category()}; }
+
+constexpr std::string_view call_columns =
+    "id, line, box, port, direction, number, number_absence, name, state, outcome, started_at, answered_at, "
+    "ended_at";
+
+CallRecord read_call(const Use& row) {
+  CallRecord call;
+  call.id = row.text(0);
+  call.line = row.text(1);
+  call.box = row.text(2);
+  call.port = static_cast<int>(row.integer(3));
+  call.direction = row.text(4);
+  call.number = row.text(5);
+  if (const auto absence = row.text(6); absence.size() == 1) call.number_absence = absence[0];
+  call.name = row.text(7);
+  call.state = row.text(8);
+  call.outcome = row.text(9);
+  call.started_at = row.integer(10);
+  call.answered_at = row.optional_integer(11);
+  call.ended_at = row.optional_integer(12);
+  return call;
+}
+
+// Binds the 13 call columns as parameters ?1..?13, in call_columns order.
+int bind_call(Use& use, const CallRecord& call) {
+  const std::string absence = call.number_absence ? std::string(1, *call.number_absence) : std::string();
+  const int results[] = {
+      use.bind(1, call.id),
+      use.bind(2, call.line),
+      use.bind(3, call.box),
+      use.bind(4, std::int64_t{call.port}),
+      use.bind(5, call.direction),
+      use.bind(6, call.number),
+      call.number_absence ? use.bind(7, absence) : use.bind_null(7),
+      use.bind(8, call.name),
+      use.bind(9, call.state),
+      // An active call has no outcome yet: NULL, so SQL readers need not know our "".
+      call.outcome.empty() ? use.bind_null(10) : use.bind(10, call.outcome),
+      use.bind(11, std::int64_t{call.started_at}),
+      use.bind(12, call.answered_at),
+      use.bind(13, call.ended_at),
+  };
+  for (int result : results)
+    if (result != SQLITE_OK) return result;
+  return SQLITE_OK;
+}
+
+constexpr std::string_view recording_columns = "call_id, path, state, started_at, duration_ms, bytes, sha256, error";
+
+RecordingRecord read_recording(const Use& row) {
+  RecordingRecord recording;
+  recording.call_id = row.text(0);
+  recording.path = row.text(1);
+  recording.state = row.text(2);
+  recording.started_at = row.integer(3);
+  recording.duration_s = static_cast<double>(row.integer(4)) / 1000.0;
+  recording.bytes = static_cast<std::uint64_t>(row.integer(5));
+  recording.sha256 = row.text(6);
+  recording.error = row.text(7);
+  return recording;
+}
+
+int bind_recording(Use& use, const RecordingRecord& recording) {
+  const int results[] = {
+      use.bind(1, recording.call_id),
+      use.bind(2, recording.path),
+      use.bind(3, recording.state),
+      use.bind(4, std::int64_t{recording.started_at}),
+      use.bind(5, static_cast<std::int64_t>(recording.duration_s * 1000.0 + 0.5)),
+      use.bind(6, static_cast<std::int64_t>(recording.bytes)),
+      use.bind(7, recording.sha256),
+      use.bind(8, recording.error),
+  };
+  for (int result : results)
+    if (result != SQLITE_OK) return result;
+  return SQLITE_OK;
+}
+
+}  // namespace
+
+const std::error_category& sqlite_category() {
+  static const SqliteCategory category;
+  return category;
+}
+
+const std::error_category& store_category() {
+  static const StoreCategory category;
+  return category;
+}
+
+std::error_code make_error_code(StoreError error) { return {static_cast<int>(error), store_category()}; }
+
+struct Store::Statements {
+  Statement insert_call, update_call, add_event, list_calls, find_call, call_events, active_calls, latest_call_on;
+  Statement insert_recording, update_recording, list_recordings, find_recording, recordings_in_state;
+};
+
+Store::Store(sqlite3* database, bool read_only)
+    : database_(database), read_only_(read_only), statements_(std::make_unique<Statements>()) {}
+
+Store::~Store() {
+  statements_.reset();  // statements must be finalised before the connection closes
+  sqlite3_close_v2(database_);
+}
+
+Store::Store(Store&& other) noexcept
+    : database_(std::exchange(other.database_, nullptr)),
+      read_only_(other.read_only_),
+      statements_(std::move(other.statements_)),
+      last_error_message_(std::move(other.last_error_message_)) {}
+
+Store& Store::operator=(Store&& other) noexcept {
+  if (this != &other) {
+    statements_.reset();
+    sqlite3_close_v2(database_);
+    database_ = std::exchange(other.database_, nullptr);
+    read_only_ = other.read_only_;
+    statements_ = std::move(other.statements_);
+    last_error_message_ = std::move(other.last_error_message_);
+  }
+  return *this;
+}
+
+int Store::latest_schema_version() { return static_cast<int>(migrations.size()); }
+
+std::unique_ptr<Store> Store::open(const std::filesystem::path& path, std::error_code& error, bool read_only,
+                                   std::string* error_message) {
+  std::string message;
+  auto refuse = [&](std::error_code code, std::string text) -> std::unique_ptr<Store> {
+    error = code;
+    if (error_message) *error_message = fmt::format("{}: {}", path.string(), text);
+    return nullptr;
+  };
+
+  sqlite::Connection connection;
+  if (const auto code = sqlite::open_database(path, read_only, migrations, "desklined", connection, message)) {
+    error = code;
+    if (error_message) *error_message = message;
+    return nullptr;
+  }
+  sqlite3* database = connection.database;
+  std::unique_ptr<Store> store(new Store(connection.release(), read_only));
+  int result = SQLITE_OK;
+  auto sqlite_failure = [&](int code, std::string_view context) {
+    return refuse(sqlite_error(code), fmt::format("{}: {}", context, sqlite3_errmsg(database)));
+  };
+
+  auto& statements = *store->statements_;
+  const std::array<std::pair<Statement*, std::string>, 13> sql = {{
+      {&statements.insert_call,
+       fmt::format("INSERT INTO calls ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                   call_columns)},
+      {&statements.update_call,
+       "UPDATE calls SET line = ?2, box = ?3, port = ?4, direction = ?5, number = ?6, number_absence = ?7, "
+       "name = ?8, state = ?9, outcome = ?10, started_at = ?11, answered_at = ?12, ended_at = ?13 WHERE id = ?1"},
+      {&statements.add_event, "INSERT INTO call_events (call_id, at, type, detail) VALUES (?1, ?2, ?3, ?4)"},
+      // rowid breaks ties so calls started in the same microsecond keep insertion order.
+      {&statements.list_calls,
+       fmt::format("SELECT {} FROM calls ORDER BY started_at DESC, rowid DESC LIMIT ?1", call_columns)},
+      {&statements.find_call, fmt::format("SELECT {} FROM calls WHERE id = ?1", call_columns)},
+      {&statements.call_events,
+       "SELECT call_id, at, type, detail FROM call_events WHERE call_id = ?1 ORDER BY at, id"},
+      {&statements.active_calls,
+       fmt::format("SELECT {} FROM calls WHERE state = 'active' ORDER BY started_at, rowid", call_columns)},
+      {&statements.latest_call_on,
+       fmt::format("SELECT {} FROM calls WHERE box = ?1 AND port = ?2 ORDER BY started_at DESC, rowid DESC LIMIT 1",
+                   call_columns)},
+      {&statements.insert_recording,
+       fmt::format("INSERT INTO recordings ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", recording_columns)},
+      {&statements.update_recording,
+       "UPDATE recordings SET path = ?2, state = ?3, started_at = ?4, duration_ms = ?5, bytes = ?6, sha256 = ?7, "
+       "error = ?8 WHERE call_id = ?1"},
+      {&statements.list_recordings,
+       fmt::format("SELECT {} FROM recordings ORDER BY started_at DESC, rowid DESC LIMIT ?1", recording_columns)},
+      {&statements.find_recording, fmt::format("SELECT {} FROM recordings WHERE call_id = ?1", recording_columns)},
+      {&statements.recordings_in_state,
+       fmt::format("SELECT {} FROM recordings WHERE state = ?1 ORDER BY started_at, rowid", recording_columns)},
+  }};
+  for (const auto& [statement, text] : sql) {
+    if ((result = statement->prepare(database, text)) != SQLITE_OK)
+      return sqlite_failure(result, "cannot prepare statement");
+  }
+  error.clear();
+  return store;
+}
+
+int Store::schema_version() const {
+  int version = 0;
+  sqlite::read_user_version(database_, version);
+  return version;
+}
+
+std::error_code Store::fail(int result, const char* context) const {
+  last_error_message_ = fmt::format("{}: {}", context, sqlite3_errmsg(database_));
+  return sqlite_error(result);
+}
+
+std::error_code Store::fail(StoreError error, std::string message) const {
+  last_error_message_ = std::move(message);
+  return error;
+}
+
+std::error_code Store::insert_call(const CallRecord& call) {
+  Use use(statements_->insert_call);
+  if (int result = bind_call(use, call); result != SQLITE_OK) return fail(result, "insert call");
+  if (int result = use.step(); result != SQLITE_DONE)
+    return fail(result, fmt::format("insert call {}", call.id).c_str());
+  return {};
+}
+
+std::error_code Store::update_call(const CallRecord& call) {
+  Use use(statements_->update_call);
+  if (int result = bind_call(use, call); result != SQLITE_OK) return fail(result, "update call");
+  if (int result = use.step(); result != SQLITE_DONE)
+    return fail(result, fmt::format("update call {}", call.id).c_str());
+  if (sqlite3_changes(database_) == 0)
+    return fail(StoreError::no_such_call, fmt::format("update call {}: no call with this id", call.id));
+  return {};
+}
+
+std::error_code Store::add_event(const CallEventRecord& event) {
+  Use use(statements_->add_event);
+  int result = use.bind(1, event.call_id);
+  if (result == SQLITE_OK) result = use.bind(2, static_cast<std::int64_t>(event.at));
+  if (result == SQLITE_OK) result = use.bind(3, event.type);
+  if (result == SQLITE_OK) result = use.bind(4, event.detail.empty() ? std::string_view("{}") : event.detail);
+  if (result != SQLITE_OK) return fail(result, "add event");
+  if ((result = use.step()) != SQLITE_DONE)
+    return fail(result, fmt::format("add {} event to call {}", event.type, event.call_id).c_str());
+  return {};
+}
+
+std::vector<CallRecord> Store::list_calls(std::size_t limit, std::error_code& error) const {
+  std::vector<CallRecord> calls;
+  Use use(statements_->list_calls);
+  // A negative LIMIT means no limit in SQLite.
+  const auto sql_limit = limit == 0 ? std::int64_t{-1} : static_cast<std::int64_t>(limit);
+  int result = use.bind(1, sql_limit);
+  while (result == SQLITE_OK && (result = use.step()) == SQLITE_ROW) {
+    calls.push_back(read_call(use));
+    result = SQLITE_OK;
+  }
+  error = result == SQLITE_DONE ? std::error_code() : fail(result, "list calls");
+  if (error) calls.clear();
+  return calls;
+}
+
+std::optional<CallRecord> Store::find_call(const std::string& id, std::error_code& error) const {
+  Use use(statements_->find_call);
+  int result = use.bind(1, id);
+  if (result == SQLITE_OK) result = use.step();
+  error.clear();
+  if (result == SQLITE_ROW) return read_call(use);
+  if (result != SQLITE_DONE) error = fail(result, "find call");
+  return std::nullopt;
+}
+
+std::vector<CallEventRecord> Store::call_events(const std::string& call_id, std::error_code& error) const {
+  std::vector<CallEventRecord> events;
+  Use use(statements_->call_events);
+  int result = use.bind(1, call_id);
+  while (result == SQLITE_OK && (result = use.step()) == SQLITE_ROW) {
+    events.push_back({use.text(0), use.integer(1), use.text(2), use.text(3)});
+    result = SQLITE_OK;
+  }
+  error = result == SQLITE_DONE ? std::error_code() : fail(result, "list call events");
+  if (error) events.clear();
+  return events;
+}
+
+std::vector<CallRecord> Store::active_calls(std::error_code& error) const {
+  std::vector<CallRecord> calls;
+  Use use(statements_->active_calls);
+  int result = SQLITE_OK;
+  while ((result = use.step()) == SQLITE_ROW) calls.push_back(read_call(use));
+  error = result == SQLITE_DONE ? std::error_code() : fail(result, "list active calls");
+  if (error) calls.clear();
+  return calls;
+}
+
+std::optional<CallRecord> Store::latest_call_on(const std::string& box, int port, std::error_code& error) const {
+  Use use(statements_->latest_call_on);
+  int result = use.bind(1, box);
+  if (result == SQLITE_OK) result = use.bind(2, std::int64_t{port});
+  if (result == SQLITE_OK) result = use.step();
+  error.clear();
+  if (result == SQLITE_ROW) return read_call(use);
+  if (result != SQLITE_DONE) error = fail(result, "find the latest call of a port");
+  return std::nullopt;
+}
+
+std::error_code Store::insert_recording(const RecordingRecord& recording) {
+  Use use(statements_->insert_recording);
+  if (int result = bind_recording(use, recording); result != SQLITE_OK) return fail(result, "insert recording");
+  if (int result = use.step(); result != SQLITE_DONE)
+    return fail(result, fmt::format("insert recording of call {}", recording.call_id).c_str());
+  return {};
+}
+
+std::error_code Store::update_recording(const RecordingRecord& recording) {
+  Use use(statements_->update_recording);
+  if (int result = bind_recording(use, recording); result != SQLITE_OK) return fail(result, "update recording");
+  if (int result = use.step(); result != SQLITE_DONE)
+    return fail(result, fmt::format("update recording of call {}", recording.call_id).c_str());
+  if (sqlite3_changes(database_) == 0)
+    return fail(StoreError::no_such_call, fmt::format("update recording of call {}: no such recording",
+                                                      recording.call_id));
+  return {};
+}
+
+std::vector<RecordingRecord> Store::list_recordings(std::size_t limit, std::error_code& error) const {
+  std::vector<RecordingRecord> recordings;
+  Use use(statements_->list_recordings);
+  int result = use.bind(1, limit == 0 ? std::int64_t{-1} : static_cast<std::int64_t>(limit));
+  while (result == SQLITE_OK && (result = use.step()) == SQLITE_ROW) {
+    recordings.push_back(read_recording(use));
+    result = SQLITE_OK;
+  }
+  error = result == SQLITE_DONE ? std::error_code() : fail(result, "list recordings");
+  if (error) recordings.clear();
+  return recordings;
+}
+
+std::optional<RecordingRecord> Store::find_recording(const std::string& call_id, std::error_code& error) const {
+  Use use(statements_->find_recording);
+  int result = use.bind(1, call_id);
+  if (result == SQLITE_OK) result = use.step();
+  error.clear();
+  if (result == SQLITE_ROW) return read_recording(use);
+  if (result != SQLITE_DONE) error = fail(result, "find recording");
+  return std::nullopt;
+}
+
+std::vector<RecordingRecord> Store::recordings_in_state(const std::string& state, std::error_code& error) const {
+  std::vector<RecordingRecord> recordings;
+  Use use(statements_->recordings_in_state);
+  int result = use.bind(1, state);
+  while (result == SQLITE_OK && (result = use.step()) == SQLITE_ROW) {
+    recordings.push_back(read_recording(use));
+    result = SQLITE_OK;
+  }
+  error = result == SQLITE_DONE ? std::error_code() : fail(result, "list recordings by state");
+  if (error) recordings.clear();
+  return recordings;
+}
+
+}  // namespace deskline::daemon
