@@ -6,7 +6,7 @@
 // about 6 % of messages at 10 dB SNR (measured, BENCHMARKS.md). So each FSK
 // standard runs two demodulators in parallel into our own 8N1 framer:
 //  - spandsp's fsk_rx (the demodulator inside adsi_rx), its carrier cutoff
-//    lowered from -30 to -52 dBm0 (DESIGN.md section 5);
+//    lowered from -30 to -52 dBm0 (docs/architecture.md §8);
 //  - our quadrature correlator over 9 samples with a bit clock that locks on the
 //    channel seizure, which reaches the 10 dB target.
 // Complete frames go to proto::callerid::parse; identical frames from several

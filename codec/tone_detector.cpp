@@ -1,7 +1,7 @@
 // Call-progress tones: our own block correlator and cadence matcher rather than
 // spandsp's super_tone_rx, whose descriptors cannot tell dial tone from a
 // ringback burst below 1.5 s and whose reports need NULL-state workarounds
-// (DESIGN.md section 5); the cadence rules here fit in one table per country.
+// (docs/architecture.md §8); the cadence rules here fit in one table per country.
 //
 // Every 16 ms block (128 samples) each tone frequency of the profile gets a
 // correlation; a frequency set is "on" when each of its frequencies is above

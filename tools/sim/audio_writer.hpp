@@ -1,5 +1,5 @@
 // The boxes' audio: one FIFO per box behind an ALSA "file" PCM named
-// deskline_<SERIAL> (DESIGN.md section 4), fed by one writer thread.
+// deskline_<SERIAL> (docs/architecture.md §7), fed by one writer thread.
 //
 // Like a sound card, every box streams all its lines continuously: every
 // 20 ms the writer renders one interleaved S16LE chunk per box (silence plus

@@ -118,7 +118,7 @@ bool load_wav_files(const proto::scenario::Scenario& scenario, const std::string
   return true;
 }
 
-// The preload shim built next to this program (DESIGN.md section 4); an
+// The preload shim built next to this program (docs/architecture.md §7); an
 // installed copy sits in ../lib.
 std::string find_preload() {
   if (fs::exists(DESKLINE_SIM_PRELOAD)) return DESKLINE_SIM_PRELOAD;

@@ -23,7 +23,7 @@ namespace usb = proto::x800::usb;
 namespace {
 
 // The emulated node is always poll-ready, so libusb reaps in a loop: an
-// immediate EAGAIN would spin it at full CPU (DESIGN.md section 4). A reap
+// immediate EAGAIN would spin it at full CPU (docs/architecture.md §7). A reap
 // with nothing to return is held this long, or until an URB completes.
 constexpr guint reap_hold_ms = 20;
 // Spec x800.md 8.6: the box queues at least 64 reports, then drops the oldest.

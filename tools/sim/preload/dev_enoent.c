@@ -3,7 +3,7 @@
  * umockdev 0.17 leaks one slot of its 50-entry fd table for every failed open
  * of a /dev path while a testbed with ioctl handlers is active, then aborts
  * ("fd_map_add(): overflow"). PortAudio probes dozens of absent /dev/snd and
- * OSS nodes at start, so the daemon would die there (DESIGN.md section 4).
+ * OSS nodes at start, so the daemon would die there (docs/architecture.md §7).
  *
  * This shim answers ENOENT itself for opens of /dev paths that do not exist,
  * asking the next access() in the chain (umockdev's, which knows the testbed's
