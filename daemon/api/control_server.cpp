@@ -12,16 +12,18 @@ namespace deskline::daemon {
 namespace asio = boost::asio;
 using stream_protocol = asio::local::stream_protocol;
 
-class ControlServer::Session : public std::enable_shared_from_this<Session> {
+class ControlServer::Session : public daemon::Session, public std::enable_shared_from_this<Session> {
  public:
   Session(stream_protocol::socket socket, ControlServer& server)
-      : socket_(std::move(socket)), server_(server), buffer_(max_request_bytes), idle_timer_(server.io_),
-        live_sessions_(server.live_sessions_) {
-    ++*live_sessions_;
-  }
-  ~Session() { --*live_sessions_; }
+      : socket_(std::move(socket)), server_(server), buffer_(max_request_bytes), idle_timer_(server.io_) {}
 
   void start() { do_read(); }
+
+  void shutdown() override {
+    boost::system::error_code ignored;
+    idle_timer_.cancel();
+    socket_.close(ignored);
+  }
 
  private:
   void do_read() {
@@ -65,40 +67,31 @@ class ControlServer::Session : public std::enable_shared_from_this<Session> {
   ControlServer& server_;
   asio::streambuf buffer_;
   asio::steady_timer idle_timer_;
-  std::shared_ptr<std::size_t> live_sessions_;
 };
 
 ControlServer::ControlServer(asio::io_context& io, std::filesystem::path socket_path, Handler handler, Logger& log)
-    : io_(io), socket_path_(std::move(socket_path)), handler_(std::move(handler)), log_(log), acceptor_(io) {}
+    : io_(io), socket_path_(std::move(socket_path)), handler_(std::move(handler)),
+      listener_(io, "control", ListenerLimits{.max_sessions = max_sessions}, log) {}
 
 ControlServer::~ControlServer() { stop(); }
 
 std::error_code ControlServer::start(std::optional<gid_t> group) {
-  if (auto error = bind_unix_socket(acceptor_, socket_path_, group)) return error;
-  do_accept();
+  if (auto error = bind_unix_socket(listener_.acceptor(), socket_path_, group)) return error;
+  bound_ = true;
+  listener_.start([this](stream_protocol::socket socket) {
+    auto session = std::make_shared<Session>(std::move(socket), *this);
+    session->start();
+    return session;
+  });
   return {};
 }
 
 void ControlServer::stop() {
-  if (!acceptor_.is_open()) return;
-  boost::system::error_code ignored;
-  acceptor_.close(ignored);
+  listener_.stop();
+  if (!bound_) return;
+  bound_ = false;
   std::error_code remove_error;
   std::filesystem::remove(socket_path_, remove_error);
-}
-
-void ControlServer::do_accept() {
-  acceptor_.async_accept([this](boost::system::error_code error, stream_protocol::socket socket) {
-    if (error == asio::error::operation_aborted) return;
-    if (!error) {
-      if (*live_sessions_ >= max_sessions) {
-        log_.warning("control: refusing a client: {} sessions open", max_sessions);
-      } else {
-        std::make_shared<Session>(std::move(socket), *this)->start();
-      }
-    }
-    do_accept();
-  });
 }
 
 }  // namespace deskline::daemon

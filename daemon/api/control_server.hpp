@@ -12,6 +12,7 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <nlohmann/json.hpp>
 
+#include "daemon/api/listener.hpp"
 #include "daemon/core/log.hpp"
 #include "daemon/api/unix_socket.hpp"
 #include "proto/control.hpp"
@@ -32,18 +33,17 @@ class ControlServer {
   // Binds (replacing a stale socket file, refusing a live one; group as in
   // bind_unix_socket) and accepts.
   std::error_code start(std::optional<gid_t> group = std::nullopt);
+  // Closes the socket and every session; removes the socket file. Idempotent.
   void stop();
 
  private:
   class Session;
-  void do_accept();
 
   boost::asio::io_context& io_;
   std::filesystem::path socket_path_;
   Handler handler_;
-  Logger& log_;
-  boost::asio::local::stream_protocol::acceptor acceptor_;
-  std::shared_ptr<std::size_t> live_sessions_ = std::make_shared<std::size_t>(0);
+  Listener<boost::asio::local::stream_protocol> listener_;
+  bool bound_ = false;
 };
 
 }  // namespace deskline::daemon

@@ -103,18 +103,16 @@ class WebSocketPopSession : public PopClient {
 
 // ---- plain HTTP --------------------------------------------------------------------
 
-class HttpSession : public std::enable_shared_from_this<HttpSession> {
+class HttpSession : public Session, public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(tcp::socket socket, HttpServer& server)
-      : stream_(std::move(socket)), server_(server), live_sessions_(&server.live_sessions()) {
-    ++*live_sessions_;
+  HttpSession(tcp::socket socket, HttpServer& server) : stream_(std::move(socket)), server_(server) {
     beast::error_code ignored;
     const auto endpoint = stream_.socket().remote_endpoint(ignored);
     peer_ = fmt::format("{}:{}", endpoint.address().to_string(), endpoint.port());
   }
-  ~HttpSession() { --*live_sessions_; }
 
   void start() { do_read(); }
+  void shutdown() override { close(); }
 
  private:
   void do_read() {
@@ -157,9 +155,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       if (!websocket::is_upgrade(request))
         return send(error_response(http::status::upgrade_required, "WebSocket only", request.version(), false), true);
       stream_.expires_never();
-      static std::uint64_t next_id = 1;
-      auto session = std::make_shared<WebSocketPopSession>(stream_.release_socket(), server_,
-                                                           fmt::format("ws#{} {}", next_id++, peer_));
+      auto session = std::make_shared<WebSocketPopSession>(
+          stream_.release_socket(), server_, fmt::format("ws#{} {}", server_.next_websocket_id(), peer_));
+      server_.adopt(session);
       session->start(std::move(request));
       return;
     }
@@ -224,7 +222,6 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   beast::tcp_stream stream_;
   HttpServer& server_;
-  std::size_t* live_sessions_;
   std::string peer_;
   beast::flat_buffer buffer_{max_header_bytes + max_body_bytes};
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -235,7 +232,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 HttpServer::HttpServer(asio::io_context& io, const config::HttpConfig& config, std::string token, PopHub& hub,
                        CallsProvider calls, Logger& log)
     : config_(config), token_(std::move(token)), hub_(hub), calls_(std::move(calls)), log_(log),
-      acceptor_(io) {}
+      listener_(io, "http", ListenerLimits{.max_sessions = max_sessions}, log) {}
 
 HttpServer::~HttpServer() { stop(); }
 
@@ -244,21 +241,22 @@ std::error_code HttpServer::start() {
   const auto address = asio::ip::make_address(config_.address, error);
   if (error) return std::error_code(error.value(), std::system_category());
   const tcp::endpoint endpoint(address, static_cast<unsigned short>(config_.port));
-  acceptor_.open(endpoint.protocol(), error);
-  if (!error) acceptor_.set_option(asio::socket_base::reuse_address(true), error);
-  if (!error) acceptor_.bind(endpoint, error);
-  if (!error) acceptor_.listen(asio::socket_base::max_listen_connections, error);
+  auto& acceptor = listener_.acceptor();
+  acceptor.open(endpoint.protocol(), error);
+  if (!error) acceptor.set_option(asio::socket_base::reuse_address(true), error);
+  if (!error) acceptor.bind(endpoint, error);
+  if (!error) acceptor.listen(asio::socket_base::max_listen_connections, error);
   if (error) return std::error_code(error.value(), std::system_category());
-  port_ = acceptor_.local_endpoint().port();
-  do_accept();
+  port_ = acceptor.local_endpoint().port();
+  listener_.start([this](tcp::socket socket) {
+    auto session = std::make_shared<HttpSession>(std::move(socket), *this);
+    session->start();
+    return session;
+  });
   return {};
 }
 
-void HttpServer::stop() {
-  if (!acceptor_.is_open()) return;
-  boost::system::error_code ignored;
-  acceptor_.close(ignored);
-}
+void HttpServer::stop() { listener_.stop(); }
 
 bool HttpServer::token_matches(std::string_view presented) const {
   if (presented.size() != token_.size() || token_.empty()) return false;
@@ -275,20 +273,6 @@ bool HttpServer::origin_allowed(std::string_view origin) const {
   for (const auto& allowed : config_.allowed_origins)
     if (origin == allowed) return true;
   return false;
-}
-
-void HttpServer::do_accept() {
-  acceptor_.async_accept([this](boost::system::error_code error, tcp::socket socket) {
-    if (error == asio::error::operation_aborted) return;
-    if (!error) {
-      if (*live_sessions_ >= max_sessions) {
-        log_.warning("http: refusing a connection: {} sessions open", max_sessions);
-      } else {
-        std::make_shared<HttpSession>(std::move(socket), *this)->start();
-      }
-    }
-    do_accept();
-  });
 }
 
 std::string load_or_create_token(const std::filesystem::path& path, std::error_code& error) {

@@ -5,7 +5,8 @@
 // /v1/* need the bearer token (Authorization header, or ?token= for browsers,
 // which cannot set headers on a WebSocket); a browser's Origin must be the
 // daemon's own or in [http] allowed_origins. Limits per connection: 8 KiB of
-// headers, 30 s to send a request, 64 sessions at once (proto/http.md).
+// headers, 30 s to send a request, 64 sessions (HTTP and WebSocket) at once
+// (proto/http.md).
 #pragma once
 
 #include <filesystem>
@@ -20,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config.hpp"
+#include "daemon/api/listener.hpp"
 #include "daemon/core/log.hpp"
 #include "daemon/api/pop_hub.hpp"
 
@@ -36,6 +38,7 @@ class HttpServer {
   ~HttpServer();
 
   std::error_code start();
+  // Closes the listener and every HTTP and WebSocket session. Idempotent.
   void stop();
   // The bound port (differs from the configured one when that was 0).
   unsigned short port() const { return port_; }
@@ -46,19 +49,19 @@ class HttpServer {
   PopHub& hub() { return hub_; }
   Logger& log() { return log_; }
   const CallsProvider& calls() const { return calls_; }
-  std::size_t& live_sessions() { return *live_sessions_; }
+  // A WebSocket session takes over an upgraded connection's slot.
+  void adopt(const std::shared_ptr<Session>& session) { listener_.sessions().add(session); }
+  std::uint64_t next_websocket_id() { return next_websocket_id_++; }
 
  private:
-  void do_accept();
-
   config::HttpConfig config_;
   std::string token_;
   PopHub& hub_;
   CallsProvider calls_;
   Logger& log_;
-  boost::asio::ip::tcp::acceptor acceptor_;
+  Listener<boost::asio::ip::tcp> listener_;
   unsigned short port_ = 0;
-  std::shared_ptr<std::size_t> live_sessions_ = std::make_shared<std::size_t>(0);
+  std::uint64_t next_websocket_id_ = 1;
 };
 
 // Reads the token from path, or makes a random one there (mode 0640).

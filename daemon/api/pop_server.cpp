@@ -21,6 +21,7 @@ PopClient::~PopClient() {
 }
 
 void PopClient::begin() {
+  if (closed_) return;  // shut down before its transport was ready
   hub_.subscribe(*this);
   subscribed_ = true;
   for (const auto& message : hub_.active_calls()) enqueue(message);
@@ -102,9 +103,9 @@ void PopClient::close(const std::string& reason) {
 
 // ---- Unix socket transport -----------------------------------------------------
 
-class PopSocketServer::Session : public PopClient {
+class PopSocketServer::Connection : public PopClient {
  public:
-  Session(stream_protocol::socket socket, PopHub& hub, Logger& log, std::string peer)
+  Connection(stream_protocol::socket socket, PopHub& hub, Logger& log, std::string peer)
       : PopClient(hub, log, std::move(peer)), socket_(std::move(socket)), buffer_(proto::pop::max_request_bytes) {}
 
   void start() {
@@ -113,7 +114,7 @@ class PopSocketServer::Session : public PopClient {
   }
 
  private:
-  std::shared_ptr<Session> self() { return std::static_pointer_cast<Session>(shared_from_this()); }
+  std::shared_ptr<Connection> self() { return std::static_pointer_cast<Connection>(shared_from_this()); }
 
   void do_read() {
     asio::async_read_until(socket_, buffer_, '\n', [self = self()](boost::system::error_code error, std::size_t length) {
@@ -166,43 +167,29 @@ class PopSocketServer::Session : public PopClient {
 };
 
 PopSocketServer::PopSocketServer(asio::io_context& io, std::filesystem::path socket_path, PopHub& hub, Logger& log)
-    : socket_path_(std::move(socket_path)), hub_(hub), log_(log), acceptor_(io) {}
+    : socket_path_(std::move(socket_path)), hub_(hub), log_(log),
+      listener_(io, "pop", ListenerLimits{.max_sessions = max_clients}, log) {}
 
 PopSocketServer::~PopSocketServer() { stop(); }
 
 std::error_code PopSocketServer::start(std::optional<gid_t> group) {
-  if (auto error = bind_unix_socket(acceptor_, socket_path_, group)) return error;
-  do_accept();
+  if (auto error = bind_unix_socket(listener_.acceptor(), socket_path_, group)) return error;
+  bound_ = true;
+  listener_.start([this](stream_protocol::socket socket) {
+    auto connection =
+        std::make_shared<Connection>(std::move(socket), hub_, log_, fmt::format("unix#{}", next_id_++));
+    connection->start();
+    return connection;
+  });
   return {};
 }
 
 void PopSocketServer::stop() {
-  if (!acceptor_.is_open()) return;
-  boost::system::error_code ignored;
-  acceptor_.close(ignored);
-  for (auto& weak : clients_)
-    if (auto client = weak.lock()) client->close("");
-  clients_.clear();
+  listener_.stop();
+  if (!bound_) return;
+  bound_ = false;
   std::error_code remove_error;
   std::filesystem::remove(socket_path_, remove_error);
-}
-
-void PopSocketServer::do_accept() {
-  acceptor_.async_accept([this](boost::system::error_code error, stream_protocol::socket socket) {
-    if (error == asio::error::operation_aborted) return;
-    std::erase_if(clients_, [](const auto& weak) { return weak.expired(); });
-    if (!error) {
-      if (clients_.size() >= max_clients) {
-        log_.warning("pop: refusing a client: {} clients connected", max_clients);
-      } else {
-        static std::uint64_t next_id = 1;
-        auto session = std::make_shared<Session>(std::move(socket), hub_, log_, fmt::format("unix#{}", next_id++));
-        clients_.push_back(session);
-        session->start();
-      }
-    }
-    do_accept();
-  });
 }
 
 }  // namespace deskline::daemon

@@ -18,6 +18,7 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/streambuf.hpp>
 
+#include "daemon/api/listener.hpp"
 #include "daemon/core/log.hpp"
 #include "daemon/api/pop_hub.hpp"
 #include "daemon/api/unix_socket.hpp"
@@ -25,7 +26,7 @@
 namespace deskline::daemon {
 
 // Transport-independent part of one pop client.
-class PopClient : public PopSubscriber, public std::enable_shared_from_this<PopClient> {
+class PopClient : public PopSubscriber, public Session, public std::enable_shared_from_this<PopClient> {
  public:
   static constexpr std::size_t max_queued_messages = 256;
 
@@ -38,6 +39,7 @@ class PopClient : public PopSubscriber, public std::enable_shared_from_this<PopC
   // Stops delivery; the transport is closed by the subclass.
   void close(const std::string& reason);
   bool closed() const { return closed_; }
+  void shutdown() override { close(""); }
 
  protected:
   // Subscribes and queues the calls in progress.
@@ -74,17 +76,18 @@ class PopSocketServer {
 
   // Binds (group as in bind_unix_socket) and accepts.
   std::error_code start(std::optional<gid_t> group = std::nullopt);
+  // Closes the socket and every client; removes the socket file. Idempotent.
   void stop();
 
  private:
-  class Session;
-  void do_accept();
+  class Connection;
 
   std::filesystem::path socket_path_;
   PopHub& hub_;
   Logger& log_;
-  boost::asio::local::stream_protocol::acceptor acceptor_;
-  std::vector<std::weak_ptr<PopClient>> clients_;
+  Listener<boost::asio::local::stream_protocol> listener_;
+  bool bound_ = false;
+  std::uint64_t next_id_ = 1;
 };
 
 }  // namespace deskline::daemon

@@ -36,6 +36,9 @@ class RecordingService : public CallObserver {
   void recover();
   // Logs what retention would delete (nothing is deleted before CRM delivery exists).
   void check_retention();
+  // Cancels the retention timer (the recordings in progress are finished by
+  // MediaWorker::stop and reported through on_result).
+  void stop() { retention_timer_.cancel(); }
 
   std::uint64_t refused_count() const { return refused_; }
 

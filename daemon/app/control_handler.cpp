@@ -1,0 +1,41 @@
+#include "daemon/app/control_handler.hpp"
+
+#include <unistd.h>
+
+#include "daemon/domain/call_json.hpp"
+
+namespace deskline::daemon {
+
+nlohmann::json ControlHandler::handle(const proto::control::Request& request) const {
+  switch (request.command) {
+    case proto::control::Command::status: return status();
+    case proto::control::Command::calls: {
+      auto list = calls_json(request.limit);
+      if (!list) return {{"ok", false}, {"error", store_.last_error_message()}};
+      return {{"ok", true}, {"calls", *list}};
+    }
+  }
+  return {{"ok", false}, {"error", "unhandled command"}};
+}
+
+std::optional<nlohmann::json> ControlHandler::calls_json(std::size_t limit) const {
+  std::error_code error;
+  auto records = store_.list_calls(limit, error);
+  if (error) return std::nullopt;
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& record : records) list.push_back(call_to_json(record));
+  return list;
+}
+
+nlohmann::json ControlHandler::status() const {
+  auto status = calls_.status();
+  status["audio"] = media_.status();
+  status["recordings_refused"] = recordings_.refused_count();
+  status["ok"] = true;
+  status["web_page"] = web_page_;
+  status["pid"] = ::getpid();
+  status["version"] = DESKLINE_VERSION;
+  return status;
+}
+
+}  // namespace deskline::daemon

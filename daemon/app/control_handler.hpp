@@ -1,0 +1,39 @@
+// Answers the control socket's requests (proto/control.md) from the running
+// services. io_context thread only.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "daemon/calls/call_service.hpp"
+#include "daemon/media/media_worker.hpp"
+#include "daemon/media/recording_service.hpp"
+#include "daemon/store/store.hpp"
+#include "proto/control.hpp"
+
+namespace deskline::daemon {
+
+class ControlHandler {
+ public:
+  ControlHandler(const CallService& calls, const Store& store, const MediaWorker& media,
+                 const RecordingService& recordings, std::string web_page)
+      : calls_(calls), store_(store), media_(media), recordings_(recordings), web_page_(std::move(web_page)) {}
+
+  nlohmann::json handle(const proto::control::Request& request) const;
+  // The newest calls as call_to_json objects; nullopt when the store fails.
+  std::optional<nlohmann::json> calls_json(std::size_t limit) const;
+
+ private:
+  nlohmann::json status() const;
+
+  const CallService& calls_;
+  const Store& store_;
+  const MediaWorker& media_;
+  const RecordingService& recordings_;
+  std::string web_page_;
+};
+
+}  // namespace deskline::daemon

@@ -1,0 +1,188 @@
+#include "daemon/app/daemon.hpp"
+
+#include <systemd/sd-daemon.h>
+
+#include <fmt/format.h>
+
+#include "daemon/api/unix_socket.hpp"
+
+namespace deskline::daemon {
+namespace {
+
+using drivers::realtime_us;
+
+LogLevel configured_level(const config::Config& config) {
+  LogLevel level = LogLevel::info;
+  parse_log_level(config.log_level, level);
+  return level;
+}
+
+// Handlers of cancelled operations run at once; anything still pending after
+// this is a service that did not stop, and is named in the log.
+constexpr auto drain_limit = std::chrono::seconds(2);
+
+}  // namespace
+
+Daemon::Daemon(const config::Config& config)
+    : config_(config), log_(configured_level(config)), signals_(io_, SIGINT, SIGTERM) {}
+
+Daemon::~Daemon() {
+  stop();
+  drain();
+}
+
+bool Daemon::start() {
+  std::error_code error;
+  std::filesystem::create_directories(config_.data_dir, error);
+  if (error) {
+    log_.error("cannot create data_dir {}: {}", config_.data_dir.string(), error.message());
+    return false;
+  }
+  store_ = Store::open(config_.database_path(), error);
+  if (!store_) {
+    log_.error("cannot open database {}: {}", config_.database_path().string(), error.message());
+    return false;
+  }
+  std::optional<gid_t> socket_group;
+  if (!config_.socket_group.empty() && !(socket_group = find_group(config_.socket_group))) {
+    log_.error("daemon.socket_group: this system has no group '{}' (create it, or leave socket_group empty)",
+               config_.socket_group);
+    return false;
+  }
+
+  calls_.emplace(io_, config_, *store_, log_);
+  calls_->recover_interrupted_calls();
+
+  std::string directory_message;
+  directory_ = Directory::open(Directory::path_for(config_), config_.directory, error, false, &directory_message);
+  if (!directory_) {
+    log_.error("cannot open the customer directory {}: {}", Directory::path_for(config_).string(),
+               directory_message.empty() ? error.message() : directory_message);
+    return false;
+  }
+  pops_.emplace(log_, [this](const std::string& raw_number) {
+    std::error_code lookup_error;
+    auto found = directory_->lookup(raw_number, lookup_error);
+    if (lookup_error) log_.error("directory lookup of {} failed: {}", raw_number, lookup_error.message());
+    NumberMatch match{found.number, found.display, {}};
+    for (const auto& candidate : found.candidates)
+      match.customers.push_back({candidate.id, candidate.name, candidate.company, candidate.url});
+    return match;
+  });
+  calls_->add_first_observer(*pops_);
+
+  media_.emplace(io_, config_.recording.audio_device, log_,
+                 [this](const RecordingResult& result) { recordings_->on_result(result); });
+  recordings_.emplace(
+      io_, config_, *store_, *media_,
+      [this](const CallRecord& call, const RecordingRecord& recording) {
+        pops_->recording_saved(call, recording.path, recording.duration_s, recording.bytes);
+      },
+      log_);
+  recordings_->recover();
+  recordings_->check_retention();
+  calls_->add_observer(*recordings_);
+  media_->enable_line_detectors(
+      [this](const std::string& serial, int port) { return config_.caller_id_mode_for(serial, port); },
+      [this](const AudioDetection& detection) { calls_->audio_detection(detection); });
+  media_->start();
+
+  if (!start_servers(socket_group)) return false;
+
+  drivers::x800::DriverOptions options;
+  for (const auto& match : config_.usb_match) options.match.push_back({match.vendor_id, match.product_id});
+  driver_.emplace(io_, *calls_, options);
+  if (auto driver_error = driver_->start()) {
+    log_.error("cannot start USB: {}", driver_error.message());
+    return false;
+  }
+  return true;
+}
+
+bool Daemon::start_servers(std::optional<gid_t> socket_group) {
+  pop_socket_.emplace(io_, config_.events_socket_path(), *pops_, log_);
+  if (auto error = pop_socket_->start(socket_group)) {
+    log_.error("cannot listen on {}: {}", config_.events_socket_path().string(), error.message());
+    return false;
+  }
+
+  std::string token = config_.http.token;
+  if (token.empty()) {
+    std::error_code token_error;
+    token = load_or_create_token(config_.data_dir / "http-token", token_error);
+    if (token_error) {
+      log_.error("cannot keep the HTTP token in {}: {}", (config_.data_dir / "http-token").string(),
+                 token_error.message());
+      return false;
+    }
+  }
+  http_.emplace(io_, config_.http, token, *pops_,
+                [this](std::size_t limit) { return control_handler_->calls_json(limit).value_or(nlohmann::json::array()); },
+                log_);
+  if (auto error = http_->start()) {
+    log_.error("cannot listen on http://{}:{}: {}", config_.http.address, config_.http.port, error.message());
+    return false;
+  }
+
+  control_handler_.emplace(*calls_, *store_, *media_, *recordings_, web_page_address(token));
+  control_.emplace(
+      io_, config_.control_socket_path(),
+      [this](const proto::control::Request& request) { return control_handler_->handle(request); }, log_);
+  if (auto error = control_->start(socket_group)) {
+    log_.error("cannot listen on {}: {}", config_.control_socket_path().string(), error.message());
+    return false;
+  }
+  return true;
+}
+
+std::string Daemon::web_page_address(const std::string& token) const {
+  const auto& address = config_.http.address;
+  return fmt::format("http://{}:{}/?token={}", address.find(':') == std::string::npos ? address : "[" + address + "]",
+                     http_->port(), token);
+}
+
+int Daemon::run() {
+  signals_.async_wait([this](boost::system::error_code error, int signal_number) {
+    if (error) return;
+    log_.info("signal {}: stopping", signal_number);
+    sd_notify(0, "STOPPING=1");
+    stop();
+    io_.stop();  // what is left is drained below, within a limit
+  });
+  log_.info("desklined {} ready (config {}, database {}, pop page http://{}:{}/)", DESKLINE_VERSION,
+            config_.source.string(), config_.database_path().string(), config_.http.address, http_->port());
+  sd_notify(0, "READY=1");
+  io_.run();
+  drain();
+  log_.info("stopped");
+  return 0;
+}
+
+// Reverse order of start. Every step is idempotent and leaves only
+// operations whose handlers complete at once (cancelled or posted).
+void Daemon::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  boost::system::error_code ignored;
+  signals_.cancel(ignored);
+  // The calls in progress end first, while the recorder and the pop clients
+  // can still hear it; the box goes next so no new call starts.
+  if (calls_) calls_->interrupt_all(realtime_us());
+  if (driver_) driver_->stop();
+  if (control_) control_->stop();
+  if (http_) http_->stop();
+  if (pop_socket_) pop_socket_->stop();
+  // Finishes the recordings in progress; their results are posted to the
+  // io_context and stored while it drains.
+  if (media_) media_->stop();
+  if (recordings_) recordings_->stop();
+}
+
+void Daemon::drain() {
+  io_.restart();
+  io_.run_for(drain_limit);
+  if (!io_.stopped())
+    log_.error("shutdown: operations still pending {} s after every service stopped", drain_limit.count());
+}
+
+}  // namespace deskline::daemon

@@ -1,0 +1,71 @@
+// The composition root: one Daemon owns the io_context and every service,
+// starts them in dependency order and stops them in reverse, then drains the
+// io_context so that no handler outlives what it references
+// (docs/architecture.md, "Startup and shutdown").
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include "config/config.hpp"
+#include "daemon/api/control_server.hpp"
+#include "daemon/api/http_server.hpp"
+#include "daemon/api/pop_hub.hpp"
+#include "daemon/api/pop_server.hpp"
+#include "daemon/app/control_handler.hpp"
+#include "daemon/calls/call_service.hpp"
+#include "daemon/core/log.hpp"
+#include "daemon/directory/directory.hpp"
+#include "daemon/media/media_worker.hpp"
+#include "daemon/media/recording_service.hpp"
+#include "daemon/store/store.hpp"
+#include "drivers/x800/driver.hpp"
+
+namespace deskline::daemon {
+
+class Daemon {
+ public:
+  explicit Daemon(const config::Config& config);
+  // Stops whatever runs and drains the io_context before any service goes.
+  ~Daemon();
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  // Opens the store and directory and starts every service; false (the reason
+  // logged) when one cannot start.
+  bool start();
+  // Serves until SIGTERM or SIGINT, then stops every service. The exit status.
+  int run();
+
+ private:
+  void stop();
+  void drain();
+  bool start_servers(std::optional<gid_t> socket_group);
+  std::string web_page_address(const std::string& token) const;
+
+  const config::Config& config_;
+  Logger log_;
+  // Declared first, destroyed last: every I/O object below belongs to it.
+  boost::asio::io_context io_;
+  boost::asio::signal_set signals_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Directory> directory_;
+  std::optional<CallService> calls_;
+  std::optional<PopHub> pops_;
+  std::optional<MediaWorker> media_;
+  std::optional<RecordingService> recordings_;
+  std::optional<PopSocketServer> pop_socket_;
+  std::optional<HttpServer> http_;
+  std::optional<ControlHandler> control_handler_;
+  std::optional<ControlServer> control_;
+  std::optional<drivers::x800::Driver> driver_;
+  bool stopped_ = false;
+};
+
+}  // namespace deskline::daemon
