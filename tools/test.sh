@@ -4,27 +4,46 @@
 # 1. g++ build: unit, integration (real binaries under deskline-sim), fuzz seed replays.
 # 2. clang build with ASan+UBSan: the same unit and integration tests, then each
 #    libFuzzer target for FUZZ_SECONDS (default 60 for the X800 decoder, 20 for the others).
+# Both builds treat warnings as errors, and a test that needs a missing tool
+# (espeak-ng, sox, minimodem, ffmpeg, chromium, Xvfb, root, ...) fails here
+# instead of skipping (DESKLINE_REQUIRE_TOOLS). Each stage prints how long
+# desklined took to stop at the end of its scenarios (DESKLINE_STOP_TIMES).
 set -euo pipefail
 source_dir=$(cd "$(dirname "$0")/.." && pwd)
 build_root=${DESKLINE_TEST_BUILD_ROOT:-$source_dir/build-test}
 fuzz_seconds=${FUZZ_SECONDS:-60}
 jobs=$(nproc)
+export DESKLINE_REQUIRE_TOOLS=1
+
+# The stop times the integration tests appended ("TEST MS" lines): their maximum and median.
+report_stop_times() {
+  [ -s "$1" ] || return 0
+  sort -k2,2g "$1" | awk '{ name[NR] = $1; ms[NR] = $2 }
+    END { printf "desklined stop after SIGTERM over %d scenarios: median %.0f ms, max %.0f ms (%s)\n",
+                 NR, ms[int((NR + 1) / 2)], ms[NR], name[NR] }'
+}
 
 "$source_dir/tools/install-deps.sh"
 
 echo "== build (g++)"
-DESKLINE_BUILD_DIR=$build_root/gcc "$source_dir/tools/build.sh" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+DESKLINE_BUILD_DIR=$build_root/gcc "$source_dir/tools/build.sh" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDESKLINE_WERROR=ON
 echo "== tests (g++)"
+export DESKLINE_STOP_TIMES=$build_root/gcc/stop-times.txt
+rm -f "$DESKLINE_STOP_TIMES"
 ctest --test-dir "$build_root/gcc" --output-on-failure -j "$jobs"
+report_stop_times "$DESKLINE_STOP_TIMES"
 
 echo "== build (clang-14, ASan+UBSan, libFuzzer)"
 DESKLINE_BUILD_DIR=$build_root/sanitize "$source_dir/tools/build.sh" -DCMAKE_BUILD_TYPE=Debug \
   -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 -DDESKLINE_SANITIZE=ON -DDESKLINE_FUZZ=ON \
-  -DDESKLINE_BENCH=OFF  # benchmarks are measured in the optimised build only
+  -DDESKLINE_WERROR=ON -DDESKLINE_BENCH=OFF  # benchmarks are measured in the optimised build only
 echo "== tests (ASan+UBSan)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:verify_asan_link_order=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export DESKLINE_STOP_TIMES=$build_root/sanitize/stop-times.txt
+rm -f "$DESKLINE_STOP_TIMES"
 ctest --test-dir "$build_root/sanitize" --output-on-failure -j "$jobs"
+report_stop_times "$DESKLINE_STOP_TIMES"
 
 echo "== fuzzing"
 for target in "$build_root"/sanitize/bin/fuzz_*; do

@@ -24,6 +24,7 @@
 #include "codec/line_detectors.hpp"
 #include "codec/wav.hpp"
 #include "proto/callerid.hpp"
+#include "tests/require_tools.hpp"
 
 namespace deskline::codec {
 namespace {
@@ -386,7 +387,7 @@ TalkOffCount run_line(const Samples& audio) {
 }
 
 TEST(DetectorBenchmark, TalkOffAndCpu) {
-  if (!have("espeak-ng") || !have("sox")) GTEST_SKIP() << "espeak-ng or sox missing";
+  if (!have("espeak-ng") || !have("sox")) SKIP_OR_FAIL_MISSING() << "espeak-ng or sox missing";
   // Distinct renditions (voice, speed, pitch) until each language has 16 minutes.
   Samples english;
   Samples mandarin;

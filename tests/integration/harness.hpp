@@ -1,6 +1,9 @@
 // Runs the real binaries: desklined under deskline-sim, then the deskline CLI.
 #pragma once
 
+#include <gtest/gtest.h>
+
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -8,10 +11,13 @@
 #include <fstream>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "tests/require_tools.hpp"
 #include "tools/cli/subprocess.hpp"
 
 namespace deskline::testing {
@@ -19,6 +25,24 @@ namespace deskline::testing {
 namespace fs = std::filesystem;
 
 inline fs::path bin(const std::string& name) { return fs::path(DESKLINE_BIN_DIR) / name; }
+
+// Waits for something to have happened: calls ready() every poll interval
+// until it returns true or the timeout has passed. Tests wait on what they
+// need (a status over the control socket, a line in the simulator's trace, a
+// file), never for a fixed time; the timeout is only a generous bound. Use it
+// as ASSERT_TRUE(wait_until(...)) << more context; on a timeout it says what
+// it waited for.
+template <typename Ready>
+::testing::AssertionResult wait_until(Ready&& ready, std::chrono::milliseconds timeout, std::string_view what,
+                                      std::chrono::milliseconds poll = std::chrono::milliseconds(50)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    if (ready()) return ::testing::AssertionSuccess();
+    if (std::chrono::steady_clock::now() >= deadline)
+      return ::testing::AssertionFailure() << "gave up after " << timeout.count() << " ms waiting for " << what;
+    std::this_thread::sleep_for(poll);
+  }
+}
 
 // Seconds since the epoch of "2026-11-27T09:00:01.500+08:00" (the call JSON's times).
 inline double parse_iso8601(const std::string& text) {
@@ -49,6 +73,13 @@ inline double ffprobe_duration(const fs::path& file) {
     return -1;
   return std::atof(output.c_str());
 }
+
+// What run_scenario and wait_for_simulator check of desklined's final stop,
+// from the simulator's trace (its child_exit line, proto/scenario.md 7.1).
+enum class StopCheck {
+  clean,       // it exited by itself after SIGTERM (never SIGKILLed) with status 0
+  any_status,  // only that it was never SIGKILLed: for a daemon that exits early, or killed by the test
+};
 
 // A fresh folder holding one daemon's config, database, sockets and logs.
 class Workspace {
@@ -90,11 +121,65 @@ class Workspace {
                         options);
   }
 
-  // Runs a scenario to its end; returns the simulator's exit status.
-  int run_scenario(const std::string& text) const {
+  // Runs a scenario to its end; returns the simulator's exit status. Then
+  // checks how desklined stopped (check_daemon_stop).
+  int run_scenario(const std::string& text, StopCheck check = StopCheck::clean) const {
     const pid_t pid = start_daemon_under_sim(write_scenario(text));
     if (pid < 0) return -1;
-    return tools::wait_for(pid, std::chrono::minutes(3)).value_or(-2);
+    return wait_for_simulator(pid, std::chrono::minutes(3), check, -2);
+  }
+
+  // Waits for a simulator started with start_daemon_under_sim to end; returns
+  // its exit status (on_timeout if it is still running). Once it has ended,
+  // checks how desklined stopped (check_daemon_stop).
+  int wait_for_simulator(pid_t simulator, std::chrono::milliseconds timeout = std::chrono::minutes(1),
+                         StopCheck check = StopCheck::clean, int on_timeout = -1) const {
+    const auto status = tools::wait_for(simulator, timeout);
+    if (!status) {
+      ADD_FAILURE() << "deskline-sim (pid " << simulator << ") still running after " << timeout.count() << " ms";
+      return on_timeout;
+    }
+    check_daemon_stop(check);
+    return *status;
+  }
+
+  // How the simulator's last child ended, from its child_exit trace line:
+  // with StopCheck::clean it must have exited by itself (not SIGKILLed when
+  // its 10 s grace ran out) with status 0. Only the final stop counts: stops
+  // for a scenario's `restart` are child_restart lines. Prints the time from
+  // SIGTERM to exit (a measurement, not a check) and appends it, with the
+  // test's name, to the file named by $DESKLINE_STOP_TIMES if set.
+  void check_daemon_stop(StopCheck check = StopCheck::clean) const {
+    nlohmann::json exit;
+    for (const auto& entry : trace())
+      if (entry.value("kind", "") == "child_exit") exit = entry;
+    if (!exit.is_object()) {
+      ADD_FAILURE() << "no child_exit line in the simulator's trace " << trace_path();
+      return;
+    }
+    const int exit_code = exit.value("exit_code", -1);
+    const bool killed = exit.value("killed", false);
+    const std::string stop_signal = exit["stop_signal"].is_string() ? exit["stop_signal"].get<std::string>() : "";
+    EXPECT_FALSE(killed) << "desklined did not stop within the grace period after " << stop_signal
+                         << ": deskline-sim had to SIGKILL it\n" << exit.dump();
+    if (check == StopCheck::clean) {
+      EXPECT_EQ(exit_code, 0) << "desklined's exit status\n" << exit.dump();
+      EXPECT_EQ(stop_signal, "SIGTERM") << "desklined exited before the end of the scenario\n" << exit.dump();
+    }
+    if (!exit["after_signal_ms"].is_number()) {
+      std::printf("[ stop     ] desklined exited with status %d before deskline-sim asked it to stop\n", exit_code);
+      std::fflush(stdout);
+      return;
+    }
+    const double stop_ms = exit["after_signal_ms"].get<double>();
+    std::printf("[ stop     ] desklined stopped %.0f ms after %s%s (status %d)\n", stop_ms, stop_signal.c_str(),
+                killed ? ", SIGKILLed" : "", exit_code);
+    std::fflush(stdout);
+    if (const char* record = std::getenv("DESKLINE_STOP_TIMES"); record && *record) {
+      const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
+      const std::string name = test ? std::string(test->test_suite_name()) + "." + test->name() : "(no test)";
+      std::ofstream(record, std::ios::app) << name << " " << stop_ms << "\n";
+    }
   }
 
   nlohmann::json cli_json(const std::vector<std::string>& arguments) const {

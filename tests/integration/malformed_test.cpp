@@ -2,8 +2,6 @@
 // keeps running and the next valid call is recorded correctly.
 #include <gtest/gtest.h>
 
-#include <thread>
-
 #include "tests/integration/harness.hpp"
 
 namespace deskline::testing {
@@ -30,18 +28,17 @@ TEST(Malformed, GarbageIsCountedAndTheNextCallStillRecorded) {
   const pid_t simulator = workspace.start_daemon_under_sim(workspace.write_scenario(scenario));
   ASSERT_GT(simulator, 0);
 
-  // While the daemon runs: wait for the call, then read the fault counters.
-  nlohmann::json status;
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    const auto calls = workspace.calls();
-    if (calls.is_array() && !calls.empty() && calls[0].value("state", "") == "ended") {
-      status = workspace.cli_json({"status", "--json"});
-      break;
-    }
-  }
-  ASSERT_EQ(tools::wait_for(simulator, std::chrono::minutes(1)).value_or(-1), 0) << workspace.log();
-  ASSERT_TRUE(status.is_object()) << "the call never ended\n" << workspace.log();
+  // While the daemon runs: wait for the call to end, then read the fault counters.
+  const auto ended = wait_until(
+      [&] {
+        const auto calls = workspace.calls();
+        return calls.is_array() && !calls.empty() && calls[0].value("state", "") == "ended";
+      },
+      std::chrono::seconds(30), "the call to end");
+  const auto status = ended ? workspace.cli_json({"status", "--json"}) : nlohmann::json();
+  ASSERT_EQ(workspace.wait_for_simulator(simulator), 0) << workspace.log();
+  ASSERT_TRUE(ended) << workspace.log();
+  ASSERT_TRUE(status.is_object()) << status.dump() << "\n" << workspace.log();
 
   ASSERT_EQ(status["boxes"].size(), 1u) << status.dump(2);
   const auto& box = status["boxes"][0];

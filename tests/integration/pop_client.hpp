@@ -11,30 +11,33 @@
 #include <filesystem>
 #include <optional>
 #include <string>
-#include <thread>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+
+#include "tests/integration/harness.hpp"
 
 namespace deskline::testing {
 
 class PopTestClient {
  public:
   // Connects, retrying while the daemon starts (up to timeout).
-  bool connect(const std::filesystem::path& socket_path, std::chrono::milliseconds timeout = std::chrono::seconds(20),
-               int receive_buffer = 0) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      if (receive_buffer > 0) ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
-      sockaddr_un address{};
-      address.sun_family = AF_UNIX;
-      std::strncpy(address.sun_path, socket_path.c_str(), sizeof address.sun_path - 1);
-      if (::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) return true;
-      ::close(fd_);
-      fd_ = -1;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return false;
+  ::testing::AssertionResult connect(const std::filesystem::path& socket_path,
+                                     std::chrono::milliseconds timeout = std::chrono::seconds(20),
+                                     int receive_buffer = 0) {
+    return wait_until(
+        [&] {
+          fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+          if (receive_buffer > 0) ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+          sockaddr_un address{};
+          address.sun_family = AF_UNIX;
+          std::strncpy(address.sun_path, socket_path.c_str(), sizeof address.sun_path - 1);
+          if (::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) return true;
+          ::close(fd_);
+          fd_ = -1;
+          return false;
+        },
+        timeout, "the daemon to accept a connection on " + socket_path.string());
   }
 
   ~PopTestClient() { close(); }

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
@@ -94,7 +95,7 @@ at 9.5 end
   EXPECT_EQ((*early)["number"], "+862161234567") << early->dump();
   ASSERT_EQ((*early)["customers"].size(), 2u) << early->dump();
   EXPECT_EQ((*early)["customers"][0]["company"], "Shanghai Steel");
-  EXPECT_EQ(tools::wait_for(simulator, std::chrono::minutes(1)).value_or(-1), 0);
+  EXPECT_EQ(workspace.wait_for_simulator(simulator), 0);
   while (auto event = client.next(std::chrono::milliseconds(500))) client.seen.push_back(*event);
   EXPECT_GE(client.seen.size(), 7u);
   EXPECT_EQ(schema_violations(client.seen, workspace.dir()), "");
@@ -109,8 +110,15 @@ at 0.7 A:1 callerid number=13900001111 name="LI NA"
 at 9.0 end
 )"));
   ASSERT_GT(simulator, 0);
-  // Connect well after the ring started.
-  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  // Connect well after the ring started: once the call, identified, is in the daemon's calls list.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const auto calls = workspace.calls();  // {"exit_status", ...} until the daemon answers
+        const auto* call = calls.is_array() ? find_call_by_number(calls, "13900001111") : nullptr;
+        return call && call->value("state", "") == "active";
+      },
+      std::chrono::seconds(30), "the ringing call to be identified"))
+      << workspace.log();
   PopTestClient late;
   ASSERT_TRUE(late.connect(workspace.dir() / "run" / "events.sock"));
   auto first = late.next();
@@ -119,7 +127,7 @@ at 9.0 end
   EXPECT_EQ((*first)["replay"], true);
   EXPECT_EQ((*first)["name"], "LI NA");
   EXPECT_TRUE(late.until("call.missed"));
-  EXPECT_EQ(tools::wait_for(simulator, std::chrono::minutes(1)).value_or(-1), 0);
+  EXPECT_EQ(workspace.wait_for_simulator(simulator), 0);
 }
 
 TEST(Pop, ResumeBySeqMissesNothing) {
@@ -147,7 +155,15 @@ at 7.5 end
   const auto last_seq = first.seen.back()["seq"].get<std::uint64_t>();
   first.close();
 
-  std::this_thread::sleep_for(std::chrono::milliseconds(4500));  // the other calls happen meanwhile
+  // The other calls happen meanwhile: wait until all three have ended.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const auto calls = workspace.calls();
+        return calls.is_array() && calls.size() == 3 &&
+               std::all_of(calls.begin(), calls.end(), [](const auto& call) { return call["state"] == "ended"; });
+      },
+      std::chrono::seconds(30), "the other two calls to end"))
+      << workspace.calls().dump(2);
   PopTestClient again;
   ASSERT_TRUE(again.connect(socket));
   again.send({{"resume_from", last_seq}});
@@ -162,7 +178,7 @@ at 7.5 end
   for (const auto& event : resumed) names.push_back(event["event"]);
   EXPECT_NE(std::find(names.begin(), names.end(), "call.outbound"), names.end());
   EXPECT_EQ(std::count(names.begin(), names.end(), "call.ended"), 2);
-  EXPECT_EQ(tools::wait_for(simulator, std::chrono::minutes(1)).value_or(-1), 0);
+  EXPECT_EQ(workspace.wait_for_simulator(simulator), 0);
 }
 
 TEST(Pop, StalledClientIsCutOffOthersUnaffected) {
@@ -186,7 +202,7 @@ TEST(Pop, StalledClientIsCutOffOthersUnaffected) {
   ASSERT_TRUE(healthy.connect(socket));
   std::vector<nlohmann::json> events;
   while (auto event = healthy.next(std::chrono::seconds(4))) events.push_back(*event);
-  EXPECT_EQ(tools::wait_for(simulator, std::chrono::minutes(1)).value_or(-1), 0);
+  EXPECT_EQ(workspace.wait_for_simulator(simulator), 0);
 
   const auto ended = std::count_if(events.begin(), events.end(), [](const auto& e) { return e["event"] == "call.ended"; });
   EXPECT_EQ(ended, 16 * 15) << workspace.log().substr(0, 4000);
@@ -273,21 +289,18 @@ class NotificationDesktop {
     }
     processes_.push_back(dunst);
     // Ready once it answers on the bus (it owns org.freedesktop.Notifications by then).
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     tools::SpawnOptions ask;
     ask.environment = environment_;
     ask.stdout_path = ask.stderr_path = dir / "dunstctl.log";  // "is it running?" until it is
-    const auto answers = [&ask] {
+    bool exited = false;
+    const auto answers = [&] {
       const pid_t dunstctl = tools::spawn({"dunstctl", "is-paused"}, ask);
-      return dunstctl > 0 && tools::wait_for(dunstctl, std::chrono::seconds(5)) == 0;
+      if (dunstctl > 0 && tools::wait_for(dunstctl, std::chrono::seconds(5)) == 0) return true;
+      exited = tools::wait_for(dunst, {}).has_value();
+      return exited;
     };
-    while (!answers()) {
-      if (std::chrono::steady_clock::now() > deadline || tools::wait_for(dunst, {})) {
-        error_ = "dunst did not come up: " + read_file(dir / "dunst.log");
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+    if (!wait_until(answers, std::chrono::seconds(10), "dunst to answer on the bus") || exited)
+      error_ = "dunst did not come up: " + read_file(dir / "dunst.log");
   }
   ~NotificationDesktop() {
     for (auto pid = processes_.rbegin(); pid != processes_.rend(); ++pid) stop(*pid);
@@ -351,8 +364,9 @@ at 3.6 end
   if (simulator < 0) return run;
   // --once gives up when there is no daemon yet, so start it once the daemon listens.
   const auto events_socket = workspace.dir() / "run" / "events.sock";
-  for (int tries = 0; tries < 200 && !fs::exists(events_socket); ++tries)
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  EXPECT_TRUE(wait_until([&] { return fs::exists(events_socket); }, std::chrono::seconds(30),
+                         "the daemon's events socket"))
+      << workspace.log();
   tools::SpawnOptions options;
   options.environment = environment;
   options.stdout_path = workspace.dir() / "pop.out";
@@ -360,7 +374,7 @@ at 3.6 end
   const pid_t pop = tools::spawn({bin("deskline").string(), "--config", workspace.config_path().string(), "pop",
                                   "--notify", "--json", "--once"},
                                  options);
-  EXPECT_EQ(tools::wait_for(simulator, std::chrono::minutes(1)).value_or(-1), 0) << workspace.log();
+  EXPECT_EQ(workspace.wait_for_simulator(simulator), 0) << workspace.log();
   if (pop < 0) return run;
   // It exits when the daemon goes away at the scenario's end.
   const auto status = tools::wait_for(pop, std::chrono::seconds(20));
@@ -384,8 +398,8 @@ TEST(Pop, NotifyShowsADesktopNotificationPerPop) {
   for (const auto* program : {"Xvfb", "dbus-daemon", "dunst", "dunstctl", "notify-send"})
     if (!on_path(program)) missing.push_back(program);
   if (!missing.empty())
-    GTEST_SKIP() << fmt::format("needs {} (tools/install-deps.sh installs xvfb, dunst and libnotify-bin)",
-                                fmt::join(missing, ", "));
+    SKIP_OR_FAIL_MISSING() << fmt::format("needs {} (tools/install-deps.sh installs xvfb, dunst and libnotify-bin)",
+                                          fmt::join(missing, ", "));
   Workspace workspace("pop-notify", kSalesLine);
   NotificationDesktop desktop(workspace.dir());
   ASSERT_EQ(desktop.error(), "");

@@ -9,7 +9,6 @@
 #include <cmath>
 #include <fstream>
 #include <numbers>
-#include <thread>
 
 #include <fmt/format.h>
 
@@ -152,31 +151,48 @@ at 0.5 A:1 ring cadence=1.0/2.0 count=2
 at 0.6 A:1 callerid number=13700001111
 at 1.0 A:1 offhook
 at 1.0 A:1 play tone=800 level=-12 duration=30
+# Adds no sound: marks in the trace that 3 s of the call have been recorded.
+at 4.0 A:1 play silence duration=1
 at 40 end
 )"));
   ASSERT_GT(simulator, 0);
   nlohmann::json call;
-  for (int attempt = 0; attempt < 100 && !call.is_object(); ++attempt) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    auto calls = workspace.calls();
-    if (calls.is_array() && !calls.empty() && !calls[0]["answered_at"].is_null()) call = calls[0];
-  }
-  ASSERT_TRUE(call.is_object()) << workspace.log();
-  std::this_thread::sleep_for(std::chrono::milliseconds(3000));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto calls = workspace.calls();
+        if (calls.is_array() && !calls.empty() && !calls[0]["answered_at"].is_null()) call = calls[0];
+        return call.is_object();
+      },
+      std::chrono::seconds(30), "the call to be answered"))
+      << workspace.log();
+  ASSERT_TRUE(wait_until(
+      [&] {
+        for (const auto& entry : workspace.trace())
+          if (entry.value("kind", "") == "action" && entry.value("action", "") == "play" &&
+              entry.value("scenario_s", 0.0) == 4.0)
+            return true;
+        return false;
+      },
+      std::chrono::seconds(30), "scenario time 4.0 s (the silence mark in the trace)"))
+      << workspace.log();
   const auto status = workspace.cli_json({"status", "--json"});
   const int daemon_pid = status.value("pid", 0);
   ASSERT_GT(daemon_pid, 0);
   timespec killed_at{};
   clock_gettime(CLOCK_REALTIME, &killed_at);
   ASSERT_EQ(::kill(daemon_pid, SIGKILL), 0);
-  tools::wait_for(simulator, std::chrono::seconds(30));  // the simulator ends with its child
+  // The simulator ends with its child (status 137: killed by us, not by the simulator).
+  workspace.wait_for_simulator(simulator, std::chrono::seconds(30), StopCheck::any_status);
 
   // Restart the daemon without the box: startup recovery repairs the file.
   tools::SpawnOptions options;
   options.stderr_path = workspace.log_path();
   const pid_t daemon = tools::spawn({bin("desklined").string(), "--config", workspace.config_path().string()}, options);
   ASSERT_GT(daemon, 0);
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  // The repair runs before the daemon answers on its control socket.
+  ASSERT_TRUE(wait_until([&] { return workspace.cli_json({"status", "--json"}).value("pid", 0) == daemon; },
+                         std::chrono::seconds(30), "the restarted desklined to answer `deskline status`"))
+      << workspace.log();
   ::kill(daemon, SIGTERM);
   ASSERT_EQ(tools::wait_for(daemon, std::chrono::seconds(20)).value_or(-1), 0);
 
@@ -221,7 +237,7 @@ class SmallTmpfs {
 TEST(FullDisk, RecordingCutCleanlyWhenTheDiskFillsAndTheCallIsStillLogged) {
   Workspace workspace("recording-full", "[recording]\nmin_free_mb = 0\n");
   SmallTmpfs disk(workspace.dir() / "data" / "recordings", "4k");  // one page: ~4 s of tone
-  if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here (needs root): " << disk.error();
+  if (!disk.mounted()) SKIP_OR_FAIL_MISSING() << "cannot mount a tmpfs here (needs root): " << disk.error();
   ASSERT_EQ(workspace.run_scenario(R"(
 box A serial=X800-FULL lines=1 rate=8000
 at 0.5 A:1 ring cadence=1.0/2.0 count=1
@@ -249,7 +265,7 @@ at 14 end
 TEST(FullDisk, NewRecordingsAreRefusedBelowTheFloor) {
   Workspace workspace("recording-floor", "[recording]\nmin_free_mb = 1\n");
   SmallTmpfs disk(workspace.dir() / "data" / "recordings", "64k");
-  if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here (needs root): " << disk.error();
+  if (!disk.mounted()) SKIP_OR_FAIL_MISSING() << "cannot mount a tmpfs here (needs root): " << disk.error();
   ASSERT_EQ(workspace.run_scenario(R"(
 box A serial=X800-FLOOR lines=1 rate=8000
 at 0.5 A:1 ring cadence=1.0/2.0 count=1

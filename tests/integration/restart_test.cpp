@@ -3,11 +3,10 @@
 // new daemon asks the box for its line states and joins the call in progress.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <ostream>
-#include <functional>
-#include <thread>
 
 #include "tests/integration/harness.hpp"
 #include "tests/integration/pop_client.hpp"
@@ -37,16 +36,6 @@ nlohmann::json line_state_after_restart(const std::vector<nlohmann::json>& trace
       return entry;
   }
   return {};
-}
-
-// Waits until the trace has an entry the predicate accepts.
-bool wait_for_trace(const Workspace& workspace, const std::function<bool(const nlohmann::json&)>& wanted) {
-  for (int attempt = 0; attempt < 300; ++attempt) {
-    for (const auto& entry : workspace.trace())
-      if (wanted(entry)) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
 }
 
 const nlohmann::json* find_call(const nlohmann::json& calls, const std::string& direction, const std::string& outcome) {
@@ -161,7 +150,13 @@ at 11.0 A:1 onhook
 at 12.0 end
 )"));
   ASSERT_GT(simulator, 0);
-  ASSERT_TRUE(wait_for_trace(workspace, restarted)) << workspace.log();
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const auto trace = workspace.trace();
+        return std::any_of(trace.begin(), trace.end(), restarted);
+      },
+      std::chrono::seconds(30), "the simulator to restart desklined (child_restart in the trace)"))
+      << workspace.log();
   PopTestClient client;
   ASSERT_TRUE(client.connect(workspace.dir() / "run" / "events.sock"));
   const auto ringing = client.until("call.ringing");  // live, or replayed on connect
@@ -171,7 +166,7 @@ at 12.0 end
   const auto answered = client.until("call.answered");
   ASSERT_TRUE(answered) << workspace.log();
   EXPECT_EQ((*answered)["call_id"], (*ringing)["call_id"]);
-  ASSERT_EQ(tools::wait_for(simulator, std::chrono::minutes(1)).value_or(-1), 0) << workspace.log();
+  ASSERT_EQ(workspace.wait_for_simulator(simulator), 0) << workspace.log();
 
   const auto trace = workspace.trace();
   const double t0 = scenario_start(trace);

@@ -8,7 +8,6 @@
 #include <gtest/gtest.h>
 
 #include <regex>
-#include <thread>
 
 #include "tests/integration/harness.hpp"
 
@@ -24,12 +23,15 @@ at 8.0 end
 
 // Waits for the running daemon's status and returns its pop page address.
 std::string web_page(const Workspace& workspace) {
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    auto status = workspace.cli_json({"status", "--json"});
-    if (status.is_object() && status.contains("web_page")) return status["web_page"];
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return "";
+  std::string page;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        auto status = workspace.cli_json({"status", "--json"});
+        if (status.is_object() && status.contains("web_page")) page = status["web_page"];
+        return !page.empty();
+      },
+      std::chrono::seconds(30), "the daemon to answer `deskline status`"));
+  return page;
 }
 
 std::vector<std::string> chromium(const std::string& url, const fs::path& profile) {
@@ -44,7 +46,15 @@ TEST(WebPage, BrowserShowsThePopCardOfARingingCall) {
   ASSERT_GT(simulator, 0);
   const auto url = web_page(workspace);
   ASSERT_FALSE(url.empty()) << workspace.log();
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // the line is ringing now
+  // The line is ringing, the caller identified.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const auto calls = workspace.calls();  // {"exit_status", ...} until the daemon answers
+        const auto* call = calls.is_array() ? find_call_by_number(calls, "13812345678") : nullptr;
+        return call && call->value("state", "") == "active" && call->value("name", "") == "ZHANG WEI";
+      },
+      std::chrono::seconds(30), "the ringing call to be identified"))
+      << workspace.log();
 
   auto dump = chromium(url, workspace.dir() / "chromium");
   dump.insert(dump.end() - 1, "--dump-dom");
@@ -60,7 +70,7 @@ TEST(WebPage, BrowserShowsThePopCardOfARingingCall) {
   std::string ignored;
   EXPECT_EQ(tools::run_capture(shot, ignored), 0);
   EXPECT_GT(fs::file_size(artefacts / "pop-page.png"), 1000u);
-  EXPECT_EQ(tools::wait_for(simulator, std::chrono::minutes(1)).value_or(-1), 0);
+  EXPECT_EQ(workspace.wait_for_simulator(simulator), 0);
 }
 
 struct HttpAnswer {
@@ -147,7 +157,7 @@ TEST(WebPage, WebSocketRefusesWrongTokenAndForeignOrigin) {
   EXPECT_EQ(get_status(port, "/v1/calls?token=" + token, "DELETE"), 405);
   EXPECT_EQ(get_status(port, "no-slash"), 400);
   EXPECT_EQ(http_exchange(port, "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(9000, 'a') + "\r\n\r\n").status, 400);
-  EXPECT_EQ(tools::wait_for(simulator, std::chrono::minutes(1)).value_or(-1), 0);
+  EXPECT_EQ(workspace.wait_for_simulator(simulator), 0);
   EXPECT_NE(workspace.log().find("origin https://evil.example not allowed"), std::string::npos);
 }
 

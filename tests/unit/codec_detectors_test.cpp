@@ -11,6 +11,7 @@
 #include "codec/line_detectors.hpp"
 #include "codec/wav.hpp"
 #include "proto/callerid.hpp"
+#include "tests/require_tools.hpp"
 
 namespace deskline::codec {
 namespace {
@@ -409,7 +410,7 @@ TEST(TalkOff, TwoMinutesOfSpeechAndMusicGiveNoDigitsNoToneNoCallerId) {
       "four five six seven, and the delivery is expected on Tuesday the twenty first of March.",
       50);
   const auto mandarin = speech("cmn", "你好，这里是销售部。请稍等，我帮您转接。您的订单号码是四五六七，预计星期二送达。", 50);
-  if (!english || !mandarin) GTEST_SKIP() << "espeak-ng or sox missing";
+  if (!english || !mandarin) SKIP_OR_FAIL_MISSING() << "espeak-ng or sox missing";
   Samples audio = *english;
   append(audio, *mandarin);
   // Music-like: chords of pure tones that move every 250 ms (the hardest case
@@ -464,7 +465,7 @@ TEST(Resample, KeepsLevelInBand) {
 // ---- cross-check with the reference decoder ---------------------------------------------
 
 TEST(CrossCheck, MinimodemDecodesTheSameBell202Vectors) {
-  if (std::system("command -v minimodem >/dev/null 2>&1") != 0) GTEST_SKIP() << "minimodem missing";
+  if (std::system("command -v minimodem >/dev/null 2>&1") != 0) SKIP_OR_FAIL_MISSING() << "minimodem missing";
   const auto audio = fsk_burst(mdmf_full(), FskStandard::bell202);
   const std::string wav = testing::TempDir() + "/deskline_crosscheck.wav";
   {

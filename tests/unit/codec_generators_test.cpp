@@ -18,6 +18,7 @@
 
 #include "codec/wav.hpp"
 #include "proto/callerid.hpp"
+#include "tests/require_tools.hpp"
 
 namespace deskline::codec {
 namespace {
@@ -383,7 +384,7 @@ Samples padded(const Samples& middle, std::uint32_t rate_hz) {
 }
 
 TEST(CodecGeneratorsReference, MinimodemDecodesBell202Mdmf) {
-  if (!std::filesystem::exists("/usr/bin/minimodem")) GTEST_SKIP() << "minimodem not installed";
+  if (!std::filesystem::exists("/usr/bin/minimodem")) SKIP_OR_FAIL_MISSING() << "minimodem not installed";
   proto::callerid::Message message;
   message.datetime = "12241830";
   message.number = "01062345678";
@@ -402,7 +403,7 @@ TEST(CodecGeneratorsReference, MinimodemDecodesBell202Mdmf) {
 }
 
 TEST(CodecGeneratorsReference, MinimodemDecodesBell202Sdmf) {
-  if (!std::filesystem::exists("/usr/bin/minimodem")) GTEST_SKIP() << "minimodem not installed";
+  if (!std::filesystem::exists("/usr/bin/minimodem")) SKIP_OR_FAIL_MISSING() << "minimodem not installed";
   proto::callerid::Message message;
   message.format = proto::callerid::Format::sdmf;
   message.datetime = "07040915";
@@ -415,7 +416,7 @@ TEST(CodecGeneratorsReference, MinimodemDecodesBell202Sdmf) {
 }
 
 TEST(CodecGeneratorsReference, MinimodemDecodesV23Bytes) {
-  if (!std::filesystem::exists("/usr/bin/minimodem")) GTEST_SKIP() << "minimodem not installed";
+  if (!std::filesystem::exists("/usr/bin/minimodem")) SKIP_OR_FAIL_MISSING() << "minimodem not installed";
   // minimodem's callerid mode is Bell 202 only; as a plain 1200 baud 8N1
   // receiver on the V.23 tones it prints the raw message bytes.
   proto::callerid::Message message;
@@ -433,7 +434,7 @@ TEST(CodecGeneratorsReference, MinimodemDecodesV23Bytes) {
 
 TEST(CodecGeneratorsReference, MultimonDecodesDtmf) {
   if (!std::filesystem::exists("/usr/bin/multimon-ng") || !std::filesystem::exists("/usr/bin/sox"))
-    GTEST_SKIP() << "multimon-ng or sox not installed";
+    SKIP_OR_FAIL_MISSING() << "multimon-ng or sox not installed";
   const std::string digits = "0123456789*#ABCD";
   // 8000 Hz WAV: multimon-ng -t wav has sox resample it to the 22050 Hz it wants.
   const auto path = write_temp_wav("deskline-dtmf", padded(dtmf(8000, digits), 8000), 8000);

@@ -13,6 +13,7 @@
 #include "codec/ogg_opus_reader.hpp"
 #include "codec/ogg_repair.hpp"
 #include "codec/wav.hpp"
+#include "tests/require_tools.hpp"
 #include "tests/unit/recording_test_support.hpp"
 
 namespace deskline::codec {
@@ -52,7 +53,7 @@ INSTANTIATE_TEST_SUITE_P(NativeRates, OggOpusRateTest, ::testing::Values(8000u, 
                          [](const auto& info) { return std::to_string(info.param) + "Hz"; });
 
 TEST_P(OggOpusRateTest, OpusinfoAndFfprobeAcceptTheFile) {
-  if (!have_tool("opusinfo") || !have_tool("ffprobe")) GTEST_SKIP() << "opus-tools or ffmpeg not installed";
+  if (!have_tool("opusinfo") || !have_tool("ffprobe")) SKIP_OR_FAIL_MISSING() << "opus-tools or ffmpeg not installed";
   const std::uint32_t rate = GetParam();
   const auto samples = test_tone(rate, 3.0);
   TempDir dir;
@@ -81,7 +82,7 @@ TEST_P(OggOpusRateTest, OpusinfoAndFfprobeAcceptTheFile) {
 }
 
 TEST_P(OggOpusRateTest, OpusdecOutputHasTheToneAtItsFrequencyAndLevel) {
-  if (!have_tool("opusdec")) GTEST_SKIP() << "opus-tools not installed";
+  if (!have_tool("opusdec")) SKIP_OR_FAIL_MISSING() << "opus-tools not installed";
   const std::uint32_t rate = GetParam();
   const auto samples = test_tone(rate, 2.0);
   TempDir dir;
@@ -317,7 +318,7 @@ TEST(FdSink, WritesWholePagesAndReportsErrno) {
   EXPECT_EQ(decoded.frames(), 8000u);
 
   const int full = ::open("/dev/full", O_WRONLY | O_CLOEXEC);
-  if (full < 0) GTEST_SKIP() << "no /dev/full";
+  if (full < 0) SKIP_OR_FAIL_MISSING() << "no /dev/full";
   FdSink sink(full);
   const Bytes page(100, 0x55);
   EXPECT_EQ(sink.write(page), std::errc::no_space_on_device);

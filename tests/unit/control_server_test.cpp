@@ -13,6 +13,8 @@
 #include <filesystem>
 #include <thread>
 
+#include "tests/require_tools.hpp"
+
 namespace deskline::daemon {
 namespace {
 
@@ -143,7 +145,7 @@ TEST_F(ControlServerTest, ClientVanishingMidRequestDoesNotDisturbTheServer) {
 
 TEST(ControlServerStart, SocketGetsTheConfiguredGroup) {
   const auto nogroup = find_group("nogroup");
-  if (::geteuid() != 0 || !nogroup) GTEST_SKIP() << "needs root and the Debian group nogroup";
+  if (::geteuid() != 0 || !nogroup) SKIP_OR_FAIL_MISSING() << "needs root and the Debian group nogroup";
   ASSERT_NE(*nogroup, ::getegid());
   const auto dir = fs::temp_directory_path() / ("deskline-control-group-" + std::to_string(::getpid()));
   fs::remove_all(dir);

@@ -7,9 +7,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <csignal>
 #include <cstdint>
 #include <cstring>
+#include <string>
 
 #include "tools/sim/log.hpp"
 
@@ -27,6 +29,12 @@ void wake(int event_fd) {
 void drain(int event_fd) {
   std::uint64_t count = 0;
   [[maybe_unused]] auto got = read(event_fd, &count, sizeof count);
+}
+
+// "SIGTERM" for SIGTERM (the trace's spelling).
+std::string signal_name(int signal_number) {
+  const char* abbreviation = sigabbrev_np(signal_number);
+  return abbreviation ? std::string("SIG") + abbreviation : std::to_string(signal_number);
 }
 
 }  // namespace
@@ -55,11 +63,43 @@ void ChildSupervisor::request_restart(proto::scenario::StopSignal signal) {
   wake(restart_fd_);
 }
 
+void ChildSupervisor::signal_child(int signal_number, const char* why) {
+  if (!child_.running()) return;
+  const Nanoseconds now = monotonic_ns();
+  child_.signal(signal_number);
+  if (stop_signal_ == 0) {
+    stop_signal_ = signal_number;
+    stop_signal_ns_ = now;
+  }
+  trace_.write({{"kind", "child_signal"}, {"pid", child_.pid()}, {"signal", signal_name(signal_number)}, {"why", why}});
+}
+
+nlohmann::json ChildSupervisor::stop_fields(Nanoseconds exited_ns) const {
+  nlohmann::json fields{{"stop_signal", nullptr}, {"after_signal_ms", nullptr}, {"killed", killed_}};
+  if (stop_signal_ != 0) {
+    fields["stop_signal"] = signal_name(stop_signal_);
+    // Rounded to the microsecond, like t_real.
+    fields["after_signal_ms"] = std::round(static_cast<double>(exited_ns - stop_signal_ns_) / 1e3) / 1e3;
+  }
+  return fields;
+}
+
+void ChildSupervisor::trace_exit(int status, Nanoseconds exited_ns) {
+  auto event = stop_fields(exited_ns);
+  if (stop_signal_ != 0)
+    log("child pid {} exited with status {} {:.1f} ms after {}{}", child_.pid(), exit_code_of(status),
+        event["after_signal_ms"].get<double>(), signal_name(stop_signal_), killed_ ? " (killed: SIGKILL)" : "");
+  event["kind"] = "child_exit";
+  event["pid"] = child_.pid();
+  event["exit_code"] = exit_code_of(status);
+  trace_.write(std::move(event));
+}
+
 void ChildSupervisor::end_child(const char* why) {
   ending_ = true;
   if (kill_deadline_ || !child_.running()) return;  // already being stopped
   log("{}: sending SIGTERM to the child (pid {})", why, child_.pid());
-  child_.signal(SIGTERM);
+  signal_child(SIGTERM, why);
   kill_deadline_ = monotonic_ns() + child_grace_ns;
 }
 
@@ -67,21 +107,27 @@ void ChildSupervisor::stop_for_restart() {
   if (ending_ || restart_pending_ || !child_.running()) return;
   const int signal_number = restart_signal_.load();
   log("restart: sending {} to the child (pid {}); the boxes stay powered", strsignal(signal_number), child_.pid());
-  child_.signal(signal_number);
+  signal_child(signal_number, "restart");
   restart_pending_ = true;
   kill_deadline_ = monotonic_ns() + child_grace_ns;
 }
 
-bool ChildSupervisor::start_again(int old_status) {
+bool ChildSupervisor::start_again(int old_status, Nanoseconds exited_ns) {
   const pid_t old_pid = child_.pid();
+  auto event = stop_fields(exited_ns);
   restart_pending_ = false;
   kill_deadline_.reset();
   for (auto& box : boxes_) box->host_exited();
   if (!spawn()) return false;
-  log("restart: child pid {} exited with status {}; started it again as pid {}", old_pid, exit_code_of(old_status),
-      child_.pid());
-  trace_.write(
-      {{"kind", "child_restart"}, {"old_pid", old_pid}, {"exit_code", exit_code_of(old_status)}, {"pid", child_.pid()}});
+  stop_signal_ = 0;
+  killed_ = false;
+  log("restart: child pid {} exited with status {} ({} ms after the signal); started it again as pid {}", old_pid,
+      exit_code_of(old_status), event["after_signal_ms"].dump(), child_.pid());
+  event["kind"] = "child_restart";
+  event["old_pid"] = old_pid;
+  event["exit_code"] = exit_code_of(old_status);
+  event["pid"] = child_.pid();
+  trace_.write(std::move(event));
   return true;
 }
 
@@ -89,7 +135,7 @@ void ChildSupervisor::on_signal() {
   signalfd_siginfo info{};
   if (read(signal_fd_, &info, sizeof info) != sizeof info || info.ssi_signo == SIGCHLD) return;
   log("got {}: forwarding it to the child", strsignal(static_cast<int>(info.ssi_signo)));
-  child_.signal(static_cast<int>(info.ssi_signo));
+  signal_child(static_cast<int>(info.ssi_signo), "forwarded");
   ending_ = true;
   if (!kill_deadline_) kill_deadline_ = monotonic_ns() + child_grace_ns;
 }
@@ -109,8 +155,15 @@ void ChildSupervisor::on_runner_done() {
 SupervisionEnd ChildSupervisor::run() {
   while (true) {
     if (const auto status = child_.poll()) {
-      if (ending_ || !restart_pending_) break;
-      if (!start_again(*status)) return SupervisionEnd::restart_failed;
+      const Nanoseconds exited_ns = monotonic_ns();  // reaped just now (or by the grace check below)
+      if (ending_ || !restart_pending_) {
+        trace_exit(*status, exited_ns);
+        break;
+      }
+      if (!start_again(*status, exited_ns)) {
+        trace_exit(*status, exited_ns);  // it stays gone
+        return SupervisionEnd::restart_failed;
+      }
       continue;
     }
     int timeout_ms = -1;
@@ -118,7 +171,10 @@ SupervisionEnd ChildSupervisor::run() {
       timeout_ms = static_cast<int>(std::max<Nanoseconds>(0, *kill_deadline_ - monotonic_ns()) / 1'000'000);
     pollfd fds[3] = {{signal_fd_, POLLIN, 0}, {runner_fd_, POLLIN, 0}, {restart_fd_, POLLIN, 0}};
     const int ready = ::poll(fds, 3, timeout_ms);
-    if (ready < 0 && errno != EINTR) break;
+    if (ready < 0 && errno != EINTR) {
+      trace_exit(child_status(), monotonic_ns());
+      break;
+    }
     if (fds[0].revents & POLLIN) on_signal();
     if (fds[2].revents & POLLIN) {
       drain(restart_fd_);
@@ -126,8 +182,9 @@ SupervisionEnd ChildSupervisor::run() {
     }
     if (fds[1].revents & POLLIN) on_runner_done();
     if (kill_deadline_ && monotonic_ns() >= *kill_deadline_ && !child_.poll()) {
-      log("the child ignored SIGTERM for 10 s: SIGKILL");
-      child_.signal(SIGKILL);
+      log("the child ignored {} for 10 s: SIGKILL", signal_name(stop_signal_));
+      killed_ = true;
+      signal_child(SIGKILL, "grace period over");
       kill_deadline_ = monotonic_ns() + 3600 * nanoseconds_per_second;
     }
   }

@@ -1,7 +1,9 @@
 // The simulator's main-thread loop around the program under test: starts it,
 // forwards the simulator's signals to it, ends it when the scenario is done
 // (SIGTERM, then SIGKILL after a grace period), and restarts it on the
-// scenario's "restart" action while the boxes stay powered.
+// scenario's "restart" action while the boxes stay powered. Traces every
+// signal it sends the child (child_signal) and how long each child took to
+// exit after the first of them (child_restart, child_exit).
 #pragma once
 
 #include <atomic>
@@ -9,6 +11,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "proto/scenario.hpp"
 #include "tools/sim/child_process.hpp"
@@ -50,7 +54,12 @@ class ChildSupervisor {
  private:
   void end_child(const char* why);
   void stop_for_restart();
-  bool start_again(int old_status);
+  bool start_again(int old_status, Nanoseconds exited_ns);
+  // Sends a signal to the child and traces it; the first one starts its stop time.
+  void signal_child(int signal_number, const char* why);
+  // after_signal_ms, stop_signal and killed of the child that exited at exited_ns.
+  nlohmann::json stop_fields(Nanoseconds exited_ns) const;
+  void trace_exit(int status, Nanoseconds exited_ns);
   void on_signal();
   void on_runner_done();
 
@@ -67,6 +76,11 @@ class ChildSupervisor {
   bool start_failed_ = false;
   bool ending_ = false;           // the run is over once the child exits
   bool restart_pending_ = false;  // the child is being stopped to start again
+  // The current child's stop: the first signal sent to end it (0: none yet),
+  // when, and whether the grace period ran out so that it had to be killed.
+  int stop_signal_ = 0;
+  Nanoseconds stop_signal_ns_ = 0;
+  bool killed_ = false;
 };
 
 }  // namespace deskline::sim

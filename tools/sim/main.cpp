@@ -264,7 +264,6 @@ int run(const Options& options) {
                     : end == SupervisionEnd::restart_failed ? exit_setup_failed
                                                             : exit_code_of(status);
         log("child exited with status {}", exit_code_of(status));
-        trace.write({{"kind", "child_exit"}, {"exit_code", exit_code_of(status)}});
       }
       // Joined while the supervisor that its callbacks point to still lives.
       runner->stop();
