@@ -77,7 +77,12 @@ std::error_code make_error_code(OpusWriterError error) { return {static_cast<int
 
 // ---------------------------------------------------------------------------
 
+FdSink::~FdSink() {
+  if (ownership_ == Ownership::owned && fd_ >= 0) ::close(fd_);
+}
+
 std::error_code FdSink::write(std::span<const std::uint8_t> bytes) {
+  if (error_) return error_;
   std::size_t done = 0;
   while (done < bytes.size()) {
     const ssize_t written = ::write(fd_, bytes.data() + done, bytes.size() - done);
@@ -86,19 +91,38 @@ std::error_code FdSink::write(std::span<const std::uint8_t> bytes) {
       continue;
     }
     if (written < 0 && errno == EINTR) continue;
-    const std::error_code error =
-        written < 0 ? std::error_code(errno, std::generic_category()) : std::make_error_code(std::errc::io_error);
-    // Cut the torn page back off so the file stays a sequence of whole pages;
-    // pipes and sockets cannot, and then the repair planner drops it later.
+    error_ = std::error_code(written < 0 ? errno : ENOSPC, std::generic_category());
     if (done > 0) {
+      // Every earlier write completed, so the last whole page ends where this
+      // one started.
+      torn_ = true;
       const off_t end = ::lseek(fd_, 0, SEEK_CUR);
-      const off_t page_start = end - static_cast<off_t>(done);
-      if (end >= 0 && page_start >= 0 && ::ftruncate(fd_, page_start) == 0) (void)::lseek(fd_, page_start, SEEK_SET);
+      if (end >= static_cast<off_t>(done)) page_end_ = end - static_cast<off_t>(done);
+      (void)trim_to_last_page();
     }
-    return error;
+    return error_;
   }
   bytes_written_ += done;
   return {};
+}
+
+std::error_code FdSink::trim_to_last_page() {
+  if (!torn_) return {};
+  if (page_end_ < 0) return std::make_error_code(std::errc::invalid_seek);
+  const auto page_end = static_cast<off_t>(page_end_);
+  if (::ftruncate(fd_, page_end) != 0 || ::lseek(fd_, page_end, SEEK_SET) < 0)
+    return {errno, std::generic_category()};
+  torn_ = false;
+  return {};
+}
+
+std::error_code FdSink::close() {
+  std::error_code result;
+  if (::fsync(fd_) != 0) result = std::error_code(errno, std::generic_category());
+  if (ownership_ == Ownership::owned && ::close(fd_) != 0 && !result)
+    result = std::error_code(errno, std::generic_category());
+  fd_ = -1;
+  return result;
 }
 
 // ---------------------------------------------------------------------------

@@ -45,19 +45,46 @@ class PageSink {
   virtual std::error_code write(std::span<const std::uint8_t> bytes) = 0;
 };
 
-// Writes to a file descriptor it does not own with write(2), retrying EINTR
-// and short writes; errno failures (ENOSPC, EIO, ...) come back in the generic
-// category. When a write fails part-way on a seekable file, the partial page
-// is cut off again (best effort) so the file still ends on a page boundary.
+// Writes pages to a file descriptor with write(2), retrying EINTR and short
+// writes; errno failures (ENOSPC, EIO, ...) come back in the generic category,
+// and a write(2) that stores nothing without an errno counts as a full disk
+// (ENOSPC). The first failure sticks: later writes return it and leave the
+// file alone, so no page ever follows a torn or missing one.
+//
+// The sink remembers where the last whole page ended. When a write fails
+// part-way on a seekable file it cuts the torn page off there (best effort;
+// trim_to_last_page() tries again), so the file still ends on a page boundary;
+// pipes and sockets cannot, and then the repair planner drops the torn page.
+//
+// FdSink(fd) borrows the descriptor; FdSink(fd, FdSink::Ownership::owned)
+// closes it in close() or, failing that, in the destructor (without fsync).
 class FdSink final : public PageSink {
  public:
-  explicit FdSink(int fd) : fd_(fd) {}
+  enum class Ownership { borrowed, owned };
+
+  explicit FdSink(int fd, Ownership ownership = Ownership::borrowed) : fd_(fd), ownership_(ownership) {}
+  ~FdSink() override;
+  FdSink(const FdSink&) = delete;
+  FdSink& operator=(const FdSink&) = delete;
+
   std::error_code write(std::span<const std::uint8_t> bytes) override;
-  std::uint64_t bytes_written() const { return bytes_written_; }
+  // Cuts the file back to the end of the last whole page, if a write left a
+  // torn page behind; a no-op otherwise. ESPIPE when the descriptor cannot seek.
+  std::error_code trim_to_last_page();
+  // fsync(2), then close(2) if owned; the first error. Writes after it fail
+  // (EBADF).
+  std::error_code close();
+
+  std::uint64_t bytes_written() const { return bytes_written_; }  // whole pages only
+  std::error_code error() const { return error_; }
 
  private:
   int fd_;
+  Ownership ownership_;
   std::uint64_t bytes_written_ = 0;
+  std::error_code error_;
+  bool torn_ = false;            // bytes of a failed write may follow the last whole page
+  std::int64_t page_end_ = -1;  // file offset where the last whole page ends, once a write tore
 };
 
 // Appends to a vector: for tests, exports and the CLI's in-memory paths.

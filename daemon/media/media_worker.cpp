@@ -62,55 +62,6 @@ std::string sha256_of(const fs::path& path) {
   return hex;
 }
 
-// The file behind a recording: whole Ogg pages written with write(2), so a
-// killed daemon leaves every page written so far on disk. Remembers the end
-// of the last page that was written completely.
-class RecordingFile : public codec::PageSink {
- public:
-  explicit RecordingFile(int fd) : fd_(fd) {}
-  ~RecordingFile() override {
-    if (fd_ >= 0) ::close(fd_);
-  }
-
-  std::error_code write(std::span<const std::uint8_t> bytes) override {
-    if (error_) return error_;
-    std::size_t written = 0;
-    while (written < bytes.size()) {
-      const ssize_t count = ::write(fd_, bytes.data() + written, bytes.size() - written);
-      if (count < 0 && errno == EINTR) continue;
-      if (count <= 0) {
-        error_ = std::error_code(count < 0 ? errno : ENOSPC, std::generic_category());
-        return error_;
-      }
-      written += static_cast<std::size_t>(count);
-    }
-    complete_bytes_ += bytes.size();
-    return {};
-  }
-
-  // After a failed write: cut the partial page so the file ends on a page.
-  void trim_partial_page() {
-    if (::ftruncate(fd_, static_cast<off_t>(complete_bytes_)) != 0) return;
-    ::lseek(fd_, static_cast<off_t>(complete_bytes_), SEEK_SET);
-  }
-
-  std::error_code close() {
-    std::error_code result;
-    if (::fsync(fd_) != 0) result = std::error_code(errno, std::generic_category());
-    if (::close(fd_) != 0 && !result) result = std::error_code(errno, std::generic_category());
-    fd_ = -1;
-    return result;
-  }
-
-  std::uint64_t bytes() const { return complete_bytes_; }
-  std::error_code error() const { return error_; }
-
- private:
-  int fd_;
-  std::uint64_t complete_bytes_ = 0;
-  std::error_code error_;
-};
-
 // 16 kHz to 8 kHz for the detectors: a [1 2 1]/4 low-pass on every other
 // sample. Gentle (-1.6 dB at 2200 Hz, -4 dB at 3400 Hz), which the detectors
 // tolerate; it keeps no more state than one sample.
@@ -191,7 +142,9 @@ struct MediaWorker::Box {
 
 struct MediaWorker::Recording {
   RecordingRequest request;
-  std::unique_ptr<RecordingFile> file;
+  // Whole Ogg pages written with write(2), so a killed daemon leaves every
+  // page written so far on disk.
+  std::unique_ptr<codec::FdSink> file;
   std::unique_ptr<codec::OggOpusWriter> writer;
   std::uint64_t next_frame = 0;
   std::optional<std::uint64_t> end_frame;
@@ -488,7 +441,7 @@ void MediaWorker::handle(RecordingRequest& request) {
     return;
   }
   auto recording = std::make_unique<Recording>();
-  recording->file = std::make_unique<RecordingFile>(fd);
+  recording->file = std::make_unique<codec::FdSink>(fd, codec::FdSink::Ownership::owned);
   codec::OpusSettings settings;
   settings.rate_hz = box->second->rate_hz;
   settings.bitrate_bps = request.bitrate_bps;
@@ -538,8 +491,9 @@ void MediaWorker::finish(Recording& recording, std::string state, std::string er
     result.duration_s = recording.writer->duration_s();
   }
   if (result.state == "truncated") {
-    // The disk filled up: cut the partial page and mark the last page as the end.
-    recording.file->trim_partial_page();
+    // The disk filled up: the file must end on its last whole page. The sink
+    // cut the torn page when the write failed; this retries if that failed.
+    (void)recording.file->trim_to_last_page();
   }
   if (auto close_error = recording.file->close(); close_error && result.error.empty()) {
     result.state = "truncated";

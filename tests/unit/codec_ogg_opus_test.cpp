@@ -2,11 +2,15 @@
 // ffprobe), its own reader, and a test-side Goertzel analyser.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <pthread.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <csignal>
 #include <set>
+#include <thread>
 
 #include "codec/generators.hpp"
 #include "codec/ogg_opus.hpp"
@@ -298,10 +302,45 @@ TEST(OggOpusWriter, SinkFailureIsReportedAndTheBytesBeforeStillDecode) {
   }
 }
 
+// Lowers RLIMIT_FSIZE (with SIGXFSZ ignored, so write(2) fails with EFBIG
+// instead of killing the process) until lift() or the end of the scope.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    ::getrlimit(RLIMIT_FSIZE, &previous_);
+    previous_handler_ = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit limited = previous_;
+    limited.rlim_cur = bytes;
+    applied_ = ::setrlimit(RLIMIT_FSIZE, &limited) == 0;
+    if (!applied_) std::signal(SIGXFSZ, previous_handler_);
+  }
+  ~FileSizeLimit() { lift(); }
+  FileSizeLimit(const FileSizeLimit&) = delete;
+  FileSizeLimit& operator=(const FileSizeLimit&) = delete;
+  bool applied() const { return applied_; }
+  void lift() {
+    if (!applied_) return;
+    ::setrlimit(RLIMIT_FSIZE, &previous_);
+    std::signal(SIGXFSZ, previous_handler_);
+    applied_ = false;
+  }
+
+ private:
+  rlimit previous_{};
+  void (*previous_handler_)(int) = SIG_DFL;
+  bool applied_ = false;
+};
+
+bool is_open(int fd) { return ::fcntl(fd, F_GETFD) != -1; }
+
+int create_file(const std::filesystem::path& path) {
+  return ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+}
+
 TEST(FdSink, WritesWholePagesAndReportsErrno) {
   TempDir dir;
   const auto path = dir / "out.opus";
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  const int fd = create_file(path);
   ASSERT_GE(fd, 0);
   {
     FdSink sink(fd);
@@ -331,14 +370,10 @@ TEST(FdSink, CutsATornPageOffWhenTheFileLimitIsHit) {
   // filling up mid-page does; the sink must leave only whole pages.
   TempDir dir;
   const auto path = dir / "limited.opus";
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  const int fd = create_file(path);
   ASSERT_GE(fd, 0);
-  rlimit previous{};
-  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &previous), 0);
-  const auto previous_handler = std::signal(SIGXFSZ, SIG_IGN);
-  rlimit limited = previous;
-  limited.rlim_cur = 2000;
-  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limited), 0);
+  FileSizeLimit limit(2000);
+  ASSERT_TRUE(limit.applied());
 
   FdSink sink(fd);
   std::error_code error;
@@ -347,8 +382,7 @@ TEST(FdSink, CutsATornPageOffWhenTheFileLimitIsHit) {
     error = writer->write(test_tone(8000, 3.0));
     if (!error) error = writer->finish();
   }
-  ::setrlimit(RLIMIT_FSIZE, &previous);
-  std::signal(SIGXFSZ, previous_handler);
+  limit.lift();
   ::close(fd);
 
   EXPECT_EQ(error, std::errc::file_too_large);
@@ -358,6 +392,136 @@ TEST(FdSink, CutsATornPageOffWhenTheFileLimitIsHit) {
   const auto walk = walk_ogg_stream(bytes);
   EXPECT_EQ(walk.end, OggWalkEnd::end_of_data) << "the file must end on a page boundary";
   EXPECT_EQ(walk.valid_bytes, bytes.size());
+}
+
+TEST(FdSink, FirstFailureSticksAndLeavesTheFileAlone) {
+  TempDir dir;
+  const auto path = dir / "sticky.opus";
+  const int fd = create_file(path);
+  ASSERT_GE(fd, 0);
+  FdSink sink(fd, FdSink::Ownership::owned);
+  const Bytes page(1000, 0x4F);
+  {
+    FileSizeLimit limit(1500);
+    ASSERT_TRUE(limit.applied());
+    EXPECT_FALSE(sink.write(page));
+    EXPECT_EQ(sink.write(page), std::errc::file_too_large);
+  }
+  // The disk has room again, but a page after a torn one would leave a hole.
+  EXPECT_EQ(sink.write(page), std::errc::file_too_large);
+  EXPECT_EQ(sink.error(), std::errc::file_too_large);
+  EXPECT_EQ(sink.bytes_written(), 1000u);
+  EXPECT_EQ(read_file(path).size(), 1000u);
+}
+
+TEST(FdSink, RemembersWhereTheLastWholePageEndsAfterExistingBytes) {
+  TempDir dir;
+  const auto path = dir / "offset.opus";
+  const int fd = create_file(path);
+  ASSERT_GE(fd, 0);
+  const Bytes prefix(100, 0x11), page(1000, 0x22);
+  ASSERT_EQ(::write(fd, prefix.data(), prefix.size()), 100);
+  FdSink sink(fd);
+  EXPECT_FALSE(sink.trim_to_last_page()) << "nothing torn yet: a no-op";
+  {
+    FileSizeLimit limit(1600);
+    ASSERT_TRUE(limit.applied());
+    EXPECT_FALSE(sink.write(page));
+    EXPECT_EQ(sink.write(page), std::errc::file_too_large);
+  }
+  EXPECT_FALSE(sink.trim_to_last_page());
+  EXPECT_EQ(::lseek(fd, 0, SEEK_CUR), 1100) << "the next byte would start a page";
+  ::close(fd);
+  const auto bytes = read_file(path);
+  ASSERT_EQ(bytes.size(), 1100u);
+  EXPECT_EQ(bytes[99], 0x11);
+  EXPECT_EQ(bytes[1099], 0x22);
+}
+
+TEST(FdSink, TornPageOnAPipeCannotBeCut) {
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK), 0);
+  FdSink sink(pipe_fds[1], FdSink::Ownership::owned);
+  const Bytes page(1 << 20, 0x33);  // more than a pipe holds: written in part, then EAGAIN
+  EXPECT_EQ(sink.write(page), std::errc::resource_unavailable_try_again);
+  EXPECT_EQ(sink.bytes_written(), 0u);
+  EXPECT_EQ(sink.trim_to_last_page(), std::errc::invalid_seek);
+  ::close(pipe_fds[0]);
+}
+
+TEST(FdSink, ClosesAnOwnedDescriptorButNotABorrowedOne) {
+  int owned[2], borrowed[2];
+  ASSERT_EQ(::pipe2(owned, O_CLOEXEC), 0);
+  ASSERT_EQ(::pipe2(borrowed, O_CLOEXEC), 0);
+  {
+    FdSink owning(owned[1], FdSink::Ownership::owned);
+    FdSink borrowing(borrowed[1]);
+  }
+  EXPECT_FALSE(is_open(owned[1]));
+  EXPECT_TRUE(is_open(borrowed[1]));
+  for (int fd : {owned[0], borrowed[0], borrowed[1]}) ::close(fd);
+}
+
+TEST(FdSink, CloseSyncsClosesAndReportsTheFirstError) {
+  TempDir dir;
+  const auto path = dir / "closed.opus";
+  const int fd = create_file(path);
+  ASSERT_GE(fd, 0);
+  FdSink file(fd, FdSink::Ownership::owned);
+  EXPECT_FALSE(file.write(Bytes(10, 0x44)));
+  EXPECT_FALSE(file.close());
+  EXPECT_FALSE(is_open(fd));
+  EXPECT_EQ(file.write(Bytes(10, 0x44)), std::errc::bad_file_descriptor);
+  EXPECT_EQ(read_file(path).size(), 10u);
+
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe2(pipe_fds, O_CLOEXEC), 0);
+  FdSink pipe(pipe_fds[1]);
+  EXPECT_EQ(pipe.close(), std::errc::invalid_argument) << "a pipe cannot be synced";
+  EXPECT_TRUE(is_open(pipe_fds[1])) << "borrowed: its owner closes it";
+  for (int end : pipe_fds) ::close(end);
+}
+
+std::atomic<int> interruptions{0};
+
+TEST(FdSink, RetriesInterruptedAndShortWrites) {
+  // A page larger than the pipe: write(2) blocks once the pipe is full, and
+  // signals (without SA_RESTART) cut it short or fail it with EINTR.
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe2(pipe_fds, O_CLOEXEC), 0);
+  struct sigaction action {}, previous {};
+  action.sa_handler = [](int) { interruptions.fetch_add(1); };
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = 0;
+  ASSERT_EQ(::sigaction(SIGUSR1, &action, &previous), 0);
+  interruptions = 0;
+
+  Bytes page(256 * 1024);
+  for (std::size_t i = 0; i < page.size(); ++i) page[i] = static_cast<std::uint8_t>(i * 7);
+  const pthread_t writer_thread = ::pthread_self();
+  Bytes received;
+  std::thread reader([&] {
+    for (int i = 0; i < 3; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      ::pthread_kill(writer_thread, SIGUSR1);
+    }
+    std::uint8_t buffer[65536];
+    while (received.size() < page.size()) {
+      const ssize_t count = ::read(pipe_fds[0], buffer, sizeof buffer);
+      if (count <= 0) break;
+      received.insert(received.end(), buffer, buffer + count);
+    }
+  });
+  FdSink sink(pipe_fds[1]);
+  const auto error = sink.write(page);
+  reader.join();
+  ::sigaction(SIGUSR1, &previous, nullptr);
+  for (int end : pipe_fds) ::close(end);
+
+  EXPECT_FALSE(error) << error.message();
+  EXPECT_GE(interruptions.load(), 1);
+  EXPECT_EQ(sink.bytes_written(), page.size());
+  EXPECT_EQ(received, page);
 }
 
 }  // namespace
