@@ -51,7 +51,7 @@ struct CallService::Line {
 
 struct CallService::BoxState {
   drivers::BoxIdentity identity;
-  BoxClock clock;
+  drivers::ClockOffset clock;
   bool attached = false;
   std::vector<std::unique_ptr<Line>> lines;
   std::map<std::string, std::uint64_t> faults;  // by fault kind
@@ -120,8 +120,8 @@ void CallService::audio_detection(const AudioDetection& detection) {
   auto& box = *found->second;
   if (!box.attached || !box.clock.synchronized()) return;
   auto& line = *box.lines[static_cast<std::size_t>(detection.port - 1)];
-  const BoxTimeUs started_at = box.clock.to_box(detection.start_host_us);
-  const BoxTimeUs ended_at = box.clock.to_box(detection.end_host_us);
+  const BoxTimeUs started_at = box.clock.to_device(detection.start_host_us);
+  const BoxTimeUs ended_at = box.clock.to_device(detection.end_host_us);
   const auto call_id = [&line] { return line.record ? line.record->id : std::string("-"); };
   std::visit(
       [&](const auto& event) {
@@ -200,7 +200,7 @@ void CallService::box_detached(const std::string& serial, const std::string& rea
   auto& box = *found->second;
   box.attached = false;
   log_.warning("box {} out of service: {}", serial, reason);
-  const BoxTimeUs now = box.clock.to_box(detected_at_us);
+  const BoxTimeUs now = box.clock.to_device(detected_at_us);
   for (auto& line : box.lines) apply(box, *line, line->machine.on_interrupted(now, Outcome::device_lost));
   for (auto* observer : first_observers_) observer->box_changed(box.identity, false);
   for (auto* observer : observers_) observer->box_changed(box.identity, false);
@@ -227,7 +227,7 @@ void CallService::driver_message(drivers::Severity severity, const std::string& 
 
 void CallService::interrupt_all(drivers::HostTimeUs now_us) {
   for (auto& [serial, box] : boxes_) {
-    const BoxTimeUs now = box->clock.to_box(now_us);
+    const BoxTimeUs now = box->clock.to_device(now_us);
     for (auto& line : box->lines) apply(*box, *line, line->machine.on_interrupted(now, Outcome::interrupted));
   }
 }
@@ -261,7 +261,7 @@ void CallService::apply(BoxState& box, Line& line, const MachineOutput& output) 
   arm_timer(box, line);
 }
 
-void CallService::persist(Line& line, const CallUpdate& update, const BoxClock& clock) {
+void CallService::persist(Line& line, const CallUpdate& update, const drivers::ClockOffset& clock) {
   const auto& call = update.call;
   if (update.change == CallChange::started) {
     line.record = CallRecord{};
@@ -346,7 +346,7 @@ void CallService::arm_timer(BoxState& box, Line& line) {
   line.timer.expires_after(std::chrono::microseconds(delay_us));
   line.timer.async_wait([this, &box, &line](boost::system::error_code error) {
     if (error) return;
-    apply(box, line, line.machine.on_time(box.clock.to_box(realtime_us())));
+    apply(box, line, line.machine.on_time(box.clock.to_device(realtime_us())));
   });
 }
 

@@ -13,11 +13,11 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "config/config.hpp"
-#include "daemon/calls/box_clock.hpp"
 #include "daemon/calls/line_machine.hpp"
 #include "daemon/core/log.hpp"
 #include "daemon/calls/audio_detection.hpp"
 #include "daemon/store/store.hpp"
+#include "drivers/clock_offset.hpp"
 #include "drivers/line_box.hpp"
 
 namespace deskline::daemon {
@@ -81,7 +81,7 @@ class CallService : public drivers::BoxListener {
 
   BoxState& box_state(const std::string& serial);
   void apply(BoxState& box, Line& line, const MachineOutput& output);
-  void persist(Line& line, const CallUpdate& update, const BoxClock& clock);
+  void persist(Line& line, const CallUpdate& update, const drivers::ClockOffset& clock);
   std::optional<std::string> interrupted_predecessor(const Line& line) const;
   void note_joined(const Line& line, const CallRecord& record, const std::optional<std::string>& predecessor);
   void arm_timer(BoxState& box, Line& line);

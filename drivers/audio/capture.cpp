@@ -16,8 +16,6 @@ std::string lower(std::string text) {
   return text;
 }
 
-constexpr double max_drift = 500e-6;  // crystal tolerance plus margin, as for box reports
-
 }  // namespace
 
 PortAudioSystem::PortAudioSystem() {
@@ -58,29 +56,9 @@ std::string PortAudioSystem::device_name(int device) const {
   return info ? info->name : "";
 }
 
-void CaptureTimeline::arrived(std::uint64_t frames_end, std::int64_t now_us) {
-  const auto frames_us = static_cast<std::int64_t>(frames_end * 1'000'000 / rate_hz_);
-  const std::int64_t observed = now_us - frames_us;
-  if (!known_.load(std::memory_order_relaxed)) {
-    offset_us_.store(observed, std::memory_order_relaxed);
-    known_.store(true, std::memory_order_release);
-  } else {
-    const auto elapsed_us = static_cast<double>((frames_end - last_frames_end_) * 1'000'000 / rate_hz_);
-    const auto allowed = offset_us_.load(std::memory_order_relaxed) + static_cast<std::int64_t>(elapsed_us * max_drift);
-    offset_us_.store(std::min(allowed, observed), std::memory_order_release);
-  }
-  last_frames_end_ = frames_end;
-}
-
-std::int64_t CaptureTimeline::host_time_us(std::uint64_t frame) const {
-  return static_cast<std::int64_t>(frame * 1'000'000 / rate_hz_) + offset_us_.load(std::memory_order_acquire);
-}
-
 std::uint64_t CaptureTimeline::frame_at(std::int64_t host_us) const {
-  const std::int64_t since_start = host_us - offset_us_.load(std::memory_order_acquire);
-  if (since_start <= 0) return 0;
   // Round up: the first frame sampled at or after host_us.
-  return static_cast<std::uint64_t>((since_start * static_cast<std::int64_t>(rate_hz_) + 999'999) / 1'000'000);
+  return (clock_.to_device(host_us) * rate_hz_ + 999'999) / 1'000'000;
 }
 
 BoxCapture::BoxCapture(int channels, std::uint32_t rate_hz, std::size_t ring_samples)

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "drivers/audio/spsc_ring.hpp"
+#include "drivers/clock_offset.hpp"
 
 namespace deskline::drivers::audio {
 
@@ -42,24 +43,24 @@ class PortAudioSystem {
   std::string error_;
 };
 
-// Frame k of a capture was sampled at host wall time k * 1e6 / rate + offset.
-// The offset is the smallest (arrival time - frame time) seen, since delivery
-// only ever adds delay; it may creep up slowly to follow crystal drift.
+// Frame k of a capture was sampled at host wall time k * 1e6 / rate + offset,
+// the offset estimated from arrival times as for box reports (ClockOffset):
+// delivery only ever adds delay. Fed on PortAudio's thread, read on others.
 class CaptureTimeline {
  public:
   explicit CaptureTimeline(std::uint32_t rate_hz) : rate_hz_(rate_hz) {}
   // Called when frames [0, frames_end) have arrived at host time now_us.
-  void arrived(std::uint64_t frames_end, std::int64_t now_us);
-  bool known() const { return known_.load(std::memory_order_acquire); }
-  std::int64_t host_time_us(std::uint64_t frame) const;
+  void arrived(std::uint64_t frames_end, std::int64_t now_us) { clock_.sample(frame_time_us(frames_end), now_us); }
+  bool known() const { return clock_.synchronized(); }
+  std::int64_t host_time_us(std::uint64_t frame) const { return clock_.to_host(frame_time_us(frame)); }
   // The first frame sampled at or after host time host_us (clamped at 0).
   std::uint64_t frame_at(std::int64_t host_us) const;
 
  private:
+  DeviceTimeUs frame_time_us(std::uint64_t frame) const { return frame * 1'000'000 / rate_hz_; }
+
   std::uint32_t rate_hz_;
-  std::atomic<std::int64_t> offset_us_{0};
-  std::atomic<bool> known_{false};
-  std::uint64_t last_frames_end_ = 0;  // producer side only
+  ClockOffset clock_;
 };
 
 struct CaptureStats {

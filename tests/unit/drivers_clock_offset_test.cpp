@@ -1,0 +1,87 @@
+#include "drivers/clock_offset.hpp"
+
+#include <gtest/gtest.h>
+
+#include "drivers/audio/capture.hpp"
+
+namespace deskline::drivers {
+namespace {
+
+constexpr std::int64_t epoch = 1'795'000'000'000'000;  // some wall-clock microsecond
+
+TEST(ClockOffset, FirstSampleDefinesTheOffset) {
+  ClockOffset clock;
+  EXPECT_FALSE(clock.synchronized());
+  clock.sample(1'000'000, epoch + 1'000'000 + 700);
+  EXPECT_TRUE(clock.synchronized());
+  EXPECT_EQ(clock.to_host(1'000'000), epoch + 1'000'700);
+  EXPECT_EQ(clock.to_device(epoch + 1'000'700), 1'000'000u);
+}
+
+TEST(ClockOffset, SmallestDelayWinsSoJitterNeverMovesTimes) {
+  ClockOffset clock;
+  clock.sample(0, epoch + 5'000);       // delayed 5 ms
+  clock.sample(20'000, epoch + 20'300);  // delayed 0.3 ms: better estimate
+  clock.sample(40'000, epoch + 48'000);  // a delay spike of 8 ms
+  EXPECT_EQ(clock.to_host(40'000), epoch + 40'300 + 10);  // rose by drift allowance only (20 ms * 500 ppm)
+}
+
+TEST(ClockOffset, FollowsSlowDriftUpwards) {
+  ClockOffset clock;
+  clock.sample(0, epoch);
+  // The box runs 100 ppm slow: after 1000 s the host sees 100 ms more.
+  clock.sample(1'000'000'000, epoch + 1'000'100'000);
+  EXPECT_EQ(clock.to_host(1'000'000'000), epoch + 1'000'100'000);
+}
+
+TEST(ClockOffset, DeviceRestartResetsTheMapping) {
+  ClockOffset clock;
+  clock.sample(900'000'000, epoch);
+  clock.sample(1'000, epoch + 10'000'000);  // re-plugged: clock starts again
+  EXPECT_EQ(clock.to_host(1'000), epoch + 10'000'000);
+}
+
+TEST(ClockOffset, ResetForgetsTheOffset) {
+  ClockOffset clock;
+  clock.sample(1'000, epoch);
+  clock.reset();
+  EXPECT_FALSE(clock.synchronized());
+  EXPECT_EQ(clock.to_host(1'000), 1'000);  // no offset known: device time as is
+  clock.sample(5'000, epoch + 20'000);  // a later sample than before, still taken whole
+  EXPECT_EQ(clock.to_host(5'000), epoch + 20'000);
+}
+
+TEST(ClockOffset, HostTimesBeforeThePowerUpClampToZero) {
+  ClockOffset clock;
+  clock.sample(1'000, epoch);
+  EXPECT_EQ(clock.to_device(epoch - 10'000), 0u);
+}
+
+// The capture timeline is the same estimator over frame numbers.
+TEST(CaptureTimeline, MapsFramesToHostTimeThroughTheSmallestDelay) {
+  audio::CaptureTimeline timeline(8000);
+  EXPECT_FALSE(timeline.known());
+  timeline.arrived(160, epoch + 20'000 + 4'000);  // 20 ms of audio, delivered 4 ms late
+  ASSERT_TRUE(timeline.known());
+  EXPECT_EQ(timeline.host_time_us(0), epoch + 4'000);
+  timeline.arrived(320, epoch + 40'000 + 1'000);  // delivered 1 ms late: better estimate
+  EXPECT_EQ(timeline.host_time_us(0), epoch + 1'000);
+  EXPECT_EQ(timeline.host_time_us(8000), epoch + 1'001'000);
+  timeline.arrived(480, epoch + 60'000 + 9'000);  // a late callback moves nothing but drift (20 ms * 500 ppm)
+  EXPECT_EQ(timeline.host_time_us(0), epoch + 1'010);
+}
+
+TEST(CaptureTimeline, FrameAtRoundsUpToTheFirstFrameAtOrAfterAHostTime) {
+  audio::CaptureTimeline timeline(16000);
+  timeline.arrived(320, epoch + 20'000);  // frame 0 at epoch; a frame every 62.5 us
+  EXPECT_EQ(timeline.frame_at(epoch), 0u);
+  EXPECT_EQ(timeline.frame_at(epoch + 1), 1u);
+  EXPECT_EQ(timeline.frame_at(epoch + 62), 1u);
+  EXPECT_EQ(timeline.frame_at(epoch + 63), 2u);
+  EXPECT_EQ(timeline.frame_at(epoch + 1'000'000), 16000u);
+  EXPECT_EQ(timeline.frame_at(epoch - 5'000), 0u) << "before the stream started";
+  EXPECT_EQ(timeline.host_time_us(timeline.frame_at(epoch + 500'000)), epoch + 500'000);
+}
+
+}  // namespace
+}  // namespace deskline::drivers
