@@ -68,6 +68,9 @@ class Listener {
   // The acceptor to bind before start().
   Acceptor& acceptor() { return acceptor_; }
   SessionRegistry& sessions() { return sessions_; }
+  // Accepts that failed (each followed by a back-off), and connections refused for the limit.
+  std::uint64_t failed_accepts() const { return failed_accepts_; }
+  std::uint64_t refused_sessions() const { return refused_sessions_; }
 
   void start(SessionFactory factory) {
     factory_ = std::move(factory);
@@ -92,6 +95,7 @@ class Listener {
     if (error) {
       // EMFILE and friends leave the connection queued: accepting again at
       // once would fail again at once, forever, at full CPU.
+      ++failed_accepts_;
       note_refusal(fmt::format("accept failed: {}", error.message()));
       backoff_.expires_after(limits_.resource_backoff);
       backoff_.async_wait([this](boost::system::error_code wait_error) {
@@ -100,6 +104,7 @@ class Listener {
       return;
     }
     if (sessions_.live() >= limits_.max_sessions) {
+      ++refused_sessions_;
       note_refusal(fmt::format("refusing a connection: {} sessions open", limits_.max_sessions));
     } else if (auto session = factory_(std::move(socket))) {
       sessions_.add(session);
@@ -130,6 +135,8 @@ class Listener {
   SessionFactory factory_;
   std::optional<std::chrono::steady_clock::time_point> last_logged_;
   std::uint64_t unlogged_ = 0;
+  std::uint64_t failed_accepts_ = 0;
+  std::uint64_t refused_sessions_ = 0;
 };
 
 }  // namespace deskline::daemon

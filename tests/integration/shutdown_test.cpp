@@ -1,0 +1,159 @@
+// SIGTERM, the normal way a service stops, while every kind of client is
+// connected and a call is being recorded: the daemon must close every
+// session, finish the recording, end the call and exit cleanly (the
+// sanitizer build turns any use after free into a failed exit status).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <cstring>
+#include <regex>
+
+#include "tests/integration/harness.hpp"
+#include "tests/integration/pop_client.hpp"
+
+namespace deskline::testing {
+namespace {
+
+// A connected socket that the test keeps open and idle.
+class IdleConnection {
+ public:
+  IdleConnection() = default;
+  IdleConnection(const IdleConnection&) = delete;
+  IdleConnection& operator=(const IdleConnection&) = delete;
+  ~IdleConnection() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  bool connect_tcp(unsigned short port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+  }
+
+  bool connect_unix(const fs::path& path) {
+    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strncpy(address.sun_path, path.c_str(), sizeof address.sun_path - 1);
+    return ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+  }
+
+  // Sends request and reads until `complete` says the answer is whole.
+  std::string exchange(const std::string& request, const std::function<bool(const std::string&)>& complete) {
+    ::send(fd_, request.data(), request.size(), MSG_NOSIGNAL);
+    timeval timeout{10, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    std::string data;
+    char buffer[4096];
+    while (!complete(data)) {
+      const ssize_t count = ::recv(fd_, buffer, sizeof buffer, 0);
+      if (count <= 0) break;
+      data.append(buffer, static_cast<std::size_t>(count));
+    }
+    return data;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+bool http_response_complete(const std::string& data) {
+  const auto head_end = data.find("\r\n\r\n");
+  if (head_end == std::string::npos) return false;
+  std::smatch length;
+  const std::string head = data.substr(0, head_end);
+  if (head.find(" 101 ") != std::string::npos) return true;
+  return std::regex_search(head, length, std::regex(R"(Content-Length: (\d+))", std::regex::icase)) &&
+         data.size() >= head_end + 4 + std::stoul(length[1]);
+}
+
+TEST(Shutdown, SigtermWithEveryKindOfClientDuringARecordedCall) {
+  Workspace workspace("shutdown");
+  const pid_t simulator = workspace.start_daemon_under_sim(workspace.write_scenario(R"(
+box A serial=X800-STOP lines=2 rate=8000
+at 0.5 A:1 ring cadence=1.0/2.0 count=2
+at 0.6 A:1 callerid number=13700002222
+at 1.0 A:1 offhook
+at 1.0 A:1 play tone=800 level=-12 duration=120
+at 120 end
+)"));
+  ASSERT_GT(simulator, 0);
+
+  // The call is answered and recorded; the status names the page address.
+  nlohmann::json status;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        status = workspace.cli_json({"status", "--json"});
+        if (!status.contains("boxes") || status["boxes"].empty()) return false;
+        return status["boxes"][0]["lines"][0]["state"] == "answered";
+      },
+      std::chrono::seconds(30), "line 1 answered"))
+      << status.dump() << workspace.log();
+  std::smatch page;
+  const std::string web_page = status.value("web_page", "");
+  ASSERT_TRUE(std::regex_search(web_page, page, std::regex(R"(:(\d+)/\?token=([0-9a-f]+))"))) << web_page;
+  const auto port = static_cast<unsigned short>(std::stoi(page[1]));
+  const std::string token = page[2];
+
+  // An events-socket client that has had the call in progress.
+  PopTestClient pops;
+  ASSERT_TRUE(pops.connect(workspace.dir() / "run" / "events.sock"));
+  ASSERT_TRUE(pops.until("call.answered")) << workspace.log();
+  // A page loaded over a keep-alive connection, left open.
+  IdleConnection page_connection;
+  ASSERT_TRUE(page_connection.connect_tcp(port));
+  const auto page_answer =
+      page_connection.exchange("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", http_response_complete);
+  ASSERT_EQ(page_answer.rfind("HTTP/1.1 200", 0), 0u) << page_answer.substr(0, 200);
+  // A WebSocket subscribed to pops.
+  IdleConnection websocket;
+  ASSERT_TRUE(websocket.connect_tcp(port));
+  const auto upgrade = websocket.exchange(
+      "GET /v1/events?token=" + token +
+          " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+      http_response_complete);
+  ASSERT_EQ(upgrade.rfind("HTTP/1.1 101", 0), 0u) << upgrade;
+  // A control client between requests.
+  IdleConnection control;
+  ASSERT_TRUE(control.connect_unix(workspace.dir() / "run" / "control.sock"));
+  const auto answer = control.exchange("{\"cmd\":\"status\"}\n",
+                                       [](const std::string& data) { return data.find('\n') != std::string::npos; });
+  ASSERT_NE(answer.find("\"ok\":true"), std::string::npos) << answer;
+
+  // SIGTERM to the simulator reaches the daemon (proto/scenario.md 7).
+  ASSERT_EQ(::kill(simulator, SIGTERM), 0);
+  EXPECT_EQ(workspace.wait_for_simulator(simulator, std::chrono::seconds(60)), 0) << workspace.log();
+  const auto log = workspace.log();
+  EXPECT_EQ(log.find("AddressSanitizer"), std::string::npos) << log;
+  EXPECT_EQ(log.find("runtime error"), std::string::npos) << log;
+  EXPECT_EQ(log.find("still pending"), std::string::npos) << log;
+
+  // The call ended at the stop, and its recording is complete up to there.
+  const auto calls = workspace.calls();
+  ASSERT_EQ(calls.size(), 1u) << calls.dump();
+  EXPECT_EQ(calls[0]["state"], "ended");
+  EXPECT_EQ(calls[0]["outcome"], "interrupted");
+  const auto recordings = workspace.cli_json({"recordings", "--json"});
+  ASSERT_EQ(recordings.size(), 1u) << recordings.dump();
+  EXPECT_EQ(recordings[0]["state"], "complete") << recordings.dump();
+  const auto file = workspace.recording_of(calls[0]["id"]);
+  ASSERT_FALSE(file.empty());
+  std::string info;
+  EXPECT_EQ(tools::run_capture({"opusinfo", file.string()}, info), 0) << info;
+  EXPECT_EQ(info.find("WARNING"), std::string::npos) << info;
+  const double talked = parse_iso8601(calls[0]["ended_at"]) - parse_iso8601(calls[0]["answered_at"]);
+  EXPECT_NEAR(ffprobe_duration(file), talked, 0.3);
+}
+
+}  // namespace
+}  // namespace deskline::testing
