@@ -10,9 +10,12 @@ namespace {
 using drivers::realtime_us;
 
 // A call found off-hook at attach has no known direction: it was joined.
-std::string started_event_name(const std::string& direction) {
-  if (direction == "inbound") return "call.ringing";
-  if (direction == "outbound") return "call.outbound";
+std::string started_event_name(Direction direction) {
+  switch (direction) {
+    case Direction::inbound: return "call.ringing";
+    case Direction::outbound: return "call.outbound";
+    case Direction::unknown: return "call.joined";
+  }
   return "call.joined";
 }
 
@@ -36,7 +39,7 @@ proto::pop::Event PopHub::call_event(std::string name, const CallRecord& call) {
   event.event = std::move(name);
   event.call_id = call.id;
   event.line = call.line;
-  event.direction = call.direction;
+  event.direction = to_string(call.direction);
   event.box = call.box;
   event.port = call.port;
   event.name = call.name;
@@ -87,7 +90,7 @@ void PopHub::call_changed(CallChange change, const CallRecord& call, char) {
     case CallChange::identified:
     case CallChange::number_dialled: name = "call.identified"; break;
     case CallChange::answered: name = "call.answered"; break;
-    case CallChange::ended: name = call.outcome == "missed" ? "call.missed" : "call.ended"; break;
+    case CallChange::ended: name = call.outcome == Outcome::missed ? "call.missed" : "call.ended"; break;
     case CallChange::digit_in_call: return;  // not a pop: kept in the call's events
   }
   if (change == CallChange::identified || change == CallChange::number_dialled) {
@@ -95,9 +98,8 @@ void PopHub::call_changed(CallChange change, const CallRecord& call, char) {
   }
   auto event = call_event(std::move(name), call);
   if (change == CallChange::ended) {
-    event.outcome = call.outcome;
-    const auto json = call_to_json(call);
-    if (json["duration_s"].is_number()) event.duration_s = json["duration_s"].get<double>();
+    if (call.outcome) event.outcome = std::string(to_string(*call.outcome));
+    if (const auto connected = duration(call)) event.duration_s = static_cast<double>(connected->count()) / 1000.0;
     event.at = format_iso8601(call.ended_at.value_or(realtime_us()));
   } else if (change == CallChange::answered && call.answered_at) {
     event.at = format_iso8601(*call.answered_at);

@@ -16,29 +16,6 @@ std::string_view to_string(LineState state) {
   return "unknown";
 }
 
-std::string_view to_string(Direction direction) {
-  switch (direction) {
-    case Direction::inbound: return "inbound";
-    case Direction::outbound: return "outbound";
-    case Direction::unknown: return "unknown";
-  }
-  return "unknown";
-}
-
-std::string_view to_string(Outcome outcome) {
-  switch (outcome) {
-    case Outcome::none: return "";
-    case Outcome::answered: return "answered";
-    case Outcome::missed: return "missed";
-    case Outcome::completed: return "completed";
-    case Outcome::abandoned: return "abandoned";
-    case Outcome::device_lost: return "device_lost";
-    case Outcome::interrupted: return "interrupted";
-    case Outcome::remote_hangup: return "remote_hangup";
-  }
-  return "unknown";
-}
-
 std::string_view to_string(CallChange change) {
   switch (change) {
     case CallChange::started: return "started";
@@ -78,13 +55,13 @@ MachineOutput LineMachine::on_time(BoxTimeUs now) {
   if (!deadline_ || now < *deadline_) return output;
   deadline_.reset();
   if (state_ == LineState::ringing && !ringing_now_) {
-    end_call(output, Outcome::missed, last_ring_stop_, "ring_timeout", now);
+    end_call(output, Outcome::missed, last_ring_stop_, EndReason::ring_timeout, now);
   } else if (state_ == LineState::dialing) {
     emit(output, CallChange::number_dialled, now);
     move_to(output, LineState::outbound, "dial_timeout", now);
   } else if (connected() && hangup_tone_start_) {
     // The far end hung up when the tone began: that is the call's end time.
-    end_call(output, Outcome::remote_hangup, *hangup_tone_start_, "hangup_tone", now);
+    end_call(output, Outcome::remote_hangup, *hangup_tone_start_, EndReason::hangup_tone, now);
   }
   return output;
 }
@@ -107,7 +84,7 @@ MachineOutput LineMachine::on_interrupted(BoxTimeUs at, Outcome outcome) {
   ringing_now_ = false;
   early_caller_id_.reset();
   if (state_ != LineState::idle)
-    end_call(output, outcome, at, outcome == Outcome::device_lost ? "device_lost" : "shutdown", at);
+    end_call(output, outcome, at, outcome == Outcome::device_lost ? EndReason::device_lost : EndReason::shutdown, at);
   return output;
 }
 
@@ -147,16 +124,16 @@ MachineOutput LineMachine::on_hook(bool off_hook, BoxTimeUs at) {
   }
   switch (state_) {
     case LineState::answered:
-      end_call(output, Outcome::answered, at, "on_hook", at);
+      end_call(output, Outcome::answered, at, EndReason::on_hook, at);
       break;
     case LineState::dialing:
-      end_call(output, call_->number.empty() ? Outcome::abandoned : Outcome::completed, at, "on_hook", at);
+      end_call(output, call_->number.empty() ? Outcome::abandoned : Outcome::completed, at, EndReason::on_hook, at);
       break;
     case LineState::outbound:
-      end_call(output, call_->answered_at ? Outcome::answered : Outcome::completed, at, "on_hook", at);
+      end_call(output, call_->answered_at ? Outcome::answered : Outcome::completed, at, EndReason::on_hook, at);
       break;
     case LineState::joined:
-      end_call(output, Outcome::completed, at, "on_hook", at);  // answered or not: unknown
+      end_call(output, Outcome::completed, at, EndReason::on_hook, at);  // answered or not: unknown
       break;
     default:
       break;  // already on hook
@@ -252,14 +229,15 @@ void LineMachine::emit(MachineOutput& output, CallChange change, BoxTimeUs at, c
   output.updates.push_back(CallUpdate{change, *call_, at, digit});
 }
 
-void LineMachine::end_call(MachineOutput& output, Outcome outcome, BoxTimeUs ended_at, std::string_view reason,
+void LineMachine::end_call(MachineOutput& output, Outcome outcome, BoxTimeUs ended_at, EndReason reason,
                            BoxTimeUs at) {
   deadline_.reset();
   hangup_tone_start_.reset();
   call_->outcome = outcome;
+  call_->end_reason = reason;
   call_->ended_at = ended_at;
   emit(output, CallChange::ended, at);
-  move_to(output, LineState::idle, reason, at);
+  move_to(output, LineState::idle, to_string(reason), at);
   call_.reset();
 }
 

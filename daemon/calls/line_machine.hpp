@@ -6,7 +6,7 @@
 //                  ringing --ring_timeout--> idle (missed)
 //   idle --off_hook--> dialing --dial_timeout / answer_supervision--> outbound
 //                      dialing|outbound --on_hook--> idle (completed, answered, abandoned)
-//   answered|outbound|joined --busy/congestion tone for remote_hangup_after--> idle (remote_hangup)
+//   answered|outbound|joined --hangup_tone (busy/congestion tone for remote_hangup_after)--> idle (remote_hangup)
 //   any --device_lost / shutdown--> idle (device_lost / interrupted)
 //
 // A line state snapshot (the box's answer at attach) joins a call that began
@@ -14,6 +14,7 @@
 //   idle --snapshot off-hook--> joined --on_hook--> idle (completed)
 //   idle --snapshot ringing--> ringing (then as above)
 // and otherwise catches up with a hook change the reports did not tell.
+// The reason of a transition to idle is the call's EndReason (domain/call.hpp).
 #pragma once
 
 #include <optional>
@@ -21,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "daemon/domain/call.hpp"
 #include "drivers/line_box.hpp"
 
 namespace deskline::daemon {
@@ -30,12 +32,8 @@ using drivers::BoxTimeUs;
 // joined: off-hook in a call found in progress; whether it was inbound or
 // outbound, and whether it was answered, is not known.
 enum class LineState { idle, ringing, answered, dialing, outbound, joined };
-enum class Direction { inbound, outbound, unknown };
-enum class Outcome { none, answered, missed, completed, abandoned, device_lost, interrupted, remote_hangup };
 
 std::string_view to_string(LineState state);
-std::string_view to_string(Direction direction);
-std::string_view to_string(Outcome outcome);
 
 struct CallProgress {
   Direction direction = Direction::inbound;
@@ -45,7 +43,8 @@ struct CallProgress {
   BoxTimeUs started_at = 0;
   std::optional<BoxTimeUs> answered_at;
   std::optional<BoxTimeUs> ended_at;
-  Outcome outcome = Outcome::none;
+  std::optional<Outcome> outcome;       // set when the call ends
+  std::optional<EndReason> end_reason;  // likewise
   // Found in progress by a line state snapshot: started_at is when the daemon
   // learned of it, not when it began.
   bool joined_in_progress = false;
@@ -64,7 +63,7 @@ struct CallUpdate {
 struct Transition {
   LineState from = LineState::idle;
   LineState to = LineState::idle;
-  std::string_view reason;  // "ring", "off_hook", "ring_timeout", ...
+  std::string_view reason;  // "ring", "off_hook", "dial_timeout", ... or to_string(EndReason) at the end
   BoxTimeUs at = 0;
 };
 
@@ -90,7 +89,8 @@ class LineMachine {
   MachineOutput on_signal(const drivers::LineSignal& signal, BoxTimeUs at);
   // Fires deadlines that are due at box time now.
   MachineOutput on_time(BoxTimeUs now);
-  // The box is gone, or the daemon stops: the call in progress ends now.
+  // The box is gone (device_lost), or the daemon stops (interrupted): the
+  // call in progress ends now with this outcome.
   MachineOutput on_interrupted(BoxTimeUs at, Outcome outcome);
   // The line's audio carries busy or congestion tone that began at
   // tone_start (heard from the audio, confirmed at `at`). On a connected
@@ -116,8 +116,7 @@ class LineMachine {
 
   void move_to(MachineOutput& output, LineState next, std::string_view reason, BoxTimeUs at);
   void emit(MachineOutput& output, CallChange change, BoxTimeUs at, char digit = 0);
-  void end_call(MachineOutput& output, Outcome outcome, BoxTimeUs ended_at, std::string_view reason,
-                BoxTimeUs at);
+  void end_call(MachineOutput& output, Outcome outcome, BoxTimeUs ended_at, EndReason reason, BoxTimeUs at);
   void apply_caller_id(const drivers::CallerIdInfo& caller_id);
 
   LineTimeouts timeouts_;

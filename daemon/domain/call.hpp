@@ -1,37 +1,89 @@
 // The daemon's domain records: a call, its recording and its events, as the
 // store keeps them and every edge (control socket, HTTP, CRM, CLI) shows them.
+// Directions, states and outcomes are enums here; they become words only at
+// the edges (SQL, JSON, terminal) through the one to_string / parse_* pair
+// per enum below.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace deskline::daemon {
 
 // Wall-clock time in microseconds since the Unix epoch.
 using WallTimeUs = std::int64_t;
 
+// unknown: a call joined in progress (found off-hook when the box attached),
+// which may have been either.
+enum class Direction { inbound, outbound, unknown };
+
+enum class CallState { active, ended };
+
+// How a call ended; proto/control.md says what each means.
+enum class Outcome { answered, missed, completed, abandoned, device_lost, interrupted, remote_hangup };
+
+// What ended a call: the line machine's last transition (on_hook, ring_timeout,
+// hangup_tone: busy or congestion tone on the connected line, device_lost,
+// shutdown: the daemon stopped), or restart: the daemon stopped without
+// ending it (killed, crashed, power lost) and closed it when it next started.
+enum class EndReason { on_hook, ring_timeout, hangup_tone, device_lost, shutdown, restart };
+
+// recording while the call runs; then complete, truncated (a write failed,
+// e.g. the disk filled up: the file is valid up to there), refused (never
+// started: disk guard, no audio), failed; after a daemon died mid-call,
+// repaired (the file was closed at startup) or damaged (it could not be).
+enum class RecordingState { recording, complete, truncated, refused, failed, repaired, damaged };
+
+// The words of the edges (SQL rows, JSON, the CLI). Every enum numbers its
+// values from 0 and to_string returns "" past the last, which is how parse_*
+// and the round-trip test walk them.
+std::string_view to_string(Direction direction);
+std::string_view to_string(CallState state);
+std::string_view to_string(Outcome outcome);
+std::string_view to_string(EndReason reason);
+std::string_view to_string(RecordingState state);
+std::optional<Direction> parse_direction(std::string_view text);
+std::optional<CallState> parse_call_state(std::string_view text);
+std::optional<Outcome> parse_outcome(std::string_view text);
+std::optional<EndReason> parse_end_reason(std::string_view text);
+std::optional<RecordingState> parse_recording_state(std::string_view text);
+
 struct CallRecord {
   std::string id;  // UUID v4
   std::string line;
   std::string box;  // box serial
   int port = 0;     // 1-based
-  std::string direction;  // "inbound" / "outbound" / "unknown" (joined in progress)
-  std::string number;     // as received ("" when none)
+  Direction direction = Direction::inbound;
+  std::string number;                  // as received ("" when none)
   std::optional<char> number_absence;  // 'P' private / 'O' unavailable
   std::string name;                    // caller name from caller ID ("" when none)
-  std::string state;    // "active" while in progress, "ended" afterwards
-  std::string outcome;  // "answered", "missed", "device_lost", "abandoned", ... ("" while active)
+  CallState state = CallState::active;
+  std::optional<Outcome> outcome;       // none while active
+  std::optional<EndReason> end_reason;  // none while active, and for calls stored before it was kept
   WallTimeUs started_at = 0;
   std::optional<WallTimeUs> answered_at;
   std::optional<WallTimeUs> ended_at;
   friend bool operator==(const CallRecord&, const CallRecord&) = default;
 };
 
+// Connected time, the span a recording covers, to the millisecond: from the
+// answer; for an outbound call without answer supervision, or a call joined
+// in progress (direction unknown), from the start (off-hook, the join); 0 for
+// inbound calls never answered (missed). None while the call is active. A
+// wall clock stepped backwards gives 0, never a negative duration.
+std::optional<std::chrono::milliseconds> duration(const CallRecord& call);
+
+// Inbound calls only: first ring (or the join) to the answer, or to the end
+// of ringing when not answered; none for other directions or while ringing.
+std::optional<std::chrono::milliseconds> ring_time(const CallRecord& call);
+
 struct RecordingRecord {
   std::string call_id;
-  std::string path;   // "" when no file was made
-  std::string state;  // recording, complete, truncated, refused, failed, repaired, damaged
+  std::string path;  // "" when no file was made
+  RecordingState state = RecordingState::recording;
   WallTimeUs started_at = 0;
   double duration_s = 0;  // millisecond precision
   std::uint64_t bytes = 0;

@@ -16,12 +16,6 @@ using nlohmann::json;
 
 constexpr std::int64_t micros_per_second = 1'000'000;
 
-// Microseconds to seconds, rounded to the millisecond.
-double seconds_ms(std::int64_t micros) {
-  const std::int64_t millis = micros >= 0 ? (micros + 500) / 1000 : -((-micros + 500) / 1000);
-  return static_cast<double>(millis) / 1000.0;
-}
-
 json time_or_null(const std::optional<WallTimeUs>& time) {
   return time ? json(format_iso8601(*time)) : json(nullptr);
 }
@@ -127,38 +121,27 @@ std::string format_iso8601(WallTimeUs time) {
 }
 
 json call_to_json(const CallRecord& call) {
-  const bool active = call.state == "active" || !call.ended_at;
-  json duration = nullptr;
-  if (!active) {
-    // Connected time, the span a recording covers: from the answer, or for an
-    // outbound call without answer supervision from off-hook, or for a call
-    // joined in progress (direction unknown) from the join; missed calls 0.
-    std::optional<WallTimeUs> connected_at = call.answered_at;
-    if (!connected_at && call.direction != "inbound") connected_at = call.started_at;
-    // A wall clock stepped backwards must not give a negative duration.
-    duration = connected_at ? seconds_ms(std::max<std::int64_t>(0, *call.ended_at - *connected_at)) : 0.0;
-  }
-  json ring = nullptr;
-  if (call.direction == "inbound") {
-    const auto ring_end = call.answered_at ? call.answered_at : call.ended_at;
-    if (ring_end) ring = seconds_ms(std::max<std::int64_t>(0, *ring_end - call.started_at));
-  }
+  auto seconds_or_null = [](const std::optional<std::chrono::milliseconds>& span) {
+    return span ? json(static_cast<double>(span->count()) / 1000.0) : json(nullptr);
+  };
+  auto word_or_null = [](const auto& value) { return value ? json(to_string(*value)) : json(nullptr); };
   return {
       {"id", call.id},
       {"line", call.line},
       {"box", call.box},
       {"port", call.port},
-      {"direction", call.direction},
+      {"direction", to_string(call.direction)},
       {"number", call.number},
       {"number_absence", absence_name(call.number_absence)},
       {"name", call.name},
-      {"state", call.state},
-      {"outcome", call.outcome.empty() ? json(nullptr) : json(call.outcome)},
+      {"state", to_string(call.state)},
+      {"outcome", word_or_null(call.outcome)},
+      {"end_reason", word_or_null(call.end_reason)},
       {"started_at", format_iso8601(call.started_at)},
       {"answered_at", time_or_null(call.answered_at)},
       {"ended_at", time_or_null(call.ended_at)},
-      {"duration_s", duration},
-      {"ring_s", ring},
+      {"duration_s", seconds_or_null(duration(call))},
+      {"ring_s", seconds_or_null(ring_time(call))},
   };
 }
 
@@ -194,13 +177,13 @@ json recording_to_json(const RecordingRecord& recording, const std::optional<Cal
   return {
       {"call_id", recording.call_id},
       {"line", call ? json(call->line) : json(nullptr)},
-      {"direction", call ? json(call->direction) : json(nullptr)},
+      {"direction", call ? json(to_string(call->direction)) : json(nullptr)},
       {"number", call ? json(call->number) : json(nullptr)},
       {"started_at", format_iso8601(recording.started_at)},
       // Stored with millisecond precision; rounded again so JSON shows no float noise.
       {"duration_s", std::round(recording.duration_s * 1000.0) / 1000.0},
       {"bytes", recording.bytes},
-      {"state", recording.state},
+      {"state", to_string(recording.state)},
       {"path", text_or_null(recording.path)},
       {"sha256", text_or_null(recording.sha256)},
       {"error", text_or_null(recording.error)},

@@ -17,13 +17,10 @@ namespace deskline::daemon {
 std::string format_iso8601(WallTimeUs time);
 
 // Fields: id, line, box, port, direction, number, number_absence
-// ("private" / "unavailable" / null), name, state, outcome (null while
-// active), started_at / answered_at / ended_at (format_iso8601, null when
-// absent), duration_s (ended - answered for answered calls, ended - started
-// for outbound calls without an answer time and for calls joined in progress
-// (direction "unknown"), 0 for inbound calls never answered, null while
-// active) and ring_s (answered or ended - started for inbound calls, null for
-// the others or still ringing); both in seconds with millisecond precision.
+// ("private" / "unavailable" / null), name, state, outcome and end_reason
+// (null while active), started_at / answered_at / ended_at (format_iso8601,
+// null when absent), duration_s (duration() in call.hpp) and ring_s
+// (ring_time()), in seconds with millisecond precision, null when none.
 nlohmann::json call_to_json(const CallRecord& call);
 
 // Aligned plain-text table for `deskline calls`: started, line, direction,

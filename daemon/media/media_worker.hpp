@@ -26,6 +26,7 @@
 #include "config/config.hpp"
 #include "daemon/calls/audio_detection.hpp"
 #include "daemon/core/log.hpp"
+#include "daemon/domain/call.hpp"
 
 namespace deskline::daemon {
 
@@ -44,9 +45,9 @@ struct RecordingRequest {
 struct RecordingResult {
   std::string call_id;
   std::filesystem::path path;
-  // "complete"; "truncated" (the disk filled up: the file is valid up to
-  // there); "refused" (not started: disk guard, no audio device); "failed".
-  std::string state;
+  // complete; truncated (a write failed, e.g. the disk filled up: the file
+  // is valid up to there); refused (not started: disk guard, no audio device).
+  RecordingState state = RecordingState::complete;
   double duration_s = 0;
   std::uint64_t bytes = 0;
   std::string sha256;  // of the file as closed, hex
@@ -115,7 +116,7 @@ class MediaWorker {
   void pump(Box& box);
   void feed(Box& box, Recording& recording);
   void detect(Box& box);
-  void finish(Recording& recording, std::string state, std::string error = {});
+  void finish(Recording& recording, RecordingState state, std::string error = {});
   void report(const RecordingResult& result);
 
   boost::asio::io_context& io_;

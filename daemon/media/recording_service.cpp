@@ -1,6 +1,7 @@
 #include "daemon/media/recording_service.hpp"
 
 #include <ctime>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -24,9 +25,25 @@ std::filesystem::path recording_path(const std::filesystem::path& root, const Ca
 // "inbound call from 13812345678", "outbound call on Sales 1", "call joined
 // in progress on Sales 1".
 std::string title(const CallRecord& call) {
-  if (call.direction == "unknown") return fmt::format("call joined in progress on {}", call.line);
-  return fmt::format("{} call {} {}", call.direction, call.direction == "inbound" ? "from" : "on",
-                     call.number.empty() ? call.line : call.number);
+  switch (call.direction) {
+    case Direction::inbound:
+      return fmt::format("inbound call from {}", call.number.empty() ? call.line : call.number);
+    case Direction::outbound:
+      return fmt::format("outbound call on {}", call.number.empty() ? call.line : call.number);
+    case Direction::unknown: break;
+  }
+  return fmt::format("call joined in progress on {}", call.line);
+}
+
+// The one direction a policy records, for the policies that record one.
+std::optional<Direction> recorded_direction(config::RecordPolicy policy) {
+  switch (policy) {
+    case config::RecordPolicy::inbound: return Direction::inbound;
+    case config::RecordPolicy::outbound: return Direction::outbound;
+    case config::RecordPolicy::always:
+    case config::RecordPolicy::never: break;
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -37,26 +54,20 @@ RecordingService::RecordingService(boost::asio::io_context& io, const config::Co
 
 bool RecordingService::wanted(const CallRecord& call) const {
   const auto policy = config_.record_policy(call.box, call.port);
-  switch (policy) {
-    case config::RecordPolicy::always: return true;
-    case config::RecordPolicy::never: return false;
-    case config::RecordPolicy::inbound:
-    case config::RecordPolicy::outbound: {
-      // A call joined in progress may be of either direction: a policy that
-      // records one direction only cannot vouch for it.
-      const std::string wanted_direction(config::to_string(policy));
-      if (call.direction == "unknown")
-        log_.info("line={} call={} not recorded: joined in progress, so its direction is unknown and policy \"{}\" "
-                  "records {} calls only",
-                  call.line, call.id, wanted_direction, wanted_direction);
-      return call.direction == wanted_direction;
-    }
-  }
-  return false;
+  if (policy == config::RecordPolicy::always) return true;
+  const auto wanted_direction = recorded_direction(policy);
+  if (!wanted_direction) return false;  // never
+  // A call joined in progress may be of either direction: a policy that
+  // records one direction only cannot vouch for it.
+  if (call.direction == Direction::unknown)
+    log_.info("line={} call={} not recorded: joined in progress, so its direction is unknown and policy \"{}\" "
+              "records {} calls only",
+              call.line, call.id, config::to_string(policy), to_string(*wanted_direction));
+  return call.direction == *wanted_direction;
 }
 
 void RecordingService::call_changed(CallChange change, const CallRecord& call, char) {
-  const bool inbound = call.direction == "inbound";
+  const bool inbound = call.direction == Direction::inbound;
   if (change == CallChange::answered && inbound && call.answered_at) {
     start(call, *call.answered_at);
   } else if (change == CallChange::started && !inbound) {
@@ -85,7 +96,7 @@ void RecordingService::start(const CallRecord& call, WallTimeUs from) {
       "DESKLINE_LINE=" + call.line,
       "DESKLINE_BOX=" + call.box,
       "DESKLINE_PORT=" + std::to_string(call.port),
-      "DESKLINE_DIRECTION=" + call.direction,
+      "DESKLINE_DIRECTION=" + std::string(to_string(call.direction)),
       "DESKLINE_NUMBER=" + call.number,
       "DESKLINE_START_TIME=" + format_iso8601(from),
       "TITLE=" + title(call),
@@ -95,7 +106,7 @@ void RecordingService::start(const CallRecord& call, WallTimeUs from) {
   RecordingRecord row;
   row.call_id = call.id;
   row.path = request.path.string();
-  row.state = "recording";
+  row.state = RecordingState::recording;
   row.started_at = from;
   if (auto error = store_.insert_recording(row))
     log_.error("call={} cannot store the recording row: {}", call.id, store_.last_error_message());
@@ -125,26 +136,26 @@ void RecordingService::on_result(const RecordingResult& result) {
   row.error = result.error;
   std::error_code error;
   if (auto existing = store_.find_recording(result.call_id, error)) row.started_at = existing->started_at;
-  if (result.state == "refused") {
+  if (result.state == RecordingState::refused) {
     ++refused_;
     row.path.clear();  // no file was made
     log_.error("line={} call={} not recorded: {}", call.line, result.call_id, result.error);
-  } else if (result.state == "complete") {
+  } else if (result.state == RecordingState::complete) {
     log_.info("line={} call={} recording saved: {} ({:.2f} s, {} bytes)", call.line, result.call_id,
               row.path, result.duration_s, result.bytes);
   } else {
-    log_.error("line={} call={} recording {}: {} ({:.2f} s kept in {})", call.line, result.call_id, result.state,
-               result.error, result.duration_s, row.path);
+    log_.error("line={} call={} recording {}: {} ({:.2f} s kept in {})", call.line, result.call_id,
+               to_string(result.state), result.error, result.duration_s, row.path);
   }
   if (auto update_error = store_.update_recording(row))
     log_.error("call={} cannot store the recording result: {}", result.call_id, store_.last_error_message());
-  if (result.state != "refused" && !call.id.empty())
+  if (result.state != RecordingState::refused && !call.id.empty())
     on_saved_(call, row);
 }
 
 void RecordingService::recover() {
   std::error_code error;
-  auto rows = store_.recordings_in_state("recording", error);
+  auto rows = store_.recordings_in_state(RecordingState::recording, error);
   if (error) {
     log_.error("cannot list unfinished recordings: {}", store_.last_error_message());
     return;
@@ -154,7 +165,7 @@ void RecordingService::recover() {
     switch (repair.result) {
       case FileRepair::Result::repaired:
       case FileRepair::Result::complete:
-        row.state = "repaired";
+        row.state = RecordingState::repaired;
         row.duration_s = repair.duration_s;
         row.bytes = repair.bytes;
         row.error = repair.reason;
@@ -163,7 +174,7 @@ void RecordingService::recover() {
         break;
       case FileRepair::Result::refused:
       case FileRepair::Result::unreadable:
-        row.state = "damaged";
+        row.state = RecordingState::damaged;
         row.error = repair.reason;
         log_.error("call={} recording {} could not be repaired ({}); it is kept as it is", row.call_id, row.path,
                    repair.reason);

@@ -44,8 +44,13 @@ std::string_view Use::text_view(int column) const {
 std::string Use::text(int column) const { return std::string(text_view(column)); }
 std::int64_t Use::integer(int column) const { return sqlite3_column_int64(statement_, column); }
 std::optional<std::int64_t> Use::optional_integer(int column) const {
-  if (sqlite3_column_type(statement_, column) == SQLITE_NULL) return std::nullopt;
+  if (is_null(column)) return std::nullopt;
   return integer(column);
+}
+bool Use::is_null(int column) const { return sqlite3_column_type(statement_, column) == SQLITE_NULL; }
+std::string_view Use::column_name(int column) const {
+  const char* name = sqlite3_column_name(statement_, column);
+  return name ? name : "";
 }
 
 int execute(sqlite3* database, const char* sql, std::string& message) {

@@ -50,6 +50,8 @@ class Use {
   std::string_view text_view(int column) const;  // valid until the next step
   std::int64_t integer(int column) const;
   std::optional<std::int64_t> optional_integer(int column) const;
+  bool is_null(int column) const;
+  std::string_view column_name(int column) const;
 
  private:
   sqlite3_stmt* statement_;

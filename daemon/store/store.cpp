@@ -20,7 +20,7 @@ using sqlite::Use;
 
 // Migration n brings user_version from n-1 to n. Append only: a released
 // migration is never edited, since databases in the field already ran it.
-constexpr std::array<std::string_view, 3> migrations = {
+constexpr std::array<std::string_view, 4> migrations = {
     // 1: calls and their events.
     R"sql(
 CREATE TABLE calls (
@@ -74,6 +74,20 @@ UPDATE calls SET direction_3 = direction;
 ALTER TABLE calls DROP COLUMN direction;
 ALTER TABLE calls RENAME COLUMN direction_3 TO direction;
 )sql",
+    // 4: end_reason, what ended a call (NULL while active). Calls ended
+    // before it get the reason their outcome implies; an interrupted call's
+    // (shutdown or restart) is not known and stays NULL.
+    R"sql(
+ALTER TABLE calls ADD COLUMN end_reason TEXT;
+UPDATE calls SET end_reason = CASE outcome
+  WHEN 'answered' THEN 'on_hook'
+  WHEN 'completed' THEN 'on_hook'
+  WHEN 'abandoned' THEN 'on_hook'
+  WHEN 'missed' THEN 'ring_timeout'
+  WHEN 'remote_hangup' THEN 'hangup_tone'
+  WHEN 'device_lost' THEN 'device_lost'
+END WHERE state = 'ended';
+)sql",
 };
 
 class SqliteCategory final : public std::error_category {
@@ -93,6 +107,7 @@ class StoreCategory final : public std::error_category {
         return "database has an older schema; start desklined once to migrate it";
       case StoreError::database_missing: return "database does not exist";
       case StoreError::no_such_call: return "no call with this id";
+      case StoreError::invalid_row: return "database holds a value this deskline does not know";
     }
     return "unknown store error";
   }
@@ -101,28 +116,61 @@ class StoreCategory final : public std::error_category {
 std::error_code sqlite_error(int result) { return {result, sqlite_category()}; }
 
 constexpr std::string_view call_columns =
-    "id, line, box, port, direction, number, number_absence, name, state, outcome, started_at, answered_at, "
-    "ended_at";
+    "id, line, box, port, direction, number, number_absence, name, state, outcome, end_reason, started_at, "
+    "answered_at, ended_at";
 
-CallRecord read_call(const Use& row) {
+// Words in a row that this deskline does not know (a newer one wrote them,
+// or a person edited the file) make the row an error, never a guess.
+template <typename Enum>
+bool read_word(const Use& row, int column, std::optional<Enum> (*parse)(std::string_view), Enum& out,
+               std::string& problem) {
+  const auto text = row.text_view(column);
+  if (const auto value = parse(text)) {
+    out = *value;
+    return true;
+  }
+  problem = fmt::format("unknown {} '{}'", row.column_name(column), text);
+  return false;
+}
+
+// NULL is none; any other text must be a known word.
+template <typename Enum>
+bool read_optional_word(const Use& row, int column, std::optional<Enum> (*parse)(std::string_view),
+                        std::optional<Enum>& out, std::string& problem) {
+  if (row.is_null(column)) {
+    out.reset();
+    return true;
+  }
+  Enum value{};
+  if (!read_word(row, column, parse, value, problem)) return false;
+  out = value;
+  return true;
+}
+
+// The call of the current row, or nullopt with problem set.
+std::optional<CallRecord> read_call(const Use& row, std::string& problem) {
   CallRecord call;
   call.id = row.text(0);
   call.line = row.text(1);
   call.box = row.text(2);
   call.port = static_cast<int>(row.integer(3));
-  call.direction = row.text(4);
   call.number = row.text(5);
   if (const auto absence = row.text(6); absence.size() == 1) call.number_absence = absence[0];
   call.name = row.text(7);
-  call.state = row.text(8);
-  call.outcome = row.text(9);
-  call.started_at = row.integer(10);
-  call.answered_at = row.optional_integer(11);
-  call.ended_at = row.optional_integer(12);
+  call.started_at = row.integer(11);
+  call.answered_at = row.optional_integer(12);
+  call.ended_at = row.optional_integer(13);
+  if (!read_word(row, 4, parse_direction, call.direction, problem) ||
+      !read_word(row, 8, parse_call_state, call.state, problem) ||
+      !read_optional_word(row, 9, parse_outcome, call.outcome, problem) ||
+      !read_optional_word(row, 10, parse_end_reason, call.end_reason, problem)) {
+    problem = fmt::format("call {}: {}", call.id, problem);
+    return std::nullopt;
+  }
   return call;
 }
 
-// Binds the 13 call columns as parameters ?1..?13, in call_columns order.
+// Binds the 14 call columns as parameters ?1..?14, in call_columns order.
 int bind_call(Use& use, const CallRecord& call) {
   const std::string absence = call.number_absence ? std::string(1, *call.number_absence) : std::string();
   const int results[] = {
@@ -130,16 +178,17 @@ int bind_call(Use& use, const CallRecord& call) {
       use.bind(2, call.line),
       use.bind(3, call.box),
       use.bind(4, std::int64_t{call.port}),
-      use.bind(5, call.direction),
+      use.bind(5, to_string(call.direction)),
       use.bind(6, call.number),
       call.number_absence ? use.bind(7, absence) : use.bind_null(7),
       use.bind(8, call.name),
-      use.bind(9, call.state),
-      // An active call has no outcome yet: NULL, so SQL readers need not know our "".
-      call.outcome.empty() ? use.bind_null(10) : use.bind(10, call.outcome),
-      use.bind(11, std::int64_t{call.started_at}),
-      use.bind(12, call.answered_at),
-      use.bind(13, call.ended_at),
+      use.bind(9, to_string(call.state)),
+      // An active call has no outcome or end reason yet: NULL.
+      call.outcome ? use.bind(10, to_string(*call.outcome)) : use.bind_null(10),
+      call.end_reason ? use.bind(11, to_string(*call.end_reason)) : use.bind_null(11),
+      use.bind(12, std::int64_t{call.started_at}),
+      use.bind(13, call.answered_at),
+      use.bind(14, call.ended_at),
   };
   for (int result : results)
     if (result != SQLITE_OK) return result;
@@ -148,16 +197,20 @@ int bind_call(Use& use, const CallRecord& call) {
 
 constexpr std::string_view recording_columns = "call_id, path, state, started_at, duration_ms, bytes, sha256, error";
 
-RecordingRecord read_recording(const Use& row) {
+// The recording of the current row, or nullopt with problem set.
+std::optional<RecordingRecord> read_recording(const Use& row, std::string& problem) {
   RecordingRecord recording;
   recording.call_id = row.text(0);
   recording.path = row.text(1);
-  recording.state = row.text(2);
   recording.started_at = row.integer(3);
   recording.duration_s = static_cast<double>(row.integer(4)) / 1000.0;
   recording.bytes = static_cast<std::uint64_t>(row.integer(5));
   recording.sha256 = row.text(6);
   recording.error = row.text(7);
+  if (!read_word(row, 2, parse_recording_state, recording.state, problem)) {
+    problem = fmt::format("recording of call {}: {}", recording.call_id, problem);
+    return std::nullopt;
+  }
   return recording;
 }
 
@@ -165,7 +218,7 @@ int bind_recording(Use& use, const RecordingRecord& recording) {
   const int results[] = {
       use.bind(1, recording.call_id),
       use.bind(2, recording.path),
-      use.bind(3, recording.state),
+      use.bind(3, to_string(recording.state)),
       use.bind(4, std::int64_t{recording.started_at}),
       use.bind(5, static_cast<std::int64_t>(recording.duration_s * 1000.0 + 0.5)),
       use.bind(6, static_cast<std::int64_t>(recording.bytes)),
@@ -175,6 +228,25 @@ int bind_recording(Use& use, const RecordingRecord& recording) {
   for (int result : results)
     if (result != SQLITE_OK) return result;
   return SQLITE_OK;
+}
+
+
+// A negative LIMIT means no limit in SQLite.
+std::int64_t sql_limit(std::size_t limit) { return limit == 0 ? std::int64_t{-1} : static_cast<std::int64_t>(limit); }
+
+// Reads the rows of use (bound with result SQLITE_OK) into out. Returns
+// SQLITE_DONE at the end, SQLite's error, or SQLITE_ROW with problem set when
+// a row holds what read refuses.
+template <typename Record>
+int read_rows(Use& use, int result, std::optional<Record> (*read)(const Use&, std::string&), std::vector<Record>& out,
+              std::string& problem) {
+  while (result == SQLITE_OK && (result = use.step()) == SQLITE_ROW) {
+    auto record = read(use, problem);
+    if (!record) return SQLITE_ROW;
+    out.push_back(std::move(*record));
+    result = SQLITE_OK;
+  }
+  return result;
 }
 
 }  // namespace
@@ -249,11 +321,12 @@ std::unique_ptr<Store> Store::open(const std::filesystem::path& path, std::error
   auto& statements = *store->statements_;
   const std::array<std::pair<Statement*, std::string>, 13> sql = {{
       {&statements.insert_call,
-       fmt::format("INSERT INTO calls ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+       fmt::format("INSERT INTO calls ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                    call_columns)},
       {&statements.update_call,
        "UPDATE calls SET line = ?2, box = ?3, port = ?4, direction = ?5, number = ?6, number_absence = ?7, "
-       "name = ?8, state = ?9, outcome = ?10, started_at = ?11, answered_at = ?12, ended_at = ?13 WHERE id = ?1"},
+       "name = ?8, state = ?9, outcome = ?10, end_reason = ?11, started_at = ?12, answered_at = ?13, ended_at = ?14 "
+       "WHERE id = ?1"},
       {&statements.add_event, "INSERT INTO call_events (call_id, at, type, detail) VALUES (?1, ?2, ?3, ?4)"},
       // rowid breaks ties so calls started in the same microsecond keep insertion order.
       {&statements.list_calls,
@@ -301,6 +374,12 @@ std::error_code Store::fail(StoreError error, std::string message) const {
   return error;
 }
 
+std::error_code Store::finish_reading(int result, const std::string& problem, const char* context) const {
+  if (result == SQLITE_DONE) return {};
+  if (!problem.empty()) return fail(StoreError::invalid_row, fmt::format("{}: {}", context, problem));
+  return fail(result, context);
+}
+
 std::error_code Store::insert_call(const CallRecord& call) {
   Use use(statements_->insert_call);
   if (int result = bind_call(use, call); result != SQLITE_OK) return fail(result, "insert call");
@@ -334,26 +413,20 @@ std::error_code Store::add_event(const CallEventRecord& event) {
 std::vector<CallRecord> Store::list_calls(std::size_t limit, std::error_code& error) const {
   std::vector<CallRecord> calls;
   Use use(statements_->list_calls);
-  // A negative LIMIT means no limit in SQLite.
-  const auto sql_limit = limit == 0 ? std::int64_t{-1} : static_cast<std::int64_t>(limit);
-  int result = use.bind(1, sql_limit);
-  while (result == SQLITE_OK && (result = use.step()) == SQLITE_ROW) {
-    calls.push_back(read_call(use));
-    result = SQLITE_OK;
-  }
-  error = result == SQLITE_DONE ? std::error_code() : fail(result, "list calls");
+  std::string problem;
+  error = finish_reading(read_rows(use, use.bind(1, sql_limit(limit)), read_call, calls, problem), problem,
+                         "list calls");
   if (error) calls.clear();
   return calls;
 }
 
 std::optional<CallRecord> Store::find_call(const std::string& id, std::error_code& error) const {
   Use use(statements_->find_call);
-  int result = use.bind(1, id);
-  if (result == SQLITE_OK) result = use.step();
-  error.clear();
-  if (result == SQLITE_ROW) return read_call(use);
-  if (result != SQLITE_DONE) error = fail(result, "find call");
-  return std::nullopt;
+  std::vector<CallRecord> calls;
+  std::string problem;
+  error = finish_reading(read_rows(use, use.bind(1, id), read_call, calls, problem), problem, "find call");
+  if (error || calls.empty()) return std::nullopt;
+  return std::move(calls.front());
 }
 
 std::vector<CallEventRecord> Store::call_events(const std::string& call_id, std::error_code& error) const {
@@ -372,9 +445,8 @@ std::vector<CallEventRecord> Store::call_events(const std::string& call_id, std:
 std::vector<CallRecord> Store::active_calls(std::error_code& error) const {
   std::vector<CallRecord> calls;
   Use use(statements_->active_calls);
-  int result = SQLITE_OK;
-  while ((result = use.step()) == SQLITE_ROW) calls.push_back(read_call(use));
-  error = result == SQLITE_DONE ? std::error_code() : fail(result, "list active calls");
+  std::string problem;
+  error = finish_reading(read_rows(use, SQLITE_OK, read_call, calls, problem), problem, "list active calls");
   if (error) calls.clear();
   return calls;
 }
@@ -383,11 +455,11 @@ std::optional<CallRecord> Store::latest_call_on(const std::string& box, int port
   Use use(statements_->latest_call_on);
   int result = use.bind(1, box);
   if (result == SQLITE_OK) result = use.bind(2, std::int64_t{port});
-  if (result == SQLITE_OK) result = use.step();
-  error.clear();
-  if (result == SQLITE_ROW) return read_call(use);
-  if (result != SQLITE_DONE) error = fail(result, "find the latest call of a port");
-  return std::nullopt;
+  std::vector<CallRecord> calls;
+  std::string problem;
+  error = finish_reading(read_rows(use, result, read_call, calls, problem), problem, "find the latest call of a port");
+  if (error || calls.empty()) return std::nullopt;
+  return std::move(calls.front());
 }
 
 std::error_code Store::insert_recording(const RecordingRecord& recording) {
@@ -412,35 +484,29 @@ std::error_code Store::update_recording(const RecordingRecord& recording) {
 std::vector<RecordingRecord> Store::list_recordings(std::size_t limit, std::error_code& error) const {
   std::vector<RecordingRecord> recordings;
   Use use(statements_->list_recordings);
-  int result = use.bind(1, limit == 0 ? std::int64_t{-1} : static_cast<std::int64_t>(limit));
-  while (result == SQLITE_OK && (result = use.step()) == SQLITE_ROW) {
-    recordings.push_back(read_recording(use));
-    result = SQLITE_OK;
-  }
-  error = result == SQLITE_DONE ? std::error_code() : fail(result, "list recordings");
+  std::string problem;
+  error = finish_reading(read_rows(use, use.bind(1, sql_limit(limit)), read_recording, recordings, problem), problem,
+                         "list recordings");
   if (error) recordings.clear();
   return recordings;
 }
 
 std::optional<RecordingRecord> Store::find_recording(const std::string& call_id, std::error_code& error) const {
   Use use(statements_->find_recording);
-  int result = use.bind(1, call_id);
-  if (result == SQLITE_OK) result = use.step();
-  error.clear();
-  if (result == SQLITE_ROW) return read_recording(use);
-  if (result != SQLITE_DONE) error = fail(result, "find recording");
-  return std::nullopt;
+  std::vector<RecordingRecord> recordings;
+  std::string problem;
+  error = finish_reading(read_rows(use, use.bind(1, call_id), read_recording, recordings, problem), problem,
+                         "find recording");
+  if (error || recordings.empty()) return std::nullopt;
+  return std::move(recordings.front());
 }
 
-std::vector<RecordingRecord> Store::recordings_in_state(const std::string& state, std::error_code& error) const {
+std::vector<RecordingRecord> Store::recordings_in_state(RecordingState state, std::error_code& error) const {
   std::vector<RecordingRecord> recordings;
   Use use(statements_->recordings_in_state);
-  int result = use.bind(1, state);
-  while (result == SQLITE_OK && (result = use.step()) == SQLITE_ROW) {
-    recordings.push_back(read_recording(use));
-    result = SQLITE_OK;
-  }
-  error = result == SQLITE_DONE ? std::error_code() : fail(result, "list recordings by state");
+  std::string problem;
+  error = finish_reading(read_rows(use, use.bind(1, to_string(state)), read_recording, recordings, problem), problem,
+                         "list recordings by state");
   if (error) recordings.clear();
   return recordings;
 }

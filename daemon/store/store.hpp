@@ -25,6 +25,7 @@ enum class StoreError {
   schema_too_old,      // read-only open of a database that still needs migrating
   database_missing,    // read-only open of a file that does not exist
   no_such_call,        // update_call for an id that is not stored
+  invalid_row,         // a row holds a word this deskline does not know (written by a newer one?)
 };
 const std::error_category& store_category();
 std::error_code make_error_code(StoreError error);
@@ -68,7 +69,7 @@ class Store {
   // Newest first; limit 0 = all.
   std::vector<RecordingRecord> list_recordings(std::size_t limit, std::error_code& error) const;
   std::optional<RecordingRecord> find_recording(const std::string& call_id, std::error_code& error) const;
-  std::vector<RecordingRecord> recordings_in_state(const std::string& state, std::error_code& error) const;
+  std::vector<RecordingRecord> recordings_in_state(RecordingState state, std::error_code& error) const;
 
   const std::string& last_error_message() const { return last_error_message_; }
 
@@ -77,6 +78,8 @@ class Store {
   Store(sqlite3* database, bool read_only);
   std::error_code fail(int result, const char* context) const;
   std::error_code fail(StoreError error, std::string message) const;
+  // The end of reading rows (daemon/store/store.cpp: read_rows).
+  std::error_code finish_reading(int result, const std::string& problem, const char* context) const;
 
   sqlite3* database_ = nullptr;
   bool read_only_ = false;

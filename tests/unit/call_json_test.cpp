@@ -42,11 +42,12 @@ CallRecord answered_inbound() {
   call.line = "Sales 1";
   call.box = "X800-0001";
   call.port = 1;
-  call.direction = "inbound";
+  call.direction = Direction::inbound;
   call.number = "13812345678";
   call.name = "LI NA";
-  call.state = "ended";
-  call.outcome = "answered";
+  call.state = CallState::ended;
+  call.outcome = Outcome::answered;
+  call.end_reason = EndReason::on_hook;
   call.started_at = base + 125'000;
   call.answered_at = base + 7'625'000;
   call.ended_at = base + 65'375'000;
@@ -88,8 +89,8 @@ TEST(CallJson, ExactlyTheDocumentedFields) {
   std::set<std::string> keys;
   for (const auto& [key, value] : call.items()) keys.insert(key);
   EXPECT_EQ(keys, (std::set<std::string>{"id", "line", "box", "port", "direction", "number", "number_absence", "name",
-                                         "state", "outcome", "started_at", "answered_at", "ended_at", "duration_s",
-                                         "ring_s"}));
+                                         "state", "outcome", "end_reason", "started_at", "answered_at", "ended_at",
+                                         "duration_s", "ring_s"}));
 }
 
 TEST(CallJson, AnsweredInboundCall) {
@@ -105,6 +106,7 @@ TEST(CallJson, AnsweredInboundCall) {
   EXPECT_EQ(call["name"], "LI NA");
   EXPECT_EQ(call["state"], "ended");
   EXPECT_EQ(call["outcome"], "answered");
+  EXPECT_EQ(call["end_reason"], "on_hook");
   EXPECT_EQ(call["started_at"], "2026-11-27T13:45:02.125+08:00");
   EXPECT_EQ(call["answered_at"], "2026-11-27T13:45:09.625+08:00");
   EXPECT_EQ(call["ended_at"], "2026-11-27T13:46:07.375+08:00");
@@ -124,7 +126,7 @@ TEST(CallJson, DurationsHaveMillisecondPrecision) {
 
 TEST(CallJson, MissedCallHasZeroDurationAndRingsUntilTheEnd) {
   CallRecord call = answered_inbound();
-  call.outcome = "missed";
+  call.outcome = Outcome::missed;
   call.answered_at.reset();
   call.ended_at = call.started_at + 18'000'000;
   const json out = call_to_json(call);
@@ -135,12 +137,15 @@ TEST(CallJson, MissedCallHasZeroDurationAndRingsUntilTheEnd) {
 
 TEST(CallJson, ActiveCallHasNulls) {
   CallRecord call = answered_inbound();
-  call.state = "active";
-  call.outcome = "";
+  call.state = CallState::active;
+  call.outcome.reset();
+  call.end_reason.reset();
   call.answered_at.reset();
   call.ended_at.reset();
   json out = call_to_json(call);
+  EXPECT_EQ(out["state"], "active");
   EXPECT_TRUE(out["outcome"].is_null());
+  EXPECT_TRUE(out["end_reason"].is_null());
   EXPECT_TRUE(out["answered_at"].is_null());
   EXPECT_TRUE(out["ended_at"].is_null());
   EXPECT_TRUE(out["duration_s"].is_null());
@@ -154,7 +159,7 @@ TEST(CallJson, ActiveCallHasNulls) {
 
 TEST(CallJson, OutboundCallHasNoRingTime) {
   CallRecord call = answered_inbound();
-  call.direction = "outbound";
+  call.direction = Direction::outbound;
   const json out = call_to_json(call);
   EXPECT_TRUE(out["ring_s"].is_null());
   EXPECT_DOUBLE_EQ(out["duration_s"].get<double>(), 57.75);
@@ -162,8 +167,8 @@ TEST(CallJson, OutboundCallHasNoRingTime) {
 
 TEST(CallJson, OutboundWithoutAnswerSupervisionCountsFromOffHook) {
   CallRecord call = answered_inbound();
-  call.direction = "outbound";
-  call.outcome = "completed";
+  call.direction = Direction::outbound;
+  call.outcome = Outcome::completed;
   call.answered_at.reset();
   // started at base + 0.125 s, ended at base + 65.375 s
   EXPECT_DOUBLE_EQ(call_to_json(call)["duration_s"].get<double>(), 65.25);
@@ -171,10 +176,10 @@ TEST(CallJson, OutboundWithoutAnswerSupervisionCountsFromOffHook) {
 
 TEST(CallJson, JoinedCallCountsTheSeenPartAndHasNoRingTime) {
   CallRecord call = answered_inbound();
-  call.direction = "unknown";
+  call.direction = Direction::unknown;
   call.number.clear();
   call.name.clear();
-  call.outcome = "completed";
+  call.outcome = Outcome::completed;
   call.answered_at.reset();
   const json out = call_to_json(call);
   EXPECT_EQ(out["direction"], "unknown");
@@ -213,15 +218,15 @@ TEST(CallsTable, AlignedColumns) {
   CallRecord missed = answered_inbound();
   missed.id = "2";
   missed.line = "Support";
-  missed.outcome = "missed";
+  missed.outcome = Outcome::missed;
   missed.number = "";
   missed.number_absence = 'P';
   missed.answered_at.reset();
   CallRecord active = answered_inbound();
   active.id = "3";
-  active.direction = "outbound";
-  active.state = "active";
-  active.outcome = "";
+  active.direction = Direction::outbound;
+  active.state = CallState::active;
+  active.outcome.reset();
   active.ended_at.reset();
   CallRecord long_call = answered_inbound();
   long_call.ended_at = *long_call.answered_at + 3'725'000'000;  // 1:02:05
@@ -261,7 +266,7 @@ RecordingRecord complete_recording() {
   RecordingRecord recording;
   recording.call_id = "0b5e0c6e-1111-4c3a-9a51-000000000001";
   recording.path = "/var/lib/deskline/recordings/2026/11/27/0b5e0c6e-1111-4c3a-9a51-000000000001.opus";
-  recording.state = "complete";
+  recording.state = RecordingState::complete;
   recording.started_at = base + 7'625'000;
   recording.duration_s = 57.75;
   recording.bytes = 118'272;
@@ -288,7 +293,7 @@ TEST(RecordingJson, JoinsTheCall) {
 TEST(RecordingJson, RefusedRecordingWithoutItsCall) {
   RecordingRecord refused;
   refused.call_id = "0b5e0c6e-2222-4c3a-9a51-000000000002";
-  refused.state = "refused";
+  refused.state = RecordingState::refused;
   refused.started_at = base;
   refused.error = "free space below 200 MB";
   const json recording = recording_to_json(refused, std::nullopt);
@@ -307,10 +312,10 @@ TEST(RecordingsTable, AlignedColumns) {
   TimeZone zone("Asia/Shanghai");
   RecordingRecord refused;
   refused.call_id = "9c0ffee0-2222-4c3a-9a51-000000000002";
-  refused.state = "refused";
+  refused.state = RecordingState::refused;
   refused.started_at = base;
   CallRecord outbound = answered_inbound();
-  outbound.direction = "outbound";
+  outbound.direction = Direction::outbound;
   outbound.number = "01062345678";
   outbound.line = "Sales 22";
   RecordingRecord big = complete_recording();

@@ -31,9 +31,9 @@ class PopHubTest : public ::testing::Test {
     call.line = "Sales 1";
     call.box = "X800-0001";
     call.port = 1;
-    call.direction = "inbound";
+    call.direction = Direction::inbound;
     call.number = number;
-    call.state = "active";
+    call.state = CallState::active;
     call.started_at = 1'800'000'000'000'000;
     return call;
   }

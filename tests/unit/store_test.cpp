@@ -21,10 +21,10 @@ CallRecord inbound_call(std::string id, WallTimeUs started_at) {
   call.line = "Sales 1";
   call.box = "X800-0001";
   call.port = 1;
-  call.direction = "inbound";
+  call.direction = Direction::inbound;
   call.number = "13812345678";
   call.name = "LI NA";
-  call.state = "active";
+  call.state = CallState::active;
   call.started_at = started_at;
   return call;
 }
@@ -81,7 +81,8 @@ TEST_F(StoreTest, MigratesAnEmptyFileToTheLatestSchema) {
   auto store = open_store();
   ASSERT_TRUE(store);
   EXPECT_EQ(store->schema_version(), Store::latest_schema_version());
-  EXPECT_EQ(Store::latest_schema_version(), 3);  // 1: calls and events, 2: recordings, 3: direction unknown
+  // 1: calls and events, 2: recordings, 3: direction unknown, 4: end_reason
+  EXPECT_EQ(Store::latest_schema_version(), 4);
   EXPECT_FALSE(store->read_only());
   RawDatabase raw(path_);
   EXPECT_EQ(raw.text("PRAGMA user_version"), std::to_string(Store::latest_schema_version()));
@@ -178,25 +179,57 @@ TEST_F(StoreTest, Migration3AllowsUnknownDirectionAndKeepsEveryRow) {
   }
   auto store = open_store();
   ASSERT_TRUE(store);
-  EXPECT_EQ(store->schema_version(), 3);
+  EXPECT_EQ(store->schema_version(), Store::latest_schema_version());
   std::error_code error;
   const auto old_in = store->find_call("old-in", error);
   ASSERT_TRUE(old_in);
-  EXPECT_EQ(old_in->direction, "inbound");
+  EXPECT_EQ(old_in->direction, Direction::inbound);
   EXPECT_EQ(old_in->number, "13812345678");
   EXPECT_EQ(old_in->answered_at, 20);
-  EXPECT_EQ(store->find_call("old-out", error)->direction, "outbound");
+  EXPECT_EQ(store->find_call("old-out", error)->direction, Direction::outbound);
   EXPECT_EQ(store->call_events("old-in", error).size(), 1u);  // not cascaded away
   EXPECT_TRUE(store->find_recording("old-in", error));
   auto joined = inbound_call("joined", 50);
-  joined.direction = "unknown";
+  joined.direction = Direction::unknown;
   EXPECT_FALSE(store->insert_call(joined)) << store->last_error_message();
-  joined.id = "bad";
-  joined.direction = "sideways";
-  EXPECT_EQ(store->insert_call(joined), std::error_code(SQLITE_CONSTRAINT_CHECK, sqlite_category()));
   RawDatabase raw(path_);
+  EXPECT_EQ(raw.execute("INSERT INTO calls (id, line, box, port, direction, state, started_at) "
+                        "VALUES ('bad', 'L', 'B', 1, 'sideways', 'active', 2)"),
+            SQLITE_CONSTRAINT);
   EXPECT_EQ(raw.text("PRAGMA foreign_key_check"), "");
   EXPECT_EQ(raw.text("PRAGMA integrity_check"), "ok");
+}
+
+TEST_F(StoreTest, Migration4GivesEndedCallsTheEndReasonTheirOutcomeImplies) {
+  {
+    RawDatabase raw(path_);
+    ASSERT_EQ(raw.execute(schema_version_2), SQLITE_OK);
+    ASSERT_EQ(raw.execute("INSERT INTO calls (id, line, box, port, direction, state, outcome, started_at, ended_at) "
+                          "VALUES ('missed', 'L', 'B', 1, 'inbound', 'ended', 'missed', 1, 2), "
+                          "('abandoned', 'L', 'B', 1, 'outbound', 'ended', 'abandoned', 1, 2), "
+                          "('hung-up', 'L', 'B', 1, 'outbound', 'ended', 'remote_hangup', 1, 2), "
+                          "('unplugged', 'L', 'B', 1, 'inbound', 'ended', 'device_lost', 1, 2), "
+                          "('stopped', 'L', 'B', 1, 'inbound', 'ended', 'interrupted', 1, 2)"),
+              SQLITE_OK);
+  }
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->schema_version(), 4);
+  std::error_code error;
+  auto end_reason_of = [&](const std::string& id) {
+    const auto call = store->find_call(id, error);
+    EXPECT_TRUE(call) << id << ": " << store->last_error_message();
+    return call ? call->end_reason : std::nullopt;
+  };
+  EXPECT_EQ(end_reason_of("old-in"), EndReason::on_hook);  // answered
+  EXPECT_EQ(end_reason_of("old-out"), std::nullopt);       // still active
+  EXPECT_EQ(end_reason_of("missed"), EndReason::ring_timeout);
+  EXPECT_EQ(end_reason_of("abandoned"), EndReason::on_hook);
+  EXPECT_EQ(end_reason_of("hung-up"), EndReason::hangup_tone);
+  EXPECT_EQ(end_reason_of("unplugged"), EndReason::device_lost);
+  EXPECT_EQ(end_reason_of("stopped"), std::nullopt);  // shutdown or restart: not known
+  EXPECT_EQ(store->list_calls(0, error).size(), 7u);
+  EXPECT_FALSE(error);
 }
 
 TEST_F(StoreTest, NotADatabaseIsAnSqliteError) {
@@ -227,11 +260,13 @@ TEST_F(StoreTest, InsertFindUpdate) {
   ASSERT_FALSE(error);
   ASSERT_TRUE(found);
   EXPECT_EQ(*found, call);
-  EXPECT_EQ(found->outcome, "");  // stored as NULL while active
+  EXPECT_FALSE(found->outcome);  // stored as NULL while active
+  EXPECT_FALSE(found->end_reason);
   EXPECT_FALSE(found->answered_at);
 
-  call.state = "ended";
-  call.outcome = "answered";
+  call.state = CallState::ended;
+  call.outcome = Outcome::answered;
+  call.end_reason = EndReason::on_hook;
   call.answered_at = call.started_at + 7'500'000;
   call.ended_at = call.started_at + 65'250'000;
   call.number = "";
@@ -245,6 +280,8 @@ TEST_F(StoreTest, InsertFindUpdate) {
   RawDatabase raw(path_);
   EXPECT_EQ(raw.text("SELECT number_absence FROM calls"), "P");
   EXPECT_EQ(raw.text("SELECT typeof(outcome) FROM calls"), "text");
+  EXPECT_EQ(raw.text("SELECT direction || ' ' || state || ' ' || outcome || ' ' || end_reason FROM calls"),
+            "inbound ended answered on_hook");
 }
 
 TEST_F(StoreTest, FindUnknownIdIsNotAnError) {
@@ -277,18 +314,61 @@ TEST_F(StoreTest, DuplicateIdIsAnErrorNotAnException) {
   EXPECT_EQ(store->list_calls(0, list_error).size(), 2u);
 }
 
-TEST_F(StoreTest, DirectionIsChecked) {
+TEST_F(StoreTest, EveryWordIsStoredAndReadBack) {
   auto store = open_store();
-  auto call = inbound_call("x", 1);
-  call.direction = "sideways";
-  EXPECT_EQ(store->insert_call(call), std::error_code(SQLITE_CONSTRAINT_CHECK, sqlite_category()));
+  int index = 0;
+  for (auto direction : {Direction::inbound, Direction::outbound, Direction::unknown})
+    for (auto outcome : {Outcome::answered, Outcome::missed, Outcome::completed, Outcome::abandoned,
+                         Outcome::device_lost, Outcome::interrupted, Outcome::remote_hangup}) {
+      ++index;
+      auto call = inbound_call("call-" + std::to_string(index), index);
+      call.direction = direction;
+      call.state = CallState::ended;
+      call.outcome = outcome;
+      call.end_reason = static_cast<EndReason>(index % 6);
+      call.ended_at = index + 1;
+      ASSERT_FALSE(store->insert_call(call)) << store->last_error_message();
+      std::error_code error;
+      EXPECT_EQ(store->find_call(call.id, error), call);
+    }
+}
+
+// A word this deskline does not know (a newer one wrote it, or a person
+// edited the file) makes the row an error, naming the call and the word.
+TEST_F(StoreTest, UnknownWordInARowIsAnError) {
+  auto store = open_store();
+  ASSERT_FALSE(store->insert_call(inbound_call("good", 1)));
+  ASSERT_FALSE(store->insert_call(inbound_call("odd", 2)));
+  {
+    RawDatabase raw(path_);
+    ASSERT_EQ(raw.execute("UPDATE calls SET state = 'ended', outcome = 'exploded' WHERE id = 'odd'"), SQLITE_OK);
+  }
+  std::error_code error;
+  EXPECT_TRUE(store->list_calls(0, error).empty());
+  EXPECT_EQ(error, StoreError::invalid_row);
+  EXPECT_NE(store->last_error_message().find("call odd: unknown outcome 'exploded'"), std::string::npos)
+      << store->last_error_message();
+  EXPECT_FALSE(store->find_call("odd", error));
+  EXPECT_EQ(error, StoreError::invalid_row);
+  EXPECT_TRUE(store->find_call("good", error));  // the other rows still read
+  EXPECT_FALSE(error);
+
+  ASSERT_FALSE(store->insert_recording({"good", "/r/good.opus", RecordingState::recording, 1, 0, 0, "", ""}));
+  {
+    RawDatabase raw(path_);
+    ASSERT_EQ(raw.execute("UPDATE recordings SET state = 'melted'"), SQLITE_OK);
+  }
+  EXPECT_TRUE(store->list_recordings(0, error).empty());
+  EXPECT_EQ(error, StoreError::invalid_row);
+  EXPECT_NE(store->last_error_message().find("recording of call good: unknown state 'melted'"), std::string::npos)
+      << store->last_error_message();
 }
 
 TEST_F(StoreTest, ListIsNewestFirstWithLimit) {
   auto store = open_store();
   for (int i : {3, 1, 4, 2, 5}) {
     auto call = inbound_call("call-" + std::to_string(i), i * 1'000'000);
-    if (i == 4) call.direction = "outbound";
+    if (i == 4) call.direction = Direction::outbound;
     ASSERT_FALSE(store->insert_call(call));
   }
   std::error_code error;
@@ -296,7 +376,7 @@ TEST_F(StoreTest, ListIsNewestFirstWithLimit) {
   ASSERT_FALSE(error);
   ASSERT_EQ(all.size(), 5u);
   for (std::size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i].id, "call-" + std::to_string(5 - i));
-  EXPECT_EQ(all[1].direction, "outbound");
+  EXPECT_EQ(all[1].direction, Direction::outbound);
   const auto newest = store->list_calls(2, error);
   ASSERT_EQ(newest.size(), 2u);
   EXPECT_EQ(newest[0].id, "call-5");
@@ -351,8 +431,8 @@ TEST_F(StoreTest, EventDetailMustBeJson) {
 TEST_F(StoreTest, ActiveCallsAreThoseNotEnded) {
   auto store = open_store();
   auto ended = inbound_call("ended", 1);
-  ended.state = "ended";
-  ended.outcome = "missed";
+  ended.state = CallState::ended;
+  ended.outcome = Outcome::missed;
   ended.ended_at = 5;
   ASSERT_FALSE(store->insert_call(ended));
   ASSERT_FALSE(store->insert_call(inbound_call("active-2", 20)));
@@ -503,24 +583,25 @@ TEST(StoreRecordings, InsertUpdateListFindAndUnfinished) {
   call.line = "Sales 1";
   call.box = "B1";
   call.port = 1;
-  call.direction = "inbound";
-  call.state = "active";
+  call.direction = Direction::inbound;
+  call.state = CallState::active;
   call.started_at = 1'000'000;
   ASSERT_FALSE(store->insert_call(call));
-  RecordingRecord recording{"call-1", "/r/call-1.opus", "recording", 2'000'000, 0, 0, "", ""};
+  RecordingRecord recording{"call-1", "/r/call-1.opus", RecordingState::recording, 2'000'000, 0, 0, "", ""};
   ASSERT_FALSE(store->insert_recording(recording));
-  EXPECT_EQ(store->recordings_in_state("recording", error).size(), 1u);
-  recording.state = "complete";
+  EXPECT_EQ(store->recordings_in_state(RecordingState::recording, error).size(), 1u);
+  recording.state = RecordingState::complete;
   recording.duration_s = 12.345;
   recording.bytes = 4096;
   recording.sha256 = "ab";
   ASSERT_FALSE(store->update_recording(recording));
   EXPECT_EQ(store->find_recording("call-1", error), recording);
-  EXPECT_TRUE(store->recordings_in_state("recording", error).empty());
+  EXPECT_TRUE(store->recordings_in_state(RecordingState::recording, error).empty());
   EXPECT_EQ(store->list_recordings(0, error), std::vector<RecordingRecord>{recording});
   // A recording needs its call; an unknown one cannot be updated.
-  EXPECT_TRUE(store->insert_recording({"no-such-call", "", "refused", 0, 0, 0, "", ""}));
-  EXPECT_EQ(store->update_recording({"other", "", "complete", 0, 0, 0, "", ""}), StoreError::no_such_call);
+  EXPECT_TRUE(store->insert_recording({"no-such-call", "", RecordingState::refused, 0, 0, 0, "", ""}));
+  EXPECT_EQ(store->update_recording({"other", "", RecordingState::complete, 0, 0, 0, "", ""}),
+            StoreError::no_such_call);
   store.reset();
   std::filesystem::remove(path);
 }

@@ -204,7 +204,8 @@ int export_recording(const config::Config& config, const ExportOptions& options)
   if (!recording) return 1;
   if (recording->path.empty()) {
     std::cerr << fmt::format("deskline: call {} has no recording file (state {}{})\n", recording->call_id,
-                             recording->state, recording->error.empty() ? "" : ": " + recording->error);
+                             daemon::to_string(recording->state),
+                             recording->error.empty() ? "" : ": " + recording->error);
     return 1;
   }
   std::ifstream input(recording->path, std::ios::binary);
@@ -222,13 +223,13 @@ int export_recording(const config::Config& config, const ExportOptions& options)
   const auto decoded = codec::decode_ogg_opus(opus_bytes);
   if (!decoded) {
     std::cerr << fmt::format("deskline: the recording {} is damaged: {} (state {})\n", recording->path,
-                             decoded.error, recording->state);
+                             decoded.error, daemon::to_string(recording->state));
     return 1;
   }
   if (decoded.bad_packets > 0)
     std::cerr << fmt::format("deskline: warning: {} damaged packets in {} (exported as silence in WAV)\n",
                              decoded.bad_packets, recording->path);
-  if (recording->state == "recording")
+  if (recording->state == daemon::RecordingState::recording)
     std::cerr << "deskline: warning: the call is still being recorded; exporting what is written so far\n";
 
   if (format == "opus") {
