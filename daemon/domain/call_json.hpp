@@ -1,10 +1,9 @@
 // How a stored call looks outside the daemon: the JSON of the control socket,
-// the CLI's --json output and the CRM, and the CLI's plain-text table.
+// the CLI's --json output and the CRM (the CLI's tables are tools/cli/tables).
 #pragma once
 
 #include <optional>
 #include <string>
-#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -23,21 +22,10 @@ std::string format_iso8601(WallTimeUs time);
 // (ring_time()), in seconds with millisecond precision, null when none.
 nlohmann::json call_to_json(const CallRecord& call);
 
-// Aligned plain-text table for `deskline calls`: started, line, direction,
-// number, outcome, duration. The JSON overload takes an array of
-// call_to_json objects, as the control socket returns them.
-std::string calls_table(const std::vector<CallRecord>& calls);
-std::string calls_table(const nlohmann::json& calls);
-
 // A recording as `deskline recordings --json` lists it: call_id, line,
 // direction, number (from the call; null when the call row is missing),
 // started_at (format_iso8601), duration_s, bytes, state, path and sha256
 // (null when no file was made), error (null when none).
 nlohmann::json recording_to_json(const RecordingRecord& recording, const std::optional<CallRecord>& call);
-
-// Aligned plain-text table for `deskline recordings` and the demo: call (the
-// id's first 8 characters), started, line, direction, number, duration, size,
-// state, path. Takes an array of recording_to_json objects.
-std::string recordings_table(const nlohmann::json& recordings);
 
 }  // namespace deskline::daemon

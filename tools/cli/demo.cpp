@@ -14,6 +14,7 @@
 #include "tools/cli/command.hpp"
 #include "tools/cli/control_client.hpp"
 #include "tools/cli/subprocess.hpp"
+#include "tools/cli/tables.hpp"
 
 namespace deskline::tools {
 namespace {
@@ -237,7 +238,7 @@ int run_demo(const std::string& requested_dir) {
   auto records = store->list_calls(0, store_error);
   nlohmann::json calls = nlohmann::json::array();
   for (const auto& record : records) calls.push_back(daemon::call_to_json(record));
-  std::cout << "\nCalls recorded this morning:\n" << daemon::calls_table(calls) << "\n";
+  std::cout << "\nCalls recorded this morning:\n" << calls_table(calls) << "\n";
 
   auto recording_records = store->list_recordings(0, store_error);
   nlohmann::json recordings = nlohmann::json::array();
@@ -245,7 +246,7 @@ int run_demo(const std::string& requested_dir) {
     std::error_code call_error;
     recordings.push_back(daemon::recording_to_json(record, store->find_call(record.call_id, call_error)));
   }
-  std::cout << "Recordings (Ogg Opus, playable as they are):\n" << daemon::recordings_table(recordings) << "\n";
+  std::cout << "Recordings (Ogg Opus, playable as they are):\n" << recordings_table(recordings) << "\n";
   std::string example_id;
   for (const auto& recording : recordings)
     if (recording["path"].is_string()) example_id = recording["call_id"].get<std::string>().substr(0, 8);

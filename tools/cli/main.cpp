@@ -10,6 +10,7 @@
 #include "daemon/store/store.hpp"
 #include "tools/cli/command.hpp"
 #include "tools/cli/control_client.hpp"
+#include "tools/cli/tables.hpp"
 
 namespace deskline::tools {
 
@@ -52,7 +53,7 @@ int print_calls(const config::Config& config, bool as_json, int limit) {
   if (as_json)
     std::cout << calls.dump(2) << "\n";
   else
-    std::cout << daemon::calls_table(calls);
+    std::cout << calls_table(calls);
   return 0;
 }
 

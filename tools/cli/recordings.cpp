@@ -24,6 +24,7 @@
 #include "daemon/store/store.hpp"
 #include "tools/cli/command.hpp"
 #include "tools/cli/output_file.hpp"
+#include "tools/cli/tables.hpp"
 
 namespace deskline::tools {
 namespace {
@@ -126,7 +127,7 @@ int list_recordings(const config::Config& config, bool as_json, int limit) {
   if (as_json)
     std::cout << recordings.dump(2) << "\n";
   else
-    std::cout << daemon::recordings_table(recordings);
+    std::cout << recordings_table(recordings);
   return 0;
 }
 
