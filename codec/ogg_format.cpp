@@ -5,6 +5,8 @@
 #include <cctype>
 #include <cstring>
 
+#include "proto/bytes.hpp"
+
 namespace deskline::codec {
 namespace {
 
@@ -28,38 +30,6 @@ constexpr auto crc_table = make_crc_table();
 std::uint32_t crc_update(std::uint32_t crc, std::span<const std::uint8_t> bytes) {
   for (const auto byte : bytes) crc = (crc << 8) ^ crc_table[((crc >> 24) ^ byte) & 0xFF];
   return crc;
-}
-
-std::uint16_t read_u16(std::span<const std::uint8_t> bytes, std::size_t offset) {
-  return static_cast<std::uint16_t>(bytes[offset] | (bytes[offset + 1] << 8));
-}
-
-std::uint32_t read_u32(std::span<const std::uint8_t> bytes, std::size_t offset) {
-  return static_cast<std::uint32_t>(bytes[offset]) | (static_cast<std::uint32_t>(bytes[offset + 1]) << 8) |
-         (static_cast<std::uint32_t>(bytes[offset + 2]) << 16) | (static_cast<std::uint32_t>(bytes[offset + 3]) << 24);
-}
-
-std::uint64_t read_u64(std::span<const std::uint8_t> bytes, std::size_t offset) {
-  return std::uint64_t{read_u32(bytes, offset)} | (std::uint64_t{read_u32(bytes, offset + 4)} << 32);
-}
-
-void put_u16(std::vector<std::uint8_t>& out, std::uint16_t value) {
-  out.push_back(static_cast<std::uint8_t>(value));
-  out.push_back(static_cast<std::uint8_t>(value >> 8));
-}
-
-void put_u32(std::vector<std::uint8_t>& out, std::uint32_t value) {
-  put_u16(out, static_cast<std::uint16_t>(value));
-  put_u16(out, static_cast<std::uint16_t>(value >> 16));
-}
-
-void put_u64(std::vector<std::uint8_t>& out, std::uint64_t value) {
-  put_u32(out, static_cast<std::uint32_t>(value));
-  put_u32(out, static_cast<std::uint32_t>(value >> 32));
-}
-
-void put_text(std::vector<std::uint8_t>& out, std::string_view text) {
-  out.insert(out.end(), text.begin(), text.end());
 }
 
 bool starts_with(std::span<const std::uint8_t> bytes, std::string_view prefix) {
@@ -95,12 +65,12 @@ OggParse parse_ogg_page(std::span<const std::uint8_t> bytes, OggPage& page) {
   std::uint32_t crc = crc_update(0, bytes.first(crc_offset));
   crc = crc_update(crc, zero_crc);
   crc = crc_update(crc, bytes.subspan(crc_offset + 4, page_size - crc_offset - 4));
-  if (crc != read_u32(bytes, crc_offset)) return OggParse::invalid;
+  if (crc != proto::load_le32(bytes, crc_offset)) return OggParse::invalid;
 
   page.flags = bytes[5];
-  page.granule = static_cast<std::int64_t>(read_u64(bytes, 6));
-  page.serial = read_u32(bytes, 14);
-  page.sequence = read_u32(bytes, 18);
+  page.granule = static_cast<std::int64_t>(proto::load_le64(bytes, 6));
+  page.serial = proto::load_le32(bytes, 14);
+  page.sequence = proto::load_le32(bytes, 18);
   page.lacing = lacing;
   page.body = bytes.subspan(ogg_page_header_size + segments, body_size);
   page.size = page_size;
@@ -109,8 +79,7 @@ OggParse parse_ogg_page(std::span<const std::uint8_t> bytes, OggPage& page) {
 
 void set_ogg_page_crc(std::span<std::uint8_t> page) {
   std::fill_n(page.begin() + crc_offset, 4, std::uint8_t{0});
-  const std::uint32_t crc = ogg_crc(page);
-  for (std::size_t i = 0; i < 4; ++i) page[crc_offset + i] = static_cast<std::uint8_t>(crc >> (8 * i));
+  proto::store_le32(page, crc_offset, ogg_crc(page));
 }
 
 std::vector<std::uint8_t> build_ogg_page(std::uint32_t serial, std::uint32_t sequence, std::uint8_t flags,
@@ -125,20 +94,13 @@ std::vector<std::uint8_t> build_ogg_page(std::uint32_t serial, std::uint32_t seq
   }
   lacing.resize(std::min(lacing.size(), max_lacing_values));  // callers keep packets small
 
-  std::vector<std::uint8_t> page;
-  page.reserve(ogg_page_header_size + lacing.size() + body_size);
-  put_text(page, capture_pattern);
-  page.push_back(0);  // version
-  page.push_back(flags);
-  put_u64(page, static_cast<std::uint64_t>(granule));
-  put_u32(page, serial);
-  put_u32(page, sequence);
-  put_u32(page, 0);  // CRC, set below
-  page.push_back(static_cast<std::uint8_t>(lacing.size()));
-  page.insert(page.end(), lacing.begin(), lacing.end());
-  for (const auto& packet : packets) page.insert(page.end(), packet.begin(), packet.end());
-  set_ogg_page_crc(page);
-  return page;
+  proto::ByteWriter page(ogg_page_header_size + lacing.size() + body_size);
+  page.text(capture_pattern).u8(0 /* version */).u8(flags).u64(static_cast<std::uint64_t>(granule));
+  page.u32(serial).u32(sequence).u32(0 /* CRC, set below */);
+  page.u8(static_cast<std::uint8_t>(lacing.size())).append(lacing);
+  for (const auto& packet : packets) page.append(packet);
+  set_ogg_page_crc(page.bytes());
+  return page.take();
 }
 
 OggWalk walk_ogg_stream(std::span<const std::uint8_t> bytes) {
@@ -183,16 +145,10 @@ OggWalk walk_ogg_stream(std::span<const std::uint8_t> bytes) {
 }
 
 std::vector<std::uint8_t> encode_opus_head(const OpusHead& head) {
-  std::vector<std::uint8_t> out;
-  out.reserve(opus_head_size);
-  put_text(out, opus_head_magic);
-  out.push_back(head.version);
-  out.push_back(head.channels);
-  put_u16(out, head.pre_skip);
-  put_u32(out, head.input_rate_hz);
-  put_u16(out, static_cast<std::uint16_t>(head.output_gain_q8));
-  out.push_back(head.mapping_family);
-  return out;
+  proto::ByteWriter out(opus_head_size);
+  out.text(opus_head_magic).u8(head.version).u8(head.channels).u16(head.pre_skip).u32(head.input_rate_hz);
+  out.u16(static_cast<std::uint16_t>(head.output_gain_q8)).u8(head.mapping_family);
+  return out.take();
 }
 
 std::optional<OpusHead> parse_opus_head(std::span<const std::uint8_t> packet, std::string& why) {
@@ -207,9 +163,9 @@ std::optional<OpusHead> parse_opus_head(std::span<const std::uint8_t> packet, st
   OpusHead head;
   head.version = packet[8];
   head.channels = packet[9];
-  head.pre_skip = read_u16(packet, 10);
-  head.input_rate_hz = read_u32(packet, 12);
-  head.output_gain_q8 = static_cast<std::int16_t>(read_u16(packet, 16));
+  head.pre_skip = proto::load_le16(packet, 10);
+  head.input_rate_hz = proto::load_le32(packet, 12);
+  head.output_gain_q8 = static_cast<std::int16_t>(proto::load_le16(packet, 16));
   head.mapping_family = packet[18];
   // Minor versions (low nibble) stay compatible; a new major version does not.
   if ((head.version & 0xF0) != 0) {
@@ -228,16 +184,11 @@ std::optional<OpusHead> parse_opus_head(std::span<const std::uint8_t> packet, st
 }
 
 std::vector<std::uint8_t> encode_opus_tags(const OpusTags& tags) {
-  std::vector<std::uint8_t> out;
-  put_text(out, opus_tags_magic);
-  put_u32(out, static_cast<std::uint32_t>(tags.vendor.size()));
-  put_text(out, tags.vendor);
-  put_u32(out, static_cast<std::uint32_t>(tags.comments.size()));
-  for (const auto& comment : tags.comments) {
-    put_u32(out, static_cast<std::uint32_t>(comment.size()));
-    put_text(out, comment);
-  }
-  return out;
+  proto::ByteWriter out;
+  out.text(opus_tags_magic).u32(static_cast<std::uint32_t>(tags.vendor.size())).text(tags.vendor);
+  out.u32(static_cast<std::uint32_t>(tags.comments.size()));
+  for (const auto& comment : tags.comments) out.u32(static_cast<std::uint32_t>(comment.size())).text(comment);
+  return out.take();
 }
 
 std::optional<OpusTags> parse_opus_tags(std::span<const std::uint8_t> packet, std::string& why) {
@@ -245,30 +196,24 @@ std::optional<OpusTags> parse_opus_tags(std::span<const std::uint8_t> packet, st
     why = "second packet is not OpusTags";
     return std::nullopt;
   }
-  std::size_t offset = opus_tags_magic.size();
+  proto::ByteReader reader(packet.subspan(opus_tags_magic.size()));
   // Reads a 32-bit length and that many bytes; false when the packet ends first.
   auto read_string = [&](std::string& text) {
-    if (packet.size() - offset < 4) return false;
-    const std::uint32_t length = read_u32(packet, offset);
-    offset += 4;
-    if (packet.size() - offset < length) return false;
-    text.assign(reinterpret_cast<const char*>(packet.data() + offset), length);
-    offset += length;
-    return true;
+    std::uint32_t length = 0;
+    return reader.u32(length) && reader.text(length, text);
   };
   OpusTags tags;
   if (!read_string(tags.vendor)) {
     why = "OpusTags vendor string truncated";
     return std::nullopt;
   }
-  if (packet.size() - offset < 4) {
+  std::uint32_t count = 0;
+  if (!reader.u32(count)) {
     why = "OpusTags comment count missing";
     return std::nullopt;
   }
-  const std::uint32_t count = read_u32(packet, offset);
-  offset += 4;
   // Each comment takes at least its 4-byte length: bound the count before reserving.
-  if (count > (packet.size() - offset) / 4) {
+  if (count > reader.remaining() / 4) {
     why = "OpusTags comment count exceeds the packet";
     return std::nullopt;
   }

@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "proto/bytes.hpp"
+
 namespace deskline::codec {
 namespace {
 
@@ -14,16 +16,6 @@ constexpr std::size_t riff_header_size = 12;  // "RIFF" size "WAVE"
 constexpr std::size_t chunk_header_size = 8;  // id size
 constexpr std::size_t pcm_fmt_size = 16;
 constexpr std::size_t extensible_fmt_size = 40;
-
-std::uint16_t read_u16(std::span<const std::uint8_t> bytes, std::size_t offset) {
-  return static_cast<std::uint16_t>(bytes[offset] | (bytes[offset + 1] << 8));
-}
-
-std::uint32_t read_u32(std::span<const std::uint8_t> bytes, std::size_t offset) {
-  return static_cast<std::uint32_t>(bytes[offset]) | (static_cast<std::uint32_t>(bytes[offset + 1]) << 8) |
-         (static_cast<std::uint32_t>(bytes[offset + 2]) << 16) |
-         (static_cast<std::uint32_t>(bytes[offset + 3]) << 24);
-}
 
 bool has_id(std::span<const std::uint8_t> bytes, std::size_t offset, std::string_view id) {
   for (std::size_t i = 0; i < 4; ++i)
@@ -42,18 +34,18 @@ struct Format {
 // Reads a fmt chunk body; returns an error text or an empty string.
 std::string read_format(std::span<const std::uint8_t> body, Format& format) {
   if (body.size() < pcm_fmt_size) return "fmt chunk shorter than 16 bytes";
-  std::uint16_t tag = read_u16(body, 0);
+  std::uint16_t tag = proto::load_le16(body, 0);
   if (tag == format_extensible) {
     // WAVE_FORMAT_EXTENSIBLE names the real format in the first two bytes of
     // its sub-format GUID; sox writes it for more than two channels.
     if (body.size() < extensible_fmt_size) return "extensible fmt chunk shorter than 40 bytes";
-    tag = read_u16(body, 24);
+    tag = proto::load_le16(body, 24);
   }
   if (tag != format_pcm) return "not PCM (format tag " + std::to_string(tag) + ")";
-  format.channels = read_u16(body, 2);
-  format.rate_hz = read_u32(body, 4);
-  format.block_align = read_u16(body, 12);
-  const std::uint16_t bits_per_sample = read_u16(body, 14);
+  format.channels = proto::load_le16(body, 2);
+  format.rate_hz = proto::load_le32(body, 4);
+  format.block_align = proto::load_le16(body, 12);
+  const std::uint16_t bits_per_sample = proto::load_le16(body, 14);
   if (bits_per_sample != 16) return "not 16-bit (" + std::to_string(bits_per_sample) + " bits per sample)";
   if (format.channels == 0) return "zero channels";
   if (format.rate_hz == 0) return "zero sample rate";
@@ -74,7 +66,7 @@ WavParsed parse_wav(std::span<const std::uint8_t> bytes) {
   if (!has_id(bytes, 0, "RIFF")) return refuse("not RIFF");
   if (!has_id(bytes, 8, "WAVE")) return refuse("not WAVE");
   // The RIFF size counts everything after the size field itself.
-  const std::uint64_t riff_end = std::uint64_t{read_u32(bytes, 4)} + 8;
+  const std::uint64_t riff_end = std::uint64_t{proto::load_le32(bytes, 4)} + 8;
   if (riff_end > bytes.size()) return refuse("truncated: RIFF length exceeds the file");
   if (riff_end < riff_header_size) return refuse("RIFF length shorter than its header");
   const auto riff = bytes.first(static_cast<std::size_t>(riff_end));
@@ -84,7 +76,7 @@ WavParsed parse_wav(std::span<const std::uint8_t> bytes) {
   std::size_t offset = riff_header_size;
   while (offset < riff.size()) {
     if (riff.size() - offset < chunk_header_size) return refuse("truncated: partial chunk header");
-    const std::uint32_t chunk_size = read_u32(riff, offset + 4);
+    const std::uint32_t chunk_size = proto::load_le32(riff, offset + 4);
     const std::size_t body_offset = offset + chunk_header_size;
     if (chunk_size > riff.size() - body_offset) return refuse("truncated: chunk runs past the end");
     const auto body = riff.subspan(body_offset, chunk_size);
@@ -111,7 +103,7 @@ WavParsed parse_wav(std::span<const std::uint8_t> bytes) {
   audio.channels = format->channels;
   audio.samples.resize(data->size() / 2);
   for (std::size_t i = 0; i < audio.samples.size(); ++i)
-    audio.samples[i] = static_cast<std::int16_t>(read_u16(*data, 2 * i));
+    audio.samples[i] = static_cast<std::int16_t>(proto::load_le16(*data, 2 * i));
   return WavParsed{std::move(audio), {}};
 }
 
@@ -125,36 +117,19 @@ std::vector<std::uint8_t> encode_wav(const WavAudio& audio) {
   if (data_size + header_size - 8 > std::numeric_limits<std::uint32_t>::max())
     throw std::length_error("encode_wav: audio too long for a RIFF file");
 
-  std::vector<std::uint8_t> out;
-  out.reserve(static_cast<std::size_t>(header_size + data_size));
-  auto put_id = [&](std::string_view id) { out.insert(out.end(), id.begin(), id.end()); };
-  auto put_u16 = [&](std::uint32_t value) {
-    out.push_back(static_cast<std::uint8_t>(value));
-    out.push_back(static_cast<std::uint8_t>(value >> 8));
-  };
-  auto put_u32 = [&](std::uint64_t value) {
-    put_u16(static_cast<std::uint32_t>(value & 0xFFFF));
-    put_u16(static_cast<std::uint32_t>((value >> 16) & 0xFFFF));
-  };
   const std::uint32_t block_align = audio.channels * 2u;
   if (std::uint64_t{audio.rate_hz} * block_align > std::numeric_limits<std::uint32_t>::max())
     throw std::length_error("encode_wav: byte rate does not fit in 32 bits");
 
-  put_id("RIFF");
-  put_u32(header_size - 8 + data_size);
-  put_id("WAVE");
-  put_id("fmt ");
-  put_u32(pcm_fmt_size);
-  put_u16(format_pcm);
-  put_u16(audio.channels);
-  put_u32(audio.rate_hz);
-  put_u32(std::uint64_t{audio.rate_hz} * block_align);  // byte rate
-  put_u16(block_align);
-  put_u16(16);
-  put_id("data");
-  put_u32(data_size);
-  for (const std::int16_t sample : audio.samples) put_u16(static_cast<std::uint16_t>(sample));
-  return out;
+  // The checks above keep every size below within 32 bits.
+  proto::ByteWriter out(static_cast<std::size_t>(header_size + data_size));
+  out.text("RIFF").u32(static_cast<std::uint32_t>(header_size - 8 + data_size)).text("WAVE");
+  out.text("fmt ").u32(pcm_fmt_size).u16(format_pcm).u16(audio.channels).u32(audio.rate_hz);
+  out.u32(audio.rate_hz * block_align);  // byte rate
+  out.u16(static_cast<std::uint16_t>(block_align)).u16(16);
+  out.text("data").u32(static_cast<std::uint32_t>(data_size));
+  for (const std::int16_t sample : audio.samples) out.u16(static_cast<std::uint16_t>(sample));
+  return out.take();
 }
 
 }  // namespace deskline::codec

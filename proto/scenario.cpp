@@ -10,6 +10,8 @@
 #include <tuple>
 #include <utility>
 
+#include "proto/bytes.hpp"
+
 namespace deskline::proto::scenario {
 namespace {
 
@@ -627,20 +629,11 @@ class Parser {
       const Word& word = words[i];
       if (word.has_value) fail("raw takes hex bytes, not " + quoted(word.key + "="));
       const std::string& hex = word.key;
-      auto nibble = [&](char c) -> int {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-        fail("bad hex byte " + quoted(hex));
-      };
-      if (hex.size() == 1) {
-        raw.bytes.push_back(static_cast<std::uint8_t>(nibble(hex[0])));
-      } else if (hex.size() % 2 == 0) {
-        for (std::size_t j = 0; j < hex.size(); j += 2)
-          raw.bytes.push_back(static_cast<std::uint8_t>(nibble(hex[j]) << 4 | nibble(hex[j + 1])));
-      } else {
+      if (hex.size() > 1 && hex.size() % 2 != 0)
         fail("bad hex " + quoted(hex) + ": write bytes as pairs of hex digits");
-      }
+      const auto bytes = from_hex(hex.size() == 1 ? "0" + hex : hex);  // one digit is a byte too
+      if (!bytes) fail("bad hex byte " + quoted(hex));
+      raw.bytes.insert(raw.bytes.end(), bytes->begin(), bytes->end());
       if (raw.bytes.size() > max_transfer_size) fail("raw transfer longer than 64 bytes");
     }
     if (raw.bytes.empty()) fail("raw needs at least one hex byte, as: raw 01 02 ff");

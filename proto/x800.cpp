@@ -4,77 +4,16 @@
 #include <iterator>
 #include <stdexcept>
 
+#include "proto/bytes.hpp"
+
 namespace deskline::proto::x800 {
 namespace {
 
-// ---- little-endian cursor over a payload ----------------------------------
-
-class Reader {
- public:
-  explicit Reader(std::span<const std::uint8_t> bytes) : bytes_(bytes) {}
-
-  bool u8(std::uint8_t& out) {
-    if (remaining() < 1) return false;
-    out = bytes_[position_++];
-    return true;
-  }
-  bool u16(std::uint16_t& out) {
-    if (remaining() < 2) return false;
-    out = static_cast<std::uint16_t>(bytes_[position_] | (bytes_[position_ + 1] << 8));
-    position_ += 2;
-    return true;
-  }
-  bool u32(std::uint32_t& out) {
-    if (remaining() < 4) return false;
-    out = 0;
-    for (int i = 3; i >= 0; --i) out = (out << 8) | bytes_[position_ + static_cast<std::size_t>(i)];
-    position_ += 4;
-    return true;
-  }
-  bool u64(std::uint64_t& out) {
-    if (remaining() < 8) return false;
-    out = 0;
-    for (int i = 7; i >= 0; --i) out = (out << 8) | bytes_[position_ + static_cast<std::size_t>(i)];
-    position_ += 8;
-    return true;
-  }
-  bool text(std::size_t length, std::string& out) {
-    if (remaining() < length) return false;
-    out.assign(reinterpret_cast<const char*>(bytes_.data() + position_), length);
-    position_ += length;
-    return true;
-  }
-  std::size_t remaining() const { return bytes_.size() - position_; }
-
- private:
-  std::span<const std::uint8_t> bytes_;
-  std::size_t position_ = 0;
-};
-
-class Writer {
- public:
-  void u8(std::uint8_t value) { bytes_.push_back(value); }
-  void u16(std::uint16_t value) {
-    u8(static_cast<std::uint8_t>(value));
-    u8(static_cast<std::uint8_t>(value >> 8));
-  }
-  void u32(std::uint32_t value) {
-    for (int i = 0; i < 4; ++i) u8(static_cast<std::uint8_t>(value >> (8 * i)));
-  }
-  void u64(std::uint64_t value) {
-    for (int i = 0; i < 8; ++i) u8(static_cast<std::uint8_t>(value >> (8 * i)));
-  }
-  void text(std::string_view value) { bytes_.insert(bytes_.end(), value.begin(), value.end()); }
-  void short_text(std::string_view value) {
-    if (value.size() > 255) throw std::length_error("x800: string longer than 255 bytes");
-    u8(static_cast<std::uint8_t>(value.size()));
-    text(value);
-  }
-  std::vector<std::uint8_t>& bytes() { return bytes_; }
-
- private:
-  std::vector<std::uint8_t> bytes_;
-};
+// A length byte, then up to 255 bytes of text (model, serial, caller-ID fields).
+void write_short_text(ByteWriter& writer, std::string_view value) {
+  if (value.size() > 255) throw std::length_error("x800: string longer than 255 bytes");
+  writer.u8(static_cast<std::uint8_t>(value.size())).text(value);
+}
 
 bool printable(std::string_view text) {
   return std::all_of(text.begin(), text.end(), [](char c) { return c >= 0x20 && c < 0x7F; });
@@ -93,7 +32,7 @@ bool valid_number(std::string_view number) {
 bool valid_absence(std::uint8_t value) { return value == 'P' || value == 'O'; }
 
 // A yes/no byte: 0 or 1, anything else refuses the payload.
-bool read_flag(Reader& reader, bool& out) {
+bool read_flag(ByteReader& reader, bool& out) {
   std::uint8_t value = 0;
   if (!reader.u8(value) || value > 1) return false;
   out = value == 1;
@@ -124,7 +63,7 @@ enum CallerIdTag : std::uint8_t {
   tag_name_absence = 0x08,
 };
 
-std::optional<ReportBody> decode_caller_id(Reader& reader) {
+std::optional<ReportBody> decode_caller_id(ByteReader& reader) {
   CallerId caller_id;
   bool any = false;
   while (reader.remaining() > 0) {
@@ -169,7 +108,7 @@ std::optional<ReportBody> decode_caller_id(Reader& reader) {
   return caller_id;
 }
 
-std::optional<ReportBody> decode_report_body(ReportType type, Reader& reader) {
+std::optional<ReportBody> decode_report_body(ReportType type, ByteReader& reader) {
   auto flag = [&](bool& out) { return read_flag(reader, out) && reader.remaining() == 0; };
   switch (type) {
     case ReportType::info: {
@@ -253,7 +192,7 @@ std::optional<ReportBody> decode_report_body(ReportType type, Reader& reader) {
   return std::nullopt;
 }
 
-std::optional<CommandBody> decode_command_body(std::uint8_t type, Reader& reader) {
+std::optional<CommandBody> decode_command_body(std::uint8_t type, ByteReader& reader) {
   switch (static_cast<CommandType>(type)) {
     case CommandType::get_info:
       if (reader.remaining() != 0) return std::nullopt;
@@ -299,7 +238,7 @@ std::optional<FrameError> split_frame(std::span<const std::uint8_t> bytes, Frame
   std::uint8_t sum = 0;
   for (std::size_t i = 0; i < frame_length; ++i) sum = static_cast<std::uint8_t>(sum + bytes[i]);
   if (sum != 0) return FrameError::bad_checksum;
-  Reader header(bytes.subspan(0, header_size));
+  ByteReader header(bytes.subspan(0, header_size));
   std::uint8_t version = 0, length = 0;
   header.u8(version);
   header.u8(frame.type);
@@ -314,28 +253,22 @@ std::optional<FrameError> split_frame(std::span<const std::uint8_t> bytes, Frame
 std::vector<std::uint8_t> seal_frame(std::uint8_t type, std::uint16_t sequence, std::uint8_t line,
                                      std::uint64_t box_time_us, std::vector<std::uint8_t> payload) {
   if (payload.size() > max_payload_size) throw std::length_error("x800: payload exceeds 49 bytes");
-  Writer frame;
-  frame.u8(protocol_version);
-  frame.u8(type);
-  frame.u16(sequence);
-  frame.u8(line);
-  frame.u8(static_cast<std::uint8_t>(payload.size()));
-  frame.u64(box_time_us);
-  auto& bytes = frame.bytes();
-  bytes.insert(bytes.end(), payload.begin(), payload.end());
+  ByteWriter frame(header_size + payload.size() + trailer_size);
+  frame.u8(protocol_version).u8(type).u16(sequence).u8(line).u8(static_cast<std::uint8_t>(payload.size()));
+  frame.u64(box_time_us).append(payload);
   std::uint8_t sum = 0;
-  for (auto byte : bytes) sum = static_cast<std::uint8_t>(sum + byte);
-  bytes.push_back(static_cast<std::uint8_t>(-sum));
-  return std::move(bytes);
+  for (auto byte : frame.bytes()) sum = static_cast<std::uint8_t>(sum + byte);
+  frame.u8(static_cast<std::uint8_t>(-sum));
+  return frame.take();
 }
 
-void encode_caller_id_field(Writer& writer, std::uint8_t tag, std::string_view value) {
+void encode_caller_id_field(ByteWriter& writer, std::uint8_t tag, std::string_view value) {
   writer.u8(tag);
-  writer.short_text(value);
+  write_short_text(writer, value);
 }
 
 std::vector<std::uint8_t> encode_report_body(const ReportBody& body) {
-  Writer writer;
+  ByteWriter writer;
   std::visit(
       [&](const auto& value) {
         using T = std::decay_t<decltype(value)>;
@@ -346,8 +279,8 @@ std::vector<std::uint8_t> encode_report_body(const ReportBody& body) {
           writer.u8(value.firmware_minor);
           writer.u8(value.firmware_patch);
           writer.u8(value.decodes_caller_id ? 0x01 : 0x00);
-          writer.short_text(value.model);
-          writer.short_text(value.serial);
+          write_short_text(writer, value.model);
+          write_short_text(writer, value.serial);
         } else if constexpr (std::is_same_v<T, Hook>) {
           writer.u8(value.off_hook ? 1 : 0);
         } else if constexpr (std::is_same_v<T, Ring>) {
@@ -382,11 +315,11 @@ std::vector<std::uint8_t> encode_report_body(const ReportBody& body) {
         }
       },
       body);
-  return std::move(writer.bytes());
+  return writer.take();
 }
 
 std::vector<std::uint8_t> encode_command_body(const CommandBody& body) {
-  Writer writer;
+  ByteWriter writer;
   std::visit(
       [&](const auto& value) {
         using T = std::decay_t<decltype(value)>;
@@ -399,7 +332,7 @@ std::vector<std::uint8_t> encode_command_body(const CommandBody& body) {
         }
       },
       body);
-  return std::move(writer.bytes());
+  return writer.take();
 }
 
 }  // namespace
@@ -462,7 +395,7 @@ Decoded<Report> decode_report(std::span<const std::uint8_t> bytes) {
                      : (type == ReportType::error ? !(line_valid || frame.line == box_wide)
                                                   : frame.line != box_wide))
     return {std::nullopt, FrameError::bad_line};
-  Reader reader(frame.payload);
+  ByteReader reader(frame.payload);
   auto body = decode_report_body(type, reader);
   if (!body) return {std::nullopt, FrameError::bad_payload};
   return {Report{frame.sequence, frame.line, frame.box_time_us, std::move(*body)}, FrameError{}};
@@ -480,7 +413,7 @@ Decoded<Command> decode_command(std::span<const std::uint8_t> bytes) {
   const bool box_only = type == CommandType::get_info || type == CommandType::keepalive;
   const bool line_valid = frame.line == box_wide || (!box_only && frame.line < max_lines);
   if (!line_valid) return {std::nullopt, FrameError::bad_line};
-  Reader reader(frame.payload);
+  ByteReader reader(frame.payload);
   auto body = decode_command_body(frame.type, reader);
   if (!body) return {std::nullopt, FrameError::bad_payload};
   return {Command{frame.sequence, frame.line, std::move(*body)}, FrameError{}};

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "proto/bytes.hpp"
 #include "proto/x800.hpp"
 
 namespace deskline::proto::x800::usb {
@@ -26,35 +27,6 @@ constexpr std::uint8_t input_terminal_id = 1;
 constexpr std::uint8_t output_terminal_id = 2;
 constexpr std::uint8_t transfer_interrupt = 0x03;
 constexpr std::uint8_t transfer_isochronous_async = 0x05;
-
-class Bytes {
- public:
-  Bytes& u8(std::uint8_t value) {
-    bytes_.push_back(value);
-    return *this;
-  }
-  Bytes& u16(std::uint16_t value) {
-    return u8(static_cast<std::uint8_t>(value)).u8(static_cast<std::uint8_t>(value >> 8));
-  }
-  Bytes& u24(std::uint32_t value) {
-    return u8(static_cast<std::uint8_t>(value))
-        .u8(static_cast<std::uint8_t>(value >> 8))
-        .u8(static_cast<std::uint8_t>(value >> 16));
-  }
-  Bytes& append(const std::vector<std::uint8_t>& more) {
-    bytes_.insert(bytes_.end(), more.begin(), more.end());
-    return *this;
-  }
-  std::size_t size() const { return bytes_.size(); }
-  void put_u16(std::size_t offset, std::uint16_t value) {
-    bytes_.at(offset) = static_cast<std::uint8_t>(value);
-    bytes_.at(offset + 1) = static_cast<std::uint8_t>(value >> 8);
-  }
-  std::vector<std::uint8_t> take() { return std::move(bytes_); }
-
- private:
-  std::vector<std::uint8_t> bytes_;
-};
 
 std::uint8_t to_bcd(std::uint8_t value) {
   return static_cast<std::uint8_t>(((value / 10) % 10) << 4 | (value % 10));
@@ -81,7 +53,7 @@ std::uint16_t audio_packet_size(const DeviceIdentity& identity) {
 
 std::vector<std::uint8_t> device_descriptor(const DeviceIdentity& identity) {
   validate(identity);
-  Bytes bytes;
+  ByteWriter bytes;
   bytes.u8(18)
       .u8(descriptor_device)
       .u16(0x0200)  // bcdUSB 2.0
@@ -101,7 +73,7 @@ std::vector<std::uint8_t> device_descriptor(const DeviceIdentity& identity) {
 
 std::vector<std::uint8_t> configuration_descriptor(const DeviceIdentity& identity) {
   validate(identity);
-  Bytes bytes;
+  ByteWriter bytes;
   bytes.u8(9)
       .u8(descriptor_configuration)
       .u16(0)  // wTotalLength, patched below
@@ -154,18 +126,18 @@ std::vector<std::uint8_t> configuration_descriptor(const DeviceIdentity& identit
   bytes.u8(7).u8(descriptor_cs_endpoint).u8(ep_general).u8(0x01 /* sampling frequency control */)
       .u8(0).u16(0);
 
-  bytes.put_u16(2, static_cast<std::uint16_t>(bytes.size()));
+  store_le16(bytes.bytes(), 2, static_cast<std::uint16_t>(bytes.size()));  // wTotalLength
   return bytes.take();
 }
 
 std::vector<std::uint8_t> sysfs_descriptors(const DeviceIdentity& identity) {
-  Bytes bytes;
+  ByteWriter bytes;
   bytes.append(device_descriptor(identity)).append(configuration_descriptor(identity));
   return bytes.take();
 }
 
 std::vector<std::uint8_t> string_descriptor(std::uint8_t index, std::string_view text) {
-  Bytes bytes;
+  ByteWriter bytes;
   if (index == 0) {
     bytes.u8(4).u8(descriptor_string).u16(language_en_us);
     return bytes.take();
@@ -174,17 +146,6 @@ std::vector<std::uint8_t> string_descriptor(std::uint8_t index, std::string_view
   bytes.u8(static_cast<std::uint8_t>(2 + 2 * characters)).u8(descriptor_string);
   for (std::size_t i = 0; i < characters; ++i) bytes.u16(static_cast<unsigned char>(text[i]));
   return bytes.take();
-}
-
-std::string to_hex(const std::vector<std::uint8_t>& bytes) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string text;
-  text.reserve(bytes.size() * 2);
-  for (auto byte : bytes) {
-    text.push_back(digits[byte >> 4]);
-    text.push_back(digits[byte & 0x0F]);
-  }
-  return text;
 }
 
 }  // namespace deskline::proto::x800::usb

@@ -59,7 +59,4 @@ std::vector<std::uint8_t> sysfs_descriptors(const DeviceIdentity& identity);
 // descriptor can hold).
 std::vector<std::uint8_t> string_descriptor(std::uint8_t index, std::string_view text);
 
-// Lowercase hex without separators, as umockdev's "H:" lines want it.
-std::string to_hex(const std::vector<std::uint8_t>& bytes);
-
 }  // namespace deskline::proto::x800::usb

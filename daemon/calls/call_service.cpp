@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "daemon/core/uuid.hpp"
+#include "daemon/calls/uuid.hpp"
 
 namespace deskline::daemon {
 namespace {

@@ -15,6 +15,7 @@
 #include "codec/ogg_opus.hpp"
 #include "daemon/media/recording_repair.hpp"
 #include "drivers/audio/capture.hpp"
+#include "proto/bytes.hpp"
 
 namespace deskline::daemon {
 namespace {
@@ -57,9 +58,7 @@ std::string sha256_of(const fs::path& path) {
   unsigned int length = 0;
   EVP_DigestFinal_ex(context, digest, &length);
   EVP_MD_CTX_free(context);
-  std::string hex;
-  for (unsigned int i = 0; i < length; ++i) hex += fmt::format("{:02x}", digest[i]);
-  return hex;
+  return proto::to_hex(std::span<const std::uint8_t>(digest, length));
 }
 
 // 16 kHz to 8 kHz for the detectors: a [1 2 1]/4 low-pass on every other

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "drivers/x800/report_mapping.hpp"
+#include "proto/bytes.hpp"
 #include "proto/x800.hpp"
 
 namespace deskline::drivers::x800 {
@@ -31,12 +32,6 @@ constexpr int reads_in_flight = 2;  // a second read is queued while the first c
 constexpr int max_info_attempts = 5;
 constexpr std::size_t max_frames_before_info = 64;
 constexpr auto info_retry = std::chrono::milliseconds(500);
-
-std::string hex(std::span<const std::uint8_t> bytes) {
-  std::string text;
-  for (auto byte : bytes) text += fmt::format("{:02x}", byte);
-  return text;
-}
 
 }  // namespace
 
@@ -222,7 +217,7 @@ class Box : public std::enable_shared_from_this<Box> {
     auto decoded = wire::decode_report(frame);
     if (!decoded) {
       fault(BoxFaultKind::malformed_report,
-            fmt::format("{} ({} bytes: {})", wire::to_string(decoded.error), frame.size(), hex(frame)));
+            fmt::format("{} ({} bytes: {})", wire::to_string(decoded.error), frame.size(), proto::to_hex(frame)));
       return;
     }
     const auto& report = *decoded.value;

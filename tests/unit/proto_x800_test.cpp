@@ -12,6 +12,8 @@
 #include <variant>
 #include <vector>
 
+#include "proto/bytes.hpp"
+
 namespace deskline::proto::x800 {
 namespace {
 
@@ -47,16 +49,8 @@ void reseal(Bytes& frame) {
   frame[length] = static_cast<std::uint8_t>(256 - (sum % 256));
 }
 
-std::string hex(const Bytes& bytes) {
-  std::string out;
-  static constexpr char digits[] = "0123456789abcdef";
-  for (auto byte : bytes) {
-    if (!out.empty()) out += ' ';
-    out += digits[byte >> 4];
-    out += digits[byte & 0x0F];
-  }
-  return out;
-}
+// Bytes apart, so a failing comparison shows which one differs.
+std::string hex(const Bytes& bytes) { return to_hex(bytes, " "); }
 
 constexpr std::uint8_t type_byte(ReportType type) { return static_cast<std::uint8_t>(type); }
 constexpr std::uint8_t type_byte(CommandType type) { return static_cast<std::uint8_t>(type); }

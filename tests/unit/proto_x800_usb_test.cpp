@@ -197,9 +197,4 @@ TEST(X800Usb, RejectsImpossibleIdentities) {
   EXPECT_THROW(configuration_descriptor(identity), std::invalid_argument);
 }
 
-TEST(X800Usb, Hex) {
-  EXPECT_EQ(to_hex({0x00, 0x0a, 0xff, 0x12}), "000aff12");
-  EXPECT_EQ(to_hex({}), "");
-}
-
 }  // namespace

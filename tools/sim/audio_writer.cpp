@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "proto/bytes.hpp"
 #include "tools/sim/log.hpp"
 
 namespace deskline::sim {
@@ -236,8 +237,7 @@ void AudioWriter::write_chunk(Stream& stream, std::size_t stream_index, Nanoseco
   stream.bytes.resize(stream.mix.size() * 2);
   for (std::size_t i = 0; i < stream.mix.size(); ++i) {
     const auto sample = static_cast<std::uint16_t>(static_cast<std::int16_t>(std::clamp(stream.mix[i], -32768, 32767)));
-    stream.bytes[2 * i] = static_cast<std::uint8_t>(sample);  // S16LE whatever the host's byte order
-    stream.bytes[2 * i + 1] = static_cast<std::uint8_t>(sample >> 8);
+    proto::store_le16(stream.bytes, 2 * i, sample);  // S16LE whatever the host's byte order
   }
 
   // Writes of at most PIPE_BUF bytes are atomic, so the reader only ever sees

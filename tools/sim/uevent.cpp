@@ -38,7 +38,9 @@ std::uint32_t murmur_hash2(const std::string& text) {
   std::size_t remaining = text.size();
   while (remaining >= 4) {
     std::uint32_t block = 0;
-    std::memcpy(&block, bytes, 4);  // little-endian host, as libudev assumes
+    // Host byte order, not a little-endian field: libudev hashes with the
+    // reference MurmurHash2, whose result depends on the host's byte order.
+    std::memcpy(&block, bytes, 4);
     block *= multiplier;
     block ^= block >> shift;
     block *= multiplier;

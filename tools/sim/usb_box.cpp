@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "proto/bytes.hpp"
 #include "proto/x800_usb.hpp"
 #include "tools/sim/log.hpp"
 #include "tools/sim/report_json.hpp"
@@ -256,7 +257,7 @@ std::string UsbBox::device_record() const {
   record += attribute_line("product", declaration_.model);
   record += attribute_line("serial", declaration_.serial);
   record += attribute_line("dev", fmt::format("{}:{}", usb_device_major, minor), false);
-  record += "H: descriptors=" + usb::to_hex(usb::sysfs_descriptors(identity)) + "\n";
+  record += "H: descriptors=" + proto::to_hex(usb::sysfs_descriptors(identity)) + "\n";
   return record;
 }
 
@@ -355,7 +356,7 @@ bool UsbBox::raw_transfer(std::vector<std::uint8_t> bytes, nlohmann::json trace_
     trace_fields["kind"] = "report";
     trace_fields["box"] = declaration_.id;
     trace_fields["type"] = "raw";
-    trace_fields["bytes"] = usb::to_hex(bytes);
+    trace_fields["bytes"] = proto::to_hex(bytes);
     queue_locked(std::move(bytes), std::move(trace_fields));
   }
   kick();
@@ -395,7 +396,7 @@ void UsbBox::handle_command(std::span<const std::uint8_t> bytes) {
     if (scenario_start_ns_.load() != 0) trace["scenario_s"] = scenario_seconds(now);
     auto refuse = [&](std::string_view reason) {
       trace["error"] = std::string(reason);
-      trace["bytes"] = usb::to_hex(std::vector<std::uint8_t>(bytes.begin(), bytes.end()));
+      trace["bytes"] = proto::to_hex(bytes);
       trace_.write(trace);
       report_locked(x800::box_wide, x800::BoxError{x800::BoxErrorCode::bad_command, std::string(reason)}, now, {},
                     false);
@@ -668,8 +669,9 @@ void UsbBox::handle_control(usbdevfs_urb& urb) {
   }
   const std::uint8_t request_type = buffer[0];
   const std::uint8_t request = buffer[1];
-  const std::uint16_t value = static_cast<std::uint16_t>(buffer[2] | buffer[3] << 8);
-  const std::uint16_t length = static_cast<std::uint16_t>(buffer[6] | buffer[7] << 8);
+  const std::span<const std::uint8_t> setup(buffer, 8);
+  const std::uint16_t value = proto::load_le16(setup, 2);   // wValue
+  const std::uint16_t length = proto::load_le16(setup, 6);  // wLength
   std::vector<std::uint8_t> answer;
   bool stall = false;
   constexpr std::uint8_t get_status = 0, get_descriptor = 6, get_configuration = 8, set_configuration = 9,

@@ -1,12 +1,13 @@
-#include "daemon/core/uuid.hpp"
+#include "daemon/calls/uuid.hpp"
 
 #include <sys/random.h>
 
 #include <array>
 #include <cstdint>
 #include <random>
+#include <span>
 
-#include <fmt/format.h>
+#include "proto/bytes.hpp"
 
 namespace deskline::daemon {
 
@@ -18,12 +19,10 @@ std::string make_uuid() {
   }
   bytes[6] = static_cast<std::uint8_t>((bytes[6] & 0x0F) | 0x40);
   bytes[8] = static_cast<std::uint8_t>((bytes[8] & 0x3F) | 0x80);
-  std::string text;
-  for (std::size_t i = 0; i < bytes.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) text += '-';
-    text += fmt::format("{:02x}", bytes[i]);
-  }
-  return text;
+  const std::span<const std::uint8_t> all(bytes);
+  return proto::to_hex(all.subspan(0, 4)) + '-' + proto::to_hex(all.subspan(4, 2)) + '-' +
+         proto::to_hex(all.subspan(6, 2)) + '-' + proto::to_hex(all.subspan(8, 2)) + '-' +
+         proto::to_hex(all.subspan(10, 6));
 }
 
 }  // namespace deskline::daemon
