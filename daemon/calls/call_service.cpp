@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "daemon/calls/uuid.hpp"
@@ -240,8 +241,9 @@ void CallService::recover_interrupted_calls() {
     return;
   }
   for (auto& call : calls) {
-    call.state = "ended";
-    call.outcome = std::string(to_string(Outcome::interrupted));
+    call.state = CallState::ended;
+    call.outcome = Outcome::interrupted;
+    call.end_reason = EndReason::restart;
     // The last moment we know the call existed: when it was answered or started.
     if (!call.ended_at) call.ended_at = call.answered_at.value_or(call.started_at);
     if (auto update_error = store_.update_call(call))
@@ -281,15 +283,16 @@ void CallService::persist(Line& line, const CallUpdate& update, const drivers::C
   record.box = line.box_serial;
   record.line = line.name;
   record.port = line.port;
-  record.direction = std::string(to_string(call.direction));
+  record.direction = call.direction;
   record.number = call.number;
   record.number_absence = call.number_absence;
   record.name = call.name;
   record.started_at = clock.to_host(call.started_at);
   record.answered_at = call.answered_at ? std::optional(clock.to_host(*call.answered_at)) : std::nullopt;
   record.ended_at = call.ended_at ? std::optional(clock.to_host(*call.ended_at)) : std::nullopt;
-  record.state = call.ended_at ? "ended" : "active";
-  record.outcome = std::string(to_string(call.outcome));
+  record.state = call.ended_at ? CallState::ended : CallState::active;
+  record.outcome = call.outcome;
+  record.end_reason = call.end_reason;
 
   for (auto* observer : first_observers_) observer->call_changed(update.change, record, 0);
   const bool inserted = update.change == CallChange::started;
@@ -299,8 +302,8 @@ void CallService::persist(Line& line, const CallUpdate& update, const drivers::C
   auto error = inserted ? store_.insert_call(record) : store_.update_call(record);
   if (error) log_.error("line={} call={} cannot store call: {}", line.name, record.id, store_.last_error_message());
   log_.info("line={} call={} {} {} number={}{}", line.name, record.id, to_string(update.change),
-            record.direction, record.number.empty() ? "-" : record.number,
-            record.outcome.empty() ? "" : " outcome=" + record.outcome);
+            to_string(record.direction), record.number.empty() ? "-" : record.number,
+            record.outcome ? fmt::format(" outcome={}", to_string(*record.outcome)) : std::string());
   if (joined) note_joined(line, record, predecessor);
   for (auto* observer : observers_) observer->call_changed(update.change, record, 0);
 }
@@ -309,7 +312,7 @@ std::optional<std::string> CallService::interrupted_predecessor(const Line& line
   std::error_code error;
   const auto latest = store_.latest_call_on(line.box_serial, line.port, error);
   if (error) log_.error("line={} cannot look up its previous call: {}", line.name, store_.last_error_message());
-  if (!latest || latest->outcome != to_string(Outcome::interrupted)) return std::nullopt;
+  if (!latest || latest->outcome != Outcome::interrupted) return std::nullopt;
   return latest->id;
 }
 
@@ -318,7 +321,7 @@ std::optional<std::string> CallService::interrupted_predecessor(const Line& line
 // (most likely the same conversation, seen by two runs of the daemon).
 void CallService::note_joined(const Line& line, const CallRecord& record,
                               const std::optional<std::string>& predecessor) {
-  const bool off_hook = record.direction == to_string(Direction::unknown);
+  const bool off_hook = record.direction == Direction::unknown;
   nlohmann::json detail = {{"line_state", off_hook ? "off_hook" : "ringing"}};
   if (predecessor) detail["interrupted_call_id"] = *predecessor;
   if (auto error = store_.add_event({record.id, record.started_at, "joined_in_progress", detail.dump()}))

@@ -232,7 +232,7 @@ void MediaWorker::run() {
     }
     if (stopping) break;
   }
-  for (auto& [call_id, recording] : recordings_) finish(*recording, "complete");
+  for (auto& [call_id, recording] : recordings_) finish(*recording, RecordingState::complete);
   recordings_.clear();
   boxes_.clear();
   portaudio_.reset();
@@ -331,7 +331,7 @@ void MediaWorker::pump(Box& box) {
         recording->next_frame >= *recording->end_frame)
       done.push_back(call_id);
   for (const auto& call_id : done) {
-    finish(*recordings_[call_id], "complete");
+    finish(*recordings_[call_id], RecordingState::complete);
     recordings_.erase(call_id);
   }
 }
@@ -360,7 +360,7 @@ void MediaWorker::feed(Box& box, Recording& recording) {
     mono[i] = box.history[(recording.next_frame - box.history_first_frame + i) * channels + channel];
   recording.next_frame = until;
   if (auto error = recording.writer->write(mono)) {
-    finish(recording, "truncated", error.message());
+    finish(recording, RecordingState::truncated, error.message());
     recording.writer.reset();
   }
 }
@@ -411,7 +411,7 @@ void MediaWorker::detect(Box& box) {
 }
 
 void MediaWorker::handle(RecordingRequest& request) {
-  RecordingResult refused{request.call_id, request.path, "refused", 0, 0, {}, {}};
+  RecordingResult refused{request.call_id, request.path, RecordingState::refused, 0, 0, {}, {}};
   auto box = boxes_.find(request.box_serial);
   if (box == boxes_.end() || !box->second->capture) {
     refused.error = box == boxes_.end() || box->second->capture_error.empty()
@@ -474,32 +474,32 @@ void MediaWorker::handle(Stop& request) {
   }
   // The box is gone: keep what was captured.
   if (box != boxes_.end()) feed(*box->second, recording);
-  finish(recording, "complete");
+  finish(recording, RecordingState::complete);
   recordings_.erase(found);
 }
 
-void MediaWorker::finish(Recording& recording, std::string state, std::string error) {
-  RecordingResult result{recording.request.call_id, recording.request.path, std::move(state), 0, 0, {}, {}};
+void MediaWorker::finish(Recording& recording, RecordingState state, std::string error) {
+  RecordingResult result{recording.request.call_id, recording.request.path, state, 0, 0, {}, {}};
   result.error = std::move(error);
   if (!recording.file) return;  // already finished
   if (recording.writer) {
     if (auto finish_error = recording.writer->finish()) {
-      result.state = "truncated";
+      result.state = RecordingState::truncated;
       result.error = finish_error.message();
     }
     result.duration_s = recording.writer->duration_s();
   }
-  if (result.state == "truncated") {
+  if (result.state == RecordingState::truncated) {
     // The disk filled up: the file must end on its last whole page. The sink
     // cut the torn page when the write failed; this retries if that failed.
     (void)recording.file->trim_to_last_page();
   }
   if (auto close_error = recording.file->close(); close_error && result.error.empty()) {
-    result.state = "truncated";
+    result.state = RecordingState::truncated;
     result.error = close_error.message();
   }
   recording.file.reset();
-  if (result.state == "truncated") {
+  if (result.state == RecordingState::truncated) {
     const auto repair = repair_recording_file(recording.request.path);
     if (repair.result == FileRepair::Result::repaired || repair.result == FileRepair::Result::complete)
       result.duration_s = repair.duration_s;
