@@ -333,17 +333,18 @@ class FileSizeLimit {
 
 bool is_open(int fd) { return ::fcntl(fd, F_GETFD) != -1; }
 
-int create_file(const std::filesystem::path& path) {
-  return ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-}
+// A new empty file in a folder removed with the test, open for writing.
+struct ScratchFile {
+  TempDir dir;
+  std::filesystem::path path = dir / "out.opus";
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+};
 
 TEST(FdSink, WritesWholePagesAndReportsErrno) {
-  TempDir dir;
-  const auto path = dir / "out.opus";
-  const int fd = create_file(path);
-  ASSERT_GE(fd, 0);
+  ScratchFile file;
+  ASSERT_GE(file.fd, 0);
   {
-    FdSink sink(fd);
+    FdSink sink(file.fd);
     std::error_code error;
     auto writer = OggOpusWriter::create({}, {"LINE=1"}, sink, error);
     ASSERT_TRUE(writer) << error.message();
@@ -351,8 +352,8 @@ TEST(FdSink, WritesWholePagesAndReportsErrno) {
     ASSERT_FALSE(writer->finish());
     EXPECT_EQ(sink.bytes_written(), writer->bytes_out());
   }
-  ::close(fd);
-  const auto decoded = decode_ogg_opus(read_file(path));
+  ::close(file.fd);
+  const auto decoded = decode_ogg_opus(read_file(file.path));
   ASSERT_TRUE(decoded) << decoded.error;
   EXPECT_EQ(decoded.frames(), 8000u);
 
@@ -368,14 +369,12 @@ TEST(FdSink, WritesWholePagesAndReportsErrno) {
 TEST(FdSink, CutsATornPageOffWhenTheFileLimitIsHit) {
   // RLIMIT_FSIZE makes write(2) stop short then fail with EFBIG, as a disk
   // filling up mid-page does; the sink must leave only whole pages.
-  TempDir dir;
-  const auto path = dir / "limited.opus";
-  const int fd = create_file(path);
-  ASSERT_GE(fd, 0);
+  ScratchFile file;
+  ASSERT_GE(file.fd, 0);
   FileSizeLimit limit(2000);
   ASSERT_TRUE(limit.applied());
 
-  FdSink sink(fd);
+  FdSink sink(file.fd);
   std::error_code error;
   auto writer = OggOpusWriter::create({}, {}, sink, error);
   if (writer) {
@@ -383,10 +382,10 @@ TEST(FdSink, CutsATornPageOffWhenTheFileLimitIsHit) {
     if (!error) error = writer->finish();
   }
   limit.lift();
-  ::close(fd);
+  ::close(file.fd);
 
   EXPECT_EQ(error, std::errc::file_too_large);
-  const auto bytes = read_file(path);
+  const auto bytes = read_file(file.path);
   EXPECT_LE(bytes.size(), 2000u);
   EXPECT_EQ(bytes.size(), sink.bytes_written());
   const auto walk = walk_ogg_stream(bytes);
@@ -395,11 +394,9 @@ TEST(FdSink, CutsATornPageOffWhenTheFileLimitIsHit) {
 }
 
 TEST(FdSink, FirstFailureSticksAndLeavesTheFileAlone) {
-  TempDir dir;
-  const auto path = dir / "sticky.opus";
-  const int fd = create_file(path);
-  ASSERT_GE(fd, 0);
-  FdSink sink(fd, FdSink::Ownership::owned);
+  ScratchFile file;
+  ASSERT_GE(file.fd, 0);
+  FdSink sink(file.fd, FdSink::Ownership::owned);
   const Bytes page(1000, 0x4F);
   {
     FileSizeLimit limit(1500);
@@ -411,17 +408,15 @@ TEST(FdSink, FirstFailureSticksAndLeavesTheFileAlone) {
   EXPECT_EQ(sink.write(page), std::errc::file_too_large);
   EXPECT_EQ(sink.error(), std::errc::file_too_large);
   EXPECT_EQ(sink.bytes_written(), 1000u);
-  EXPECT_EQ(read_file(path).size(), 1000u);
+  EXPECT_EQ(read_file(file.path).size(), 1000u);
 }
 
 TEST(FdSink, RemembersWhereTheLastWholePageEndsAfterExistingBytes) {
-  TempDir dir;
-  const auto path = dir / "offset.opus";
-  const int fd = create_file(path);
-  ASSERT_GE(fd, 0);
+  ScratchFile file;
+  ASSERT_GE(file.fd, 0);
   const Bytes prefix(100, 0x11), page(1000, 0x22);
-  ASSERT_EQ(::write(fd, prefix.data(), prefix.size()), 100);
-  FdSink sink(fd);
+  ASSERT_EQ(::write(file.fd, prefix.data(), prefix.size()), 100);
+  FdSink sink(file.fd);
   EXPECT_FALSE(sink.trim_to_last_page()) << "nothing torn yet: a no-op";
   {
     FileSizeLimit limit(1600);
@@ -430,9 +425,9 @@ TEST(FdSink, RemembersWhereTheLastWholePageEndsAfterExistingBytes) {
     EXPECT_EQ(sink.write(page), std::errc::file_too_large);
   }
   EXPECT_FALSE(sink.trim_to_last_page());
-  EXPECT_EQ(::lseek(fd, 0, SEEK_CUR), 1100) << "the next byte would start a page";
-  ::close(fd);
-  const auto bytes = read_file(path);
+  EXPECT_EQ(::lseek(file.fd, 0, SEEK_CUR), 1100) << "the next byte would start a page";
+  ::close(file.fd);
+  const auto bytes = read_file(file.path);
   ASSERT_EQ(bytes.size(), 1100u);
   EXPECT_EQ(bytes[99], 0x11);
   EXPECT_EQ(bytes[1099], 0x22);
@@ -463,16 +458,14 @@ TEST(FdSink, ClosesAnOwnedDescriptorButNotABorrowedOne) {
 }
 
 TEST(FdSink, CloseSyncsClosesAndReportsTheFirstError) {
-  TempDir dir;
-  const auto path = dir / "closed.opus";
-  const int fd = create_file(path);
-  ASSERT_GE(fd, 0);
-  FdSink file(fd, FdSink::Ownership::owned);
-  EXPECT_FALSE(file.write(Bytes(10, 0x44)));
-  EXPECT_FALSE(file.close());
-  EXPECT_FALSE(is_open(fd));
-  EXPECT_EQ(file.write(Bytes(10, 0x44)), std::errc::bad_file_descriptor);
-  EXPECT_EQ(read_file(path).size(), 10u);
+  ScratchFile file;
+  ASSERT_GE(file.fd, 0);
+  FdSink sink(file.fd, FdSink::Ownership::owned);
+  EXPECT_FALSE(sink.write(Bytes(10, 0x44)));
+  EXPECT_FALSE(sink.close());
+  EXPECT_FALSE(is_open(file.fd));
+  EXPECT_EQ(sink.write(Bytes(10, 0x44)), std::errc::bad_file_descriptor);
+  EXPECT_EQ(read_file(file.path).size(), 10u);
 
   int pipe_fds[2];
   ASSERT_EQ(::pipe2(pipe_fds, O_CLOEXEC), 0);
