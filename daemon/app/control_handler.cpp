@@ -11,19 +11,18 @@ nlohmann::json ControlHandler::handle(const proto::control::Request& request) co
     case proto::control::Command::status: return status();
     case proto::control::Command::calls: {
       auto list = calls_json(request.limit);
-      if (!list) return {{"ok", false}, {"error", store_.last_error_message()}};
+      if (!list) return {{"ok", false}, {"error", list.error().message()}};
       return {{"ok", true}, {"calls", *list}};
     }
   }
   return {{"ok", false}, {"error", "unhandled command"}};
 }
 
-std::optional<nlohmann::json> ControlHandler::calls_json(std::size_t limit) const {
-  std::error_code error;
-  auto records = store_.list_calls(limit, error);
-  if (error) return std::nullopt;
+Result<nlohmann::json> ControlHandler::calls_json(std::size_t limit) const {
+  const auto records = store_.list_calls(limit);
+  if (!records) return records.error();
   nlohmann::json list = nlohmann::json::array();
-  for (const auto& record : records) list.push_back(call_to_json(record));
+  for (const auto& record : *records) list.push_back(call_to_json(record));
   return list;
 }
 

@@ -38,11 +38,12 @@ bool Daemon::start() {
     log_.error("cannot create data_dir {}: {}", config_.data_dir.string(), error.message());
     return false;
   }
-  store_ = Store::open(config_.database_path(), error);
-  if (!store_) {
-    log_.error("cannot open database {}: {}", config_.database_path().string(), error.message());
+  auto store = Store::open(config_.database_path());
+  if (!store) {
+    log_.error("cannot open database {}: {}", config_.database_path().string(), store.error().code.message());
     return false;
   }
+  store_ = std::move(*store);
   std::optional<gid_t> socket_group;
   if (!config_.socket_group.empty() && !(socket_group = find_group(config_.socket_group))) {
     log_.error("daemon.socket_group: this system has no group '{}' (create it, or leave socket_group empty)",
@@ -53,19 +54,21 @@ bool Daemon::start() {
   calls_.emplace(io_, config_, *store_, log_);
   calls_->recover_interrupted_calls();
 
-  std::string directory_message;
-  directory_ = Directory::open(Directory::path_for(config_), config_.directory, error, false, &directory_message);
-  if (!directory_) {
+  auto directory = Directory::open(Directory::path_for(config_), config_.directory);
+  if (!directory) {
     log_.error("cannot open the customer directory {}: {}", Directory::path_for(config_).string(),
-               directory_message.empty() ? error.message() : directory_message);
+               directory.error().message());
     return false;
   }
+  directory_ = std::move(*directory);
   pops_.emplace(log_, [this](const std::string& raw_number) {
-    std::error_code lookup_error;
-    auto found = directory_->lookup(raw_number, lookup_error);
-    if (lookup_error) log_.error("directory lookup of {} failed: {}", raw_number, lookup_error.message());
-    NumberMatch match{found.number, found.display, {}};
-    for (const auto& candidate : found.candidates)
+    const auto found = directory_->lookup(raw_number);
+    if (!found) {
+      log_.error("directory lookup of {} failed: {}", raw_number, found.error().code.message());
+      return NumberMatch{};  // the pop shows the number as received
+    }
+    NumberMatch match{found->number, found->display, {}};
+    for (const auto& candidate : found->candidates)
       match.customers.push_back({candidate.id, candidate.name, candidate.company, candidate.url});
     return match;
   });

@@ -234,20 +234,19 @@ void CallService::interrupt_all(drivers::HostTimeUs now_us) {
 }
 
 void CallService::recover_interrupted_calls() {
-  std::error_code error;
-  auto calls = store_.active_calls(error);
-  if (error) {
-    log_.error("cannot read calls left active: {}", store_.last_error_message());
+  auto calls = store_.active_calls();
+  if (!calls) {
+    log_.error("cannot read calls left active: {}", calls.error().message());
     return;
   }
-  for (auto& call : calls) {
+  for (auto& call : *calls) {
     call.state = CallState::ended;
     call.outcome = Outcome::interrupted;
     call.end_reason = EndReason::restart;
     // The last moment we know the call existed: when it was answered or started.
     if (!call.ended_at) call.ended_at = call.answered_at.value_or(call.started_at);
-    if (auto update_error = store_.update_call(call))
-      log_.error("call={} cannot close interrupted call: {}", call.id, store_.last_error_message());
+    if (auto updated = store_.update_call(call); !updated)
+      log_.error("call={} cannot close interrupted call: {}", call.id, updated.error().message());
     else
       log_.warning("line={} call={} closed as interrupted (daemon stopped during the call)", call.line, call.id);
   }
@@ -273,8 +272,8 @@ void CallService::persist(Line& line, const CallUpdate& update, const drivers::C
   auto& record = *line.record;
   if (update.change == CallChange::digit_in_call) {
     nlohmann::json detail = {{"digit", std::string(1, update.digit)}};
-    if (auto error = store_.add_event({record.id, clock.to_host(update.at), "dtmf", detail.dump()}))
-      log_.error("line={} call={} cannot store digit: {}", line.name, record.id, store_.last_error_message());
+    if (auto added = store_.add_event({record.id, clock.to_host(update.at), "dtmf", detail.dump()}); !added)
+      log_.error("line={} call={} cannot store digit: {}", line.name, record.id, added.error().message());
     log_.info("line={} call={} digit {} during call", line.name, record.id, update.digit);
     for (auto* observer : first_observers_) observer->call_changed(update.change, record, update.digit);
     for (auto* observer : observers_) observer->call_changed(update.change, record, update.digit);
@@ -299,8 +298,8 @@ void CallService::persist(Line& line, const CallUpdate& update, const drivers::C
   const bool joined = inserted && call.joined_in_progress;
   // Looked up before the insert, which makes the new call the line's latest.
   const auto predecessor = joined ? interrupted_predecessor(line) : std::nullopt;
-  auto error = inserted ? store_.insert_call(record) : store_.update_call(record);
-  if (error) log_.error("line={} call={} cannot store call: {}", line.name, record.id, store_.last_error_message());
+  const auto stored = inserted ? store_.insert_call(record) : store_.update_call(record);
+  if (!stored) log_.error("line={} call={} cannot store call: {}", line.name, record.id, stored.error().message());
   log_.info("line={} call={} {} {} number={}{}", line.name, record.id, to_string(update.change),
             to_string(record.direction), record.number.empty() ? "-" : record.number,
             record.outcome ? fmt::format(" outcome={}", to_string(*record.outcome)) : std::string());
@@ -309,11 +308,13 @@ void CallService::persist(Line& line, const CallUpdate& update, const drivers::C
 }
 
 std::optional<std::string> CallService::interrupted_predecessor(const Line& line) const {
-  std::error_code error;
-  const auto latest = store_.latest_call_on(line.box_serial, line.port, error);
-  if (error) log_.error("line={} cannot look up its previous call: {}", line.name, store_.last_error_message());
-  if (!latest || latest->outcome != Outcome::interrupted) return std::nullopt;
-  return latest->id;
+  const auto latest = store_.latest_call_on(line.box_serial, line.port);
+  if (!latest) {
+    log_.error("line={} cannot look up its previous call: {}", line.name, latest.error().message());
+    return std::nullopt;
+  }
+  if (!*latest || (*latest)->outcome != Outcome::interrupted) return std::nullopt;
+  return (*latest)->id;
 }
 
 // A call found in progress when the box attached: its events say so, and
@@ -324,8 +325,8 @@ void CallService::note_joined(const Line& line, const CallRecord& record,
   const bool off_hook = record.direction == Direction::unknown;
   nlohmann::json detail = {{"line_state", off_hook ? "off_hook" : "ringing"}};
   if (predecessor) detail["interrupted_call_id"] = *predecessor;
-  if (auto error = store_.add_event({record.id, record.started_at, "joined_in_progress", detail.dump()}))
-    log_.error("line={} call={} cannot store the join: {}", line.name, record.id, store_.last_error_message());
+  if (auto added = store_.add_event({record.id, record.started_at, "joined_in_progress", detail.dump()}); !added)
+    log_.error("line={} call={} cannot store the join: {}", line.name, record.id, added.error().message());
   log_.warning("line={} call={} joined in progress: the line was {} when the box attached; the call is followed "
                "from now on ({} unknown){}",
                line.name, record.id, off_hook ? "off-hook" : "ringing",

@@ -74,21 +74,16 @@ Directory::~Directory() {
 
 int Directory::latest_schema_version() { return static_cast<int>(migrations.size()); }
 
-std::unique_ptr<Directory> Directory::open(const std::filesystem::path& path, const config::DirectoryConfig& config,
-                                           std::error_code& error, bool read_only, std::string* message) {
-  sqlite::Connection connection;
-  std::string detail;
-  error = sqlite::open_database(path, read_only, migrations, "deskline customers import", connection, detail);
-  if (error) {
-    if (message) *message = detail;
-    return nullptr;
-  }
-  std::unique_ptr<Directory> directory(new Directory(connection.release(), config));
+Result<std::unique_ptr<Directory>> Directory::open(const std::filesystem::path& path,
+                                                   const config::DirectoryConfig& config, bool read_only) {
+  auto connection = sqlite::open_database(path, read_only, migrations, "deskline customers import");
+  if (!connection) return connection.error();
+  std::unique_ptr<Directory> directory(new Directory(connection->release(), config));
   // Lookups touch random pages of a file that can reach a few hundred MB:
   // mapping it saves a read() and a copy per page; a larger page cache keeps
-  // the index's inner pages resident.
-  sqlite::execute(directory->database_, "PRAGMA mmap_size = 268435456", detail);
-  sqlite::execute(directory->database_, "PRAGMA cache_size = -32768", detail);
+  // the index's inner pages resident. Both only tune speed: failures are ignored.
+  (void)sqlite::execute(directory->database_, "PRAGMA mmap_size = 268435456");
+  (void)sqlite::execute(directory->database_, "PRAGMA cache_size = -32768");
   auto& statements = *directory->statements_;
   const std::array<std::pair<Statement*, std::string_view>, 8> sql = {{
       // No ORDER BY: SQLite would build a temporary B-tree per lookup; the
@@ -109,23 +104,18 @@ std::unique_ptr<Directory> Directory::open(const std::filesystem::path& path, co
       {&statements.count_customers, "SELECT count(*) FROM customers"},
   }};
   for (const auto& [statement, text] : sql) {
-    if (const int result = statement->prepare(directory->database_, text); result != SQLITE_OK) {
-      error = {result, sqlite_category()};
-      if (message)
-        *message = fmt::format("{}: cannot prepare statement: {}", path.string(), sqlite3_errmsg(directory->database_));
-      return nullptr;
-    }
+    if (const int result = statement->prepare(directory->database_, text); result != SQLITE_OK)
+      return Error{{result, sqlite_category()}, fmt::format("{}: cannot prepare statement: {}", path.string(),
+                                                            sqlite3_errmsg(directory->database_))};
   }
-  error.clear();
   return directory;
 }
 
-std::error_code Directory::fail(int result, std::string_view context) const {
-  last_error_message_ = fmt::format("{}: {}", context, sqlite3_errmsg(database_));
-  return {result, sqlite_category()};
+Error Directory::fail(int result, std::string_view context) const {
+  return {{result, sqlite_category()}, fmt::format("{}: {}", context, sqlite3_errmsg(database_))};
 }
 
-std::vector<Candidate> Directory::lookup_e164(std::string_view e164, std::error_code& error) const {
+Result<std::vector<Candidate>> Directory::lookup_e164(std::string_view e164) const {
   std::vector<Candidate> candidates;
   std::vector<std::int64_t> positions;
   {
@@ -136,9 +126,8 @@ std::vector<Candidate> Directory::lookup_e164(std::string_view e164, std::error_
       candidates.push_back({use.text(0), use.text(1), use.text(2), use.text(3), use.text(4), use.text(5)});
       positions.push_back(use.integer(6));
     }
-    error = result == SQLITE_DONE ? std::error_code() : fail(result, "look up number");
+    if (result != SQLITE_DONE) return fail(result, "look up number");
   }
-  if (error) candidates.clear();
   if (candidates.size() > 1) {
     // By name, so the pop lists candidates the same way every time; a
     // customer listing the number twice (as "phone" and "mobile") is one
@@ -158,15 +147,16 @@ std::vector<Candidate> Directory::lookup_e164(std::string_view e164, std::error_
   return candidates;
 }
 
-LookupResult Directory::lookup(std::string_view raw_number, std::error_code& error) const {
+Result<LookupResult> Directory::lookup(std::string_view raw_number) const {
   LookupResult found;
-  error.clear();
   // Fast path: a hand-canonicalised key needs no validation when it hits,
   // since only valid numbers are stored.
   std::string extension;
   std::string key = normaliser_.lookup_key(raw_number, &extension);
   if (!key.empty()) {
-    found.candidates = lookup_e164(key, error);
+    auto candidates = lookup_e164(key);
+    if (!candidates) return candidates.error();
+    found.candidates = std::move(*candidates);
     if (!found.candidates.empty() || normaliser_.is_valid_e164(key)) {
       found.display = normaliser_.display(key, extension);
       found.number = std::move(key);
@@ -179,25 +169,25 @@ LookupResult Directory::lookup(std::string_view raw_number, std::error_code& err
     found.display = PhoneNumberNormaliser::display_raw(raw_number);
     return found;
   }
-  if (normalised.number->e164 != key) found.candidates = lookup_e164(normalised.number->e164, error);
+  if (normalised.number->e164 != key) {
+    auto candidates = lookup_e164(normalised.number->e164);
+    if (!candidates) return candidates.error();
+    found.candidates = std::move(*candidates);
+  }
   found.display = normaliser_.display(normalised.number->e164, normalised.number->extension);
   found.number = std::move(normalised.number->e164);
   found.extension = std::move(normalised.number->extension);
   return found;
 }
 
-std::optional<DirectoryCustomer> Directory::find_customer(std::string_view id, std::error_code& error) const {
-  error.clear();
+Result<std::optional<DirectoryCustomer>> Directory::find_customer(std::string_view id) const {
   DirectoryCustomer customer;
   {
     Use use(statements_->find_customer);
     int result = use.bind(1, id);
     if (result == SQLITE_OK) result = use.step();
-    if (result == SQLITE_DONE) return std::nullopt;
-    if (result != SQLITE_ROW) {
-      error = fail(result, "find customer");
-      return std::nullopt;
-    }
+    if (result == SQLITE_DONE) return std::optional<DirectoryCustomer>();
+    if (result != SQLITE_ROW) return fail(result, "find customer");
     customer.id = std::string(id);
     customer.name = use.text(0);
     customer.company = use.text(1);
@@ -210,55 +200,46 @@ std::optional<DirectoryCustomer> Directory::find_customer(std::string_view id, s
     customer.numbers.push_back({use.text(0), use.text(1), use.text(2), use.text(3)});
     result = SQLITE_OK;
   }
-  if (result != SQLITE_DONE) {
-    error = fail(result, "find customer numbers");
-    return std::nullopt;
-  }
-  return customer;
+  if (result != SQLITE_DONE) return fail(result, "find customer numbers");
+  return std::optional<DirectoryCustomer>(std::move(customer));
 }
 
-std::int64_t Directory::customer_count(std::error_code& error) const {
+Result<std::int64_t> Directory::customer_count() const {
   Use use(statements_->count_customers);
-  const int result = use.step();
-  if (result != SQLITE_ROW) {
-    error = fail(result, "count customers");
-    return 0;
-  }
-  error.clear();
+  if (const int result = use.step(); result != SQLITE_ROW) return fail(result, "count customers");
   return use.integer(0);
 }
 
-std::error_code Directory::begin_transaction() {
-  std::string message;
+Result<void> Directory::begin_transaction() {
   // IMMEDIATE: take the write lock now, not halfway through a long import.
-  if (const int result = sqlite::execute(database_, "BEGIN IMMEDIATE", message); result != SQLITE_OK)
-    return fail(result, "begin transaction");
+  if (auto begun = sqlite::execute(database_, "BEGIN IMMEDIATE"); !begun)
+    return fail(begun.error().code.value(), "begin transaction");
   return {};
 }
 
-std::error_code Directory::commit() {
-  std::string message;
-  if (const int result = sqlite::execute(database_, "COMMIT", message); result != SQLITE_OK)
-    return fail(result, "commit");
+Result<void> Directory::commit() {
+  if (auto committed = sqlite::execute(database_, "COMMIT"); !committed)
+    return fail(committed.error().code.value(), "commit");
   return {};
 }
 
 void Directory::rollback() {
-  std::string ignored;
-  if (!sqlite3_get_autocommit(database_)) sqlite::execute(database_, "ROLLBACK", ignored);
+  if (!sqlite3_get_autocommit(database_)) (void)sqlite::execute(database_, "ROLLBACK");
 }
 
-UpsertOutcome Directory::upsert(const DirectoryCustomer& customer, std::error_code& error) {
-  const auto existing = find_customer(customer.id, error);
-  if (error) return UpsertOutcome::unchanged;
-  if (existing && same_data(*existing, customer)) return UpsertOutcome::unchanged;
+Result<UpsertOutcome> Directory::upsert(const DirectoryCustomer& customer) {
+  const auto existing = find_customer(customer.id);
+  if (!existing) return existing.error();
+  if (*existing && same_data(**existing, customer)) return UpsertOutcome::unchanged;
 
   // Outside an import transaction, the customer and its numbers change together.
   const bool own_transaction = sqlite3_get_autocommit(database_) != 0;
-  if (own_transaction && (error = begin_transaction())) return UpsertOutcome::unchanged;
-  auto write = [&]() -> std::error_code {
+  if (own_transaction) {
+    if (auto begun = begin_transaction(); !begun) return begun.error();
+  }
+  auto write = [&]() -> Result<void> {
     {
-      Use use(existing ? statements_->update_customer : statements_->insert_customer);
+      Use use(*existing ? statements_->update_customer : statements_->insert_customer);
       int result = use.bind(1, customer.id);
       if (result == SQLITE_OK) result = use.bind(2, customer.name);
       if (result == SQLITE_OK) result = use.bind(3, customer.company);
@@ -267,7 +248,7 @@ UpsertOutcome Directory::upsert(const DirectoryCustomer& customer, std::error_co
       if (result == SQLITE_OK) result = use.step();
       if (result != SQLITE_DONE) return fail(result, fmt::format("write customer {}", customer.id));
     }
-    if (existing) {
+    if (*existing) {
       Use use(statements_->delete_numbers);
       int result = use.bind(1, customer.id);
       if (result == SQLITE_OK) result = use.step();
@@ -287,23 +268,24 @@ UpsertOutcome Directory::upsert(const DirectoryCustomer& customer, std::error_co
     }
     return {};
   };
-  error = write();
-  if (error) {
+  if (auto written = write(); !written) {
     if (own_transaction) rollback();
-    return UpsertOutcome::unchanged;
+    return written.error();
   }
-  if (own_transaction && (error = commit())) {
-    rollback();
-    return UpsertOutcome::unchanged;
+  if (own_transaction) {
+    if (auto committed = commit(); !committed) {
+      rollback();
+      return committed.error();
+    }
   }
-  return existing ? UpsertOutcome::updated : UpsertOutcome::inserted;
+  return *existing ? UpsertOutcome::updated : UpsertOutcome::inserted;
 }
 
 // ---- import -------------------------------------------------------------------
 
-std::error_code CustomerImporter::begin() { return directory_.begin_transaction(); }
+Result<void> CustomerImporter::begin() { return directory_.begin_transaction(); }
 
-std::error_code CustomerImporter::add(proto::customers::CustomerEntry&& entry) {
+Result<void> CustomerImporter::add(proto::customers::CustomerEntry&& entry) {
   const auto [first, inserted] = first_line_by_id_.try_emplace(entry.id, entry.line);
   if (!inserted) {
     reject({entry.line, fmt::format("duplicate id \"{}\" (first on line {})", entry.id, first->second)});
@@ -325,39 +307,39 @@ std::error_code CustomerImporter::add(proto::customers::CustomerEntry&& entry) {
   customer.name = std::move(entry.name);
   customer.company = std::move(entry.company);
   customer.url = std::move(entry.url);
-  std::error_code error;
-  switch (directory_.upsert(customer, error)) {
+  const auto outcome = directory_.upsert(customer);
+  if (!outcome) return outcome.error();
+  switch (*outcome) {
     case UpsertOutcome::inserted: ++summary_.imported; break;
     case UpsertOutcome::updated: ++summary_.updated; break;
-    case UpsertOutcome::unchanged:
-      if (!error) ++summary_.unchanged;
-      break;
+    case UpsertOutcome::unchanged: ++summary_.unchanged; break;
   }
-  return error;
+  return {};
 }
 
-std::error_code CustomerImporter::commit() {
+Result<void> CustomerImporter::commit() {
   std::stable_sort(summary_.rejected.begin(), summary_.rejected.end(),
                    [](const auto& a, const auto& b) { return a.line < b.line; });
   return directory_.commit();
 }
 
-ImportSummary import_customers(Directory& directory, std::string_view file_name, std::string_view text,
-                               const ImportProgress& progress, std::error_code& error) {
+Result<ImportSummary> import_customers(Directory& directory, std::string_view file_name, std::string_view text,
+                                       const ImportProgress& progress) {
   namespace customers = proto::customers;
   CustomerImporter importer(directory);
-  if ((error = importer.begin())) return std::move(importer.summary());
+  if (auto begun = importer.begin(); !begun) return begun.error();
 
   std::vector<customers::Issue> issues;
   std::size_t reported = 0;
   const std::size_t step = std::max<std::size_t>(text.size() / 200, 1);  // about 200 progress updates
+  Result<void> written;
   const customers::EntrySink sink = [&](customers::CustomerEntry&& entry) {
-    if (error) return;  // an SQLite failure ends the import; the parser just runs out
+    if (!written) return;  // an SQLite failure ends the import; the parser just runs out
     if (progress && entry.offset >= reported + step) {
       reported = entry.offset;
       progress(entry.offset, text.size());
     }
-    error = importer.add(std::move(entry));
+    written = importer.add(std::move(entry));
   };
   const bool usable = customers::detect_format(file_name, text) == customers::FileFormat::vcard
                           ? customers::parse_vcards(text, sink, issues)
@@ -365,9 +347,10 @@ ImportSummary import_customers(Directory& directory, std::string_view file_name,
   if (progress) progress(text.size(), text.size());
   for (auto& issue : issues) importer.reject(std::move(issue));
   importer.summary().file_usable = usable;
-  if (error || (error = importer.commit())) {
+  if (written) written = importer.commit();
+  if (!written) {
     importer.rollback();
-    return std::move(importer.summary());
+    return written.error();
   }
   return std::move(importer.summary());
 }

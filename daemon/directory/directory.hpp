@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "daemon/core/result.hpp"
 #include "daemon/directory/phone_number.hpp"
 #include "proto/customer_csv.hpp"
 
@@ -73,44 +74,41 @@ class Directory {
 
   // Opens or creates the database and applies migrations; read_only opens an
   // existing one without creating or migrating (StoreError::database_missing
-  // when there is none). On failure returns nullptr, sets error and, if
-  // given, message. Errors use sqlite_category() and StoreError (daemon/store.hpp).
-  static std::unique_ptr<Directory> open(const std::filesystem::path& path, const config::DirectoryConfig& config,
-                                         std::error_code& error, bool read_only = false,
-                                         std::string* message = nullptr);
+  // when there is none). Errors use sqlite_category() and StoreError
+  // (daemon/store.hpp), with details like the store's ("<path>: <what>").
+  static Result<std::unique_ptr<Directory>> open(const std::filesystem::path& path,
+                                                 const config::DirectoryConfig& config, bool read_only = false);
   static int latest_schema_version();
 
   // Raw input (caller ID digits, typed text): normalised with the configured
-  // region and area code, then looked up. On an SQLite error the result still
-  // carries number and display, with no candidates.
-  LookupResult lookup(std::string_view raw_number, std::error_code& error) const;
+  // region and area code, then looked up. Input that is not a number is not
+  // an error: the result has no number and no candidates.
+  Result<LookupResult> lookup(std::string_view raw_number) const;
   // Input already in E.164 (e.g. from NormaliseResult): the fastest path.
-  std::vector<Candidate> lookup_e164(std::string_view e164, std::error_code& error) const;
+  Result<std::vector<Candidate>> lookup_e164(std::string_view e164) const;
 
-  std::optional<DirectoryCustomer> find_customer(std::string_view id, std::error_code& error) const;
-  std::int64_t customer_count(std::error_code& error) const;
+  Result<std::optional<DirectoryCustomer>> find_customer(std::string_view id) const;
+  Result<std::int64_t> customer_count() const;
 
   // Writes. upsert() replaces name, company, url and all numbers of the
   // customer with this id; `unchanged` when everything was equal (no write).
   // Between begin_transaction() and commit() every upsert is one transaction.
-  std::error_code begin_transaction();
-  std::error_code commit();
+  Result<void> begin_transaction();
+  Result<void> commit();
   void rollback();
-  UpsertOutcome upsert(const DirectoryCustomer& customer, std::error_code& error);
+  Result<UpsertOutcome> upsert(const DirectoryCustomer& customer);
 
   const PhoneNumberNormaliser& normaliser() const { return normaliser_; }
-  // Detail of the last failed call (SQLite's message, with context).
-  const std::string& last_error_message() const { return last_error_message_; }
 
  private:
   struct Statements;
   Directory(sqlite3* database, const config::DirectoryConfig& config);
-  std::error_code fail(int result, std::string_view context) const;
+  // An SQLite failure while doing what context says, with SQLite's message.
+  Error fail(int result, std::string_view context) const;
 
   sqlite3* database_ = nullptr;
   PhoneNumberNormaliser normaliser_;
   std::unique_ptr<Statements> statements_;
-  mutable std::string last_error_message_;
 };
 
 // ---- import -------------------------------------------------------------------
@@ -129,11 +127,11 @@ struct ImportSummary {
 class CustomerImporter {
  public:
   explicit CustomerImporter(Directory& directory) : directory_(directory) {}
-  std::error_code begin();
-  // Returns an SQLite error; the import must then be abandoned (rollback()).
-  std::error_code add(proto::customers::CustomerEntry&& entry);
+  Result<void> begin();
+  // An error is SQLite's; the import must then be abandoned (rollback()).
+  Result<void> add(proto::customers::CustomerEntry&& entry);
   void reject(proto::customers::Issue issue) { summary_.rejected.push_back(std::move(issue)); }
-  std::error_code commit();  // also sorts the rejections by line
+  Result<void> commit();  // also sorts the rejections by line
   void rollback() { directory_.rollback(); }
   ImportSummary& summary() { return summary_; }
 
@@ -147,8 +145,8 @@ class CustomerImporter {
 using ImportProgress = std::function<void(std::size_t done, std::size_t total)>;
 
 // Detects CSV or vCard (file_name's extension, then content), parses and
-// imports text. error is set on an SQLite failure (nothing is kept then).
-ImportSummary import_customers(Directory& directory, std::string_view file_name, std::string_view text,
-                               const ImportProgress& progress, std::error_code& error);
+// imports text. An error is an SQLite failure; nothing is kept then.
+Result<ImportSummary> import_customers(Directory& directory, std::string_view file_name, std::string_view text,
+                                       const ImportProgress& progress);
 
 }  // namespace deskline::daemon

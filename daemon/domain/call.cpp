@@ -24,7 +24,9 @@ std::chrono::milliseconds rounded_ms(std::int64_t micros) {
 }
 
 // A wall clock stepped backwards must not give a negative span.
-std::chrono::milliseconds span(WallTimeUs from, WallTimeUs to) { return rounded_ms(std::max<WallTimeUs>(0, to - from)); }
+std::chrono::milliseconds span(WallTimeUs from, WallTimeUs to) {
+  return rounded_ms(std::max<WallTimeUs>(0, to - from));
+}
 
 }  // namespace
 

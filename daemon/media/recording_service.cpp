@@ -108,8 +108,8 @@ void RecordingService::start(const CallRecord& call, WallTimeUs from) {
   row.path = request.path.string();
   row.state = RecordingState::recording;
   row.started_at = from;
-  if (auto error = store_.insert_recording(row))
-    log_.error("call={} cannot store the recording row: {}", call.id, store_.last_error_message());
+  if (auto inserted = store_.insert_recording(row); !inserted)
+    log_.error("call={} cannot store the recording row: {}", call.id, inserted.error().message());
   recording_[call.id] = call;
   log_.info("line={} call={} recording to {}", call.line, call.id, request.path.string());
   media_.start_recording(std::move(request));
@@ -134,8 +134,8 @@ void RecordingService::on_result(const RecordingResult& result) {
   row.bytes = result.bytes;
   row.sha256 = result.sha256;
   row.error = result.error;
-  std::error_code error;
-  if (auto existing = store_.find_recording(result.call_id, error)) row.started_at = existing->started_at;
+  if (const auto existing = store_.find_recording(result.call_id); existing && *existing)
+    row.started_at = (*existing)->started_at;
   if (result.state == RecordingState::refused) {
     ++refused_;
     row.path.clear();  // no file was made
@@ -147,20 +147,19 @@ void RecordingService::on_result(const RecordingResult& result) {
     log_.error("line={} call={} recording {}: {} ({:.2f} s kept in {})", call.line, result.call_id,
                to_string(result.state), result.error, result.duration_s, row.path);
   }
-  if (auto update_error = store_.update_recording(row))
-    log_.error("call={} cannot store the recording result: {}", result.call_id, store_.last_error_message());
+  if (auto updated = store_.update_recording(row); !updated)
+    log_.error("call={} cannot store the recording result: {}", result.call_id, updated.error().message());
   if (result.state != RecordingState::refused && !call.id.empty())
     on_saved_(call, row);
 }
 
 void RecordingService::recover() {
-  std::error_code error;
-  auto rows = store_.recordings_in_state(RecordingState::recording, error);
-  if (error) {
-    log_.error("cannot list unfinished recordings: {}", store_.last_error_message());
+  auto rows = store_.recordings_in_state(RecordingState::recording);
+  if (!rows) {
+    log_.error("cannot list unfinished recordings: {}", rows.error().message());
     return;
   }
-  for (auto& row : rows) {
+  for (auto& row : *rows) {
     const auto repair = repair_recording_file(row.path);
     switch (repair.result) {
       case FileRepair::Result::repaired:
@@ -180,22 +179,25 @@ void RecordingService::recover() {
                    repair.reason);
         break;
     }
-    if (auto update_error = store_.update_recording(row))
-      log_.error("call={} cannot store the repaired recording: {}", row.call_id, store_.last_error_message());
+    if (auto updated = store_.update_recording(row); !updated)
+      log_.error("call={} cannot store the repaired recording: {}", row.call_id, updated.error().message());
   }
 }
 
 void RecordingService::check_retention() {
   if (config_.recording.retention_days > 0) {
-    std::error_code error;
     const auto cutoff = realtime_us() - std::int64_t{config_.recording.retention_days} * 86'400'000'000;
     std::size_t old = 0;
     std::uint64_t bytes = 0;
-    for (const auto& row : store_.list_recordings(0, error))
-      if (row.started_at < cutoff && !row.path.empty()) {
-        ++old;
-        bytes += row.bytes;
-      }
+    if (const auto rows = store_.list_recordings(0); !rows) {
+      log_.error("retention: cannot list recordings: {}", rows.error().message());
+    } else {
+      for (const auto& row : *rows)
+        if (row.started_at < cutoff && !row.path.empty()) {
+          ++old;
+          bytes += row.bytes;
+        }
+    }
     if (old > 0)
       log_.info("retention: {} recordings ({} MiB) are older than {} days; they are deleted only once the CRM has "
                 "received them, and CRM delivery is not configured, so none is deleted",

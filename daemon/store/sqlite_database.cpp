@@ -53,17 +53,19 @@ std::string_view Use::column_name(int column) const {
   return name ? name : "";
 }
 
-int execute(sqlite3* database, const char* sql, std::string& message) {
-  char* error = nullptr;
-  const int result = sqlite3_exec(database, sql, nullptr, nullptr, &error);
-  if (result != SQLITE_OK) message = error ? error : sqlite3_errmsg(database);
-  sqlite3_free(error);
-  return result;
+Result<void> execute(sqlite3* database, const char* sql) {
+  char* message = nullptr;
+  const int result = sqlite3_exec(database, sql, nullptr, nullptr, &message);
+  Result<void> done;
+  if (result != SQLITE_OK) done = Error{{result, sqlite_category()}, message ? message : sqlite3_errmsg(database)};
+  sqlite3_free(message);
+  return done;
 }
 
-int read_user_version(sqlite3* database, int& version) {
+Result<int> read_user_version(sqlite3* database) {
   sqlite3_stmt* statement = nullptr;
   int result = sqlite3_prepare_v2(database, "PRAGMA user_version", -1, &statement, nullptr);
+  int version = 0;
   if (result == SQLITE_OK) {
     result = sqlite3_step(statement);
     if (result == SQLITE_ROW) {
@@ -71,24 +73,32 @@ int read_user_version(sqlite3* database, int& version) {
       result = SQLITE_OK;
     }
   }
+  // The message before finalize, which would reset it.
+  Error error{{result, sqlite_category()}, sqlite3_errmsg(database)};
   sqlite3_finalize(statement);
-  return result;
+  if (result != SQLITE_OK) return error;
+  return version;
+}
+
+Connection& Connection::operator=(Connection&& other) noexcept {
+  if (this != &other) {
+    sqlite3_close_v2(database);
+    database = std::exchange(other.database, nullptr);
+  }
+  return *this;
 }
 
 Connection::~Connection() { sqlite3_close_v2(database); }
 
-std::error_code open_database(const std::filesystem::path& path, bool read_only,
-                              std::span<const std::string_view> migrations, std::string_view writer,
-                              Connection& connection, std::string& message) {
+Result<Connection> open_database(const std::filesystem::path& path, bool read_only,
+                                 std::span<const std::string_view> migrations, std::string_view writer) {
   const int latest = static_cast<int>(migrations.size());
-  std::string detail;
   auto refuse = [&](std::error_code code, std::string_view text) {
-    message = fmt::format("{}: {}", path.string(), text);
-    return code;
+    return Error{code, fmt::format("{}: {}", path.string(), text)};
   };
-  auto sqlite_failure = [&](int code, std::string_view context) {
-    return refuse({code, sqlite_category()},
-                  fmt::format("{}: {}", context, detail.empty() ? sqlite3_errmsg(connection.database) : detail));
+  // A step that failed: its code, and SQLite's message after what was being done.
+  auto failed = [&](const Error& error, std::string_view context) {
+    return refuse(error.code, fmt::format("{}: {}", context, error.message()));
   };
 
   // SQLite would create a missing file even for a reader that cannot use it.
@@ -96,6 +106,7 @@ std::error_code open_database(const std::filesystem::path& path, bool read_only,
   if (read_only && !std::filesystem::exists(path, exists_error) && !exists_error)
     return refuse(StoreError::database_missing, fmt::format("database does not exist ({} creates it)", writer));
 
+  Connection connection;
   const int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   int result = sqlite3_open_v2(path.c_str(), &connection.database, flags, nullptr);
   if (result != SQLITE_OK) {
@@ -107,23 +118,22 @@ std::error_code open_database(const std::filesystem::path& path, bool read_only,
   sqlite3_busy_timeout(database, busy_timeout_ms);
 
   // Foreign keys are per connection and off by default in SQLite.
-  if ((result = execute(database, "PRAGMA foreign_keys = ON", detail)) != SQLITE_OK)
-    return sqlite_failure(result, "cannot enable foreign keys");
+  if (auto enabled = execute(database, "PRAGMA foreign_keys = ON"); !enabled)
+    return failed(enabled.error(), "cannot enable foreign keys");
 
-  int version = 0;
-  if ((result = read_user_version(database, version)) != SQLITE_OK)
-    return sqlite_failure(result, "cannot read schema version (is it a SQLite database?)");
-  if (version > latest)
+  const auto version = read_user_version(database);
+  if (!version) return failed(version.error(), "cannot read schema version (is it a SQLite database?)");
+  if (*version > latest)
     return refuse(StoreError::schema_too_new,
                   fmt::format("database schema version {} is newer than this deskline supports ({}); upgrade "
                               "deskline (databases are never downgraded)",
-                              version, latest));
+                              *version, latest));
   if (read_only) {
-    if (version < latest)
+    if (*version < latest)
       return refuse(StoreError::schema_too_old,
-                    fmt::format("database schema version {} is older than {}; run {} once to migrate it", version,
+                    fmt::format("database schema version {} is older than {}; run {} once to migrate it", *version,
                                 latest, writer));
-    return {};
+    return connection;
   }
 
   // WAL lets readers (the CLI, the daemon) run while a writer imports.
@@ -135,38 +145,36 @@ std::error_code open_database(const std::filesystem::path& path, bool read_only,
     result = SQLITE_OK;
   }
   sqlite3_finalize(statement);
-  if (result != SQLITE_OK) return sqlite_failure(result, "cannot switch to WAL");
+  if (result != SQLITE_OK)
+    return refuse({result, sqlite_category()}, fmt::format("cannot switch to WAL: {}", sqlite3_errmsg(database)));
   if (mode != "wal") return refuse({SQLITE_CANTOPEN, sqlite_category()}, "journal mode is " + mode + ", not wal");
-  if ((result = execute(database, "PRAGMA synchronous = NORMAL", detail)) != SQLITE_OK)
-    return sqlite_failure(result, "cannot set synchronous");
+  if (auto set = execute(database, "PRAGMA synchronous = NORMAL"); !set)
+    return failed(set.error(), "cannot set synchronous");
 
   // One transaction per migration; the version is re-read inside it so two
   // processes opening a new file at once do not both apply a migration.
-  for (int next = version + 1; next <= latest; ++next) {
-    if ((result = execute(database, "BEGIN IMMEDIATE", detail)) != SQLITE_OK)
-      return sqlite_failure(result, "cannot start migration");
-    int current = 0;
-    if ((result = read_user_version(database, current)) != SQLITE_OK) {
-      std::string ignored;
-      execute(database, "ROLLBACK", ignored);
-      return sqlite_failure(result, "cannot read schema version");
+  for (int next = *version + 1; next <= latest; ++next) {
+    if (auto begun = execute(database, "BEGIN IMMEDIATE"); !begun)
+      return failed(begun.error(), "cannot start migration");
+    const auto current = read_user_version(database);
+    if (!current) {
+      (void)execute(database, "ROLLBACK");
+      return failed(current.error(), "cannot read schema version");
     }
-    if (current >= next) {
-      execute(database, "COMMIT", detail);
+    if (*current >= next) {
+      (void)execute(database, "COMMIT");
       continue;
     }
     const std::string script =
         fmt::format("{}\nPRAGMA user_version = {};", migrations[static_cast<std::size_t>(next - 1)], next);
-    if ((result = execute(database, script.c_str(), detail)) != SQLITE_OK ||
-        (result = execute(database, "COMMIT", detail)) != SQLITE_OK) {
-      const std::string failure = detail;
-      std::string ignored;
-      execute(database, "ROLLBACK", ignored);
-      detail = failure;
-      return sqlite_failure(result, fmt::format("migration {} failed", next));
+    auto applied = execute(database, script.c_str());
+    if (applied) applied = execute(database, "COMMIT");
+    if (!applied) {
+      (void)execute(database, "ROLLBACK");
+      return failed(applied.error(), fmt::format("migration {} failed", next));
     }
   }
-  return {};
+  return connection;
 }
 
 }  // namespace deskline::daemon::sqlite

@@ -1,7 +1,8 @@
 // Small shared SQLite helpers for the daemon's databases (store, directory):
 // prepared statements that reset themselves, and opening a file in WAL mode
 // with numbered migrations (PRAGMA user_version). Errors are SQLite extended
-// result codes in sqlite_category() (daemon/store.hpp) or StoreError values.
+// result codes in sqlite_category() (daemon/store.hpp) or StoreError values,
+// with SQLite's message (and context) as their detail.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +12,9 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
+
+#include "daemon/core/result.hpp"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -57,8 +61,9 @@ class Use {
   sqlite3_stmt* statement_;
 };
 
-int execute(sqlite3* database, const char* sql, std::string& message);
-int read_user_version(sqlite3* database, int& version);
+// Runs one or more SQL statements; the error's detail is SQLite's message.
+Result<void> execute(sqlite3* database, const char* sql);
+Result<int> read_user_version(sqlite3* database);
 
 // Closes the connection when it goes out of scope unless released.
 struct Connection {
@@ -66,22 +71,19 @@ struct Connection {
   Connection() = default;
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
+  Connection(Connection&& other) noexcept : database(std::exchange(other.database, nullptr)) {}
+  Connection& operator=(Connection&& other) noexcept;
   ~Connection();
-  sqlite3* release() {
-    sqlite3* out = database;
-    database = nullptr;
-    return out;
-  }
+  sqlite3* release() { return std::exchange(database, nullptr); }
 };
 
 // Opens path (creating it unless read_only), turns on foreign keys, and for
 // writers switches to WAL and applies migrations[n-1] to bring user_version
 // from n-1 to n, one transaction each. read_only refuses a missing file or a
 // schema that still needs migrating; writer names what creates and migrates
-// the file, for those messages ("desklined"). On failure returns an error and
-// sets message to "<path>: <what>".
-std::error_code open_database(const std::filesystem::path& path, bool read_only,
-                              std::span<const std::string_view> migrations, std::string_view writer,
-                              Connection& connection, std::string& message);
+// the file, for those messages ("desklined"). An error's detail reads
+// "<path>: <what>".
+Result<Connection> open_database(const std::filesystem::path& path, bool read_only,
+                                 std::span<const std::string_view> migrations, std::string_view writer);
 
 }  // namespace deskline::daemon::sqlite

@@ -122,33 +122,23 @@ constexpr std::string_view call_columns =
 // Words in a row that this deskline does not know (a newer one wrote them,
 // or a person edited the file) make the row an error, never a guess.
 template <typename Enum>
-bool read_word(const Use& row, int column, std::optional<Enum> (*parse)(std::string_view), Enum& out,
-               std::string& problem) {
+Result<Enum> read_word(const Use& row, int column, std::optional<Enum> (*parse)(std::string_view)) {
   const auto text = row.text_view(column);
-  if (const auto value = parse(text)) {
-    out = *value;
-    return true;
-  }
-  problem = fmt::format("unknown {} '{}'", row.column_name(column), text);
-  return false;
+  if (const auto value = parse(text)) return *value;
+  return Error{StoreError::invalid_row, fmt::format("unknown {} '{}'", row.column_name(column), text)};
 }
 
 // NULL is none; any other text must be a known word.
 template <typename Enum>
-bool read_optional_word(const Use& row, int column, std::optional<Enum> (*parse)(std::string_view),
-                        std::optional<Enum>& out, std::string& problem) {
-  if (row.is_null(column)) {
-    out.reset();
-    return true;
-  }
-  Enum value{};
-  if (!read_word(row, column, parse, value, problem)) return false;
-  out = value;
-  return true;
+Result<std::optional<Enum>> read_optional_word(const Use& row, int column,
+                                               std::optional<Enum> (*parse)(std::string_view)) {
+  if (row.is_null(column)) return std::optional<Enum>();
+  auto word = read_word(row, column, parse);
+  if (!word) return word.error();
+  return std::optional<Enum>(*word);
 }
 
-// The call of the current row, or nullopt with problem set.
-std::optional<CallRecord> read_call(const Use& row, std::string& problem) {
+Result<CallRecord> read_call(const Use& row) {
   CallRecord call;
   call.id = row.text(0);
   call.line = row.text(1);
@@ -160,13 +150,21 @@ std::optional<CallRecord> read_call(const Use& row, std::string& problem) {
   call.started_at = row.integer(11);
   call.answered_at = row.optional_integer(12);
   call.ended_at = row.optional_integer(13);
-  if (!read_word(row, 4, parse_direction, call.direction, problem) ||
-      !read_word(row, 8, parse_call_state, call.state, problem) ||
-      !read_optional_word(row, 9, parse_outcome, call.outcome, problem) ||
-      !read_optional_word(row, 10, parse_end_reason, call.end_reason, problem)) {
-    problem = fmt::format("call {}: {}", call.id, problem);
-    return std::nullopt;
-  }
+  auto unreadable = [&](const Error& error) {
+    return Error{error.code, fmt::format("call {}: {}", call.id, error.detail)};
+  };
+  const auto direction = read_word(row, 4, parse_direction);
+  if (!direction) return unreadable(direction.error());
+  call.direction = *direction;
+  const auto state = read_word(row, 8, parse_call_state);
+  if (!state) return unreadable(state.error());
+  call.state = *state;
+  const auto outcome = read_optional_word(row, 9, parse_outcome);
+  if (!outcome) return unreadable(outcome.error());
+  call.outcome = *outcome;
+  const auto end_reason = read_optional_word(row, 10, parse_end_reason);
+  if (!end_reason) return unreadable(end_reason.error());
+  call.end_reason = *end_reason;
   return call;
 }
 
@@ -197,8 +195,7 @@ int bind_call(Use& use, const CallRecord& call) {
 
 constexpr std::string_view recording_columns = "call_id, path, state, started_at, duration_ms, bytes, sha256, error";
 
-// The recording of the current row, or nullopt with problem set.
-std::optional<RecordingRecord> read_recording(const Use& row, std::string& problem) {
+Result<RecordingRecord> read_recording(const Use& row) {
   RecordingRecord recording;
   recording.call_id = row.text(0);
   recording.path = row.text(1);
@@ -207,10 +204,10 @@ std::optional<RecordingRecord> read_recording(const Use& row, std::string& probl
   recording.bytes = static_cast<std::uint64_t>(row.integer(5));
   recording.sha256 = row.text(6);
   recording.error = row.text(7);
-  if (!read_word(row, 2, parse_recording_state, recording.state, problem)) {
-    problem = fmt::format("recording of call {}: {}", recording.call_id, problem);
-    return std::nullopt;
-  }
+  const auto state = read_word(row, 2, parse_recording_state);
+  if (!state)
+    return Error{state.error().code, fmt::format("recording of call {}: {}", recording.call_id, state.error().detail)};
+  recording.state = *state;
   return recording;
 }
 
@@ -230,23 +227,37 @@ int bind_recording(Use& use, const RecordingRecord& recording) {
   return SQLITE_OK;
 }
 
-
 // A negative LIMIT means no limit in SQLite.
 std::int64_t sql_limit(std::size_t limit) { return limit == 0 ? std::int64_t{-1} : static_cast<std::int64_t>(limit); }
 
-// Reads the rows of use (bound with result SQLITE_OK) into out. Returns
-// SQLITE_DONE at the end, SQLite's error, or SQLITE_ROW with problem set when
-// a row holds what read refuses.
+// An SQLite failure while doing what context says, with SQLite's message.
+Error failure(sqlite3* database, int result, std::string_view context) {
+  return {sqlite_error(result), fmt::format("{}: {}", context, sqlite3_errmsg(database))};
+}
+
+// Every row of use, read with read; result is what binding its parameters returned.
 template <typename Record>
-int read_rows(Use& use, int result, std::optional<Record> (*read)(const Use&, std::string&), std::vector<Record>& out,
-              std::string& problem) {
+Result<std::vector<Record>> read_rows(sqlite3* database, Use& use, int result, Result<Record> (*read)(const Use&),
+                                      std::string_view context) {
+  std::vector<Record> records;
   while (result == SQLITE_OK && (result = use.step()) == SQLITE_ROW) {
-    auto record = read(use, problem);
-    if (!record) return SQLITE_ROW;
-    out.push_back(std::move(*record));
+    auto record = read(use);
+    if (!record) return Error{record.error().code, fmt::format("{}: {}", context, record.error().detail)};
+    records.push_back(std::move(*record));
     result = SQLITE_OK;
   }
-  return result;
+  if (result != SQLITE_DONE) return failure(database, result, context);
+  return records;
+}
+
+// The row a lookup by key finds, if any.
+template <typename Record>
+Result<std::optional<Record>> read_row(sqlite3* database, Use& use, int result, Result<Record> (*read)(const Use&),
+                                       std::string_view context) {
+  auto rows = read_rows(database, use, result, read, context);
+  if (!rows) return rows.error();
+  if (rows->empty()) return std::optional<Record>();
+  return std::optional<Record>(std::move(rows->front()));
 }
 
 }  // namespace
@@ -279,8 +290,7 @@ Store::~Store() {
 Store::Store(Store&& other) noexcept
     : database_(std::exchange(other.database_, nullptr)),
       read_only_(other.read_only_),
-      statements_(std::move(other.statements_)),
-      last_error_message_(std::move(other.last_error_message_)) {}
+      statements_(std::move(other.statements_)) {}
 
 Store& Store::operator=(Store&& other) noexcept {
   if (this != &other) {
@@ -289,34 +299,17 @@ Store& Store::operator=(Store&& other) noexcept {
     database_ = std::exchange(other.database_, nullptr);
     read_only_ = other.read_only_;
     statements_ = std::move(other.statements_);
-    last_error_message_ = std::move(other.last_error_message_);
   }
   return *this;
 }
 
 int Store::latest_schema_version() { return static_cast<int>(migrations.size()); }
 
-std::unique_ptr<Store> Store::open(const std::filesystem::path& path, std::error_code& error, bool read_only,
-                                   std::string* error_message) {
-  std::string message;
-  auto refuse = [&](std::error_code code, std::string text) -> std::unique_ptr<Store> {
-    error = code;
-    if (error_message) *error_message = fmt::format("{}: {}", path.string(), text);
-    return nullptr;
-  };
-
-  sqlite::Connection connection;
-  if (const auto code = sqlite::open_database(path, read_only, migrations, "desklined", connection, message)) {
-    error = code;
-    if (error_message) *error_message = message;
-    return nullptr;
-  }
-  sqlite3* database = connection.database;
-  std::unique_ptr<Store> store(new Store(connection.release(), read_only));
-  int result = SQLITE_OK;
-  auto sqlite_failure = [&](int code, std::string_view context) {
-    return refuse(sqlite_error(code), fmt::format("{}: {}", context, sqlite3_errmsg(database)));
-  };
+Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& path, bool read_only) {
+  auto connection = sqlite::open_database(path, read_only, migrations, "desklined");
+  if (!connection) return connection.error();
+  sqlite3* database = connection->database;
+  std::unique_ptr<Store> store(new Store(connection->release(), read_only));
 
   auto& statements = *store->statements_;
   const std::array<std::pair<Statement*, std::string>, 13> sql = {{
@@ -351,164 +344,114 @@ std::unique_ptr<Store> Store::open(const std::filesystem::path& path, std::error
        fmt::format("SELECT {} FROM recordings WHERE state = ?1 ORDER BY started_at, rowid", recording_columns)},
   }};
   for (const auto& [statement, text] : sql) {
-    if ((result = statement->prepare(database, text)) != SQLITE_OK)
-      return sqlite_failure(result, "cannot prepare statement");
+    if (const int result = statement->prepare(database, text); result != SQLITE_OK)
+      return Error{sqlite_error(result),
+                   fmt::format("{}: cannot prepare statement: {}", path.string(), sqlite3_errmsg(database))};
   }
-  error.clear();
   return store;
 }
 
 int Store::schema_version() const {
-  int version = 0;
-  sqlite::read_user_version(database_, version);
-  return version;
+  const auto version = sqlite::read_user_version(database_);
+  return version ? *version : 0;
 }
 
-std::error_code Store::fail(int result, const char* context) const {
-  last_error_message_ = fmt::format("{}: {}", context, sqlite3_errmsg(database_));
-  return sqlite_error(result);
-}
-
-std::error_code Store::fail(StoreError error, std::string message) const {
-  last_error_message_ = std::move(message);
-  return error;
-}
-
-std::error_code Store::finish_reading(int result, const std::string& problem, const char* context) const {
-  if (result == SQLITE_DONE) return {};
-  if (!problem.empty()) return fail(StoreError::invalid_row, fmt::format("{}: {}", context, problem));
-  return fail(result, context);
-}
-
-std::error_code Store::insert_call(const CallRecord& call) {
+Result<void> Store::insert_call(const CallRecord& call) {
   Use use(statements_->insert_call);
-  if (int result = bind_call(use, call); result != SQLITE_OK) return fail(result, "insert call");
+  if (int result = bind_call(use, call); result != SQLITE_OK) return failure(database_, result, "insert call");
   if (int result = use.step(); result != SQLITE_DONE)
-    return fail(result, fmt::format("insert call {}", call.id).c_str());
+    return failure(database_, result, fmt::format("insert call {}", call.id));
   return {};
 }
 
-std::error_code Store::update_call(const CallRecord& call) {
+Result<void> Store::update_call(const CallRecord& call) {
   Use use(statements_->update_call);
-  if (int result = bind_call(use, call); result != SQLITE_OK) return fail(result, "update call");
+  if (int result = bind_call(use, call); result != SQLITE_OK) return failure(database_, result, "update call");
   if (int result = use.step(); result != SQLITE_DONE)
-    return fail(result, fmt::format("update call {}", call.id).c_str());
+    return failure(database_, result, fmt::format("update call {}", call.id));
   if (sqlite3_changes(database_) == 0)
-    return fail(StoreError::no_such_call, fmt::format("update call {}: no call with this id", call.id));
+    return Error{StoreError::no_such_call, fmt::format("update call {}: no call with this id", call.id)};
   return {};
 }
 
-std::error_code Store::add_event(const CallEventRecord& event) {
+Result<void> Store::add_event(const CallEventRecord& event) {
   Use use(statements_->add_event);
   int result = use.bind(1, event.call_id);
   if (result == SQLITE_OK) result = use.bind(2, static_cast<std::int64_t>(event.at));
   if (result == SQLITE_OK) result = use.bind(3, event.type);
   if (result == SQLITE_OK) result = use.bind(4, event.detail.empty() ? std::string_view("{}") : event.detail);
-  if (result != SQLITE_OK) return fail(result, "add event");
+  if (result != SQLITE_OK) return failure(database_, result, "add event");
   if ((result = use.step()) != SQLITE_DONE)
-    return fail(result, fmt::format("add {} event to call {}", event.type, event.call_id).c_str());
+    return failure(database_, result, fmt::format("add {} event to call {}", event.type, event.call_id));
   return {};
 }
 
-std::vector<CallRecord> Store::list_calls(std::size_t limit, std::error_code& error) const {
-  std::vector<CallRecord> calls;
+Result<std::vector<CallRecord>> Store::list_calls(std::size_t limit) const {
   Use use(statements_->list_calls);
-  std::string problem;
-  error = finish_reading(read_rows(use, use.bind(1, sql_limit(limit)), read_call, calls, problem), problem,
-                         "list calls");
-  if (error) calls.clear();
-  return calls;
+  return read_rows(database_, use, use.bind(1, sql_limit(limit)), read_call, "list calls");
 }
 
-std::optional<CallRecord> Store::find_call(const std::string& id, std::error_code& error) const {
+Result<std::optional<CallRecord>> Store::find_call(const std::string& id) const {
   Use use(statements_->find_call);
-  std::vector<CallRecord> calls;
-  std::string problem;
-  error = finish_reading(read_rows(use, use.bind(1, id), read_call, calls, problem), problem, "find call");
-  if (error || calls.empty()) return std::nullopt;
-  return std::move(calls.front());
+  return read_row(database_, use, use.bind(1, id), read_call, "find call");
 }
 
-std::vector<CallEventRecord> Store::call_events(const std::string& call_id, std::error_code& error) const {
-  std::vector<CallEventRecord> events;
+Result<std::vector<CallEventRecord>> Store::call_events(const std::string& call_id) const {
   Use use(statements_->call_events);
-  int result = use.bind(1, call_id);
-  while (result == SQLITE_OK && (result = use.step()) == SQLITE_ROW) {
-    events.push_back({use.text(0), use.integer(1), use.text(2), use.text(3)});
-    result = SQLITE_OK;
-  }
-  error = result == SQLITE_DONE ? std::error_code() : fail(result, "list call events");
-  if (error) events.clear();
-  return events;
+  return read_rows(
+      database_, use, use.bind(1, call_id),
+      +[](const Use& row) -> Result<CallEventRecord> {
+        return CallEventRecord{row.text(0), row.integer(1), row.text(2), row.text(3)};
+      },
+      "list call events");
 }
 
-std::vector<CallRecord> Store::active_calls(std::error_code& error) const {
-  std::vector<CallRecord> calls;
+Result<std::vector<CallRecord>> Store::active_calls() const {
   Use use(statements_->active_calls);
-  std::string problem;
-  error = finish_reading(read_rows(use, SQLITE_OK, read_call, calls, problem), problem, "list active calls");
-  if (error) calls.clear();
-  return calls;
+  return read_rows(database_, use, SQLITE_OK, read_call, "list active calls");
 }
 
-std::optional<CallRecord> Store::latest_call_on(const std::string& box, int port, std::error_code& error) const {
+Result<std::optional<CallRecord>> Store::latest_call_on(const std::string& box, int port) const {
   Use use(statements_->latest_call_on);
   int result = use.bind(1, box);
   if (result == SQLITE_OK) result = use.bind(2, std::int64_t{port});
-  std::vector<CallRecord> calls;
-  std::string problem;
-  error = finish_reading(read_rows(use, result, read_call, calls, problem), problem, "find the latest call of a port");
-  if (error || calls.empty()) return std::nullopt;
-  return std::move(calls.front());
+  return read_row(database_, use, result, read_call, "find the latest call of a port");
 }
 
-std::error_code Store::insert_recording(const RecordingRecord& recording) {
+Result<void> Store::insert_recording(const RecordingRecord& recording) {
   Use use(statements_->insert_recording);
-  if (int result = bind_recording(use, recording); result != SQLITE_OK) return fail(result, "insert recording");
+  if (int result = bind_recording(use, recording); result != SQLITE_OK)
+    return failure(database_, result, "insert recording");
   if (int result = use.step(); result != SQLITE_DONE)
-    return fail(result, fmt::format("insert recording of call {}", recording.call_id).c_str());
+    return failure(database_, result, fmt::format("insert recording of call {}", recording.call_id));
   return {};
 }
 
-std::error_code Store::update_recording(const RecordingRecord& recording) {
+Result<void> Store::update_recording(const RecordingRecord& recording) {
   Use use(statements_->update_recording);
-  if (int result = bind_recording(use, recording); result != SQLITE_OK) return fail(result, "update recording");
+  if (int result = bind_recording(use, recording); result != SQLITE_OK)
+    return failure(database_, result, "update recording");
   if (int result = use.step(); result != SQLITE_DONE)
-    return fail(result, fmt::format("update recording of call {}", recording.call_id).c_str());
+    return failure(database_, result, fmt::format("update recording of call {}", recording.call_id));
   if (sqlite3_changes(database_) == 0)
-    return fail(StoreError::no_such_call, fmt::format("update recording of call {}: no such recording",
-                                                      recording.call_id));
+    return Error{StoreError::no_such_call,
+                 fmt::format("update recording of call {}: no such recording", recording.call_id)};
   return {};
 }
 
-std::vector<RecordingRecord> Store::list_recordings(std::size_t limit, std::error_code& error) const {
-  std::vector<RecordingRecord> recordings;
+Result<std::vector<RecordingRecord>> Store::list_recordings(std::size_t limit) const {
   Use use(statements_->list_recordings);
-  std::string problem;
-  error = finish_reading(read_rows(use, use.bind(1, sql_limit(limit)), read_recording, recordings, problem), problem,
-                         "list recordings");
-  if (error) recordings.clear();
-  return recordings;
+  return read_rows(database_, use, use.bind(1, sql_limit(limit)), read_recording, "list recordings");
 }
 
-std::optional<RecordingRecord> Store::find_recording(const std::string& call_id, std::error_code& error) const {
+Result<std::optional<RecordingRecord>> Store::find_recording(const std::string& call_id) const {
   Use use(statements_->find_recording);
-  std::vector<RecordingRecord> recordings;
-  std::string problem;
-  error = finish_reading(read_rows(use, use.bind(1, call_id), read_recording, recordings, problem), problem,
-                         "find recording");
-  if (error || recordings.empty()) return std::nullopt;
-  return std::move(recordings.front());
+  return read_row(database_, use, use.bind(1, call_id), read_recording, "find recording");
 }
 
-std::vector<RecordingRecord> Store::recordings_in_state(RecordingState state, std::error_code& error) const {
-  std::vector<RecordingRecord> recordings;
+Result<std::vector<RecordingRecord>> Store::recordings_in_state(RecordingState state) const {
   Use use(statements_->recordings_in_state);
-  std::string problem;
-  error = finish_reading(read_rows(use, use.bind(1, to_string(state)), read_recording, recordings, problem), problem,
-                         "list recordings by state");
-  if (error) recordings.clear();
-  return recordings;
+  return read_rows(database_, use, use.bind(1, to_string(state)), read_recording, "list recordings by state");
 }
 
 }  // namespace deskline::daemon

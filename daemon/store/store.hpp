@@ -13,6 +13,7 @@
 #include <system_error>
 #include <vector>
 
+#include "daemon/core/result.hpp"
 #include "daemon/domain/call.hpp"
 
 struct sqlite3;
@@ -30,6 +31,10 @@ enum class StoreError {
 const std::error_category& store_category();
 std::error_code make_error_code(StoreError error);
 
+// Every operation returns a Result: the value, or an Error whose code is an
+// SQLite extended result code (sqlite_category()) or a StoreError and whose
+// detail says what was being done ("insert call 42: UNIQUE constraint failed:
+// calls.id"). Not finding a row is a value (nullopt), not an error.
 class Store {
  public:
   ~Store();
@@ -37,54 +42,45 @@ class Store {
   Store& operator=(Store&&) noexcept;
 
   // Opens or creates the database, applies migrations. read_only opens an
-  // existing database for the CLI without creating or migrating it. On
-  // failure returns nullptr, sets error and, if given, a detailed message.
-  static std::unique_ptr<Store> open(const std::filesystem::path& path, std::error_code& error,
-                                     bool read_only = false, std::string* error_message = nullptr);
+  // existing database for the CLI without creating or migrating it. An
+  // error's detail reads "<path>: <what>".
+  static Result<std::unique_ptr<Store>> open(const std::filesystem::path& path, bool read_only = false);
 
   // Newest schema this build knows; open() migrates to it.
   static int latest_schema_version();
   int schema_version() const;
   bool read_only() const { return read_only_; }
 
-  std::error_code insert_call(const CallRecord& call);
+  Result<void> insert_call(const CallRecord& call);
   // Replaces every field of the row with call.id (StoreError::no_such_call
   // when there is none).
-  std::error_code update_call(const CallRecord& call);
-  std::error_code add_event(const CallEventRecord& event);
+  Result<void> update_call(const CallRecord& call);
+  Result<void> add_event(const CallEventRecord& event);
 
   // Newest first by started_at; limit 0 = all.
-  std::vector<CallRecord> list_calls(std::size_t limit, std::error_code& error) const;
-  std::optional<CallRecord> find_call(const std::string& id, std::error_code& error) const;
-  std::vector<CallEventRecord> call_events(const std::string& call_id, std::error_code& error) const;
-  // Calls still "active" (left by a daemon that died): for startup recovery.
-  std::vector<CallRecord> active_calls(std::error_code& error) const;
+  Result<std::vector<CallRecord>> list_calls(std::size_t limit) const;
+  Result<std::optional<CallRecord>> find_call(const std::string& id) const;
+  Result<std::vector<CallEventRecord>> call_events(const std::string& call_id) const;
+  // Calls still active (left by a daemon that died): for startup recovery.
+  Result<std::vector<CallRecord>> active_calls() const;
   // The newest call of a box port, if any.
-  std::optional<CallRecord> latest_call_on(const std::string& box, int port, std::error_code& error) const;
+  Result<std::optional<CallRecord>> latest_call_on(const std::string& box, int port) const;
 
-  // Detail of the last failed call (SQLite's message, with context).
-  std::error_code insert_recording(const RecordingRecord& recording);
+  Result<void> insert_recording(const RecordingRecord& recording);
   // Replaces every field of the row with recording.call_id.
-  std::error_code update_recording(const RecordingRecord& recording);
+  Result<void> update_recording(const RecordingRecord& recording);
   // Newest first; limit 0 = all.
-  std::vector<RecordingRecord> list_recordings(std::size_t limit, std::error_code& error) const;
-  std::optional<RecordingRecord> find_recording(const std::string& call_id, std::error_code& error) const;
-  std::vector<RecordingRecord> recordings_in_state(RecordingState state, std::error_code& error) const;
-
-  const std::string& last_error_message() const { return last_error_message_; }
+  Result<std::vector<RecordingRecord>> list_recordings(std::size_t limit) const;
+  Result<std::optional<RecordingRecord>> find_recording(const std::string& call_id) const;
+  Result<std::vector<RecordingRecord>> recordings_in_state(RecordingState state) const;
 
  private:
   struct Statements;
   Store(sqlite3* database, bool read_only);
-  std::error_code fail(int result, const char* context) const;
-  std::error_code fail(StoreError error, std::string message) const;
-  // The end of reading rows (daemon/store/store.cpp: read_rows).
-  std::error_code finish_reading(int result, const std::string& problem, const char* context) const;
 
   sqlite3* database_ = nullptr;
   bool read_only_ = false;
   std::unique_ptr<Statements> statements_;
-  mutable std::string last_error_message_;
 };
 
 // SQLite's error category: values are SQLite extended result codes

@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
@@ -146,26 +147,26 @@ int main(int argc, char** argv) {
   config.area_code = std::string(area_code);
   const Generator generator(customers);
 
-  std::error_code error;
-  std::string message;
   bool cached = std::filesystem::exists(path);
-  auto directory = Directory::open(path, config, error, false, &message);
-  if (!directory) {
-    std::fprintf(stderr, "cannot open %s: %s\n", path.c_str(), message.c_str());
+  auto opened = Directory::open(path, config);
+  if (!opened) {
+    std::fprintf(stderr, "cannot open %s: %s\n", path.c_str(), opened.error().message().c_str());
     return 1;
   }
-  if (cached && directory->customer_count(error) != static_cast<std::int64_t>(customers)) cached = false;
+  auto& directory = *opened;
+  if (cached && directory->customer_count().value_or(-1) != static_cast<std::int64_t>(customers)) cached = false;
   if (!cached) {
     const std::string csv = csv_for(generator);
     const auto start = Clock::now();
     const double cpu_start = thread_cpu_seconds();
-    const auto summary = deskline::daemon::import_customers(*directory, "bench.csv", csv, nullptr, error);
+    const auto imported = deskline::daemon::import_customers(*directory, "bench.csv", csv, nullptr);
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     const double cpu_seconds = thread_cpu_seconds() - cpu_start;
-    if (error) {
-      std::fprintf(stderr, "import failed: %s\n", directory->last_error_message().c_str());
+    if (!imported) {
+      std::fprintf(stderr, "import failed: %s\n", imported.error().message().c_str());
       return 1;
     }
+    const auto& summary = *imported;
     fmt::print("import: {} rows ({:.1f} MB CSV) in {:.1f} s wall, {:.1f} s CPU = {:.0f} rows/s per core; "
                "imported {}, rejected {}\n",
                customers, static_cast<double>(csv.size()) / 1e6, seconds, cpu_seconds,
@@ -220,13 +221,21 @@ int main(int argc, char** argv) {
     const std::vector<std::string>* queries;
     std::function<std::size_t(const std::string&)> run;
   };
+  // The first failed lookup, reported after its scenario.
+  std::optional<deskline::daemon::Error> failure;
+  auto count = [&](const auto& result, auto size) -> std::size_t {
+    if (result) return size(*result);
+    if (!failure) failure = result.error();
+    return 0;
+  };
   auto raw_lookup = [&](const std::string& raw) {
-    auto result = directory->lookup(raw, error);
-    return result.candidates.size();
+    return count(directory->lookup(raw), [](const auto& found) { return found.candidates.size(); });
+  };
+  auto e164_lookup = [&](const std::string& number) {
+    return count(directory->lookup_e164(number), [](const auto& candidates) { return candidates.size(); });
   };
   const Scenario scenarios[] = {
-      {"floor: lookup_e164, pre-normalised", &e164,
-       [&](const std::string& number) { return directory->lookup_e164(number, error).size(); }},
+      {"floor: lookup_e164, pre-normalised", &e164, e164_lookup},
       {"lookup(raw): caller-ID digits", &caller_id, raw_lookup},
       {"lookup(raw): formatted (+86, 0086-, (010), ext)", &formatted, raw_lookup},
       {"lookup(raw): miss (valid, unknown)", &misses, raw_lookup},
@@ -240,7 +249,7 @@ int main(int argc, char** argv) {
          std::string normalised, display;
          library.Format(number, PhoneNumberUtil::E164, &normalised);
          library.Format(number, PhoneNumberUtil::NATIONAL, &display);
-         return directory->lookup_e164(normalised, error).size();
+         return e164_lookup(normalised);
        }},
   };
 
@@ -249,8 +258,8 @@ int main(int argc, char** argv) {
              "p99 us", "max us", "hits");
   for (const auto& scenario : scenarios) {
     const auto stats = measure(*scenario.queries, scenario.run);
-    if (error) {
-      std::fprintf(stderr, "lookup failed: %s\n", directory->last_error_message().c_str());
+    if (failure) {
+      std::fprintf(stderr, "lookup failed: %s\n", failure->message().c_str());
       return 1;
     }
     fmt::print("{:<62} {:>12.0f} {:>12.0f} {:>8.2f} {:>8.2f} {:>8.1f} {:>5.1f}%\n", scenario.name,

@@ -1,6 +1,7 @@
 #include "daemon/directory/directory.hpp"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 
 #include <filesystem>
@@ -31,25 +32,21 @@ class DirectoryTest : public ::testing::Test {
   }
 
   std::unique_ptr<Directory> open(bool read_only = false) {
-    std::error_code error;
-    std::string message;
-    auto directory = Directory::open(path_, config_, error, read_only, &message);
-    EXPECT_TRUE(directory || read_only) << message;
-    return directory;
+    auto directory = Directory::open(path_, config_, read_only);
+    EXPECT_TRUE(directory || read_only) << directory.error().message();
+    return directory ? std::move(*directory) : nullptr;
   }
 
   ImportSummary import(std::string_view name, std::string_view text) {
-    std::error_code error;
-    auto summary = import_customers(*directory_, name, text, nullptr, error);
-    EXPECT_FALSE(error) << directory_->last_error_message();
-    return summary;
+    auto summary = import_customers(*directory_, name, text, nullptr);
+    EXPECT_TRUE(summary) << summary.error().message();
+    return summary ? *summary : ImportSummary{};
   }
 
   std::vector<Candidate> candidates(std::string_view raw) {
-    std::error_code error;
-    auto result = directory_->lookup(raw, error);
-    EXPECT_FALSE(error);
-    return result.candidates;
+    auto result = directory_->lookup(raw);
+    EXPECT_TRUE(result) << result.error().message();
+    return result ? result->candidates : std::vector<Candidate>{};
   }
 
   fs::path folder_, path_;
@@ -66,16 +63,18 @@ constexpr std::string_view customers_csv =
 TEST_F(DirectoryTest, CreatesItsSchemaInWalMode) {
   EXPECT_TRUE(fs::exists(path_));
   EXPECT_EQ(Directory::latest_schema_version(), 1);
-  std::error_code error;
-  EXPECT_EQ(directory_->customer_count(error), 0);
-  EXPECT_FALSE(error);
+  const auto count = directory_->customer_count();
+  ASSERT_TRUE(count) << count.error().message();
+  EXPECT_EQ(*count, 0);
   EXPECT_TRUE(open(/*read_only=*/true));
 }
 
 TEST_F(DirectoryTest, ReadOnlyOpenOfMissingFileFails) {
-  std::error_code error;
-  EXPECT_FALSE(Directory::open(folder_ / "none.db", config_, error, /*read_only=*/true));
-  EXPECT_EQ(error, StoreError::database_missing);
+  const auto opened = Directory::open(folder_ / "none.db", config_, /*read_only=*/true);
+  ASSERT_FALSE(opened);
+  EXPECT_EQ(opened.error().code, StoreError::database_missing);
+  EXPECT_NE(opened.error().message().find("deskline customers import creates it"), std::string::npos)
+      << opened.error().message();
 }
 
 TEST_F(DirectoryTest, LookupReturnsEveryCustomerSharingANumber) {
@@ -96,14 +95,12 @@ TEST_F(DirectoryTest, LookupReturnsEveryCustomerSharingANumber) {
     EXPECT_EQ(found[1].number, "+861062345678");
     EXPECT_EQ(found[1].label, "phone");
   }
-  std::error_code error;
-  EXPECT_EQ(directory_->lookup_e164("+8613900000000", error).at(0).id, "C3");
+  EXPECT_EQ(directory_->lookup_e164("+8613900000000").value().at(0).id, "C3");
 }
 
 TEST_F(DirectoryTest, LookupWithExtensionMatchesTheMainNumber) {
   import("customers.csv", customers_csv);
-  std::error_code error;
-  const auto result = directory_->lookup("010-62345678-801", error);
+  const auto result = directory_->lookup("010-62345678-801").value();
   EXPECT_EQ(result.candidates.size(), 2u);
   EXPECT_EQ(result.number, "+861062345678");
   EXPECT_EQ(result.extension, "801");
@@ -112,21 +109,20 @@ TEST_F(DirectoryTest, LookupWithExtensionMatchesTheMainNumber) {
 
 TEST_F(DirectoryTest, NoMatchReturnsTheFormattedNumber) {
   import("customers.csv", customers_csv);
-  std::error_code error;
-  auto result = directory_->lookup("13700000000", error);
+  auto result = directory_->lookup("13700000000").value();
   EXPECT_TRUE(result.candidates.empty());
   EXPECT_EQ(result.number, "+8613700000000");
   EXPECT_EQ(result.display, "137 0000 0000");
 
-  result = directory_->lookup("+1 650 253 0000", error);
+  result = directory_->lookup("+1 650 253 0000").value();
   EXPECT_TRUE(result.candidates.empty());
   EXPECT_EQ(result.display, "+1 650-253-0000");
 
-  result = directory_->lookup("P", error);  // private caller ID, say
-  EXPECT_TRUE(result.candidates.empty());
-  EXPECT_EQ(result.number, "");
-  EXPECT_EQ(result.display, "P");
-  EXPECT_FALSE(error);
+  const auto not_a_number = directory_->lookup("P");  // private caller ID, say: not an error
+  ASSERT_TRUE(not_a_number);
+  EXPECT_TRUE(not_a_number->candidates.empty());
+  EXPECT_EQ(not_a_number->number, "");
+  EXPECT_EQ(not_a_number->display, "P");
 }
 
 TEST_F(DirectoryTest, ReimportUpdatesByIdAndReplacesNumbers) {
@@ -147,27 +143,26 @@ TEST_F(DirectoryTest, ReimportUpdatesByIdAndReplacesNumbers) {
   ASSERT_EQ(shanghai.size(), 1u);
   EXPECT_EQ(shanghai[0].company, "Acme Group");
 
-  std::error_code error;
-  const auto customer = directory_->find_customer("C1", error);
+  const auto customer = directory_->find_customer("C1").value();
   ASSERT_TRUE(customer);
   ASSERT_EQ(customer->numbers.size(), 1u);
   EXPECT_EQ(customer->numbers[0].raw, "021-61234567");
   EXPECT_EQ(customer->numbers[0].e164, "+862161234567");
   EXPECT_GT(customer->updated_at, 0);
-  EXPECT_EQ(directory_->customer_count(error), 4);  // C3 kept: imports never delete
+  EXPECT_EQ(directory_->customer_count().value(), 4);  // C3 kept: imports never delete
 }
 
 TEST_F(DirectoryTest, ReaderSeesAnImportOnlyWhenItCommits) {
   auto reader = open(/*read_only=*/true);
   ASSERT_TRUE(reader);
   CustomerImporter importer(*directory_);
-  ASSERT_FALSE(importer.begin());
-  ASSERT_FALSE(importer.add({2, 0, "C1", "A", "", "", {{"phone", "13812345678"}}}));
-  std::error_code error;
-  EXPECT_TRUE(reader->lookup_e164("+8613812345678", error).empty());
-  EXPECT_FALSE(error);
-  ASSERT_FALSE(importer.commit());
-  EXPECT_EQ(reader->lookup_e164("+8613812345678", error).size(), 1u);
+  ASSERT_TRUE(importer.begin());
+  ASSERT_TRUE(importer.add({2, 0, "C1", "A", "", "", {{"phone", "13812345678"}}}));
+  const auto before = reader->lookup_e164("+8613812345678");
+  ASSERT_TRUE(before) << before.error().message();
+  EXPECT_TRUE(before->empty());
+  ASSERT_TRUE(importer.commit());
+  EXPECT_EQ(reader->lookup_e164("+8613812345678").value().size(), 1u);
 }
 
 // ---- importer error paths: one test each ----------------------------------------
@@ -178,8 +173,7 @@ TEST_F(DirectoryTest, ImportRejectsAPhoneThatIsNotANumber) {
   ASSERT_EQ(summary.rejected.size(), 1u);
   EXPECT_EQ(summary.rejected[0].line, 2);
   EXPECT_EQ(summary.rejected[0].message, "mobile \"12ab\" is not a number (contains letters)");
-  std::error_code error;
-  EXPECT_FALSE(directory_->find_customer("C1", error));  // the whole row is rejected
+  EXPECT_FALSE(directory_->find_customer("C1").value());  // the whole row is rejected
 }
 
 TEST_F(DirectoryTest, ImportRejectsADuplicateIdInTheSameFile) {
@@ -205,8 +199,7 @@ TEST_F(DirectoryTest, ImportOfAnUnusableFileChangesNothing) {
   EXPECT_FALSE(summary.file_usable);
   EXPECT_EQ(summary.imported, 0u);
   ASSERT_EQ(summary.rejected.size(), 1u);
-  std::error_code error;
-  EXPECT_EQ(directory_->customer_count(error), 0);
+  EXPECT_EQ(directory_->customer_count().value(), 0);
 }
 
 TEST_F(DirectoryTest, ImportNeedsAnAreaCodeForBareLocalNumbers) {
@@ -237,13 +230,26 @@ TEST_F(DirectoryTest, ImportsVcardsByContent) {
 
 TEST_F(DirectoryTest, UpsertOutsideAnImportIsItsOwnTransaction) {
   DirectoryCustomer customer{"X", "Name", "", "", {{"phone", "13812345678", "+8613812345678", ""}}, 0};
-  std::error_code error;
-  EXPECT_EQ(directory_->upsert(customer, error), UpsertOutcome::inserted);
-  EXPECT_EQ(directory_->upsert(customer, error), UpsertOutcome::unchanged);
+  EXPECT_EQ(directory_->upsert(customer).value(), UpsertOutcome::inserted);
+  EXPECT_EQ(directory_->upsert(customer).value(), UpsertOutcome::unchanged);
   customer.name = "Other";
-  EXPECT_EQ(directory_->upsert(customer, error), UpsertOutcome::updated);
-  EXPECT_FALSE(error);
-  EXPECT_EQ(directory_->find_customer("X", error)->name, "Other");
+  EXPECT_EQ(directory_->upsert(customer).value(), UpsertOutcome::updated);
+  EXPECT_EQ(directory_->find_customer("X").value()->name, "Other");
+}
+
+TEST_F(DirectoryTest, AFailedWriteIsAnErrorWithItsContext) {
+  auto reader = open(/*read_only=*/true);
+  ASSERT_TRUE(reader);
+  DirectoryCustomer customer{"X", "Name", "", "", {{"phone", "13812345678", "+8613812345678", ""}}, 0};
+  const auto written = reader->upsert(customer);
+  ASSERT_FALSE(written);
+  EXPECT_EQ(written.error().code.category(), sqlite_category());
+  EXPECT_EQ(written.error().code.value() & 0xFF, SQLITE_READONLY);
+  EXPECT_NE(written.error().message().find("write customer X"), std::string::npos) << written.error().message();
+  const auto imported = import_customers(*reader, "c.csv", "id,name\nC1,A\n", nullptr);
+  ASSERT_FALSE(imported);
+  EXPECT_EQ(imported.error().code.value() & 0xFF, SQLITE_READONLY);
+  EXPECT_EQ(directory_->customer_count().value(), 0);
 }
 
 }  // namespace

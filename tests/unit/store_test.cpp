@@ -10,10 +10,13 @@
 #include <string>
 #include <thread>
 
+#include "tests/unit/result_testing.hpp"
+
 namespace deskline::daemon {
 namespace {
 
 namespace fs = std::filesystem;
+using testing_support::ok;
 
 CallRecord inbound_call(std::string id, WallTimeUs started_at) {
   CallRecord call;
@@ -63,12 +66,9 @@ class StoreTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(folder_); }
 
   std::unique_ptr<Store> open_store(bool read_only = false) {
-    std::error_code error;
-    std::string message;
-    auto store = Store::open(path_, error, read_only, &message);
-    EXPECT_TRUE(store) << error.message() << " / " << message;
-    EXPECT_FALSE(error);
-    return store;
+    auto store = Store::open(path_, read_only);
+    EXPECT_TRUE(ok(store));
+    return store ? std::move(*store) : nullptr;
   }
 
   fs::path folder_;
@@ -98,14 +98,13 @@ TEST_F(StoreTest, ReopeningIsIdempotent) {
   {
     auto store = open_store();
     ASSERT_TRUE(store);
-    ASSERT_FALSE(store->insert_call(inbound_call("a", 1)));
+    ASSERT_TRUE(ok(store->insert_call(inbound_call("a", 1))));
   }
   for (int round = 0; round < 3; ++round) {
     auto store = open_store();
     ASSERT_TRUE(store);
     EXPECT_EQ(store->schema_version(), Store::latest_schema_version());
-    std::error_code error;
-    EXPECT_EQ(store->list_calls(0, error).size(), 1u);
+    EXPECT_EQ(store->list_calls(0).value().size(), 1u);
   }
 }
 
@@ -115,10 +114,10 @@ TEST_F(StoreTest, RefusesADatabaseFromANewerVersion) {
     ASSERT_EQ(raw.execute("CREATE TABLE future (x); PRAGMA user_version = 99;"), SQLITE_OK);
   }
   for (bool read_only : {false, true}) {
-    std::error_code error;
-    std::string message;
-    auto store = Store::open(path_, error, read_only, &message);
-    EXPECT_FALSE(store);
+    const auto store = Store::open(path_, read_only);
+    ASSERT_FALSE(store);
+    const auto error = store.error().code;
+    const auto message = store.error().message();
     EXPECT_EQ(error, StoreError::schema_too_new);
     EXPECT_EQ(error.category().name(), std::string("store"));
     EXPECT_NE(error.message().find("newer deskline"), std::string::npos) << error.message();
@@ -136,9 +135,10 @@ TEST_F(StoreTest, AFailedMigrationLeavesTheFileUntouched) {
     // A table the migration wants to create already exists: migration 1 fails.
     ASSERT_EQ(raw.execute("CREATE TABLE calls (x)"), SQLITE_OK);
   }
-  std::error_code error;
-  std::string message;
-  EXPECT_FALSE(Store::open(path_, error, false, &message));
+  const auto store = Store::open(path_);
+  ASSERT_FALSE(store);
+  const auto error = store.error().code;
+  const auto message = store.error().message();
   EXPECT_EQ(error.category(), sqlite_category());
   EXPECT_NE(message.find("migration 1"), std::string::npos) << message;
   RawDatabase raw(path_);
@@ -180,18 +180,17 @@ TEST_F(StoreTest, Migration3AllowsUnknownDirectionAndKeepsEveryRow) {
   auto store = open_store();
   ASSERT_TRUE(store);
   EXPECT_EQ(store->schema_version(), Store::latest_schema_version());
-  std::error_code error;
-  const auto old_in = store->find_call("old-in", error);
+  const auto old_in = store->find_call("old-in").value();
   ASSERT_TRUE(old_in);
   EXPECT_EQ(old_in->direction, Direction::inbound);
   EXPECT_EQ(old_in->number, "13812345678");
   EXPECT_EQ(old_in->answered_at, 20);
-  EXPECT_EQ(store->find_call("old-out", error)->direction, Direction::outbound);
-  EXPECT_EQ(store->call_events("old-in", error).size(), 1u);  // not cascaded away
-  EXPECT_TRUE(store->find_recording("old-in", error));
+  EXPECT_EQ(store->find_call("old-out").value()->direction, Direction::outbound);
+  EXPECT_EQ(store->call_events("old-in").value().size(), 1u);  // not cascaded away
+  EXPECT_TRUE(store->find_recording("old-in").value());
   auto joined = inbound_call("joined", 50);
   joined.direction = Direction::unknown;
-  EXPECT_FALSE(store->insert_call(joined)) << store->last_error_message();
+  EXPECT_TRUE(ok(store->insert_call(joined)));
   RawDatabase raw(path_);
   EXPECT_EQ(raw.execute("INSERT INTO calls (id, line, box, port, direction, state, started_at) "
                         "VALUES ('bad', 'L', 'B', 1, 'sideways', 'active', 2)"),
@@ -215,11 +214,10 @@ TEST_F(StoreTest, Migration4GivesEndedCallsTheEndReasonTheirOutcomeImplies) {
   auto store = open_store();
   ASSERT_TRUE(store);
   EXPECT_EQ(store->schema_version(), 4);
-  std::error_code error;
   auto end_reason_of = [&](const std::string& id) {
-    const auto call = store->find_call(id, error);
-    EXPECT_TRUE(call) << id << ": " << store->last_error_message();
-    return call ? call->end_reason : std::nullopt;
+    const auto call = store->find_call(id);
+    EXPECT_TRUE(ok(call)) << id;
+    return call && *call ? (*call)->end_reason : std::nullopt;
   };
   EXPECT_EQ(end_reason_of("old-in"), EndReason::on_hook);  // answered
   EXPECT_EQ(end_reason_of("old-out"), std::nullopt);       // still active
@@ -228,23 +226,21 @@ TEST_F(StoreTest, Migration4GivesEndedCallsTheEndReasonTheirOutcomeImplies) {
   EXPECT_EQ(end_reason_of("hung-up"), EndReason::hangup_tone);
   EXPECT_EQ(end_reason_of("unplugged"), EndReason::device_lost);
   EXPECT_EQ(end_reason_of("stopped"), std::nullopt);  // shutdown or restart: not known
-  EXPECT_EQ(store->list_calls(0, error).size(), 7u);
-  EXPECT_FALSE(error);
+  EXPECT_EQ(store->list_calls(0).value().size(), 7u);
 }
 
 TEST_F(StoreTest, NotADatabaseIsAnSqliteError) {
   std::ofstream(path_) << "this is not a database, just text that is long enough to have a header......";
-  std::error_code error;
-  EXPECT_FALSE(Store::open(path_, error));
-  EXPECT_EQ(error, std::error_code(SQLITE_NOTADB, sqlite_category()));
+  const auto store = Store::open(path_);
+  ASSERT_FALSE(store);
+  EXPECT_EQ(store.error().code, std::error_code(SQLITE_NOTADB, sqlite_category()));
 }
 
 TEST_F(StoreTest, MissingFolderIsAnError) {
-  std::error_code error;
-  std::string message;
-  EXPECT_FALSE(Store::open(folder_ / "no" / "such" / "dir.db", error, false, &message));
-  EXPECT_EQ(error, std::error_code(SQLITE_CANTOPEN, sqlite_category()));
-  EXPECT_FALSE(message.empty());
+  const auto store = Store::open(folder_ / "no" / "such" / "dir.db");
+  ASSERT_FALSE(store);
+  EXPECT_EQ(store.error().code, std::error_code(SQLITE_CANTOPEN, sqlite_category()));
+  EXPECT_NE(store.error().message().find("cannot open"), std::string::npos) << store.error().message();
 }
 
 // ---- calls and events ------------------------------------------------------------
@@ -253,11 +249,9 @@ TEST_F(StoreTest, InsertFindUpdate) {
   auto store = open_store();
   ASSERT_TRUE(store);
   CallRecord call = inbound_call("0b5e0c6e-1111-4c3a-9a51-000000000001", 1'795'758'302'125'000);
-  ASSERT_FALSE(store->insert_call(call)) << store->last_error_message();
+  ASSERT_TRUE(ok(store->insert_call(call)));
 
-  std::error_code error;
-  auto found = store->find_call(call.id, error);
-  ASSERT_FALSE(error);
+  auto found = store->find_call(call.id).value();
   ASSERT_TRUE(found);
   EXPECT_EQ(*found, call);
   EXPECT_FALSE(found->outcome);  // stored as NULL while active
@@ -272,8 +266,8 @@ TEST_F(StoreTest, InsertFindUpdate) {
   call.number = "";
   call.number_absence = 'P';
   call.name = "";
-  ASSERT_FALSE(store->update_call(call)) << store->last_error_message();
-  found = store->find_call(call.id, error);
+  ASSERT_TRUE(ok(store->update_call(call)));
+  found = store->find_call(call.id).value();
   ASSERT_TRUE(found);
   EXPECT_EQ(*found, call);
 
@@ -286,32 +280,34 @@ TEST_F(StoreTest, InsertFindUpdate) {
 
 TEST_F(StoreTest, FindUnknownIdIsNotAnError) {
   auto store = open_store();
-  std::error_code error = make_error_code(StoreError::no_such_call);
-  EXPECT_FALSE(store->find_call("nope", error));
-  EXPECT_FALSE(error);
+  const auto found = store->find_call("nope");
+  ASSERT_TRUE(ok(found));
+  EXPECT_FALSE(*found);
 }
 
 TEST_F(StoreTest, UpdateOfUnknownIdIsAnError) {
   auto store = open_store();
-  const auto error = store->update_call(inbound_call("nope", 1));
-  EXPECT_EQ(error, StoreError::no_such_call);
-  EXPECT_NE(store->last_error_message().find("nope"), std::string::npos) << store->last_error_message();
+  const auto updated = store->update_call(inbound_call("nope", 1));
+  ASSERT_FALSE(updated);
+  EXPECT_EQ(updated.error().code, StoreError::no_such_call);
+  EXPECT_EQ(updated.error().message(), "update call nope: no call with this id");
 }
 
 TEST_F(StoreTest, DuplicateIdIsAnErrorNotAnException) {
   auto store = open_store();
-  ASSERT_FALSE(store->insert_call(inbound_call("same", 1)));
-  std::error_code error;
-  EXPECT_NO_THROW(error = store->insert_call(inbound_call("same", 2)));
+  ASSERT_TRUE(ok(store->insert_call(inbound_call("same", 1))));
+  Result<void> inserted;
+  EXPECT_NO_THROW(inserted = store->insert_call(inbound_call("same", 2)));
+  ASSERT_FALSE(inserted);
+  const auto error = inserted.error().code;
   EXPECT_EQ(error, std::error_code(SQLITE_CONSTRAINT_PRIMARYKEY, sqlite_category()));
   EXPECT_EQ(error.value() & 0xFF, SQLITE_CONSTRAINT);
-  EXPECT_NE(store->last_error_message().find("UNIQUE constraint failed"), std::string::npos)
-      << store->last_error_message();
+  EXPECT_NE(inserted.error().message().find("insert call same: UNIQUE constraint failed"), std::string::npos)
+      << inserted.error().message();
   EXPECT_FALSE(error.message().empty());
   // The statement is reusable after the failure.
-  EXPECT_FALSE(store->insert_call(inbound_call("other", 3))) << store->last_error_message();
-  std::error_code list_error;
-  EXPECT_EQ(store->list_calls(0, list_error).size(), 2u);
+  EXPECT_TRUE(ok(store->insert_call(inbound_call("other", 3))));
+  EXPECT_EQ(store->list_calls(0).value().size(), 2u);
 }
 
 TEST_F(StoreTest, EveryWordIsStoredAndReadBack) {
@@ -327,9 +323,8 @@ TEST_F(StoreTest, EveryWordIsStoredAndReadBack) {
       call.outcome = outcome;
       call.end_reason = static_cast<EndReason>(index % 6);
       call.ended_at = index + 1;
-      ASSERT_FALSE(store->insert_call(call)) << store->last_error_message();
-      std::error_code error;
-      EXPECT_EQ(store->find_call(call.id, error), call);
+      ASSERT_TRUE(ok(store->insert_call(call)));
+      EXPECT_EQ(store->find_call(call.id).value(), call);
     }
 }
 
@@ -337,31 +332,30 @@ TEST_F(StoreTest, EveryWordIsStoredAndReadBack) {
 // edited the file) makes the row an error, naming the call and the word.
 TEST_F(StoreTest, UnknownWordInARowIsAnError) {
   auto store = open_store();
-  ASSERT_FALSE(store->insert_call(inbound_call("good", 1)));
-  ASSERT_FALSE(store->insert_call(inbound_call("odd", 2)));
+  ASSERT_TRUE(ok(store->insert_call(inbound_call("good", 1))));
+  ASSERT_TRUE(ok(store->insert_call(inbound_call("odd", 2))));
   {
     RawDatabase raw(path_);
     ASSERT_EQ(raw.execute("UPDATE calls SET state = 'ended', outcome = 'exploded' WHERE id = 'odd'"), SQLITE_OK);
   }
-  std::error_code error;
-  EXPECT_TRUE(store->list_calls(0, error).empty());
-  EXPECT_EQ(error, StoreError::invalid_row);
-  EXPECT_NE(store->last_error_message().find("call odd: unknown outcome 'exploded'"), std::string::npos)
-      << store->last_error_message();
-  EXPECT_FALSE(store->find_call("odd", error));
-  EXPECT_EQ(error, StoreError::invalid_row);
-  EXPECT_TRUE(store->find_call("good", error));  // the other rows still read
-  EXPECT_FALSE(error);
+  const auto listed = store->list_calls(0);
+  ASSERT_FALSE(listed);
+  EXPECT_EQ(listed.error().code, StoreError::invalid_row);
+  EXPECT_EQ(listed.error().message(), "list calls: call odd: unknown outcome 'exploded'");
+  const auto odd = store->find_call("odd");
+  ASSERT_FALSE(odd);
+  EXPECT_EQ(odd.error().code, StoreError::invalid_row);
+  EXPECT_TRUE(store->find_call("good").value());  // the other rows still read
 
-  ASSERT_FALSE(store->insert_recording({"good", "/r/good.opus", RecordingState::recording, 1, 0, 0, "", ""}));
+  ASSERT_TRUE(ok(store->insert_recording({"good", "/r/good.opus", RecordingState::recording, 1, 0, 0, "", ""})));
   {
     RawDatabase raw(path_);
     ASSERT_EQ(raw.execute("UPDATE recordings SET state = 'melted'"), SQLITE_OK);
   }
-  EXPECT_TRUE(store->list_recordings(0, error).empty());
-  EXPECT_EQ(error, StoreError::invalid_row);
-  EXPECT_NE(store->last_error_message().find("recording of call good: unknown state 'melted'"), std::string::npos)
-      << store->last_error_message();
+  const auto recordings = store->list_recordings(0);
+  ASSERT_FALSE(recordings);
+  EXPECT_EQ(recordings.error().code, StoreError::invalid_row);
+  EXPECT_EQ(recordings.error().message(), "list recordings: recording of call good: unknown state 'melted'");
 }
 
 TEST_F(StoreTest, ListIsNewestFirstWithLimit) {
@@ -369,63 +363,61 @@ TEST_F(StoreTest, ListIsNewestFirstWithLimit) {
   for (int i : {3, 1, 4, 2, 5}) {
     auto call = inbound_call("call-" + std::to_string(i), i * 1'000'000);
     if (i == 4) call.direction = Direction::outbound;
-    ASSERT_FALSE(store->insert_call(call));
+    ASSERT_TRUE(ok(store->insert_call(call)));
   }
-  std::error_code error;
-  const auto all = store->list_calls(0, error);
-  ASSERT_FALSE(error);
+  const auto all = store->list_calls(0).value();
   ASSERT_EQ(all.size(), 5u);
   for (std::size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i].id, "call-" + std::to_string(5 - i));
   EXPECT_EQ(all[1].direction, Direction::outbound);
-  const auto newest = store->list_calls(2, error);
+  const auto newest = store->list_calls(2).value();
   ASSERT_EQ(newest.size(), 2u);
   EXPECT_EQ(newest[0].id, "call-5");
   EXPECT_EQ(newest[1].id, "call-4");
-  EXPECT_EQ(store->list_calls(100, error).size(), 5u);
+  EXPECT_EQ(store->list_calls(100).value().size(), 5u);
 }
 
 TEST_F(StoreTest, SameStartTimeKeepsInsertionOrder) {
   auto store = open_store();
-  ASSERT_FALSE(store->insert_call(inbound_call("first", 42)));
-  ASSERT_FALSE(store->insert_call(inbound_call("second", 42)));
-  std::error_code error;
-  const auto calls = store->list_calls(0, error);
+  ASSERT_TRUE(ok(store->insert_call(inbound_call("first", 42))));
+  ASSERT_TRUE(ok(store->insert_call(inbound_call("second", 42))));
+  const auto calls = store->list_calls(0).value();
   ASSERT_EQ(calls.size(), 2u);
   EXPECT_EQ(calls[0].id, "second");
 }
 
 TEST_F(StoreTest, EventsInTimeOrder) {
   auto store = open_store();
-  ASSERT_FALSE(store->insert_call(inbound_call("c1", 1)));
-  ASSERT_FALSE(store->insert_call(inbound_call("c2", 1)));
-  ASSERT_FALSE(store->add_event({"c1", 300, "dtmf", R"({"digit":"5"})"}));
-  ASSERT_FALSE(store->add_event({"c1", 100, "caller_id", R"({"number":"138"})"}));
-  ASSERT_FALSE(store->add_event({"c2", 200, "polarity", ""}));
-  std::error_code error;
-  const auto events = store->call_events("c1", error);
-  ASSERT_FALSE(error);
+  ASSERT_TRUE(ok(store->insert_call(inbound_call("c1", 1))));
+  ASSERT_TRUE(ok(store->insert_call(inbound_call("c2", 1))));
+  ASSERT_TRUE(ok(store->add_event({"c1", 300, "dtmf", R"({"digit":"5"})"})));
+  ASSERT_TRUE(ok(store->add_event({"c1", 100, "caller_id", R"({"number":"138"})"})));
+  ASSERT_TRUE(ok(store->add_event({"c2", 200, "polarity", ""})));
+  const auto events = store->call_events("c1").value();
   ASSERT_EQ(events.size(), 2u);
   EXPECT_EQ(events[0], (CallEventRecord{"c1", 100, "caller_id", R"({"number":"138"})"}));
   EXPECT_EQ(events[1], (CallEventRecord{"c1", 300, "dtmf", R"({"digit":"5"})"}));
-  const auto other = store->call_events("c2", error);
+  const auto other = store->call_events("c2").value();
   ASSERT_EQ(other.size(), 1u);
   EXPECT_EQ(other[0].detail, "{}");  // empty detail is stored as an empty object
-  EXPECT_TRUE(store->call_events("none", error).empty());
-  EXPECT_FALSE(error);
+  EXPECT_TRUE(store->call_events("none").value().empty());
 }
 
 TEST_F(StoreTest, EventForUnknownCallViolatesTheForeignKey) {
   auto store = open_store();
-  const auto error = store->add_event({"ghost", 1, "dtmf", "{}"});
-  EXPECT_EQ(error, std::error_code(SQLITE_CONSTRAINT_FOREIGNKEY, sqlite_category()));
-  EXPECT_FALSE(store->last_error_message().empty());
+  const auto added = store->add_event({"ghost", 1, "dtmf", "{}"});
+  ASSERT_FALSE(added);
+  EXPECT_EQ(added.error().code, std::error_code(SQLITE_CONSTRAINT_FOREIGNKEY, sqlite_category()));
+  EXPECT_NE(added.error().message().find("add dtmf event to call ghost: FOREIGN KEY constraint failed"),
+            std::string::npos)
+      << added.error().message();
 }
 
 TEST_F(StoreTest, EventDetailMustBeJson) {
   auto store = open_store();
-  ASSERT_FALSE(store->insert_call(inbound_call("c1", 1)));
-  const auto error = store->add_event({"c1", 1, "dtmf", "{not json"});
-  EXPECT_EQ(error, std::error_code(SQLITE_CONSTRAINT_CHECK, sqlite_category()));
+  ASSERT_TRUE(ok(store->insert_call(inbound_call("c1", 1))));
+  const auto added = store->add_event({"c1", 1, "dtmf", "{not json"});
+  ASSERT_FALSE(added);
+  EXPECT_EQ(added.error().code, std::error_code(SQLITE_CONSTRAINT_CHECK, sqlite_category()));
 }
 
 TEST_F(StoreTest, ActiveCallsAreThoseNotEnded) {
@@ -434,12 +426,10 @@ TEST_F(StoreTest, ActiveCallsAreThoseNotEnded) {
   ended.state = CallState::ended;
   ended.outcome = Outcome::missed;
   ended.ended_at = 5;
-  ASSERT_FALSE(store->insert_call(ended));
-  ASSERT_FALSE(store->insert_call(inbound_call("active-2", 20)));
-  ASSERT_FALSE(store->insert_call(inbound_call("active-1", 10)));
-  std::error_code error;
-  const auto active = store->active_calls(error);
-  ASSERT_FALSE(error);
+  ASSERT_TRUE(ok(store->insert_call(ended)));
+  ASSERT_TRUE(ok(store->insert_call(inbound_call("active-2", 20))));
+  ASSERT_TRUE(ok(store->insert_call(inbound_call("active-1", 10))));
+  const auto active = store->active_calls().value();
   ASSERT_EQ(active.size(), 2u);
   EXPECT_EQ(active[0].id, "active-1");  // oldest first: the order they are recovered in
   EXPECT_EQ(active[1].id, "active-2");
@@ -447,51 +437,46 @@ TEST_F(StoreTest, ActiveCallsAreThoseNotEnded) {
 
 TEST_F(StoreTest, LatestCallOnAPort) {
   auto store = open_store();
-  std::error_code error;
-  EXPECT_FALSE(store->latest_call_on("X800-0001", 1, error));
-  EXPECT_FALSE(error);
-  ASSERT_FALSE(store->insert_call(inbound_call("older", 10)));
-  ASSERT_FALSE(store->insert_call(inbound_call("newer", 20)));
+  EXPECT_FALSE(store->latest_call_on("X800-0001", 1).value());
+  ASSERT_TRUE(ok(store->insert_call(inbound_call("older", 10))));
+  ASSERT_TRUE(ok(store->insert_call(inbound_call("newer", 20))));
   auto other_port = inbound_call("other-port", 30);
   other_port.port = 2;
-  ASSERT_FALSE(store->insert_call(other_port));
+  ASSERT_TRUE(ok(store->insert_call(other_port)));
   auto other_box = inbound_call("other-box", 40);
   other_box.box = "X800-0002";
-  ASSERT_FALSE(store->insert_call(other_box));
-  const auto latest = store->latest_call_on("X800-0001", 1, error);
+  ASSERT_TRUE(ok(store->insert_call(other_box)));
+  const auto latest = store->latest_call_on("X800-0001", 1).value();
   ASSERT_TRUE(latest);
-  EXPECT_FALSE(error);
   EXPECT_EQ(latest->id, "newer");
-  EXPECT_EQ(store->latest_call_on("X800-0001", 2, error)->id, "other-port");
-  EXPECT_FALSE(store->latest_call_on("X800-0001", 3, error));
+  EXPECT_EQ(store->latest_call_on("X800-0001", 2).value()->id, "other-port");
+  EXPECT_FALSE(store->latest_call_on("X800-0001", 3).value());
 }
 
 TEST_F(StoreTest, MovedStoreKeepsWorking) {
   auto opened = open_store();
   Store store = std::move(*opened);
   opened.reset();
-  EXPECT_FALSE(store.insert_call(inbound_call("m", 1)));
-  std::error_code error;
-  EXPECT_TRUE(store.find_call("m", error));
+  EXPECT_TRUE(ok(store.insert_call(inbound_call("m", 1))));
+  EXPECT_TRUE(store.find_call("m").value());
 }
 
 // ---- read-only access ----------------------------------------------------------
 
 TEST_F(StoreTest, ReadOnlyOfAMissingFileIsAClearError) {
-  std::error_code error;
-  std::string message;
-  EXPECT_FALSE(Store::open(path_, error, true, &message));
-  EXPECT_EQ(error, StoreError::database_missing);
-  EXPECT_EQ(error.message(), "database does not exist");
-  EXPECT_NE(message.find(path_.string()), std::string::npos);
+  const auto store = Store::open(path_, true);
+  ASSERT_FALSE(store);
+  EXPECT_EQ(store.error().code, StoreError::database_missing);
+  EXPECT_EQ(store.error().code.message(), "database does not exist");
+  EXPECT_EQ(store.error().message(), path_.string() + ": database does not exist (desklined creates it)");
   EXPECT_FALSE(fs::exists(path_));  // and it was not created
 }
 
 TEST_F(StoreTest, ReadOnlyDoesNotMigrate) {
   { RawDatabase raw(path_); }  // an empty SQLite file, user_version 0
-  std::error_code error;
-  EXPECT_FALSE(Store::open(path_, error, true));
-  EXPECT_EQ(error, StoreError::schema_too_old);
+  const auto store = Store::open(path_, true);
+  ASSERT_FALSE(store);
+  EXPECT_EQ(store.error().code, StoreError::schema_too_old);
   RawDatabase raw(path_);
   EXPECT_EQ(raw.text("PRAGMA user_version"), "0");
 }
@@ -499,27 +484,29 @@ TEST_F(StoreTest, ReadOnlyDoesNotMigrate) {
 TEST_F(StoreTest, ReadOnlyReadsButCannotWrite) {
   {
     auto writer = open_store();
-    ASSERT_FALSE(writer->insert_call(inbound_call("a", 1)));
-    ASSERT_FALSE(writer->add_event({"a", 2, "dtmf", "{}"}));
+    ASSERT_TRUE(ok(writer->insert_call(inbound_call("a", 1))));
+    ASSERT_TRUE(ok(writer->add_event({"a", 2, "dtmf", "{}"})));
   }
   auto reader = open_store(true);
   ASSERT_TRUE(reader);
   EXPECT_TRUE(reader->read_only());
   EXPECT_EQ(reader->schema_version(), Store::latest_schema_version());
-  std::error_code error;
-  EXPECT_EQ(reader->list_calls(0, error).size(), 1u);
-  EXPECT_EQ(reader->call_events("a", error).size(), 1u);
-  const auto write_error = reader->insert_call(inbound_call("b", 2));
-  EXPECT_EQ(write_error.value() & 0xFF, SQLITE_READONLY);
-  EXPECT_EQ(write_error.category(), sqlite_category());
-  EXPECT_EQ(reader->add_event({"a", 3, "dtmf", "{}"}).value() & 0xFF, SQLITE_READONLY);
+  EXPECT_EQ(reader->list_calls(0).value().size(), 1u);
+  EXPECT_EQ(reader->call_events("a").value().size(), 1u);
+  const auto inserted = reader->insert_call(inbound_call("b", 2));
+  ASSERT_FALSE(inserted);
+  EXPECT_EQ(inserted.error().code.value() & 0xFF, SQLITE_READONLY);
+  EXPECT_EQ(inserted.error().code.category(), sqlite_category());
+  const auto added = reader->add_event({"a", 3, "dtmf", "{}"});
+  ASSERT_FALSE(added);
+  EXPECT_EQ(added.error().code.value() & 0xFF, SQLITE_READONLY);
 }
 
 // ---- concurrency -------------------------------------------------------------------
 
 TEST_F(StoreTest, ReaderIsNotBlockedWhileAWriterHoldsTheWal) {
   auto daemon_store = open_store();
-  ASSERT_FALSE(daemon_store->insert_call(inbound_call("committed", 1)));
+  ASSERT_TRUE(ok(daemon_store->insert_call(inbound_call("committed", 1))));
 
   RawDatabase writer(path_);
   ASSERT_EQ(writer.execute("BEGIN IMMEDIATE"), SQLITE_OK);
@@ -532,15 +519,15 @@ TEST_F(StoreTest, ReaderIsNotBlockedWhileAWriterHoldsTheWal) {
   const auto started = std::chrono::steady_clock::now();
   auto reader = open_store(true);
   ASSERT_TRUE(reader);
-  std::error_code error;
-  const auto calls = reader->list_calls(0, error);
-  EXPECT_FALSE(error) << reader->last_error_message();
+  const auto listed = reader->list_calls(0);
+  ASSERT_TRUE(ok(listed));
+  const auto& calls = *listed;
   ASSERT_EQ(calls.size(), 1u);
   EXPECT_EQ(calls[0].id, "committed");
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(1));
 
   ASSERT_EQ(writer.execute("COMMIT"), SQLITE_OK);
-  EXPECT_EQ(reader->list_calls(0, error).size(), 2u);
+  EXPECT_EQ(reader->list_calls(0).value().size(), 2u);
 }
 
 TEST_F(StoreTest, WriterWaitsForAnotherWriterInsteadOfFailing) {
@@ -552,10 +539,10 @@ TEST_F(StoreTest, WriterWaitsForAnotherWriterInsteadOfFailing) {
     other.execute("COMMIT");
   });
   const auto started = std::chrono::steady_clock::now();
-  const auto error = daemon_store->insert_call(inbound_call("waited", 1));  // busy_timeout covers the wait
+  const auto inserted = daemon_store->insert_call(inbound_call("waited", 1));  // busy_timeout covers the wait
   const auto waited = std::chrono::steady_clock::now() - started;
   release.join();
-  EXPECT_FALSE(error) << daemon_store->last_error_message();
+  EXPECT_TRUE(ok(inserted));
   EXPECT_GE(waited, std::chrono::milliseconds(200));
 }
 
@@ -572,12 +559,14 @@ TEST(StoreCategory, Names) {
 namespace deskline::daemon {
 namespace {
 
+using testing_support::ok;
+
 TEST(StoreRecordings, InsertUpdateListFindAndUnfinished) {
   const auto path = std::filesystem::temp_directory_path() / ("deskline-store-rec-" + std::to_string(::getpid()) + ".db");
   std::filesystem::remove(path);
-  std::error_code error;
-  auto store = Store::open(path, error);
-  ASSERT_TRUE(store) << error.message();
+  auto opened = Store::open(path);
+  ASSERT_TRUE(ok(opened));
+  auto store = std::move(*opened);
   CallRecord call;
   call.id = "call-1";
   call.line = "Sales 1";
@@ -586,22 +575,23 @@ TEST(StoreRecordings, InsertUpdateListFindAndUnfinished) {
   call.direction = Direction::inbound;
   call.state = CallState::active;
   call.started_at = 1'000'000;
-  ASSERT_FALSE(store->insert_call(call));
+  ASSERT_TRUE(ok(store->insert_call(call)));
   RecordingRecord recording{"call-1", "/r/call-1.opus", RecordingState::recording, 2'000'000, 0, 0, "", ""};
-  ASSERT_FALSE(store->insert_recording(recording));
-  EXPECT_EQ(store->recordings_in_state(RecordingState::recording, error).size(), 1u);
+  ASSERT_TRUE(ok(store->insert_recording(recording)));
+  EXPECT_EQ(store->recordings_in_state(RecordingState::recording).value().size(), 1u);
   recording.state = RecordingState::complete;
   recording.duration_s = 12.345;
   recording.bytes = 4096;
   recording.sha256 = "ab";
-  ASSERT_FALSE(store->update_recording(recording));
-  EXPECT_EQ(store->find_recording("call-1", error), recording);
-  EXPECT_TRUE(store->recordings_in_state(RecordingState::recording, error).empty());
-  EXPECT_EQ(store->list_recordings(0, error), std::vector<RecordingRecord>{recording});
+  ASSERT_TRUE(ok(store->update_recording(recording)));
+  EXPECT_EQ(store->find_recording("call-1").value(), recording);
+  EXPECT_TRUE(store->recordings_in_state(RecordingState::recording).value().empty());
+  EXPECT_EQ(store->list_recordings(0).value(), std::vector<RecordingRecord>{recording});
   // A recording needs its call; an unknown one cannot be updated.
-  EXPECT_TRUE(store->insert_recording({"no-such-call", "", RecordingState::refused, 0, 0, 0, "", ""}));
-  EXPECT_EQ(store->update_recording({"other", "", RecordingState::complete, 0, 0, 0, "", ""}),
-            StoreError::no_such_call);
+  EXPECT_FALSE(store->insert_recording({"no-such-call", "", RecordingState::refused, 0, 0, 0, "", ""}));
+  const auto updated = store->update_recording({"other", "", RecordingState::complete, 0, 0, 0, "", ""});
+  ASSERT_FALSE(updated);
+  EXPECT_EQ(updated.error().code, StoreError::no_such_call);
   store.reset();
   std::filesystem::remove(path);
 }

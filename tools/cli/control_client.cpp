@@ -6,30 +6,32 @@
 
 #include <cerrno>
 #include <cstring>
+#include <system_error>
 
 namespace deskline::tools {
+namespace {
 
-std::optional<nlohmann::json> control_request(const std::filesystem::path& socket_path,
-                                              const nlohmann::json& request, std::string& error) {
+// errno's text is the whole message ("Connection refused").
+daemon::Error errno_error() { return {{errno, std::generic_category()}, ""}; }
+
+}  // namespace
+
+daemon::Result<nlohmann::json> control_request(const std::filesystem::path& socket_path,
+                                               const nlohmann::json& request) {
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
-  if (socket_path.string().size() >= sizeof address.sun_path) {
-    error = "socket path too long";
-    return std::nullopt;
-  }
+  if (socket_path.string().size() >= sizeof address.sun_path)
+    return daemon::Error{std::make_error_code(std::errc::filename_too_long), "socket path too long"};
   std::strcpy(address.sun_path, socket_path.c_str());
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    error = std::strerror(errno);
-    return std::nullopt;
-  }
+  if (fd < 0) return errno_error();
   timeval timeout{10, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    error = std::strerror(errno);
+    const auto refused = errno_error();
     ::close(fd);
-    return std::nullopt;
+    return refused;
   }
   const std::string line = request.dump() + "\n";
   std::string response;
@@ -42,15 +44,12 @@ std::optional<nlohmann::json> control_request(const std::filesystem::path& socke
     else response.append(buffer, static_cast<std::size_t>(count));
   }
   ::close(fd);
-  if (!ok) {
-    error = "daemon closed the connection without answering";
-    return std::nullopt;
-  }
+  if (!ok)
+    return daemon::Error{std::make_error_code(std::errc::connection_aborted),
+                         "daemon closed the connection without answering"};
   auto parsed = nlohmann::json::parse(response.substr(0, response.find('\n')), nullptr, false);
-  if (parsed.is_discarded()) {
-    error = "daemon sent invalid JSON";
-    return std::nullopt;
-  }
+  if (parsed.is_discarded())
+    return daemon::Error{std::make_error_code(std::errc::bad_message), "daemon sent invalid JSON"};
   return parsed;
 }
 

@@ -2,16 +2,17 @@
 #pragma once
 
 #include <filesystem>
-#include <optional>
-#include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "daemon/core/result.hpp"
+
 namespace deskline::tools {
 
-// One request, one response. nullopt when no daemon answers on the socket
-// (not running); error says why.
-std::optional<nlohmann::json> control_request(const std::filesystem::path& socket_path,
-                                              const nlohmann::json& request, std::string& error);
+// One request, one response; an error when no daemon answers on the socket
+// (not running), saying why: errno's text ("Connection refused"), or what
+// was wrong with the answer.
+daemon::Result<nlohmann::json> control_request(const std::filesystem::path& socket_path,
+                                               const nlohmann::json& request);
 
 }  // namespace deskline::tools

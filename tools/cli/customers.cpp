@@ -71,24 +71,24 @@ int import_file(const config::Config& config, const std::string& file) {
   std::error_code ignored;
   std::filesystem::create_directories(config.data_dir, ignored);
   const auto path = daemon::Directory::path_for(config);
-  std::error_code error;
-  std::string message;
-  auto directory = daemon::Directory::open(path, config.directory, error, /*read_only=*/false, &message);
+  const auto directory = daemon::Directory::open(path, config.directory, /*read_only=*/false);
   if (!directory) {
-    std::cerr << "deskline: " << message << "\n";
+    std::cerr << "deskline: " << directory.error().message() << "\n";
     return 1;
   }
 
   daemon::ImportSummary summary;
   {
     ProgressBar bar("importing " + std::filesystem::path(file).filename().string());
-    summary = daemon::import_customers(
-        *directory, file, text, [&](std::size_t done, std::size_t total) { bar.update(done, total); }, error);
-  }
-  if (error) {
-    std::cerr << fmt::format("deskline: import of {} failed, nothing was changed: {}\n", file,
-                             directory->last_error_message());
-    return 1;
+    auto imported = daemon::import_customers(**directory, file, text,
+                                             [&](std::size_t done, std::size_t total) { bar.update(done, total); });
+    if (!imported) {
+      bar.finish();
+      std::cerr << fmt::format("deskline: import of {} failed, nothing was changed: {}\n", file,
+                               imported.error().message());
+      return 1;
+    }
+    summary = std::move(*imported);
   }
   if (!summary.file_usable) {
     // Nothing could be read (no header, no card): say why, not "rejected 1".
@@ -104,18 +104,17 @@ int import_file(const config::Config& config, const std::string& file) {
 }
 
 int lookup_number(const config::Config& config, const std::string& number, bool as_json) {
-  std::error_code error;
-  std::string message;
-  auto directory =
-      daemon::Directory::open(daemon::Directory::path_for(config), config.directory, error, /*read_only=*/true, &message);
+  const auto directory = daemon::Directory::open(daemon::Directory::path_for(config), config.directory,
+                                                 /*read_only=*/true);
   daemon::LookupResult result;
   if (directory) {
-    result = directory->lookup(number, error);
-    if (error) {
-      std::cerr << "deskline: " << directory->last_error_message() << "\n";
+    auto found = (*directory)->lookup(number);
+    if (!found) {
+      std::cerr << "deskline: " << found.error().message() << "\n";
       return 1;
     }
-  } else if (error == daemon::StoreError::database_missing) {
+    result = std::move(*found);
+  } else if (directory.error().code == daemon::StoreError::database_missing) {
     // Nothing imported yet: an empty directory, but the number still formats.
     daemon::PhoneNumberNormaliser normaliser(config.directory.region, config.directory.area_code);
     if (auto normalised = normaliser.normalise(number)) {
@@ -125,7 +124,7 @@ int lookup_number(const config::Config& config, const std::string& number, bool 
       result.display = daemon::PhoneNumberNormaliser::display_raw(number);
     }
   } else {
-    std::cerr << "deskline: " << message << "\n";
+    std::cerr << "deskline: " << directory.error().message() << "\n";
     return 1;
   }
 

@@ -201,12 +201,11 @@ int run_demo(const std::string& requested_dir) {
   while (!(status = wait_for(simulator, std::chrono::milliseconds(200)))) {
     follower.poll();
     if (!page_shown) {
-      std::string error;
-      auto loaded = config::load_file(config_path);
-      if (auto response = loaded ? control_request(loaded.config->control_socket_path(), {{"cmd", "status"}}, error)
-                                 : std::nullopt) {
-        std::cout << "  Live pop page while the demo runs: " << response->value("web_page", "") << std::endl;
-        page_shown = true;
+      if (auto loaded = config::load_file(config_path)) {
+        if (const auto response = control_request(loaded.config->control_socket_path(), {{"cmd", "status"}})) {
+          std::cout << "  Live pop page while the demo runs: " << response->value("web_page", "") << std::endl;
+          page_shown = true;
+        }
       }
     }
     if (std::chrono::steady_clock::now() > give_up) {
@@ -228,24 +227,23 @@ int run_demo(const std::string& requested_dir) {
     return 1;
   }
 
-  auto loaded = config::load_file(config_path);
-  std::error_code store_error;
-  auto store = loaded ? daemon::Store::open(loaded.config->database_path(), store_error, true) : nullptr;
+  std::unique_ptr<daemon::Store> store;
+  if (auto loaded = config::load_file(config_path)) {
+    if (auto opened = daemon::Store::open(loaded.config->database_path(), /*read_only=*/true))
+      store = std::move(*opened);
+  }
   if (!store) {
     std::cerr << "deskline demo: cannot read the calls database\n";
     return 1;
   }
-  auto records = store->list_calls(0, store_error);
   nlohmann::json calls = nlohmann::json::array();
-  for (const auto& record : records) calls.push_back(daemon::call_to_json(record));
+  for (const auto& record : store->list_calls(0).value_or(std::vector<daemon::CallRecord>{}))
+    calls.push_back(daemon::call_to_json(record));
   std::cout << "\nCalls recorded this morning:\n" << calls_table(calls) << "\n";
 
-  auto recording_records = store->list_recordings(0, store_error);
   nlohmann::json recordings = nlohmann::json::array();
-  for (const auto& record : recording_records) {
-    std::error_code call_error;
-    recordings.push_back(daemon::recording_to_json(record, store->find_call(record.call_id, call_error)));
-  }
+  for (const auto& record : store->list_recordings(0).value_or(std::vector<daemon::RecordingRecord>{}))
+    recordings.push_back(daemon::recording_to_json(record, store->find_call(record.call_id).value_or(std::nullopt)));
   std::cout << "Recordings (Ogg Opus, playable as they are):\n" << recordings_table(recordings) << "\n";
   std::string example_id;
   for (const auto& recording : recordings)

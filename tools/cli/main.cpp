@@ -27,28 +27,26 @@ namespace {
 
 int print_calls(const config::Config& config, bool as_json, int limit) {
   nlohmann::json calls;
-  std::string error;
-  if (auto response = control_request(config.control_socket_path(), {{"cmd", "calls"}, {"limit", limit}},
-                                             error);
-      response && response->value("ok", false)) {
+  const auto response = control_request(config.control_socket_path(), {{"cmd", "calls"}, {"limit", limit}});
+  if (response && response->value("ok", false)) {
     calls = (*response)["calls"];
   } else {
     // The daemon is not running: the database has every call it recorded.
-    std::error_code store_error;
-    auto store = daemon::Store::open(config.database_path(), store_error, /*read_only=*/true);
+    const auto store = daemon::Store::open(config.database_path(), /*read_only=*/true);
     if (!store) {
       std::cerr << fmt::format("deskline: no daemon on {} ({}) and cannot read {}: {}\n",
-                               config.control_socket_path().string(), error, config.database_path().string(),
-                               store_error.message());
+                               config.control_socket_path().string(),
+                               response ? std::string() : response.error().message(),
+                               config.database_path().string(), store.error().code.message());
       return 1;
     }
-    auto records = store->list_calls(static_cast<std::size_t>(limit), store_error);
-    if (store_error) {
-      std::cerr << "deskline: " << store->last_error_message() << "\n";
+    const auto records = (*store)->list_calls(static_cast<std::size_t>(limit));
+    if (!records) {
+      std::cerr << "deskline: " << records.error().message() << "\n";
       return 1;
     }
     calls = nlohmann::json::array();
-    for (const auto& record : records) calls.push_back(daemon::call_to_json(record));
+    for (const auto& record : *records) calls.push_back(daemon::call_to_json(record));
   }
   if (as_json)
     std::cout << calls.dump(2) << "\n";
@@ -58,11 +56,10 @@ int print_calls(const config::Config& config, bool as_json, int limit) {
 }
 
 int print_status(const config::Config& config, bool as_json) {
-  std::string error;
-  auto response = control_request(config.control_socket_path(), {{"cmd", "status"}}, error);
+  const auto response = control_request(config.control_socket_path(), {{"cmd", "status"}});
   if (!response) {
     std::cerr << fmt::format("deskline: desklined is not running (no answer on {}: {})\n",
-                             config.control_socket_path().string(), error);
+                             config.control_socket_path().string(), response.error().message());
     return 3;
   }
   if (as_json) {

@@ -100,29 +100,29 @@ int encode_wav_file(const EncodeOptions& options) {
 
 // Opens the database read-only, printing why when it cannot.
 std::unique_ptr<daemon::Store> open_store(const config::Config& config) {
-  std::error_code error;
-  std::string message;
-  auto store = daemon::Store::open(config.database_path(), error, /*read_only=*/true, &message);
-  if (!store)
+  auto store = daemon::Store::open(config.database_path(), /*read_only=*/true);
+  if (!store) {
     std::cerr << fmt::format("deskline: cannot read {}: {}\n", config.database_path().string(),
-                             message.empty() ? error.message() : message);
-  return store;
+                             store.error().message());
+    return nullptr;
+  }
+  return std::move(*store);
 }
 
 int list_recordings(const config::Config& config, bool as_json, int limit) {
   auto store = open_store(config);
   if (!store) return 1;
-  std::error_code error;
-  const auto records = store->list_recordings(static_cast<std::size_t>(limit), error);
-  if (error) {
-    std::cerr << "deskline: " << store->last_error_message() << "\n";
+  const auto records = store->list_recordings(static_cast<std::size_t>(limit));
+  if (!records) {
+    std::cerr << "deskline: " << records.error().message() << "\n";
     return 1;
   }
   nlohmann::json recordings = nlohmann::json::array();
-  for (const auto& record : records) {
-    // A missing call row only blanks the call's columns: the recording is still worth listing.
-    std::error_code call_error;
-    recordings.push_back(daemon::recording_to_json(record, store->find_call(record.call_id, call_error)));
+  for (const auto& record : *records) {
+    // A missing or unreadable call row only blanks the call's columns: the
+    // recording is still worth listing.
+    recordings.push_back(
+        daemon::recording_to_json(record, store->find_call(record.call_id).value_or(std::nullopt)));
   }
   if (as_json)
     std::cout << recordings.dump(2) << "\n";
@@ -143,24 +143,25 @@ constexpr std::size_t min_id_prefix = 8;
 
 // The recording of the call whose id is or starts with id; prints why not.
 std::optional<daemon::RecordingRecord> resolve_recording(const daemon::Store& store, const std::string& id) {
-  std::error_code error;
-  if (auto exact = store.find_recording(id, error)) return exact;
-  if (error) {
-    std::cerr << "deskline: " << store.last_error_message() << "\n";
+  const auto exact = store.find_recording(id);
+  if (!exact) {
+    std::cerr << "deskline: " << exact.error().message() << "\n";
     return std::nullopt;
   }
+  if (*exact) return *exact;
   if (id.size() < min_id_prefix) {
     std::cerr << fmt::format("deskline: {}: give the call id or at least its first {} characters\n", id,
                              min_id_prefix);
     return std::nullopt;
   }
-  std::vector<daemon::RecordingRecord> matches;
-  for (auto& recording : store.list_recordings(0, error))
-    if (recording.call_id.starts_with(id)) matches.push_back(std::move(recording));
-  if (error) {
-    std::cerr << "deskline: " << store.last_error_message() << "\n";
+  auto recordings = store.list_recordings(0);
+  if (!recordings) {
+    std::cerr << "deskline: " << recordings.error().message() << "\n";
     return std::nullopt;
   }
+  std::vector<daemon::RecordingRecord> matches;
+  for (auto& recording : *recordings)
+    if (recording.call_id.starts_with(id)) matches.push_back(std::move(recording));
   if (matches.size() > 1) {
     std::cerr << fmt::format("deskline: {} is ambiguous: {} recordings match; give more of the id:\n", id,
                              matches.size());
@@ -169,7 +170,7 @@ std::optional<daemon::RecordingRecord> resolve_recording(const daemon::Store& st
   }
   if (matches.empty()) {
     // Say whether the call exists at all: a call without a recording is a different problem.
-    const auto call = store.find_call(id, error);
+    const auto call = store.find_call(id).value_or(std::nullopt);
     std::cerr << (call ? fmt::format("deskline: call {} has no recording\n", id)
                        : fmt::format("deskline: no recording of a call {} (see deskline recordings)\n", id));
     return std::nullopt;
