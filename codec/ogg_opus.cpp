@@ -116,9 +116,9 @@ std::error_code FdSink::trim_to_last_page() {
   return {};
 }
 
-std::error_code FdSink::close() {
+std::error_code FdSink::close(Sync sync) {
   std::error_code result;
-  if (::fsync(fd_) != 0) result = std::error_code(errno, std::generic_category());
+  if (sync == Sync::file && ::fsync(fd_) != 0) result = std::error_code(errno, std::generic_category());
   if (ownership_ == Ownership::owned && ::close(fd_) != 0 && !result)
     result = std::error_code(errno, std::generic_category());
   fd_ = -1;

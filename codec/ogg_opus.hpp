@@ -71,9 +71,11 @@ class FdSink final : public PageSink {
   // Cuts the file back to the end of the last whole page, if a write left a
   // torn page behind; a no-op otherwise. ESPIPE when the descriptor cannot seek.
   std::error_code trim_to_last_page();
-  // fsync(2), then close(2) if owned; the first error. Writes after it fail
-  // (EBADF).
-  std::error_code close();
+  // fsync(2) (unless the caller syncs the whole file system later, as a
+  // daemon stopping with many files open does), then close(2) if owned; the
+  // first error. Writes after it fail (EBADF).
+  enum class Sync { file, later };
+  std::error_code close(Sync sync = Sync::file);
 
   std::uint64_t bytes_written() const { return bytes_written_; }  // whole pages only
   std::error_code error() const { return error_; }

@@ -68,6 +68,7 @@ struct LineEvent {
 
 // Something went wrong on a box that the daemon counts and logs but survives.
 enum class BoxFaultKind { malformed_report, lost_reports, box_error, command_failed, no_response };
+inline constexpr std::size_t box_fault_kind_count = 5;
 
 struct BoxFault {
   BoxFaultKind kind = BoxFaultKind::malformed_report;

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include "daemon/app/status_report.hpp"
 #include "daemon/domain/call_json.hpp"
 
 namespace deskline::daemon {
@@ -27,8 +28,8 @@ Result<nlohmann::json> ControlHandler::calls_json(std::size_t limit) const {
 }
 
 nlohmann::json ControlHandler::status() const {
-  auto status = calls_.status();
-  status["audio"] = media_.status();
+  auto status = to_json(calls_.stats());
+  status["audio"] = to_json(media_.stats());
   status["recordings_refused"] = recordings_.refused_count();
   status["ok"] = true;
   status["web_page"] = web_page_;

@@ -55,12 +55,8 @@ struct CallService::BoxState {
   drivers::ClockOffset clock;
   bool attached = false;
   std::vector<std::unique_ptr<Line>> lines;
-  std::map<std::string, std::uint64_t> faults;  // by fault kind
-  // callerid_audio (accepted from audio), callerid_rejected (bad checksum,
-  // truncated, bad content), callerid_disagreements (box and audio differ),
-  // dtmf_audio (digits used from audio).
-  std::map<std::string, std::uint64_t> detection_counters{
-      {"callerid_audio", 0}, {"callerid_rejected", 0}, {"callerid_disagreements", 0}, {"dtmf_audio", 0}};
+  FaultCounters faults;
+  DetectionCounters detections;
 };
 
 CallService::CallService(boost::asio::io_context& io, const config::Config& config, Store& store, Logger& log)
@@ -129,13 +125,13 @@ void CallService::audio_detection(const AudioDetection& detection) {
         using T = std::decay_t<decltype(event)>;
         if constexpr (std::is_same_v<T, codec::CallerIdEvent>) {
           if (!event.accepted()) {
-            ++box.detection_counters["callerid_rejected"];
+            ++box.detections.callerid_rejected;
             log_.warning("line={} call={} caller ID from audio ({}) rejected: {}", line.name, call_id(),
                          codec::to_string(event.standard),
                          event.rejection ? codec::to_string(*event.rejection) : "unknown");
             return;
           }
-          ++box.detection_counters["callerid_audio"];
+          ++box.detections.callerid_audio;
           const auto caller_id = caller_id_info(*event.message);
           log_.info("line={} call={} caller ID from audio ({}): {}", line.name, call_id(),
                     codec::to_string(event.standard), describe(caller_id));
@@ -164,7 +160,7 @@ void CallService::accept_caller_id(BoxState& box, Line& line, const drivers::Cal
   if (taken && taken->from_audio != from_audio && distance(at, taken->at) < same_caller_id_window_us) {
     // The other decoder's opinion of the message already used: first valid wins.
     if (taken->caller_id.number != caller_id.number || taken->caller_id.number_absence != caller_id.number_absence) {
-      ++box.detection_counters["callerid_disagreements"];
+      ++box.detections.callerid_disagreements;
       const auto& box_opinion = from_audio ? taken->caller_id : caller_id;
       const auto& audio_opinion = from_audio ? caller_id : taken->caller_id;
       log_.warning("line={} call={} caller ID disagreement: box {} audio {}; kept {}", line.name,
@@ -190,7 +186,7 @@ void CallService::accept_digit(BoxState& box, Line& line, const drivers::DigitDe
                from_audio ? "box" : "audio");
     return;
   }
-  if (from_audio) ++box.detection_counters["dtmf_audio"];
+  if (from_audio) ++box.detections.dtmf_audio;
   apply(box, line, line.machine.on_signal(digit, started_at));
 }
 
@@ -214,11 +210,10 @@ void CallService::box_clock_sample(const std::string& serial, drivers::BoxTimeUs
 }
 
 void CallService::box_fault(const std::string& serial, const drivers::BoxFault& fault) {
-  const auto kind = drivers::to_string(fault.kind);
   auto found = boxes_.find(serial);
   auto& counters = found != boxes_.end() ? found->second->faults : unattached_faults_;
-  counters[kind] += fault.count;
-  log_.warning("box {}: {}: {}", serial, kind, fault.detail);
+  counters[fault.kind] += fault.count;
+  log_.warning("box {}: {}: {}", serial, drivers::to_string(fault.kind), fault.detail);
 }
 
 void CallService::driver_message(drivers::Severity severity, const std::string& text) {
@@ -354,27 +349,20 @@ void CallService::arm_timer(BoxState& box, Line& line) {
   });
 }
 
-nlohmann::json CallService::status() const {
-  nlohmann::json boxes = nlohmann::json::array();
+CallServiceStats CallService::stats() const {
+  CallServiceStats stats;
+  stats.unidentified_faults = unattached_faults_;
   for (const auto& [serial, box] : boxes_) {
-    nlohmann::json lines = nlohmann::json::array();
+    BoxStats& entry = stats.boxes.emplace_back();
+    entry.identity = box->identity;
+    entry.attached = box->attached;
+    entry.faults = box->faults;
+    entry.detections = box->detections;
     for (const auto& line : box->lines)
-      lines.push_back({{"port", line->port},
-                       {"name", line->name},
-                       {"state", to_string(line->machine.state())},
-                       {"call_id", line->record ? nlohmann::json(line->record->id) : nlohmann::json()}});
-    boxes.push_back({{"serial", serial},
-                     {"model", box->identity.model},
-                     {"firmware", box->identity.firmware},
-                     {"attached", box->attached},
-                     {"usb_path", box->identity.usb_path},
-                     {"audio_rate_hz", box->identity.audio_rate_hz},
-                     {"decodes_caller_id", box->identity.decodes_caller_id},
-                     {"faults", box->faults},
-                     {"detections", box->detection_counters},
-                     {"lines", lines}});
+      entry.lines.push_back({line->port, line->name, line->machine.state(),
+                             line->record ? std::optional(line->record->id) : std::nullopt});
   }
-  return {{"boxes", boxes}, {"unidentified_faults", unattached_faults_}};
+  return stats;
 }
 
 }  // namespace deskline::daemon

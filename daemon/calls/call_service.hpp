@@ -3,6 +3,7 @@
 // call id. Runs on the io_context thread only.
 #pragma once
 
+#include <array>
 #include <functional>
 #include <map>
 #include <memory>
@@ -10,7 +11,6 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <nlohmann/json_fwd.hpp>
 
 #include "config/config.hpp"
 #include "daemon/calls/line_machine.hpp"
@@ -33,6 +33,38 @@ class CallObserver {
   // Caller ID heard on an idle line, before its call starts at the first ring:
   // time to prepare (the pop hub looks the number up off the ring's path).
   virtual void caller_id_before_call(const std::string& number) { (void)number; }
+};
+
+// Counters since the daemon started, for `deskline status` (and metrics).
+struct FaultCounters {
+  // By drivers::BoxFaultKind.
+  std::array<std::uint64_t, drivers::box_fault_kind_count> by_kind{};
+  std::uint64_t& operator[](drivers::BoxFaultKind kind) { return by_kind[static_cast<std::size_t>(kind)]; }
+  std::uint64_t operator[](drivers::BoxFaultKind kind) const { return by_kind[static_cast<std::size_t>(kind)]; }
+};
+// What the daemon's own line-audio detectors did for a box.
+struct DetectionCounters {
+  std::uint64_t callerid_audio = 0;          // valid caller-ID messages decoded from audio
+  std::uint64_t callerid_rejected = 0;       // bad checksum, truncated, bad content
+  std::uint64_t callerid_disagreements = 0;  // box and audio decoded the same message differently
+  std::uint64_t dtmf_audio = 0;              // digits taken from audio
+};
+struct LineStats {
+  int port = 0;
+  std::string name;
+  LineState state = LineState::idle;
+  std::optional<std::string> call_id;
+};
+struct BoxStats {
+  drivers::BoxIdentity identity;
+  bool attached = false;
+  FaultCounters faults;
+  DetectionCounters detections;
+  std::vector<LineStats> lines;
+};
+struct CallServiceStats {
+  std::vector<BoxStats> boxes;
+  FaultCounters unidentified_faults;  // of boxes before they identified themselves
 };
 
 class CallService : public drivers::BoxListener {
@@ -73,7 +105,7 @@ class CallService : public drivers::BoxListener {
   void recover_interrupted_calls();
 
   // Boxes, lines and fault counters, for `deskline status`.
-  nlohmann::json status() const;
+  CallServiceStats stats() const;
 
  private:
   struct Line;
@@ -96,7 +128,7 @@ class CallService : public drivers::BoxListener {
   Logger& log_;
   LineTimeouts timeouts_;
   std::map<std::string, std::unique_ptr<BoxState>> boxes_;
-  std::map<std::string, std::uint64_t> unattached_faults_;
+  FaultCounters unattached_faults_;
   std::vector<CallObserver*> first_observers_;
   std::vector<CallObserver*> observers_;
 };

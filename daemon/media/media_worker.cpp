@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <set>
 
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
@@ -170,6 +171,7 @@ void MediaWorker::stop() {
     std::lock_guard lock(mutex_);
     if (stopping_ || !thread_.joinable()) return;
     stopping_ = true;
+    stop_requested_ = true;
   }
   wake_.notify_all();
   thread_.join();
@@ -192,9 +194,9 @@ void MediaWorker::stop_recording(const std::string& call_id, std::int64_t end_ho
   push(Stop{call_id, end_host_us});
 }
 
-nlohmann::json MediaWorker::status() const {
+std::map<std::string, BoxAudioStats> MediaWorker::stats() const {
   std::lock_guard lock(mutex_);
-  return status_;
+  return stats_;
 }
 
 void MediaWorker::run() {
@@ -212,28 +214,22 @@ void MediaWorker::run() {
       stopping = stopping_;
     }
     for (auto& request : requests) std::visit([&](auto& value) { handle(value); }, request);
-    nlohmann::json status = nlohmann::json::object();
+    std::map<std::string, BoxAudioStats> stats;
     for (auto& [serial, box] : boxes_) {
       if (box->attached && !box->capture && std::chrono::steady_clock::now() >= box->next_attempt) open_capture(*box);
       pump(*box);
-      nlohmann::json entry = {{"device", box->device_name}, {"capturing", box->capture != nullptr}};
-      if (!box->capture_error.empty()) entry["error"] = box->capture_error;
-      if (box->capture) {
-        const auto stats = box->capture->stats();
-        entry["frames"] = stats.frames;
-        entry["ring_overflow_frames"] = stats.ring_overflow_frames;
-        entry["input_overflows"] = stats.input_overflows;
-      }
-      status[serial] = entry;
+      stats[serial] = {box->device_name, box->capture != nullptr, box->capture_error,
+                       box->capture ? std::optional(box->capture->stats()) : std::nullopt};
     }
     {
       std::lock_guard lock(mutex_);
-      status_ = std::move(status);
+      stats_ = std::move(stats);
     }
     if (stopping) break;
   }
   for (auto& [call_id, recording] : recordings_) finish(*recording, RecordingState::complete);
   recordings_.clear();
+  sync_and_report_unsynced();
   boxes_.clear();
   portaudio_.reset();
 }
@@ -366,7 +362,7 @@ void MediaWorker::feed(Box& box, Recording& recording) {
 }
 
 void MediaWorker::detect(Box& box) {
-  if (!on_detection_ || box.detectors_refused || box.history.empty()) return;
+  if (!on_detection_ || box.detectors_refused || box.history.empty() || stop_requested_) return;
   const auto channels = static_cast<std::size_t>(box.lines);
   const std::uint32_t decimation = box.rate_hz / codec::detector_rate_hz;
   if (box.detectors.empty()) {
@@ -494,7 +490,8 @@ void MediaWorker::finish(Recording& recording, RecordingState state, std::string
     // cut the torn page when the write failed; this retries if that failed.
     (void)recording.file->trim_to_last_page();
   }
-  if (auto close_error = recording.file->close(); close_error && result.error.empty()) {
+  const auto sync = stop_requested_ ? codec::FdSink::Sync::later : codec::FdSink::Sync::file;
+  if (auto close_error = recording.file->close(sync); close_error && result.error.empty()) {
     result.state = RecordingState::truncated;
     result.error = close_error.message();
   }
@@ -510,7 +507,25 @@ void MediaWorker::finish(Recording& recording, RecordingState state, std::string
   std::error_code size_error;
   result.bytes = fs::file_size(result.path, size_error);
   result.sha256 = sha256_of(result.path);
-  report(result);
+  if (sync == codec::FdSink::Sync::later)
+    unsynced_.push_back(std::move(result));
+  else
+    report(result);
+}
+
+void MediaWorker::sync_and_report_unsynced() {
+  std::set<fs::path> synced;
+  for (auto& result : unsynced_) {
+    const auto folder = result.path.parent_path();
+    if (synced.insert(folder).second) {
+      const int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (fd < 0 || ::syncfs(fd) != 0)
+        log_.error("recordings in {} may not be on disk: syncfs: {}", folder.string(), std::strerror(errno));
+      if (fd >= 0) ::close(fd);
+    }
+    report(result);
+  }
+  unsynced_.clear();
 }
 
 void MediaWorker::report(const RecordingResult& result) {

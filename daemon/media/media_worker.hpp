@@ -6,6 +6,7 @@
 // are posted back to the io_context.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -14,19 +15,20 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <variant>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
-#include <nlohmann/json.hpp>
 
 #include "codec/line_detectors.hpp"
 #include "config/config.hpp"
 #include "daemon/calls/audio_detection.hpp"
 #include "daemon/core/log.hpp"
 #include "daemon/domain/call.hpp"
+#include "drivers/audio/capture.hpp"
 
 namespace deskline::daemon {
 
@@ -58,6 +60,14 @@ struct RecordingResult {
 // (DTMF and call progress still run), the others pick the decoders.
 codec::LineDetectorOptions line_detector_options(config::CallerIdMode mode);
 
+// A box's audio capture as the worker last saw it.
+struct BoxAudioStats {
+  std::string device;  // "" until one matched
+  bool capturing = false;
+  std::string error;   // why it is not capturing, "" when it is
+  std::optional<drivers::audio::CaptureStats> capture;  // while capturing
+};
+
 class MediaWorker {
  public:
   using ResultHandler = std::function<void(const RecordingResult&)>;
@@ -86,8 +96,8 @@ class MediaWorker {
   void start_recording(RecordingRequest request);
   void stop_recording(const std::string& call_id, std::int64_t end_host_us);
 
-  // Capture state and counters per box, for `deskline status`.
-  nlohmann::json status() const;
+  // Capture state and counters per box (by serial), for `deskline status`.
+  std::map<std::string, BoxAudioStats> stats() const;
 
  private:
   struct Attach {
@@ -118,6 +128,7 @@ class MediaWorker {
   void detect(Box& box);
   void finish(Recording& recording, RecordingState state, std::string error = {});
   void report(const RecordingResult& result);
+  void sync_and_report_unsynced();
 
   boost::asio::io_context& io_;
   std::vector<std::string> device_patterns_;
@@ -131,7 +142,15 @@ class MediaWorker {
   std::condition_variable wake_;
   std::deque<Request> requests_;
   bool stopping_ = false;
-  nlohmann::json status_ = nlohmann::json::object();  // guarded by mutex_
+  // Read by the worker: once the daemon stops, nobody acts on what the
+  // detectors hear, and a worker that fell behind must not make the stop wait
+  // for it to catch up (the recordings still get every sample they are owed).
+  // Files finished from then on are synced together with one syncfs(2) and
+  // reported after it, instead of one fsync(2) each: measured under ASan on a
+  // loaded machine with ~100 recordings to close, 10 s against 1 s.
+  std::atomic<bool> stop_requested_{false};
+  std::vector<RecordingResult> unsynced_;  // worker thread only
+  std::map<std::string, BoxAudioStats> stats_;  // guarded by mutex_
 
   // Worker thread only.
   struct PortAudio;

@@ -366,6 +366,23 @@ TEST(FdSink, WritesWholePagesAndReportsErrno) {
   ::close(full);
 }
 
+TEST(FdSink, CloseWithALaterSyncStillClosesAnOwnedFileWhole) {
+  ScratchFile file;
+  ASSERT_GE(file.fd, 0);
+  FdSink sink(file.fd, FdSink::Ownership::owned);
+  std::error_code error;
+  auto writer = OggOpusWriter::create({}, {}, sink, error);
+  ASSERT_TRUE(writer) << error.message();
+  ASSERT_FALSE(writer->write(test_tone(8000, 0.5)));
+  ASSERT_FALSE(writer->finish());
+  EXPECT_FALSE(sink.close(FdSink::Sync::later));
+  EXPECT_FALSE(is_open(file.fd));  // closed: the sink owned it
+  EXPECT_EQ(sink.write(std::vector<std::uint8_t>{1}), std::errc::bad_file_descriptor);
+  const auto decoded = decode_ogg_opus(read_file(file.path));
+  ASSERT_TRUE(decoded) << decoded.error;
+  EXPECT_EQ(decoded.frames(), 4000u);
+}
+
 TEST(FdSink, CutsATornPageOffWhenTheFileLimitIsHit) {
   // RLIMIT_FSIZE makes write(2) stop short then fail with EFBIG, as a disk
   // filling up mid-page does; the sink must leave only whole pages.

@@ -1,0 +1,59 @@
+#include "daemon/app/status_report.hpp"
+
+namespace deskline::daemon {
+
+nlohmann::json to_json(const FaultCounters& faults) {
+  // Only the kinds that happened, as before counters were typed.
+  nlohmann::json json = nlohmann::json::object();
+  for (std::size_t kind = 0; kind < faults.by_kind.size(); ++kind)
+    if (faults.by_kind[kind] > 0) json[drivers::to_string(static_cast<drivers::BoxFaultKind>(kind))] = faults.by_kind[kind];
+  return json;
+}
+
+nlohmann::json to_json(const DetectionCounters& detections) {
+  return {{"callerid_audio", detections.callerid_audio},
+          {"callerid_rejected", detections.callerid_rejected},
+          {"callerid_disagreements", detections.callerid_disagreements},
+          {"dtmf_audio", detections.dtmf_audio}};
+}
+
+nlohmann::json to_json(const CallServiceStats& stats) {
+  nlohmann::json boxes = nlohmann::json::array();
+  for (const auto& box : stats.boxes) {
+    nlohmann::json lines = nlohmann::json::array();
+    for (const auto& line : box.lines)
+      lines.push_back({{"port", line.port},
+                       {"name", line.name},
+                       {"state", to_string(line.state)},
+                       {"call_id", line.call_id ? nlohmann::json(*line.call_id) : nlohmann::json()}});
+    const auto& identity = box.identity;
+    boxes.push_back({{"serial", identity.serial},
+                     {"model", identity.model},
+                     {"firmware", identity.firmware},
+                     {"attached", box.attached},
+                     {"usb_path", identity.usb_path},
+                     {"audio_rate_hz", identity.audio_rate_hz},
+                     {"decodes_caller_id", identity.decodes_caller_id},
+                     {"faults", to_json(box.faults)},
+                     {"detections", to_json(box.detections)},
+                     {"lines", lines}});
+  }
+  return {{"boxes", boxes}, {"unidentified_faults", to_json(stats.unidentified_faults)}};
+}
+
+nlohmann::json to_json(const std::map<std::string, BoxAudioStats>& audio) {
+  nlohmann::json json = nlohmann::json::object();
+  for (const auto& [serial, box] : audio) {
+    nlohmann::json entry = {{"device", box.device}, {"capturing", box.capturing}};
+    if (!box.error.empty()) entry["error"] = box.error;
+    if (box.capture) {
+      entry["frames"] = box.capture->frames;
+      entry["ring_overflow_frames"] = box.capture->ring_overflow_frames;
+      entry["input_overflows"] = box.capture->input_overflows;
+    }
+    json[serial] = entry;
+  }
+  return json;
+}
+
+}  // namespace deskline::daemon

@@ -1,0 +1,21 @@
+// The daemon's typed stats rendered for people and programs: the `status`
+// answer of the control socket (proto/control.md). The one place where the
+// services' counters become JSON (and, later, metrics).
+#pragma once
+
+#include <map>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "daemon/calls/call_service.hpp"
+#include "daemon/media/media_worker.hpp"
+
+namespace deskline::daemon {
+
+nlohmann::json to_json(const FaultCounters& faults);
+nlohmann::json to_json(const DetectionCounters& detections);
+nlohmann::json to_json(const CallServiceStats& stats);
+nlohmann::json to_json(const std::map<std::string, BoxAudioStats>& audio);
+
+}  // namespace deskline::daemon

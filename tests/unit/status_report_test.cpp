@@ -1,0 +1,72 @@
+// The status answer rendered from the services' typed stats (proto/control.md).
+#include "daemon/app/status_report.hpp"
+
+#include <gtest/gtest.h>
+
+namespace deskline::daemon {
+namespace {
+
+TEST(StatusReport, FaultsNameEveryKindThatHappenedAndOnlyThose) {
+  FaultCounters faults;
+  EXPECT_EQ(to_json(faults), nlohmann::json::object());
+  for (std::size_t kind = 0; kind < drivers::box_fault_kind_count; ++kind)
+    faults[static_cast<drivers::BoxFaultKind>(kind)] = kind + 1;
+  EXPECT_EQ(to_json(faults), (nlohmann::json{{"malformed_report", 1},
+                                             {"lost_reports", 2},
+                                             {"box_error", 3},
+                                             {"command_failed", 4},
+                                             {"no_response", 5}}));
+}
+
+TEST(StatusReport, BoxesLinesAndDetections) {
+  CallServiceStats stats;
+  auto& box = stats.boxes.emplace_back();
+  box.identity.serial = "X800-0001";
+  box.identity.model = "X800-4";
+  box.identity.firmware = "1.4.2";
+  box.identity.usb_path = "1-5";
+  box.identity.audio_rate_hz = 8000;
+  box.identity.decodes_caller_id = true;
+  box.attached = true;
+  box.faults[drivers::BoxFaultKind::lost_reports] = 1;
+  box.detections = {2, 0, 1, 11};
+  box.lines.push_back({1, "Sales 1", LineState::ringing, "call-1"});
+  box.lines.push_back({2, "Sales 2", LineState::idle, std::nullopt});
+  stats.unidentified_faults[drivers::BoxFaultKind::malformed_report] = 3;
+
+  const auto json = to_json(stats);
+  EXPECT_EQ(json["unidentified_faults"], (nlohmann::json{{"malformed_report", 3}}));
+  ASSERT_EQ(json["boxes"].size(), 1u);
+  const auto& shown = json["boxes"][0];
+  EXPECT_EQ(shown["serial"], "X800-0001");
+  EXPECT_EQ(shown["model"], "X800-4");
+  EXPECT_EQ(shown["firmware"], "1.4.2");
+  EXPECT_EQ(shown["usb_path"], "1-5");
+  EXPECT_EQ(shown["audio_rate_hz"], 8000);
+  EXPECT_EQ(shown["decodes_caller_id"], true);
+  EXPECT_EQ(shown["attached"], true);
+  EXPECT_EQ(shown["faults"], (nlohmann::json{{"lost_reports", 1}}));
+  EXPECT_EQ(shown["detections"], (nlohmann::json{{"callerid_audio", 2},
+                                                 {"callerid_rejected", 0},
+                                                 {"callerid_disagreements", 1},
+                                                 {"dtmf_audio", 11}}));
+  EXPECT_EQ(shown["lines"][0], (nlohmann::json{{"port", 1}, {"name", "Sales 1"}, {"state", "ringing"}, {"call_id", "call-1"}}));
+  EXPECT_TRUE(shown["lines"][1]["call_id"].is_null());
+  EXPECT_EQ(shown["lines"][1]["state"], "idle");
+}
+
+TEST(StatusReport, AudioCaptureWithAndWithoutAStream) {
+  std::map<std::string, BoxAudioStats> audio;
+  audio["A"] = {"deskline_A", true, "", drivers::audio::CaptureStats{8000, 2, 1}};
+  audio["B"] = {"", false, "no audio device matches", std::nullopt};
+  const auto json = to_json(audio);
+  EXPECT_EQ(json["A"], (nlohmann::json{{"device", "deskline_A"},
+                                       {"capturing", true},
+                                       {"frames", 8000},
+                                       {"ring_overflow_frames", 2},
+                                       {"input_overflows", 1}}));
+  EXPECT_EQ(json["B"], (nlohmann::json{{"device", ""}, {"capturing", false}, {"error", "no audio device matches"}}));
+}
+
+}  // namespace
+}  // namespace deskline::daemon
