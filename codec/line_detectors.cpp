@@ -59,6 +59,13 @@ std::vector<LineEvent> LineDetectors::take_events() {
   return events;
 }
 
+void LineDetectors::reset_call_progress() {
+  auto& state = *state_;
+  if (!state.tones) return;
+  state.tones->reset();
+  std::erase_if(state.events, [](const LineEvent& event) { return std::holds_alternative<ToneEvent>(event); });
+}
+
 const CallerIdCounters& LineDetectors::caller_id_counters() const {
   return state_->caller_id ? state_->caller_id->counters() : state_->no_counters;
 }

@@ -94,6 +94,14 @@ struct ToneProfile {
 // 500/500, congestion 250/250, ringback 1 s/4 s). nullopt for any other name.
 std::optional<ToneProfile> tone_profile(std::string_view country);
 
+// How long a line must go without a tone before that tone's episode is over:
+// the longest off time its cadence allows, off_ms + max(20 %, 50 ms) + one
+// 16 ms block, plus one lost cycle of at least 1 s, so that noise that eats a
+// burst does not split an episode in two. China busy 1.44 s, congestion
+// 2.26 s, ringback 9.82 s; Europe busy 1.62 s, congestion 1.32 s; North
+// America busy 1.62 s, ringback 10.82 s; a continuous (dial) tone 1 s.
+double tone_episode_gap_ms(const ToneSpec& spec);
+
 struct ToneEvent {
   std::uint64_t sample = 0;        // where the tone was confirmed
   std::uint64_t start_sample = 0;  // where its first burst began
@@ -147,8 +155,20 @@ class DtmfDetector {
 
 // Call-progress tones by energy at the profile's frequencies in 16 ms blocks
 // and cadence matching: dial after 1.5 s of continuous tone, busy and
-// congestion after two matching on/off cycles, ringback after one. Each tone
-// is reported once per episode (until the line goes quiet or changes tone).
+// congestion after two matching on/off cycles, ringback after one.
+//
+// Episodes, the contract the call engine relies on:
+// - One report per episode: a tone is reported once, when its cadence is
+//   confirmed, however long it goes on. A change to another tone of the
+//   profile is a new episode and is reported.
+// - Idle again after the tone's gap: once the line has gone longer than
+//   tone_episode_gap_ms(spec) without a burst of the reported tone (silence,
+//   noise, speech: whatever stopped it, wherever in its cadence), the episode
+//   is over and its on/off history is dropped. Nothing is reported from the old
+//   pattern, and the same tone sounding again is a new episode, reported once
+//   more when its cadence is confirmed afresh (two cycles for busy).
+// - reset() forgets everything heard so far at once (see
+//   LineDetectors::reset_call_progress).
 class ToneDetector {
  public:
   explicit ToneDetector(ToneProfile profile = *tone_profile("china"));
@@ -158,6 +178,9 @@ class ToneDetector {
 
   void push(std::span<const std::int16_t> samples);
   std::vector<ToneEvent> take_events();
+  // Back to a new detector's state: no history, nothing reported, events not
+  // yet taken dropped. Sample positions keep counting from construction.
+  void reset();
 
  private:
   struct State;
@@ -190,6 +213,11 @@ class LineDetectors {
   void push(std::span<const std::int16_t> samples);
   // Events since the last call, ordered by event_sample().
   std::vector<LineEvent> take_events();
+  // A clean call-progress detector for the next call (call at on-hook): the
+  // tone history and episode are forgotten and tone events not yet taken are
+  // dropped, so nothing heard on the last call is reported on the next.
+  // Caller ID, DTMF and the sample clock carry on. No-op without call_progress.
+  void reset_call_progress();
   const CallerIdCounters& caller_id_counters() const;
   std::uint64_t samples_pushed() const;
 
