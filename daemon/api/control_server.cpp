@@ -70,28 +70,19 @@ class ControlServer::Session : public daemon::Session, public std::enable_shared
 };
 
 ControlServer::ControlServer(asio::io_context& io, std::filesystem::path socket_path, Handler handler, Logger& log)
-    : io_(io), socket_path_(std::move(socket_path)), handler_(std::move(handler)),
-      listener_(io, "control", ListenerLimits{.max_sessions = max_sessions}, log) {}
+    : io_(io), handler_(std::move(handler)),
+      listener_(io, std::move(socket_path), "control", ListenerLimits{.max_sessions = max_sessions}, log) {}
 
 ControlServer::~ControlServer() { stop(); }
 
 std::error_code ControlServer::start(std::optional<gid_t> group) {
-  if (auto error = bind_unix_socket(listener_.acceptor(), socket_path_, group)) return error;
-  bound_ = true;
-  listener_.start([this](stream_protocol::socket socket) {
+  return listener_.start(group, [this](stream_protocol::socket socket) {
     auto session = std::make_shared<Session>(std::move(socket), *this);
     session->start();
     return session;
   });
-  return {};
 }
 
-void ControlServer::stop() {
-  listener_.stop();
-  if (!bound_) return;
-  bound_ = false;
-  std::error_code remove_error;
-  std::filesystem::remove(socket_path_, remove_error);
-}
+void ControlServer::stop() { listener_.stop(); }
 
 }  // namespace deskline::daemon

@@ -40,10 +40,8 @@ class ControlServer {
   class Session;
 
   boost::asio::io_context& io_;
-  std::filesystem::path socket_path_;
   Handler handler_;
-  Listener<boost::asio::local::stream_protocol> listener_;
-  bool bound_ = false;
+  UnixSocketListener listener_;
 };
 
 }  // namespace deskline::daemon

@@ -167,29 +167,19 @@ class PopSocketServer::Connection : public PopClient {
 };
 
 PopSocketServer::PopSocketServer(asio::io_context& io, std::filesystem::path socket_path, PopHub& hub, Logger& log)
-    : socket_path_(std::move(socket_path)), hub_(hub), log_(log),
-      listener_(io, "pop", ListenerLimits{.max_sessions = max_clients}, log) {}
+    : hub_(hub), log_(log), listener_(io, std::move(socket_path), "pop", ListenerLimits{.max_sessions = max_clients}, log) {}
 
 PopSocketServer::~PopSocketServer() { stop(); }
 
 std::error_code PopSocketServer::start(std::optional<gid_t> group) {
-  if (auto error = bind_unix_socket(listener_.acceptor(), socket_path_, group)) return error;
-  bound_ = true;
-  listener_.start([this](stream_protocol::socket socket) {
+  return listener_.start(group, [this](stream_protocol::socket socket) {
     auto connection =
         std::make_shared<Connection>(std::move(socket), hub_, log_, fmt::format("unix#{}", next_id_++));
     connection->start();
     return connection;
   });
-  return {};
 }
 
-void PopSocketServer::stop() {
-  listener_.stop();
-  if (!bound_) return;
-  bound_ = false;
-  std::error_code remove_error;
-  std::filesystem::remove(socket_path_, remove_error);
-}
+void PopSocketServer::stop() { listener_.stop(); }
 
 }  // namespace deskline::daemon

@@ -82,11 +82,9 @@ class PopSocketServer {
  private:
   class Connection;
 
-  std::filesystem::path socket_path_;
   PopHub& hub_;
   Logger& log_;
-  Listener<boost::asio::local::stream_protocol> listener_;
-  bool bound_ = false;
+  UnixSocketListener listener_;
   std::uint64_t next_id_ = 1;
 };
 

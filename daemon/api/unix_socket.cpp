@@ -46,4 +46,19 @@ std::optional<gid_t> find_group(const std::string& name) {
   return found->gr_gid;
 }
 
+std::error_code UnixSocketListener::start(std::optional<gid_t> group, Listener<Protocol>::SessionFactory factory) {
+  if (auto error = bind_unix_socket(listener_.acceptor(), path_, group)) return error;
+  bound_ = true;
+  listener_.start(std::move(factory));
+  return {};
+}
+
+void UnixSocketListener::stop() {
+  listener_.stop();
+  if (!bound_) return;
+  bound_ = false;
+  std::error_code remove_error;
+  std::filesystem::remove(path_, remove_error);
+}
+
 }  // namespace deskline::daemon
