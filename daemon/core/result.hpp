@@ -1,7 +1,7 @@
 // What module boundaries (the store, the directory, the CLI's control client)
 // return when an operation can fail: a value, or the Error saying why. Like
 // std::expected (C++23), which this toolchain lacks. Expected failures are
-// values (DESIGN.md §7); asking a failed Result for its value, or a good one
+// values (docs/architecture.md §5); asking a failed Result for its value, or a good one
 // for its error, is a bug and throws BadResultAccess.
 //
 //   auto store = Store::open(path);
