@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <regex>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -42,6 +43,18 @@ template <typename Ready>
       return ::testing::AssertionFailure() << "gave up after " << timeout.count() << " ms waiting for " << what;
     std::this_thread::sleep_for(poll);
   }
+}
+
+// Whether data holds a whole HTTP response: the head of a 101 (WebSocket,
+// no body), or a head and the Content-Length bytes it announces.
+inline bool http_response_complete(const std::string& data) {
+  const auto head_end = data.find("\r\n\r\n");
+  if (head_end == std::string::npos) return false;
+  std::smatch length;
+  const std::string head = data.substr(0, head_end);
+  if (head.find(" 101 ") != std::string::npos) return true;
+  return std::regex_search(head, length, std::regex(R"(Content-Length: (\d+))", std::regex::icase)) &&
+         data.size() >= head_end + 4 + std::stoul(length[1]);
 }
 
 // Seconds since the epoch of "2026-11-27T09:00:01.500+08:00" (the call JSON's times).

@@ -66,16 +66,6 @@ class IdleConnection {
   int fd_ = -1;
 };
 
-bool http_response_complete(const std::string& data) {
-  const auto head_end = data.find("\r\n\r\n");
-  if (head_end == std::string::npos) return false;
-  std::smatch length;
-  const std::string head = data.substr(0, head_end);
-  if (head.find(" 101 ") != std::string::npos) return true;
-  return std::regex_search(head, length, std::regex(R"(Content-Length: (\d+))", std::regex::icase)) &&
-         data.size() >= head_end + 4 + std::stoul(length[1]);
-}
-
 TEST(Shutdown, SigtermWithEveryKindOfClientDuringARecordedCall) {
   Workspace workspace("shutdown");
   const pid_t simulator = workspace.start_daemon_under_sim(workspace.write_scenario(R"(

@@ -94,17 +94,8 @@ HttpAnswer http_exchange(unsigned short port, const std::string& request) {
   std::string data;
   char buffer[4096];
   ssize_t count;
-  while ((count = ::recv(fd, buffer, sizeof buffer, 0)) > 0) {
+  while (!http_response_complete(data) && (count = ::recv(fd, buffer, sizeof buffer, 0)) > 0)
     data.append(buffer, static_cast<std::size_t>(count));
-    const auto head_end = data.find("\r\n\r\n");
-    if (head_end == std::string::npos) continue;
-    std::smatch length;
-    const std::string head = data.substr(0, head_end);
-    if (head.find(" 101 ") != std::string::npos) break;  // WebSocket: no body
-    if (std::regex_search(head, length, std::regex(R"(Content-Length: (\d+))", std::regex::icase)) &&
-        data.size() >= head_end + 4 + std::stoul(length[1]))
-      break;
-  }
   ::close(fd);
   if (data.size() > 12) std::sscanf(data.c_str(), "HTTP/1.1 %d", &answer.status);
   if (const auto head_end = data.find("\r\n\r\n"); head_end != std::string::npos) answer.body = data.substr(head_end + 4);
