@@ -140,13 +140,21 @@ class Loader {
   }
 
   void load_calls(const toml::table& table, Config& config) {
-    require_known_keys(table, "calls", {"ring_timeout_s", "inter_digit_timeout_s", "remote_hangup_after_s"});
+    require_known_keys(table, "calls", {"ring_timeout_s", "inter_digit_timeout_s", "remote_hangup_after_s", "flash_max_ms"});
     if (const auto* node = table.get("ring_timeout_s"))
       config.ring_timeout_s = seconds_of(*node, "calls.ring_timeout_s");
     if (const auto* node = table.get("inter_digit_timeout_s"))
       config.inter_digit_timeout_s = seconds_of(*node, "calls.inter_digit_timeout_s");
     if (const auto* node = table.get("remote_hangup_after_s"))
       config.remote_hangup_after_s = seconds_of(*node, "calls.remote_hangup_after_s");
+    if (const auto* node = table.get("flash_max_ms")) {
+      const auto value = integer_of(*node, "calls.flash_max_ms");
+      if (value < 0 || value > max_flash_ms)
+        fail(node->source(), "calls.flash_max_ms",
+             fmt::format("{} is out of range: must be 0 (no flash detection) to {} milliseconds", value,
+                         max_flash_ms));
+      config.flash_max_ms = static_cast<int>(value);
+    }
   }
 
   void load_recording(const toml::table& table, Config& config) {
@@ -380,6 +388,8 @@ class Loader {
   }
 
   static constexpr double max_timeout_s = 60.0;
+  // Flashes are 80 to 800 ms depending on the exchange; longer is a hang-up.
+  static constexpr int max_flash_ms = 2000;
 
   std::string file_;
   fs::path base_dir_;

@@ -81,6 +81,7 @@ struct Config {
   double ring_timeout_s = 6.0;         // no ring for this long after the last burst: missed
   double inter_digit_timeout_s = 4.0;  // no digit for this long: dialling is over
   double remote_hangup_after_s = 2.0;  // busy/congestion tone this long on a connected call: far end hung up
+  int flash_max_ms = 800;  // an on-hook this short during a call is a hook flash; 0: no flash detection
 
   // [recording]
   RecordingConfig recording;

@@ -24,10 +24,14 @@ class ClockOffset {
  public:
   // Crystal tolerance plus margin: 500 ppm.
   static constexpr double max_drift = 500e-6;
+  static constexpr DeviceTimeUs max_reorder_us = 60'000'000;
 
   // Something stamped at device_time_us reached the host at host_time_us.
-  // A device time before the last one means the device restarted its clock:
-  // the mapping starts again from this sample.
+  // Reports may be stamped up to a detection delay before the previous one
+  // (x800.md 8.3: a DTMF digit is stamped at its start); such a sample only
+  // ever lowers the offset. A device time more than max_reorder_us before
+  // the newest means the device restarted its clock: the mapping starts
+  // again from this sample.
   void sample(DeviceTimeUs device_time_us, HostTimeUs host_time_us);
   void reset() { synchronized_.store(false, std::memory_order_release); }
   bool synchronized() const { return synchronized_.load(std::memory_order_acquire); }

@@ -9,6 +9,7 @@ std::string to_string(BoxFaultKind kind) {
     case BoxFaultKind::box_error: return "box_error";
     case BoxFaultKind::command_failed: return "command_failed";
     case BoxFaultKind::no_response: return "no_response";
+    case BoxFaultKind::reports_out_of_order: return "reports_out_of_order";
   }
   return "unknown";
 }

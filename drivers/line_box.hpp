@@ -67,8 +67,9 @@ struct LineEvent {
 };
 
 // Something went wrong on a box that the daemon counts and logs but survives.
-enum class BoxFaultKind { malformed_report, lost_reports, box_error, command_failed, no_response };
-inline constexpr std::size_t box_fault_kind_count = 5;
+// reports_out_of_order: a repeated or backward report sequence number (x800.md 5.1).
+enum class BoxFaultKind { malformed_report, lost_reports, box_error, command_failed, no_response, reports_out_of_order };
+inline constexpr std::size_t box_fault_kind_count = 6;
 
 struct BoxFault {
   BoxFaultKind kind = BoxFaultKind::malformed_report;

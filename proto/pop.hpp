@@ -38,6 +38,7 @@ struct Event {
   std::vector<Customer> customers;
   std::optional<std::string> outcome;  // call.ended / call.missed
   std::optional<double> duration_s;
+  std::optional<std::uint32_t> flash_ms;  // call.flash: how long the line was on-hook
   // Devices and recordings.
   std::string box;
   std::optional<int> port;

@@ -429,13 +429,13 @@ std::vector<std::uint8_t> encode_command(const Command& command) {
                     command.line, 0, encode_command_body(command.body));
 }
 
-std::uint16_t SequenceTracker::observe(std::uint16_t sequence) {
-  std::uint16_t skipped = 0;
-  if (last_) skipped = static_cast<std::uint16_t>(sequence - *last_ - 1);
+SequenceStep SequenceTracker::observe(std::uint16_t sequence) {
+  SequenceStep step;
+  if (last_) step.lost = static_cast<std::uint16_t>(sequence - *last_ - 1);
   // A repeat or a step backwards is a box restart or a replay, not 65k lost reports.
-  if (skipped > 0x8000) skipped = 0;
+  if (step.lost >= 0x8001) step = {0, true};
   last_ = sequence;
-  return skipped;
+  return step;
 }
 
 }  // namespace deskline::proto::x800

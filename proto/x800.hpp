@@ -218,13 +218,18 @@ Decoded<Command> decode_command(std::span<const std::uint8_t> bytes);
 std::vector<std::uint8_t> encode_report(const Report& report);
 std::vector<std::uint8_t> encode_command(const Command& command);
 
+struct SequenceStep {
+  std::uint16_t lost = 0;     // reports skipped before this one (a forward step of more than one)
+  bool out_of_order = false;  // a repeat or a step back (section 5.1): resynchronised on it
+};
+
 // Detects lost or repeated reports from the 16-bit sequence number.
 class SequenceTracker {
  public:
-  // Returns how many reports were skipped before this one (0 when in order).
-  // The first report after reset() never counts as a gap.
-  std::uint16_t observe(std::uint16_t sequence);
+  // The first report after reset() is always in order.
+  SequenceStep observe(std::uint16_t sequence);
   void reset() { last_.reset(); }
+  std::optional<std::uint16_t> last() const { return last_; }
 
  private:
   std::optional<std::uint16_t> last_;

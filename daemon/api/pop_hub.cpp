@@ -83,15 +83,17 @@ void PopHub::caller_id_before_call(const std::string& number) {
   early_matches_[number] = {std::move(match), now};
 }
 
-void PopHub::call_changed(CallChange change, const CallRecord& call, char) {
+void PopHub::call_changed(CallChange change, const CallRecord& call, const CallChangeDetail& detail) {
   std::string name;
   switch (change) {
     case CallChange::started: name = started_event_name(call.direction); break;
     case CallChange::identified:
     case CallChange::number_dialled: name = "call.identified"; break;
     case CallChange::answered: name = "call.answered"; break;
+    case CallChange::flash: name = "call.flash"; break;
     case CallChange::ended: name = call.outcome == Outcome::missed ? "call.missed" : "call.ended"; break;
     case CallChange::digit_in_call: return;  // not a pop: kept in the call's events
+    case CallChange::on_hook: return;        // a flash or the end: the next event tells
   }
   if (change == CallChange::identified || change == CallChange::number_dialled) {
     matches_.erase(call.id);  // the number changed: look it up again
@@ -105,7 +107,10 @@ void PopHub::call_changed(CallChange change, const CallRecord& call, char) {
     event.at = format_iso8601(*call.answered_at);
   } else if (change == CallChange::started) {
     event.at = format_iso8601(call.started_at);
+  } else if (detail.at != 0) {
+    event.at = format_iso8601(detail.at);
   }
+  if (change == CallChange::flash) event.flash_ms = detail.flash_ms;
   const bool ended = change == CallChange::ended;
   const auto call_id = call.id;
   publish(std::move(event));

@@ -47,7 +47,7 @@ class PopHub : public CallObserver {
   PopHub(Logger& log, CustomerLookup lookup);
 
   // CallObserver
-  void call_changed(CallChange change, const CallRecord& call, char digit) override;
+  void call_changed(CallChange change, const CallRecord& call, const CallChangeDetail& detail) override;
   void box_changed(const drivers::BoxIdentity& box, bool attached) override;
   void caller_id_before_call(const std::string& number) override;
 

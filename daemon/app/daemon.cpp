@@ -93,6 +93,7 @@ bool Daemon::start() {
   if (!start_servers(socket_group)) return false;
 
   drivers::x800::DriverOptions options;
+  options.log_reports = log_.enabled(LogLevel::debug);
   for (const auto& match : config_.usb_match) options.match.push_back({match.vendor_id, match.product_id});
   driver_.emplace(io_, *calls_, options);
   if (auto driver_error = driver_->start()) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -11,6 +12,7 @@
 namespace deskline::daemon {
 namespace {
 
+using drivers::HostTimeUs;
 using drivers::realtime_us;
 
 BoxTimeUs seconds_to_us(double seconds) { return static_cast<BoxTimeUs>(seconds * 1e6); }
@@ -53,6 +55,10 @@ struct CallService::Line {
 struct CallService::BoxState {
   drivers::BoxIdentity identity;
   drivers::ClockOffset clock;
+  // The wall time each recent box instant was given: the offset estimate
+  // moves as reports arrive, and one instant (two lines going off-hook
+  // together, a call's start in its pop and in the store) must keep one time.
+  std::deque<std::pair<BoxTimeUs, HostTimeUs>> mapped;
   bool attached = false;
   std::vector<std::unique_ptr<Line>> lines;
   FaultCounters faults;
@@ -60,13 +66,33 @@ struct CallService::BoxState {
 };
 
 CallService::CallService(boost::asio::io_context& io, const config::Config& config, Store& store, Logger& log)
-    : io_(io), config_(config), store_(store), log_(log) {
+    : io_(io), config_(config), store_(store), log_(log), fault_summary_timer_(io) {
   timeouts_.ring_timeout_us = seconds_to_us(config.ring_timeout_s);
   timeouts_.inter_digit_timeout_us = seconds_to_us(config.inter_digit_timeout_s);
   timeouts_.remote_hangup_after_us = seconds_to_us(config.remote_hangup_after_s);
+  timeouts_.flash_max_us = static_cast<BoxTimeUs>(config.flash_max_ms) * 1000;
 }
 
 CallService::~CallService() = default;
+
+namespace {
+constexpr std::size_t remembered_instants = 64;
+
+HostTimeUs wall_time(std::deque<std::pair<BoxTimeUs, HostTimeUs>>& mapped, const drivers::ClockOffset& clock,
+                     BoxTimeUs at) {
+  for (const auto& [box_time, host_time] : mapped)
+    if (box_time == at) return host_time;
+  if (mapped.size() == remembered_instants) mapped.pop_front();
+  return mapped.emplace_back(at, clock.to_host(at)).second;
+}
+
+nlohmann::json joined_detail(const CallRecord& record, const std::optional<CallRecord>& predecessor) {
+  nlohmann::json detail = {{"line_state", record.direction == Direction::unknown ? "off_hook" : "ringing"}};
+  // The key predates device_lost links; kept so queries written for it still work.
+  if (predecessor) detail["interrupted_call_id"] = predecessor->id;
+  return detail;
+}
+}  // namespace
 
 CallService::BoxState& CallService::box_state(const std::string& serial) {
   auto& slot = boxes_[serial];
@@ -81,6 +107,7 @@ void CallService::box_attached(const drivers::BoxIdentity& identity, drivers::Bo
   box.identity = identity;
   box.attached = true;
   box.clock.reset();  // a re-plugged box restarts its clock
+  box.mapped.clear();
   box.clock.sample(box_time_us, received_at_us);
   if (static_cast<int>(box.lines.size()) != identity.line_count) {
     box.lines.clear();
@@ -213,7 +240,31 @@ void CallService::box_fault(const std::string& serial, const drivers::BoxFault& 
   auto found = boxes_.find(serial);
   auto& counters = found != boxes_.end() ? found->second->faults : unattached_faults_;
   counters[fault.kind] += fault.count;
-  log_.warning("box {}: {}: {}", serial, drivers::to_string(fault.kind), fault.detail);
+  // Counted always, logged rate-limited (x800.md 4.2): a flood of bad frames
+  // must not bury the log.
+  const auto key = fmt::format("box {}: {}", serial, drivers::to_string(fault.kind));
+  if (fault_log_.admit(key, std::chrono::steady_clock::now()))
+    log_.warning("{}: {}", key, fault.detail);
+  else
+    arm_fault_summary();
+}
+
+void CallService::arm_fault_summary() {
+  const auto due = fault_log_.next_summary_due();
+  if (fault_summary_armed_ || !due) return;
+  fault_summary_armed_ = true;
+  fault_summary_timer_.expires_at(*due);
+  fault_summary_timer_.async_wait([this](boost::system::error_code error) {
+    fault_summary_armed_ = false;
+    if (!error) log_fault_summaries(false);
+  });
+}
+
+void CallService::log_fault_summaries(bool flush_all) {
+  for (const auto& summary : fault_log_.take_summaries(std::chrono::steady_clock::now(), flush_all))
+    log_.warning("{}: {} more not logged one by one (at most {} lines per {} s; `deskline status` counts them all)",
+                 summary.key, summary.left_out, fault_log_burst, fault_log_interval.count());
+  if (!flush_all) arm_fault_summary();
 }
 
 void CallService::driver_message(drivers::Severity severity, const std::string& text) {
@@ -222,6 +273,8 @@ void CallService::driver_message(drivers::Severity severity, const std::string& 
 }
 
 void CallService::interrupt_all(drivers::HostTimeUs now_us) {
+  fault_summary_timer_.cancel();
+  log_fault_summaries(true);
   for (auto& [serial, box] : boxes_) {
     const BoxTimeUs now = box->clock.to_device(now_us);
     for (auto& line : box->lines) apply(*box, *line, line->machine.on_interrupted(now, Outcome::interrupted));
@@ -248,16 +301,25 @@ void CallService::recover_interrupted_calls() {
 }
 
 void CallService::apply(BoxState& box, Line& line, const MachineOutput& output) {
-  for (const auto& update : output.updates) persist(line, update, box.clock);
-  for (const auto& transition : output.transitions)
-    log_.info("line={} call={} {} -> {} ({})", line.name, line.record ? line.record->id : "-",
-              to_string(transition.from), to_string(transition.to), transition.reason);
-  for (const auto& update : output.updates)
+  if (output.unused_caller_id)
+    log_.info("line={} caller ID {} dropped: no ring followed it within {:.0f} s", line.name,
+              describe(*output.unused_caller_id), static_cast<double>(timeouts_.early_caller_id_us) / 1e6);
+  // One output may end a call and start the next (a deadline that fell due
+  // before the signal): a transition from idle is the new call's.
+  const std::string earlier_call = line.record ? line.record->id : "-";
+  for (const auto& update : output.updates) {
+    persist(box, line, update);
     if (update.change == CallChange::ended) line.record.reset();
+  }
+  const std::string current_call = line.record ? line.record->id : "-";
+  for (const auto& transition : output.transitions)
+    log_.info("line={} call={} {} -> {} ({})", line.name,
+              transition.from == LineState::idle || earlier_call == "-" ? current_call : earlier_call,
+              to_string(transition.from), to_string(transition.to), transition.reason);
   arm_timer(box, line);
 }
 
-void CallService::persist(Line& line, const CallUpdate& update, const drivers::ClockOffset& clock) {
+void CallService::persist(BoxState& box, Line& line, const CallUpdate& update) {
   const auto& call = update.call;
   if (update.change == CallChange::started) {
     line.record = CallRecord{};
@@ -265,13 +327,26 @@ void CallService::persist(Line& line, const CallUpdate& update, const drivers::C
   }
   if (!line.record) return;
   auto& record = *line.record;
-  if (update.change == CallChange::digit_in_call) {
-    nlohmann::json detail = {{"digit", std::string(1, update.digit)}};
-    if (auto added = store_.add_event({record.id, clock.to_host(update.at), "dtmf", detail.dump()}); !added)
-      log_.error("line={} call={} cannot store digit: {}", line.name, record.id, added.error().message());
-    log_.info("line={} call={} digit {} during call", line.name, record.id, update.digit);
-    for (auto* observer : first_observers_) observer->call_changed(update.change, record, update.digit);
-    for (auto* observer : observers_) observer->call_changed(update.change, record, update.digit);
+  const auto host_time = [&box](BoxTimeUs at) { return wall_time(box.mapped, box.clock, at); };
+  const CallChangeDetail detail{host_time(update.at), update.digit,
+                                static_cast<std::uint32_t>(update.flash_us / 1000)};
+  if (update.change == CallChange::on_hook) {  // nothing to store until the flash deadline decides
+    notify(update.change, record, detail, first_observers_);
+    notify(update.change, record, detail, observers_);
+    return;
+  }
+  if (update.change == CallChange::digit_in_call || update.change == CallChange::flash) {
+    const bool digit = update.change == CallChange::digit_in_call;
+    if (digit) {
+      add_event(line, record, detail.at, "dtmf", {{"digit", std::string(1, update.digit)}});
+      log_.info("line={} call={} digit {} during call", line.name, record.id, update.digit);
+    } else {
+      add_event(line, record, detail.at, "flash", {{"duration_ms", detail.flash_ms}});
+      log_.info("line={} call={} hook flash ({} ms on-hook); the call goes on", line.name, record.id,
+                detail.flash_ms);
+    }
+    notify(update.change, record, detail, first_observers_);
+    notify(update.change, record, detail, observers_);
     return;
   }
   record.box = line.box_serial;
@@ -281,52 +356,73 @@ void CallService::persist(Line& line, const CallUpdate& update, const drivers::C
   record.number = call.number;
   record.number_absence = call.number_absence;
   record.name = call.name;
-  record.started_at = clock.to_host(call.started_at);
-  record.answered_at = call.answered_at ? std::optional(clock.to_host(*call.answered_at)) : std::nullopt;
-  record.ended_at = call.ended_at ? std::optional(clock.to_host(*call.ended_at)) : std::nullopt;
+  // Each box instant is given its wall time once: later updates keep it.
+  if (update.change == CallChange::started) record.started_at = host_time(call.started_at);
+  if (call.answered_at && !record.answered_at) record.answered_at = host_time(*call.answered_at);
+  if (call.ended_at) record.ended_at = host_time(*call.ended_at);
   record.state = call.ended_at ? CallState::ended : CallState::active;
   record.outcome = call.outcome;
   record.end_reason = call.end_reason;
 
-  for (auto* observer : first_observers_) observer->call_changed(update.change, record, 0);
   const bool inserted = update.change == CallChange::started;
   const bool joined = inserted && call.joined_in_progress;
   // Looked up before the insert, which makes the new call the line's latest.
-  const auto predecessor = joined ? interrupted_predecessor(line) : std::nullopt;
+  const auto predecessor = joined ? cut_predecessor(line) : std::nullopt;
+  if (joined) note_joined(line, record, predecessor);
+  notify(update.change, record, detail, first_observers_);
   const auto stored = inserted ? store_.insert_call(record) : store_.update_call(record);
   if (!stored) log_.error("line={} call={} cannot store call: {}", line.name, record.id, stored.error().message());
+  if (joined) add_event(line, record, record.started_at, "joined_in_progress", joined_detail(record, predecessor));
   log_.info("line={} call={} {} {} number={}{}", line.name, record.id, to_string(update.change),
             to_string(record.direction), record.number.empty() ? "-" : record.number,
             record.outcome ? fmt::format(" outcome={}", to_string(*record.outcome)) : std::string());
-  if (joined) note_joined(line, record, predecessor);
-  for (auto* observer : observers_) observer->call_changed(update.change, record, 0);
+  notify(update.change, record, detail, observers_);
 }
 
-std::optional<std::string> CallService::interrupted_predecessor(const Line& line) const {
+void CallService::notify(CallChange change, const CallRecord& record, const CallChangeDetail& detail,
+                         const std::vector<CallObserver*>& observers) {
+  for (auto* observer : observers) observer->call_changed(change, record, detail);
+}
+
+void CallService::add_event(const Line& line, const CallRecord& record, HostTimeUs at, const char* type,
+                            const nlohmann::json& detail) {
+  if (auto added = store_.add_event({record.id, at, type, detail.dump()}); !added)
+    log_.error("line={} call={} cannot store its {} event: {}", line.name, record.id, type, added.error().message());
+}
+
+// The line's previous call when the daemon stopped (interrupted) or the box
+// dropped out (device_lost) during it: most likely the same conversation,
+// seen again from the moment the box came back into service.
+std::optional<CallRecord> CallService::cut_predecessor(const Line& line) const {
   const auto latest = store_.latest_call_on(line.box_serial, line.port);
   if (!latest) {
     log_.error("line={} cannot look up its previous call: {}", line.name, latest.error().message());
     return std::nullopt;
   }
-  if (!*latest || (*latest)->outcome != Outcome::interrupted) return std::nullopt;
-  return (*latest)->id;
+  if (!*latest || ((*latest)->outcome != Outcome::interrupted && (*latest)->outcome != Outcome::device_lost))
+    return std::nullopt;
+  return **latest;
 }
 
-// A call found in progress when the box attached: its events say so, and
-// name the line's previous call when the daemon stopped during that one
-// (most likely the same conversation, seen by two runs of the daemon).
-void CallService::note_joined(const Line& line, const CallRecord& record,
-                              const std::optional<std::string>& predecessor) {
+// A call found in progress when the box came into service: it continues the
+// call that was cut, if any, so it carries that call's caller ID (the
+// exchange sends it once, before the first ring), and the log says so.
+void CallService::note_joined(Line& line, CallRecord& record, const std::optional<CallRecord>& predecessor) {
   const bool off_hook = record.direction == Direction::unknown;
-  nlohmann::json detail = {{"line_state", off_hook ? "off_hook" : "ringing"}};
-  if (predecessor) detail["interrupted_call_id"] = *predecessor;
-  if (auto added = store_.add_event({record.id, record.started_at, "joined_in_progress", detail.dump()}); !added)
-    log_.error("line={} call={} cannot store the join: {}", line.name, record.id, added.error().message());
-  log_.warning("line={} call={} joined in progress: the line was {} when the box attached; the call is followed "
-               "from now on ({} unknown){}",
+  if (predecessor && record.number.empty() && !record.number_absence) {
+    record.number = predecessor->number;
+    record.number_absence = predecessor->number_absence;
+    record.name = predecessor->name;
+    line.machine.continue_caller_id({record.number.empty() ? std::nullopt : std::optional(record.number),
+                                     record.name.empty() ? std::nullopt : std::optional(record.name),
+                                     record.number_absence, std::nullopt, std::nullopt});
+  }
+  log_.warning("line={} call={} joined in progress: the line was {} when the box came into service; the call is "
+               "followed from now on ({} unknown){}",
                line.name, record.id, off_hook ? "off-hook" : "ringing",
                off_hook ? "direction and answer" : "first ring",
-               predecessor ? "; follows interrupted call " + *predecessor : "");
+               predecessor ? fmt::format("; continues {} call {}", to_string(*predecessor->outcome), predecessor->id)
+                           : "");
 }
 
 std::vector<CallRecord> CallService::active_calls() const {

@@ -11,24 +11,32 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include "config/config.hpp"
+#include "daemon/calls/audio_detection.hpp"
 #include "daemon/calls/line_machine.hpp"
 #include "daemon/core/log.hpp"
-#include "daemon/calls/audio_detection.hpp"
+#include "daemon/core/rate_limit.hpp"
 #include "daemon/store/store.hpp"
 #include "drivers/clock_offset.hpp"
 #include "drivers/line_box.hpp"
 
 namespace deskline::daemon {
 
+// What a change carries besides the call record.
+struct CallChangeDetail {
+  drivers::HostTimeUs at = 0;  // when it happened on the line
+  char digit = 0;              // CallChange::digit_in_call
+  std::uint32_t flash_ms = 0;  // CallChange::flash: how long the line was on-hook
+};
+
 // What the rest of the daemon (recorder, pop server) hears about calls and
 // boxes, after the store has the change. Called on the io_context thread.
 class CallObserver {
  public:
   virtual ~CallObserver() = default;
-  // digit is set for CallChange::digit_in_call only.
-  virtual void call_changed(CallChange change, const CallRecord& call, char digit) = 0;
+  virtual void call_changed(CallChange change, const CallRecord& call, const CallChangeDetail& detail) = 0;
   virtual void box_changed(const drivers::BoxIdentity& box, bool attached) = 0;
   // Caller ID heard on an idle line, before its call starts at the first ring:
   // time to prepare (the pop hub looks the number up off the ring's path).
@@ -113,9 +121,15 @@ class CallService : public drivers::BoxListener {
 
   BoxState& box_state(const std::string& serial);
   void apply(BoxState& box, Line& line, const MachineOutput& output);
-  void persist(Line& line, const CallUpdate& update, const drivers::ClockOffset& clock);
-  std::optional<std::string> interrupted_predecessor(const Line& line) const;
-  void note_joined(const Line& line, const CallRecord& record, const std::optional<std::string>& predecessor);
+  void persist(BoxState& box, Line& line, const CallUpdate& update);
+  void notify(CallChange change, const CallRecord& record, const CallChangeDetail& detail,
+              const std::vector<CallObserver*>& observers);
+  void add_event(const Line& line, const CallRecord& record, drivers::HostTimeUs at, const char* type,
+                 const nlohmann::json& detail);
+  std::optional<CallRecord> cut_predecessor(const Line& line) const;
+  void note_joined(Line& line, CallRecord& record, const std::optional<CallRecord>& predecessor);
+  void arm_fault_summary();
+  void log_fault_summaries(bool flush_all);
   void arm_timer(BoxState& box, Line& line);
   void accept_caller_id(BoxState& box, Line& line, const drivers::CallerIdInfo& caller_id, bool from_audio,
                         BoxTimeUs at);
@@ -129,6 +143,13 @@ class CallService : public drivers::BoxListener {
   LineTimeouts timeouts_;
   std::map<std::string, std::unique_ptr<BoxState>> boxes_;
   FaultCounters unattached_faults_;
+  // Box faults in the log: per box and kind, at most this many lines per
+  // interval, then one summary (x800.md 4.2).
+  static constexpr int fault_log_burst = 5;
+  static constexpr std::chrono::seconds fault_log_interval{60};
+  LogRateLimit fault_log_{fault_log_burst, fault_log_interval};
+  boost::asio::steady_timer fault_summary_timer_;
+  bool fault_summary_armed_ = false;
   std::vector<CallObserver*> first_observers_;
   std::vector<CallObserver*> observers_;
 };

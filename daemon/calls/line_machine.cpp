@@ -1,6 +1,7 @@
 #include "daemon/calls/line_machine.hpp"
 
 #include <algorithm>
+#include <tuple>
 
 namespace deskline::daemon {
 
@@ -23,9 +24,17 @@ std::string_view to_string(CallChange change) {
     case CallChange::answered: return "answered";
     case CallChange::number_dialled: return "number_dialled";
     case CallChange::digit_in_call: return "digit_in_call";
+    case CallChange::on_hook: return "on_hook";
+    case CallChange::flash: return "flash";
     case CallChange::ended: return "ended";
   }
   return "unknown";
+}
+
+void MachineOutput::append(MachineOutput&& later) {
+  updates.insert(updates.end(), later.updates.begin(), later.updates.end());
+  transitions.insert(transitions.end(), later.transitions.begin(), later.transitions.end());
+  if (later.unused_caller_id) unused_caller_id = std::move(later.unused_caller_id);
 }
 
 MachineOutput LineMachine::on_signal(const drivers::LineSignal& signal, BoxTimeUs at) {
@@ -43,18 +52,22 @@ MachineOutput LineMachine::on_signal(const drivers::LineSignal& signal, BoxTimeU
         else return {};  // line voltage does not change call state
       },
       signal);
-  output.updates.insert(output.updates.end(), next.updates.begin(), next.updates.end());
-  output.transitions.insert(output.transitions.end(), next.transitions.begin(), next.transitions.end());
+  output.append(std::move(next));
   return output;
 }
 
 MachineOutput LineMachine::on_time(BoxTimeUs now) {
   MachineOutput output;
-  if (early_caller_id_ && now >= early_caller_id_->second + timeouts_.early_caller_id_us)
+  if (early_caller_id_ && now >= early_caller_id_->second + timeouts_.early_caller_id_us) {
+    output.unused_caller_id = std::move(early_caller_id_->first);
     early_caller_id_.reset();
+  }
   if (!deadline_ || now < *deadline_) return output;
   deadline_.reset();
-  if (state_ == LineState::ringing && !ringing_now_) {
+  if (on_hook_since_) {
+    // Down for longer than a flash: the call ended when the handset went down.
+    end_call(output, call_->answered_at ? Outcome::answered : Outcome::completed, *on_hook_since_, EndReason::on_hook, now);
+  } else if (state_ == LineState::ringing && !ringing_now_) {
     end_call(output, Outcome::missed, last_ring_stop_, EndReason::ring_timeout, now);
   } else if (state_ == LineState::dialing) {
     emit(output, CallChange::number_dialled, now);
@@ -68,14 +81,16 @@ MachineOutput LineMachine::on_time(BoxTimeUs now) {
 
 MachineOutput LineMachine::on_hangup_tone(BoxTimeUs tone_start, BoxTimeUs at) {
   MachineOutput output = on_time(at);
-  if (!connected() || hangup_tone_start_) return output;
+  if (state_ == LineState::dialing && !call_->number.empty()) {
+    emit(output, CallChange::number_dialled, at);
+    move_to(output, LineState::outbound, "hangup_tone", at);
+  }
+  if (!connected() || hangup_tone_start_ || on_hook_since_) return output;
   // A tone that began before the call was connected belongs to an earlier episode.
   const BoxTimeUs connected_at = call_->answered_at.value_or(call_->started_at);
   hangup_tone_start_ = std::max(tone_start, connected_at);
   deadline_ = *hangup_tone_start_ + timeouts_.remote_hangup_after_us;
-  MachineOutput due = on_time(at);
-  output.updates.insert(output.updates.end(), due.updates.begin(), due.updates.end());
-  output.transitions.insert(output.transitions.end(), due.transitions.begin(), due.transitions.end());
+  output.append(on_time(at));
   return output;
 }
 
@@ -84,14 +99,21 @@ MachineOutput LineMachine::on_interrupted(BoxTimeUs at, Outcome outcome) {
   ringing_now_ = false;
   early_caller_id_.reset();
   if (state_ != LineState::idle)
-    end_call(output, outcome, at, outcome == Outcome::device_lost ? EndReason::device_lost : EndReason::shutdown, at);
+    end_call(output, outcome, on_hook_since_.value_or(at),
+             outcome == Outcome::device_lost ? EndReason::device_lost : EndReason::shutdown, at);
   return output;
 }
 
 MachineOutput LineMachine::on_ring(bool ringing, BoxTimeUs at) {
   MachineOutput output;
+  if (on_hook_since_ && ringing) {
+    // A new call rings in: the on-hook was the end of the last one.
+    output = on_time(*on_hook_since_ + timeouts_.flash_max_us);
+  }
   ringing_now_ = ringing;
-  if (state_ == LineState::idle && ringing) {
+  if (state_ == LineState::idle && ringing && at <= power_up_window_us) {
+    output.append(join(drivers::LineStateSnapshot{false, true, false}, at));
+  } else if (state_ == LineState::idle && ringing) {
     begin_call(Direction::inbound, at);
     emit(output, CallChange::started, at);
     move_to(output, LineState::ringing, "ring", at);
@@ -109,7 +131,14 @@ MachineOutput LineMachine::on_ring(bool ringing, BoxTimeUs at) {
 MachineOutput LineMachine::on_hook(bool off_hook, BoxTimeUs at) {
   MachineOutput output;
   if (off_hook) {
-    if (state_ == LineState::idle) {
+    if (on_hook_since_) {
+      emit(output, CallChange::flash, at);
+      output.updates.back().flash_us = at - *on_hook_since_;
+      on_hook_since_.reset();
+      deadline_.reset();
+    } else if (state_ == LineState::idle && at <= power_up_window_us) {
+      return join(drivers::LineStateSnapshot{true, false, false}, at);
+    } else if (state_ == LineState::idle) {
       begin_call(Direction::outbound, at);
       emit(output, CallChange::started, at);
       move_to(output, LineState::dialing, "off_hook", at);
@@ -122,31 +151,32 @@ MachineOutput LineMachine::on_hook(bool off_hook, BoxTimeUs at) {
     }
     return output;
   }
-  switch (state_) {
-    case LineState::answered:
-      end_call(output, Outcome::answered, at, EndReason::on_hook, at);
-      break;
-    case LineState::dialing:
-      end_call(output, call_->number.empty() ? Outcome::abandoned : Outcome::completed, at, EndReason::on_hook, at);
-      break;
-    case LineState::outbound:
-      end_call(output, call_->answered_at ? Outcome::answered : Outcome::completed, at, EndReason::on_hook, at);
-      break;
-    case LineState::joined:
-      end_call(output, Outcome::completed, at, EndReason::on_hook, at);  // answered or not: unknown
-      break;
-    default:
-      break;  // already on hook
+  if (state_ == LineState::dialing) {
+    end_call(output, call_->number.empty() ? Outcome::abandoned : Outcome::completed, at, EndReason::on_hook, at);
+  } else if (connected() && !on_hook_since_) {
+    if (timeouts_.flash_max_us == 0) return on_connected_on_hook(at);
+    // A flash or the end of the call: the flash deadline tells.
+    on_hook_since_ = at;
+    hangup_tone_start_.reset();
+    deadline_ = at + timeouts_.flash_max_us;
+    emit(output, CallChange::on_hook, at);
   }
   return output;
+}
+
+MachineOutput LineMachine::on_connected_on_hook(BoxTimeUs at) {
+  on_hook_since_ = at;
+  deadline_ = at;
+  return on_time(at);
 }
 
 MachineOutput LineMachine::on_caller_id(const drivers::CallerIdInfo& caller_id, BoxTimeUs at) {
   MachineOutput output;
   if (state_ == LineState::idle) {
     early_caller_id_ = {caller_id, at};  // before the first ring: keep it for that ring
-  } else if (state_ == LineState::ringing) {
-    apply_caller_id(caller_id);
+  } else if (state_ != LineState::dialing && apply_caller_id(caller_id)) {
+    // Ringing, or late: some exchanges send it after the answer, and a
+    // number decoded from the audio may complete after it.
     emit(output, CallChange::identified, at);
   }
   return output;
@@ -157,7 +187,7 @@ MachineOutput LineMachine::on_digit(char digit, BoxTimeUs at) {
   if (state_ == LineState::dialing) {
     call_->number += digit;
     deadline_ = at + timeouts_.inter_digit_timeout_us;
-  } else if (connected()) {
+  } else if (connected() && !on_hook_since_) {
     emit(output, CallChange::digit_in_call, at, digit);
   }
   return output;
@@ -214,7 +244,7 @@ void LineMachine::begin_call(Direction direction, BoxTimeUs at, bool joined) {
   early_caller_id_.reset();
 }
 
-bool LineMachine::off_hook() const { return state_ == LineState::dialing || connected(); }
+bool LineMachine::off_hook() const { return state_ == LineState::dialing || (connected() && !on_hook_since_); }
 
 bool LineMachine::connected() const {
   return state_ == LineState::answered || state_ == LineState::outbound || state_ == LineState::joined;
@@ -233,6 +263,7 @@ void LineMachine::end_call(MachineOutput& output, Outcome outcome, BoxTimeUs end
                            BoxTimeUs at) {
   deadline_.reset();
   hangup_tone_start_.reset();
+  on_hook_since_.reset();
   call_->outcome = outcome;
   call_->end_reason = reason;
   call_->ended_at = ended_at;
@@ -241,7 +272,8 @@ void LineMachine::end_call(MachineOutput& output, Outcome outcome, BoxTimeUs end
   call_.reset();
 }
 
-void LineMachine::apply_caller_id(const drivers::CallerIdInfo& caller_id) {
+bool LineMachine::apply_caller_id(const drivers::CallerIdInfo& caller_id) {
+  const auto before = std::make_tuple(call_->number, call_->number_absence, call_->name);
   if (caller_id.number) {
     call_->number = *caller_id.number;
     call_->number_absence.reset();
@@ -249,6 +281,7 @@ void LineMachine::apply_caller_id(const drivers::CallerIdInfo& caller_id) {
     call_->number_absence = caller_id.number_absence;
   }
   if (caller_id.name) call_->name = *caller_id.name;
+  return std::tie(call_->number, call_->number_absence, call_->name) != before;
 }
 
 }  // namespace deskline::daemon

@@ -4,16 +4,24 @@
 //
 //   idle --ring--> ringing --off_hook--> answered --on_hook--> idle (answered)
 //                  ringing --ring_timeout--> idle (missed)
-//   idle --off_hook--> dialing --dial_timeout / answer_supervision--> outbound
+//   idle --off_hook--> dialing --dial_timeout / answer_supervision / hangup_tone--> outbound
 //                      dialing|outbound --on_hook--> idle (completed, answered, abandoned)
 //   answered|outbound|joined --hangup_tone (busy/congestion tone for remote_hangup_after)--> idle (remote_hangup)
 //   any --device_lost / shutdown--> idle (device_lost / interrupted)
 //
-// A line state snapshot (the box's answer at attach) joins a call that began
-// before the daemon could see it, from the snapshot's time on:
-//   idle --snapshot off-hook--> joined --on_hook--> idle (completed)
-//   idle --snapshot ringing--> ringing (then as above)
-// and otherwise catches up with a hook change the reports did not tell.
+// Hook flash: an on-hook during a connected call (answered, outbound, joined)
+// does not end it at once. Off-hook again within flash_max is a flash, an
+// event of the call, which goes on; otherwise the call ended when the handset
+// went down (the flash deadline decides it).
+//
+// A call already in progress when the box came into service is joined, from
+// then on, whether the box's power-up reports tell it (an off-hook or ring
+// report stamped within power_up_window_us of box time 0, x800.md 8.2: a
+// re-plugged box) or a line state snapshot does (the box's answer at attach,
+// when the daemon restarted while the box stayed powered):
+//   idle --off-hook at power-up / snapshot off-hook--> joined --on_hook--> idle (completed)
+//   idle --ring at power-up / snapshot ringing--> ringing (then as above)
+// A later snapshot only catches up with a hook change the reports did not tell.
 // The reason of a transition to idle is the call's EndReason (domain/call.hpp).
 #pragma once
 
@@ -50,7 +58,11 @@ struct CallProgress {
   bool joined_in_progress = false;
 };
 
-enum class CallChange { started, identified, answered, number_dialled, digit_in_call, ended };
+// identified: caller ID arrived or changed (also after the answer); an
+// identical repeat of the message is no change. on_hook: the handset went
+// down during a connected call, which ends then unless it comes back up
+// within flash_max; flash: it did (at = when it came back up).
+enum class CallChange { started, identified, answered, number_dialled, digit_in_call, on_hook, flash, ended };
 std::string_view to_string(CallChange change);
 
 struct CallUpdate {
@@ -58,6 +70,7 @@ struct CallUpdate {
   CallProgress call;  // snapshot after the change
   BoxTimeUs at = 0;
   char digit = 0;  // digit_in_call only
+  BoxTimeUs flash_us = 0;  // flash only: how long the line was on-hook
 };
 
 struct Transition {
@@ -70,6 +83,11 @@ struct Transition {
 struct MachineOutput {
   std::vector<CallUpdate> updates;
   std::vector<Transition> transitions;
+  // Caller ID heard on an idle line that no ring followed within
+  // early_caller_id_us: dropped, for the log.
+  std::optional<drivers::CallerIdInfo> unused_caller_id;
+
+  void append(MachineOutput&& later);
 };
 
 struct LineTimeouts {
@@ -80,7 +98,14 @@ struct LineTimeouts {
   // A connected call whose line carries busy/congestion tone this long after
   // the tone began: the far end hung up and the handset was left off-hook.
   BoxTimeUs remote_hangup_after_us = 2'000'000;
+  // An on-hook at most this long during a connected call is a hook flash; 0: none is.
+  BoxTimeUs flash_max_us = 800'000;
 };
+
+// Reports stamped this close to the box's power-up describe the line's state
+// then (x800.md 8.2), not a change: a hook is debounced for 20 ms, so no lift
+// after power-up can be reported this early.
+inline constexpr BoxTimeUs power_up_window_us = 50'000;
 
 class LineMachine {
  public:
@@ -95,7 +120,15 @@ class LineMachine {
   // The line's audio carries busy or congestion tone that began at
   // tone_start (heard from the audio, confirmed at `at`). On a connected
   // call this arms the remote-hangup deadline; otherwise it is ignored.
+  // Busy tone while dialling means the number is complete and was refused
+  // or the far end is busy: the call becomes outbound and the same applies.
   MachineOutput on_hangup_tone(BoxTimeUs tone_start, BoxTimeUs at);
+
+  // The caller ID of the call that a joined call continues (one cut by a
+  // restart or a drop-out): taken without an update.
+  void continue_caller_id(const drivers::CallerIdInfo& caller_id) {
+    if (call_) apply_caller_id(caller_id);
+  }
 
   std::optional<BoxTimeUs> deadline() const { return deadline_; }
   LineState state() const { return state_; }
@@ -109,6 +142,7 @@ class LineMachine {
   MachineOutput on_polarity(BoxTimeUs at);
   MachineOutput on_snapshot(const drivers::LineStateSnapshot& snapshot, BoxTimeUs at);
   MachineOutput join(const drivers::LineStateSnapshot& snapshot, BoxTimeUs at);
+  MachineOutput on_connected_on_hook(BoxTimeUs at);
 
   void begin_call(Direction direction, BoxTimeUs at, bool joined = false);
   bool off_hook() const;
@@ -117,7 +151,8 @@ class LineMachine {
   void move_to(MachineOutput& output, LineState next, std::string_view reason, BoxTimeUs at);
   void emit(MachineOutput& output, CallChange change, BoxTimeUs at, char digit = 0);
   void end_call(MachineOutput& output, Outcome outcome, BoxTimeUs ended_at, EndReason reason, BoxTimeUs at);
-  void apply_caller_id(const drivers::CallerIdInfo& caller_id);
+  // Whether the call's number, absence reason or name changed.
+  bool apply_caller_id(const drivers::CallerIdInfo& caller_id);
 
   LineTimeouts timeouts_;
   LineState state_ = LineState::idle;
@@ -127,6 +162,7 @@ class LineMachine {
   BoxTimeUs last_ring_stop_ = 0;
   std::optional<std::pair<drivers::CallerIdInfo, BoxTimeUs>> early_caller_id_;
   std::optional<BoxTimeUs> hangup_tone_start_;  // connected call only
+  std::optional<BoxTimeUs> on_hook_since_;      // connected call, on-hook: a flash or the end
 };
 
 }  // namespace deskline::daemon

@@ -28,7 +28,9 @@ using drivers::audio::PortAudioSystem;
 constexpr auto tick = std::chrono::milliseconds(20);
 constexpr double ring_seconds = 4.0;
 // Audio kept after capture so a recording can start at a boundary that lies
-// in the past (the hook report reaches the io thread after the audio did).
+// in the past (the hook report reaches the io thread after the audio did),
+// and a recording held during a flash window ([calls] flash_max_ms, at most
+// 2 s) goes on from where it was held.
 constexpr double history_seconds = 3.0;
 constexpr auto device_retry = std::chrono::seconds(2);
 
@@ -148,6 +150,7 @@ struct MediaWorker::Recording {
   std::unique_ptr<codec::OggOpusWriter> writer;
   std::uint64_t next_frame = 0;
   std::optional<std::uint64_t> end_frame;
+  std::optional<std::int64_t> hold_host_us;  // write nothing sampled at or after this for now
   bool started = false;  // next_frame is known (the capture timeline was known)
 };
 
@@ -192,6 +195,9 @@ void MediaWorker::box_detached(const std::string& serial) { push(Detach{serial})
 void MediaWorker::start_recording(RecordingRequest request) { push(std::move(request)); }
 void MediaWorker::stop_recording(const std::string& call_id, std::int64_t end_host_us) {
   push(Stop{call_id, end_host_us});
+}
+void MediaWorker::hold_recording(const std::string& call_id, std::optional<std::int64_t> until_host_us) {
+  push(Hold{call_id, until_host_us});
 }
 
 std::map<std::string, BoxAudioStats> MediaWorker::stats() const {
@@ -346,8 +352,8 @@ void MediaWorker::feed(Box& box, Recording& recording) {
       recording.next_frame = box.history_first_frame;
     }
   }
-  const std::uint64_t available_end = box.history_end_frame();
-  const std::uint64_t until = std::min(available_end, recording.end_frame.value_or(available_end));
+  std::uint64_t until = std::min(box.history_end_frame(), recording.end_frame.value_or(UINT64_MAX));
+  if (recording.hold_host_us) until = std::min(until, timeline.frame_at(*recording.hold_host_us));
   if (recording.next_frame >= until) return;
   const auto channels = static_cast<std::size_t>(box.lines);
   const auto channel = static_cast<std::size_t>(recording.request.port - 1);
@@ -472,6 +478,13 @@ void MediaWorker::handle(Stop& request) {
   if (box != boxes_.end()) feed(*box->second, recording);
   finish(recording, RecordingState::complete);
   recordings_.erase(found);
+}
+
+void MediaWorker::handle(Hold& request) {
+  auto found = recordings_.find(request.call_id);
+  if (found == recordings_.end()) return;
+  found->second->hold_host_us = request.until_host_us;
+  if (auto box = boxes_.find(found->second->request.box_serial); box != boxes_.end()) feed(*box->second, *found->second);
 }
 
 void MediaWorker::finish(Recording& recording, RecordingState state, std::string error) {

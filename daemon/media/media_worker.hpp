@@ -95,6 +95,9 @@ class MediaWorker {
   void box_detached(const std::string& serial);
   void start_recording(RecordingRequest request);
   void stop_recording(const std::string& call_id, std::int64_t end_host_us);
+  // Writes a recording only up to host time until_host_us for now (nullopt:
+  // on again), while it is not known whether its call ends there.
+  void hold_recording(const std::string& call_id, std::optional<std::int64_t> until_host_us);
 
   // Capture state and counters per box (by serial), for `deskline status`.
   std::map<std::string, BoxAudioStats> stats() const;
@@ -112,7 +115,11 @@ class MediaWorker {
     std::string call_id;
     std::int64_t end_host_us;
   };
-  using Request = std::variant<Attach, Detach, RecordingRequest, Stop>;
+  struct Hold {
+    std::string call_id;
+    std::optional<std::int64_t> until_host_us;
+  };
+  using Request = std::variant<Attach, Detach, RecordingRequest, Stop, Hold>;
   struct Box;
   struct Recording;
 
@@ -122,6 +129,7 @@ class MediaWorker {
   void handle(Detach& request);
   void handle(RecordingRequest& request);
   void handle(Stop& request);
+  void handle(Hold& request);
   void open_capture(Box& box);
   void pump(Box& box);
   void feed(Box& box, Recording& recording);

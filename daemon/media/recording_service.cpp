@@ -66,9 +66,13 @@ bool RecordingService::wanted(const CallRecord& call) const {
   return call.direction == *wanted_direction;
 }
 
-void RecordingService::call_changed(CallChange change, const CallRecord& call, char) {
+void RecordingService::call_changed(CallChange change, const CallRecord& call, const CallChangeDetail& detail) {
   const bool inbound = call.direction == Direction::inbound;
-  if (change == CallChange::answered && inbound && call.answered_at) {
+  if ((change == CallChange::on_hook || change == CallChange::flash) && recording_.contains(call.id)) {
+    // Handset down: the call ends there unless it is a flash, so nothing
+    // after it goes into the file until that is known.
+    media_.hold_recording(call.id, change == CallChange::on_hook ? std::optional(detail.at) : std::nullopt);
+  } else if (change == CallChange::answered && inbound && call.answered_at) {
     start(call, *call.answered_at);
   } else if (change == CallChange::started && !inbound) {
     start(call, call.started_at);

@@ -28,7 +28,7 @@ class RecordingService : public CallObserver {
   RecordingService(boost::asio::io_context& io, const config::Config& config, Store& store, MediaWorker& media,
                    SavedHandler on_saved, Logger& log);
 
-  void call_changed(CallChange change, const CallRecord& call, char digit) override;
+  void call_changed(CallChange change, const CallRecord& call, const CallChangeDetail& detail) override;
   void box_changed(const drivers::BoxIdentity& box, bool attached) override;
   void on_result(const RecordingResult& result);
 

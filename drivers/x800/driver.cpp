@@ -15,6 +15,7 @@
 #include "drivers/x800/report_mapping.hpp"
 #include "proto/bytes.hpp"
 #include "proto/x800.hpp"
+#include "proto/x800_json.hpp"
 
 namespace deskline::drivers::x800 {
 namespace {
@@ -221,9 +222,18 @@ class Box : public std::enable_shared_from_this<Box> {
       return;
     }
     const auto& report = *decoded.value;
-    if (auto lost = sequence_.observe(report.sequence))
-      fault(BoxFaultKind::lost_reports, fmt::format("{} report(s) missing before sequence {}", lost,
-                                                    report.sequence), lost);
+    const auto last_sequence = sequence_.last();
+    const auto step = sequence_.observe(report.sequence);
+    if (step.lost)
+      fault(BoxFaultKind::lost_reports, fmt::format("{} report(s) missing before sequence {}", step.lost,
+                                                    report.sequence), step.lost);
+    if (step.out_of_order)
+      fault(BoxFaultKind::reports_out_of_order,
+            fmt::format("sequence {} after {}: resynchronised", report.sequence, last_sequence.value_or(0)));
+    if (driver_.options_.log_reports)
+      driver_.listener_.driver_message(Severity::debug, fmt::format("box {} report {}",
+                                                                    identity_ ? identity_->serial : usb_path_,
+                                                                    wire::report_json(report).dump()));
     if (!identity_) {
       if (const auto* info = std::get_if<wire::BoxInfo>(&report.body)) {
         attach(*info, report.box_time_us, received_at);
@@ -280,9 +290,16 @@ class Box : public std::enable_shared_from_this<Box> {
     }
     if (std::holds_alternative<wire::LineState>(report.body)) awaiting_line_state_ = false;
     if (const auto* ack = std::get_if<wire::Ack>(&report.body); ack && ack->status != wire::AckStatus::ok) {
-      fault(BoxFaultKind::command_failed, fmt::format("command 0x{:02x} refused with status {}",
-                                                      static_cast<int>(ack->command),
-                                                      static_cast<int>(ack->status)));
+      if (ack->command == wire::CommandType::set_caller_id_decoding && ack->status == wire::AckStatus::unsupported)
+        // A capability answer (x800.md 7.3), not a fault: the line audio is decoded instead.
+        driver_.listener_.driver_message(Severity::info,
+                                         fmt::format("box {} has no caller-ID decoder: caller ID and digits come "
+                                                     "from the line audio",
+                                                     serial));
+      else
+        fault(BoxFaultKind::command_failed, fmt::format("command 0x{:02x} refused with status {}",
+                                                        static_cast<int>(ack->command),
+                                                        static_cast<int>(ack->status)));
     }
     auto event = to_line_event(report, received_at);
     if (!event) {

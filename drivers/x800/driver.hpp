@@ -31,6 +31,7 @@ struct DriverOptions {
   // Keepalive period: refreshes the clock mapping and notices a silent box.
   std::chrono::milliseconds keepalive_interval{5000};
   bool enable_box_caller_id = true;  // ask boxes to decode caller ID themselves
+  bool log_reports = false;          // every report as a debug message (log_level = "debug")
 };
 
 class Box;

@@ -127,6 +127,18 @@ name = "Front desk"
   EXPECT_EQ(config.lines[0], (LineConfig{"B1", 16, "Front desk", "", {}, {}}));
 }
 
+TEST(Config, FlashMaxIsReadAndChecked) {
+  EXPECT_EQ(Config{}.flash_max_ms, 800);
+  EXPECT_EQ(parse_ok("[calls]\nflash_max_ms = 120\n").flash_max_ms, 120);
+  EXPECT_EQ(parse_ok("[calls]\nflash_max_ms = 0\n").flash_max_ms, 0);  // no flash detection
+  for (const char* bad : {"-1", "2001", "0.3", "\"800\""}) {
+    const auto result = parse(std::string("[calls]\nflash_max_ms = ") + bad + "\n", "test.toml");
+    ASSERT_FALSE(result) << bad;
+    EXPECT_EQ(result.error.key, "calls.flash_max_ms") << bad;
+    EXPECT_EQ(result.error.line, 2) << bad;
+  }
+}
+
 TEST(Config, RemoteHangupDelayIsReadAndChecked) {
   EXPECT_DOUBLE_EQ(parse_ok("[calls]\nremote_hangup_after_s = 3.5\n").remote_hangup_after_s, 3.5);
   const auto zero = parse("[calls]\nremote_hangup_after_s = 0\n", "test.toml");

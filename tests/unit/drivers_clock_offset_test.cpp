@@ -41,6 +41,17 @@ TEST(ClockOffset, DeviceRestartResetsTheMapping) {
   EXPECT_EQ(clock.to_host(1'000), epoch + 10'000'000);
 }
 
+TEST(ClockOffset, ReportsStampedBeforeTheNewestDoNotMoveTheMapping) {
+  ClockOffset clock;
+  clock.sample(10'000'000, epoch + 10'000'000);
+  // A DTMF digit of 400 ms stamped at its start, reported at its end.
+  clock.sample(9'600'000, epoch + 10'000'500);
+  EXPECT_EQ(clock.to_host(10'000'000), epoch + 10'000'000);
+  // Still a better delay when it shows one.
+  clock.sample(9'700'000, epoch + 9'699'000);
+  EXPECT_EQ(clock.to_host(10'000'000), epoch + 9'999'000);
+}
+
 TEST(ClockOffset, ResetForgetsTheOffset) {
   ClockOffset clock;
   clock.sample(1'000, epoch);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace deskline::daemon {
 namespace {
 
@@ -13,11 +15,17 @@ using drivers::LineStateSnapshot;
 using drivers::PolarityChanged;
 using drivers::RingChanged;
 
-constexpr BoxTimeUs s(double seconds) { return static_cast<BoxTimeUs>(seconds * 1e6); }
+constexpr BoxTimeUs duration(double seconds) { return static_cast<BoxTimeUs>(seconds * 1e6); }
+// Box time `seconds` into a test: the box has been up for a while, so no
+// report counts as a power-up state (power_up_window_us).
+constexpr BoxTimeUs s(double seconds) { return duration(100 + seconds); }
+
+// Every on-hook ends the call at once (flash_max 0); flashes have their own tests below.
+constexpr LineTimeouts test_timeouts{duration(6), duration(4), duration(15), duration(2), 0};
 
 class LineMachineTest : public ::testing::Test {
  protected:
-  LineMachine machine{LineTimeouts{s(6), s(4), s(15)}};
+  LineMachine machine{test_timeouts};
   std::vector<CallUpdate> updates;
   std::vector<Transition> transitions;
 
@@ -326,6 +334,181 @@ TEST_F(LineMachineTest, InterruptEndsAJoinedCall) {
   EXPECT_EQ(machine.state(), LineState::idle);
   EXPECT_EQ(last().call.outcome, Outcome::interrupted);
   EXPECT_EQ(last().call.direction, Direction::unknown);
+}
+
+// ---- a re-plugged box: its power-up reports are states, not changes --------
+
+TEST(LineMachinePowerUp, OffHookAtPowerUpJoinsACallNeverAnOutboundOne) {
+  LineMachine machine{test_timeouts};
+  const auto output = machine.on_signal(HookChanged{true}, 20'000);  // 20 ms after power-up
+  EXPECT_EQ(machine.state(), LineState::joined);
+  ASSERT_EQ(output.updates.size(), 1u);
+  EXPECT_EQ(output.updates[0].call.direction, Direction::unknown);
+  EXPECT_TRUE(output.updates[0].call.joined_in_progress);
+  EXPECT_EQ(output.transitions.at(0).reason, "joined_off_hook");
+  // The snapshot the driver asks for next agrees: nothing more.
+  EXPECT_TRUE(machine.on_signal(LineStateSnapshot{true, false, false}, 60'000).updates.empty());
+  const auto ended = machine.on_signal(HookChanged{false}, duration(30));
+  EXPECT_EQ(ended.updates.back().call.outcome, Outcome::completed);
+}
+
+TEST(LineMachinePowerUp, RingingAtPowerUpJoinsARingingInboundCall) {
+  LineMachine machine{test_timeouts};
+  const auto output = machine.on_signal(RingChanged{true}, 0);
+  EXPECT_EQ(machine.state(), LineState::ringing);
+  ASSERT_EQ(output.updates.size(), 1u);
+  EXPECT_EQ(output.updates[0].call.direction, Direction::inbound);
+  EXPECT_TRUE(output.updates[0].call.joined_in_progress);
+}
+
+TEST(LineMachinePowerUp, AnOffHookAfterTheWindowIsAnOutboundCall) {
+  LineMachine machine{test_timeouts};
+  machine.on_signal(HookChanged{true}, power_up_window_us + 1);
+  EXPECT_EQ(machine.state(), LineState::dialing);
+}
+
+// ---- hook flash ---------------------------------------------------------------
+
+class FlashTest : public LineMachineTest {
+ protected:
+  FlashTest() {
+    auto timeouts = test_timeouts;
+    timeouts.flash_max_us = duration(0.8);
+    machine = LineMachine{timeouts};
+  }
+  void answered_call() {
+    feed(RingChanged{true}, 1.0);
+    feed(HookChanged{true}, 2.0);
+    ASSERT_EQ(machine.state(), LineState::answered);
+  }
+  std::size_t count(CallChange change) const {
+    return static_cast<std::size_t>(
+        std::count_if(updates.begin(), updates.end(), [&](const CallUpdate& update) { return update.change == change; }));
+  }
+};
+
+TEST_F(FlashTest, AShortOnHookIsAFlashAndTheCallGoesOn) {
+  answered_call();
+  feed(HookChanged{false}, 10.0);
+  EXPECT_EQ(machine.state(), LineState::answered);  // not decided yet
+  EXPECT_EQ(machine.deadline(), s(10.8));
+  feed(HookChanged{true}, 10.3);
+  EXPECT_EQ(machine.state(), LineState::answered);
+  EXPECT_EQ(last().change, CallChange::flash);
+  EXPECT_EQ(last().at, s(10.3));
+  EXPECT_EQ(last().flash_us, duration(0.3));
+  EXPECT_FALSE(machine.deadline());
+  feed(HookChanged{false}, 20.0);
+  tick(20.8);
+  EXPECT_EQ(machine.state(), LineState::idle);
+  EXPECT_EQ(count(CallChange::started), 1u);
+  EXPECT_EQ(count(CallChange::ended), 1u);
+  EXPECT_EQ(last().call.outcome, Outcome::answered);
+  EXPECT_EQ(last().call.ended_at, s(20.0));  // when the handset went down, not when that was certain
+}
+
+TEST_F(FlashTest, AnOnHookLongerThanAFlashEndsTheCallWhenTheHandsetWentDown) {
+  answered_call();
+  feed(HookChanged{false}, 10.0);
+  tick(10.79);
+  EXPECT_EQ(machine.state(), LineState::answered);
+  feed(HookChanged{true}, 10.9);  // too late for a flash: the deadline fired first
+  EXPECT_EQ(count(CallChange::ended), 1u);
+  EXPECT_EQ(updates[updates.size() - 2].call.ended_at, s(10.0));
+  EXPECT_EQ(machine.state(), LineState::dialing);  // and a new call starts
+  EXPECT_EQ(count(CallChange::flash), 0u);
+}
+
+TEST_F(FlashTest, FlashOnOutboundAndJoinedCalls) {
+  feed(HookChanged{true}, 1.0);
+  feed(DigitDetected{'1', 80}, 1.5);
+  tick(5.5);
+  ASSERT_EQ(machine.state(), LineState::outbound);
+  feed(HookChanged{false}, 8.0);
+  feed(HookChanged{true}, 8.1);
+  EXPECT_EQ(machine.state(), LineState::outbound);
+  EXPECT_EQ(last().change, CallChange::flash);
+
+  LineMachine joined{LineTimeouts{duration(6), duration(4), duration(15), duration(2), duration(0.8)}};
+  joined.on_signal(LineStateSnapshot{true, false, false}, s(1.0));
+  joined.on_signal(HookChanged{false}, s(2.0));
+  EXPECT_EQ(joined.on_signal(HookChanged{true}, s(2.5)).updates.at(0).change, CallChange::flash);
+  EXPECT_EQ(joined.state(), LineState::joined);
+}
+
+TEST_F(FlashTest, OnHookWhileDiallingEndsTheCallAtOnce) {
+  feed(HookChanged{true}, 1.0);
+  feed(HookChanged{false}, 2.0);
+  EXPECT_EQ(machine.state(), LineState::idle);
+  EXPECT_EQ(last().call.outcome, Outcome::abandoned);
+}
+
+TEST_F(FlashTest, ARingDuringTheFlashWindowEndsTheCallFirst) {
+  answered_call();
+  feed(HookChanged{false}, 10.0);
+  feed(RingChanged{true}, 10.5);
+  EXPECT_EQ(count(CallChange::ended), 1u);
+  EXPECT_EQ(count(CallChange::started), 2u);
+  EXPECT_EQ(machine.state(), LineState::ringing);
+}
+
+TEST_F(FlashTest, DeviceLostDuringTheFlashWindowEndsTheCallWhenTheHandsetWentDown) {
+  answered_call();
+  feed(HookChanged{false}, 10.0);
+  collect(machine.on_interrupted(s(10.2), Outcome::device_lost));
+  EXPECT_EQ(last().call.ended_at, s(10.0));
+}
+
+// ---- caller ID after the answer, repeats --------------------------------------
+
+TEST_F(LineMachineTest, CallerIdAfterTheAnswerIdentifiesTheCall) {
+  feed(RingChanged{true}, 1.0);
+  feed(HookChanged{true}, 2.0);
+  feed(CallerIdReceived{CallerIdInfo{"13812345678", "ZHANG WEI", {}, {}, {}}}, 3.5);
+  EXPECT_EQ(last().change, CallChange::identified);
+  EXPECT_EQ(last().call.number, "13812345678");
+  EXPECT_EQ(last().call.answered_at, s(2.0));
+  EXPECT_EQ(machine.state(), LineState::answered);
+}
+
+TEST_F(LineMachineTest, AnIdenticalRepeatIsNoChangeButADifferentMessageIs) {
+  feed(RingChanged{true}, 1.0);
+  feed(CallerIdReceived{CallerIdInfo{"13812345678", {}, {}, {}, {}}}, 1.5);
+  const auto before = updates.size();
+  feed(CallerIdReceived{CallerIdInfo{"13812345678", {}, {}, {}, {}}}, 6.5);  // the exchange sends it again
+  EXPECT_EQ(updates.size(), before);
+  feed(CallerIdReceived{CallerIdInfo{"13812345678", "ZHANG WEI", {}, {}, {}}}, 7.0);  // now with the name
+  EXPECT_EQ(updates.size(), before + 1);
+  EXPECT_EQ(last().call.name, "ZHANG WEI");
+}
+
+TEST_F(LineMachineTest, CallerIdWhileDiallingOutIsIgnored) {
+  feed(HookChanged{true}, 1.0);
+  feed(CallerIdReceived{CallerIdInfo{"13812345678", {}, {}, {}, {}}}, 1.5);
+  EXPECT_EQ(updates.size(), 1u);
+  EXPECT_EQ(machine.call()->number, "");
+}
+
+TEST_F(LineMachineTest, CallerIdWithNoRingAfterItIsToldWhenDropped) {
+  feed(CallerIdReceived{CallerIdInfo{"13812345678", {}, {}, {}, {}}}, 1.0);
+  EXPECT_FALSE(machine.on_time(s(15.9)).unused_caller_id);
+  const auto output = machine.on_time(s(16.0));
+  ASSERT_TRUE(output.unused_caller_id);
+  EXPECT_EQ(output.unused_caller_id->number, "13812345678");
+  EXPECT_FALSE(machine.on_time(s(17.0)).unused_caller_id);  // told once
+}
+
+TEST_F(LineMachineTest, BusyToneWhileStillDiallingEndsTheCallAsRemoteHangup) {
+  feed(HookChanged{true}, 1.0);
+  feed(DigitDetected{'8', 80}, 1.5);
+  feed(DigitDetected{'8', 80}, 1.7);
+  collect(machine.on_hangup_tone(s(3.0), s(3.7)));  // inside the 4 s inter-digit window
+  EXPECT_EQ(machine.state(), LineState::outbound);
+  EXPECT_EQ(transitions.back().reason, "hangup_tone");
+  tick(5.0);
+  EXPECT_EQ(machine.state(), LineState::idle);
+  EXPECT_EQ(last().call.outcome, Outcome::remote_hangup);
+  EXPECT_EQ(last().call.ended_at, s(3.0));
 }
 
 }  // namespace

@@ -49,7 +49,7 @@ TEST_F(PopHubTest, CallerIdBeforeTheRingIsLookedUpOnceBeforeTheCall) {
   ASSERT_EQ(lookups_.size(), 1u);
   EXPECT_TRUE(recorder_.events.empty());  // no call yet, no pop
 
-  hub_.call_changed(CallChange::started, ringing_call("a", "13812345678"), 0);
+  hub_.call_changed(CallChange::started, ringing_call("a", "13812345678"), {});
   ASSERT_EQ(recorder_.events.size(), 1u);
   EXPECT_EQ(lookups_.size(), 1u);  // the ring used the early lookup
   EXPECT_EQ(recorder_.events[0].event, "call.ringing");
@@ -58,14 +58,14 @@ TEST_F(PopHubTest, CallerIdBeforeTheRingIsLookedUpOnceBeforeTheCall) {
   EXPECT_EQ(recorder_.events[0].customers[0].name, "Zhang Wei");
 
   // Used once: the next call from the same number looks it up again.
-  hub_.call_changed(CallChange::ended, ringing_call("a", "13812345678"), 0);
-  hub_.call_changed(CallChange::started, ringing_call("b", "13812345678"), 0);
+  hub_.call_changed(CallChange::ended, ringing_call("a", "13812345678"), {});
+  hub_.call_changed(CallChange::started, ringing_call("b", "13812345678"), {});
   EXPECT_EQ(lookups_.size(), 2u);
 }
 
 TEST_F(PopHubTest, CallWithAnotherNumberIsLookedUpItself) {
   hub_.caller_id_before_call("13812345678");
-  hub_.call_changed(CallChange::started, ringing_call("a", "13900001111"), 0);
+  hub_.call_changed(CallChange::started, ringing_call("a", "13900001111"), {});
   EXPECT_EQ(lookups_, (std::vector<std::string>{"13812345678", "13900001111"}));
   EXPECT_EQ(recorder_.events.back().number, "+8613900001111");
 }
@@ -73,7 +73,7 @@ TEST_F(PopHubTest, CallWithAnotherNumberIsLookedUpItself) {
 TEST_F(PopHubTest, AFloodOfCallerIdsWithoutRingsIsBounded) {
   for (int i = 0; i < 1000; ++i) hub_.caller_id_before_call(std::to_string(13800000000 + i));
   EXPECT_EQ(lookups_.size(), 64u);  // at most 64 early lookups are kept
-  hub_.call_changed(CallChange::started, ringing_call("a", "13800000999"), 0);
+  hub_.call_changed(CallChange::started, ringing_call("a", "13800000999"), {});
   EXPECT_EQ(lookups_.size(), 65u);  // not kept early: looked up at the ring as before
   EXPECT_EQ(recorder_.events.back().customers.size(), 1u);
 }

@@ -485,45 +485,49 @@ TEST(X800Encode, ChecksumMakesTheFrameSumToZero) {
 
 TEST(X800Sequence, InOrderHasNoGaps) {
   SequenceTracker tracker;
-  EXPECT_EQ(tracker.observe(500), 0);  // first report never counts as a gap
-  for (std::uint16_t sequence = 501; sequence < 600; ++sequence) EXPECT_EQ(tracker.observe(sequence), 0);
+  EXPECT_EQ(tracker.observe(500).lost, 0);  // first report never counts as a gap
+  for (std::uint16_t sequence = 501; sequence < 600; ++sequence) EXPECT_EQ(tracker.observe(sequence).lost, 0);
 }
 
 TEST(X800Sequence, GapsCountTheMissingReports) {
   SequenceTracker tracker;
   tracker.observe(10);
-  EXPECT_EQ(tracker.observe(12), 1);
-  EXPECT_EQ(tracker.observe(13), 0);
-  EXPECT_EQ(tracker.observe(20), 6);
-  EXPECT_EQ(tracker.observe(20 + 0x8001), 0x8000);  // largest gap still told from a step back
+  EXPECT_EQ(tracker.observe(12).lost, 1);
+  EXPECT_EQ(tracker.observe(13).lost, 0);
+  EXPECT_EQ(tracker.observe(20).lost, 6);
+  EXPECT_EQ(tracker.observe(20 + 0x8001).lost, 0x8000);  // largest gap still told from a step back
 }
 
 TEST(X800Sequence, WrapsFrom65535To0) {
   SequenceTracker tracker;
   tracker.observe(65534);
-  EXPECT_EQ(tracker.observe(65535), 0);
-  EXPECT_EQ(tracker.observe(0), 0);
-  EXPECT_EQ(tracker.observe(1), 0);
+  EXPECT_EQ(tracker.observe(65535).lost, 0);
+  EXPECT_EQ(tracker.observe(0).lost, 0);
+  EXPECT_EQ(tracker.observe(1).lost, 0);
   tracker.observe(65535);
-  EXPECT_EQ(tracker.observe(2), 2);  // 0 and 1 lost across the wrap
+  EXPECT_EQ(tracker.observe(2).lost, 2);  // 0 and 1 lost across the wrap
 }
 
-TEST(X800Sequence, RepeatsAndStepsBackAreNotGaps) {
+TEST(X800Sequence, RepeatsAndStepsBackAreNotGapsButAreTold) {
   SequenceTracker tracker;
-  tracker.observe(100);
-  EXPECT_EQ(tracker.observe(100), 0);
-  EXPECT_EQ(tracker.observe(99), 0);
-  EXPECT_EQ(tracker.observe(0), 0);  // box restarted
-  EXPECT_EQ(tracker.observe(1), 0);  // and counting continues from there
-  EXPECT_EQ(tracker.observe(3), 1);
+  EXPECT_FALSE(tracker.observe(100).out_of_order);
+  EXPECT_EQ(tracker.observe(100).lost, 0);
+  EXPECT_TRUE(tracker.observe(100).out_of_order);  // a repeat
+  const auto back = tracker.observe(99);
+  EXPECT_EQ(back.lost, 0);
+  EXPECT_TRUE(back.out_of_order);
+  EXPECT_TRUE(tracker.observe(0).out_of_order);  // box restarted
+  EXPECT_FALSE(tracker.observe(1).out_of_order);  // and counting continues from there
+  EXPECT_EQ(tracker.observe(3).lost, 1);
+  EXPECT_FALSE(tracker.observe(4).out_of_order);
 }
 
 TEST(X800Sequence, ResetForgetsThePreviousNumber) {
   SequenceTracker tracker;
   tracker.observe(7);
   tracker.reset();
-  EXPECT_EQ(tracker.observe(4000), 0);
-  EXPECT_EQ(tracker.observe(4002), 1);
+  EXPECT_EQ(tracker.observe(4000).lost, 0);
+  EXPECT_EQ(tracker.observe(4002).lost, 1);
 }
 
 // ---- worked examples in proto/x800.md ------------------------------------------

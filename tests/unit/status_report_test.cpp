@@ -15,7 +15,8 @@ TEST(StatusReport, FaultsNameEveryKindThatHappenedAndOnlyThose) {
                                              {"lost_reports", 2},
                                              {"box_error", 3},
                                              {"command_failed", 4},
-                                             {"no_response", 5}}));
+                                             {"no_response", 5},
+                                             {"reports_out_of_order", 6}}));
 }
 
 TEST(StatusReport, BoxesLinesAndDetections) {

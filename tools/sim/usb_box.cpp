@@ -14,7 +14,7 @@
 #include "proto/bytes.hpp"
 #include "proto/x800_usb.hpp"
 #include "tools/sim/log.hpp"
-#include "tools/sim/report_json.hpp"
+#include "proto/x800_json.hpp"
 
 
 namespace deskline::sim {
@@ -315,7 +315,7 @@ std::optional<std::uint16_t> UsbBox::report_locked(std::uint8_t line_index, x800
   trace["seq"] = report.sequence;
   trace["box_time_us"] = box_time;
   if (!trace.contains("scenario_s") && scenario_start_ns_.load() != 0) trace["scenario_s"] = scenario_seconds(stamp_ns);
-  add_report_fields(trace, report.body);
+  x800::add_report_fields(trace, report.body);
   queue_locked(std::move(bytes), std::move(trace));
   return report.sequence;
 }
@@ -413,7 +413,7 @@ void UsbBox::handle_command(std::span<const std::uint8_t> bytes) {
       const auto type = x800::command_type(command.body);
       trace["seq"] = command.sequence;
       if (command.line != x800::box_wide) trace["line"] = command.line + 1;
-      add_command_fields(trace, command.body);
+      x800::add_command_fields(trace, command.body);
       const bool box_wide_only = type == x800::CommandType::get_info || type == x800::CommandType::keepalive;
       if (box_wide_only && command.line != x800::box_wide) {
         refuse(x800::to_string(x800::FrameError::bad_line));
