@@ -90,6 +90,9 @@ class BoxListener {
   // A box report or keepalive that refreshes the clock mapping without a line event.
   virtual void box_clock_sample(const std::string& serial, BoxTimeUs box_time_us, HostTimeUs received_at_us) = 0;
   virtual void box_fault(const std::string& serial, const BoxFault& fault) = 0;
+  // The box dropped line audio it could not deliver in time, near box_time_us
+  // (x800.md 6.8 audio_overrun); told after the box_fault for the same report.
+  virtual void audio_lost(const std::string& serial, BoxTimeUs box_time_us) = 0;
   // Driver diagnostics; the daemon decides where they go.
   virtual void driver_message(Severity severity, const std::string& text) = 0;
 };

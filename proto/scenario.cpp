@@ -381,6 +381,11 @@ class Parser {
       scenario_.actions.push_back(std::move(action));
       return;
     }
+    if (words[2].key == "stall") {
+      action.body = stall(words, 3);
+      scenario_.actions.push_back(std::move(action));
+      return;
+    }
     const BoxDecl& box = target(words[2].key, action);
     ++next;
     if (next >= words.size() || words[next].has_value)
@@ -395,7 +400,7 @@ class Parser {
       if (!action.port) fail(quoted(name) + " acts on a line: write " + box.id + ":PORT " + name);
     } else if (box_actions.count(name)) {
       if (action.port) fail(quoted(name) + " acts on the whole box: write " + box.id + " " + name + " without a port");
-    } else if (name != "end" && name != "restart") {
+    } else if (name != "end" && name != "restart" && name != "stall") {
       fail("unknown action " + quoted(name));
     }
 
@@ -461,6 +466,15 @@ class Parser {
       else fail("bad signal " + quoted(*signal) + ": expected term or kill");
     }
     return restart;
+  }
+
+  static StallAction stall(const std::vector<Word>& words, std::size_t first) {
+    Keys keys(words, first, "stall", {"duration"});
+    const auto* duration = keys.find("duration");
+    if (!duration) fail("stall needs duration=SECONDS, as duration=3");
+    const double seconds = parse_bounded(*duration, "duration", 0, max_duration_s);
+    if (seconds <= 0) fail("stall duration must be above 0");
+    return StallAction{seconds};
   }
 
   // "A" or "A:2"; fills box and port of the action.
@@ -641,7 +655,7 @@ class Parser {
   }
 
   // Whole-file checks that need every statement: order by time, then
-  // replay plug state and the end time.
+  // replay plug state, stalls and the end time.
   void finish() {
     auto& actions = scenario_.actions;
     std::stable_sort(actions.begin(), actions.end(),
@@ -650,6 +664,7 @@ class Parser {
     for (const auto& box : scenario_.boxes) plugged[box.id] = box.plugged_at_start;
     double end_s = 0;
     const Action* end_action = nullptr;
+    const Action* last_stall = nullptr;
     for (const auto& action : actions) {
       if (std::holds_alternative<EndAction>(action.body)) end_action = &action;
     }
@@ -666,6 +681,15 @@ class Parser {
         if (plugged[action.box]) fail("box " + quoted(action.box) + " is already plugged at " +
                                       number_text(action.at_s) + " s");
         plugged[action.box] = true;
+      } else if (const auto* stall = std::get_if<StallAction>(&action.body)) {
+        if (last_stall) {
+          const double over_s = last_stall->at_s + std::get<StallAction>(last_stall->body).duration_s;
+          if (action.at_s < over_s)
+            fail("stall at " + number_text(action.at_s) + " s starts before the stall of line " +
+                 std::to_string(last_stall->source_line) + " is over at " + number_text(over_s) + " s");
+        }
+        last_stall = &action;
+        end_s = std::max(end_s, action.at_s + stall->duration_s);
       }
       end_s = std::max(end_s, action.at_s);
     }
@@ -702,7 +726,7 @@ std::string format_error(const ParseError& error, std::string_view source) {
 std::string_view action_name(const ActionBody& body) {
   static constexpr std::string_view names[] = {"ring",     "callerid", "offhook", "onhook", "dial",
                                                "polarity", "play",     "voltage", "unplug", "plug",
-                                               "raw",      "garbage",  "end",     "restart"};
+                                               "raw",      "garbage",  "end",     "restart", "stall"};
   static_assert(std::size(names) == std::variant_size_v<ActionBody>);
   return names[body.index()];
 }

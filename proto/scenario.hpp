@@ -98,14 +98,19 @@ enum class StopSignal { term, kill };
 struct RestartAction {
   StopSignal signal = StopSignal::term;
 };
+// Stops the program under test (SIGSTOP) and lets it go on after duration_s
+// (SIGCONT): a host held up by swapping, a long fsync or a debugger.
+struct StallAction {
+  double duration_s = 0;
+};
 
 using ActionBody = std::variant<RingAction, CallerIdAction, OffHookAction, OnHookAction, DialAction,
                                 PolarityAction, PlayAction, VoltageAction, UnplugAction, PlugAction,
-                                RawAction, GarbageAction, EndAction, RestartAction>;
+                                RawAction, GarbageAction, EndAction, RestartAction, StallAction>;
 
 struct Action {
   double at_s = 0;                  // seconds from scenario start
-  std::string box;                  // empty for "end" and "restart"
+  std::string box;                  // empty for "end", "restart" and "stall"
   std::optional<std::uint8_t> port;  // 1-based; absent for box-wide actions
   ActionBody body;
   int source_line = 0;
@@ -135,7 +140,7 @@ ParseResult parse(std::string_view text);
 // "<source>:<line>: <message>" (or "<source>: <message>" for line 0).
 std::string format_error(const ParseError& error, std::string_view source = "scenario");
 
-// Statement keyword of an action: "ring", "callerid", ... "end", "restart".
+// Statement keyword of an action: "ring", "callerid", ... "end", "restart", "stall".
 std::string_view action_name(const ActionBody& body);
 
 }  // namespace deskline::proto::scenario

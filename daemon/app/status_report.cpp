@@ -50,6 +50,8 @@ nlohmann::json to_json(const std::map<std::string, BoxAudioStats>& audio) {
       entry["frames"] = box.capture->frames;
       entry["ring_overflow_frames"] = box.capture->ring_overflow_frames;
       entry["input_overflows"] = box.capture->input_overflows;
+      entry["gaps"] = box.capture->gaps;
+      entry["gap_frames"] = box.capture->gap_frames;
     }
     json[serial] = entry;
   }

@@ -267,6 +267,14 @@ void CallService::log_fault_summaries(bool flush_all) {
   if (!flush_all) arm_fault_summary();
 }
 
+// Placed on the host's clock with the box's report clock, for the capture's time line.
+void CallService::audio_lost(const std::string& serial, drivers::BoxTimeUs box_time_us) {
+  auto found = boxes_.find(serial);
+  if (found == boxes_.end() || !found->second->clock.synchronized()) return;
+  const auto at_us = found->second->clock.to_host(box_time_us);
+  for (auto* observer : observers_) observer->box_audio_lost(serial, at_us);
+}
+
 void CallService::driver_message(drivers::Severity severity, const std::string& text) {
   static constexpr LogLevel levels[] = {LogLevel::debug, LogLevel::info, LogLevel::warning, LogLevel::error};
   log_.write(levels[static_cast<int>(severity)], text);

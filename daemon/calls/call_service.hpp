@@ -41,6 +41,11 @@ class CallObserver {
   // Caller ID heard on an idle line, before its call starts at the first ring:
   // time to prepare (the pop hub looks the number up off the ring's path).
   virtual void caller_id_before_call(const std::string& number) { (void)number; }
+  // The box lost line audio near this host time before the host could read it.
+  virtual void box_audio_lost(const std::string& serial, drivers::HostTimeUs at_us) {
+    (void)serial;
+    (void)at_us;
+  }
 };
 
 // Counters since the daemon started, for `deskline status` (and metrics).
@@ -96,6 +101,7 @@ class CallService : public drivers::BoxListener {
   void box_clock_sample(const std::string& serial, drivers::BoxTimeUs box_time_us,
                         drivers::HostTimeUs received_at_us) override;
   void box_fault(const std::string& serial, const drivers::BoxFault& fault) override;
+  void audio_lost(const std::string& serial, drivers::BoxTimeUs box_time_us) override;
   void driver_message(drivers::Severity severity, const std::string& text) override;
 
   // What the line detectors heard in a line's audio (MediaWorker). Caller ID

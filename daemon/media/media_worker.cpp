@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "codec/ogg_opus.hpp"
+#include "daemon/domain/call_json.hpp"
 #include "daemon/media/recording_repair.hpp"
 #include "drivers/audio/capture.hpp"
 #include "proto/bytes.hpp"
@@ -192,6 +193,9 @@ void MediaWorker::box_attached(const std::string& serial, int lines, std::uint32
   push(Attach{serial, lines, rate_hz});
 }
 void MediaWorker::box_detached(const std::string& serial) { push(Detach{serial}); }
+void MediaWorker::audio_lost(const std::string& serial, std::int64_t at_host_us) {
+  push(AudioLost{serial, at_host_us});
+}
 void MediaWorker::start_recording(RecordingRequest request) { push(std::move(request)); }
 void MediaWorker::stop_recording(const std::string& call_id, std::int64_t end_host_us) {
   push(Stop{call_id, end_host_us});
@@ -307,20 +311,54 @@ void MediaWorker::pump(Box& box) {
   const auto channels = static_cast<std::size_t>(box.lines);
   box.chunk.resize(static_cast<std::size_t>(box.rate_hz / 10) * channels);  // 100 ms per read
   while (true) {
-    const std::uint64_t first_frame = box.capture->next_frame();
-    const std::size_t frames = box.capture->read(box.chunk);
-    if (frames == 0) break;
-    // Frames skipped on overflow become silence so frame numbers stay on the box's time line.
-    const std::uint64_t gap = first_frame - box.history_end_frame();
-    if (box.history.empty()) box.history_first_frame = first_frame;
-    else box.history.insert(box.history.end(), gap * channels, 0);
+    const auto block = box.capture->read(box.chunk);
+    if (block.frames == 0) break;
+    append_silence_until(box, block.first_frame);
     box.history.insert(box.history.end(), box.chunk.begin(),
-                       box.chunk.begin() + static_cast<std::ptrdiff_t>(frames * channels));
+                       box.chunk.begin() + static_cast<std::ptrdiff_t>(block.frames * channels));
   }
+  for (const auto& gap : box.capture->take_gaps()) log_gap(box, gap);
+  consume(box);
+}
+
+// Audio lost before it reached us (a gap on the box's time line, or the ring
+// overflowed) becomes silence, so every later frame keeps its box time.
+void MediaWorker::append_silence_until(Box& box, std::uint64_t frame) {
+  if (box.history.empty()) {
+    box.history_first_frame = frame;
+    return;
+  }
+  const auto channels = static_cast<std::size_t>(box.lines);
+  while (box.history_end_frame() < frame) {
+    // In pieces, consumed as they come: a long gap must not grow the history without bound.
+    const auto frames = std::min<std::uint64_t>(frame - box.history_end_frame(), box.rate_hz);
+    box.history.insert(box.history.end(), frames * channels, 0);
+    if (box.history_end_frame() < frame) consume(box);
+  }
+}
+
+void MediaWorker::log_gap(const Box& box, const drivers::audio::Gap& gap) {
+  static constexpr auto how = [](drivers::audio::GapSource source) {
+    switch (source) {
+      case drivers::audio::GapSource::box_report: return "placed at the box's audio_overrun report";
+      case drivers::audio::GapSource::input_overflow: return "placed at PortAudio's input overflow";
+      case drivers::audio::GapSource::estimated: return "no report: placed where the late backlog ended (estimated)";
+    }
+    return "";
+  };
+  const auto& timeline = box.capture->timeline();
+  log_.warning("box {}: audio gap of {} ms ({} frames) lost before the host at {} (box frame {}), {}", box.serial,
+               gap.frames * 1000 / box.rate_hz, gap.frames, format_iso8601(timeline.host_time_us(gap.box_frame)),
+               gap.box_frame, how(gap.source));
+}
+
+// Feeds recordings and detectors what the history holds, keeps only what
+// may still be needed, and finishes recordings that reached their end.
+void MediaWorker::consume(Box& box) {
+  const auto channels = static_cast<std::size_t>(box.lines);
   for (auto& [call_id, recording] : recordings_)
     if (recording->request.box_serial == box.serial) feed(box, *recording);
   detect(box);
-  // Drop history older than needed.
   const auto keep = static_cast<std::size_t>(history_seconds * box.rate_hz) * channels;
   if (box.history.size() > keep) {
     const std::size_t drop = (box.history.size() - keep) / channels * channels;
@@ -461,6 +499,11 @@ void MediaWorker::handle(RecordingRequest& request) {
   const auto call_id = recording->request.call_id;
   recordings_[call_id] = std::move(recording);
   feed(*box->second, *recordings_[call_id]);
+}
+
+void MediaWorker::handle(AudioLost& request) {
+  auto found = boxes_.find(request.serial);
+  if (found != boxes_.end() && found->second->capture) found->second->capture->loss_reported(request.at_host_us);
 }
 
 void MediaWorker::handle(Stop& request) {

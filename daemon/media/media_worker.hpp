@@ -93,6 +93,9 @@ class MediaWorker {
   // Thread-safe requests, handled in order on the worker thread.
   void box_attached(const std::string& serial, int lines, std::uint32_t rate_hz);
   void box_detached(const std::string& serial);
+  // The box reported line audio lost near this host time (x800.md 6.8
+  // audio_overrun): the gap the capture finds there goes at that time.
+  void audio_lost(const std::string& serial, std::int64_t at_host_us);
   void start_recording(RecordingRequest request);
   void stop_recording(const std::string& call_id, std::int64_t end_host_us);
   // Writes a recording only up to host time until_host_us for now (nullopt:
@@ -111,6 +114,10 @@ class MediaWorker {
   struct Detach {
     std::string serial;
   };
+  struct AudioLost {
+    std::string serial;
+    std::int64_t at_host_us;
+  };
   struct Stop {
     std::string call_id;
     std::int64_t end_host_us;
@@ -119,7 +126,7 @@ class MediaWorker {
     std::string call_id;
     std::optional<std::int64_t> until_host_us;
   };
-  using Request = std::variant<Attach, Detach, RecordingRequest, Stop, Hold>;
+  using Request = std::variant<Attach, Detach, AudioLost, RecordingRequest, Stop, Hold>;
   struct Box;
   struct Recording;
 
@@ -127,11 +134,15 @@ class MediaWorker {
   void run();
   void handle(Attach& request);
   void handle(Detach& request);
+  void handle(AudioLost& request);
   void handle(RecordingRequest& request);
   void handle(Stop& request);
   void handle(Hold& request);
   void open_capture(Box& box);
   void pump(Box& box);
+  void append_silence_until(Box& box, std::uint64_t frame);
+  void log_gap(const Box& box, const drivers::audio::Gap& gap);
+  void consume(Box& box);
   void feed(Box& box, Recording& recording);
   void detect(Box& box);
   void finish(Recording& recording, RecordingState state, std::string error = {});

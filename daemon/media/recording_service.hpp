@@ -30,6 +30,9 @@ class RecordingService : public CallObserver {
 
   void call_changed(CallChange change, const CallRecord& call, const CallChangeDetail& detail) override;
   void box_changed(const drivers::BoxIdentity& box, bool attached) override;
+  void box_audio_lost(const std::string& serial, drivers::HostTimeUs at_us) override {
+    media_.audio_lost(serial, at_us);
+  }
   void on_result(const RecordingResult& result);
 
   // Recordings left "recording" by a daemon that died: repaired, never deleted.

@@ -56,13 +56,12 @@ std::string PortAudioSystem::device_name(int device) const {
   return info ? info->name : "";
 }
 
-std::uint64_t CaptureTimeline::frame_at(std::int64_t host_us) const {
-  // Round up: the first frame sampled at or after host_us.
-  return (clock_.to_device(host_us) * rate_hz_ + 999'999) / 1'000'000;
-}
-
-BoxCapture::BoxCapture(int channels, std::uint32_t rate_hz, std::size_t ring_samples)
-    : channels_(channels), rate_hz_(rate_hz), ring_(ring_samples), timeline_(rate_hz) {}
+BoxCapture::BoxCapture(int channels, std::uint32_t rate_hz, std::size_t ring_frames, std::size_t deliveries)
+    : channels_(channels),
+      rate_hz_(rate_hz),
+      ring_(ring_frames * static_cast<std::size_t>(channels)),
+      deliveries_(deliveries),
+      timeline_(rate_hz) {}
 
 BoxCapture::~BoxCapture() {
   if (stream_) {
@@ -74,15 +73,16 @@ BoxCapture::~BoxCapture() {
 
 std::unique_ptr<BoxCapture> BoxCapture::open(int device, int channels, std::uint32_t rate_hz, double ring_seconds,
                                              std::string& error) {
-  const auto ring_samples = static_cast<std::size_t>(ring_seconds * rate_hz) * static_cast<std::size_t>(channels);
-  std::unique_ptr<BoxCapture> capture(new BoxCapture(channels, rate_hz, ring_samples));
+  const unsigned long frames_per_buffer = rate_hz / 50;  // 20 ms
+  const auto ring_frames = static_cast<std::size_t>(ring_seconds * rate_hz);
+  std::unique_ptr<BoxCapture> capture(
+      new BoxCapture(channels, rate_hz, ring_frames, ring_frames / frames_per_buffer + 1));
   PaStreamParameters input{};
   input.device = device;
   input.channelCount = channels;
   input.sampleFormat = paInt16;
   const auto* info = Pa_GetDeviceInfo(device);
   input.suggestedLatency = info ? info->defaultLowInputLatency : 0.05;
-  const unsigned long frames_per_buffer = rate_hz / 50;  // 20 ms
   PaStreamCallback* callback = [](const void* in, void* out, unsigned long frames, const PaStreamCallbackTimeInfo* time,
                                   PaStreamCallbackFlags flags, void* self) {
     return BoxCapture::on_audio(in, out, frames, time, flags, self);
@@ -103,35 +103,75 @@ std::unique_ptr<BoxCapture> BoxCapture::open(int device, int channels, std::uint
 int BoxCapture::on_audio(const void* input, void*, unsigned long frames, const void*, unsigned long status_flags,
                          void* self) {
   auto* capture = static_cast<BoxCapture*>(self);
-  if (status_flags & paInputOverflow) capture->input_overflows_.fetch_add(1, std::memory_order_relaxed);
+  const bool overflow = (status_flags & paInputOverflow) != 0;
+  if (overflow) capture->input_overflows_.fetch_add(1, std::memory_order_relaxed);
   const auto channels = static_cast<std::size_t>(capture->channels_);
-  // Whole frames only, so a full ring never splits a frame across lines.
-  const std::size_t free_frames = (capture->ring_.capacity() - capture->ring_.size()) / channels;
-  const std::size_t stored_frames = std::min<std::size_t>(frames, free_frames);
-  if (input && stored_frames > 0)
-    capture->ring_.push({static_cast<const std::int16_t*>(input), stored_frames * channels});
-  if (stored_frames < frames) capture->ring_.count_dropped((frames - stored_frames) * channels);
   capture->frames_arrived_ += frames;
-  capture->timeline_.arrived(capture->frames_arrived_, realtime_us());
+  // Whole frames only, so a full ring never splits a frame across lines; and
+  // only with room to say when they came, which places them on the time line.
+  const bool recordable = capture->deliveries_.size() < capture->deliveries_.capacity();
+  const std::size_t free_frames = recordable ? (capture->ring_.capacity() - capture->ring_.size()) / channels : 0;
+  const std::size_t stored_frames = input ? std::min<std::size_t>(frames, free_frames) : 0;
+  if (stored_frames > 0) capture->ring_.push({static_cast<const std::int16_t*>(input), stored_frames * channels});
+  if (stored_frames < frames) capture->ring_.count_dropped((frames - stored_frames) * channels);
+  if (!recordable) {
+    capture->overflow_unrecorded_ |= overflow;
+    return paContinue;
+  }
+  const Delivery delivery{{capture->frames_arrived_, static_cast<std::uint32_t>(frames), realtime_us(),
+                           overflow || capture->overflow_unrecorded_},
+                          static_cast<std::uint32_t>(stored_frames)};
+  capture->deliveries_.push({&delivery, 1});
+  capture->overflow_unrecorded_ = false;
   return paContinue;
 }
 
-std::size_t BoxCapture::read(std::span<std::int16_t> out) {
+void BoxCapture::take_deliveries() {
+  Delivery delivery;
+  while (deliveries_.pop({&delivery, 1}) == 1) {
+    timeline_.arrived(delivery.arrival);
+    unread_.push_back(delivery);
+  }
+  for (const auto& gap : timeline_.take_gaps()) gaps_ahead_.push_back(gap);
+}
+
+CapturedFrames BoxCapture::read(std::span<std::int16_t> out) {
+  take_deliveries();
   const auto channels = static_cast<std::size_t>(channels_);
-  const std::size_t wanted = out.size() / channels * channels;
-  const std::size_t samples = ring_.pop(out.subspan(0, std::min(wanted, ring_.size() / channels * channels)));
-  frames_read_ += samples / channels;
-  // Frames dropped on overflow came after what the ring held: skipping them
-  // keeps frame numbers on the box's time line (the gap becomes silence).
-  const std::uint64_t dropped = ring_.dropped() / channels;
-  frames_read_ += dropped - dropped_frames_seen_;
-  dropped_frames_seen_ = dropped;
-  return samples / channels;
+  const std::size_t room = out.size() / channels;
+  CapturedFrames block{next_frame_, 0};
+  while (block.frames < room && !unread_.empty() && unread_.front().arrival.frames_end <= timeline_.settled_end()) {
+    auto& delivery = unread_.front();
+    if (delivery.consumed == delivery.stored) {  // the rest of it did not fit in the ring
+      unread_.pop_front();
+      continue;
+    }
+    const std::uint64_t position = delivery.arrival.frames_start() + delivery.consumed;
+    // A gap at or before this frame moves it, and all after it, along the box's time line.
+    while (!gaps_ahead_.empty() && gaps_ahead_.front().at_frame <= position) {
+      gap_frames_ += gaps_ahead_.front().frames;
+      ++gap_count_;
+      passed_gaps_.push_back(gaps_ahead_.front());
+      gaps_ahead_.pop_front();
+    }
+    const std::uint64_t box_frame = position + gap_frames_;
+    if (box_frame != block.first_frame + block.frames) {
+      if (block.frames > 0) break;  // frames lost: the next read starts after them
+      block.first_frame = box_frame;
+    }
+    std::uint64_t count = std::min<std::uint64_t>(delivery.stored - delivery.consumed, room - block.frames);
+    if (!gaps_ahead_.empty()) count = std::min(count, gaps_ahead_.front().at_frame - position);
+    ring_.pop(out.subspan(block.frames * channels, count * channels));
+    delivery.consumed += static_cast<std::uint32_t>(count);
+    block.frames += count;
+  }
+  next_frame_ = block.first_frame + block.frames;
+  return block;
 }
 
 CaptureStats BoxCapture::stats() const {
-  return {frames_read_, ring_.dropped() / static_cast<std::uint64_t>(channels_),
-          input_overflows_.load(std::memory_order_relaxed)};
+  return {next_frame_, ring_.dropped() / static_cast<std::uint64_t>(channels_),
+          input_overflows_.load(std::memory_order_relaxed), gap_count_, gap_frames_};
 }
 
 }  // namespace deskline::drivers::audio

@@ -7,15 +7,17 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "drivers/audio/spsc_ring.hpp"
-#include "drivers/clock_offset.hpp"
+#include "drivers/audio/capture_timeline.hpp"
 
 namespace deskline::drivers::audio {
 
@@ -43,30 +45,18 @@ class PortAudioSystem {
   std::string error_;
 };
 
-// Frame k of a capture was sampled at host wall time k * 1e6 / rate + offset,
-// the offset estimated from arrival times as for box reports (ClockOffset):
-// delivery only ever adds delay. Fed on PortAudio's thread, read on others.
-class CaptureTimeline {
- public:
-  explicit CaptureTimeline(std::uint32_t rate_hz) : rate_hz_(rate_hz) {}
-  // Called when frames [0, frames_end) have arrived at host time now_us.
-  void arrived(std::uint64_t frames_end, std::int64_t now_us) { clock_.sample(frame_time_us(frames_end), now_us); }
-  bool known() const { return clock_.synchronized(); }
-  std::int64_t host_time_us(std::uint64_t frame) const { return clock_.to_host(frame_time_us(frame)); }
-  // The first frame sampled at or after host time host_us (clamped at 0).
-  std::uint64_t frame_at(std::int64_t host_us) const;
-
- private:
-  DeviceTimeUs frame_time_us(std::uint64_t frame) const { return frame * 1'000'000 / rate_hz_; }
-
-  std::uint32_t rate_hz_;
-  ClockOffset clock_;
+struct CaptureStats {
+  std::uint64_t frames = 0;                // read by the consumer, on the box's time line (gaps included)
+  std::uint64_t ring_overflow_frames = 0;  // dropped: the consumer fell behind
+  std::uint64_t input_overflows = 0;       // PortAudio/ALSA reported an input overflow
+  std::uint64_t gaps = 0;                  // audio lost before it reached the host (CaptureTimeline)
+  std::uint64_t gap_frames = 0;
 };
 
-struct CaptureStats {
-  std::uint64_t frames = 0;            // delivered to the consumer
-  std::uint64_t ring_overflow_frames = 0;  // dropped: the consumer fell behind
-  std::uint64_t input_overflows = 0;   // PortAudio/ALSA reported an input overflow
+// Frames of one line-up on the box's time line, as read() returns them.
+struct CapturedFrames {
+  std::uint64_t first_frame = 0;  // box frame of the first one
+  std::size_t frames = 0;
 };
 
 class BoxCapture {
@@ -80,29 +70,50 @@ class BoxCapture {
   static std::unique_ptr<BoxCapture> open(int device, int channels, std::uint32_t rate_hz, double ring_seconds,
                                           std::string& error);
 
-  // Moves up to out.size() / channels() whole frames into out; returns frames.
-  std::size_t read(std::span<std::int16_t> out);
+  // Moves up to out.size() / channels() whole frames into out, consecutive on
+  // the box's time line: frames lost before them (a gap, a ring overflow)
+  // show as a first_frame past the end of the previous read. Frames the
+  // timeline still holds (CaptureTimeline) are left in the ring.
+  CapturedFrames read(std::span<std::int16_t> out);
+  // The box reported audio lost at host time at_us (x800.md 6.8 audio_overrun).
+  void loss_reported(HostTimeUs at_us) { timeline_.loss_reported(at_us); }
+  // Gaps read() has passed since the last call, in order.
+  std::vector<Gap> take_gaps() { return std::exchange(passed_gaps_, {}); }
   int channels() const { return channels_; }
   std::uint32_t rate_hz() const { return rate_hz_; }
-  // Index of the next frame read() returns.
-  std::uint64_t next_frame() const { return frames_read_; }
   const CaptureTimeline& timeline() const { return timeline_; }
   CaptureStats stats() const;
 
  private:
-  BoxCapture(int channels, std::uint32_t rate_hz, std::size_t ring_samples);
+  // A callback's frames: the first `stored` of them went into the ring.
+  struct Delivery {
+    Arrival arrival;
+    std::uint32_t stored = 0;
+    std::uint32_t consumed = 0;  // consumer side
+  };
+
+  BoxCapture(int channels, std::uint32_t rate_hz, std::size_t ring_frames, std::size_t deliveries);
   static int on_audio(const void* input, void* output, unsigned long frames, const void* time_info,
                       unsigned long status_flags, void* self);
+  void take_deliveries();
 
   int channels_;
   std::uint32_t rate_hz_;
   SpscRing<std::int16_t> ring_;
-  CaptureTimeline timeline_;
+  SpscRing<Delivery> deliveries_;
   void* stream_ = nullptr;  // PaStream
-  std::uint64_t frames_arrived_ = 0;  // producer side
+  // Producer side.
+  std::uint64_t frames_arrived_ = 0;
+  bool overflow_unrecorded_ = false;  // flagged while deliveries_ was full
   std::atomic<std::uint64_t> input_overflows_{0};
-  std::uint64_t frames_read_ = 0;  // consumer side
-  std::uint64_t dropped_frames_seen_ = 0;
+  // Consumer side.
+  CaptureTimeline timeline_;
+  std::deque<Delivery> unread_;
+  std::deque<Gap> gaps_ahead_;  // decided, not yet reached by read()
+  std::vector<Gap> passed_gaps_;
+  std::uint64_t gap_count_ = 0;
+  std::uint64_t gap_frames_ = 0;  // box frame = delivered frame + this, at the read position
+  std::uint64_t next_frame_ = 0;  // box frame after the last one read
 };
 
 }  // namespace deskline::drivers::audio

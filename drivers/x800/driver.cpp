@@ -286,6 +286,7 @@ class Box : public std::enable_shared_from_this<Box> {
     if (const auto* error = std::get_if<wire::BoxError>(&report.body)) {
       if (!refused_line_state(*error))
         fault(BoxFaultKind::box_error, fmt::format("box error {}: {}", static_cast<int>(error->code), error->message));
+      if (error->code == wire::BoxErrorCode::audio_overrun) driver_.listener_.audio_lost(serial, report.box_time_us);
       return;
     }
     if (std::holds_alternative<wire::LineState>(report.body)) awaiting_line_state_ = false;

@@ -29,14 +29,16 @@ void check_scenario(const scenario::Scenario& parsed) {
     if (box.model.size() + box.serial.size() > 40) fail("info text too long");
   }
   double previous = 0;
+  double stalled_until = 0;
   for (const auto& action : parsed.actions) {
     if (action.at_s < 0 || action.at_s < previous) fail("actions not sorted or negative");
     previous = action.at_s;
     if (action.at_s > parsed.end_s) fail("action after end_s");
-    // end and restart concern the whole run, not a box.
+    // end, restart and stall concern the whole run, not a box.
     const bool boxless = std::holds_alternative<scenario::EndAction>(action.body) ||
-                         std::holds_alternative<scenario::RestartAction>(action.body);
-    if (boxless != action.box.empty()) fail("end or restart has a box, or an action has none");
+                         std::holds_alternative<scenario::RestartAction>(action.body) ||
+                         std::holds_alternative<scenario::StallAction>(action.body);
+    if (boxless != action.box.empty()) fail("end, restart or stall has a box, or an action has none");
     if (!boxless) {
       const auto box = std::find_if(parsed.boxes.begin(), parsed.boxes.end(),
                                     [&](const scenario::BoxDecl& decl) { return decl.id == action.box; });
@@ -49,6 +51,12 @@ void check_scenario(const scenario::Scenario& parsed) {
       if (garbage->size < 1 || garbage->size > 64 || garbage->count < 1) fail("garbage out of range");
     if (const auto* play = std::get_if<scenario::PlayAction>(&action.body))
       if (play->duration_s < 0 || play->duration_s > 3600) fail("play duration out of range");
+    if (const auto* stall = std::get_if<scenario::StallAction>(&action.body)) {
+      if (stall->duration_s <= 0 || stall->duration_s > 3600) fail("stall duration out of range");
+      if (action.at_s + stall->duration_s > parsed.end_s && !parsed.has_end) fail("stall outlasts end_s");
+      if (action.at_s < stalled_until) fail("overlapping stalls accepted");
+      stalled_until = action.at_s + stall->duration_s;
+    }
   }
 }
 

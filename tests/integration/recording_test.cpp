@@ -9,6 +9,8 @@
 #include <cmath>
 #include <fstream>
 #include <numbers>
+#include <optional>
+#include <regex>
 
 #include <fmt/format.h>
 
@@ -141,6 +143,91 @@ at 9.5 end
   const auto speech_part = slice(opusdec(line2, workspace.dir()), 4.0, 5.5);
   ASSERT_FALSE(speech_part.empty());
   EXPECT_GT(level_dbm0(speech_part), -40);
+}
+
+// Where a tone is audible in decoded audio, by the level of 5 ms windows:
+// the start of the first and the end of the last window above -30 dBm0, in
+// seconds from the start; nullopt when it is never audible.
+std::optional<std::pair<double, double>> audible_span(const std::vector<std::int16_t>& samples) {
+  constexpr std::size_t window = 40;
+  std::optional<std::pair<double, double>> span;
+  for (std::size_t at = 0; at + window <= samples.size(); at += window) {
+    const std::vector<std::int16_t> part(samples.begin() + static_cast<std::ptrdiff_t>(at),
+                                         samples.begin() + static_cast<std::ptrdiff_t>(at + window));
+    if (level_dbm0(part) < -30) continue;
+    if (!span) span.emplace(at / 8000.0, 0);
+    span->second = static_cast<double>(at + window) / 8000.0;
+  }
+  return span;
+}
+
+// A tone plays on each line from answer to hang-up, so a recording that
+// covers its call's hook times is tone from its first to its last sample.
+TEST(Recording, AStalledDaemonStillRecordsEveryLaterCallFromHookToHook) {
+  Workspace workspace("recording-stall");
+  const pid_t simulator = workspace.start_daemon_under_sim(workspace.write_scenario(R"(
+box A serial=X800-STALL lines=2 rate=8000
+at 0.5 A:1 ring cadence=1.0/2.0 count=1
+at 0.6 A:1 callerid number=13800000001
+at 1.0 A:1 offhook
+at 1.0 A:1 play tone=1000 level=-10 duration=7
+at 8.0 A:1 onhook
+# The daemon is held up for 3 s during the call: the box drops what it cannot deliver.
+at 3.0 stall duration=3
+at 8.5 A:2 ring cadence=1.0/2.0 count=1
+at 8.6 A:2 callerid number=13800000002
+at 9.5 A:2 offhook
+at 9.5 A:2 play tone=800 level=-10 duration=7
+at 16.5 A:2 onhook
+at 10.0 A:1 ring cadence=1.0/2.0 count=1
+at 10.1 A:1 callerid number=13800000003
+at 11.0 A:1 offhook
+at 11.0 A:1 play tone=1000 level=-10 duration=3
+at 14.0 A:1 onhook
+at 18 end
+)"));
+  ASSERT_GT(simulator, 0);
+  nlohmann::json audio;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        audio = workspace.cli_json({"status", "--json"})["audio"]["X800-STALL"];
+        return audio.is_object() && audio.value("gaps", 0) > 0;
+      },
+      std::chrono::seconds(40), "a gap in the box's audio stats"))
+      << audio.dump() << workspace.log();
+  EXPECT_EQ(workspace.wait_for_simulator(simulator), 0) << workspace.log();
+
+  const auto log = workspace.log();
+  std::smatch gap, dropped;
+  ASSERT_TRUE(std::regex_search(log, gap, std::regex(R"(audio gap of (\d+) ms \((\d+) frames\) .*, ([^\n]*))"))) << log;
+  EXPECT_EQ(gap[3], "placed at the box's audio_overrun report") << log;
+  ASSERT_TRUE(std::regex_search(log, dropped, std::regex(R"(audio chunks written \d+, dropped (\d+))"))) << log;
+  const long gap_frames = std::stol(gap[2]), lost_frames = std::stol(dropped[1]) * 160;
+  std::printf("gap of %ld frames placed for %ld frames the simulator dropped (%+ld)\n", gap_frames, lost_frames,
+              gap_frames - lost_frames);
+  EXPECT_NEAR(gap_frames, lost_frames, 160) << "at most a chunk written in part";
+  EXPECT_EQ(audio.value("gap_frames", 0), gap_frames);
+
+  const auto calls = workspace.calls();
+  for (const std::string number : {"13800000001", "13800000002", "13800000003"}) {
+    SCOPED_TRACE(number);
+    const auto* call = find_call_by_number(calls, number);
+    ASSERT_NE(call, nullptr) << calls.dump(2);
+    const auto file = workspace.recording_of((*call)["id"]);
+    ASSERT_FALSE(file.empty()) << workspace.log();
+    const double hook_to_hook =
+        parse_iso8601((*call)["ended_at"]) - parse_iso8601((*call)["answered_at"]);
+    const auto samples = opusdec(file, workspace.dir());
+    const auto tone = audible_span(samples);
+    ASSERT_TRUE(tone) << file;
+    const double length = static_cast<double>(samples.size()) / 8000;
+    std::printf("call %s: %.3f s hook to hook, recording %.3f s; tone from %+.1f ms to %+.1f ms of its end\n",
+                number.c_str(), hook_to_hook, ffprobe_duration(file), tone->first * 1000,
+                (tone->second - length) * 1000);
+    EXPECT_NEAR(ffprobe_duration(file), hook_to_hook, 0.020);
+    EXPECT_NEAR(tone->first, 0, 0.020) << "the recording starts at the answer";
+    EXPECT_NEAR(tone->second, length, 0.020) << "the recording ends at the hang-up";
+  }
 }
 
 TEST(Recording, SigkillMidCallLosesAtMostHalfASecondAndIsRepaired) {

@@ -2,8 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include "drivers/audio/capture.hpp"
-
 namespace deskline::drivers {
 namespace {
 
@@ -66,32 +64,6 @@ TEST(ClockOffset, HostTimesBeforeThePowerUpClampToZero) {
   ClockOffset clock;
   clock.sample(1'000, epoch);
   EXPECT_EQ(clock.to_device(epoch - 10'000), 0u);
-}
-
-// The capture timeline is the same estimator over frame numbers.
-TEST(CaptureTimeline, MapsFramesToHostTimeThroughTheSmallestDelay) {
-  audio::CaptureTimeline timeline(8000);
-  EXPECT_FALSE(timeline.known());
-  timeline.arrived(160, epoch + 20'000 + 4'000);  // 20 ms of audio, delivered 4 ms late
-  ASSERT_TRUE(timeline.known());
-  EXPECT_EQ(timeline.host_time_us(0), epoch + 4'000);
-  timeline.arrived(320, epoch + 40'000 + 1'000);  // delivered 1 ms late: better estimate
-  EXPECT_EQ(timeline.host_time_us(0), epoch + 1'000);
-  EXPECT_EQ(timeline.host_time_us(8000), epoch + 1'001'000);
-  timeline.arrived(480, epoch + 60'000 + 9'000);  // a late callback moves nothing but drift (20 ms * 500 ppm)
-  EXPECT_EQ(timeline.host_time_us(0), epoch + 1'010);
-}
-
-TEST(CaptureTimeline, FrameAtRoundsUpToTheFirstFrameAtOrAfterAHostTime) {
-  audio::CaptureTimeline timeline(16000);
-  timeline.arrived(320, epoch + 20'000);  // frame 0 at epoch; a frame every 62.5 us
-  EXPECT_EQ(timeline.frame_at(epoch), 0u);
-  EXPECT_EQ(timeline.frame_at(epoch + 1), 1u);
-  EXPECT_EQ(timeline.frame_at(epoch + 62), 1u);
-  EXPECT_EQ(timeline.frame_at(epoch + 63), 2u);
-  EXPECT_EQ(timeline.frame_at(epoch + 1'000'000), 16000u);
-  EXPECT_EQ(timeline.frame_at(epoch - 5'000), 0u) << "before the stream started";
-  EXPECT_EQ(timeline.host_time_us(timeline.frame_at(epoch + 500'000)), epoch + 500'000);
 }
 
 }  // namespace

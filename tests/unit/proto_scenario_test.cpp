@@ -237,6 +237,17 @@ TEST(ScenarioParse, RestartTakesNoBoxAndDefaultsToTerm) {
   EXPECT_DOUBLE_EQ(scenario.end_s, 3);
 }
 
+TEST(ScenarioParse, StallTakesNoBoxAndLastsUntilItsEnd) {
+  const Scenario scenario = parse_ok(std::string(box_a) + "at 1 stall duration=3\nat 4 stall duration=.5\n");
+  ASSERT_EQ(scenario.actions.size(), 2u);
+  EXPECT_EQ(action_name(scenario.actions[0].body), "stall");
+  EXPECT_TRUE(scenario.actions[0].box.empty());
+  EXPECT_FALSE(scenario.actions[0].port);
+  EXPECT_DOUBLE_EQ(std::get<StallAction>(scenario.actions[0].body).duration_s, 3);
+  EXPECT_DOUBLE_EQ(std::get<StallAction>(scenario.actions[1].body).duration_s, 0.5);
+  EXPECT_DOUBLE_EQ(scenario.end_s, 4.5) << "without 'end', the scenario lasts until the program goes on";
+}
+
 TEST(ScenarioParse, ActionsSortStablyByTime) {
   const Scenario scenario = parse_ok(std::string(box_a) +
                                      "at 5 A:1 offhook\n"
@@ -373,6 +384,19 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"restart_flag", a + "at 1 restart signal\n", 2, "key 'signal' needs a value"},
         ErrorCase{"restart_duplicate_key", a + "at 1 restart signal=kill signal=term\n", 2, "duplicate key 'signal'"},
         ErrorCase{"restart_after_end", a + "at 5 end\nat 6 restart\n", 3, "comes after 'end' at 5 s (line 2)"},
+        // stall
+        ErrorCase{"stall_with_box", a + "at 1 A stall duration=1\n", 2, "'stall' takes no box: write at TIME stall"},
+        ErrorCase{"stall_with_port", a + "at 1 A:1 stall duration=1\n", 2, "'stall' takes no box"},
+        ErrorCase{"stall_no_duration", a + "at 1 stall\n", 2, "stall needs duration=SECONDS, as duration=3"},
+        ErrorCase{"stall_bad_duration", a + "at 1 stall duration=3s\n", 2, "bad duration '3s': expected a decimal number"},
+        ErrorCase{"stall_zero_duration", a + "at 1 stall duration=0\n", 2, "stall duration must be above 0"},
+        ErrorCase{"stall_long_duration", a + "at 1 stall duration=3601\n", 2, "duration '3601' out of range 0..3600"},
+        ErrorCase{"stall_unknown_key", a + "at 1 stall duration=1 signal=kill\n", 2,
+                  "unknown key 'signal' for stall (allowed: duration)"},
+        ErrorCase{"stall_duplicate_key", a + "at 1 stall duration=1 duration=2\n", 2, "duplicate key 'duration'"},
+        ErrorCase{"stall_overlap", a + "at 1 stall duration=2\nat 2.5 stall duration=1\n", 3,
+                  "stall at 2.5 s starts before the stall of line 2 is over at 3 s"},
+        ErrorCase{"stall_after_end", a + "at 5 end\nat 6 stall duration=1\n", 3, "comes after 'end' at 5 s (line 2)"},
         // ring
         ErrorCase{"ring_cadence_format", a + "at 1 A:1 ring cadence=1\n", 2, "bad cadence '1'"},
         ErrorCase{"ring_cadence_zero", a + "at 1 A:1 ring cadence=0/4\n", 2, "on-time must be above 0"},

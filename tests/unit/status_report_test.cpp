@@ -58,14 +58,16 @@ TEST(StatusReport, BoxesLinesAndDetections) {
 
 TEST(StatusReport, AudioCaptureWithAndWithoutAStream) {
   std::map<std::string, BoxAudioStats> audio;
-  audio["A"] = {"deskline_A", true, "", drivers::audio::CaptureStats{8000, 2, 1}};
+  audio["A"] = {"deskline_A", true, "", drivers::audio::CaptureStats{8000, 2, 1, 1, 16800}};
   audio["B"] = {"", false, "no audio device matches", std::nullopt};
   const auto json = to_json(audio);
   EXPECT_EQ(json["A"], (nlohmann::json{{"device", "deskline_A"},
                                        {"capturing", true},
                                        {"frames", 8000},
                                        {"ring_overflow_frames", 2},
-                                       {"input_overflows", 1}}));
+                                       {"input_overflows", 1},
+                                       {"gaps", 1},
+                                       {"gap_frames", 16800}}));
   EXPECT_EQ(json["B"], (nlohmann::json{{"device", ""}, {"capturing", false}, {"error", "no audio device matches"}}));
 }
 

@@ -257,7 +257,10 @@ void AudioWriter::write_chunk(Stream& stream, std::size_t stream_index, Nanoseco
       count(&AudioStats::chunks_dropped);
       if (overrun_callback_ && now - stream.last_overrun_report >= nanoseconds_per_second) {
         stream.last_overrun_report = now;
-        overrun_callback_(stream_index, now);
+        // Stamped with the first dropped frame, as x800.md 6.8 asks.
+        const std::int64_t first_dropped = stream.cursor + static_cast<std::int64_t>(offset / frame_bytes);
+        overrun_callback_(stream_index, stream.epoch + first_dropped * nanoseconds_per_second /
+                                                           static_cast<std::int64_t>(stream.rate));
       }
       return;
     }

@@ -56,8 +56,8 @@ class AudioWriter {
   bool prepare(const std::string& directory, const std::vector<proto::scenario::BoxDecl>& boxes);
   const std::string& config_path() const { return config_path_; }
 
-  // Called with (box index, monotonic time) when chunks are dropped while a
-  // reader is connected; at most once a second per box.
+  // Called with (box index, monotonic time of the first dropped frame) when
+  // chunks are dropped while a reader is connected; at most once a second per box.
   void set_overrun_callback(std::function<void(std::size_t, Nanoseconds)> callback);
 
   void start();

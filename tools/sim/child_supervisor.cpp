@@ -45,12 +45,14 @@ ChildSupervisor::ChildSupervisor(Settings settings, int signal_fd, std::vector<s
       signal_fd_(signal_fd),
       runner_fd_(eventfd(0, EFD_CLOEXEC)),
       restart_fd_(eventfd(0, EFD_CLOEXEC)),
+      stall_fd_(eventfd(0, EFD_CLOEXEC)),
       boxes_(boxes),
       trace_(trace) {}
 
 ChildSupervisor::~ChildSupervisor() {
   if (runner_fd_ >= 0) close(runner_fd_);
   if (restart_fd_ >= 0) close(restart_fd_);
+  if (stall_fd_ >= 0) close(stall_fd_);
 }
 
 void ChildSupervisor::runner_done(RunnerOutcome outcome) {
@@ -63,15 +65,37 @@ void ChildSupervisor::request_restart(proto::scenario::StopSignal signal) {
   wake(restart_fd_);
 }
 
+void ChildSupervisor::request_stall(bool stalled) {
+  stall_wanted_ = stalled;
+  wake(stall_fd_);
+}
+
+void ChildSupervisor::send_and_trace(int signal_number, const char* why) {
+  child_.signal(signal_number);
+  trace_.write({{"kind", "child_signal"}, {"pid", child_.pid()}, {"signal", signal_name(signal_number)}, {"why", why}});
+}
+
 void ChildSupervisor::signal_child(int signal_number, const char* why) {
   if (!child_.running()) return;
-  const Nanoseconds now = monotonic_ns();
-  child_.signal(signal_number);
+  if (stalled_) {
+    send_and_trace(SIGCONT, "stall cut short");
+    stalled_ = false;
+  }
   if (stop_signal_ == 0) {
     stop_signal_ = signal_number;
-    stop_signal_ns_ = now;
+    stop_signal_ns_ = monotonic_ns();
   }
-  trace_.write({{"kind", "child_signal"}, {"pid", child_.pid()}, {"signal", signal_name(signal_number)}, {"why", why}});
+  send_and_trace(signal_number, why);
+}
+
+void ChildSupervisor::apply_stall() {
+  drain(stall_fd_);
+  const bool wanted = stall_wanted_;
+  // A child on its way out (or a cut-short stall) is not stopped again.
+  if (wanted == stalled_ || !child_.running() || (wanted && (ending_ || restart_pending_))) return;
+  stalled_ = wanted;
+  log("stall: {} the child (pid {})", wanted ? "stopping" : "continuing", child_.pid());
+  send_and_trace(wanted ? SIGSTOP : SIGCONT, wanted ? "stall" : "stall over");
 }
 
 nlohmann::json ChildSupervisor::stop_fields(Nanoseconds exited_ns) const {
@@ -121,6 +145,7 @@ bool ChildSupervisor::start_again(int old_status, Nanoseconds exited_ns) {
   if (!spawn()) return false;
   stop_signal_ = 0;
   killed_ = false;
+  stalled_ = false;
   log("restart: child pid {} exited with status {} ({} ms after the signal); started it again as pid {}", old_pid,
       exit_code_of(old_status), event["after_signal_ms"].dump(), child_.pid());
   event["kind"] = "child_restart";
@@ -169,8 +194,8 @@ SupervisionEnd ChildSupervisor::run() {
     int timeout_ms = -1;
     if (kill_deadline_)
       timeout_ms = static_cast<int>(std::max<Nanoseconds>(0, *kill_deadline_ - monotonic_ns()) / 1'000'000);
-    pollfd fds[3] = {{signal_fd_, POLLIN, 0}, {runner_fd_, POLLIN, 0}, {restart_fd_, POLLIN, 0}};
-    const int ready = ::poll(fds, 3, timeout_ms);
+    pollfd fds[4] = {{signal_fd_, POLLIN, 0}, {runner_fd_, POLLIN, 0}, {restart_fd_, POLLIN, 0}, {stall_fd_, POLLIN, 0}};
+    const int ready = ::poll(fds, 4, timeout_ms);
     if (ready < 0 && errno != EINTR) {
       trace_exit(child_status(), monotonic_ns());
       break;
@@ -180,6 +205,7 @@ SupervisionEnd ChildSupervisor::run() {
       drain(restart_fd_);
       stop_for_restart();
     }
+    if (fds[3].revents & POLLIN) apply_stall();
     if (fds[1].revents & POLLIN) on_runner_done();
     if (kill_deadline_ && monotonic_ns() >= *kill_deadline_ && !child_.poll()) {
       log("the child ignored {} for 10 s: SIGKILL", signal_name(stop_signal_));

@@ -253,10 +253,11 @@ int run(const Options& options) {
       if (!supervisor.ready() || !supervisor.spawn()) {
         exit_code = exit_setup_failed;
       } else {
-        RunnerOptions runner_options{options.start_timeout_s, !options.start_immediately, {}};
+        RunnerOptions runner_options{options.start_timeout_s, !options.start_immediately, {}, {}};
         runner_options.restart_program = [&supervisor](proto::scenario::StopSignal signal) {
           supervisor.request_restart(signal);
         };
+        runner_options.stall_program = [&supervisor](bool stalled) { supervisor.request_stall(stalled); };
         runner->start(std::move(runner_options), [&supervisor](RunnerOutcome result) { supervisor.runner_done(result); });
         const auto end = supervisor.run();
         const int status = supervisor.child_status();

@@ -84,6 +84,7 @@ bool ScenarioRunner::plug_initial_boxes() {
 void ScenarioRunner::start(RunnerOptions options, std::function<void(RunnerOutcome)> done) {
   done_ = std::move(done);
   restart_program_ = options.restart_program;
+  stall_program_ = options.stall_program;
   thread_ = std::thread([this, options] { run(options); });
 }
 
@@ -318,6 +319,16 @@ void ScenarioRunner::execute(const scenario::Action& action) {
           detail = kill ? " (SIGKILL)" : " (SIGTERM)";
           if (restart_program_) restart_program_(body.signal);
           else event["skipped"] = "no program to restart";
+        } else if constexpr (std::is_same_v<T, scenario::StallAction>) {
+          event["duration_s"] = body.duration_s;
+          detail = fmt::format(" for {} s (SIGSTOP, then SIGCONT)", body.duration_s);
+          if (stall_program_) {
+            stall_program_(true);
+            // Like a ring burst's end: dropped by an earlier "end", whose stop continues the program anyway.
+            schedule(due + seconds_to_ns(body.duration_s), [this] { stall_program_(false); });
+          } else {
+            event["skipped"] = "no program to stall";
+          }
         }
       },
       action.body);

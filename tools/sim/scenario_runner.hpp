@@ -44,6 +44,9 @@ struct RunnerOptions {
   // it with the signal and start it again. Called on the runner thread; must
   // not block (the scenario clock goes on while the program restarts).
   std::function<void(proto::scenario::StopSignal)> restart_program;
+  // The "stall" action: asks to stop (true) or continue (false) the program
+  // under test. Called on the runner thread; must not block.
+  std::function<void(bool)> stall_program;
 };
 
 class ScenarioRunner {
@@ -125,6 +128,7 @@ class ScenarioRunner {
   bool stopping_ = false;
   std::function<void(RunnerOutcome)> done_;
   std::function<void(proto::scenario::StopSignal)> restart_program_;
+  std::function<void(bool)> stall_program_;
   std::thread thread_;
 };
 
