@@ -52,7 +52,6 @@ bool Daemon::start() {
   }
 
   calls_.emplace(io_, config_, *store_, log_);
-  calls_->recover_interrupted_calls();
 
   auto directory = Directory::open(Directory::path_for(config_), config_.directory);
   if (!directory) {
@@ -83,6 +82,7 @@ bool Daemon::start() {
       },
       log_);
   recordings_->recover();
+  calls_->recover_interrupted_calls();
   recordings_->check_retention();
   calls_->add_observer(*recordings_);
   media_->enable_line_detectors(

@@ -299,8 +299,12 @@ void CallService::recover_interrupted_calls() {
     call.state = CallState::ended;
     call.outcome = Outcome::interrupted;
     call.end_reason = EndReason::restart;
-    // The last moment we know the call existed: when it was answered or started.
+    // The last moment we know the call existed: when it was answered or
+    // started, or the end of its recording (repaired by now) if that is later.
     if (!call.ended_at) call.ended_at = call.answered_at.value_or(call.started_at);
+    if (const auto recording = store_.find_recording(call.id); recording && *recording)
+      call.ended_at = std::max(*call.ended_at, (*recording)->started_at +
+                                                   static_cast<WallTimeUs>((*recording)->duration_s * 1e6));
     if (auto updated = store_.update_call(call); !updated)
       log_.error("call={} cannot close interrupted call: {}", call.id, updated.error().message());
     else

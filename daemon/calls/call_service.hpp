@@ -115,7 +115,8 @@ class CallService : public drivers::BoxListener {
 
   // Ends calls in progress with outcome "interrupted" (daemon stopping).
   void interrupt_all(drivers::HostTimeUs now_us);
-  // Calls a previous daemon left active are closed as "interrupted".
+  // Calls a previous daemon left active are closed as "interrupted". Run it
+  // after their recordings were repaired: a call ends no earlier than its recording.
   void recover_interrupted_calls();
 
   // Boxes, lines and fault counters, for `deskline status`.

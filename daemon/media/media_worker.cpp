@@ -203,6 +203,7 @@ void MediaWorker::stop_recording(const std::string& call_id, std::int64_t end_ho
 void MediaWorker::hold_recording(const std::string& call_id, std::optional<std::int64_t> until_host_us) {
   push(Hold{call_id, until_host_us});
 }
+void MediaWorker::call_ended_on(const std::string& serial, int port) { push(CallEnded{serial, port}); }
 
 std::map<std::string, BoxAudioStats> MediaWorker::stats() const {
   std::lock_guard lock(mutex_);
@@ -266,6 +267,24 @@ void MediaWorker::handle(Detach& request) {
   pump(box);  // keep what was captured before the box went away
   box.attached = false;
   box.capture.reset();
+  // Its recordings end with that: a re-plugged box's stream restarts at frame
+  // 0, and must not be taken for the rest of theirs.
+  for (auto recording = recordings_.begin(); recording != recordings_.end();) {
+    if (recording->second->request.box_serial != request.serial) {
+      ++recording;
+      continue;
+    }
+    finish(*recording->second, RecordingState::complete);
+    recording = recordings_.erase(recording);
+  }
+}
+
+void MediaWorker::handle(CallEnded& request) {
+  auto box = boxes_.find(request.serial);
+  if (box == boxes_.end()) return;
+  auto& detectors = box->second->detectors;
+  if (request.port >= 1 && request.port <= static_cast<int>(detectors.size()))
+    detectors[static_cast<std::size_t>(request.port - 1)].reset_call_progress();
 }
 
 void MediaWorker::open_capture(Box& box) {

@@ -96,6 +96,9 @@ class MediaWorker {
   // The box reported line audio lost near this host time (x800.md 6.8
   // audio_overrun): the gap the capture finds there goes at that time.
   void audio_lost(const std::string& serial, std::int64_t at_host_us);
+  // The line's call ended: its call-progress detector starts the next call
+  // clean (nothing heard on this call is reported on the next).
+  void call_ended_on(const std::string& serial, int port);
   void start_recording(RecordingRequest request);
   void stop_recording(const std::string& call_id, std::int64_t end_host_us);
   // Writes a recording only up to host time until_host_us for now (nullopt:
@@ -122,11 +125,15 @@ class MediaWorker {
     std::string call_id;
     std::int64_t end_host_us;
   };
+  struct CallEnded {
+    std::string serial;
+    int port;
+  };
   struct Hold {
     std::string call_id;
     std::optional<std::int64_t> until_host_us;
   };
-  using Request = std::variant<Attach, Detach, AudioLost, RecordingRequest, Stop, Hold>;
+  using Request = std::variant<Attach, Detach, AudioLost, RecordingRequest, Stop, Hold, CallEnded>;
   struct Box;
   struct Recording;
 
@@ -138,6 +145,7 @@ class MediaWorker {
   void handle(RecordingRequest& request);
   void handle(Stop& request);
   void handle(Hold& request);
+  void handle(CallEnded& request);
   void open_capture(Box& box);
   void pump(Box& box);
   void append_silence_until(Box& box, std::uint64_t frame);

@@ -77,6 +77,7 @@ void RecordingService::call_changed(CallChange change, const CallRecord& call, c
   } else if (change == CallChange::started && !inbound) {
     start(call, call.started_at);
   } else if (change == CallChange::ended) {
+    media_.call_ended_on(call.box, call.port);
     auto found = recording_.find(call.id);
     if (found == recording_.end()) return;
     found->second = call;

@@ -102,8 +102,22 @@ at 10.0 end
   EXPECT_EQ((*interrupted)["number"], "13700001111");
   EXPECT_NEAR(at(*interrupted, "started_at"), t0 + 0.5, time_tolerance_s);
   EXPECT_NEAR(at(*interrupted, "answered_at"), t0 + 1.5, time_tolerance_s);
-  // A clean stop ends it when the daemon stopped; after a kill, the last moment known is the answer.
-  EXPECT_NEAR(at(*interrupted, "ended_at"), test.killed ? t0 + 1.5 : t0 + 3.0, time_tolerance_s);
+  // A clean stop ends it when the daemon stopped; after a kill, the last
+  // moment known is the end of its repaired recording (pages written by then).
+  const auto recordings = workspace.cli_json({"recordings", "--json"});
+  const nlohmann::json* cut_recording = nullptr;
+  for (const auto& row : recordings)
+    if (row.value("call_id", "") == (*interrupted)["id"]) cut_recording = &row;
+  ASSERT_NE(cut_recording, nullptr) << recordings.dump(2);
+  if (test.killed) {
+    EXPECT_EQ((*cut_recording)["state"], "repaired") << cut_recording->dump();
+    EXPECT_NEAR(at(*interrupted, "ended_at"), t0 + 1.5 + (*cut_recording)["duration_s"].get<double>(),
+                time_tolerance_s)
+        << cut_recording->dump();
+    EXPECT_LE(at(*interrupted, "ended_at"), t0 + 3.0 + time_tolerance_s);
+  } else {
+    EXPECT_NEAR(at(*interrupted, "ended_at"), t0 + 3.0, time_tolerance_s);
+  }
 
   const auto* joined = find_call(calls, "unknown", "completed");
   ASSERT_NE(joined, nullptr) << calls.dump(2);
@@ -118,7 +132,6 @@ at 10.0 end
 
   // Recorded from the join on (policy "always"), up to the on-hook.
   const nlohmann::json* recording = nullptr;
-  const auto recordings = workspace.cli_json({"recordings", "--json"});
   for (const auto& row : recordings)
     if (row.value("call_id", "") == (*joined)["id"]) recording = &row;
   ASSERT_NE(recording, nullptr) << recordings.dump(2) << workspace.log();
