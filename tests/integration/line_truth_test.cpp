@@ -64,6 +64,54 @@ std::vector<nlohmann::json> run_with_pops(const Workspace& workspace, const std:
   return client.seen;
 }
 
+// On each of 10 lines the far end hangs up, busy tone plays and the rep puts
+// the handset down 2.5 to 3.13 s into it: the tone stops at 10 different
+// phases of its 0.35/0.35 s cadence. The next call on each line, answered
+// with 30 s of speech, must be whole: a tone detector that stayed latched
+// would end it as remote_hangup 2 s after the answer.
+TEST(LineTruth, BusyToneEndingAtAnyCadencePhaseLeavesTheNextCallWhole) {
+  Workspace workspace("busy-phases");
+  const auto speech = workspace.dir() / "speech.wav";
+  std::string ignored;
+  ASSERT_EQ(tools::run_capture({"sh", "-c",
+                                "espeak-ng -v en -w " + speech.string() + ".tmp.wav 'Good morning, this is Deskline "
+                                "calling about your order.' && sox " + speech.string() + ".tmp.wav -r 8000 -c 1 -b 16 " +
+                                    speech.string()},
+                               ignored),
+            0)
+      << ignored;
+  std::string scenario = "box A serial=X800-PHASES lines=10 decode=yes\n";
+  for (int port = 1; port <= 10; ++port) {
+    const auto line = "A:" + std::to_string(port);
+    const double busy_s = 2.5 + 0.07 * (port - 1);
+    scenario += "at 0.5 " + line + " ring cadence=1.0/2.0 count=1\n";
+    scenario += "at 1.0 " + line + " offhook\n";
+    scenario += "at 3.0 " + line + " play busy duration=" + std::to_string(busy_s) + "\n";
+    scenario += "at " + std::to_string(3.0 + busy_s) + " " + line + " onhook\n";
+    scenario += "at 8.0 " + line + " ring cadence=1.0/2.0 count=1\n";
+    scenario += "at 8.5 " + line + " offhook\n";
+    scenario += "at 8.7 " + line + " play file=speech.wav duration=29.6\n";
+    scenario += "at 38.5 " + line + " onhook\n";
+  }
+  scenario += "at 40.0 end\n";
+  ASSERT_EQ(workspace.run_scenario(scenario), 0) << workspace.log();
+
+  const auto calls = workspace.calls();
+  ASSERT_EQ(calls.size(), 20u) << calls.dump(2);
+  int whole = 0;
+  for (const auto& call : calls) {
+    if (call.value("outcome", "") == "remote_hangup") continue;  // the first call of each line
+    SCOPED_TRACE(call.value("line", ""));
+    EXPECT_EQ(call["outcome"], "answered") << call.dump(2);
+    EXPECT_NEAR(call["duration_s"].get<double>(), 30.0, 0.05) << call.dump(2);
+    const auto file = workspace.recording_of(call.value("id", ""));
+    ASSERT_FALSE(file.empty());
+    EXPECT_NEAR(ffprobe_duration(file), 30.0, 0.1);
+    ++whole;
+  }
+  EXPECT_EQ(whole, 10) << calls.dump(2);
+}
+
 // A 2 s USB drop-out while 8 lines are off-hook: every call in progress ends
 // as device_lost, and the re-plugged box's power-up reports (off-hook at box
 // time ~0) join each line's call in progress, never a new outbound call.
