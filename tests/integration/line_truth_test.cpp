@@ -157,6 +157,14 @@ TEST(LineTruth, ReplugWithEightLinesOffHookJoinsEightCallsAndDialsNone) {
     EXPECT_EQ(call->value("number", ""), lost[line]->value("number", ""));
   }
   EXPECT_EQ(joined["X800-REPLUG:1"]->value("number", ""), "13800000001");
+  // The cut calls' recordings end with the drop-out, not when the re-plugged
+  // box's new stream reaches their old end frame.
+  for (const auto& [line, call] : lost) {
+    SCOPED_TRACE(line);
+    const auto file = workspace.recording_of(call->value("id", ""));
+    ASSERT_FALSE(file.empty());
+    EXPECT_NEAR(ffprobe_duration(file), call->value("duration_s", 0.0), 0.3) << call->dump(2);
+  }
   EXPECT_EQ(count_events(pops, "call.joined"), 8u);
   EXPECT_EQ(count_events(pops, "call.outbound"), 4u);  // ports 5-8 before the drop-out only
 }
