@@ -38,6 +38,13 @@ bool Daemon::start() {
     log_.error("cannot create data_dir {}: {}", config_.data_dir.string(), error.message());
     return false;
   }
+  // Before anything in data_dir is read or repaired.
+  auto lock = InstanceLock::acquire(config_.data_dir / "desklined.lock");
+  if (!lock) {
+    log_.error("{}", lock.error().message());
+    return false;
+  }
+  instance_lock_.emplace(std::move(*lock));
   auto store = Store::open(config_.database_path());
   if (!store) {
     log_.error("cannot open database {}: {}", config_.database_path().string(), store.error().code.message());

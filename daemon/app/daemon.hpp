@@ -19,6 +19,7 @@
 #include "daemon/api/pop_hub.hpp"
 #include "daemon/api/pop_server.hpp"
 #include "daemon/app/control_handler.hpp"
+#include "daemon/app/instance_lock.hpp"
 #include "daemon/calls/call_service.hpp"
 #include "daemon/core/log.hpp"
 #include "daemon/directory/directory.hpp"
@@ -54,6 +55,7 @@ class Daemon {
   // Declared first, destroyed last: every I/O object below belongs to it.
   boost::asio::io_context io_;
   boost::asio::signal_set signals_;
+  std::optional<InstanceLock> instance_lock_;  // held for the daemon's life
   std::unique_ptr<Store> store_;
   std::unique_ptr<Directory> directory_;
   std::optional<CallService> calls_;

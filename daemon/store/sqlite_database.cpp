@@ -1,6 +1,7 @@
 #include "daemon/store/sqlite_database.hpp"
 
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -114,6 +115,13 @@ Result<Connection> open_database(const std::filesystem::path& path, bool read_on
     return refuse({result, sqlite_category()}, "cannot open: " + text);
   }
   sqlite3* database = connection.database;
+  // SQLite falls back to read-only when the file cannot be written; a writer
+  // would then lose every change, one error at a time, after starting fine.
+  if (!read_only && sqlite3_db_readonly(database, "main") == 1)
+    return refuse(StoreError::database_read_only,
+                  fmt::format("the database is read-only for this user (uid {}): check the owner and mode of the "
+                              "file and its folder; {} writes every call there",
+                              ::geteuid(), writer));
   sqlite3_extended_result_codes(database, 1);
   sqlite3_busy_timeout(database, busy_timeout_ms);
 

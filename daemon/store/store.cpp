@@ -108,6 +108,7 @@ class StoreCategory final : public std::error_category {
       case StoreError::database_missing: return "database does not exist";
       case StoreError::no_such_call: return "no call with this id";
       case StoreError::invalid_row: return "database holds a value this deskline does not know";
+      case StoreError::database_read_only: return "database is read-only for this user";
     }
     return "unknown store error";
   }

@@ -27,6 +27,7 @@ enum class StoreError {
   database_missing,    // read-only open of a file that does not exist
   no_such_call,        // update_call for an id that is not stored
   invalid_row,         // a row holds a word this deskline does not know (written by a newer one?)
+  database_read_only,  // a writer's open of a file (or folder) this user cannot write
 };
 const std::error_category& store_category();
 std::error_code make_error_code(StoreError error);

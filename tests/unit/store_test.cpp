@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -106,6 +108,29 @@ TEST_F(StoreTest, ReopeningIsIdempotent) {
     EXPECT_EQ(store->schema_version(), Store::latest_schema_version());
     EXPECT_EQ(store->list_calls(0).value().size(), 1u);
   }
+}
+
+// A database this user cannot write: opened for writing, SQLite would fall
+// back to read-only and the daemon would lose every call after starting. As
+// root (CI), the check runs in a child that drops to an unprivileged uid,
+// since root writes any file whatever its mode.
+TEST_F(StoreTest, AWriterRefusesADatabaseItCannotWrite) {
+  open_store().reset();
+  fs::permissions(path_, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+  fs::permissions(folder_, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) ::_exit(3);
+    const auto store = Store::open(path_);
+    const bool refused = !store && store.error().code == StoreError::database_read_only &&
+                         store.error().message().find("read-only for this user") != std::string::npos;
+    ::_exit(refused ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
+  EXPECT_TRUE(open_store(true));  // reading is still fine
 }
 
 TEST_F(StoreTest, RefusesADatabaseFromANewerVersion) {
