@@ -56,6 +56,7 @@ class Daemon {
   boost::asio::signal_set signals_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<Directory> directory_;
+  std::unique_ptr<PopEventLog> pop_events_;  // outlives pops_
   std::optional<CallService> calls_;
   std::optional<PopHub> pops_;
   std::optional<MediaWorker> media_;
