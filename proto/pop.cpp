@@ -72,6 +72,22 @@ std::optional<Event> event_from_json(std::string_view text) {
   }
 }
 
+std::string to_json(const Hello& hello) {
+  return json{{"v", schema_version}, {"hello", {{"stream", hello.stream}, {"last_seq", hello.last_seq}}}}.dump();
+}
+
+std::optional<Hello> hello_from_json(std::string_view text) {
+  const auto in = json::parse(text, nullptr, false);
+  if (!in.is_object() || in.value("v", json()) != schema_version) return std::nullopt;
+  const auto found = in.find("hello");
+  if (found == in.end() || !found->is_object()) return std::nullopt;
+  const auto stream = found->find("stream");
+  const auto last_seq = found->find("last_seq");
+  if (stream == found->end() || !stream->is_string() || stream->get<std::string>().empty()) return std::nullopt;
+  if (last_seq == found->end() || !last_seq->is_number_unsigned()) return std::nullopt;
+  return Hello{stream->get<std::string>(), last_seq->get<std::uint64_t>()};
+}
+
 ParsedRequest parse_client_request(std::string_view text) {
   if (text.size() > max_request_bytes) return {std::nullopt, "request longer than 4096 bytes"};
   const auto in = json::parse(text, nullptr, false);
@@ -82,6 +98,10 @@ ParsedRequest parse_client_request(std::string_view text) {
     if (key == "resume_from") {
       if (!value.is_number_unsigned()) return {std::nullopt, "resume_from must be a non-negative integer"};
       request.resume_from = value.get<std::uint64_t>();
+    } else if (key == "stream") {
+      if (!value.is_string() || value.get<std::string>().empty())
+        return {std::nullopt, "stream must be the non-empty stream id of a hello"};
+      request.stream = value.get<std::string>();
     } else if (key == "lines") {
       if (!value.is_array()) return {std::nullopt, "lines must be an array of line names"};
       if (value.size() > max_filter_lines) return {std::nullopt, "lines names more than 64 lines"};
@@ -93,9 +113,10 @@ ParsedRequest parse_client_request(std::string_view text) {
       }
       request.lines = std::move(lines);
     } else {
-      return {std::nullopt, "unknown key '" + key + "'; a request has resume_from and/or lines"};
+      return {std::nullopt, "unknown key '" + key + "'; a request has resume_from (with stream) and/or lines"};
     }
   }
+  if (request.stream && !request.resume_from) return {std::nullopt, "stream goes with resume_from"};
   if (!request.resume_from && !request.lines) return {std::nullopt, "empty request: send resume_from and/or lines"};
   return {std::move(request), {}};
 }

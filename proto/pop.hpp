@@ -53,12 +53,27 @@ std::string to_json(const Event& event);
 // For tests and clients: the inverse of to_json; nullopt on anything else.
 std::optional<Event> event_from_json(std::string_view text);
 
+// The first message on every connection: which event stream the daemon
+// serves (one per database) and the newest seq it had published then.
+struct Hello {
+  std::string stream;
+  std::uint64_t last_seq = 0;  // 0: no event yet
+  friend bool operator==(const Hello&, const Hello&) = default;
+};
+
+// {"v":1,"hello":{"stream":"...","last_seq":N}}, no newline.
+std::string to_json(const Hello& hello);
+// For clients: the hello in a message; nullopt when it is anything else.
+std::optional<Hello> hello_from_json(std::string_view text);
+
 // What a client may send, one JSON object per line:
 //   {"resume_from": SEQ}   replay every kept event with seq > SEQ
+//   {"resume_from": SEQ, "stream": "ID"}   the same, only if the daemon's stream is ID
 //   {"lines": ["Sales 1", ...]}   only events of these lines (and device events)
-// Both keys may appear in one request.
+// resume_from and lines may appear in one request.
 struct ClientRequest {
   std::optional<std::uint64_t> resume_from;
+  std::optional<std::string> stream;  // only with resume_from
   std::optional<std::vector<std::string>> lines;
 };
 

@@ -19,16 +19,25 @@ std::string started_event_name(Direction direction) {
   return "call.joined";
 }
 
-PopMessagePtr make_message(proto::pop::Event event) {
+// json is the event as to_json wrote it, now or before a restart.
+PopMessagePtr make_message(proto::pop::Event event, std::string json) {
   auto message = std::make_shared<PopMessage>();
-  message->text = proto::pop::to_json(event) + "\n";
+  message->text = std::move(json) + "\n";
   message->event = std::move(event);
   return message;
 }
 
+PopMessagePtr make_message(proto::pop::Event event) {
+  auto json = proto::pop::to_json(event);
+  return make_message(std::move(event), std::move(json));
+}
+
 }  // namespace
 
-PopHub::PopHub(Logger& log, CustomerLookup lookup) : log_(log), lookup_(std::move(lookup)) {}
+PopHub::PopHub(Logger& log, CustomerLookup lookup, PopEventLog& events)
+    : log_(log), lookup_(std::move(lookup)), events_(events), next_seq_(events.last_seq_at_open() + 1) {}
+
+std::string PopHub::hello() const { return proto::pop::to_json(proto::pop::Hello{stream_id(), last_seq()}) + "\n"; }
 
 void PopHub::unsubscribe(PopSubscriber& subscriber) {
   std::erase(subscribers_, &subscriber);
@@ -113,12 +122,12 @@ void PopHub::call_changed(CallChange change, const CallRecord& call, const CallC
   if (change == CallChange::flash) event.flash_ms = detail.flash_ms;
   const bool ended = change == CallChange::ended;
   const auto call_id = call.id;
-  publish(std::move(event));
+  const auto message = publish(std::move(event));
   if (ended) {
     active_.erase(call_id);
     matches_.erase(call_id);
   } else {
-    auto replay = history_.back()->event;
+    auto replay = message->event;
     replay.replay = true;
     active_[call_id] = make_message(std::move(replay));
   }
@@ -140,12 +149,13 @@ void PopHub::recording_saved(const CallRecord& call, const std::string& path, do
   publish(std::move(event));
 }
 
-void PopHub::publish(proto::pop::Event event) {
+PopMessagePtr PopHub::publish(proto::pop::Event event) {
   event.seq = next_seq_++;
   if (event.at.empty()) event.at = format_iso8601(realtime_us());
   auto message = make_message(std::move(event));
-  history_.push_back(message);
-  if (history_.size() > history_limit) history_.pop_front();
+  // Stored before anyone sees it, so that no seq a desk has seen is given to
+  // another event after a restart, even a SIGKILL right after delivery.
+  store(*message);
   log_.debug("pop seq={} {} call={} line={}", message->event.seq, message->event.event,
              message->event.call_id.empty() ? "-" : message->event.call_id,
              message->event.line.empty() ? "-" : message->event.line);
@@ -154,6 +164,28 @@ void PopHub::publish(proto::pop::Event event) {
   for (auto* subscriber : subscribers)
     if (std::find(subscribers_.begin(), subscribers_.end(), subscriber) != subscribers_.end())
       subscriber->deliver(message);
+  if (++stored_since_prune_ >= prune_batch) prune();
+  return message;
+}
+
+void PopHub::store(const PopMessage& message) {
+  const auto& event = message.event;
+  const std::string_view json(message.text.data(), message.text.size() - 1);  // without the newline
+  const auto stored = events_.append(event.seq, event.call_id, realtime_us(), json);
+  if (!stored && !store_failing_)
+    log_.error("cannot store pop event seq={}: {}; pops go on, but clients cannot resume across them "
+               "(further failures are not logged until a store succeeds)",
+               event.seq, stored.error().message());
+  else if (stored && store_failing_)
+    log_.info("pop events are stored again from seq={}", event.seq);
+  store_failing_ = !stored;
+}
+
+void PopHub::prune() {
+  stored_since_prune_ = 0;
+  if (last_seq() <= history_limit) return;
+  if (const auto pruned = events_.prune_through(last_seq() - history_limit); !pruned)
+    log_.warning("cannot delete old pop events: {}", pruned.error().message());
 }
 
 std::vector<PopMessagePtr> PopHub::active_calls() const {
@@ -164,10 +196,18 @@ std::vector<PopMessagePtr> PopHub::active_calls() const {
 }
 
 std::vector<PopMessagePtr> PopHub::history_since(std::uint64_t after, bool& gap) const {
-  gap = !history_.empty() && history_.front()->event.seq > after + 1;
   std::vector<PopMessagePtr> events;
-  for (const auto& message : history_)
-    if (message->event.seq > after) events.push_back(message);
+  auto stored = events_.since(after);
+  if (!stored) log_.error("cannot read pop events after seq={}: {}", after, stored.error().message());
+  for (auto& row : stored.value_or(std::vector<StoredPopEvent>{})) {
+    auto event = proto::pop::event_from_json(row.json);
+    if (!event || event->seq != row.seq) {
+      log_.error("pop event seq={} in the store is not a pop event of this deskline; skipped", row.seq);
+      continue;
+    }
+    events.push_back(make_message(std::move(*event), std::move(row.json)));
+  }
+  gap = (events.empty() ? next_seq_ : events.front()->event.seq) > after + 1;
   return events;
 }
 

@@ -24,10 +24,16 @@ void PopClient::begin() {
   if (closed_) return;  // shut down before its transport was ready
   hub_.subscribe(*this);
   subscribed_ = true;
+  enqueue_text(hub_.hello());
   for (const auto& message : hub_.active_calls()) enqueue(message);
 }
 
 void PopClient::deliver(const PopMessagePtr& message) {
+  if (!first_live_seq_) first_live_seq_ = message->event.seq;
+  send_event(message);
+}
+
+void PopClient::send_event(const PopMessagePtr& message) {
   const auto& line = message->event.line;
   // Device events concern every desk; call events only the lines asked for.
   if (lines_ && !line.empty() && !lines_->contains(line)) return;
@@ -41,20 +47,25 @@ void PopClient::handle_request(std::string_view line) {
     return;
   }
   if (parsed.request->lines) lines_.emplace(parsed.request->lines->begin(), parsed.request->lines->end());
-  if (parsed.request->resume_from) {
-    bool gap = false;
-    auto events = hub_.history_since(*parsed.request->resume_from, gap);
-    if (gap)
-      enqueue_text(nlohmann::json{{"v", proto::pop::schema_version},
-                                  {"error", fmt::format("events after seq {} are no longer all kept; history starts "
-                                                        "at seq {}",
-                                                        *parsed.request->resume_from,
-                                                        events.empty() ? hub_.last_seq() + 1
-                                                                       : events.front()->event.seq)}}
-                       .dump() +
-                   "\n");
-    for (const auto& message : events) deliver(message);
-  }
+  // A seq of another stream (another database) means nothing here: the
+  // client starts over, as the hello told it.
+  if (parsed.request->resume_from && parsed.request->stream.value_or(hub_.stream_id()) == hub_.stream_id())
+    resume(*parsed.request->resume_from);
+}
+
+void PopClient::resume(std::uint64_t after) {
+  bool gap = false;
+  auto events = hub_.history_since(after, gap);
+  if (gap)
+    enqueue_text(nlohmann::json{{"v", proto::pop::schema_version},
+                                {"error", fmt::format("events after seq {} are no longer all kept; history starts "
+                                                      "at seq {}",
+                                                      after,
+                                                      events.empty() ? hub_.last_seq() + 1 : events.front()->event.seq)}}
+                     .dump() +
+                 "\n");
+  for (const auto& message : events)
+    if (!first_live_seq_ || message->event.seq < *first_live_seq_) send_event(message);
 }
 
 void PopClient::enqueue(PopMessagePtr message) {

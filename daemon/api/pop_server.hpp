@@ -1,6 +1,6 @@
 // Delivery of pop events to desk clients: the Unix socket (JSON lines) here,
-// the WebSocket in http_server. Both share PopClient: on connect the active
-// calls, then live events; requests to resume by seq and to filter lines; a
+// the WebSocket in http_server. Both share PopClient: on connect the hello,
+// the active calls, then live events; requests to resume by seq and to filter lines; a
 // bounded queue per client, so a stalled client is cut off and never slows
 // the daemon or the other clients.
 #pragma once
@@ -33,6 +33,7 @@ class PopClient : public PopSubscriber, public Session, public std::enable_share
   PopClient(PopHub& hub, Logger& log, std::string peer);
   ~PopClient() override;
 
+  // A live event from the hub.
   void deliver(const PopMessagePtr& message) override;
   // A request line from the client (proto::pop::ClientRequest).
   void handle_request(std::string_view line);
@@ -42,7 +43,7 @@ class PopClient : public PopSubscriber, public Session, public std::enable_share
   void shutdown() override { close(""); }
 
  protected:
-  // Subscribes and queues the calls in progress.
+  // Subscribes and queues the hello and the calls in progress.
   void begin();
   // Writes the message at the queue's front. Returns true when it was written
   // whole at once; otherwise the transport calls on_write_done() when it is.
@@ -55,6 +56,9 @@ class PopClient : public PopSubscriber, public Session, public std::enable_share
   std::string peer_;
 
  private:
+  // Queues an event unless the client's line filter leaves it out.
+  void send_event(const PopMessagePtr& message);
+  void resume(std::uint64_t after);
   void enqueue(PopMessagePtr message);
   void enqueue_text(std::string text);
   // Writes queued messages while the transport takes them at once.
@@ -65,6 +69,9 @@ class PopClient : public PopSubscriber, public Session, public std::enable_share
   bool closed_ = false;
   bool subscribed_ = false;
   std::optional<std::set<std::string, std::less<>>> lines_;
+  // The seq of the first live event: a resume sends only older ones, so
+  // that no event reaches a client twice on one connection.
+  std::optional<std::uint64_t> first_live_seq_;
 };
 
 class PopSocketServer {

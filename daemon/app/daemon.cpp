@@ -67,6 +67,14 @@ bool Daemon::start() {
     return false;
   }
   directory_ = std::move(*directory);
+  auto pop_events = store_->open_pop_event_log();
+  if (!pop_events) {
+    log_.error("cannot open the pop event log in {}: {}", config_.database_path().string(),
+               pop_events.error().message());
+    return false;
+  }
+  pop_events_ = std::move(*pop_events);
+  log_.info("pop event stream {} goes on after seq {}", pop_events_->stream_id(), pop_events_->last_seq_at_open());
   pops_.emplace(log_, [this](const std::string& raw_number) {
     const auto found = directory_->lookup(raw_number);
     if (!found) {
@@ -77,7 +85,7 @@ bool Daemon::start() {
     for (const auto& candidate : found->candidates)
       match.customers.push_back({candidate.id, candidate.name, candidate.company, candidate.url});
     return match;
-  });
+  }, *pop_events_);
   calls_->add_first_observer(*pops_);
 
   media_.emplace(io_, config_.recording.audio_device, log_,

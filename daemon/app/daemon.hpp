@@ -58,6 +58,7 @@ class Daemon {
   std::optional<InstanceLock> instance_lock_;  // held for the daemon's life
   std::unique_ptr<Store> store_;
   std::unique_ptr<Directory> directory_;
+  std::unique_ptr<PopEventLog> pop_events_;  // outlives pops_
   std::optional<CallService> calls_;
   std::optional<PopHub> pops_;
   std::optional<MediaWorker> media_;

@@ -54,6 +54,10 @@ std::string_view Use::column_name(int column) const {
   return name ? name : "";
 }
 
+Error failure(sqlite3* database, int result, std::string_view context) {
+  return {{result, sqlite_category()}, fmt::format("{}: {}", context, sqlite3_errmsg(database))};
+}
+
 Result<void> execute(sqlite3* database, const char* sql) {
   char* message = nullptr;
   const int result = sqlite3_exec(database, sql, nullptr, nullptr, &message);

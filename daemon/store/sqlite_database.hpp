@@ -5,6 +5,8 @@
 // with SQLite's message (and context) as their detail.
 #pragma once
 
+#include <sqlite3.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -13,11 +15,11 @@
 #include <string_view>
 #include <system_error>
 #include <utility>
+#include <vector>
+
+#include <fmt/format.h>
 
 #include "daemon/core/result.hpp"
-
-struct sqlite3;
-struct sqlite3_stmt;
 
 namespace deskline::daemon::sqlite {
 
@@ -60,6 +62,24 @@ class Use {
  private:
   sqlite3_stmt* statement_;
 };
+
+// An SQLite failure while doing what context says, with SQLite's message.
+Error failure(sqlite3* database, int result, std::string_view context);
+
+// Every row of use, read with read; result is what binding its parameters returned.
+template <typename Record>
+Result<std::vector<Record>> read_rows(sqlite3* database, Use& use, int result, Result<Record> (*read)(const Use&),
+                                      std::string_view context) {
+  std::vector<Record> records;
+  while (result == SQLITE_OK && (result = use.step()) == SQLITE_ROW) {
+    auto record = read(use);
+    if (!record) return Error{record.error().code, fmt::format("{}: {}", context, record.error().detail)};
+    records.push_back(std::move(*record));
+    result = SQLITE_OK;
+  }
+  if (result != SQLITE_DONE) return failure(database, result, context);
+  return records;
+}
 
 // Runs one or more SQL statements; the error's detail is SQLite's message.
 Result<void> execute(sqlite3* database, const char* sql);

@@ -13,6 +13,8 @@
 namespace deskline::daemon {
 namespace {
 
+using sqlite::failure;
+using sqlite::read_rows;
 using sqlite::Statement;
 using sqlite::Use;
 
@@ -20,7 +22,7 @@ using sqlite::Use;
 
 // Migration n brings user_version from n-1 to n. Append only: a released
 // migration is never edited, since databases in the field already ran it.
-constexpr std::array<std::string_view, 4> migrations = {
+constexpr std::array<std::string_view, 5> migrations = {
     // 1: calls and their events.
     R"sql(
 CREATE TABLE calls (
@@ -87,6 +89,26 @@ UPDATE calls SET end_reason = CASE outcome
   WHEN 'remote_hangup' THEN 'hangup_tone'
   WHEN 'device_lost' THEN 'device_lost'
 END WHERE state = 'ended';
+)sql",
+    // 5: the pop event stream (proto/pop.md): every event published, so that
+    // seq goes on across daemon restarts and clients resume from here. The
+    // stream id, a random UUID made once per database, tells clients which
+    // stream a seq belongs to. No foreign key on call_id: a call's row is
+    // written after its pop.
+    R"sql(
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY NOT NULL,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+INSERT INTO meta (key, value) VALUES ('pop_stream_id', lower(
+  hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-' ||
+  substr('89ab', 1 + abs(random() % 4), 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6))));
+CREATE TABLE pop_events (
+  seq          INTEGER PRIMARY KEY NOT NULL CHECK (seq >= 1),
+  call_id      TEXT,               -- NULL for device events
+  published_at INTEGER NOT NULL,   -- microseconds since the Unix epoch
+  event        TEXT NOT NULL       -- the JSON object sent to clients
+);
 )sql",
 };
 
@@ -231,26 +253,6 @@ int bind_recording(Use& use, const RecordingRecord& recording) {
 // A negative LIMIT means no limit in SQLite.
 std::int64_t sql_limit(std::size_t limit) { return limit == 0 ? std::int64_t{-1} : static_cast<std::int64_t>(limit); }
 
-// An SQLite failure while doing what context says, with SQLite's message.
-Error failure(sqlite3* database, int result, std::string_view context) {
-  return {sqlite_error(result), fmt::format("{}: {}", context, sqlite3_errmsg(database))};
-}
-
-// Every row of use, read with read; result is what binding its parameters returned.
-template <typename Record>
-Result<std::vector<Record>> read_rows(sqlite3* database, Use& use, int result, Result<Record> (*read)(const Use&),
-                                      std::string_view context) {
-  std::vector<Record> records;
-  while (result == SQLITE_OK && (result = use.step()) == SQLITE_ROW) {
-    auto record = read(use);
-    if (!record) return Error{record.error().code, fmt::format("{}: {}", context, record.error().detail)};
-    records.push_back(std::move(*record));
-    result = SQLITE_OK;
-  }
-  if (result != SQLITE_DONE) return failure(database, result, context);
-  return records;
-}
-
 // The row a lookup by key finds, if any.
 template <typename Record>
 Result<std::optional<Record>> read_row(sqlite3* database, Use& use, int result, Result<Record> (*read)(const Use&),
@@ -350,6 +352,12 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& path, bo
                    fmt::format("{}: cannot prepare statement: {}", path.string(), sqlite3_errmsg(database))};
   }
   return store;
+}
+
+Result<std::unique_ptr<PopEventLog>> Store::open_pop_event_log() const {
+  auto connection = sqlite::open_database(sqlite3_db_filename(database_, "main"), false, migrations, "desklined");
+  if (!connection) return connection.error();
+  return PopEventLog::open(std::move(*connection));
 }
 
 int Store::schema_version() const {

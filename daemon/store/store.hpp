@@ -1,4 +1,5 @@
-// Durable state in SQLite (WAL): calls and their events. Schema changes are
+// Durable state in SQLite (WAL): calls and their events, recordings, and
+// (through PopEventLog) the pop event stream. Schema changes are
 // numbered migrations applied at open (PRAGMA user_version). Every write is
 // its own transaction so a killed daemon loses nothing it had reported.
 // A Store is used by one thread at a time; other processes (the CLI) may read
@@ -15,8 +16,7 @@
 
 #include "daemon/core/result.hpp"
 #include "daemon/domain/call.hpp"
-
-struct sqlite3;
+#include "daemon/store/pop_event_log.hpp"
 
 namespace deskline::daemon {
 
@@ -51,6 +51,10 @@ class Store {
   static int latest_schema_version();
   int schema_version() const;
   bool read_only() const { return read_only_; }
+
+  // A second connection to this database, for the daemon's pop events
+  // (PopEventLog says why it has its own). Not for a read-only store.
+  Result<std::unique_ptr<PopEventLog>> open_pop_event_log() const;
 
   Result<void> insert_call(const CallRecord& call);
   // Replaces every field of the row with call.id (StoreError::no_such_call

@@ -51,14 +51,16 @@ class PopTestClient {
     ::send(fd_, text.data(), text.size(), MSG_NOSIGNAL);
   }
 
-  // Next JSON line, or nullopt at EOF/timeout.
+  // Next JSON line after the hello (kept in hello), or nullopt at EOF/timeout.
   std::optional<nlohmann::json> next(std::chrono::milliseconds timeout = std::chrono::seconds(15)) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (true) {
       if (auto newline = buffer_.find('\n'); newline != std::string::npos) {
-        auto line = buffer_.substr(0, newline);
+        auto line = nlohmann::json::parse(buffer_.substr(0, newline), nullptr, false);
         buffer_.erase(0, newline + 1);
-        return nlohmann::json::parse(line, nullptr, false);
+        if (!line.contains("hello")) return line;
+        hello = line["hello"];
+        continue;
       }
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0 || fd_ < 0) return std::nullopt;
@@ -82,6 +84,7 @@ class PopTestClient {
   }
 
   std::vector<nlohmann::json> seen;
+  nlohmann::json hello;  // the connection's hello, once read
 
  private:
   int fd_ = -1;

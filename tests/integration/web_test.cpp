@@ -7,7 +7,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <optional>
 #include <regex>
+#include <utility>
 
 #include "tests/integration/harness.hpp"
 
@@ -78,18 +81,26 @@ struct HttpAnswer {
   std::string body;
 };
 
-// One raw request (a hostile client builds its own bytes); reads until the
-// server closes or a complete Content-Length body has arrived.
-HttpAnswer http_exchange(unsigned short port, const std::string& request) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+// A TCP connection to the daemon's port whose reads give up after 5 s; -1 when refused.
+int connect_local(unsigned short port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   timeval timeout{5, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(port);
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) return fd;
+  ::close(fd);
+  return -1;
+}
+
+// One raw request (a hostile client builds its own bytes); reads until the
+// server closes or a complete Content-Length body has arrived.
+HttpAnswer http_exchange(unsigned short port, const std::string& request) {
   HttpAnswer answer;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) return answer;
+  const int fd = connect_local(port);
+  if (fd < 0) return answer;
   ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
   std::string data;
   char buffer[4096];
@@ -106,14 +117,79 @@ int get_status(unsigned short port, const std::string& target, const std::string
   return http_exchange(port, method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").status;
 }
 
-// Sends a WebSocket upgrade by hand; returns the HTTP status code.
-int upgrade_status(unsigned short port, const std::string& target, const std::string& origin) {
+// A WebSocket upgrade, by hand.
+std::string upgrade_request(const std::string& target, const std::string& origin) {
   std::string request = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
                         "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                         "Sec-WebSocket-Version: 13\r\n";
   if (!origin.empty()) request += "Origin: " + origin + "\r\n";
-  return http_exchange(port, request + "\r\n").status;
+  return request + "\r\n";
 }
+
+// Sends a WebSocket upgrade; returns the HTTP status code.
+int upgrade_status(unsigned short port, const std::string& target, const std::string& origin) {
+  return http_exchange(port, upgrade_request(target, origin)).status;
+}
+
+// Just enough of a WebSocket client (RFC 6455) for the events: short masked
+// text messages out, unfragmented text messages in.
+class WebSocketEvents {
+ public:
+  WebSocketEvents(unsigned short port, const std::string& token) : fd_(connect_local(port)) {
+    const auto request = upgrade_request("/v1/events?token=" + token, "");
+    if (fd_ >= 0) ::send(fd_, request.data(), request.size(), MSG_NOSIGNAL);
+    std::size_t head_end;
+    while ((head_end = buffer_.find("\r\n\r\n")) == std::string::npos)
+      if (!fill(buffer_.size() + 1)) return;
+    upgraded_ = buffer_.find(" 101 ") < head_end;
+    buffer_.erase(0, head_end + 4);
+  }
+  ~WebSocketEvents() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool upgraded() const { return upgraded_; }
+
+  void send(const nlohmann::json& request) {
+    const auto text = request.dump();
+    const char mask[4] = {0x12, 0x34, 0x56, 0x78};
+    std::string frame = {'\x81', static_cast<char>(0x80 | text.size()), mask[0], mask[1], mask[2], mask[3]};
+    for (std::size_t i = 0; i < text.size(); ++i) frame += static_cast<char>(text[i] ^ mask[i % 4]);
+    ::send(fd_, frame.data(), frame.size(), MSG_NOSIGNAL);
+  }
+
+  // The next message as JSON; nullopt when the connection closed or 5 s passed.
+  std::optional<nlohmann::json> next() {
+    if (!fill(2)) return std::nullopt;
+    const auto opcode = static_cast<unsigned char>(buffer_[0]) & 0x0F;
+    std::size_t length = static_cast<unsigned char>(buffer_[1]) & 0x7F;
+    std::size_t header = 2;
+    if (length >= 126) {
+      header += length == 126 ? 2 : 8;
+      if (!fill(header)) return std::nullopt;
+      length = 0;
+      for (std::size_t i = 2; i < header; ++i) length = length << 8 | static_cast<unsigned char>(buffer_[i]);
+    }
+    if (opcode != 1 || !fill(header + length)) return std::nullopt;
+    auto message = nlohmann::json::parse(buffer_.substr(header, length), nullptr, false);
+    buffer_.erase(0, header + length);
+    return message;
+  }
+
+ private:
+  bool fill(std::size_t size) {
+    char chunk[4096];
+    while (buffer_.size() < size) {
+      const ssize_t count = fd_ < 0 ? -1 : ::recv(fd_, chunk, sizeof chunk, 0);
+      if (count <= 0) return false;
+      buffer_.append(chunk, static_cast<std::size_t>(count));
+    }
+    return true;
+  }
+
+  int fd_;
+  std::string buffer_;
+  bool upgraded_ = false;
+};
 
 TEST(WebPage, WebSocketRefusesWrongTokenAndForeignOrigin) {
   Workspace workspace("web-auth");
@@ -150,6 +226,82 @@ TEST(WebPage, WebSocketRefusesWrongTokenAndForeignOrigin) {
   EXPECT_EQ(http_exchange(port, "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(9000, 'a') + "\r\n\r\n").status, 400);
   EXPECT_EQ(workspace.wait_for_simulator(simulator), 0);
   EXPECT_NE(workspace.log().find("origin https://evil.example not allowed"), std::string::npos);
+}
+
+// The page's address, as its port and token.
+std::pair<unsigned short, std::string> port_and_token(const std::string& url) {
+  std::smatch parts;
+  if (!std::regex_search(url, parts, std::regex(R"(:(\d+)/\?token=([0-9a-f]+))"))) return {0, ""};
+  return {static_cast<unsigned short>(std::stoi(parts[1])), parts[2]};
+}
+
+TEST(WebPage, WebSocketHelloAndResumeAcrossADaemonKill) {
+  // No recordings: no recording.saved that could come live while a client resumes.
+  Workspace workspace("web-resume", "[recording]\npolicy = \"never\"\n");
+  const pid_t simulator = workspace.start_daemon_under_sim(workspace.write_scenario(R"(
+box A serial=X800-WSR lines=1
+at 1.0 A:1 ring cadence=0.5/0.5 count=1
+at 1.1 A:1 callerid number=13800000011
+at 1.3 A:1 offhook
+at 1.6 A:1 onhook
+at 3.0 restart signal=kill
+at 8.0 A:1 ring cadence=0.5/0.5 count=1
+at 8.1 A:1 callerid number=13800000012
+at 8.3 A:1 offhook
+at 8.6 A:1 onhook
+at 11.0 end
+)"));
+  ASSERT_GT(simulator, 0);
+  auto calls_ended = [&](std::size_t count) {
+    return wait_until(
+        [&] {
+          const auto calls = workspace.calls();
+          return calls.is_array() && calls.size() == count &&
+                 std::all_of(calls.begin(), calls.end(), [](const auto& call) { return call["state"] == "ended"; });
+        },
+        std::chrono::seconds(30), std::to_string(count) + " calls to end");
+  };
+  ASSERT_TRUE(calls_ended(1)) << workspace.log();
+  const auto [port, token] = port_and_token(web_page(workspace));
+  WebSocketEvents before(port, token);
+  ASSERT_TRUE(before.upgraded());
+  const auto hello = before.next().value_or(nlohmann::json())["hello"];
+  ASSERT_TRUE(hello.is_object()) << workspace.log();
+  const auto stream = hello["stream"].get<std::string>();
+  const auto seen = hello["last_seq"].get<std::uint64_t>();
+  ASSERT_GE(seen, 3u);
+
+  // The killed daemon's successor (on another port) and its call.
+  ASSERT_TRUE(calls_ended(2)) << workspace.log();
+  const auto [new_port, new_token] = port_and_token(web_page(workspace));
+  WebSocketEvents after(new_port, new_token);
+  ASSERT_TRUE(after.upgraded());
+  after.send({{"resume_from", seen - 2}, {"stream", stream}});  // the old daemon's last two, then the new one's
+  const auto new_hello = after.next().value_or(nlohmann::json())["hello"];
+  ASSERT_TRUE(new_hello.is_object());
+  EXPECT_EQ(new_hello["stream"], stream);
+  const auto newest = new_hello["last_seq"].get<std::uint64_t>();
+  ASSERT_GT(newest, seen);
+  std::vector<std::string> names;
+  for (auto seq = seen - 1; seq <= newest; ++seq) {
+    const auto event = after.next();
+    ASSERT_TRUE(event && event->contains("seq")) << "waiting for seq " << seq << "\n" << workspace.log();
+    ASSERT_EQ((*event)["seq"], seq) << event->dump();
+    names.push_back((*event)["event"]);
+  }
+  EXPECT_EQ(names[1], "call.ended") << "the old daemon's last event";
+  EXPECT_EQ(std::count(names.begin(), names.end(), "device.attached"), 1) << "the new daemon's";
+  EXPECT_EQ(std::count(names.begin(), names.end(), "call.ringing"), 1);
+
+  // A seq of another stream is not resumed: the next answer is the error of the request after it.
+  WebSocketEvents foreign(new_port, new_token);
+  ASSERT_TRUE(foreign.upgraded());
+  foreign.send({{"resume_from", 0}, {"stream", "another-database"}});
+  foreign.send({{"lines", "not a list"}});
+  EXPECT_TRUE(foreign.next().value_or(nlohmann::json()).contains("hello"));
+  const auto answer = foreign.next().value_or(nlohmann::json());
+  EXPECT_TRUE(answer.contains("error")) << answer.dump();
+  EXPECT_EQ(workspace.wait_for_simulator(simulator), 0);
 }
 
 }  // namespace

@@ -81,6 +81,45 @@ TEST(ProtoPopRequest, ResumeAndFilter) {
   EXPECT_TRUE(parse_client_request(R"({"lines": []})"));
 }
 
+TEST(ProtoPopRequest, ResumeInAStream) {
+  const auto parsed = parse_client_request(R"({"resume_from": 17, "stream": "5f0c"})");
+  ASSERT_TRUE(parsed) << parsed.error;
+  EXPECT_EQ(parsed.request->resume_from, 17u);
+  EXPECT_EQ(parsed.request->stream, "5f0c");
+  EXPECT_FALSE(parse_client_request(R"({"resume_from": 17})").request->stream);
+}
+
+TEST(ProtoPopHello, RoundTripsAndIsNoEvent) {
+  const Hello hello{"0b6c3c8e-6d4e-4d38-9a51-1f0e8f7b2a10", 42};
+  const auto text = to_json(hello);
+  EXPECT_EQ(nlohmann::json::parse(text),
+            nlohmann::json::parse(R"({"v":1,"hello":{"stream":"0b6c3c8e-6d4e-4d38-9a51-1f0e8f7b2a10","last_seq":42}})"));
+  EXPECT_EQ(hello_from_json(text), hello);
+  EXPECT_EQ(hello_from_json(to_json(Hello{"s", 0})), (Hello{"s", 0}));  // a database without events yet
+  EXPECT_FALSE(event_from_json(text));  // old clients skip it: it has no "event"
+  EXPECT_FALSE(hello_from_json(to_json(ringing())));
+}
+
+TEST(ProtoPopHello, AnythingElseIsNoHello) {
+  for (const char* text : {
+           "not json",
+           "[1]",
+           R"({"hello":{"stream":"s","last_seq":1}})",                  // no version
+           R"({"v":2,"hello":{"stream":"s","last_seq":1}})",            // another version
+           R"({"v":"1","hello":{"stream":"s","last_seq":1}})",          // version not a number
+           R"({"v":1})",                                                // no hello
+           R"({"v":1,"hello":"s"})",                                    // hello not an object
+           R"({"v":1,"hello":{"last_seq":1}})",                         // no stream
+           R"({"v":1,"hello":{"stream":7,"last_seq":1}})",              // stream not a string
+           R"({"v":1,"hello":{"stream":"","last_seq":1}})",             // empty stream
+           R"({"v":1,"hello":{"stream":"s"}})",                         // no last_seq
+           R"({"v":1,"hello":{"stream":"s","last_seq":-1}})",           // negative
+           R"({"v":1,"hello":{"stream":"s","last_seq":"1"}})",          // not a number
+           R"({"v":1,"hello":{"stream":"s","last_seq":1.5}})",          // not an integer
+       })
+    EXPECT_FALSE(hello_from_json(text)) << text;
+}
+
 struct BadRequest {
   const char* name;
   std::string text;
@@ -114,6 +153,9 @@ INSTANTIATE_TEST_SUITE_P(
                       }() + "]}",
                                  "more than 64"},
                       BadRequest{"unknown_key", R"({"subscribe": true})", "unknown key 'subscribe'"},
+                      BadRequest{"stream_not_string", R"({"resume_from": 1, "stream": 5})", "non-empty stream id"},
+                      BadRequest{"stream_empty", R"({"resume_from": 1, "stream": ""})", "non-empty stream id"},
+                      BadRequest{"stream_without_resume", R"({"stream": "s", "lines": []})", "goes with resume_from"},
                       BadRequest{"too_long", std::string(5000, ' ') + "{}", "longer than 4096"}),
     [](const auto& info) { return std::string(info.param.name); });
 

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <string>
 #include <thread>
 
@@ -83,8 +84,8 @@ TEST_F(StoreTest, MigratesAnEmptyFileToTheLatestSchema) {
   auto store = open_store();
   ASSERT_TRUE(store);
   EXPECT_EQ(store->schema_version(), Store::latest_schema_version());
-  // 1: calls and events, 2: recordings, 3: direction unknown, 4: end_reason
-  EXPECT_EQ(Store::latest_schema_version(), 4);
+  // 1: calls and events, 2: recordings, 3: direction unknown, 4: end_reason, 5: pop events
+  EXPECT_EQ(Store::latest_schema_version(), 5);
   EXPECT_FALSE(store->read_only());
   RawDatabase raw(path_);
   EXPECT_EQ(raw.text("PRAGMA user_version"), std::to_string(Store::latest_schema_version()));
@@ -238,7 +239,7 @@ TEST_F(StoreTest, Migration4GivesEndedCallsTheEndReasonTheirOutcomeImplies) {
   }
   auto store = open_store();
   ASSERT_TRUE(store);
-  EXPECT_EQ(store->schema_version(), 4);
+  EXPECT_EQ(store->schema_version(), Store::latest_schema_version());
   auto end_reason_of = [&](const std::string& id) {
     const auto call = store->find_call(id);
     EXPECT_TRUE(ok(call)) << id;
@@ -252,6 +253,72 @@ TEST_F(StoreTest, Migration4GivesEndedCallsTheEndReasonTheirOutcomeImplies) {
   EXPECT_EQ(end_reason_of("unplugged"), EndReason::device_lost);
   EXPECT_EQ(end_reason_of("stopped"), std::nullopt);  // shutdown or restart: not known
   EXPECT_EQ(store->list_calls(0).value().size(), 7u);
+}
+
+// ---- pop event log ---------------------------------------------------------------
+
+TEST_F(StoreTest, Migration5MakesOneStreamIdPerDatabaseThatReopeningKeeps) {
+  std::string stream;
+  {
+    auto store = open_store();
+    ASSERT_TRUE(store);
+    const auto log = store->open_pop_event_log();
+    ASSERT_TRUE(ok(log));
+    stream = (*log)->stream_id();
+    EXPECT_EQ((*log)->last_seq_at_open(), 0u);
+  }
+  EXPECT_TRUE(std::regex_match(stream, std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")))
+      << stream;
+  for (int round = 0; round < 2; ++round) {
+    auto store = open_store();
+    ASSERT_TRUE(store);
+    EXPECT_EQ(store->open_pop_event_log().value()->stream_id(), stream);
+  }
+  const auto other = Store::open(folder_ / "other.db").value();
+  EXPECT_NE(other->open_pop_event_log().value()->stream_id(), stream);
+}
+
+TEST_F(StoreTest, PopEventsAreAppendedReadAfterASeqAndPruned) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  {
+    auto log = store->open_pop_event_log().value();
+    for (std::uint64_t seq = 1; seq <= 5; ++seq)
+      ASSERT_TRUE(ok(log->append(seq, seq == 5 ? "" : "call-a", 1000 + static_cast<std::int64_t>(seq),
+                                 R"({"seq":)" + std::to_string(seq) + "}")));
+    const auto after_two = log->since(2).value();
+    ASSERT_EQ(after_two.size(), 3u);
+    EXPECT_EQ(after_two[0].seq, 3u);
+    EXPECT_EQ(after_two[2].json, R"({"seq":5})");
+    EXPECT_TRUE(log->since(5).value().empty());
+    EXPECT_EQ(log->prune_through(3).value(), 3u);
+    EXPECT_EQ(log->prune_through(3).value(), 0u);
+    const auto kept = log->since(0).value();
+    ASSERT_EQ(kept.size(), 2u);
+    EXPECT_EQ(kept[0].seq, 4u);
+  }
+  RawDatabase raw(path_);
+  EXPECT_EQ(raw.text("SELECT call_id FROM pop_events WHERE seq = 4"), "call-a");
+  EXPECT_EQ(raw.text("SELECT count(*) FROM pop_events WHERE seq = 5 AND call_id IS NULL"), "1");  // a device event
+  EXPECT_EQ(raw.text("SELECT published_at FROM pop_events WHERE seq = 5"), "1005");
+
+  // The next run goes on after the newest seq, and a seq is never stored twice.
+  auto log = store->open_pop_event_log().value();
+  EXPECT_EQ(log->last_seq_at_open(), 5u);
+  const auto again = log->append(5, "", 1, "{}");
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code.value() & 0xFF, SQLITE_CONSTRAINT);
+  EXPECT_NE(again.error().message().find("store pop event 5"), std::string::npos) << again.error().message();
+}
+
+TEST_F(StoreTest, PopEventLogWithoutAStreamIdIsAnError) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  RawDatabase(path_).execute("DELETE FROM meta");
+  const auto log = store->open_pop_event_log();
+  ASSERT_FALSE(log);
+  EXPECT_EQ(log.error().code, StoreError::invalid_row);
+  EXPECT_NE(log.error().message().find("pop_stream_id"), std::string::npos) << log.error().message();
 }
 
 TEST_F(StoreTest, NotADatabaseIsAnSqliteError) {

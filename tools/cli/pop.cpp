@@ -1,12 +1,14 @@
 // `deskline pop`: follows the daemon's pop events (proto/pop.md) and shows
 // them, as text, JSON, desktop notifications or a command per event. When
 // the daemon restarts or drops the connection, it reconnects and resumes
-// from the last seq it saw, so no pop is missed.
+// from the last seq it saw in the same stream, so no pop is missed; in
+// another stream (another database) it starts over.
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -112,8 +114,41 @@ void run_for_event(const PopOptions& options, const proto::pop::Event& event, bo
   }
 }
 
+// Where this client is in the daemon's event stream, kept across reconnects.
+struct StreamPosition {
+  std::string stream;  // "" until the first hello
+  std::uint64_t last_seq = 0;
+};
+
+// What to show on one connection, decided by its hello.
+class ConnectionFilter {
+ public:
+  explicit ConnectionFilter(StreamPosition& position) : position_(position), floor_(position.last_seq) {}
+
+  // Resume in the same stream if it still has every event we saw (the
+  // request asked for the rest); otherwise start over at its present.
+  void hello(const proto::pop::Hello& hello) {
+    resuming_ = hello.stream == position_.stream && hello.last_seq >= position_.last_seq;
+    if (!resuming_) position_ = {hello.stream, hello.last_seq};
+    floor_ = position_.last_seq;
+  }
+
+  // Whether to show the event; remembers its seq.
+  bool admit(const proto::pop::Event& event) {
+    // A resume's history carries every event of the calls in progress.
+    if (event.replay ? resuming_ : event.seq <= floor_) return false;
+    position_.last_seq = std::max(position_.last_seq, event.seq);
+    return true;
+  }
+
+ private:
+  StreamPosition& position_;
+  std::uint64_t floor_;  // events up to this seq were shown before this connection
+  bool resuming_ = false;
+};
+
 int follow(const config::Config& config, const PopOptions& options) {
-  std::optional<std::uint64_t> last_seq;
+  StreamPosition position;
   int shown = 0;
   bool warned = false;
   bool notify_failed = false;
@@ -133,7 +168,11 @@ int follow(const config::Config& config, const PopOptions& options) {
     warned = false;
     nlohmann::json request = nlohmann::json::object();
     if (!options.lines.empty()) request["lines"] = options.lines;
-    if (last_seq) request["resume_from"] = *last_seq;
+    if (!position.stream.empty()) {
+      request["resume_from"] = position.last_seq;
+      request["stream"] = position.stream;  // ignored by a daemon of another stream
+    }
+    ConnectionFilter filter(position);
     if (!request.empty()) {
       const auto text = request.dump() + "\n";
       if (::send(fd, text.data(), text.size(), MSG_NOSIGNAL) < 0) {
@@ -151,13 +190,16 @@ int follow(const config::Config& config, const PopOptions& options) {
       while ((newline = buffer.find('\n')) != std::string::npos) {
         const auto line = buffer.substr(0, newline);
         buffer.erase(0, newline + 1);
+        if (const auto hello = proto::pop::hello_from_json(line)) {
+          filter.hello(*hello);
+          continue;
+        }
         auto event = proto::pop::event_from_json(line);
         if (!event) {
           std::cerr << "deskline pop: " << line << "\n";  // an error object from the daemon
           continue;
         }
-        if (last_seq && event->seq <= *last_seq) continue;  // already shown (replay after resume)
-        last_seq = event->seq;
+        if (!filter.admit(*event)) continue;
         if (options.json) std::cout << line << "\n";
         else std::cout << human_line(*event) << "\n";
         std::cout.flush();
