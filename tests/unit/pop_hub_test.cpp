@@ -124,14 +124,14 @@ TEST_F(PopHubTest, EveryEventIsStoredBeforeDelivery) {
   auto second_log = database_.open_log();  // reads through its own connection, as after a restart
   check.log = second_log.get();
   hub_.subscribe(check);
-  hub_.call_changed(CallChange::started, ringing_call("a", "13812345678"), 0);
+  hub_.call_changed(CallChange::started, ringing_call("a", "13812345678"), {});
   hub_.box_changed(box("X800-0001"), true);
   EXPECT_EQ(check.stored, (std::vector<bool>{true, true}));
 }
 
 TEST_F(PopHubTest, SeqGoesOnFromTheStoreInTheNextDaemonRun) {
-  hub_.call_changed(CallChange::started, ringing_call("a", "13812345678"), 0);
-  hub_.call_changed(CallChange::ended, ringing_call("a", "13812345678"), 0);
+  hub_.call_changed(CallChange::started, ringing_call("a", "13812345678"), {});
+  hub_.call_changed(CallChange::ended, ringing_call("a", "13812345678"), {});
   hub_.box_changed(box("X800-0001"), false);
   ASSERT_EQ(hub_.last_seq(), 3u);
 
