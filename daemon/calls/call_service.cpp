@@ -309,6 +309,10 @@ void CallService::recover_interrupted_calls() {
       log_.error("call={} cannot close interrupted call: {}", call.id, updated.error().message());
     else
       log_.warning("line={} call={} closed as interrupted (daemon stopped during the call)", call.line, call.id);
+    // Desks that saw it start (a killed daemon never said it ended) clear it.
+    const CallChangeDetail detail{*call.ended_at};
+    notify(CallChange::ended, call, detail, first_observers_);
+    notify(CallChange::ended, call, detail, observers_);
   }
 }
 

@@ -115,8 +115,9 @@ class CallService : public drivers::BoxListener {
 
   // Ends calls in progress with outcome "interrupted" (daemon stopping).
   void interrupt_all(drivers::HostTimeUs now_us);
-  // Calls a previous daemon left active are closed as "interrupted". Run it
-  // after their recordings were repaired: a call ends no earlier than its recording.
+  // Calls a previous daemon left active are closed as "interrupted", and
+  // the observers registered by then hear that they ended. Run it after
+  // their recordings were repaired: a call ends no earlier than its recording.
   void recover_interrupted_calls();
 
   // Boxes, lines and fault counters, for `deskline status`.

@@ -109,6 +109,13 @@ at 10.0 end
   for (const auto& row : recordings)
     if (row.value("call_id", "") == (*interrupted)["id"]) cut_recording = &row;
   ASSERT_NE(cut_recording, nullptr) << recordings.dump(2);
+  // Desks that saw the call start hear that it ended, from the new daemon if the old one was killed.
+  std::string ended_pops;
+  tools::run_capture({"sqlite3", (workspace.dir() / "data" / "deskline.db").string(),
+                      "SELECT count(*) FROM pop_events WHERE event LIKE '%\"event\":\"call.ended\"%' AND call_id = '" +
+                          (*interrupted)["id"].get<std::string>() + "'"},
+                     ended_pops);
+  EXPECT_EQ(ended_pops, "1\n");
   if (test.killed) {
     EXPECT_EQ((*cut_recording)["state"], "repaired") << cut_recording->dump();
     EXPECT_NEAR(at(*interrupted, "ended_at"), t0 + 1.5 + (*cut_recording)["duration_s"].get<double>(),
