@@ -47,7 +47,7 @@ bool Daemon::start() {
   instance_lock_.emplace(std::move(*lock));
   auto store = Store::open(config_.database_path());
   if (!store) {
-    log_.error("cannot open database {}: {}", config_.database_path().string(), store.error().code.message());
+    log_.error("cannot open database {}", store.error().message());
     return false;
   }
   store_ = std::move(*store);

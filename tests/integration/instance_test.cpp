@@ -1,0 +1,90 @@
+// One daemon per data directory, and a database the daemon can write: a
+// second desklined started while the first records a call exits at once and
+// touches nothing; a database this user cannot write refuses the start
+// instead of losing every call after "ready".
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "tests/integration/harness.hpp"
+
+namespace deskline::testing {
+namespace {
+
+// Runs argv; its exit status, with stdout and stderr together in output.
+int run_with_stderr(std::vector<std::string> argv, std::string& output) {
+  argv.insert(argv.begin(), {"sh", "-c", "exec \"$0\" \"$@\" 2>&1"});
+  return tools::run_capture(argv, output);
+}
+
+TEST(Instance, ASecondDaemonOnTheSameDataDirExitsAndTheRecordedCallIsWhole) {
+  Workspace workspace("instance");
+  const pid_t simulator = workspace.start_daemon_under_sim(workspace.write_scenario(R"(box A serial=X800-ONCE lines=1
+at 0.5 A:1 ring cadence=1.0/2.0 count=2
+at 1.5 A:1 offhook
+at 2.0 A:1 play tone=440 level=-15 duration=8
+at 10.5 A:1 onhook
+at 12.0 end
+)"));
+  ASSERT_GT(simulator, 0);
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const auto calls = workspace.calls();
+        return calls.is_array() && calls.size() == 1 && !calls[0]["answered_at"].is_null() &&
+               !workspace.recording_of(calls[0].value("id", "")).empty();
+      },
+      std::chrono::seconds(30), "the call to be answered and recorded"))
+      << workspace.log();
+
+  // While the first daemon records: the second must not run its startup
+  // recovery (which would close the live call and "repair" its file).
+  std::string second;
+  const int status = run_with_stderr({bin("desklined").string(), "--config", workspace.config_path().string()}, second);
+  EXPECT_NE(status, 0) << second;
+  EXPECT_NE(second.find("another desklined (pid "), std::string::npos) << second;
+  EXPECT_EQ(second.find("closed as interrupted"), std::string::npos) << second;
+  EXPECT_EQ(second.find("repaired"), std::string::npos) << second;
+
+  ASSERT_EQ(workspace.wait_for_simulator(simulator), 0) << workspace.log();
+  const auto calls = workspace.calls();
+  ASSERT_EQ(calls.size(), 1u) << calls.dump(2);
+  EXPECT_EQ(calls[0]["outcome"], "answered");
+  EXPECT_NEAR(calls[0]["duration_s"].get<double>(), 9.0, 0.05);
+  const auto recordings = workspace.cli_json({"recordings", "--json"});
+  ASSERT_EQ(recordings.size(), 1u) << recordings.dump(2);
+  EXPECT_EQ(recordings[0]["state"], "complete") << recordings.dump(2);
+  EXPECT_NEAR(ffprobe_duration(workspace.recording_of(calls[0].value("id", ""))), 9.0, 0.1);
+}
+
+// The database owned by another user and not writable by the daemon's: run
+// as an unprivileged uid (root writes any file), the daemon refuses to start.
+TEST(Instance, ADatabaseTheDaemonCannotWriteRefusesTheStart) {
+  Workspace workspace("read-only-db");
+  ASSERT_EQ(workspace.run_scenario("box A serial=X800-RO lines=1\nat 0.5 end\n"), 0) << workspace.log();
+  const auto data = workspace.dir() / "data";
+  const auto database = data / "deskline.db";
+  ASSERT_TRUE(fs::exists(database));
+  // The daemon's uid owns its folders; the database belongs to someone else, read-only to it.
+  fs::remove(data / "desklined.lock");
+  ASSERT_EQ(::chmod(database.c_str(), 0644), 0);
+  for (const auto& folder : {workspace.dir(), data}) ASSERT_EQ(::chmod(folder.c_str(), 0777), 0);
+  const std::string unprivileged = ::geteuid() == 0 ? "65534" : std::to_string(::geteuid());
+  if (::geteuid() != 0) {
+    ASSERT_EQ(::chmod(database.c_str(), 0444), 0);
+  }
+
+  std::string output;
+  const int status = run_with_stderr({"setpriv", "--reuid=" + unprivileged, "--regid=" + unprivileged,
+                                         "--clear-groups", bin("desklined").string(), "--config",
+                                         workspace.config_path().string()},
+                                        output);
+  EXPECT_NE(status, 0) << output;
+  EXPECT_NE(output.find("read-only for this user"), std::string::npos) << output;
+  EXPECT_EQ(output.find("ready"), std::string::npos) << output;
+}
+
+}  // namespace
+}  // namespace deskline::testing
