@@ -116,11 +116,12 @@ bool is_quoted_printable_line(std::string_view line) {
 // swallow the next property.
 bool starts_property(std::string_view line) {
   static constexpr std::string_view names[] = {
-      "ADR",      "AGENT", "ANNIVERSARY", "BDAY",   "BEGIN", "CALADRURI", "CALURI", "CATEGORIES", "CLASS",
-      "CLIENTPIDMAP", "EMAIL", "END",     "FBURL",  "FN",    "GENDER",    "GEO",    "IMPP",       "KEY",
-      "KIND",     "LABEL", "LANG",        "LOGO",   "MAILER", "MEMBER",   "N",      "NAME",       "NICKNAME",
-      "NOTE",     "ORG",   "PHOTO",       "PRODID", "PROFILE", "RELATED", "REV",    "ROLE",       "SORT-STRING",
-      "SOUND",    "SOURCE", "TEL",        "TITLE",  "TZ",    "UID",       "URL",    "VERSION",    "XML"};
+      "ADR",     "AGENT",  "ANNIVERSARY", "BDAY",   "BEGIN",   "CALADRURI", "CALURI", "CATEGORIES",
+      "CLASS",   "CLIENTPIDMAP", "EMAIL", "END",    "FBURL",   "FN",        "GENDER", "GEO",
+      "IMPP",    "KEY",    "KIND",        "LABEL",  "LANG",    "LOGO",      "MAILER", "MEMBER",
+      "N",       "NAME",   "NICKNAME",    "NOTE",   "ORG",     "PHOTO",     "PRODID", "PROFILE",
+      "RELATED", "REV",    "ROLE",        "SORT-STRING", "SOUND", "SOURCE", "TEL",    "TITLE",
+      "TZ",      "UID",    "URL",         "VERSION", "XML"};
   const auto is_name_char = [](char c) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
   };

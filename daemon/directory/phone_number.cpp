@@ -81,8 +81,10 @@ std::string plain_number_text(std::string_view raw) {
   for (std::size_t i = 0; i < raw.size();) {
     const auto byte = static_cast<unsigned char>(raw[i]);
     const std::size_t length = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC0 ? 2 : 1;
-    if (length == 1 || i + length > raw.size()) {
-      out.push_back(raw[i++]);
+    const auto continues = [&](std::size_t k) { return (static_cast<unsigned char>(raw[i + k]) & 0xC0) == 0x80; };
+    if (length == 1 || i + length > raw.size() || !continues(1) || (length > 2 && !continues(2)) ||
+        (length > 3 && !continues(3))) {
+      out.push_back(raw[i++]);  // not UTF-8: kept byte by byte
       continue;
     }
     std::uint32_t code = byte & (0x7F >> length);
