@@ -81,37 +81,68 @@ std::uint64_t event_sample(const LineEvent& event) {
   return std::visit(Visitor{}, event);
 }
 
-std::vector<std::int16_t> resample_to_8000(std::span<const std::int16_t> samples, std::uint32_t rate_hz) {
-  if (rate_hz == 0) return {};
-  if (rate_hz == detector_rate_hz) return {samples.begin(), samples.end()};
-  const double ratio = static_cast<double>(rate_hz) / detector_rate_hz;  // input samples per output sample
-  // Low-pass below both Nyquist frequencies, in cycles per input sample.
-  const double cutoff = std::min(3600.0, 0.45 * rate_hz) / rate_hz;
-  const double half_width = 16 * std::max(1.0, ratio);  // input samples either side
-  const auto output_count =
-      static_cast<std::size_t>(std::floor(static_cast<double>(samples.size()) / ratio));
-  std::vector<std::int16_t> out(output_count);
-  const auto last = static_cast<std::ptrdiff_t>(samples.size()) - 1;
-  for (std::size_t n = 0; n < output_count; ++n) {
-    const double center = static_cast<double>(n) * ratio;
-    const auto first = std::max<std::ptrdiff_t>(0, static_cast<std::ptrdiff_t>(std::ceil(center - half_width)));
-    const auto final = std::min<std::ptrdiff_t>(last, static_cast<std::ptrdiff_t>(std::floor(center + half_width)));
-    double sum = 0;
-    double weight_sum = 0;
-    for (auto k = first; k <= final; ++k) {
-      const double t = static_cast<double>(k) - center;
-      const double x = 2 * cutoff * t;
-      const double sinc = std::abs(x) < 1e-12 ? 1.0 : std::sin(std::numbers::pi * x) / (std::numbers::pi * x);
-      const double phase = std::numbers::pi * (t / half_width + 1);  // 0..2pi over the kernel
-      const double blackman = 0.42 - 0.5 * std::cos(phase) + 0.08 * std::cos(2 * phase);
-      const double weight = sinc * blackman;
-      sum += weight * samples[static_cast<std::size_t>(k)];
-      weight_sum += weight;
-    }
-    // Normalise by the taps' sum: unity gain at DC whatever the fractional phase.
-    const double value = weight_sum != 0 ? sum / weight_sum : 0;
-    out[n] = static_cast<std::int16_t>(std::clamp(std::round(value), -32768.0, 32767.0));
+ResamplerTo8000::ResamplerTo8000(std::uint32_t rate_hz)
+    : rate_hz_(rate_hz),
+      ratio_(static_cast<double>(rate_hz) / detector_rate_hz),
+      // Low-pass below both Nyquist frequencies, in cycles per input sample.
+      cutoff_(rate_hz == 0 ? 0 : std::min(3600.0, 0.45 * rate_hz) / rate_hz),
+      half_width_(16 * std::max(1.0, ratio_)) {}
+
+std::int16_t ResamplerTo8000::output_sample(std::uint64_t last_input) const {
+  const double center = static_cast<double>(next_output_) * ratio_;
+  const auto first = static_cast<std::uint64_t>(std::max(0.0, std::ceil(center - half_width_)));
+  const auto final = std::min(last_input, static_cast<std::uint64_t>(std::floor(center + half_width_)));
+  double sum = 0;
+  double weight_sum = 0;
+  for (auto k = first; k <= final; ++k) {
+    const double t = static_cast<double>(k) - center;
+    const double x = 2 * cutoff_ * t;
+    const double sinc = std::abs(x) < 1e-12 ? 1.0 : std::sin(std::numbers::pi * x) / (std::numbers::pi * x);
+    const double phase = std::numbers::pi * (t / half_width_ + 1);  // 0..2pi over the kernel
+    const double blackman = 0.42 - 0.5 * std::cos(phase) + 0.08 * std::cos(2 * phase);
+    const double weight = sinc * blackman;
+    sum += weight * input_[static_cast<std::size_t>(k - input_start_)];
+    weight_sum += weight;
   }
+  // Normalise by the taps' sum: unity gain at DC whatever the fractional phase.
+  const double value = weight_sum != 0 ? sum / weight_sum : 0;
+  return static_cast<std::int16_t>(std::clamp(std::round(value), -32768.0, 32767.0));
+}
+
+void ResamplerTo8000::push(std::span<const std::int16_t> samples, std::vector<std::int16_t>& out) {
+  if (rate_hz_ == 0) return;
+  if (rate_hz_ == detector_rate_hz) {
+    out.insert(out.end(), samples.begin(), samples.end());
+    return;
+  }
+  input_.insert(input_.end(), samples.begin(), samples.end());
+  const std::uint64_t input_end = input_start_ + input_.size();
+  // An output whose whole kernel has arrived comes out now, as it would at the end.
+  while (std::floor(static_cast<double>(next_output_) * ratio_ + half_width_) < static_cast<double>(input_end)) {
+    out.push_back(output_sample(input_end - 1));
+    ++next_output_;
+  }
+  // Inputs before the next output's kernel are no longer needed.
+  const auto needed_from =
+      static_cast<std::uint64_t>(std::max(0.0, std::ceil(static_cast<double>(next_output_) * ratio_ - half_width_)));
+  if (needed_from <= input_start_) return;
+  const auto drop = std::min<std::uint64_t>(needed_from - input_start_, input_.size());
+  input_.erase(input_.begin(), input_.begin() + static_cast<std::ptrdiff_t>(drop));
+  input_start_ += drop;
+}
+
+void ResamplerTo8000::finish(std::vector<std::int16_t>& out) {
+  if (rate_hz_ == 0 || rate_hz_ == detector_rate_hz) return;
+  const std::uint64_t input_end = input_start_ + input_.size();
+  const auto output_count = static_cast<std::uint64_t>(std::floor(static_cast<double>(input_end) / ratio_));
+  for (; next_output_ < output_count; ++next_output_) out.push_back(output_sample(input_end - 1));
+}
+
+std::vector<std::int16_t> resample_to_8000(std::span<const std::int16_t> samples, std::uint32_t rate_hz) {
+  ResamplerTo8000 resampler(rate_hz);
+  std::vector<std::int16_t> out;
+  resampler.push(samples, out);
+  resampler.finish(out);
   return out;
 }
 

@@ -228,7 +228,28 @@ class LineDetectors {
 
 // Converts any rate to 8000 Hz with a windowed-sinc low-pass at 3.6 kHz
 // (Blackman window, 16 input periods either side): enough for detection,
-// not for hi-fi. Identity at 8000 Hz; empty for rate 0.
+// not for hi-fi. Identity at 8000 Hz; nothing for rate 0. Block by block,
+// holding only a kernel's width of input: pushing in any blocks then
+// finish() gives exactly what resample_to_8000 gives for the whole signal.
+class ResamplerTo8000 {
+ public:
+  explicit ResamplerTo8000(std::uint32_t rate_hz);
+  // Appends to out the samples whose inputs have all arrived.
+  void push(std::span<const std::int16_t> samples, std::vector<std::int16_t>& out);
+  // Appends the rest: the end of the signal is known now.
+  void finish(std::vector<std::int16_t>& out);
+
+ private:
+  std::int16_t output_sample(std::uint64_t last_input) const;
+
+  std::uint32_t rate_hz_;
+  double ratio_;       // input samples per output sample
+  double cutoff_;      // cycles per input sample
+  double half_width_;  // input samples either side
+  std::vector<std::int16_t> input_;  // from input sample input_start_ on
+  std::uint64_t input_start_ = 0;
+  std::uint64_t next_output_ = 0;
+};
 std::vector<std::int16_t> resample_to_8000(std::span<const std::int16_t> samples, std::uint32_t rate_hz);
 
 }  // namespace deskline::codec

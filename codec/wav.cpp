@@ -61,32 +61,39 @@ std::string read_format(std::span<const std::uint8_t> body, Format& format) {
 
 }  // namespace
 
-WavParsed parse_wav(std::span<const std::uint8_t> bytes) {
-  if (bytes.size() < riff_header_size) return refuse("truncated: shorter than the RIFF header");
-  if (!has_id(bytes, 0, "RIFF")) return refuse("not RIFF");
-  if (!has_id(bytes, 8, "WAVE")) return refuse("not WAVE");
+WavLayoutParsed parse_wav_layout(std::span<const std::uint8_t> head, std::uint64_t file_size) {
+  const auto refuse = [](std::string why) { return WavLayoutParsed{std::nullopt, std::move(why)}; };
+  if (head.size() < riff_header_size) return refuse("truncated: shorter than the RIFF header");
+  if (!has_id(head, 0, "RIFF")) return refuse("not RIFF");
+  if (!has_id(head, 8, "WAVE")) return refuse("not WAVE");
   // The RIFF size counts everything after the size field itself.
-  const std::uint64_t riff_end = std::uint64_t{proto::load_le32(bytes, 4)} + 8;
-  if (riff_end > bytes.size()) return refuse("truncated: RIFF length exceeds the file");
+  const std::uint64_t riff_end = std::uint64_t{proto::load_le32(head, 4)} + 8;
+  if (riff_end > file_size) return refuse("truncated: RIFF length exceeds the file");
   if (riff_end < riff_header_size) return refuse("RIFF length shorter than its header");
-  const auto riff = bytes.first(static_cast<std::size_t>(riff_end));
 
   std::optional<Format> format;
-  std::optional<std::span<const std::uint8_t>> data;
-  std::size_t offset = riff_header_size;
-  while (offset < riff.size()) {
-    if (riff.size() - offset < chunk_header_size) return refuse("truncated: partial chunk header");
-    const std::uint32_t chunk_size = proto::load_le32(riff, offset + 4);
-    const std::size_t body_offset = offset + chunk_header_size;
-    if (chunk_size > riff.size() - body_offset) return refuse("truncated: chunk runs past the end");
-    const auto body = riff.subspan(body_offset, chunk_size);
+  std::optional<std::pair<std::uint64_t, std::uint32_t>> data;  // offset, size
+  std::uint64_t offset = riff_header_size;
+  while (offset < riff_end) {
+    if (riff_end - offset < chunk_header_size) return refuse("truncated: partial chunk header");
+    if (offset + chunk_header_size > head.size()) {
+      if (format && data) break;  // the rest is past what the caller read, and not needed
+      return refuse("fmt or data chunk starts after the first " + std::to_string(head.size()) + " bytes");
+    }
+    const auto at = static_cast<std::size_t>(offset);
+    const std::uint32_t chunk_size = proto::load_le32(head, at + 4);
+    const std::uint64_t body_offset = offset + chunk_header_size;
+    if (chunk_size > riff_end - body_offset) return refuse("truncated: chunk runs past the end");
     // First fmt and first data win; later duplicates are ignored like any unknown chunk.
-    if (has_id(riff, offset, "fmt ") && !format) {
+    if (has_id(head, at, "fmt ") && !format) {
+      if (body_offset + chunk_size > head.size())
+        return refuse("fmt chunk ends after the first " + std::to_string(head.size()) + " bytes");
       Format read;
-      if (auto error = read_format(body, read); !error.empty()) return refuse(std::move(error));
+      if (auto error = read_format(head.subspan(at + chunk_header_size, chunk_size), read); !error.empty())
+        return refuse(std::move(error));
       format = read;
-    } else if (has_id(riff, offset, "data") && !data) {
-      data = body;
+    } else if (has_id(head, at, "data") && !data) {
+      data.emplace(body_offset, chunk_size);
     }
     // Chunks are word aligned: an odd-sized body is followed by one pad byte.
     // Some writers omit the pad after the last chunk, so running out here is fine.
@@ -94,16 +101,23 @@ WavParsed parse_wav(std::span<const std::uint8_t> bytes) {
   }
   if (!format) return refuse("no fmt chunk");
   if (!data) return refuse("no data chunk");
-  if (data->size() % format->block_align != 0)
-    return refuse("data length " + std::to_string(data->size()) + " is not a multiple of block align " +
+  if (data->second % format->block_align != 0)
+    return refuse("data length " + std::to_string(data->second) + " is not a multiple of block align " +
                   std::to_string(format->block_align));
+  return WavLayoutParsed{WavLayout{format->rate_hz, format->channels, data->first, data->second}, {}};
+}
 
+WavParsed parse_wav(std::span<const std::uint8_t> bytes) {
+  const auto parsed = parse_wav_layout(bytes, bytes.size());
+  if (!parsed) return refuse(parsed.error);
+  const auto& layout = *parsed.layout;
+  const auto data = bytes.subspan(static_cast<std::size_t>(layout.data_offset), layout.data_bytes);
   WavAudio audio;
-  audio.rate_hz = format->rate_hz;
-  audio.channels = format->channels;
-  audio.samples.resize(data->size() / 2);
+  audio.rate_hz = layout.rate_hz;
+  audio.channels = layout.channels;
+  audio.samples.resize(data.size() / 2);
   for (std::size_t i = 0; i < audio.samples.size(); ++i)
-    audio.samples[i] = static_cast<std::int16_t>(proto::load_le16(*data, 2 * i));
+    audio.samples[i] = static_cast<std::int16_t>(proto::load_le16(data, 2 * i));
   return WavParsed{std::move(audio), {}};
 }
 

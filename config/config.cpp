@@ -7,7 +7,6 @@
 #include <cstring>
 #include <fstream>
 #include <map>
-#include <sstream>
 #include <utility>
 
 #include <fmt/format.h>
@@ -477,16 +476,28 @@ LoadResult parse(std::string_view text, std::string_view source_name) {
 }
 
 LoadResult load_file(const std::filesystem::path& path) {
+  const auto refuse = [&](std::string message) {
+    return LoadResult{std::nullopt, ConfigError{path.string(), 0, 0, "", std::move(message)}};
+  };
+  // Checked before reading: a directory reads as an empty file (all
+  // defaults), and a device like /dev/zero never ends.
+  std::error_code status_error;
+  const auto status = fs::status(path, status_error);
+  if (fs::is_directory(status)) return refuse("cannot read: is a directory");
+  if (fs::exists(status) && !fs::is_regular_file(status)) return refuse("cannot read: is not a regular file");
   std::ifstream file(path, std::ios::binary);
   if (!file) {
     const int reason = errno;
-    return {std::nullopt, ConfigError{path.string(), 0, 0, "", fmt::format("cannot read: {}", std::strerror(reason))}};
+    return refuse(fmt::format("cannot read: {}", std::strerror(reason)));
   }
-  std::ostringstream text;
-  text << file.rdbuf();
-  if (file.bad())
-    return {std::nullopt, ConfigError{path.string(), 0, 0, "", "cannot read: I/O error"}};
-  return parse_in(text.str(), path.string(), folder_of(path.string()));
+  // One byte more than allowed tells a file at the limit from a larger one.
+  std::string text(max_file_bytes + 1, '\0');
+  file.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (file.bad()) return refuse("cannot read: I/O error");
+  text.resize(static_cast<std::size_t>(file.gcount()));
+  if (text.size() > max_file_bytes)
+    return refuse(fmt::format("larger than {} MiB: not a configuration file", max_file_bytes >> 20));
+  return parse_in(text, path.string(), folder_of(path.string()));
 }
 
 }  // namespace deskline::config

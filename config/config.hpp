@@ -3,6 +3,7 @@
 // (a typo must not silently fall back to a default).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -132,6 +133,9 @@ struct LoadResult {
 
 // Parses TOML text; source_name is used in error messages and Config::source.
 LoadResult parse(std::string_view text, std::string_view source_name);
+// Far more than any real configuration (the annotated example is ~10 KiB).
+inline constexpr std::size_t max_file_bytes = 1 << 20;
+// Refuses a directory, a device or FIFO, and a file over max_file_bytes.
 LoadResult load_file(const std::filesystem::path& path);
 
 }  // namespace deskline::config

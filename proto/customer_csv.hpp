@@ -7,10 +7,12 @@
 // starts with `phone`, `mobile` or `tel` is a phone number labelled with the
 // header as written. Other columns are ignored. UTF-8, with or without BOM;
 // quoted fields may hold commas, doubled quotes and line breaks; CRLF or LF.
+// Both formats and their limits: proto/customers.md.
 #pragma once
 
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,12 +36,31 @@ struct CustomerEntry {
   friend bool operator==(const CustomerEntry&, const CustomerEntry&) = default;
 };
 
+// Limits no real CRM export comes near. A row or card beyond one is rejected
+// with the reason: one record must not bloat every pop of a call, the
+// directory, or the importer's memory. Sizes are UTF-8 bytes after decoding
+// and trimming.
+inline constexpr std::size_t max_id_bytes = 256;
+inline constexpr std::size_t max_name_bytes = 1024;  // name and company
+inline constexpr std::size_t max_url_bytes = 2048;
+inline constexpr std::size_t max_phone_bytes = 128;  // one number as written
+inline constexpr std::size_t max_label_bytes = 128;  // its label (CSV header, vCard TYPE list)
+inline constexpr std::size_t max_phones = 32;        // numbers of one customer
+inline constexpr std::size_t max_columns = 1024;     // of a CSV header
+// One unfolded vCard property that is read (FN, ORG, URL, UID, TEL), still
+// encoded; longer ones that are not read (PHOTO) are skipped.
+inline constexpr std::size_t max_vcard_line_bytes = 16384;
+
 // A rejected row or card, or a problem with the whole file (line of the header).
 struct Issue {
   int line = 0;
   std::string message;  // "missing name"
   friend bool operator==(const Issue&, const Issue&) = default;
 };
+
+// The first limit the entry breaks, as an issue message ("name is longer
+// than 1024 bytes"); nullopt when it keeps them all.
+std::optional<std::string> exceeded_limit(const CustomerEntry& entry);
 
 // Entries are delivered one by one so a million-row file is never held twice.
 using EntrySink = std::function<void(CustomerEntry&&)>;

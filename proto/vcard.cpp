@@ -1,7 +1,9 @@
 #include "proto/vcard.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <iterator>
 #include <optional>
 
 #include "proto/bytes.hpp"
@@ -30,15 +32,16 @@ std::string_view trim(std::string_view text) {
   return text;
 }
 
-std::string decode_quoted_printable(std::string_view text) {
+// ISO-8859-1 is the one legacy charset whose bytes map to Unicode one to one.
+std::string latin1_to_utf8(std::string_view text) {
   std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '=' && i + 2 < text.size() && hex_digit_value(text[i + 1]) >= 0 &&
-        hex_digit_value(text[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hex_digit_value(text[i + 1]) * 16 + hex_digit_value(text[i + 2])));
-      i += 2;
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x80) {
+      out.push_back(c);
     } else {
-      out.push_back(text[i]);
+      out.push_back(static_cast<char>(0xC0 | byte >> 6));
+      out.push_back(static_cast<char>(0x80 | (byte & 0x3F)));
     }
   }
   return out;
@@ -67,10 +70,22 @@ std::string_view first_component(std::string_view text) {
   return text;
 }
 
+enum class Encoding { none, quoted_printable, base64, unsupported };
+
+// An ENCODING value, or a vCard 2.1 bare parameter naming one; nullopt when
+// the text names no encoding.
+std::optional<Encoding> encoding_named(std::string_view name) {
+  if (equals_ignoring_case(name, "QUOTED-PRINTABLE")) return Encoding::quoted_printable;
+  if (equals_ignoring_case(name, "BASE64") || equals_ignoring_case(name, "B")) return Encoding::base64;
+  if (equals_ignoring_case(name, "8BIT") || equals_ignoring_case(name, "7BIT")) return Encoding::none;
+  return std::nullopt;
+}
+
 struct Property {
   std::string name;  // upper case, group removed
   std::vector<std::string> types;  // lower case TYPE values
-  bool quoted_printable = false;
+  Encoding encoding = Encoding::none;
+  std::string encoding_name;  // as written, for an unsupported one
   bool uri_value = false;
   std::string charset;  // upper case; "" when not given
   std::string_view value;
@@ -93,6 +108,31 @@ bool is_quoted_printable_line(std::string_view line) {
   for (std::size_t i = 0; i + 16 <= head.size(); ++i)
     if (equals_ignoring_case(head.substr(i, 16), "QUOTED-PRINTABLE")) return true;
   return false;
+}
+
+// True when line begins a property ("TEL;CELL:", "item1.EMAIL:", "X-FOO:")
+// of RFC 6350, RFC 2426 or vCard 2.1: a quoted-printable soft line break
+// never continues into one, so a value that ends in a stray '=' cannot
+// swallow the next property.
+bool starts_property(std::string_view line) {
+  static constexpr std::string_view names[] = {
+      "ADR",     "AGENT",  "ANNIVERSARY", "BDAY",   "BEGIN",   "CALADRURI", "CALURI", "CATEGORIES",
+      "CLASS",   "CLIENTPIDMAP", "EMAIL", "END",    "FBURL",   "FN",        "GENDER", "GEO",
+      "IMPP",    "KEY",    "KIND",        "LABEL",  "LANG",    "LOGO",      "MAILER", "MEMBER",
+      "N",       "NAME",   "NICKNAME",    "NOTE",   "ORG",     "PHOTO",     "PRODID", "PROFILE",
+      "RELATED", "REV",    "ROLE",        "SORT-STRING", "SOUND", "SOURCE", "TEL",    "TITLE",
+      "TZ",      "UID",    "URL",         "VERSION", "XML"};
+  const auto is_name_char = [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+  };
+  std::size_t end = 0;
+  while (end < line.size() && (is_name_char(line[end]) || line[end] == '.')) ++end;
+  if (end == line.size() || (line[end] != ':' && line[end] != ';')) return false;
+  std::string_view name = line.substr(0, end);
+  if (const auto dot = name.rfind('.'); dot != std::string_view::npos) name.remove_prefix(dot + 1);
+  if (starts_with_ignoring_case(name, "X-")) return true;
+  return std::any_of(std::begin(names), std::end(names),
+                     [&](std::string_view known) { return equals_ignoring_case(name, known); });
 }
 
 std::optional<Property> parse_property(std::string_view line) {
@@ -129,8 +169,10 @@ std::optional<Property> parse_property(std::string_view line) {
     const std::string_view parameter = trim(parts[index]);
     const auto equals = parameter.find('=');
     if (equals == std::string_view::npos) {
-      // vCard 2.1 bare parameters: "TEL;CELL:", "FN;QUOTED-PRINTABLE:".
-      if (equals_ignoring_case(parameter, "QUOTED-PRINTABLE")) property.quoted_printable = true;
+      // vCard 2.1 bare parameters: "TEL;CELL:", "FN;QUOTED-PRINTABLE:"; "B"
+      // is a TYPE here, never an encoding.
+      const auto encoding = equals_ignoring_case(parameter, "B") ? std::nullopt : encoding_named(parameter);
+      if (encoding) property.encoding = *encoding;
       else add_types(parameter);
       continue;
     }
@@ -140,7 +182,8 @@ std::optional<Property> parse_property(std::string_view line) {
     if (equals_ignoring_case(key, "TYPE")) {
       add_types(value);
     } else if (equals_ignoring_case(key, "ENCODING")) {
-      if (equals_ignoring_case(value, "QUOTED-PRINTABLE")) property.quoted_printable = true;
+      property.encoding = encoding_named(value).value_or(Encoding::unsupported);
+      property.encoding_name = std::string(value);
     } else if (equals_ignoring_case(key, "VALUE")) {
       property.uri_value = equals_ignoring_case(value, "uri");
     } else if (equals_ignoring_case(key, "CHARSET")) {
@@ -171,31 +214,18 @@ std::string phone_label(const std::vector<std::string>& types) {
   return label.empty() ? "tel" : label;
 }
 
-// "tel:+1-555-0100;ext=12" -> "+1-555-0100 ext 12".
 std::string phone_from_value(std::string_view value, bool uri_value) {
   value = trim(value);
   if (!uri_value && !starts_with_ignoring_case(value, "tel:")) return std::string(value);
-  if (starts_with_ignoring_case(value, "tel:")) value.remove_prefix(4);
-  const auto semicolon = value.find(';');
-  std::string number(value.substr(0, semicolon));
-  if (semicolon != std::string_view::npos) {
-    std::string_view parameters = value.substr(semicolon + 1);
-    while (!parameters.empty()) {
-      const auto next = parameters.find(';');
-      const std::string_view parameter = parameters.substr(0, next);
-      if (starts_with_ignoring_case(parameter, "ext=")) number += " ext " + std::string(parameter.substr(4));
-      if (next == std::string_view::npos) break;
-      parameters.remove_prefix(next + 1);
-    }
-  }
-  return number;
+  return tel_uri_as_text(value);
 }
 
 class CardReader {
  public:
   CardReader(const EntrySink& sink, std::vector<Issue>& issues) : sink_(sink), issues_(issues) {}
 
-  void line(int number, std::size_t offset, std::string_view text) {
+  // cut: the logical line was longer than max_vcard_line_bytes; text is its start.
+  void line(int number, std::size_t offset, std::string_view text, bool cut) {
     const auto property = parse_property(text);
     if (property && property->name == "BEGIN" && equals_ignoring_case(trim(property->value), "VCARD")) {
       if (card_) {
@@ -222,11 +252,14 @@ class CardReader {
       return;
     }
     if (!property) {
-      if (!trim(text).empty())
+      if (cut)
+        card_->error = card_->error.value_or("line " + std::to_string(number) + " is longer than " +
+                                             std::to_string(max_vcard_line_bytes) + " bytes");
+      else if (!trim(text).empty())
         card_->error = card_->error.value_or("no ':' in the property on line " + std::to_string(number));
       return;
     }
-    use(*property, number);
+    use(*property, number, cut);
   }
 
   void end_of_text(int last_line) {
@@ -238,17 +271,30 @@ class CardReader {
   bool seen_card() const { return seen_card_; }
 
  private:
-  void use(const Property& property, int number) {
+  void use(const Property& property, int number, bool cut) {
     const bool wanted = property.name == "FN" || property.name == "ORG" || property.name == "URL" ||
                         property.name == "UID" || property.name == "TEL";
     if (!wanted) return;
-    if (!property.charset.empty() && property.charset != "UTF-8" && property.charset != "US-ASCII") {
+    const auto refuse = [&](const std::string& why) {
+      card_->error = card_->error.value_or(property.name + " on line " + std::to_string(number) + ": " + why);
+    };
+    if (cut) return refuse("longer than " + std::to_string(max_vcard_line_bytes) + " bytes");
+    if (property.encoding == Encoding::unsupported)
+      return refuse("encoding " + property.encoding_name + " is not supported");
+    const bool latin1 = property.charset == "ISO-8859-1";
+    if (!property.charset.empty() && property.charset != "UTF-8" && property.charset != "US-ASCII" && !latin1) {
       card_->error = card_->error.value_or(
           "charset " + property.charset + " on line " + std::to_string(number) + " is not supported (export as UTF-8)");
       return;
     }
-    const std::string value =
-        property.quoted_printable ? decode_quoted_printable(property.value) : std::string(property.value);
+    DecodedValue decoded;
+    switch (property.encoding) {
+      case Encoding::quoted_printable: decoded = decode_quoted_printable(property.value); break;
+      case Encoding::base64: decoded = decode_base64(property.value); break;
+      default: decoded.bytes = std::string(property.value); break;
+    }
+    if (!decoded) return refuse(decoded.refusal);
+    const std::string value = latin1 ? latin1_to_utf8(*decoded.bytes) : std::move(*decoded.bytes);
     if (!is_valid_utf8(value)) {
       card_->error = card_->error.value_or("not valid UTF-8 on line " + std::to_string(number) + " (export as UTF-8)");
       return;
@@ -268,7 +314,9 @@ class CardReader {
         card_->error = card_->error.value_or("TEL type on line " + std::to_string(number) + " is not valid UTF-8");
         return;
       }
-      if (!phone.empty()) card_->phones.push_back({std::move(label), std::move(phone)});
+      // One past the limit is enough for exceeded_limit to refuse the card.
+      if (!phone.empty() && card_->phones.size() <= max_phones)
+        card_->phones.push_back({std::move(label), std::move(phone)});
     }
   }
 
@@ -290,6 +338,10 @@ class CardReader {
     entry.company = std::move(card.company);
     entry.url = std::move(card.url);
     entry.phones = std::move(card.phones);
+    if (auto exceeded = exceeded_limit(entry)) {
+      issues_.push_back({card.line, std::move(*exceeded)});
+      return;
+    }
     sink_(std::move(entry));
   }
 
@@ -302,15 +354,129 @@ class CardReader {
 
 }  // namespace
 
+std::string tel_uri_as_text(std::string_view uri) {
+  uri = trim(uri);
+  if (starts_with_ignoring_case(uri, "tel:")) uri.remove_prefix(4);
+  const auto semicolon = uri.find(';');
+  std::string number(uri.substr(0, semicolon));
+  std::string extension;
+  if (semicolon != std::string_view::npos) {
+    std::string_view parameters = uri.substr(semicolon + 1);
+    while (!parameters.empty()) {
+      const auto next = parameters.find(';');
+      const std::string_view parameter = parameters.substr(0, next);
+      if (starts_with_ignoring_case(parameter, "ext=")) {
+        extension = " ext " + std::string(parameter.substr(4));
+      } else if (starts_with_ignoring_case(parameter, "phone-context=+")) {
+        // RFC 3966 5.1.5: a local number's global prefix ("+86-10").
+        number = std::string(parameter.substr(14)) + " " + number;
+      }
+      if (next == std::string_view::npos) break;
+      parameters.remove_prefix(next + 1);
+    }
+  }
+  return number + extension;
+}
+
+DecodedValue decode_quoted_printable(std::string_view value) {
+  DecodedValue decoded;
+  std::string out;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    if (value[i] != '=') {
+      out.push_back(value[i]);
+      continue;
+    }
+    if (i + 1 == value.size()) {
+      decoded.refusal = "quoted-printable value ends with '=' (its next line is a property)";
+      return decoded;
+    }
+    const int high = hex_digit_value(value[i + 1]);
+    const int low = i + 2 < value.size() ? hex_digit_value(value[i + 2]) : -1;
+    if (high < 0 || low < 0) {
+      decoded.refusal = "\"" + std::string(value.substr(i, 3)) + "\" is not a quoted-printable escape";
+      if (!is_valid_utf8(decoded.refusal)) decoded.refusal = "bad quoted-printable escape";
+      return decoded;
+    }
+    out.push_back(static_cast<char>(high * 16 + low));
+    i += 2;
+  }
+  decoded.bytes = std::move(out);
+  return decoded;
+}
+
+DecodedValue decode_base64(std::string_view value) {
+  const auto sextet = [](char c) {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  DecodedValue decoded;
+  std::string out;
+  std::uint32_t bits = 0;
+  int bit_count = 0;
+  std::size_t symbols = 0;
+  std::size_t padding = 0;
+  for (const char c : value) {
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
+    if (c == '=') {
+      ++padding;
+      continue;
+    }
+    const int six = sextet(c);
+    if (six < 0 || padding > 0) {
+      decoded.refusal = padding > 0 ? "base64 value goes on after its '=' padding" : "base64 value holds a character outside its alphabet";
+      return decoded;
+    }
+    ++symbols;
+    bits = bits << 6 | static_cast<std::uint32_t>(six);
+    bit_count += 6;
+    if (bit_count >= 8) {
+      bit_count -= 8;
+      out.push_back(static_cast<char>(bits >> bit_count & 0xFF));
+    }
+  }
+  // A last group of one symbol holds no whole byte; padding completes a group of 4.
+  if (symbols % 4 == 1 || padding > 2 || (padding > 0 && (symbols + padding) % 4 != 0)) {
+    decoded.refusal = "base64 value is cut short";
+    return decoded;
+  }
+  decoded.bytes = std::move(out);
+  return decoded;
+}
+
 bool parse_vcards(std::string_view text, const EntrySink& sink, std::vector<Issue>& issues) {
   const std::size_t bom_size = text.size() - without_bom(text).size();
   CardReader reader(sink, issues);
 
-  // Unfold physical lines into logical ones before reading properties.
+  // Unfold physical lines into logical ones before reading properties. A
+  // logical line keeps at most max_vcard_line_bytes, so a million folded
+  // lines cost no more memory than one.
   std::string logical;
+  bool logical_cut = false;
+  // Whether the logical line is quoted-printable, known once its ':' is in.
+  bool logical_head_read = false;
+  bool logical_quoted_printable = false;
   int logical_line = 0;
   std::size_t logical_offset = 0;
   bool have_logical = false;
+  const auto append = [&](std::string_view part) {
+    const std::size_t room = max_vcard_line_bytes - logical.size();
+    if (part.size() > room) {
+      logical_cut = true;
+      part = part.substr(0, room);
+    }
+    logical.append(part);
+  };
+  const auto quoted_printable = [&] {
+    if (!logical_head_read && value_colon(logical) != std::string_view::npos) {
+      logical_head_read = true;
+      logical_quoted_printable = is_quoted_printable_line(logical);
+    }
+    return logical_quoted_printable;
+  };
   int number = 0;
   std::size_t position = bom_size;
   while (position < text.size()) {
@@ -323,21 +489,25 @@ bool parse_vcards(std::string_view text, const EntrySink& sink, std::vector<Issu
     position = end + 1;
 
     if (have_logical && !physical.empty() && (physical.front() == ' ' || physical.front() == '\t')) {
-      logical.append(physical.substr(1));  // RFC 6350 §3.2 folding
+      append(physical.substr(1));  // RFC 6350 §3.2 folding
       continue;
     }
-    if (have_logical && logical.ends_with('=') && is_quoted_printable_line(logical)) {
+    if (have_logical && logical.ends_with('=') && !starts_property(physical) && quoted_printable()) {
       logical.pop_back();  // quoted-printable soft line break
-      logical.append(physical);
+      append(physical);
       continue;
     }
-    if (have_logical) reader.line(logical_line, logical_offset, logical);
-    logical.assign(physical);
+    if (have_logical) reader.line(logical_line, logical_offset, logical, logical_cut);
+    logical.clear();
+    logical_cut = false;
+    logical_head_read = false;
+    logical_quoted_printable = false;
+    append(physical);
     logical_line = number;
     logical_offset = offset;
     have_logical = true;
   }
-  if (have_logical) reader.line(logical_line, logical_offset, logical);
+  if (have_logical) reader.line(logical_line, logical_offset, logical, logical_cut);
   reader.end_of_text(number);
   if (!reader.seen_card()) {
     issues.push_back({1, "no BEGIN:VCARD found"});

@@ -286,8 +286,8 @@ Result<UpsertOutcome> Directory::upsert(const DirectoryCustomer& customer) {
 Result<void> CustomerImporter::begin() { return directory_.begin_transaction(); }
 
 Result<void> CustomerImporter::add(proto::customers::CustomerEntry&& entry) {
-  const auto [first, inserted] = first_line_by_id_.try_emplace(entry.id, entry.line);
-  if (!inserted) {
+  // Only accepted rows count: a rejected row must not shadow a later good one.
+  if (const auto first = first_line_by_id_.find(entry.id); first != first_line_by_id_.end()) {
     reject({entry.line, fmt::format("duplicate id \"{}\" (first on line {})", entry.id, first->second)});
     return {};
   }
@@ -303,6 +303,7 @@ Result<void> CustomerImporter::add(proto::customers::CustomerEntry&& entry) {
     customer.numbers.push_back({std::move(phone.label), std::move(phone.raw), std::move(normalised.number->e164),
                                 std::move(normalised.number->extension)});
   }
+  first_line_by_id_.emplace(entry.id, entry.line);
   customer.id = std::move(entry.id);
   customer.name = std::move(entry.name);
   customer.company = std::move(entry.company);

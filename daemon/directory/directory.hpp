@@ -123,7 +123,7 @@ struct ImportSummary {
 
 // Normalises entries and upserts them into a directory inside one
 // transaction. An entry is rejected (with its line and reason) when a phone
-// is not a number or its id already appeared earlier in the same file.
+// is not a number or an entry accepted earlier in the same file had its id.
 class CustomerImporter {
  public:
   explicit CustomerImporter(Directory& directory) : directory_(directory) {}

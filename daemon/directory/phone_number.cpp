@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include "proto/vcard.hpp"
+
 namespace deskline::daemon {
 namespace {
 
@@ -46,6 +48,64 @@ std::string_view trim(std::string_view text) {
 
 bool all_digits(std::string_view text) {
   return !text.empty() && std::all_of(text.begin(), text.end(), is_digit);
+}
+
+// What one Unicode character of a number becomes in plain_number_text.
+enum class Fold { keep, space, drop };
+
+Fold fold_of(std::uint32_t code, char& ascii) {
+  if (code >= 0xFF01 && code <= 0xFF5E) {  // full-width ASCII: ０-９, ＋, （, －, ＃, ｅｘｔ
+    ascii = static_cast<char>(code - 0xFF01 + 0x21);
+    return Fold::keep;
+  }
+  if ((code >= 0x2010 && code <= 0x2015) || code == 0x2212) {  // hyphens, dashes, minus sign
+    ascii = '-';
+    return Fold::keep;
+  }
+  if (code == 0x00A0 || (code >= 0x2000 && code <= 0x200A) || code == 0x202F || code == 0x205F || code == 0x3000)
+    return Fold::space;
+  // Zero-width characters, word joiner, BOM and direction marks: invisible
+  // in the CRM, pasted along with numbers.
+  if ((code >= 0x200B && code <= 0x200F) || (code >= 0x202A && code <= 0x202E) || code == 0x2060 ||
+      (code >= 0x2066 && code <= 0x2069) || code == 0xFEFF)
+    return Fold::drop;
+  return Fold::keep;
+}
+
+// The number in plain ASCII where it was typed or pasted in Unicode (see
+// fold_of), and a tel: URI (RFC 3966) as written text. Anything else is
+// kept for split_input to refuse.
+std::string plain_number_text(std::string_view raw) {
+  std::string out;
+  out.reserve(raw.size());
+  for (std::size_t i = 0; i < raw.size();) {
+    const auto byte = static_cast<unsigned char>(raw[i]);
+    const std::size_t length = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC0 ? 2 : 1;
+    const auto continues = [&](std::size_t k) { return (static_cast<unsigned char>(raw[i + k]) & 0xC0) == 0x80; };
+    if (length == 1 || i + length > raw.size() || !continues(1) || (length > 2 && !continues(2)) ||
+        (length > 3 && !continues(3))) {
+      out.push_back(raw[i++]);  // not UTF-8: kept byte by byte
+      continue;
+    }
+    std::uint32_t code = byte & (0x7F >> length);
+    for (std::size_t k = 1; k < length; ++k) code = code << 6 | (static_cast<unsigned char>(raw[i + k]) & 0x3F);
+    char ascii = 0;
+    switch (fold_of(code, ascii)) {
+      case Fold::keep:
+        if (ascii) out.push_back(ascii);
+        else out.append(raw.substr(i, length));
+        break;
+      case Fold::space: out.push_back(' '); break;
+      case Fold::drop: break;
+    }
+    i += length;
+  }
+  const std::string_view text = trim(out);
+  if (text.size() >= 4 && std::equal(text.begin(), text.begin() + 4, "tel:", [](char a, char b) {
+        return std::tolower(static_cast<unsigned char>(a)) == b;
+      }))
+    return proto::customers::tel_uri_as_text(text);
+  return out;
 }
 
 // The input split into the number and an extension, before any dialling logic.
@@ -104,14 +164,16 @@ std::string quoted(std::string_view raw) {
   return fmt::format("\"{}\"", PhoneNumberNormaliser::display_raw(raw));
 }
 
-// Splits raw input; on failure fills error and reason and returns false.
-bool split_input(std::string_view raw, Split& split, PhoneNumberError& error, std::string& reason) {
+// Splits plain, the plain_number_text of raw (split's views point into it);
+// on failure fills error and reason, which quotes raw, and returns false.
+bool split_input(std::string_view raw, std::string_view plain, Split& split, PhoneNumberError& error,
+                 std::string& reason) {
   auto refuse = [&](PhoneNumberError code, std::string_view why) {
     error = code;
     reason = fmt::format("{} is not a number ({})", quoted(raw), why);
     return false;
   };
-  std::string_view text = trim(raw);
+  std::string_view text = trim(plain);
   if (text.empty()) {
     error = PhoneNumberError::empty;
     reason = "empty number";
@@ -279,8 +341,9 @@ PhoneNumberNormaliser::PhoneNumberNormaliser(std::string region, std::string are
 
 NormaliseResult PhoneNumberNormaliser::normalise(std::string_view raw) const {
   NormaliseResult result;
+  const std::string plain = plain_number_text(raw);
   Split split;
-  if (!split_input(raw, split, result.error, result.reason)) return result;
+  if (!split_input(raw, plain, split, result.error, result.reason)) return result;
 
   auto attempt = [&](std::string_view main, std::string_view digits, bool plus,
                      std::string_view extension) -> std::optional<NormalisedNumber> {
@@ -356,10 +419,11 @@ std::string PhoneNumberNormaliser::lookup_key(std::string_view raw, std::string*
     if (extension) extension->clear();
     return "+86" + national;
   }
+  const std::string plain = plain_number_text(raw);
   Split split;
   PhoneNumberError error{};
   std::string reason;
-  if (!split_input(raw, split, error, reason)) return {};
+  if (!split_input(raw, plain, split, error, reason)) return {};
   auto national = china_national_number(split.digits, split.plus, area_code_);
   if (national.empty() && !split.dash_head.empty()) {
     national = china_national_number(digits_of(split.dash_head), split.plus, area_code_);

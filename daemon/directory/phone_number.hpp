@@ -53,6 +53,10 @@ class PhoneNumberNormaliser {
   const std::string& area_code() const { return area_code_; }
 
   // Full normalisation with validation: for imports and anything stored.
+  // Numbers typed or pasted in Unicode are read as their ASCII: full-width
+  // digits and signs (U+FF01..FF5E), Unicode spaces (U+00A0, U+2000..200A,
+  // U+202F, U+205F, U+3000) and dashes; zero-width and direction marks and
+  // the BOM are ignored; a tel: URI (RFC 3966) reads like "+1 555 0100 ext 12".
   NormaliseResult normalise(std::string_view raw) const;
 
   // Cheap canonical key for a lookup: the E.164 that normalise() would give

@@ -1,6 +1,6 @@
 // Fuzz target for the customer CSV parser (proto/customer_csv.hpp). Any bytes
 // either give entries that keep the documented invariants (id and name set,
-// valid UTF-8, lines inside the text, increasing) or issues with a message
+// valid UTF-8, within the limits, lines inside the text, increasing) or issues with a message
 // and a line inside the text; a file without a usable header gives no entry.
 #include <algorithm>
 #include <cstdint>
@@ -33,6 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (entry.line <= previous_line || entry.line > lines) fail("entry line out of order or outside the text");
     previous_line = entry.line;
     if (entry.offset >= size) fail("entry offset outside the text");
+    if (customers::exceeded_limit(entry)) fail("entry past a limit accepted");
     for (const auto* field : {&entry.id, &entry.name, &entry.company, &entry.url})
       if (!customers::is_valid_utf8(*field)) fail("invalid UTF-8 accepted");
     for (const auto& phone : entry.phones) {

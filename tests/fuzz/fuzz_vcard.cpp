@@ -1,8 +1,10 @@
-// Fuzz target for the vCard parser (proto/vcard.hpp), and for the phone
-// number normaliser on every TEL it yields (the import runs both). Accepted
-// cards have an id and a name in valid UTF-8 and lines inside the text;
-// issues have a message and a line inside the text; a normalised number is
-// E.164 ("+" and 2 to 15 digits) or a refusal with a reason.
+// Fuzz target for the vCard parser (proto/vcard.hpp), its value decoders,
+// and the phone number normaliser on every TEL it yields (the import runs
+// both). Accepted cards have an id and a name in valid UTF-8, keep the
+// limits, and have lines inside the text; issues have a message and a line
+// inside the text; a decoder gives bytes no longer than its input or a
+// refusal with a reason; a normalised number is E.164 ("+" and 2 to 15
+// digits) or a refusal with a reason.
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -40,11 +42,19 @@ void check_number(const deskline::daemon::PhoneNumberNormaliser& normaliser, std
   if (!key.empty() && key != e164 && normaliser.is_valid_e164(key)) fail("lookup key disagrees with normalise");
 }
 
+void check_decoded(const customers::DecodedValue& decoded, std::size_t input_size) {
+  if (decoded.bytes ? !decoded.refusal.empty() || decoded.bytes->size() > input_size : decoded.refusal.empty())
+    fail("decoder gave neither bytes nor a reason, or more bytes than its input");
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const deskline::daemon::PhoneNumberNormaliser normaliser("CN", "10");
   const std::string_view text(reinterpret_cast<const char*>(data), size);
+  check_decoded(customers::decode_quoted_printable(text), size);
+  check_decoded(customers::decode_base64(text), size);
+  check_number(normaliser, customers::tel_uri_as_text(text));
   const auto parsed = customers::parse_vcards(text);
   const int lines = static_cast<int>(std::count(text.begin(), text.end(), '\n')) + 1;
   if (!parsed.usable && !parsed.entries.empty()) fail("entries without a card");
@@ -52,6 +62,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const auto& entry : parsed.entries) {
     if (entry.id.empty() || entry.name.empty()) fail("card without id or name");
     if (entry.line <= previous_line || entry.line > lines) fail("card line out of order or outside the text");
+    if (customers::exceeded_limit(entry)) fail("card past a limit accepted");
     previous_line = entry.line;
     for (const auto* field : {&entry.id, &entry.name, &entry.company, &entry.url})
       if (!customers::is_valid_utf8(*field)) fail("invalid UTF-8 accepted");

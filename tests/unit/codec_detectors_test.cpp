@@ -857,6 +857,24 @@ TEST(Resample, KeepsLevelInBand) {
   EXPECT_TRUE(resample_to_8000(audio, 0).empty());
 }
 
+TEST(Resample, BlockByBlockGivesExactlyTheWholeSignalsResult) {
+  for (const std::uint32_t rate : {8000u, 11025u, 16000u, 44100u, 48000u, 0u}) {
+    SCOPED_TRACE(rate);
+    Samples audio = tone(rate == 0 ? 8000 : rate, std::vector<double>{697, 1209}, -10, 0.5);
+    for (std::size_t i = 0; i < audio.size(); i += 7) audio[i] = static_cast<std::int16_t>(i * 31);
+    const auto whole = resample_to_8000(audio, rate);
+    for (const std::size_t block : {1u, 7u, 160u, 4096u}) {
+      SCOPED_TRACE(block);
+      ResamplerTo8000 resampler(rate);
+      Samples blocks;
+      for (std::size_t offset = 0; offset < audio.size(); offset += block)
+        resampler.push(std::span(audio).subspan(offset, std::min(block, audio.size() - offset)), blocks);
+      resampler.finish(blocks);
+      EXPECT_EQ(blocks, whole);
+    }
+  }
+}
+
 // ---- cross-check with the reference decoder ---------------------------------------------
 
 TEST(CrossCheck, MinimodemDecodesTheSameBell202Vectors) {

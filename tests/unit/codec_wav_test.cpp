@@ -231,5 +231,33 @@ TEST(CodecWav, EveryPrefixOfAValidFileIsRefusedNotMisread) {
   }
 }
 
+// `deskline analyze` reads the first bytes, then the samples block by block.
+TEST(CodecWavLayout, FromTheHeadOfALargerFile) {
+  const auto bytes = riff({chunk("LIST", Bytes(10, 0)), pcm_fmt(2, 16000), data_chunk({1, 2, 3, 4, 5, 6}),
+                           chunk("cue ", Bytes(4, 0))});
+  const std::size_t data_offset = 12 + 18 + 24 + 8;  // RIFF, LIST, fmt, data chunk header
+  // The head may end anywhere after the data chunk's header.
+  for (std::size_t head = data_offset; head <= bytes.size(); ++head) {
+    SCOPED_TRACE(head);
+    const auto parsed = parse_wav_layout(std::span(bytes).first(head), bytes.size());
+    ASSERT_TRUE(parsed) << parsed.error;
+    EXPECT_EQ(parsed.layout->rate_hz, 16000u);
+    EXPECT_EQ(parsed.layout->channels, 2);
+    EXPECT_EQ(parsed.layout->data_offset, data_offset);
+    EXPECT_EQ(parsed.layout->data_bytes, 12u);
+    EXPECT_EQ(parsed.layout->frames(), 3u);
+  }
+  const auto short_head = parse_wav_layout(std::span(bytes).first(data_offset - 1), bytes.size());
+  EXPECT_FALSE(short_head);
+  EXPECT_EQ(short_head.error, "fmt or data chunk starts after the first 61 bytes");
+  // fmt after the data must be in the head too.
+  const auto late_fmt = riff({data_chunk({1, 2}), pcm_fmt()});
+  EXPECT_EQ(parse_wav_layout(std::span(late_fmt).first(24), late_fmt.size()).error,
+            "fmt or data chunk starts after the first 24 bytes");
+  EXPECT_EQ(parse_wav_layout(std::span(late_fmt).first(36), late_fmt.size()).error,
+            "fmt chunk ends after the first 36 bytes");
+  EXPECT_TRUE(parse_wav_layout(late_fmt, late_fmt.size()));
+}
+
 }  // namespace
 }  // namespace deskline::codec

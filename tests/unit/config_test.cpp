@@ -194,6 +194,35 @@ TEST(Config, MissingFileIsAnError) {
       << result.error.to_string();
 }
 
+// Each file that is not a configuration: refused before reading, with why.
+TEST(Config, DirectoryDeviceAndOversizedFileAreRefused) {
+  const fs::path folder = fs::temp_directory_path() / ("deskline-config-limits-" + std::to_string(::getpid()));
+  fs::create_directories(folder);
+  std::ofstream(folder / "at-limit.toml") << "# " << std::string(max_file_bytes - 3, 'x') << "\n";
+  std::ofstream(folder / "past-limit.toml") << "# " << std::string(max_file_bytes - 2, 'x') << "\n";
+  const struct {
+    fs::path path;
+    std::string message;  // "" when accepted
+  } rows[] = {
+      {folder, "cannot read: is a directory"},
+      {"/dev/zero", "cannot read: is not a regular file"},
+      {"/dev/null", "cannot read: is not a regular file"},
+      {folder / "at-limit.toml", ""},
+      {folder / "past-limit.toml", "larger than 1 MiB: not a configuration file"},
+  };
+  for (const auto& row : rows) {
+    SCOPED_TRACE(row.path.string());
+    const auto result = load_file(row.path);
+    if (row.message.empty()) {
+      EXPECT_TRUE(result) << result.error.to_string();
+      continue;
+    }
+    ASSERT_FALSE(result);
+    EXPECT_EQ(result.error.to_string(), row.path.string() + ": " + row.message);
+  }
+  fs::remove_all(folder);
+}
+
 TEST(Config, ErrorToStringFormat) {
   const ConfigError error{"/etc/deskline/deskline.toml", 12, 8, "line[1].port", "is out of range"};
   EXPECT_EQ(error.to_string(), "/etc/deskline/deskline.toml:12:8: line[1].port: is out of range");

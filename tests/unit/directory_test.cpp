@@ -184,6 +184,33 @@ TEST_F(DirectoryTest, ImportRejectsADuplicateIdInTheSameFile) {
   EXPECT_EQ(summary.rejected[0].message, "duplicate id \"C1\" (first on line 2)");
 }
 
+TEST_F(DirectoryTest, ADuplicateIsJudgedOnlyAgainstAcceptedRows) {
+  // Row 2 is rejected for its number, so row 3 is the first C1 accepted.
+  const auto summary = import("c.csv", "id,name,phone\nC1,A,12ab\nC1,B,13812345678\nC1,C,\n");
+  EXPECT_EQ(summary.imported, 1u);
+  ASSERT_EQ(summary.rejected.size(), 2u);
+  EXPECT_EQ(summary.rejected[0].line, 2);
+  EXPECT_EQ(summary.rejected[1].line, 4);
+  EXPECT_EQ(summary.rejected[1].message, "duplicate id \"C1\" (first on line 3)");
+  EXPECT_EQ(directory_->find_customer("C1").value()->name, "B");
+}
+
+TEST_F(DirectoryTest, ImportReadsNumbersTypedOrPastedInUnicode) {
+  // Full-width digits, NBSP and a zero-width space, a tel: URI with an extension.
+  const auto summary = import("c.csv",
+                              "id,name,phone,mobile\n"
+                              "C1,A,\"tel:+86-10-6234-5678;ext=801\",\xEF\xBC\x91\xEF\xBC\x93\xEF\xBC\x98\xC2\xA0"
+                              "1234\xE2\x80\x8B" "5678\n");
+  EXPECT_TRUE(summary.rejected.empty()) << summary.rejected[0].message;
+  const auto customer = directory_->find_customer("C1").value();
+  ASSERT_TRUE(customer);
+  ASSERT_EQ(customer->numbers.size(), 2u);
+  EXPECT_EQ(customer->numbers[0].e164, "+861062345678");
+  EXPECT_EQ(customer->numbers[0].extension, "801");
+  EXPECT_EQ(customer->numbers[1].e164, "+8613812345678");
+  EXPECT_EQ(candidates("13812345678").size(), 1u);
+}
+
 TEST_F(DirectoryTest, ImportReportsParserRejectionsSortedByLine) {
   const auto summary = import("c.csv", "id,name,phone\n1,,\n2,B,abc\n3,\"C\"x\n4,D,\n");
   EXPECT_EQ(summary.imported, 1u);

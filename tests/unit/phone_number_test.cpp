@@ -72,6 +72,28 @@ const Row china_rows[] = {
     {"0044 20 7946 0958", "", "+442079460958", "", no_error},
     {"+44 (0)20 7946 0958", "", "+442079460958", "", no_error},
     {"+852 2123 4567", "", "+85221234567", "", no_error},
+    // Typed or pasted in Unicode: full-width digits and signs, Unicode
+    // spaces and dashes, invisible characters, tel: URIs.
+    {"\xEF\xBC\x91\xEF\xBC\x93\xEF\xBC\x98\xEF\xBC\x91\xEF\xBC\x92\xEF\xBC\x93\xEF\xBC\x94"
+     "\xEF\xBC\x95\xEF\xBC\x96\xEF\xBC\x97\xEF\xBC\x98", "", "+8613812345678", "", no_error},  // １３８１２３４５６７８
+    {"\xEF\xBC\x8B" "86 138 1234 5678", "", "+8613812345678", "", no_error},  // ＋ full-width plus
+    {"\xEF\xBC\x88" "010" "\xEF\xBC\x89" "62345678", "", "+861062345678", "", no_error},  // （010）
+    {"010" "\xEF\xBC\x8D" "62345678" "\xEF\xBC\x83" "801", "", "+861062345678", "801", no_error},  // －, ＃
+    {"\xC2\xA0" "138\xC2\xA0" "1234\xC2\xA0" "5678\xC2\xA0", "", "+8613812345678", "", no_error},  // NBSP
+    {"138\xE2\x80\x89" "1234\xE2\x80\xAF" "5678\xE3\x80\x80", "", "+8613812345678", "", no_error},  // thin, narrow
+    {"\xE2\x80\x8B" "138\xE2\x80\x8C" "1234\xE2\x80\x8D" "5678\xE2\x81\xA0", "", "+8613812345678", "",
+     no_error},  // zero-width space, non-joiner, joiner, word joiner
+    {"\xEF\xBB\xBF" "13812345678\xE2\x80\x8E", "", "+8613812345678", "", no_error},  // BOM, LRM
+    {"010\xE2\x80\x93" "62345678", "", "+861062345678", "", no_error},  // en dash
+    {"tel:+86-138-1234-5678", "", "+8613812345678", "", no_error},
+    {" TEL:+86-10-62345678;ext=801", "", "+861062345678", "801", no_error},
+    {"tel:6234-5678;phone-context=+86-10", "", "+861062345678", "", no_error},
+    {"tel:+1-650-253-0000;isub=12", "", "+16502530000", "", no_error},
+    {"tel:", "", "", "", PhoneNumberError::empty},
+    {"\xE2\x80\x8B", "", "", "", PhoneNumberError::empty},
+    {"tel:abc", "", "", "", PhoneNumberError::contains_letters},
+    {"\xEF\xBD\x81\xEF\xBD\x82\xEF\xBD\x83", "", "", "", PhoneNumberError::contains_letters},  // ａｂｃ
+    {"138\xE2\x98\x8E" "12345678", "", "", "", PhoneNumberError::invalid},  // ☎ is still not a number
     // Garbage.
     {"abc", "", "", "", PhoneNumberError::contains_letters},
     {"12ab", "", "", "", PhoneNumberError::contains_letters},
@@ -116,6 +138,8 @@ TEST(PhoneNumberTest, KindsAreReported) {
 TEST(PhoneNumberTest, ReasonQuotesTheInput) {
   const PhoneNumberNormaliser normaliser("CN", "");
   EXPECT_EQ(normaliser.normalise("12ab").reason, "\"12ab\" is not a number (contains letters)");
+  // As written, not as folded.
+  EXPECT_EQ(normaliser.normalise("tel:12ab").reason, "\"tel:12ab\" is not a number (contains letters)");
   EXPECT_NE(normaliser.normalise("62345678").reason.find("area_code"), std::string::npos);
 }
 

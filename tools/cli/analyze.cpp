@@ -1,10 +1,10 @@
 // deskline analyze FILE.wav: runs the daemon's line detectors over a capture
 // and prints one JSON object per line per detection (caller ID, DTMF digits,
 // call-progress tones). Admins diagnose a line with it; the benchmarks use it.
+#include <algorithm>
 #include <cmath>
-#include <fstream>
+#include <cstdint>
 #include <iostream>
-#include <iterator>
 #include <type_traits>
 
 #include <fmt/format.h>
@@ -12,7 +12,9 @@
 
 #include "codec/line_detectors.hpp"
 #include "codec/wav.hpp"
+#include "proto/bytes.hpp"
 #include "tools/cli/command.hpp"
+#include "tools/cli/input_file.hpp"
 
 namespace deskline::tools {
 namespace {
@@ -73,49 +75,77 @@ nlohmann::json to_json(const codec::ToneEvent& event) {
           {"name", codec::to_string(event.tone)}};
 }
 
+// RIFF sizes are 32-bit, so no WAV file is larger; the samples are read in
+// blocks, so memory stays flat whatever the length.
+constexpr std::uint64_t max_wav_bytes = 1ULL << 32;
+// A line recording longer than a working day is a mistake, and would keep
+// the detectors busy for many minutes.
+constexpr std::uint64_t max_duration_s = 12 * 3600;
+// Chunks before the samples (fmt, LIST, fact) fit in this.
+constexpr std::size_t max_wav_head_bytes = 1 << 20;
+
 int analyze(const AnalyzeOptions& options) {
-  std::ifstream file(options.path, std::ios::binary);
-  if (!file) {
-    std::cerr << fmt::format("deskline analyze: cannot open {}\n", options.path);
+  const auto refuse = [&](const std::string& why) {
+    std::cerr << fmt::format("deskline analyze: {}: {}\n", options.path, why);
     return 2;
-  }
-  const std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-  auto parsed = codec::parse_wav(bytes);
-  if (!parsed) {
-    std::cerr << fmt::format("deskline analyze: {}: {}\n", options.path, parsed.error);
-    return 2;
-  }
-  auto& audio = *parsed.audio;
-  std::vector<std::int16_t> mono;
-  if (audio.channels == 1) {
-    mono = std::move(audio.samples);
-  } else if (options.first_channel) {
-    for (std::size_t i = 0; i < audio.samples.size(); i += audio.channels) mono.push_back(audio.samples[i]);
-  } else {
-    std::cerr << fmt::format(
-        "deskline analyze: {} has {} channels; a line is one channel (use --first-channel to analyse the first)\n",
-        options.path, audio.channels);
-    return 2;
-  }
-  if (audio.rate_hz != codec::detector_rate_hz) mono = codec::resample_to_8000(mono, audio.rate_hz);
+  };
+  std::string why;
+  auto file = open_input_file(options.path, max_wav_bytes, why);
+  if (!file) return refuse(why);
+  std::vector<std::uint8_t> head(static_cast<std::size_t>(std::min<std::uint64_t>(file->size, max_wav_head_bytes)));
+  file->stream.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size()));
+  if (static_cast<std::size_t>(file->stream.gcount()) != head.size()) return refuse("cannot read");
+  const auto parsed = codec::parse_wav_layout(head, file->size);
+  if (!parsed) return refuse(parsed.error);
+  const auto& layout = *parsed.layout;
+  if (layout.channels != 1 && !options.first_channel)
+    return refuse(fmt::format("{} channels; a line is one channel (use --first-channel to analyse the first)",
+                              layout.channels));
+  if (layout.frames() > max_duration_s * layout.rate_hz)
+    return refuse(fmt::format("{} s of audio, more than the {} h analyze reads", layout.frames() / layout.rate_hz,
+                              max_duration_s / 3600));
 
   codec::LineDetectorOptions detector_options;
   detector_options.caller_id = codec::caller_id_decoders_from_string(options.standard);
   detector_options.tones = *codec::tone_profile(options.country);
   codec::LineDetectors detectors(std::move(detector_options));
-
-  // 20 ms blocks, as the daemon pushes them, then 1 s of silence so that events
-  // waiting for their end (a digit, the quiet after DTMF caller ID) come out.
-  constexpr std::size_t block = codec::detector_rate_hz / 50;
   const auto print_events = [&detectors] {
     for (const auto& event : detectors.take_events())
       std::visit([](const auto& e) { std::cout << to_json(e).dump() << "\n"; }, event);
   };
-  const std::span<const std::int16_t> all(mono);
-  for (std::size_t offset = 0; offset < all.size(); offset += block) {
-    detectors.push(all.subspan(offset, std::min(block, all.size() - offset)));
-    print_events();
+  // 20 ms blocks, as the daemon pushes them.
+  constexpr std::size_t block = codec::detector_rate_hz / 50;
+  std::vector<std::int16_t> line;  // 8 kHz samples not yet pushed
+  const auto push_blocks = [&](bool all) {
+    std::size_t offset = 0;
+    for (; line.size() - offset >= block || (all && offset < line.size()); offset += block) {
+      detectors.push(std::span(line).subspan(offset, std::min(block, line.size() - offset)));
+      print_events();
+    }
+    line.erase(line.begin(), line.begin() + static_cast<std::ptrdiff_t>(std::min(offset, line.size())));
+  };
+
+  file->stream.seekg(static_cast<std::streamoff>(layout.data_offset));
+  codec::ResamplerTo8000 resampler(layout.rate_hz);
+  constexpr std::size_t frames_per_read = 8192;
+  std::vector<std::uint8_t> bytes;
+  std::vector<std::int16_t> first_channel;
+  for (std::uint64_t frames_left = layout.frames(); frames_left > 0;) {
+    const auto frames = static_cast<std::size_t>(std::min<std::uint64_t>(frames_left, frames_per_read));
+    bytes.resize(frames * layout.channels * 2);
+    file->stream.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    if (static_cast<std::size_t>(file->stream.gcount()) != bytes.size()) return refuse("cannot read the samples");
+    first_channel.resize(frames);
+    for (std::size_t i = 0; i < frames; ++i)
+      first_channel[i] = static_cast<std::int16_t>(proto::load_le16(bytes, i * layout.channels * 2));
+    resampler.push(first_channel, line);
+    push_blocks(false);
+    frames_left -= frames;
   }
+  resampler.finish(line);
+  push_blocks(true);
+  // Then 1 s of silence so that events waiting for their end (a digit, the
+  // quiet after DTMF caller ID) come out.
   const std::vector<std::int16_t> tail(codec::detector_rate_hz, 0);
   detectors.push(tail);
   print_events();

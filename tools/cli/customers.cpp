@@ -2,11 +2,9 @@
 // the customer directory (<data_dir>/directory.db) from the command line.
 #include <unistd.h>
 
-#include <cerrno>
+#include <cstdint>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
-#include <iterator>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -14,6 +12,7 @@
 #include "daemon/directory/directory.hpp"
 #include "daemon/store/store.hpp"
 #include "tools/cli/command.hpp"
+#include "tools/cli/input_file.hpp"
 
 namespace deskline::tools {
 namespace {
@@ -49,21 +48,16 @@ class ProgressBar {
   int last_percent_ = -1;
 };
 
+// A million-customer CSV is about 150 MB; an address book with photos can be
+// larger. The file is held in memory while it is imported.
+constexpr std::uint64_t max_import_bytes = 1ULL << 30;
+
 int import_file(const config::Config& config, const std::string& file) {
-  std::string text;
-  {
-    std::error_code status_error;
-    if (std::filesystem::is_directory(file, status_error)) {
-      std::cerr << fmt::format("deskline: cannot read {}: is a directory\n", file);
-      return 1;
-    }
-    std::ifstream input(file, std::ios::binary);
-    if (input) text.assign(std::istreambuf_iterator<char>(input), {});
-    if (!input.is_open() || input.bad()) {
-      std::cerr << fmt::format("deskline: cannot read {}: {}\n", file,
-                               std::error_code(errno, std::generic_category()).message());
-      return 1;
-    }
+  std::string why;
+  const auto text = read_input_file(file, max_import_bytes, why);
+  if (!text) {
+    std::cerr << fmt::format("deskline: cannot read {}: {}\n", file, why);
+    return 1;
   }
 
   // The daemon's tmpfiles rule creates data_dir in production; a first
@@ -80,7 +74,7 @@ int import_file(const config::Config& config, const std::string& file) {
   daemon::ImportSummary summary;
   {
     ProgressBar bar("importing " + std::filesystem::path(file).filename().string());
-    auto imported = daemon::import_customers(**directory, file, text,
+    auto imported = daemon::import_customers(**directory, file, *text,
                                              [&](std::size_t done, std::size_t total) { bar.update(done, total); });
     if (!imported) {
       bar.finish();
@@ -176,6 +170,13 @@ void add_customer_commands(CLI::App& app, CliContext& context) {
   auto* import = customers->add_subcommand(
       "import", "add or update customers from a CSV (header: id,name,company,url,phone...) or vCard file");
   import->add_option("FILE", options->file, "CSV or vCard (.vcf) file")->required();
+  import->footer(fmt::format(
+      "Limits (proto/customers.md): id {} bytes, name and company {} bytes, url {} bytes, a phone number {} "
+      "bytes and its label {}, {} numbers a customer, {} CSV columns, a vCard property {} bytes unfolded, the "
+      "file {}. A row or card beyond a limit is rejected with the reason.\n",
+      proto::customers::max_id_bytes, proto::customers::max_name_bytes, proto::customers::max_url_bytes,
+      proto::customers::max_phone_bytes, proto::customers::max_label_bytes, proto::customers::max_phones,
+      proto::customers::max_columns, proto::customers::max_vcard_line_bytes, byte_size_text(max_import_bytes)));
   import->callback([&context, options] {
     context.run = [&context, options] {
       auto config = context.load_config();

@@ -1,0 +1,137 @@
+// Inputs past their limits are refused at once with the reason (#14): a
+// customer field too long for a pop, a device or directory given as a file
+// to read, a config that is not one. The real binaries, as subprocesses.
+#include <sys/resource.h>
+
+#include <gtest/gtest.h>
+
+#include "tests/integration/harness.hpp"
+
+namespace deskline::testing {
+namespace {
+
+struct Run {
+  int status = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs a binary to its end (a minute at most: a hang is a failure, not a wait).
+Run run(const Workspace& workspace, const std::vector<std::string>& argv) {
+  static int runs = 0;  // the output files are appended to: one pair per run
+  ++runs;
+  tools::SpawnOptions options;
+  options.stdout_path = workspace.dir() / ("run" + std::to_string(runs) + ".out");
+  options.stderr_path = workspace.dir() / ("run" + std::to_string(runs) + ".err");
+  const pid_t pid = tools::spawn(argv, options);
+  EXPECT_GT(pid, 0);
+  Run result;
+  if (pid <= 0) return result;
+  const auto status = tools::wait_for(pid, std::chrono::minutes(1));
+  EXPECT_TRUE(status) << argv[0] << " still running after a minute";
+  result.status = status.value_or(-1);
+  const auto slurp = [](const fs::path& path) {
+    std::ifstream file(path);
+    return std::string(std::istreambuf_iterator<char>(file), {});
+  };
+  result.out = slurp(*options.stdout_path);
+  result.err = slurp(*options.stderr_path);
+  return result;
+}
+
+// What is not a file to read, and why, as every binary words it.
+std::vector<std::pair<std::string, std::string>> unreadable_paths(const Workspace& workspace) {
+  return {{"/dev/zero", "is not a regular file"}, {workspace.dir().string(), "is a directory"}};
+}
+
+// Largest resident set of any child this test waited for, in MiB.
+long children_peak_rss_mib() {
+  rusage usage{};
+  ::getrusage(RUSAGE_CHILDREN, &usage);
+  return usage.ru_maxrss / 1024;  // kilobytes on Linux
+}
+
+TEST(InputLimits, AFiftyMegabyteNameIsRejectedAtImportWithItsReason) {
+  Workspace workspace("limits-name");
+  const auto file = workspace.dir() / "customers.csv";
+  {
+    std::ofstream csv(file);
+    csv << "id,name,phone\nc-1," << std::string(50 << 20, 'n') << ",13812345678\nc-2,Li Na,13912345678\n";
+  }
+  const auto imported = run(workspace, {bin("deskline").string(), "--config", workspace.config_path().string(),
+                                        "customers", "import", file.string()});
+  EXPECT_EQ(imported.status, 0) << imported.err;
+  EXPECT_EQ(imported.out, file.string() +
+                              ": imported 1, updated 0, unchanged 0, rejected 1\n"
+                              "line 2: name is longer than 1024 bytes\n");
+  // The file is held once while it is read; the name is never copied.
+  const long peak_mib = children_peak_rss_mib();
+  std::printf("[ memory   ] deskline customers import of a 50 MB name: peak RSS %ld MiB\n", peak_mib);
+  EXPECT_LT(peak_mib, 120);
+
+  const auto lookup = workspace.cli_json({"customers", "lookup", "13912345678", "--json"});
+  ASSERT_TRUE(lookup.is_array()) << lookup.dump();
+  EXPECT_EQ(lookup.size(), 1u);
+  EXPECT_EQ(workspace.cli_json({"customers", "lookup", "13812345678", "--json"}), nlohmann::json::array());
+}
+
+TEST(InputLimits, CustomersImportRefusesADeviceOrADirectory) {
+  Workspace workspace("limits-import");
+  for (const auto& [path, why] : unreadable_paths(workspace)) {
+    const auto imported = run(workspace, {bin("deskline").string(), "--config", workspace.config_path().string(),
+                                          "customers", "import", path});
+    EXPECT_EQ(imported.status, 1);
+    EXPECT_EQ(imported.err, "deskline: cannot read " + path + ": " + why + "\n");
+  }
+}
+
+TEST(InputLimits, AnalyzeRefusesADeviceOrADirectoryAtOnce) {
+  Workspace workspace("limits-analyze");
+  for (const auto& [path, why] : unreadable_paths(workspace)) {
+    const auto analyzed = run(workspace, {bin("deskline").string(), "analyze", path});
+    EXPECT_EQ(analyzed.status, 2);
+    EXPECT_EQ(analyzed.err, "deskline analyze: " + path + ": " + why + "\n");
+    EXPECT_EQ(analyzed.out, "");
+  }
+  EXPECT_LT(children_peak_rss_mib(), 64);
+}
+
+TEST(InputLimits, AnalyzeRefusesMoreThanTwelveHoursOfAudio) {
+  Workspace workspace("limits-analyze-long");
+  // A header claiming 13 hours at 44.1 kHz: refused from the header alone.
+  const std::uint32_t data_bytes = 13u * 3600 * 44100 * 2;
+  const auto file = workspace.dir() / "long.wav";
+  {
+    std::ofstream wav(file, std::ios::binary);
+    const auto u32 = [&](std::uint32_t v) { for (int i = 0; i < 4; ++i) wav.put(static_cast<char>(v >> (8 * i))); };
+    const auto u16 = [&](std::uint16_t v) { for (int i = 0; i < 2; ++i) wav.put(static_cast<char>(v >> (8 * i))); };
+    wav << "RIFF";
+    u32(36 + data_bytes);
+    wav << "WAVEfmt ";
+    u32(16);
+    u16(1);
+    u16(1);
+    u32(44100);
+    u32(88200);
+    u16(2);
+    u16(16);
+    wav << "data";
+    u32(data_bytes);
+  }
+  fs::resize_file(file, 44 + std::uint64_t{data_bytes});  // sparse: no disk used
+  const auto analyzed = run(workspace, {bin("deskline").string(), "analyze", file.string()});
+  EXPECT_EQ(analyzed.status, 2);
+  EXPECT_EQ(analyzed.err, "deskline analyze: " + file.string() + ": 46800 s of audio, more than the 12 h analyze reads\n");
+}
+
+TEST(InputLimits, DesklinedRefusesAConfigThatIsADirectoryOrADevice) {
+  Workspace workspace("limits-config");
+  for (const auto& [path, why] : unreadable_paths(workspace)) {
+    const auto started = run(workspace, {bin("desklined").string(), "--config", path});
+    EXPECT_EQ(started.status, 2);
+    EXPECT_EQ(started.err, "desklined: " + path + ": cannot read: " + why + "\n");
+  }
+}
+
+}  // namespace
+}  // namespace deskline::testing
