@@ -31,6 +31,10 @@ nlohmann::json ControlHandler::status() const {
   auto status = to_json(calls_.stats());
   status["audio"] = to_json(media_.stats());
   status["recordings_refused"] = recordings_.refused_count();
+  status["alarms"] = nlohmann::json::array();
+  if (store_.file_moved())
+    status["alarms"].push_back("the database file was deleted or replaced while desklined runs: calls are written to "
+                               "a file no one will find; restart desklined");
   status["ok"] = true;
   status["web_page"] = web_page_;
   status["pid"] = ::getpid();

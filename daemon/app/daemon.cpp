@@ -107,6 +107,8 @@ bool Daemon::start() {
 
   if (!start_servers(socket_group)) return false;
 
+  watch_database();
+
   drivers::x800::DriverOptions options;
   options.log_reports = log_.enabled(LogLevel::debug);
   for (const auto& match : config_.usb_match) options.match.push_back({match.vendor_id, match.product_id});
@@ -116,6 +118,22 @@ bool Daemon::start() {
     return false;
   }
   return true;
+}
+
+// A database deleted or replaced under the daemon (a clumsy cleanup, a
+// restore) would swallow every later call without an error: said at once,
+// in the log and in `deskline status`.
+void Daemon::watch_database() {
+  if (store_->file_moved() && !database_moved_reported_) {
+    database_moved_reported_ = true;
+    log_.error("database {} was deleted or replaced while desklined runs: new calls are written to a file no one "
+               "will find; restart desklined (it opens or creates the database again)",
+               config_.database_path().string());
+  }
+  database_watch_.expires_after(std::chrono::seconds(2));
+  database_watch_.async_wait([this](boost::system::error_code error) {
+    if (!error) watch_database();
+  });
 }
 
 bool Daemon::start_servers(std::optional<gid_t> socket_group) {
@@ -184,6 +202,7 @@ void Daemon::stop() {
   stopped_ = true;
   boost::system::error_code ignored;
   signals_.cancel(ignored);
+  database_watch_.cancel();
   // The calls in progress end first, while the recorder and the pop clients
   // can still hear it; the box goes next so no new call starts.
   if (calls_) calls_->interrupt_all(realtime_us());

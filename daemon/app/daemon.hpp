@@ -12,6 +12,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "config/config.hpp"
 #include "daemon/api/control_server.hpp"
@@ -48,6 +49,7 @@ class Daemon {
   void stop();
   void drain();
   bool start_servers(std::optional<gid_t> socket_group);
+  void watch_database();
   std::string web_page_address(const std::string& token) const;
 
   const config::Config& config_;
@@ -68,6 +70,8 @@ class Daemon {
   std::optional<ControlHandler> control_handler_;
   std::optional<ControlServer> control_;
   std::optional<drivers::x800::Driver> driver_;
+  boost::asio::steady_timer database_watch_{io_};
+  bool database_moved_reported_ = false;
   bool stopped_ = false;
 };
 

@@ -360,6 +360,11 @@ Result<std::unique_ptr<PopEventLog>> Store::open_pop_event_log() const {
   return PopEventLog::open(std::move(*connection));
 }
 
+bool Store::file_moved() const {
+  int moved = 0;
+  return sqlite3_file_control(database_, "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK && moved != 0;
+}
+
 int Store::schema_version() const {
   const auto version = sqlite::read_user_version(database_);
   return version ? *version : 0;

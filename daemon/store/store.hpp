@@ -50,6 +50,9 @@ class Store {
   // Newest schema this build knows; open() migrates to it.
   static int latest_schema_version();
   int schema_version() const;
+  // Whether the database file was deleted or replaced since it was opened:
+  // every write then goes to a file no one will find again.
+  bool file_moved() const;
   bool read_only() const { return read_only_; }
 
   // A second connection to this database, for the daemon's pop events

@@ -4,6 +4,7 @@
 // instead of losing every call after "ready".
 #include <gtest/gtest.h>
 
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -84,6 +85,29 @@ TEST(Instance, ADatabaseTheDaemonCannotWriteRefusesTheStart) {
   EXPECT_NE(status, 0) << output;
   EXPECT_NE(output.find("read-only for this user"), std::string::npos) << output;
   EXPECT_EQ(output.find("ready"), std::string::npos) << output;
+}
+
+// The database deleted under a running daemon: said at once in the log and
+// in `deskline status`, instead of calls vanishing into a deleted inode.
+TEST(Instance, ADeletedDatabaseRaisesAnAlarm) {
+  Workspace workspace("deleted-db");
+  const pid_t simulator = workspace.start_daemon_under_sim(workspace.write_scenario(R"(box A serial=X800-GONE lines=1
+at 30.0 end
+)"));
+  ASSERT_GT(simulator, 0);
+  const auto alarms = [&] {
+    const auto status = workspace.cli_json({"status", "--json"});
+    return status.is_object() ? status.value("alarms", nlohmann::json()) : nlohmann::json();
+  };
+  ASSERT_TRUE(wait_until([&] { return alarms().is_array(); }, std::chrono::seconds(20), "the daemon's status"))
+      << workspace.log();
+  EXPECT_TRUE(alarms().empty()) << alarms().dump();
+  fs::remove(workspace.dir() / "data" / "deskline.db");
+  EXPECT_TRUE(wait_until([&] { return !alarms().empty(); }, std::chrono::seconds(20), "an alarm in status"));
+  EXPECT_TRUE(wait_until([&] { return workspace.log().find("was deleted or replaced") != std::string::npos; },
+                         std::chrono::seconds(20), "the alarm in the log"));
+  ::kill(simulator, SIGTERM);  // forwarded to desklined
+  EXPECT_EQ(workspace.wait_for_simulator(simulator), 0) << workspace.log();
 }
 
 }  // namespace
