@@ -227,6 +227,13 @@ class Workspace {
     return {std::istreambuf_iterator<char>(file), {}};
   }
 
+  // Wall-clock seconds of scenario time 0 (the trace's scenario_start), 0 if none yet.
+  double scenario_start() const {
+    for (const auto& entry : trace())
+      if (entry.value("kind", "") == "scenario_start") return entry.value("t_real", 0.0);
+    return 0;
+  }
+
   std::vector<nlohmann::json> trace() const {
     std::vector<nlohmann::json> lines;
     std::ifstream file(trace_path());

@@ -19,12 +19,6 @@ namespace {
 // Absolute times from the box clock land within this of the scripted instant.
 constexpr double time_tolerance_s = 0.100;
 
-double scenario_start(const Workspace& workspace) {
-  for (const auto& entry : workspace.trace())
-    if (entry.value("kind", "") == "scenario_start") return entry.value("t_real", 0.0);
-  return 0;
-}
-
 double at(const nlohmann::json& object, const char* field) { return parse_iso8601(object.value(field, "")); }
 
 // Rows of call_events for a call, read as any SQL client would.
@@ -128,7 +122,7 @@ TEST(LineTruth, ReplugWithEightLinesOffHookJoinsEightCallsAndDialsNone) {
   for (int port = 1; port <= 8; ++port) scenario += "at 10.0 A:" + std::to_string(port) + " onhook\n";
   scenario += "at 12.0 end\n";
   const auto pops = run_with_pops(workspace, scenario);
-  const double t0 = scenario_start(workspace);
+  const double t0 = workspace.scenario_start();
 
   const auto calls = workspace.calls();
   ASSERT_TRUE(calls.is_array()) << calls.dump(2);
@@ -183,7 +177,7 @@ at 4.3 A:1 offhook
 at 7.0 A:1 onhook
 at 9.0 end
 )");
-  const double t0 = scenario_start(workspace);
+  const double t0 = workspace.scenario_start();
   const auto calls = workspace.calls();
   ASSERT_EQ(calls.size(), 1u) << calls.dump(2) << workspace.log();
   const auto& call = calls[0];
@@ -219,7 +213,7 @@ at 4.0 A:1 callerid number=13812345678 name="ZHANG WEI"
 at 6.0 A:1 onhook
 at 8.0 end
 )");
-  const double t0 = scenario_start(workspace);
+  const double t0 = workspace.scenario_start();
   const auto calls = workspace.calls();
   ASSERT_EQ(calls.size(), 1u) << calls.dump(2);
   EXPECT_EQ(calls[0]["number"], "13812345678") << workspace.log();
@@ -329,7 +323,7 @@ at 7.0 end
 )"),
             0)
       << workspace.log();
-  const double t0 = scenario_start(workspace);
+  const double t0 = workspace.scenario_start();
   const auto calls = workspace.calls();
   ASSERT_EQ(calls.size(), 1u) << calls.dump(2);
   EXPECT_EQ(calls[0]["number"], "88");

@@ -17,13 +17,6 @@ namespace {
 // Absolute times from the box clock land within this of the scripted instant.
 constexpr double time_tolerance_s = 0.100;
 
-// Wall-clock seconds of scenario time 0, from the simulator's trace.
-double scenario_start(const std::vector<nlohmann::json>& trace) {
-  for (const auto& entry : trace)
-    if (entry.value("kind", "") == "scenario_start") return entry.value("t_real", 0.0);
-  return 0;
-}
-
 bool restarted(const nlohmann::json& entry) { return entry.value("kind", "") == "child_restart"; }
 
 // The line_state answer the restarted daemon got for a port.
@@ -86,7 +79,7 @@ at 10.0 end
       << workspace.log();
 
   const auto trace = workspace.trace();
-  const double t0 = scenario_start(trace);
+  const double t0 = workspace.scenario_start();
   ASSERT_GT(t0, 0) << "no scenario_start in the trace";
   const auto snapshot = line_state_after_restart(trace, 1);
   ASSERT_TRUE(snapshot.is_object()) << "the restarted daemon did not ask for line states\n" << workspace.log();
@@ -189,7 +182,7 @@ at 12.0 end
   ASSERT_EQ(workspace.wait_for_simulator(simulator), 0) << workspace.log();
 
   const auto trace = workspace.trace();
-  const double t0 = scenario_start(trace);
+  const double t0 = workspace.scenario_start();
   const auto snapshot = line_state_after_restart(trace, 1);
   ASSERT_TRUE(snapshot.is_object()) << workspace.log();
   EXPECT_EQ(snapshot.value("ringing", false), true);
