@@ -23,8 +23,9 @@ class ControlHandler {
       : calls_(calls), store_(store), media_(media), recordings_(recordings), web_page_(std::move(web_page)) {}
 
   nlohmann::json handle(const proto::control::Request& request) const;
-  // The newest calls as call_to_json objects, or the store's error.
-  Result<nlohmann::json> calls_json(std::size_t limit) const;
+  // The newest calls (older than the call before_id, when given) as
+  // call_to_json objects, or the store's error.
+  Result<nlohmann::json> calls_json(std::size_t limit, std::string_view before_id = {}) const;
 
  private:
   nlohmann::json status() const;
