@@ -41,6 +41,7 @@ class ControlServer {
   std::error_code start(std::optional<gid_t> group = std::nullopt);
   // Closes the socket and every session; removes the socket file. Idempotent.
   void stop();
+  const ListenerCounters& counters() const { return listener_.counters(); }
 
  private:
   class Session;

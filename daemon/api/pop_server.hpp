@@ -84,6 +84,7 @@ class PopSocketServer {
   std::error_code start(std::optional<gid_t> group = std::nullopt);
   // Closes the socket and every client; removes the socket file. Idempotent.
   void stop();
+  const ListenerCounters& counters() const { return listener_.counters(); }
 
  private:
   class Connection;

@@ -34,6 +34,7 @@ nlohmann::json ControlHandler::status() const {
   auto status = to_json(calls_.stats());
   status["audio"] = to_json(media_.stats());
   status["recordings_refused"] = recordings_.refused_count();
+  status["connections"] = connections_();
   status["ok"] = true;
   status["web_page"] = web_page_;
   status["pid"] = ::getpid();

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "daemon/api/unix_socket.hpp"
+#include "daemon/app/status_report.hpp"
 
 namespace deskline::daemon {
 namespace {
@@ -156,7 +157,11 @@ bool Daemon::start_servers(std::optional<gid_t> socket_group) {
     return false;
   }
 
-  control_handler_.emplace(*calls_, *store_, *media_, *recordings_, web_page_address(token));
+  control_handler_.emplace(*calls_, *store_, *media_, *recordings_, web_page_address(token), [this] {
+    return nlohmann::json{{"http", to_json(http_->counters())},
+                          {"events", to_json(pop_socket_->counters())},
+                          {"control", to_json(control_->counters())}};
+  });
   control_.emplace(
       io_, config_.control_socket_path(),
       [this](const proto::control::Request& request) { return control_handler_->handle(request); }, log_);
