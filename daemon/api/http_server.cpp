@@ -151,7 +151,7 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
     const auto decision = decide(request, server_.access());
     authenticated_ = authenticated_ || decision.authenticated;
     switch (decision.resource) {
-      case HttpResource::page: return send(page_response(request.version()), head);
+      case HttpResource::page: return send(page_response(request.version()), head, !request.keep_alive());
       case HttpResource::calls: {
         http::response<http::string_body> response{http::status::ok, request.version()};
         response.set(http::field::content_type, "application/json");
@@ -201,7 +201,7 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
 
   // Writes the response; for HEAD only its header, with the Content-Length
   // the body would have (RFC 9110 9.3.2), so a keep-alive client stays in step.
-  void send(http::response<http::string_body> response, bool head, bool close_after = false) {
+  void send(http::response<http::string_body> response, bool head, bool close_after) {
     struct Outgoing {
       explicit Outgoing(http::response<http::string_body> message) : response(std::move(message)) {}
       http::response<http::string_body> response;

@@ -244,5 +244,37 @@ TEST(Limits, StalledWebSocketIsCutAfterABoundedQueue) {
   stop(workspace, daemon);
 }
 
+TEST(Limits, CallsComeInPagesChainedByBefore) {
+  Workspace workspace("limits-pages");
+  const auto daemon = start(workspace,
+                            "box A serial=X800-LIM-PG lines=1\n"
+                            "at 1.0 A:1 ring cadence=0.1/0.1 count=1\nat 1.15 A:1 offhook\nat 1.3 A:1 onhook\n"
+                            "at 1.5 A:1 ring cadence=0.1/0.1 count=1\nat 1.65 A:1 offhook\nat 1.8 A:1 onhook\n"
+                            "at 2.0 A:1 ring cadence=0.1/0.1 count=1\nat 2.15 A:1 offhook\nat 2.3 A:1 onhook\n"
+                            "at 120 end\n");
+  ASSERT_GT(daemon.pid, 0);
+  ASSERT_TRUE(wait_until([&] { return workspace.calls().size() == 3; }, std::chrono::seconds(30), "three calls"))
+      << workspace.calls().dump();
+  RawConnection control;
+  ASSERT_TRUE(control.connect_unix(workspace.dir() / "run" / "control.sock"));
+  auto page = [&](const nlohmann::json& request) {
+    const auto line = control.exchange(request.dump() + "\n", [](const std::string& data) {
+      return data.find('\n') != std::string::npos;
+    });
+    return nlohmann::json::parse(line, nullptr, false);
+  };
+  const auto first = page({{"cmd", "calls"}, {"limit", 2}});
+  ASSERT_EQ(first["calls"].size(), 2u) << first.dump();
+  EXPECT_TRUE(first["more"].get<bool>());
+  const auto second = page({{"cmd", "calls"}, {"limit", 2}, {"before", first["calls"][1]["id"]}});
+  ASSERT_EQ(second["calls"].size(), 1u) << second.dump();
+  EXPECT_FALSE(second["more"].get<bool>());
+  const auto all = workspace.calls();
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[2]["id"], second["calls"][0]["id"]);
+  EXPECT_EQ(page({{"cmd", "calls"}, {"limit", 1001}})["error"], "limit must be an integer from 1 to 1000");
+  stop(workspace, daemon);
+}
+
 }  // namespace
 }  // namespace deskline::testing
