@@ -208,13 +208,19 @@ class Loader {
   }
 
   void load_http(const toml::table& table, Config& config) {
-    require_known_keys(table, "http", {"address", "port", "token", "allowed_origins"});
+    require_known_keys(table, "http", {"address", "port", "token", "allowed_origins", "max_connections",
+                                       "max_connections_per_address"});
     auto& http = config.http;
     if (const auto* node = table.get("address")) {
       http.address = string_of(*node, "http.address");
       check_ip_literal(*node, http.address);
     }
     if (const auto* node = table.get("port")) http.port = static_cast<int>(integer_in(*node, "http.port", 0, 65535));
+    if (const auto* node = table.get("max_connections"))
+      http.max_connections = static_cast<int>(integer_in(*node, "http.max_connections", 1, max_http_connections));
+    if (const auto* node = table.get("max_connections_per_address"))
+      http.max_connections_per_address =
+          static_cast<int>(integer_in(*node, "http.max_connections_per_address", 1, max_http_connections));
     if (const auto* node = table.get("token")) {
       http.token = string_of(*node, "http.token");
       if (!http.token.empty() && (http.token.size() < 16 || !printable(http.token) ||

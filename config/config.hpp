@@ -47,6 +47,8 @@ struct RecordingConfig {
   friend bool operator==(const RecordingConfig&, const RecordingConfig&) = default;
 };
 
+inline constexpr int max_http_connections = 256;
+
 struct HttpConfig {
   std::string address = "127.0.0.1";  // listen address: keep it local unless a proxy fronts it
   int port = 8480;                     // 0: any free port (shown by `deskline status`)
@@ -55,6 +57,11 @@ struct HttpConfig {
   std::string token;
   // Browser origins allowed to open the WebSocket besides the daemon's own page.
   std::vector<std::string> allowed_origins;
+  // One budget for HTTP connections and WebSockets together, and the share of
+  // it one source address may hold (systemd/desklined.service sizes
+  // LimitNOFILE for the largest budget).
+  int max_connections = 64;              // 1..max_http_connections
+  int max_connections_per_address = 32;  // 1..max_http_connections
   friend bool operator==(const HttpConfig&, const HttpConfig&) = default;
 };
 

@@ -25,14 +25,30 @@ ParsedRequest parse_request(std::string_view line) {
   } else if (name == "calls") {
     request.command = Command::calls;
     if (const auto limit = in.find("limit"); limit != in.end()) {
-      if (!limit->is_number_integer() || limit->get<std::int64_t>() < 0)
-        return refuse("limit must be a non-negative integer");
+      if (!limit->is_number_integer() || limit->get<std::int64_t>() < 1 ||
+          limit->get<std::int64_t>() > static_cast<std::int64_t>(max_calls_per_page))
+        return refuse("limit must be an integer from 1 to " + std::to_string(max_calls_per_page));
       request.limit = limit->get<std::size_t>();
+    }
+    if (const auto before = in.find("before"); before != in.end()) {
+      if (!before->is_string() || before->get_ref<const std::string&>().empty())
+        return refuse("before must be a call id");
+      request.before = before->get<std::string>();
     }
   } else {
     return refuse("unknown cmd '" + name + "'");
   }
   return {request, {}};
+}
+
+Framed LineFramer::next(std::string& line) {
+  const auto newline = pending_.find('\n');
+  if (newline == std::string::npos)
+    return pending_.size() >= max_request_bytes ? Framed::too_long : Framed::need_more;
+  if (newline >= max_request_bytes) return Framed::too_long;
+  line.assign(pending_, 0, newline);
+  pending_.erase(0, newline + 1);
+  return Framed::line;
 }
 
 }  // namespace deskline::proto::control

@@ -2,9 +2,9 @@
 
 #include "daemon/api/unix_socket.hpp"
 
-#include <boost/asio/read_until.hpp>
+#include <array>
+
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
 
 namespace deskline::daemon {
@@ -15,37 +15,53 @@ using stream_protocol = asio::local::stream_protocol;
 class ControlServer::Session : public daemon::Session, public std::enable_shared_from_this<Session> {
  public:
   Session(stream_protocol::socket socket, ControlServer& server)
-      : socket_(std::move(socket)), server_(server), buffer_(max_request_bytes), idle_timer_(server.io_) {}
+      : socket_(std::move(socket)), server_(server), timer_(server.io_) {}
 
   void start() { do_read(); }
 
   void shutdown() override {
     boost::system::error_code ignored;
-    idle_timer_.cancel();
+    timer_.cancel();
     socket_.close(ignored);
   }
 
+  // Between requests, with nothing of the next one received.
+  bool idle() const override { return reading_ && framer_.empty(); }
+
  private:
-  void do_read() {
-    idle_timer_.expires_after(idle_timeout);
-    idle_timer_.async_wait([weak = weak_from_this()](boost::system::error_code error) {
-      if (auto self = weak.lock(); self && !error) self->socket_.close();
+  // Closes the connection unless what it waits for happens within limit.
+  void arm_timer(std::chrono::seconds limit) {
+    timer_.expires_after(limit);
+    timer_.async_wait([weak = weak_from_this()](boost::system::error_code error) {
+      if (auto self = weak.lock(); self && !error) self->shutdown();
     });
-    asio::async_read_until(socket_, buffer_, '\n',
-                           [self = shared_from_this()](boost::system::error_code error, std::size_t length) {
-                             self->on_read(error, length);
-                           });
   }
 
-  void on_read(boost::system::error_code error, std::size_t length) {
-    idle_timer_.cancel();
-    if (error == asio::error::not_found) {  // streambuf full without a newline
-      reply_and_close({{"ok", false}, {"error", "request longer than 64 KiB"}});
-      return;
+  // Answers the next request that has arrived whole, or reads more of it.
+  void do_read() {
+    std::string line;
+    switch (framer_.next(line)) {
+      case proto::control::Framed::line: return answer(line);
+      case proto::control::Framed::too_long:
+        return reply_and_close({{"ok", false}, {"error", "request longer than 64 KiB"}});
+      case proto::control::Framed::need_more: break;
     }
-    if (error) return;  // EOF or closed: the client is done
-    std::string line(asio::buffers_begin(buffer_.data()), asio::buffers_begin(buffer_.data()) + length);
-    buffer_.consume(length);
+    // A whole request must arrive within the idle time, however it is split.
+    if (framer_.empty()) arm_timer(idle_timeout);
+    reading_ = true;
+    socket_.async_read_some(asio::buffer(chunk_),
+                            [self = shared_from_this()](boost::system::error_code error, std::size_t length) {
+                              self->reading_ = false;
+                              if (error) {  // EOF or closed: the client is done
+                                self->timer_.cancel();
+                                return;
+                              }
+                              self->framer_.append({self->chunk_.data(), length});
+                              self->do_read();
+                            });
+  }
+
+  void answer(const std::string& line) {
     const auto parsed = proto::control::parse_request(line);
     const auto response =
         parsed ? server_.handler_(*parsed.request) : nlohmann::json{{"ok", false}, {"error", parsed.error}};
@@ -55,9 +71,11 @@ class ControlServer::Session : public daemon::Session, public std::enable_shared
   void reply_and_close(const nlohmann::json& response) { do_write(response.dump() + "\n", true); }
 
   void do_write(std::string text, bool close_after) {
+    arm_timer(write_timeout);
     auto data = std::make_shared<std::string>(std::move(text));
     asio::async_write(socket_, asio::buffer(*data),
                       [self = shared_from_this(), data, close_after](boost::system::error_code error, std::size_t) {
+                        self->timer_.cancel();
                         if (error || close_after) return;
                         self->do_read();
                       });
@@ -65,13 +83,15 @@ class ControlServer::Session : public daemon::Session, public std::enable_shared
 
   stream_protocol::socket socket_;
   ControlServer& server_;
-  asio::streambuf buffer_;
-  asio::steady_timer idle_timer_;
+  proto::control::LineFramer framer_;
+  std::array<char, 4096> chunk_{};
+  asio::steady_timer timer_;
+  bool reading_ = false;
 };
 
 ControlServer::ControlServer(asio::io_context& io, std::filesystem::path socket_path, Handler handler, Logger& log)
     : io_(io), handler_(std::move(handler)),
-      listener_(io, std::move(socket_path), "control", ListenerLimits{.max_sessions = max_sessions}, log) {}
+      listener_(io, std::move(socket_path), "control", ListenerLimits{.max_sessions = max_sessions, .max_sessions_per_peer = max_sessions_per_uid}, log) {}
 
 ControlServer::~ControlServer() { stop(); }
 

@@ -1,6 +1,7 @@
 // The control socket: JSON lines over a Unix stream socket, one request per
 // line, one response line each. Used by the deskline CLI. Sessions are
-// bounded in number, request size and idle time (proto/control.md).
+// bounded in number (in all and per uid), request size, idle time, and the
+// time a client may leave an answer unread (proto/control.md).
 #pragma once
 
 #include <filesystem>
@@ -23,9 +24,14 @@ class ControlServer {
  public:
   using Handler = std::function<nlohmann::json(const proto::control::Request& request)>;
 
-  static constexpr std::size_t max_request_bytes = 64 * 1024;
+  static constexpr std::size_t max_request_bytes = proto::control::max_request_bytes;
   static constexpr std::size_t max_sessions = 32;
+  static constexpr std::size_t max_sessions_per_uid = 16;
   static constexpr std::chrono::seconds idle_timeout{60};
+  // One answer is written at a time and the next request read only after it:
+  // a client that sends requests and never reads holds one answer (at most a
+  // page of calls) for this long, then is cut.
+  static constexpr std::chrono::seconds write_timeout{10};
 
   ControlServer(boost::asio::io_context& io, std::filesystem::path socket_path, Handler handler, Logger& log);
   ~ControlServer();
@@ -35,6 +41,7 @@ class ControlServer {
   std::error_code start(std::optional<gid_t> group = std::nullopt);
   // Closes the socket and every session; removes the socket file. Idempotent.
   void stop();
+  const ListenerCounters& counters() const { return listener_.counters(); }
 
  private:
   class Session;

@@ -13,7 +13,6 @@
 #include <fmt/format.h>
 
 #include "daemon/api/pop_server.hpp"
-#include "proto/http_target.hpp"
 
 namespace deskline::daemon {
 
@@ -25,16 +24,15 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-constexpr auto request_timeout = std::chrono::seconds(30);
-constexpr std::size_t max_header_bytes = 8 * 1024;
-constexpr std::size_t max_body_bytes = 64 * 1024;
-constexpr std::size_t max_calls_listed = 1000;
-
-std::string presented_token(const http::request<http::string_body>& request, const proto::http::Target& target) {
-  const auto authorization = request[http::field::authorization];
-  if (authorization.starts_with("Bearer ")) return std::string(authorization.substr(7));
-  return std::string(target.parameter("token"));
-}
+// A request's header must arrive within this of connecting or of the previous
+// answer, and its body within this again: a connection that sends nothing
+// holds its slot no longer.
+constexpr auto request_timeout = std::chrono::seconds(10);
+// A WebSocket client that neither reads nor answers pings for this long is cut.
+constexpr auto websocket_idle_timeout = std::chrono::seconds(30);
+// The kernel doubles it. Without a fixed size, send-buffer autotuning lets a
+// stalled reader hold megabytes of events in the kernel, beyond the queue's bound.
+constexpr int websocket_send_buffer_bytes = 32 * 1024;
 
 }  // namespace
 
@@ -45,8 +43,13 @@ class WebSocketPopSession : public PopClient {
   WebSocketPopSession(tcp::socket socket, HttpServer& server, std::string peer)
       : PopClient(server.hub(), server.log(), std::move(peer)), stream_(std::move(socket)) {}
 
-  void start(http::request<http::string_body> request) {
-    stream_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+  void start(HttpRequest request) {
+    boost::system::error_code ignored;
+    beast::get_lowest_layer(stream_).socket().set_option(
+        asio::socket_base::send_buffer_size(websocket_send_buffer_bytes), ignored);
+    stream_.set_option(websocket::stream_base::timeout{.handshake_timeout = request_timeout,
+                                                       .idle_timeout = websocket_idle_timeout,
+                                                       .keep_alive_pings = true});
     stream_.read_message_max(proto::pop::max_request_bytes);
     stream_.async_accept(request, [self = self()](beast::error_code error) {
       if (error) return;
@@ -108,110 +111,113 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
   HttpSession(tcp::socket socket, HttpServer& server) : stream_(std::move(socket)), server_(server) {
     beast::error_code ignored;
     const auto endpoint = stream_.socket().remote_endpoint(ignored);
-    peer_ = fmt::format("{}:{}", endpoint.address().to_string(), endpoint.port());
+    peer_address_ = endpoint.address().to_string();
+    peer_ = fmt::format("{}:{}", peer_address_, endpoint.port());
   }
 
   void start() { do_read(); }
   void shutdown() override { close(); }
+  bool idle() const override { return awaiting_header_ && !authenticated_; }
 
  private:
   void do_read() {
     parser_.emplace();
-    parser_->header_limit(max_header_bytes);
-    parser_->body_limit(max_body_bytes);
+    parser_->header_limit(max_http_header_bytes);
+    parser_->body_limit(max_http_body_bytes);
+    awaiting_header_ = true;
     stream_.expires_after(request_timeout);
-    http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code error, std::size_t) {
-      self->on_read(error);
-    });
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](beast::error_code error, std::size_t) {
+                              self->awaiting_header_ = false;
+                              if (error) return self->on_read(error);
+                              self->stream_.expires_after(request_timeout);
+                              http::async_read(self->stream_, self->buffer_, *self->parser_,
+                                               [self](beast::error_code body_error, std::size_t) {
+                                                 self->on_read(body_error);
+                                               });
+                            });
   }
 
   void on_read(beast::error_code error) {
-    if (error == http::error::end_of_stream || error == beast::error::timeout) return close();
+    if (error == http::error::end_of_stream || error == beast::error::timeout ||
+        error == asio::error::operation_aborted)
+      return close();
     if (error) {
       // Malformed or oversized: answer 400 and hang up.
-      return send(error_response(http::status::bad_request, error.message(), 11, false), true);
+      return send(error_response(http::status::bad_request, error.message(), 11), false, true);
     }
     auto request = parser_->release();
-    auto parsed_target = proto::http::parse_target(request.target());
-    if (!parsed_target)
-      return send(error_response(http::status::bad_request, parsed_target.error, request.version(), false), true);
-    const auto& target = *parsed_target.target;
-    const auto& path = target.path;
-    if (request.method() != http::verb::get && request.method() != http::verb::head)
-      return send(error_response(http::status::method_not_allowed, "only GET", request.version(), request.keep_alive()));
-    if (path == "/" || path == "/index.html") return send_page(request);
-    if (!path.starts_with("/v1/")) return send(error_response(http::status::not_found, "no such page", request.version(),
-                                                               request.keep_alive()));
-    const auto origin = request[http::field::origin];
-    if (!origin.empty() && !server_.origin_allowed(origin)) {
-      server_.log().warning("http: {} refused: origin {} not allowed", peer_, std::string(origin));
-      return send(error_response(http::status::forbidden, "origin not allowed", request.version(), false), true);
-    }
-    if (!server_.token_matches(presented_token(request, target))) {
-      server_.log().warning("http: {} refused: missing or wrong token for {}", peer_, std::string(path));
-      return send(error_response(http::status::unauthorized, "missing or wrong token", request.version(), false), true);
-    }
-    if (path == "/v1/events") {
-      if (!websocket::is_upgrade(request))
-        return send(error_response(http::status::upgrade_required, "WebSocket only", request.version(), false), true);
-      stream_.expires_never();
-      auto session = std::make_shared<WebSocketPopSession>(
-          stream_.release_socket(), server_, fmt::format("ws#{} {}", server_.next_websocket_id(), peer_));
-      server_.adopt(session);
-      session->start(std::move(request));
-      return;
-    }
-    if (path == "/v1/calls") {
-      std::size_t limit = 50;
-      if (const auto text = target.parameter("limit"); !text.empty()) {
-        const auto count = proto::http::parse_count(text, max_calls_listed);
-        if (!count)
-          return send(error_response(http::status::bad_request, "limit must be an integer from 1 to 1000",
-                                     request.version(), request.keep_alive()));
-        limit = *count;
+    const bool head = request.method() == http::verb::head;
+    const auto decision = decide(request, server_.access());
+    authenticated_ = authenticated_ || decision.authenticated;
+    switch (decision.resource) {
+      case HttpResource::page: return send(page_response(request.version()), head, !request.keep_alive());
+      case HttpResource::calls: {
+        http::response<http::string_body> response{http::status::ok, request.version()};
+        response.set(http::field::content_type, "application/json");
+        response.set(http::field::cache_control, "no-store");
+        response.body() = server_.calls()(decision.calls_limit).dump();
+        return send(std::move(response), head, !request.keep_alive());
       }
-      http::response<http::string_body> response{http::status::ok, request.version()};
-      response.set(http::field::content_type, "application/json");
-      response.set(http::field::cache_control, "no-store");
-      response.body() = server_.calls()(limit).dump();
-      response.keep_alive(request.keep_alive());
-      response.prepare_payload();
-      return send(std::move(response));
+      case HttpResource::events: {
+        stream_.expires_never();
+        auto session = std::make_shared<WebSocketPopSession>(
+            stream_.release_socket(), server_, fmt::format("ws#{} {}", server_.next_websocket_id(), peer_));
+        server_.adopt(session, peer_address_);
+        session->start(std::move(request));
+        return;
+      }
+      case HttpResource::refused: break;
     }
-    send(error_response(http::status::not_found, "no such resource", request.version(), request.keep_alive()));
+    if (decision.status == http::status::forbidden)
+      server_.refusals().warning("http: origin refused", "http: {} refused: origin {} not allowed", peer_,
+                                 std::string(request[http::field::origin]));
+    else if (decision.status == http::status::unauthorized)
+      server_.refusals().warning("http: token refused", "http: {} refused: missing or wrong token for {}", peer_,
+                                 std::string(request.target().substr(0, request.target().find('?'))));
+    send(error_response(decision.status, decision.error, request.version()), head,
+         decision.close || !request.keep_alive());
   }
 
-  void send_page(const http::request<http::string_body>& request) {
-    http::response<http::string_body> response{http::status::ok, request.version()};
+  static http::response<http::string_body> page_response(unsigned version) {
+    http::response<http::string_body> response{http::status::ok, version};
     response.set(http::field::content_type, "text/html; charset=utf-8");
     response.set(http::field::cache_control, "no-store");
     response.set("Content-Security-Policy",
                  "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; "
                  "img-src 'self' data:; frame-ancestors 'none'");
     response.set("X-Content-Type-Options", "nosniff");
-    response.body() = request.method() == http::verb::head ? "" : pop_page_html;
-    response.keep_alive(request.keep_alive());
-    response.prepare_payload();
-    send(std::move(response));
-  }
-
-  static http::response<http::string_body> error_response(http::status status, std::string_view message,
-                                                          unsigned version, bool keep_alive) {
-    http::response<http::string_body> response{status, version};
-    response.set(http::field::content_type, "application/json");
-    response.body() = nlohmann::json{{"error", message}}.dump();
-    response.keep_alive(keep_alive);
-    response.prepare_payload();
+    response.body() = pop_page_html;
     return response;
   }
 
-  void send(http::response<http::string_body> response, bool close_after = false) {
-    auto shared = std::make_shared<http::response<http::string_body>>(std::move(response));
-    if (close_after) shared->keep_alive(false);
-    http::async_write(stream_, *shared, [self = shared_from_this(), shared](beast::error_code error, std::size_t) {
-      if (error || !shared->keep_alive()) return self->close();
+  static http::response<http::string_body> error_response(http::status status, std::string_view message,
+                                                          unsigned version) {
+    http::response<http::string_body> response{status, version};
+    response.set(http::field::content_type, "application/json");
+    response.body() = nlohmann::json{{"error", message}}.dump();
+    return response;
+  }
+
+  // Writes the response; for HEAD only its header, with the Content-Length
+  // the body would have (RFC 9110 9.3.2), so a keep-alive client stays in step.
+  void send(http::response<http::string_body> response, bool head, bool close_after) {
+    struct Outgoing {
+      explicit Outgoing(http::response<http::string_body> message) : response(std::move(message)) {}
+      http::response<http::string_body> response;
+      http::response_serializer<http::string_body> serializer{response};
+    };
+    response.keep_alive(!close_after);
+    response.prepare_payload();
+    auto outgoing = std::make_shared<Outgoing>(std::move(response));
+    auto on_written = [self = shared_from_this(), outgoing](beast::error_code error, std::size_t) {
+      if (error || !outgoing->response.keep_alive()) return self->close();
       self->do_read();
-    });
+    };
+    if (head)
+      http::async_write_header(stream_, outgoing->serializer, std::move(on_written));
+    else
+      http::async_write(stream_, outgoing->serializer, std::move(on_written));
   }
 
   void close() {
@@ -222,17 +228,24 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
 
   beast::tcp_stream stream_;
   HttpServer& server_;
-  std::string peer_;
-  beast::flat_buffer buffer_{max_header_bytes + max_body_bytes};
+  std::string peer_address_;  // the listener's peer: the source address
+  std::string peer_;          // for the log: address and port
+  beast::flat_buffer buffer_{max_http_header_bytes + max_http_body_bytes};
   std::optional<http::request_parser<http::string_body>> parser_;
+  bool awaiting_header_ = false;
+  bool authenticated_ = false;
 };
 
 // ---- server ----------------------------------------------------------------------
 
 HttpServer::HttpServer(asio::io_context& io, const config::HttpConfig& config, std::string token, PopHub& hub,
                        CallsProvider calls, Logger& log)
-    : config_(config), token_(std::move(token)), hub_(hub), calls_(std::move(calls)), log_(log),
-      listener_(io, "http", ListenerLimits{.max_sessions = max_sessions}, log) {}
+    : config_(config), access_{std::move(token), {}}, hub_(hub), calls_(std::move(calls)), log_(log),
+      refusals_(io, log),
+      listener_(io, "http",
+                ListenerLimits{.max_sessions = static_cast<std::size_t>(config.max_connections),
+                               .max_sessions_per_peer = static_cast<std::size_t>(config.max_connections_per_address)},
+                log) {}
 
 HttpServer::~HttpServer() { stop(); }
 
@@ -248,6 +261,10 @@ std::error_code HttpServer::start() {
   if (!error) acceptor.listen(asio::socket_base::max_listen_connections, error);
   if (error) return std::error_code(error.value(), std::system_category());
   port_ = acceptor.local_endpoint().port();
+  // The daemon's own page may open the WebSocket from any of its addresses.
+  access_.origins = config_.allowed_origins;
+  for (const auto& host : {std::string("127.0.0.1"), std::string("localhost"), std::string("[::1]"), config_.address})
+    access_.origins.push_back(fmt::format("http://{}:{}", host, port_));
   listener_.start([this](tcp::socket socket) {
     auto session = std::make_shared<HttpSession>(std::move(socket), *this);
     session->start();
@@ -256,23 +273,9 @@ std::error_code HttpServer::start() {
   return {};
 }
 
-void HttpServer::stop() { listener_.stop(); }
-
-bool HttpServer::token_matches(std::string_view presented) const {
-  if (presented.size() != token_.size() || token_.empty()) return false;
-  unsigned char difference = 0;  // constant time: no early exit on the first wrong byte
-  for (std::size_t i = 0; i < token_.size(); ++i)
-    difference |= static_cast<unsigned char>(presented[i] ^ token_[i]);
-  return difference == 0;
-}
-
-bool HttpServer::origin_allowed(std::string_view origin) const {
-  for (const auto* host : {"127.0.0.1", "localhost", "[::1]"})
-    if (origin == fmt::format("http://{}:{}", host, port_)) return true;
-  if (origin == fmt::format("http://{}:{}", config_.address, port_)) return true;
-  for (const auto& allowed : config_.allowed_origins)
-    if (origin == allowed) return true;
-  return false;
+void HttpServer::stop() {
+  listener_.stop();
+  refusals_.flush();
 }
 
 std::string load_or_create_token(const std::filesystem::path& path, std::error_code& error) {

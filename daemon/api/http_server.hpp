@@ -4,9 +4,10 @@
 //   GET /v1/calls        recent calls as JSON (proto/control.md call objects)
 // /v1/* need the bearer token (Authorization header, or ?token= for browsers,
 // which cannot set headers on a WebSocket); a browser's Origin must be the
-// daemon's own or in [http] allowed_origins. Limits per connection: 8 KiB of
-// headers, 30 s to send a request, 64 sessions (HTTP and WebSocket) at once
-// (proto/http.md).
+// daemon's own or in [http] allowed_origins (daemon/api/http_request.hpp
+// decides). Limits: 8 KiB of headers, 10 s to send one; [http]
+// max_connections for HTTP and WebSocket together, a share of them per source
+// address, connections without a request closed first (proto/http.md).
 #pragma once
 
 #include <filesystem>
@@ -21,7 +22,9 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config.hpp"
+#include "daemon/api/http_request.hpp"
 #include "daemon/api/listener.hpp"
+#include "daemon/api/rate_limited_log.hpp"
 #include "daemon/core/log.hpp"
 #include "daemon/api/pop_hub.hpp"
 
@@ -29,8 +32,6 @@ namespace deskline::daemon {
 
 class HttpServer {
  public:
-  static constexpr std::size_t max_sessions = 64;
-
   using CallsProvider = std::function<nlohmann::json(std::size_t limit)>;
 
   HttpServer(boost::asio::io_context& io, const config::HttpConfig& config, std::string token, PopHub& hub,
@@ -43,22 +44,27 @@ class HttpServer {
   // The bound port (differs from the configured one when that was 0).
   unsigned short port() const { return port_; }
 
+  const ListenerCounters& counters() const { return listener_.counters(); }
+
   // Used by sessions.
-  bool token_matches(std::string_view presented) const;
-  bool origin_allowed(std::string_view origin) const;
+  const HttpAccess& access() const { return access_; }
   PopHub& hub() { return hub_; }
   Logger& log() { return log_; }
+  RateLimitedLog& refusals() { return refusals_; }
   const CallsProvider& calls() const { return calls_; }
   // A WebSocket session takes over an upgraded connection's slot.
-  void adopt(const std::shared_ptr<Session>& session) { listener_.sessions().add(session); }
+  void adopt(const std::shared_ptr<Session>& session, std::string peer) {
+    listener_.sessions().add(session, std::move(peer));
+  }
   std::uint64_t next_websocket_id() { return next_websocket_id_++; }
 
  private:
   config::HttpConfig config_;
-  std::string token_;
+  HttpAccess access_;
   PopHub& hub_;
   CallsProvider calls_;
   Logger& log_;
+  RateLimitedLog refusals_;
   Listener<boost::asio::ip::tcp> listener_;
   unsigned short port_ = 0;
   std::uint64_t next_websocket_id_ = 1;

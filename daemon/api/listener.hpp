@@ -1,9 +1,10 @@
 // The one accept loop of the daemon's servers (control socket, events socket,
-// HTTP): a bounded registry of live sessions, refusals logged at most once per
-// interval, a back-off instead of a spin when the process is out of file
-// descriptors (EMFILE/ENFILE) or memory, and a stop() that closes every
-// session it accepted, so nothing a session references outlives it.
-// io_context thread only.
+// HTTP): a budget of live sessions and a share of it per peer (source address
+// for TCP, uid for Unix sockets), idle sessions closed first to make room,
+// refusals logged rate-limited and counted exactly, a back-off instead of a
+// spin when the process is out of file descriptors (EMFILE/ENFILE) or memory,
+// and a stop() that closes every session it accepted, so nothing a session
+// references outlives it. io_context thread only.
 #pragma once
 
 #include <chrono>
@@ -12,11 +13,15 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "daemon/api/rate_limited_log.hpp"
 #include "daemon/core/log.hpp"
 
 namespace deskline::daemon {
@@ -28,27 +33,53 @@ class Session {
   // Closes the transport now: pending operations complete with
   // operation_aborted and release the session.
   virtual void shutdown() = 0;
+  // Whether closing it costs its client nothing it asked for: it waits for a
+  // request and has shown no credentials. Idle sessions are the first to go
+  // when a new connection needs room.
+  virtual bool idle() const { return false; }
 };
 
 // The sessions a server has accepted and not yet released (weak references:
-// a session lives as long as its pending operations).
+// a session lives as long as its pending operations), with their peers.
 class SessionRegistry {
  public:
-  void add(const std::shared_ptr<Session>& session);
+  void add(const std::shared_ptr<Session>& session, std::string peer);
   std::size_t live();
+  std::size_t live_of(std::string_view peer);
+  // Shuts down the oldest idle session of peer, or with no peer given, of the
+  // peer that holds the most sessions; false when there is none to close.
+  bool close_idle(std::optional<std::string_view> peer);
   // Shuts every live session down.
   void shutdown_all();
 
  private:
-  std::vector<std::weak_ptr<Session>> sessions_;
+  struct Entry {
+    std::weak_ptr<Session> session;
+    std::string peer;
+  };
+  void forget_released();
+
+  std::vector<Entry> sessions_;  // oldest first
 };
 
-// When an accept fails for lack of resources, or a session is refused for
-// the limit: how long to wait before accepting again, and how often to say so.
+// Who a connection comes from, as far as the kernel can tell: the source
+// address of a TCP connection ("127.0.0.1"; its owner is not knowable), the
+// uid of a Unix socket's client ("uid 1000", SO_PEERCRED).
+std::string peer_of(boost::asio::ip::tcp::socket& socket);
+std::string peer_of(boost::asio::local::stream_protocol::socket& socket);
+
 struct ListenerLimits {
   std::size_t max_sessions = 64;
+  std::size_t max_sessions_per_peer = 64;
+  // How long to wait before accepting again when an accept failed for lack of resources.
   std::chrono::milliseconds resource_backoff{250};
-  std::chrono::seconds log_interval{10};
+};
+
+// Exact counts since start, whatever the log left out.
+struct ListenerCounters {
+  std::uint64_t failed_accepts = 0;   // each followed by a back-off
+  std::uint64_t refused = 0;          // connections closed unanswered: no room
+  std::uint64_t closed_idle = 0;      // idle sessions closed to make room
 };
 
 template <typename Protocol>
@@ -60,7 +91,7 @@ class Listener {
   using SessionFactory = std::function<std::shared_ptr<Session>(Socket socket)>;
 
   Listener(boost::asio::io_context& io, std::string name, ListenerLimits limits, Logger& log)
-      : name_(std::move(name)), limits_(limits), log_(log), acceptor_(io), backoff_(io) {}
+      : name_(std::move(name)), limits_(limits), log_(io, log), acceptor_(io), backoff_(io) {}
   ~Listener() { stop(); }
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;
@@ -68,9 +99,7 @@ class Listener {
   // The acceptor to bind before start().
   Acceptor& acceptor() { return acceptor_; }
   SessionRegistry& sessions() { return sessions_; }
-  // Accepts that failed (each followed by a back-off), and connections refused for the limit.
-  std::uint64_t failed_accepts() const { return failed_accepts_; }
-  std::uint64_t refused_sessions() const { return refused_sessions_; }
+  const ListenerCounters& counters() const { return counters_; }
 
   void start(SessionFactory factory) {
     factory_ = std::move(factory);
@@ -83,6 +112,7 @@ class Listener {
     if (acceptor_.is_open()) acceptor_.close(ignored);
     backoff_.cancel();
     sessions_.shutdown_all();
+    log_.flush();
   }
 
  private:
@@ -95,48 +125,54 @@ class Listener {
     if (error) {
       // EMFILE and friends leave the connection queued: accepting again at
       // once would fail again at once, forever, at full CPU.
-      ++failed_accepts_;
-      note_refusal(fmt::format("accept failed: {}", error.message()));
+      ++counters_.failed_accepts;
+      log_.warning(name_ + ": accept failed", "{}: accept failed: {}", name_, error.message());
       backoff_.expires_after(limits_.resource_backoff);
       backoff_.async_wait([this](boost::system::error_code wait_error) {
         if (!wait_error && acceptor_.is_open()) do_accept();
       });
       return;
     }
-    if (sessions_.live() >= limits_.max_sessions) {
-      ++refused_sessions_;
-      note_refusal(fmt::format("refusing a connection: {} sessions open", limits_.max_sessions));
-    } else if (auto session = factory_(std::move(socket))) {
-      sessions_.add(session);
+    auto peer = peer_of(socket);
+    if (make_room(peer)) {
+      if (auto session = factory_(std::move(socket))) sessions_.add(session, std::move(peer));
     }
     do_accept();
   }
 
-  void note_refusal(const std::string& what) {
-    const auto now = std::chrono::steady_clock::now();
-    if (last_logged_ && now - *last_logged_ < limits_.log_interval) {
-      ++unlogged_;
-      return;
+  // Closes an idle session if that is what it takes to stay within the
+  // budget and the peer's share; false when the connection must be refused.
+  bool make_room(const std::string& peer) {
+    if (sessions_.live_of(peer) >= limits_.max_sessions_per_peer && !close_idle(peer)) {
+      ++counters_.refused;
+      log_.warning(name_ + ": refused a connection", "{}: refused a connection from {}: it has {} open", name_, peer,
+                   limits_.max_sessions_per_peer);
+      return false;
     }
-    if (unlogged_ > 0)
-      log_.warning("{}: {} ({} more since the last report)", name_, what, unlogged_);
-    else
-      log_.warning("{}: {}", name_, what);
-    unlogged_ = 0;
-    last_logged_ = now;
+    if (sessions_.live() >= limits_.max_sessions && !close_idle(std::nullopt)) {
+      ++counters_.refused;
+      log_.warning(name_ + ": refused a connection", "{}: refused a connection from {}: {} open", name_, peer,
+                   limits_.max_sessions);
+      return false;
+    }
+    return true;
+  }
+
+  bool close_idle(std::optional<std::string_view> peer) {
+    if (!sessions_.close_idle(peer)) return false;
+    ++counters_.closed_idle;
+    log_.warning(name_ + ": closed an idle connection", "{}: closed an idle connection to make room", name_);
+    return true;
   }
 
   std::string name_;
   ListenerLimits limits_;
-  Logger& log_;
+  RateLimitedLog log_;
   Acceptor acceptor_;
   boost::asio::steady_timer backoff_;
   SessionRegistry sessions_;
   SessionFactory factory_;
-  std::optional<std::chrono::steady_clock::time_point> last_logged_;
-  std::uint64_t unlogged_ = 0;
-  std::uint64_t failed_accepts_ = 0;
-  std::uint64_t refused_sessions_ = 0;
+  ListenerCounters counters_;
 };
 
 }  // namespace deskline::daemon

@@ -71,18 +71,28 @@ void PopClient::resume(std::uint64_t after) {
 void PopClient::enqueue(PopMessagePtr message) {
   if (closed_) return;
   // Shares ownership of the message: its text is written by every client without copies.
-  queue_.push_back(std::shared_ptr<const std::string>(message, &message->text));
-  if (queue_.size() > max_queued_messages) {
-    close(fmt::format("more than {} events queued: client too slow", max_queued_messages));
+  push(std::shared_ptr<const std::string>(message, &message->text));
+}
+
+void PopClient::enqueue_text(std::string text) {
+  if (closed_) return;
+  push(std::make_shared<const std::string>(std::move(text)));
+}
+
+void PopClient::push(std::shared_ptr<const std::string> text) {
+  queued_bytes_ += text->size();
+  queue_.push_back(std::move(text));
+  if (queue_.size() > max_queued_messages || queued_bytes_ > max_queued_bytes) {
+    close(fmt::format("more than {} events or {} KiB queued: client too slow", max_queued_messages,
+                      max_queued_bytes / 1024));
     return;
   }
   write_queued();
 }
 
-void PopClient::enqueue_text(std::string text) {
-  if (closed_) return;
-  queue_.push_back(std::make_shared<const std::string>(std::move(text)));
-  write_queued();
+void PopClient::pop_front() {
+  queued_bytes_ -= queue_.front()->size();
+  queue_.pop_front();
 }
 
 void PopClient::write_queued() {
@@ -90,14 +100,14 @@ void PopClient::write_queued() {
     writing_ = true;
     if (!start_write(*queue_.front())) return;  // on_write_done() follows
     writing_ = false;
-    queue_.pop_front();
+    pop_front();
   }
 }
 
 void PopClient::on_write_done() {
   writing_ = false;
   if (closed_ || queue_.empty()) return;
-  queue_.pop_front();
+  pop_front();
   write_queued();
 }
 
@@ -178,7 +188,9 @@ class PopSocketServer::Connection : public PopClient {
 };
 
 PopSocketServer::PopSocketServer(asio::io_context& io, std::filesystem::path socket_path, PopHub& hub, Logger& log)
-    : hub_(hub), log_(log), listener_(io, std::move(socket_path), "pop", ListenerLimits{.max_sessions = max_clients}, log) {}
+    : hub_(hub), log_(log),
+      listener_(io, std::move(socket_path), "pop",
+                ListenerLimits{.max_sessions = max_clients, .max_sessions_per_peer = max_clients_per_uid}, log) {}
 
 PopSocketServer::~PopSocketServer() { stop(); }
 

@@ -29,6 +29,7 @@ namespace deskline::daemon {
 class PopClient : public PopSubscriber, public Session, public std::enable_shared_from_this<PopClient> {
  public:
   static constexpr std::size_t max_queued_messages = 256;
+  static constexpr std::size_t max_queued_bytes = 256 * 1024;
 
   PopClient(PopHub& hub, Logger& log, std::string peer);
   ~PopClient() override;
@@ -61,10 +62,14 @@ class PopClient : public PopSubscriber, public Session, public std::enable_share
   void resume(std::uint64_t after);
   void enqueue(PopMessagePtr message);
   void enqueue_text(std::string text);
+  // Queues text, or cuts the client when its queue is over either bound.
+  void push(std::shared_ptr<const std::string> text);
+  void pop_front();
   // Writes queued messages while the transport takes them at once.
   void write_queued();
 
   std::deque<std::shared_ptr<const std::string>> queue_;
+  std::size_t queued_bytes_ = 0;
   bool writing_ = false;
   bool closed_ = false;
   bool subscribed_ = false;
@@ -77,6 +82,7 @@ class PopClient : public PopSubscriber, public Session, public std::enable_share
 class PopSocketServer {
  public:
   static constexpr std::size_t max_clients = 256;
+  static constexpr std::size_t max_clients_per_uid = 64;
 
   PopSocketServer(boost::asio::io_context& io, std::filesystem::path socket_path, PopHub& hub, Logger& log);
   ~PopSocketServer();
@@ -85,6 +91,7 @@ class PopSocketServer {
   std::error_code start(std::optional<gid_t> group = std::nullopt);
   // Closes the socket and every client; removes the socket file. Idempotent.
   void stop();
+  const ListenerCounters& counters() const { return listener_.counters(); }
 
  private:
   class Connection;

@@ -36,6 +36,7 @@ class UnixSocketListener {
   std::error_code start(std::optional<gid_t> group, Listener<Protocol>::SessionFactory factory);
   // Closes the socket and every session; removes the socket file. Idempotent.
   void stop();
+  const ListenerCounters& counters() const { return listener_.counters(); }
 
  private:
   std::filesystem::path path_;

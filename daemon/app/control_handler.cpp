@@ -11,16 +11,19 @@ nlohmann::json ControlHandler::handle(const proto::control::Request& request) co
   switch (request.command) {
     case proto::control::Command::status: return status();
     case proto::control::Command::calls: {
-      auto list = calls_json(request.limit);
+      // One more than asked tells whether another page follows.
+      auto list = calls_json(request.limit + 1, request.before);
       if (!list) return {{"ok", false}, {"error", list.error().message()}};
-      return {{"ok", true}, {"calls", *list}};
+      const bool more = list->size() > request.limit;
+      if (more) list->erase(list->size() - 1);
+      return {{"ok", true}, {"calls", *list}, {"more", more}};
     }
   }
   return {{"ok", false}, {"error", "unhandled command"}};
 }
 
-Result<nlohmann::json> ControlHandler::calls_json(std::size_t limit) const {
-  const auto records = store_.list_calls(limit);
+Result<nlohmann::json> ControlHandler::calls_json(std::size_t limit, std::string_view before_id) const {
+  const auto records = store_.list_calls(limit, before_id);
   if (!records) return records.error();
   nlohmann::json list = nlohmann::json::array();
   for (const auto& record : *records) list.push_back(call_to_json(record));
@@ -35,6 +38,7 @@ nlohmann::json ControlHandler::status() const {
   if (store_.file_moved())
     status["alarms"].push_back("the database file was deleted or replaced while desklined runs: calls are written to "
                                "a file no one will find; restart desklined");
+  status["connections"] = connections_();
   status["ok"] = true;
   status["web_page"] = web_page_;
   status["pid"] = ::getpid();

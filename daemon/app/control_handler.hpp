@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -18,13 +19,18 @@ namespace deskline::daemon {
 
 class ControlHandler {
  public:
+  // The servers' connection counters, by server, for the status.
+  using ConnectionStats = std::function<nlohmann::json()>;
+
   ControlHandler(const CallService& calls, const Store& store, const MediaWorker& media,
-                 const RecordingService& recordings, std::string web_page)
-      : calls_(calls), store_(store), media_(media), recordings_(recordings), web_page_(std::move(web_page)) {}
+                 const RecordingService& recordings, std::string web_page, ConnectionStats connections)
+      : calls_(calls), store_(store), media_(media), recordings_(recordings), web_page_(std::move(web_page)),
+        connections_(std::move(connections)) {}
 
   nlohmann::json handle(const proto::control::Request& request) const;
-  // The newest calls as call_to_json objects, or the store's error.
-  Result<nlohmann::json> calls_json(std::size_t limit) const;
+  // The newest calls (older than the call before_id, when given) as
+  // call_to_json objects, or the store's error.
+  Result<nlohmann::json> calls_json(std::size_t limit, std::string_view before_id = {}) const;
 
  private:
   nlohmann::json status() const;
@@ -34,6 +40,7 @@ class ControlHandler {
   const MediaWorker& media_;
   const RecordingService& recordings_;
   std::string web_page_;
+  ConnectionStats connections_;
 };
 
 }  // namespace deskline::daemon

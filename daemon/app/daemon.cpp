@@ -1,10 +1,14 @@
 #include "daemon/app/daemon.hpp"
 
+#include <sys/resource.h>
 #include <systemd/sd-daemon.h>
+
+#include <algorithm>
 
 #include <fmt/format.h>
 
 #include "daemon/api/unix_socket.hpp"
+#include "daemon/app/status_report.hpp"
 
 namespace deskline::daemon {
 namespace {
@@ -15,6 +19,30 @@ LogLevel configured_level(const config::Config& config) {
   LogLevel level = LogLevel::info;
   parse_log_level(config.log_level, level);
   return level;
+}
+
+// Descriptors the daemon keeps for itself besides its clients: stdio, the
+// journal, SQLite, the io_context, libusb, and per box its USB device, its
+// capture stream and a recording file per line (systemd/desklined.service).
+constexpr rlim_t own_descriptors = 256;
+
+// Raises the soft limit on open files to what every client budget needs, if
+// the hard limit allows; says so when it does not, since a server out of
+// descriptors refuses everyone (even `deskline status`) until some are freed.
+void fit_descriptor_limit(const config::Config& config, Logger& log) {
+  const rlim_t needed = PopSocketServer::max_clients + ControlServer::max_sessions +
+                        static_cast<rlim_t>(config.http.max_connections) + own_descriptors;
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= needed) return;
+  const rlim_t wanted = std::min(needed, limit.rlim_max);
+  if (wanted > limit.rlim_cur) {
+    limit.rlim_cur = wanted;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+  if (wanted < needed)
+    log.warning("at most {} open files (RLIMIT_NOFILE), fewer than the {} the client limits need: clients may be "
+                "refused early (raise LimitNOFILE)",
+                wanted, needed);
 }
 
 // Handlers of cancelled operations run at once; anything still pending after
@@ -32,6 +60,7 @@ Daemon::~Daemon() {
 }
 
 bool Daemon::start() {
+  fit_descriptor_limit(config_, log_);
   std::error_code error;
   std::filesystem::create_directories(config_.data_dir, error);
   if (error) {
@@ -161,7 +190,11 @@ bool Daemon::start_servers(std::optional<gid_t> socket_group) {
     return false;
   }
 
-  control_handler_.emplace(*calls_, *store_, *media_, *recordings_, web_page_address(token));
+  control_handler_.emplace(*calls_, *store_, *media_, *recordings_, web_page_address(token), [this] {
+    return nlohmann::json{{"http", to_json(http_->counters())},
+                          {"events", to_json(pop_socket_->counters())},
+                          {"control", to_json(control_->counters())}};
+  });
   control_.emplace(
       io_, config_.control_socket_path(),
       [this](const proto::control::Request& request) { return control_handler_->handle(request); }, log_);

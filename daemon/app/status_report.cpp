@@ -58,4 +58,10 @@ nlohmann::json to_json(const std::map<std::string, BoxAudioStats>& audio) {
   return json;
 }
 
+nlohmann::json to_json(const ListenerCounters& connections) {
+  return {{"refused", connections.refused},
+          {"closed_idle", connections.closed_idle},
+          {"failed_accepts", connections.failed_accepts}};
+}
+
 }  // namespace deskline::daemon

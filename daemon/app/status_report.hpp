@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "daemon/api/listener.hpp"
 #include "daemon/calls/call_service.hpp"
 #include "daemon/media/media_worker.hpp"
 
@@ -17,5 +18,6 @@ nlohmann::json to_json(const FaultCounters& faults);
 nlohmann::json to_json(const DetectionCounters& detections);
 nlohmann::json to_json(const CallServiceStats& stats);
 nlohmann::json to_json(const std::map<std::string, BoxAudioStats>& audio);
+nlohmann::json to_json(const ListenerCounters& connections);
 
 }  // namespace deskline::daemon

@@ -278,7 +278,7 @@ const std::error_category& store_category() {
 std::error_code make_error_code(StoreError error) { return {static_cast<int>(error), store_category()}; }
 
 struct Store::Statements {
-  Statement insert_call, update_call, add_event, list_calls, find_call, call_events, active_calls, latest_call_on;
+  Statement insert_call, update_call, add_event, list_calls, list_calls_before, find_call, call_events, active_calls, latest_call_on;
   Statement insert_recording, update_recording, list_recordings, find_recording, recordings_in_state;
 };
 
@@ -315,7 +315,7 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& path, bo
   std::unique_ptr<Store> store(new Store(connection->release(), read_only));
 
   auto& statements = *store->statements_;
-  const std::array<std::pair<Statement*, std::string>, 13> sql = {{
+  const std::array<std::pair<Statement*, std::string>, 14> sql = {{
       {&statements.insert_call,
        fmt::format("INSERT INTO calls ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                    call_columns)},
@@ -327,6 +327,10 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& path, bo
       // rowid breaks ties so calls started in the same microsecond keep insertion order.
       {&statements.list_calls,
        fmt::format("SELECT {} FROM calls ORDER BY started_at DESC, rowid DESC LIMIT ?1", call_columns)},
+      {&statements.list_calls_before,
+       fmt::format("SELECT {} FROM calls WHERE (started_at, rowid) < (SELECT started_at, rowid FROM calls WHERE id = ?2) "
+                   "ORDER BY started_at DESC, rowid DESC LIMIT ?1",
+                   call_columns)},
       {&statements.find_call, fmt::format("SELECT {} FROM calls WHERE id = ?1", call_columns)},
       {&statements.call_events,
        "SELECT call_id, at, type, detail FROM call_events WHERE call_id = ?1 ORDER BY at, id"},
@@ -400,9 +404,15 @@ Result<void> Store::add_event(const CallEventRecord& event) {
   return {};
 }
 
-Result<std::vector<CallRecord>> Store::list_calls(std::size_t limit) const {
-  Use use(statements_->list_calls);
-  return read_rows(database_, use, use.bind(1, sql_limit(limit)), read_call, "list calls");
+Result<std::vector<CallRecord>> Store::list_calls(std::size_t limit, std::string_view before_id) const {
+  if (before_id.empty()) {
+    Use use(statements_->list_calls);
+    return read_rows(database_, use, use.bind(1, sql_limit(limit)), read_call, "list calls");
+  }
+  Use use(statements_->list_calls_before);
+  int bound = use.bind(1, sql_limit(limit));
+  if (bound == SQLITE_OK) bound = use.bind(2, before_id);
+  return read_rows(database_, use, bound, read_call, "list calls");
 }
 
 Result<std::optional<CallRecord>> Store::find_call(const std::string& id) const {

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
@@ -65,8 +66,9 @@ class Store {
   Result<void> update_call(const CallRecord& call);
   Result<void> add_event(const CallEventRecord& event);
 
-  // Newest first by started_at; limit 0 = all.
-  Result<std::vector<CallRecord>> list_calls(std::size_t limit) const;
+  // Newest first by started_at; limit 0 = all. With before_id, only the calls
+  // after that one in this order (none when there is no such call): the next page.
+  Result<std::vector<CallRecord>> list_calls(std::size_t limit, std::string_view before_id = {}) const;
   Result<std::optional<CallRecord>> find_call(const std::string& id) const;
   Result<std::vector<CallEventRecord>> call_events(const std::string& call_id) const;
   // Calls still active (left by a daemon that died): for startup recovery.

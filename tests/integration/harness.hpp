@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "tests/require_tools.hpp"
@@ -55,6 +56,22 @@ inline bool http_response_complete(const std::string& data) {
   if (head.find(" 101 ") != std::string::npos) return true;
   return std::regex_search(head, length, std::regex(R"(Content-Length: (\d+))", std::regex::icase)) &&
          data.size() >= head_end + 4 + std::stoul(length[1]);
+}
+
+// Scenario lines for a flood of pop events: on each of a box's 16 lines, 15
+// short identified calls 0.4 s apart from first_at on: about a thousand
+// events in six seconds.
+inline std::string short_calls_on_every_line(const std::string& box, double first_at) {
+  std::string scenario;
+  for (int port = 1; port <= 16; ++port)
+    for (int call = 0; call < 15; ++call) {
+      const double at = first_at + call * 0.4 + port * 0.01;
+      scenario += fmt::format("at {:.2f} {}:{} ring cadence=0.1/0.1 count=1\n", at, box, port);
+      scenario += fmt::format("at {:.2f} {}:{} callerid number=1380000{:02d}{:02d}\n", at + 0.05, box, port, port, call);
+      scenario += fmt::format("at {:.2f} {}:{} offhook\n", at + 0.15, box, port);
+      scenario += fmt::format("at {:.2f} {}:{} onhook\n", at + 0.3, box, port);
+    }
+  return scenario;
 }
 
 // Seconds since the epoch of "2026-11-27T09:00:01.500+08:00" (the call JSON's times).

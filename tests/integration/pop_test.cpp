@@ -182,17 +182,8 @@ at 7.5 end
 }
 
 TEST(Pop, StalledClientIsCutOffOthersUnaffected) {
-  // Sixteen lines each take 15 short calls: about a thousand events in a few seconds.
-  std::string scenario = "box A serial=X800-POP-4 lines=16\n";
-  for (int port = 1; port <= 16; ++port)
-    for (int call = 0; call < 15; ++call) {
-      const double at = 1.0 + call * 0.4 + port * 0.01;
-      scenario += fmt::format("at {:.2f} A:{} ring cadence=0.1/0.1 count=1\n", at, port);
-      scenario += fmt::format("at {:.2f} A:{} callerid number=1380000{:02d}{:02d}\n", at + 0.05, port, port, call);
-      scenario += fmt::format("at {:.2f} A:{} offhook\n", at + 0.15, port);
-      scenario += fmt::format("at {:.2f} A:{} onhook\n", at + 0.3, port);
-    }
-  scenario += "at 9.0 end\n";
+  const std::string scenario =
+      "box A serial=X800-POP-4 lines=16\n" + short_calls_on_every_line("A", 1.0) + "at 9.0 end\n";
   Workspace workspace("pop-stall");
   const pid_t simulator = workspace.start_daemon_under_sim(workspace.write_scenario(scenario));
   ASSERT_GT(simulator, 0);

@@ -2,69 +2,19 @@
 // connected and a call is being recorded: the daemon must close every
 // session, finish the recording, end the call and exit cleanly (the
 // sanitizer build turns any use after free into a failed exit status).
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <csignal>
-#include <cstring>
 #include <regex>
 
 #include "tests/integration/harness.hpp"
 #include "tests/integration/pop_client.hpp"
+#include "tests/integration/raw_connection.hpp"
 
 namespace deskline::testing {
 namespace {
-
-// A connected socket that the test keeps open and idle.
-class IdleConnection {
- public:
-  IdleConnection() = default;
-  IdleConnection(const IdleConnection&) = delete;
-  IdleConnection& operator=(const IdleConnection&) = delete;
-  ~IdleConnection() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-
-  bool connect_tcp(unsigned short port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(port);
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    return ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
-  }
-
-  bool connect_unix(const fs::path& path) {
-    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    std::strncpy(address.sun_path, path.c_str(), sizeof address.sun_path - 1);
-    return ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
-  }
-
-  // Sends request and reads until `complete` says the answer is whole.
-  std::string exchange(const std::string& request, const std::function<bool(const std::string&)>& complete) {
-    ::send(fd_, request.data(), request.size(), MSG_NOSIGNAL);
-    timeval timeout{10, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    std::string data;
-    char buffer[4096];
-    while (!complete(data)) {
-      const ssize_t count = ::recv(fd_, buffer, sizeof buffer, 0);
-      if (count <= 0) break;
-      data.append(buffer, static_cast<std::size_t>(count));
-    }
-    return data;
-  }
-
- private:
-  int fd_ = -1;
-};
 
 TEST(Shutdown, SigtermWithEveryKindOfClientDuringARecordedCall) {
   Workspace workspace("shutdown");
@@ -99,13 +49,13 @@ at 120 end
   ASSERT_TRUE(pops.connect(workspace.dir() / "run" / "events.sock"));
   ASSERT_TRUE(pops.until("call.answered")) << workspace.log();
   // A page loaded over a keep-alive connection, left open.
-  IdleConnection page_connection;
+  RawConnection page_connection;
   ASSERT_TRUE(page_connection.connect_tcp(port));
   const auto page_answer =
       page_connection.exchange("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", http_response_complete);
   ASSERT_EQ(page_answer.rfind("HTTP/1.1 200", 0), 0u) << page_answer.substr(0, 200);
   // A WebSocket subscribed to pops.
-  IdleConnection websocket;
+  RawConnection websocket;
   ASSERT_TRUE(websocket.connect_tcp(port));
   const auto upgrade = websocket.exchange(
       "GET /v1/events?token=" + token +
@@ -114,7 +64,7 @@ at 120 end
       http_response_complete);
   ASSERT_EQ(upgrade.rfind("HTTP/1.1 101", 0), 0u) << upgrade;
   // A control client between requests.
-  IdleConnection control;
+  RawConnection control;
   ASSERT_TRUE(control.connect_unix(workspace.dir() / "run" / "control.sock"));
   const auto answer = control.exchange("{\"cmd\":\"status\"}\n",
                                        [](const std::string& data) { return data.find('\n') != std::string::npos; });

@@ -89,7 +89,11 @@ address = "::1"
 port = 0
 token = "0123456789abcdef-token"
 allowed_origins = ["https://crm.example.com", "http://localhost:3000"]
+max_connections = 100
+max_connections_per_address = 10
 )");
+  EXPECT_EQ(config.http.max_connections, 100);
+  EXPECT_EQ(config.http.max_connections_per_address, 10);
   EXPECT_EQ(config.http.address, "::1");
   EXPECT_EQ(config.http.port, 0);
   EXPECT_EQ(config.http.token, "0123456789abcdef-token");
@@ -354,6 +358,9 @@ std::vector<ErrorCase> error_cases() {
       {"http origin with a path", "[http]\nallowed_origins = [\"https://crm.example.com/\"]\n", 2,
        "http.allowed_origins[0]", "not an origin"},
       {"unknown http key", "[http]\nlisten = \"x\"\n", 2, "http.listen", "unknown key"},
+      {"http budget zero", "[http]\nmax_connections = 0\n", 2, "http.max_connections", "1 to 256"},
+      {"http share too big", "[http]\nmax_connections_per_address = 257\n", 2, "http.max_connections_per_address",
+       "1 to 256"},
       {"caller id mode unknown", "[callerid]\nmode = \"fsk\"\n", 2, "callerid.mode", "not a mode"},
       {"region lower case", "[directory]\nregion = \"cn\"\n", 2, "directory.region", "two-letter"},
       {"area code letters", "[directory]\narea_code = \"1O\"\n", 2, "directory.area_code", "up to 5 digits"},

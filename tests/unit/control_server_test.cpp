@@ -120,17 +120,34 @@ TEST_F(ControlServerTest, OverlongRequestIsRefusedAndClosed) {
   ::close(fd);
 }
 
-TEST_F(ControlServerTest, ClientsBeyondTheLimitAreRefusedOthersServed) {
+TEST_F(ControlServerTest, IdleClientsMakeRoomForANewOne) {
   std::vector<int> idle;
-  for (std::size_t i = 0; i < ControlServer::max_sessions; ++i) idle.push_back(connect_client());
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  for (std::size_t i = 0; i < ControlServer::max_sessions_per_uid; ++i) idle.push_back(connect_client());
+  // Served: the oldest idle client of this uid was closed to make room.
+  const int extra = connect_client();
+  send_all(extra, R"({"cmd":"calls","limit":4})" "\n");
+  EXPECT_EQ(nlohmann::json::parse(read_line(extra))["limit"], 4);
+  char c;
+  EXPECT_EQ(::recv(idle[0], &c, 1, 0), 0);
+  send_all(idle.back(), R"({"cmd":"calls","limit":5})" "\n");
+  EXPECT_EQ(nlohmann::json::parse(read_line(idle.back()))["limit"], 5);
+  for (int fd : idle) ::close(fd);
+  ::close(extra);
+}
+
+TEST_F(ControlServerTest, BusyClientsBeyondTheUidsShareAreRefused) {
+  std::vector<int> busy;
+  for (std::size_t i = 0; i < ControlServer::max_sessions_per_uid; ++i) {
+    busy.push_back(connect_client());
+    // Read with the answered request: the next one begun, so the session is not idle.
+    send_all(busy.back(), R"({"cmd":"calls","limit":6})" "\n" R"({"cmd":)");
+    EXPECT_EQ(nlohmann::json::parse(read_line(busy.back()))["limit"], 6);
+  }
   const int extra = connect_client();
   char c;
   EXPECT_EQ(::recv(extra, &c, 1, 0), 0);  // closed without an answer
   ::close(extra);
-  send_all(idle[0], R"({"cmd":"calls","limit":4})" "\n");
-  EXPECT_EQ(nlohmann::json::parse(read_line(idle[0]))["limit"], 4);
-  for (int fd : idle) ::close(fd);
+  for (int fd : busy) ::close(fd);
 }
 
 TEST_F(ControlServerTest, ClientVanishingMidRequestDoesNotDisturbTheServer) {

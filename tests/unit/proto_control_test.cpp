@@ -13,11 +13,15 @@ TEST(ProtoControl, StatusAndCalls) {
 
   auto calls = parse_request(R"({"cmd":"calls","limit":20})");
   ASSERT_TRUE(calls) << calls.error;
-  EXPECT_EQ(*calls.request, (Request{Command::calls, 20}));
+  EXPECT_EQ(*calls.request, (Request{Command::calls, 20, ""}));
 
-  auto all = parse_request(R"({"cmd":"calls"})");
-  ASSERT_TRUE(all);
-  EXPECT_EQ(all.request->limit, 0u);
+  auto first_page = parse_request(R"({"cmd":"calls"})");
+  ASSERT_TRUE(first_page);
+  EXPECT_EQ(first_page.request->limit, default_calls_per_page);
+
+  auto next_page = parse_request(R"({"cmd":"calls","limit":1000,"before":"0b6c3c8e"})");
+  ASSERT_TRUE(next_page) << next_page.error;
+  EXPECT_EQ(*next_page.request, (Request{Command::calls, max_calls_per_page, "0b6c3c8e"}));
 }
 
 TEST(ProtoControl, NotAnObject) {
@@ -36,8 +40,51 @@ TEST(ProtoControl, UnknownCmd) { EXPECT_EQ(parse_request(R"({"cmd":"reboot"})").
 
 TEST(ProtoControl, BadLimit) {
   for (const char* line : {R"({"cmd":"calls","limit":-1})", R"({"cmd":"calls","limit":"10"})",
-                           R"({"cmd":"calls","limit":1.5})", R"({"cmd":"calls","limit":null})"})
-    EXPECT_EQ(parse_request(line).error, "limit must be a non-negative integer") << line;
+                           R"({"cmd":"calls","limit":1.5})", R"({"cmd":"calls","limit":null})",
+                           R"({"cmd":"calls","limit":0})", R"({"cmd":"calls","limit":1001})",
+                           R"({"cmd":"calls","limit":18446744073709551615})"})
+    EXPECT_EQ(parse_request(line).error, "limit must be an integer from 1 to 1000") << line;
+}
+
+TEST(ProtoControl, BadBefore) {
+  for (const char* line : {R"({"cmd":"calls","before":5})", R"({"cmd":"calls","before":""})",
+                           R"({"cmd":"calls","before":null})"})
+    EXPECT_EQ(parse_request(line).error, "before must be a call id") << line;
+}
+
+TEST(ProtoControlFraming, LinesAsTheyArriveInPieces) {
+  LineFramer framer;
+  std::string line;
+  EXPECT_TRUE(framer.empty());
+  framer.append(R"({"cmd":"sta)");
+  EXPECT_EQ(framer.next(line), Framed::need_more);
+  EXPECT_FALSE(framer.empty());
+  framer.append("tus\"}\n\n{\"cmd\":\"calls\"}\n{");
+  ASSERT_EQ(framer.next(line), Framed::line);
+  EXPECT_EQ(line, R"({"cmd":"status"})");
+  ASSERT_EQ(framer.next(line), Framed::line);
+  EXPECT_EQ(line, "");  // an empty line is a (refused) request of its own
+  ASSERT_EQ(framer.next(line), Framed::line);
+  EXPECT_EQ(line, R"({"cmd":"calls"})");
+  EXPECT_EQ(framer.next(line), Framed::need_more);
+  EXPECT_FALSE(framer.empty());
+}
+
+TEST(ProtoControlFraming, LineLimitCountsTheNewline) {
+  LineFramer fits;
+  std::string line;
+  fits.append(std::string(max_request_bytes - 1, 'x') + "\n");
+  ASSERT_EQ(fits.next(line), Framed::line);
+  EXPECT_EQ(line.size(), max_request_bytes - 1);
+  EXPECT_TRUE(fits.empty());
+
+  LineFramer too_long;
+  too_long.append(std::string(max_request_bytes - 1, 'x'));
+  EXPECT_EQ(too_long.next(line), Framed::need_more);
+  too_long.append("x");
+  EXPECT_EQ(too_long.next(line), Framed::too_long);
+  too_long.append("\n");
+  EXPECT_EQ(too_long.next(line), Framed::too_long);  // stays refused
 }
 
 }  // namespace

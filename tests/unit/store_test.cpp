@@ -468,6 +468,21 @@ TEST_F(StoreTest, ListIsNewestFirstWithLimit) {
   EXPECT_EQ(store->list_calls(100).value().size(), 5u);
 }
 
+TEST_F(StoreTest, NextPageStartsAfterTheGivenCall) {
+  auto store = open_store();
+  for (int i : {3, 1, 4, 2, 5}) ASSERT_TRUE(ok(store->insert_call(inbound_call("call-" + std::to_string(i), i * 1'000'000))));
+  ASSERT_TRUE(ok(store->insert_call(inbound_call("call-4b", 4'000'000))));  // same start: inserted later is newer
+  std::vector<std::string> pages;
+  for (std::string before;;) {
+    const auto page = store->list_calls(2, before).value();
+    if (page.empty()) break;
+    for (const auto& call : page) pages.push_back(call.id);
+    before = page.back().id;
+  }
+  EXPECT_EQ(pages, (std::vector<std::string>{"call-5", "call-4b", "call-4", "call-3", "call-2", "call-1"}));
+  EXPECT_TRUE(store->list_calls(2, "no-such-call").value().empty());
+}
+
 TEST_F(StoreTest, SameStartTimeKeepsInsertionOrder) {
   auto store = open_store();
   ASSERT_TRUE(ok(store->insert_call(inbound_call("first", 42))));

@@ -1,5 +1,6 @@
 // deskline: command-line client of desklined. Reads from the running daemon
 // over its control socket, or from the database when the daemon is not running.
+#include <algorithm>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -8,6 +9,7 @@
 #include "config/config.hpp"
 #include "daemon/domain/call_json.hpp"
 #include "daemon/store/store.hpp"
+#include "proto/control.hpp"
 #include "tools/cli/command.hpp"
 #include "tools/cli/control_client.hpp"
 #include "tools/cli/tables.hpp"
@@ -25,11 +27,29 @@ std::optional<config::Config> CliContext::load_config() const {
 
 namespace {
 
+// The newest `limit` calls (0: all) from the daemon, a page at a time; the
+// failed response when it does not answer.
+daemon::Result<nlohmann::json> daemon_calls(const config::Config& config, std::size_t limit) {
+  auto calls = nlohmann::json::array();
+  while (true) {
+    const std::size_t wanted = limit == 0 ? proto::control::max_calls_per_page
+                                          : std::min(limit - calls.size(), proto::control::max_calls_per_page);
+    nlohmann::json request{{"cmd", "calls"}, {"limit", wanted}};
+    if (!calls.empty()) request["before"] = calls.back()["id"];
+    auto response = control_request(config.control_socket_path(), request);
+    if (!response) return response;
+    if (!response->value("ok", false))
+      return daemon::Error{std::make_error_code(std::errc::protocol_error), response->value("error", "")};
+    for (auto& call : (*response)["calls"]) calls.push_back(std::move(call));
+    if (!response->value("more", false) || (limit != 0 && calls.size() >= limit)) return calls;
+  }
+}
+
 int print_calls(const config::Config& config, bool as_json, int limit) {
   nlohmann::json calls;
-  const auto response = control_request(config.control_socket_path(), {{"cmd", "calls"}, {"limit", limit}});
-  if (response && response->value("ok", false)) {
-    calls = (*response)["calls"];
+  const auto response = daemon_calls(config, static_cast<std::size_t>(limit));
+  if (response) {
+    calls = *response;
   } else {
     // The daemon is not running: the database has every call it recorded.
     const auto store = daemon::Store::open(config.database_path(), /*read_only=*/true);

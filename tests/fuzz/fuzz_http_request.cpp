@@ -1,0 +1,49 @@
+// Fuzz target: the HTTP request path as the daemon runs it, on any bytes a
+// client may send on one keep-alive connection: Beast's parser with the
+// daemon's limits, then the request target and the access decision
+// (daemon/api/http_request.hpp), request after request.
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include <boost/beast/http/parser.hpp>
+
+#include "daemon/api/http_request.hpp"
+
+namespace {
+
+namespace http = boost::beast::http;
+using deskline::daemon::HttpResource;
+
+const deskline::daemon::HttpAccess daemon_access{"0123456789abcdef0123456789abcdef", {"http://127.0.0.1:8480"}};
+
+void check(const deskline::daemon::HttpDecision& decision) {
+  const bool refused = decision.resource == HttpResource::refused;
+  if (refused != !decision.error.empty()) std::abort();  // a refusal has a reason, a resource none
+  if (refused && static_cast<unsigned>(decision.status) < 400) std::abort();
+  if ((decision.resource == HttpResource::events || decision.resource == HttpResource::calls) &&
+      !decision.authenticated)
+    std::abort();
+  if (decision.calls_limit == 0 || decision.calls_limit > deskline::daemon::max_calls_listed) std::abort();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  std::string_view stream(reinterpret_cast<const char*>(data), size);
+  while (!stream.empty()) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(deskline::daemon::max_http_header_bytes);
+    parser.body_limit(deskline::daemon::max_http_body_bytes);
+    parser.eager(true);
+    boost::beast::error_code error;
+    const auto used = parser.put(boost::asio::buffer(stream.data(), stream.size()), error);
+    if (error || !parser.is_done()) return 0;  // the daemon answers 400 or waits for more
+    stream.remove_prefix(used);
+    const auto& request = parser.get();
+    check(deskline::daemon::decide(request, daemon_access));
+    const auto credentials = deskline::daemon::bearer_credentials(request[http::field::authorization]);
+    if (!credentials.empty() && credentials.front() == ' ') std::abort();
+  }
+  return 0;
+}
