@@ -24,7 +24,7 @@
 #include "config/config.hpp"
 #include "daemon/api/http_request.hpp"
 #include "daemon/api/listener.hpp"
-#include "daemon/api/rate_limited_log.hpp"
+#include "daemon/core/rate_limited_log.hpp"
 #include "daemon/core/log.hpp"
 #include "daemon/api/pop_hub.hpp"
 

@@ -21,7 +21,7 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include "daemon/api/rate_limited_log.hpp"
+#include "daemon/core/rate_limited_log.hpp"
 #include "daemon/core/log.hpp"
 
 namespace deskline::daemon {

@@ -66,7 +66,8 @@ struct CallService::BoxState {
 };
 
 CallService::CallService(boost::asio::io_context& io, const config::Config& config, Store& store, Logger& log)
-    : io_(io), config_(config), store_(store), log_(log), fault_summary_timer_(io) {
+    : io_(io), config_(config), store_(store), log_(log),
+      fault_log_(io, log, std::chrono::seconds(60), "; `deskline status` counts them all") {
   timeouts_.ring_timeout_us = seconds_to_us(config.ring_timeout_s);
   timeouts_.inter_digit_timeout_us = seconds_to_us(config.inter_digit_timeout_s);
   timeouts_.remote_hangup_after_us = seconds_to_us(config.remote_hangup_after_s);
@@ -243,31 +244,9 @@ void CallService::box_fault(const std::string& serial, const drivers::BoxFault& 
   // Counted always, logged rate-limited (x800.md 4.2): a flood of bad frames
   // must not bury the log.
   const auto key = fmt::format("box {}: {}", serial, drivers::to_string(fault.kind));
-  if (fault_log_.admit(key, std::chrono::steady_clock::now()))
-    log_.warning("{}: {}", key, fault.detail);
-  else
-    arm_fault_summary();
+  fault_log_.warning(key, "{}: {}", key, fault.detail);
 }
 
-void CallService::arm_fault_summary() {
-  const auto due = fault_log_.next_summary_due();
-  if (fault_summary_armed_ || !due) return;
-  fault_summary_armed_ = true;
-  fault_summary_timer_.expires_at(*due);
-  fault_summary_timer_.async_wait([this](boost::system::error_code error) {
-    fault_summary_armed_ = false;
-    if (!error) log_fault_summaries(false);
-  });
-}
-
-void CallService::log_fault_summaries(bool flush_all) {
-  for (const auto& summary : fault_log_.take_summaries(std::chrono::steady_clock::now(), flush_all))
-    log_.warning("{}: {} more not logged one by one (at most {} lines per {} s; `deskline status` counts them all)",
-                 summary.key, summary.left_out, fault_log_burst, fault_log_interval.count());
-  if (!flush_all) arm_fault_summary();
-}
-
-// Placed on the host's clock with the box's report clock, for the capture's time line.
 void CallService::audio_lost(const std::string& serial, drivers::BoxTimeUs box_time_us) {
   auto found = boxes_.find(serial);
   if (found == boxes_.end() || !found->second->clock.synchronized()) return;
@@ -281,8 +260,7 @@ void CallService::driver_message(drivers::Severity severity, const std::string& 
 }
 
 void CallService::interrupt_all(drivers::HostTimeUs now_us) {
-  fault_summary_timer_.cancel();
-  log_fault_summaries(true);
+  fault_log_.flush();
   for (auto& [serial, box] : boxes_) {
     const BoxTimeUs now = box->clock.to_device(now_us);
     for (auto& line : box->lines) apply(*box, *line, line->machine.on_interrupted(now, Outcome::interrupted));

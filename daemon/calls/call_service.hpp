@@ -17,7 +17,7 @@
 #include "daemon/calls/audio_detection.hpp"
 #include "daemon/calls/line_machine.hpp"
 #include "daemon/core/log.hpp"
-#include "daemon/core/rate_limit.hpp"
+#include "daemon/core/rate_limited_log.hpp"
 #include "daemon/store/store.hpp"
 #include "drivers/clock_offset.hpp"
 #include "drivers/line_box.hpp"
@@ -136,8 +136,6 @@ class CallService : public drivers::BoxListener {
                  const nlohmann::json& detail);
   std::optional<CallRecord> cut_predecessor(const Line& line) const;
   void note_joined(Line& line, CallRecord& record, const std::optional<CallRecord>& predecessor);
-  void arm_fault_summary();
-  void log_fault_summaries(bool flush_all);
   void arm_timer(BoxState& box, Line& line);
   void accept_caller_id(BoxState& box, Line& line, const drivers::CallerIdInfo& caller_id, bool from_audio,
                         BoxTimeUs at);
@@ -151,13 +149,9 @@ class CallService : public drivers::BoxListener {
   LineTimeouts timeouts_;
   std::map<std::string, std::unique_ptr<BoxState>> boxes_;
   FaultCounters unattached_faults_;
-  // Box faults in the log: per box and kind, at most this many lines per
-  // interval, then one summary (x800.md 4.2).
-  static constexpr int fault_log_burst = 5;
-  static constexpr std::chrono::seconds fault_log_interval{60};
-  LogRateLimit fault_log_{fault_log_burst, fault_log_interval};
-  boost::asio::steady_timer fault_summary_timer_;
-  bool fault_summary_armed_ = false;
+  // Box faults in the log: per box and kind, at most 5 lines a minute, then
+  // one summary (x800.md 4.2).
+  RateLimitedLog fault_log_;
   std::vector<CallObserver*> first_observers_;
   std::vector<CallObserver*> observers_;
 };

@@ -20,8 +20,11 @@ class RateLimitedLog {
  public:
   static constexpr int burst = 5;
 
-  RateLimitedLog(boost::asio::io_context& io, Logger& log, std::chrono::seconds interval = std::chrono::seconds(60))
-      : log_(log), interval_(interval), limit_(burst, interval), summary_timer_(io) {}
+  // summary_hint ends each summary line (e.g. where the exact counters are).
+  RateLimitedLog(boost::asio::io_context& io, Logger& log, std::chrono::seconds interval = std::chrono::seconds(60),
+                 std::string summary_hint = "")
+      : log_(log), interval_(interval), summary_hint_(std::move(summary_hint)), limit_(burst, interval),
+        summary_timer_(io) {}
 
   // A warning under key (what kind of thing happened, e.g. "http: refused a connection").
   template <typename... Args>
@@ -41,6 +44,7 @@ class RateLimitedLog {
 
   Logger& log_;
   std::chrono::seconds interval_;
+  std::string summary_hint_;
   LogRateLimit limit_;
   boost::asio::steady_timer summary_timer_;
   bool summary_armed_ = false;

@@ -1,4 +1,4 @@
-#include "daemon/api/rate_limited_log.hpp"
+#include "daemon/core/rate_limited_log.hpp"
 
 namespace deskline::daemon {
 
@@ -21,8 +21,8 @@ void RateLimitedLog::arm_summary() {
 
 void RateLimitedLog::write_summaries(bool flush_all) {
   for (const auto& summary : limit_.take_summaries(std::chrono::steady_clock::now(), flush_all))
-    log_.warning("{}: {} more not logged one by one (at most {} lines per {} s)", summary.key, summary.left_out,
-                 burst, interval_.count());
+    log_.warning("{}: {} more not logged one by one (at most {} lines per {} s{})", summary.key, summary.left_out,
+                 burst, interval_.count(), summary_hint_);
   if (flush_all)
     summary_armed_ = false;
   else
