@@ -84,7 +84,7 @@ class Loader {
 
  private:
   void load_daemon(const toml::table& table, Config& config) {
-    require_known_keys(table, "daemon", {"data_dir", "run_dir", "log_level", "socket_group"});
+    require_known_keys(table, "daemon", {"data_dir", "run_dir", "log_level", "desk_group", "socket_group"});
     if (const auto* node = table.get("data_dir")) config.data_dir = directory_of(*node, "daemon.data_dir");
     if (const auto* node = table.get("run_dir")) config.run_dir = directory_of(*node, "daemon.run_dir");
     if (const auto* node = table.get("log_level")) {
@@ -94,16 +94,20 @@ class Loader {
         fail(node->source(), "daemon.log_level",
              fmt::format("\"{}\" is not a log level; use debug, info, warning or error", config.log_level));
     }
-    if (const auto* node = table.get("socket_group")) {
-      config.socket_group = string_of(*node, "daemon.socket_group");
+    if (const auto* node = table.get("socket_group"))
+      fail(node->source(), "daemon.socket_group",
+           "renamed: desk_group names the group of events.sock (pops only); control.sock is for the daemon's "
+           "own group");
+    if (const auto* node = table.get("desk_group")) {
+      config.desk_group = string_of(*node, "daemon.desk_group");
       // POSIX portable user/group names: what useradd/groupadd accept.
-      const bool portable = std::all_of(config.socket_group.begin(), config.socket_group.end(), [](char c) {
+      const bool portable = std::all_of(config.desk_group.begin(), config.desk_group.end(), [](char c) {
         return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
       });
-      if (!portable || config.socket_group.size() > 32 || config.socket_group.starts_with('-'))
-        fail(node->source(), "daemon.socket_group",
+      if (!portable || config.desk_group.size() > 32 || config.desk_group.starts_with('-'))
+        fail(node->source(), "daemon.desk_group",
              fmt::format("\"{}\" is not a group name (letters, digits, '_', '-', '.'; at most 32)",
-                         config.socket_group));
+                         config.desk_group));
     }
   }
 

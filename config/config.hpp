@@ -78,9 +78,10 @@ struct Config {
   std::filesystem::path data_dir = "/var/lib/deskline";
   std::filesystem::path run_dir = "/run/deskline";
   std::string log_level = "info";  // debug, info, warning, error
-  // Group given to control.sock and events.sock (mode 0660), so desk users in
-  // it can read pops. Empty: the daemon's own group.
-  std::string socket_group;
+  // Group given to events.sock (mode 0660): desk users in it read pops and
+  // nothing else. Empty: the daemon's own group. control.sock always has the
+  // daemon's own group: its members are the admins.
+  std::string desk_group;
 
   // [usb]
   std::vector<UsbMatch> usb_match{{0x1209, 0x8800, "x800"}};

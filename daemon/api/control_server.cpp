@@ -19,6 +19,9 @@ class ControlServer::Session : public daemon::Session, public std::enable_shared
 
   void start() { do_read(); }
 
+  // Says why and closes, reading nothing the client sent.
+  void refuse(const std::string& reason) { reply_and_close({{"ok", false}, {"error", reason}}); }
+
   void shutdown() override {
     boost::system::error_code ignored;
     timer_.cancel();
@@ -89,20 +92,38 @@ class ControlServer::Session : public daemon::Session, public std::enable_shared
   bool reading_ = false;
 };
 
-ControlServer::ControlServer(asio::io_context& io, std::filesystem::path socket_path, Handler handler, Logger& log)
-    : io_(io), handler_(std::move(handler)),
+ControlServer::ControlServer(asio::io_context& io, std::filesystem::path socket_path, Handler handler, Logger& log,
+                             AdminIdentity admins)
+    : io_(io), handler_(std::move(handler)), admins_(admins), refusals_(io, log),
       listener_(io, std::move(socket_path), "control", ListenerLimits{.max_sessions = max_sessions, .max_sessions_per_peer = max_sessions_per_uid}, log) {}
 
 ControlServer::~ControlServer() { stop(); }
 
-std::error_code ControlServer::start(std::optional<gid_t> group) {
-  return listener_.start(group, [this](stream_protocol::socket socket) {
+std::error_code ControlServer::start() {
+  return listener_.start(std::nullopt, [this](stream_protocol::socket socket) {
+    const bool admitted = admit(socket);
     auto session = std::make_shared<Session>(std::move(socket), *this);
-    session->start();
+    if (admitted) session->start();
+    else session->refuse("not allowed: the control socket is for desklined's admins (root, its user, its group)");
     return session;
   });
 }
 
-void ControlServer::stop() { listener_.stop(); }
+bool ControlServer::admit(stream_protocol::socket& socket) {
+  const auto peer = peer_credentials(socket);
+  if (peer && may_administer(*peer, admins_)) return true;
+  ++forbidden_;
+  if (peer)
+    refusals_.warning("control: refused a non-admin", "control: refused uid {} gid {} (pid {}): not root, uid {} or a member of gid {}",
+                      peer->uid, peer->gid, peer->pid, admins_.uid, admins_.gid);
+  else
+    refusals_.warning("control: refused a non-admin", "control: refused a client whose credentials are unknown");
+  return false;
+}
+
+void ControlServer::stop() {
+  listener_.stop();
+  refusals_.flush();
+}
 
 }  // namespace deskline::daemon

@@ -1,7 +1,10 @@
 // The control socket: JSON lines over a Unix stream socket, one request per
-// line, one response line each. Used by the deskline CLI. Sessions are
-// bounded in number (in all and per uid), request size, idle time, and the
-// time a client may leave an answer unread (proto/control.md).
+// line, one response line each. Used by the deskline CLI. For admins only:
+// the file's group is the daemon's, and each client's credentials are checked
+// as well (SO_PEERCRED), so a socket file opened up by mistake still serves no
+// one else. Sessions are bounded in number (in all and per uid), request size,
+// idle time, and the time a client may leave an answer unread
+// (proto/control.md).
 #pragma once
 
 #include <filesystem>
@@ -15,6 +18,7 @@
 
 #include "daemon/api/listener.hpp"
 #include "daemon/core/log.hpp"
+#include "daemon/core/rate_limited_log.hpp"
 #include "daemon/api/unix_socket.hpp"
 #include "proto/control.hpp"
 
@@ -33,21 +37,30 @@ class ControlServer {
   // page of calls) for this long, then is cut.
   static constexpr std::chrono::seconds write_timeout{10};
 
-  ControlServer(boost::asio::io_context& io, std::filesystem::path socket_path, Handler handler, Logger& log);
+  ControlServer(boost::asio::io_context& io, std::filesystem::path socket_path, Handler handler, Logger& log,
+                AdminIdentity admins = AdminIdentity::of_this_process());
   ~ControlServer();
 
-  // Binds (replacing a stale socket file, refusing a live one; group as in
-  // bind_unix_socket) and accepts.
-  std::error_code start(std::optional<gid_t> group = std::nullopt);
+  // Binds (replacing a stale socket file, refusing a live one; mode 0660,
+  // the daemon's group) and accepts.
+  std::error_code start();
   // Closes the socket and every session; removes the socket file. Idempotent.
   void stop();
   const ListenerCounters& counters() const { return listener_.counters(); }
+  // Connections refused because the client is not an admin.
+  std::uint64_t forbidden() const { return forbidden_; }
 
  private:
   class Session;
 
+  // Whether the client of socket may use the control socket; logs a refusal.
+  bool admit(boost::asio::local::stream_protocol::socket& socket);
+
   boost::asio::io_context& io_;
   Handler handler_;
+  AdminIdentity admins_;
+  RateLimitedLog refusals_;
+  std::uint64_t forbidden_ = 0;
   UnixSocketListener listener_;
 };
 

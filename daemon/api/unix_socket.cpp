@@ -1,9 +1,12 @@
 #include "daemon/api/unix_socket.hpp"
 
 #include <grp.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <vector>
 
 namespace deskline::daemon {
@@ -44,6 +47,33 @@ std::optional<gid_t> find_group(const std::string& name) {
   group* found = nullptr;
   if (::getgrnam_r(name.c_str(), &entry, buffer.data(), buffer.size(), &found) != 0 || !found) return std::nullopt;
   return found->gr_gid;
+}
+
+std::optional<PeerCredentials> peer_credentials(stream_protocol::socket& socket) {
+  const int fd = socket.native_handle();
+  ucred credentials{};
+  socklen_t length = sizeof credentials;
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) return std::nullopt;
+  PeerCredentials peer{credentials.pid, credentials.uid, credentials.gid, {}};
+  // SO_PEERGROUPS answers ERANGE with the size it needs.
+  peer.groups.resize(16);
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    length = static_cast<socklen_t>(peer.groups.size() * sizeof(gid_t));
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, peer.groups.data(), &length) == 0) {
+      peer.groups.resize(length / sizeof(gid_t));
+      return peer;
+    }
+    if (errno != ERANGE) return std::nullopt;
+    peer.groups.resize(length / sizeof(gid_t) + 1);
+  }
+  return std::nullopt;
+}
+
+AdminIdentity AdminIdentity::of_this_process() { return {::geteuid(), ::getegid()}; }
+
+bool may_administer(const PeerCredentials& peer, const AdminIdentity& admins) {
+  return peer.uid == 0 || peer.uid == admins.uid || peer.gid == admins.gid ||
+         std::find(peer.groups.begin(), peer.groups.end(), admins.gid) != peer.groups.end();
 }
 
 std::error_code UnixSocketListener::start(std::optional<gid_t> group, Listener<Protocol>::SessionFactory factory) {

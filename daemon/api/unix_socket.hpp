@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include <boost/asio/local/stream_protocol.hpp>
 
@@ -21,6 +22,25 @@ std::error_code bind_unix_socket(boost::asio::local::stream_protocol::acceptor& 
 
 // The id of a group by name; nullopt when the system has no such group.
 std::optional<gid_t> find_group(const std::string& name);
+
+// Who is at the other end of a Unix socket, as the kernel recorded it when
+// they connected (SO_PEERCRED, SO_PEERGROUPS): not what they claim.
+struct PeerCredentials {
+  pid_t pid = 0;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;  // supplementary groups
+};
+std::optional<PeerCredentials> peer_credentials(boost::asio::local::stream_protocol::socket& socket);
+
+// Whom the daemon serves as an admin: root, its own user, and the members of
+// its own group (the group that may read its data folder).
+struct AdminIdentity {
+  uid_t uid;
+  gid_t gid;
+  static AdminIdentity of_this_process();
+};
+bool may_administer(const PeerCredentials& peer, const AdminIdentity& admins);
 
 // A Listener on a socket file: bound with bind_unix_socket at start, the file
 // removed at stop.

@@ -1,6 +1,7 @@
 #include "daemon/app/daemon.hpp"
 
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
 #include <algorithm>
@@ -80,12 +81,13 @@ bool Daemon::start() {
     return false;
   }
   store_ = std::move(*store);
-  std::optional<gid_t> socket_group;
-  if (!config_.socket_group.empty() && !(socket_group = find_group(config_.socket_group))) {
-    log_.error("daemon.socket_group: this system has no group '{}' (create it, or leave socket_group empty)",
-               config_.socket_group);
+  std::optional<gid_t> desk_group;
+  if (!config_.desk_group.empty() && !(desk_group = find_group(config_.desk_group))) {
+    log_.error("daemon.desk_group: this system has no group '{}' (create it, or leave desk_group empty)",
+               config_.desk_group);
     return false;
   }
+  warn_if_data_readable_by_others(desk_group);
 
   calls_.emplace(io_, config_, *store_, log_);
 
@@ -134,7 +136,7 @@ bool Daemon::start() {
       [this](const AudioDetection& detection) { calls_->audio_detection(detection); });
   media_->start();
 
-  if (!start_servers(socket_group)) return false;
+  if (!start_servers(desk_group)) return false;
 
   watch_database();
 
@@ -165,9 +167,23 @@ void Daemon::watch_database() {
   });
 }
 
-bool Daemon::start_servers(std::optional<gid_t> socket_group) {
+// Desks get pops and nothing else: the database, the recordings and the
+// page's token stay with the daemon's user and group (the admins). Files the
+// daemon makes are 0640 (umask 027); a data folder made or opened up by hand
+// is said at start.
+void Daemon::warn_if_data_readable_by_others(std::optional<gid_t> desk_group) {
+  struct stat folder{};
+  if (::stat(config_.data_dir.c_str(), &folder) != 0) return;
+  const bool desks_read = desk_group && folder.st_gid == *desk_group && (folder.st_mode & S_IRWXG) != 0;
+  if ((folder.st_mode & S_IRWXO) != 0 || desks_read)
+    log_.warning("data_dir {} (mode {:04o}) is open to {}: recordings, calls and the page's token can be read "
+                 "there; chmod 0750 it and give it the daemon's group",
+                 config_.data_dir.string(), folder.st_mode & 07777, desks_read ? "the desk group" : "every user");
+}
+
+bool Daemon::start_servers(std::optional<gid_t> desk_group) {
   pop_socket_.emplace(io_, config_.events_socket_path(), *pops_, log_);
-  if (auto error = pop_socket_->start(socket_group)) {
+  if (auto error = pop_socket_->start(desk_group)) {
     log_.error("cannot listen on {}: {}", config_.events_socket_path().string(), error.message());
     return false;
   }
@@ -191,14 +207,16 @@ bool Daemon::start_servers(std::optional<gid_t> socket_group) {
   }
 
   control_handler_.emplace(*calls_, *store_, *media_, *recordings_, web_page_address(token), [this] {
+    auto control_json = to_json(control_->counters());
+    control_json["forbidden"] = control_->forbidden();
     return nlohmann::json{{"http", to_json(http_->counters())},
                           {"events", to_json(pop_socket_->counters())},
-                          {"control", to_json(control_->counters())}};
+                          {"control", control_json}};
   });
   control_.emplace(
       io_, config_.control_socket_path(),
       [this](const proto::control::Request& request) { return control_handler_->handle(request); }, log_);
-  if (auto error = control_->start(socket_group)) {
+  if (auto error = control_->start()) {
     log_.error("cannot listen on {}: {}", config_.control_socket_path().string(), error.message());
     return false;
   }

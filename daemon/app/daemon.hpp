@@ -48,7 +48,8 @@ class Daemon {
  private:
   void stop();
   void drain();
-  bool start_servers(std::optional<gid_t> socket_group);
+  void warn_if_data_readable_by_others(std::optional<gid_t> desk_group);
+  bool start_servers(std::optional<gid_t> desk_group);
   void watch_database();
   std::string web_page_address(const std::string& token) const;
 

@@ -46,6 +46,12 @@ template <typename Ready>
   }
 }
 
+// Runs argv; its exit status, with stdout and stderr together in output.
+inline int run_with_stderr(std::vector<std::string> argv, std::string& output) {
+  argv.insert(argv.begin(), {"sh", "-c", "exec \"$0\" \"$@\" 2>&1"});
+  return tools::run_capture(argv, output);
+}
+
 // Whether data holds a whole HTTP response: the head of a 101 (WebSocket,
 // no body), or a head and the Content-Length bytes it announces.
 inline bool http_response_complete(const std::string& data) {
@@ -114,7 +120,10 @@ enum class StopCheck {
 // A fresh folder holding one daemon's config, database, sockets and logs.
 class Workspace {
  public:
-  explicit Workspace(const std::string& name, const std::string& extra_config = "") {
+  // extra_config is appended after the [http] table; daemon_keys go into
+  // the [daemon] table.
+  explicit Workspace(const std::string& name, const std::string& extra_config = "",
+                     const std::string& daemon_keys = "") {
     dir_ = fs::temp_directory_path() / ("deskline-it-" + name + "-" + std::to_string(::getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
@@ -122,7 +131,7 @@ class Workspace {
                                  << "data_dir = \"" << (dir_ / "data").string() << "\"\n"
                                  << "run_dir = \"" << (dir_ / "run").string() << "\"\n"
                                  << "log_level = \"debug\"\n"
-                                 << "[http]\nport = 0\n"  // tests run in parallel: any free port
+                                 << daemon_keys << "[http]\nport = 0\n"  // tests run in parallel: any free port
                                  << extra_config;
   }
   ~Workspace() {
@@ -141,14 +150,16 @@ class Workspace {
     return path;
   }
 
-  // Starts deskline-sim running desklined; returns the simulator's pid.
-  pid_t start_daemon_under_sim(const fs::path& scenario) const {
+  // Starts deskline-sim running desklined (after launcher, e.g. setpriv and
+  // its options, when given); returns the simulator's pid.
+  pid_t start_daemon_under_sim(const fs::path& scenario, const std::vector<std::string>& launcher = {}) const {
     tools::SpawnOptions options;
     options.stderr_path = log_path();
-    return tools::spawn({bin("deskline-sim").string(), "--scenario", scenario.string(), "--trace",
-                         trace_path().string(), "--", bin("desklined").string(), "--config",
-                         config_path().string()},
-                        options);
+    std::vector<std::string> argv{bin("deskline-sim").string(), "--scenario", scenario.string(), "--trace",
+                                  trace_path().string(), "--"};
+    argv.insert(argv.end(), launcher.begin(), launcher.end());
+    argv.insert(argv.end(), {bin("desklined").string(), "--config", config_path().string()});
+    return tools::spawn(argv, options);
   }
 
   // Runs a scenario to its end; returns the simulator's exit status. Then

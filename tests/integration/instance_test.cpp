@@ -15,12 +15,6 @@
 namespace deskline::testing {
 namespace {
 
-// Runs argv; its exit status, with stdout and stderr together in output.
-int run_with_stderr(std::vector<std::string> argv, std::string& output) {
-  argv.insert(argv.begin(), {"sh", "-c", "exec \"$0\" \"$@\" 2>&1"});
-  return tools::run_capture(argv, output);
-}
-
 TEST(Instance, ASecondDaemonOnTheSameDataDirExitsAndTheRecordedCallIsWhole) {
   Workspace workspace("instance");
   const pid_t simulator = workspace.start_daemon_under_sim(workspace.write_scenario(R"(box A serial=X800-ONCE lines=1

@@ -71,7 +71,7 @@ TEST(Config, ExampleFileDocumentsEveryDefault) {
   EXPECT_EQ(result.config->data_dir, defaults.data_dir);
   EXPECT_EQ(result.config->run_dir, defaults.run_dir);
   EXPECT_EQ(result.config->log_level, defaults.log_level);
-  EXPECT_EQ(result.config->socket_group, defaults.socket_group);
+  EXPECT_EQ(result.config->desk_group, defaults.desk_group);
   EXPECT_EQ(result.config->usb_match, defaults.usb_match);
   EXPECT_EQ(result.config->ring_timeout_s, defaults.ring_timeout_s);
   EXPECT_EQ(result.config->inter_digit_timeout_s, defaults.inter_digit_timeout_s);
@@ -107,7 +107,7 @@ TEST(Config, FullFileParses) {
 data_dir = "/srv/deskline"
 run_dir = "/tmp/deskline-run"
 log_level = "debug"
-socket_group = "sales-desk"
+desk_group = "sales-desk"
 [usb]
 match = [ { vendor_id = 0x1209, product_id = 0x8800, name = "x800" },
           { vendor_id = 4660, product_id = 0x0001 } ]
@@ -122,7 +122,7 @@ name = "Front desk"
   EXPECT_EQ(config.data_dir, "/srv/deskline");
   EXPECT_EQ(config.run_dir, "/tmp/deskline-run");
   EXPECT_EQ(config.log_level, "debug");
-  EXPECT_EQ(config.socket_group, "sales-desk");
+  EXPECT_EQ(config.desk_group, "sales-desk");
   ASSERT_EQ(config.usb_match.size(), 2u);
   EXPECT_EQ(config.usb_match[1], (UsbMatch{0x1234, 0x0001, "1234:0001"}));  // name defaults to the ids
   EXPECT_DOUBLE_EQ(config.ring_timeout_s, 8.0);  // an integer is fine for seconds
@@ -301,11 +301,13 @@ std::vector<ErrorCase> error_cases() {
        "use debug, info, warning or error"},
       {"data_dir empty", "[daemon]\ndata_dir = \"\"\n", 2, "daemon.data_dir", "must not be empty"},
       {"run_dir empty", "[daemon]\nrun_dir = \"\"\n", 2, "daemon.run_dir", "must not be empty"},
-      {"socket group with a colon", "[daemon]\nsocket_group = \"a:b\"\n", 2, "daemon.socket_group",
+      {"desk group with a colon", "[daemon]\ndesk_group = \"a:b\"\n", 2, "daemon.desk_group",
        "is not a group name"},
-      {"socket group starts with -", "[daemon]\nsocket_group = \"-x\"\n", 2, "daemon.socket_group",
+      {"desk group starts with -", "[daemon]\ndesk_group = \"-x\"\n", 2, "daemon.desk_group",
        "is not a group name"},
-      {"socket group is a number", "[daemon]\nsocket_group = 100\n", 2, "daemon.socket_group", "must be a string"},
+      {"desk group is a number", "[daemon]\ndesk_group = 100\n", 2, "daemon.desk_group", "must be a string"},
+      {"socket_group of old configs", "[daemon]\nsocket_group = \"desk\"\n", 2, "daemon.socket_group",
+       "renamed: desk_group names the group of events.sock"},
       {"usb match empty", "[usb]\nmatch = []\n", 2, "usb.match", "at least one"},
       {"vendor id above 0xFFFF", "[usb]\nmatch = [ { vendor_id = 0x10000, product_id = 1 } ]\n", 2,
        "usb.match[0].vendor_id", "65536 (0x10000) is out of range"},

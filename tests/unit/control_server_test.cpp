@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <grp.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -160,20 +162,99 @@ TEST_F(ControlServerTest, ClientVanishingMidRequestDoesNotDisturbTheServer) {
   ::close(next);
 }
 
-TEST(ControlServerStart, SocketGetsTheConfiguredGroup) {
+TEST(UnixSocket, SocketGetsTheGivenGroup) {
   const auto nogroup = find_group("nogroup");
   if (::geteuid() != 0 || !nogroup) SKIP_OR_FAIL_MISSING() << "needs root and the Debian group nogroup";
   ASSERT_NE(*nogroup, ::getegid());
-  const auto dir = fs::temp_directory_path() / ("deskline-control-group-" + std::to_string(::getpid()));
+  const auto dir = fs::temp_directory_path() / ("deskline-socket-group-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  boost::asio::io_context io;
+  boost::asio::local::stream_protocol::acceptor acceptor(io);
+  ASSERT_FALSE(bind_unix_socket(acceptor, dir / "events.sock", nogroup));
+  struct stat info {};
+  ASSERT_EQ(::stat((dir / "events.sock").c_str(), &info), 0);
+  EXPECT_EQ(info.st_gid, *nogroup);
+  EXPECT_EQ(info.st_mode & 0777, 0660u);
+  fs::remove_all(dir);
+}
+
+TEST(ControlServerPeers, AdminsAreRootTheDaemonsUserAndItsGroup) {
+  const AdminIdentity admins{1000, 990};
+  struct Case {
+    const char* what;
+    PeerCredentials peer;
+    bool admitted;
+  };
+  const Case cases[] = {
+      {"root", {1, 0, 0, {}}, true},
+      {"the daemon's user", {1, 1000, 100, {}}, true},
+      {"primary group is the daemon's", {1, 2000, 990, {}}, true},
+      {"supplementary group is the daemon's", {1, 2000, 100, {27, 990}}, true},
+      {"a desk: other groups only", {1, 2000, 991, {100, 991}}, false},
+      {"no groups at all", {1, 65534, 65534, {}}, false},
+  };
+  for (const auto& c : cases) EXPECT_EQ(may_administer(c.peer, admins), c.admitted) << c.what;
+}
+
+// A client process with the given identity connects and sends status; the
+// line it got back.
+std::string answer_as(boost::asio::io_context& io, const fs::path& socket, uid_t uid, gid_t gid,
+                      std::vector<gid_t> groups) {
+  int pipe_ends[2];
+  if (::pipe(pipe_ends) != 0) return "pipe failed";
+  const pid_t child = ::fork();
+  if (child == 0) {
+    ::close(pipe_ends[0]);
+    if (::setgroups(groups.size(), groups.data()) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0) ::_exit(2);
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strcpy(address.sun_path, socket.c_str());
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) ::_exit(3);
+    const std::string request = "{\"cmd\":\"status\"}\n";
+    // A refused client may find the connection closed already: no SIGPIPE,
+    // the answer is read all the same.
+    ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+    char byte;
+    while (::read(fd, &byte, 1) == 1) {  // one line: the server keeps a served client connected
+      if (::write(pipe_ends[1], &byte, 1) != 1) ::_exit(5);
+      if (byte == '\n') break;
+    }
+    ::_exit(0);
+  }
+  ::close(pipe_ends[1]);
+  int status = 0;
+  while (::waitpid(child, &status, WNOHANG) == 0) io.run_one_for(std::chrono::milliseconds(10));
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return "client failed: " + std::to_string(status);
+  std::string answer;
+  char buffer[512];
+  ssize_t count;
+  while ((count = ::read(pipe_ends[0], buffer, sizeof buffer)) > 0) answer.append(buffer, static_cast<std::size_t>(count));
+  ::close(pipe_ends[0]);
+  return answer;
+}
+
+// Even with the socket file open to all (a mistake), only admins are served.
+TEST(ControlServerPeers, ANonAdminIsRefusedWhateverTheFileSays) {
+  if (::geteuid() != 0) SKIP_OR_FAIL_MISSING() << "needs root to connect as other users";
+  const auto dir = fs::temp_directory_path() / ("deskline-control-peers-" + std::to_string(::getpid()));
   fs::remove_all(dir);
   Logger log(LogLevel::error);
   boost::asio::io_context io;
-  ControlServer server(io, dir / "control.sock", [](const proto::control::Request&) { return nlohmann::json{}; }, log);
-  ASSERT_FALSE(server.start(nogroup));
-  struct stat info {};
-  ASSERT_EQ(::stat((dir / "control.sock").c_str(), &info), 0);
-  EXPECT_EQ(info.st_gid, *nogroup);
-  EXPECT_EQ(info.st_mode & 0777, 0660u);
+  const AdminIdentity admins{0, 4242};
+  ControlServer server(io, dir / "control.sock", [](const proto::control::Request&) { return nlohmann::json{{"ok", true}}; },
+                       log, admins);
+  ASSERT_FALSE(server.start());
+  ASSERT_EQ(::chmod(dir.c_str(), 0755), 0);
+  ASSERT_EQ(::chmod((dir / "control.sock").c_str(), 0666), 0);
+
+  const auto refused = answer_as(io, dir / "control.sock", 65534, 65534, {});
+  EXPECT_NE(refused.find("\"ok\":false"), std::string::npos) << refused;
+  EXPECT_NE(refused.find("not allowed"), std::string::npos) << refused;
+  EXPECT_EQ(server.forbidden(), 1u);
+  const auto served = answer_as(io, dir / "control.sock", 65534, 65534, {4242});
+  EXPECT_EQ(served, "{\"ok\":true}\n");
+  EXPECT_EQ(server.forbidden(), 1u);
   server.stop();
   fs::remove_all(dir);
 }

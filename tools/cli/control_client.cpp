@@ -8,6 +8,8 @@
 #include <cstring>
 #include <system_error>
 
+#include <fmt/format.h>
+
 namespace deskline::tools {
 namespace {
 
@@ -35,7 +37,10 @@ daemon::Result<nlohmann::json> control_request(const std::filesystem::path& sock
   }
   const std::string line = request.dump() + "\n";
   std::string response;
-  bool ok = ::send(fd, line.data(), line.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(line.size());
+  // A daemon that refuses a client answers and closes at once, maybe before
+  // the request is sent: its answer is read all the same.
+  ::send(fd, line.data(), line.size(), MSG_NOSIGNAL);
+  bool ok = true;
   char buffer[65536];
   while (ok && response.find('\n') == std::string::npos) {
     const ssize_t count = ::recv(fd, buffer, sizeof buffer, 0);
@@ -51,6 +56,15 @@ daemon::Result<nlohmann::json> control_request(const std::filesystem::path& sock
   if (parsed.is_discarded())
     return daemon::Error{std::make_error_code(std::errc::bad_message), "daemon sent invalid JSON"};
   return parsed;
+}
+
+std::string unreachable_message(const std::filesystem::path& socket_path, const daemon::Error& error) {
+  if (error.code == std::errc::permission_denied)
+    return fmt::format("deskline: cannot use {}: {}; it is for desklined's admins (root and the members of its "
+                       "group); desk users run `deskline pop`",
+                       socket_path.string(), error.message());
+  return fmt::format("deskline: desklined is not running (no answer on {}: {})", socket_path.string(),
+                     error.message());
 }
 
 }  // namespace deskline::tools

@@ -15,4 +15,8 @@ namespace deskline::tools {
 daemon::Result<nlohmann::json> control_request(const std::filesystem::path& socket_path,
                                                const nlohmann::json& request);
 
+// What to tell the user when control_request failed: not running, or (no
+// permission on the socket) not an admin.
+std::string unreachable_message(const std::filesystem::path& socket_path, const daemon::Error& error);
+
 }  // namespace deskline::tools

@@ -78,8 +78,11 @@ int print_calls(const config::Config& config, bool as_json, int limit) {
 int print_status(const config::Config& config, bool as_json) {
   const auto response = control_request(config.control_socket_path(), {{"cmd", "status"}});
   if (!response) {
-    std::cerr << fmt::format("deskline: desklined is not running (no answer on {}: {})\n",
-                             config.control_socket_path().string(), response.error().message());
+    std::cerr << unreachable_message(config.control_socket_path(), response.error()) << "\n";
+    return 3;
+  }
+  if (!response->value("ok", false)) {
+    std::cerr << "deskline: desklined refused: " << response->value("error", "") << "\n";
     return 3;
   }
   if (as_json) {

@@ -32,6 +32,7 @@ struct PopOptions {
   std::vector<std::string> lines;
   int count = 0;  // stop after this many events (0: never)
   bool once = false;  // do not reconnect
+  std::string socket;  // events.sock; empty: the config's
 };
 
 int connect_unix(const std::filesystem::path& path) {
@@ -147,17 +148,22 @@ class ConnectionFilter {
   bool resuming_ = false;
 };
 
-int follow(const config::Config& config, const PopOptions& options) {
+int follow(const std::filesystem::path& socket_path, const PopOptions& options) {
   StreamPosition position;
   int shown = 0;
   bool warned = false;
   bool notify_failed = false;
   while (true) {
-    const int fd = connect_unix(config.events_socket_path());
+    const int fd = connect_unix(socket_path);
     if (fd < 0) {
+      if (errno == EACCES) {  // waiting would not help
+        std::cerr << fmt::format("deskline pop: cannot use {}: {}; pops are for the members of desklined's desk "
+                                 "group ([daemon] desk_group)\n",
+                                 socket_path.string(), std::strerror(errno));
+        return 3;
+      }
       if (options.once) {
-        std::cerr << fmt::format("deskline pop: no daemon on {}: {}\n", config.events_socket_path().string(),
-                                 std::strerror(errno));
+        std::cerr << fmt::format("deskline pop: no daemon on {}: {}\n", socket_path.string(), std::strerror(errno));
         return 3;
       }
       if (!warned) std::cerr << "deskline pop: waiting for desklined...\n";
@@ -229,11 +235,18 @@ void add_pop_command(CLI::App& app, CliContext& context) {
   pop->add_option("--line", options->lines, "only these lines (repeatable)");
   pop->add_option("--count", options->count, "exit after this many events")->check(CLI::NonNegativeNumber);
   pop->add_flag("--once", options->once, "exit when the daemon goes away instead of reconnecting");
+  pop->add_option("--socket", options->socket, "events socket (default: the configuration's)");
   pop->callback([&context, options] {
     context.run = [&context, options] {
       ::signal(SIGPIPE, SIG_IGN);
+      if (!options->socket.empty()) return follow(options->socket, *options);
+      // Desk users may not read the admin's configuration: where it is
+      // installed and closed to them, the default socket is used.
+      if (context.config_path == config::default_path && ::access(context.config_path.c_str(), R_OK) != 0 &&
+          errno == EACCES)
+        return follow(config::Config{}.events_socket_path(), *options);
       auto config = context.load_config();
-      return config ? follow(*config, *options) : 2;
+      return config ? follow(config->events_socket_path(), *options) : 2;
     };
   });
 }
