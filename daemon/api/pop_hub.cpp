@@ -34,8 +34,8 @@ PopMessagePtr make_message(proto::pop::Event event) {
 
 }  // namespace
 
-PopHub::PopHub(Logger& log, CustomerLookup lookup, PopEventLog& events)
-    : log_(log), lookup_(std::move(lookup)), events_(events), next_seq_(events.last_seq_at_open() + 1) {}
+PopHub::PopHub(Logger& log, PopEventLog& events)
+    : log_(log), events_(events), next_seq_(events.last_seq_at_open() + 1) {}
 
 std::string PopHub::hello() const { return proto::pop::to_json(proto::pop::Hello{stream_id(), last_seq()}) + "\n"; }
 
@@ -53,43 +53,13 @@ proto::pop::Event PopHub::call_event(std::string name, const CallRecord& call) {
   event.port = call.port;
   event.name = call.name;
   if (call.number_absence) event.privacy = *call.number_absence == 'P' ? "private" : "unavailable";
-  // Look the number up once per number, not once per event of the call.
-  auto found = matches_.find(call.id);
-  if (found == matches_.end() && !call.number.empty()) found = matches_.emplace(call.id, look_up(call.number)).first;
-  const NumberMatch no_match;
-  const auto& match = found == matches_.end() ? no_match : found->second;
-  event.number = call.number.empty() ? "" : (match.e164.empty() ? call.number : match.e164);
-  event.number_display = call.number.empty() ? "" : match.display;
-  event.customers = match.customers;
-  return event;
-}
-
-namespace {
-// Caller ID comes at most a few seconds before the first ring; older early
-// lookups are of calls that never started, and the directory may have changed.
-constexpr auto early_match_lifetime = std::chrono::seconds(10);
-constexpr std::size_t max_early_matches = 64;
-}  // namespace
-
-NumberMatch PopHub::look_up(const std::string& number) {
-  if (auto early = early_matches_.find(number); early != early_matches_.end()) {
-    const bool fresh = std::chrono::steady_clock::now() - early->second.heard < early_match_lifetime;
-    auto match = std::move(early->second.match);
-    early_matches_.erase(early);
-    if (fresh) return match;
+  if (!call.number.empty()) {
+    event.number = call.match.e164.empty() ? call.number : call.match.e164;
+    event.number_display = call.match.display;
   }
-  auto match = lookup_ ? lookup_(number) : NumberMatch{};
-  if (match.display.empty()) match.display = number;
-  return match;
-}
-
-void PopHub::caller_id_before_call(const std::string& number) {
-  const auto now = std::chrono::steady_clock::now();
-  std::erase_if(early_matches_, [&](const auto& entry) { return now - entry.second.heard >= early_match_lifetime; });
-  if (early_matches_.size() >= max_early_matches) return;  // a flood of caller IDs without rings
-  early_matches_.erase(number);
-  auto match = look_up(number);
-  early_matches_[number] = {std::move(match), now};
+  for (const auto& customer : call.match.customers)
+    event.customers.push_back({customer.id, customer.name, customer.company, customer.url});
+  return event;
 }
 
 void PopHub::call_changed(CallChange change, const CallRecord& call, const CallChangeDetail& detail) {
@@ -103,9 +73,6 @@ void PopHub::call_changed(CallChange change, const CallRecord& call, const CallC
     case CallChange::ended: name = call.outcome == Outcome::missed ? "call.missed" : "call.ended"; break;
     case CallChange::digit_in_call: return;  // not a pop: kept in the call's events
     case CallChange::on_hook: return;        // a flash or the end: the next event tells
-  }
-  if (change == CallChange::identified || change == CallChange::number_dialled) {
-    matches_.erase(call.id);  // the number changed: look it up again
   }
   auto event = call_event(std::move(name), call);
   if (change == CallChange::ended) {
@@ -125,7 +92,6 @@ void PopHub::call_changed(CallChange change, const CallRecord& call, const CallC
   const auto message = publish(std::move(event));
   if (ended) {
     active_.erase(call_id);
-    matches_.erase(call_id);
   } else {
     auto replay = message->event;
     replay.replay = true;

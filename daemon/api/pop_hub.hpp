@@ -6,8 +6,6 @@
 // io_context thread only.
 #pragma once
 
-#include <chrono>
-#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -20,14 +18,6 @@
 #include "proto/pop.hpp"
 
 namespace deskline::daemon {
-
-// What the directory says about a number as received.
-struct NumberMatch {
-  std::string e164;     // "" when the number cannot be normalised
-  std::string display;  // for people
-  std::vector<proto::pop::Customer> customers;
-};
-using CustomerLookup = std::function<NumberMatch(const std::string& raw_number)>;
 
 struct PopMessage {
   proto::pop::Event event;
@@ -50,12 +40,11 @@ class PopHub : public CallObserver {
   static constexpr std::size_t prune_batch = 100;
 
   // Numbers on from the newest seq in events.
-  PopHub(Logger& log, CustomerLookup lookup, PopEventLog& events);
+  PopHub(Logger& log, PopEventLog& events);
 
   // CallObserver
   void call_changed(CallChange change, const CallRecord& call, const CallChangeDetail& detail) override;
   void box_changed(const drivers::BoxIdentity& box, bool attached) override;
-  void caller_id_before_call(const std::string& number) override;
 
   void recording_saved(const CallRecord& call, const std::string& path, double duration_s, std::uint64_t bytes);
 
@@ -74,26 +63,16 @@ class PopHub : public CallObserver {
 
  private:
   proto::pop::Event call_event(std::string name, const CallRecord& call);
-  NumberMatch look_up(const std::string& number);
   PopMessagePtr publish(proto::pop::Event event);
   void store(const PopMessage& message);
   void prune();
 
   Logger& log_;
-  CustomerLookup lookup_;
   PopEventLog& events_;
   std::uint64_t next_seq_;
   std::size_t stored_since_prune_ = 0;
   bool store_failing_ = false;  // logged once per episode, not per event
   std::map<std::string, PopMessagePtr> active_;  // call id -> latest event, as a replay
-  std::map<std::string, NumberMatch> matches_;   // call id -> lookup of its current number
-  // Numbers heard before their call started, looked up already; an entry is
-  // used by the call's first event or dropped when stale.
-  struct EarlyMatch {
-    NumberMatch match;
-    std::chrono::steady_clock::time_point heard;
-  };
-  std::map<std::string, EarlyMatch> early_matches_;
   std::vector<PopSubscriber*> subscribers_;
 };
 

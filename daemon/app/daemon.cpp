@@ -106,17 +106,18 @@ bool Daemon::start() {
   }
   pop_events_ = std::move(*pop_events);
   log_.info("pop event stream {} goes on after seq {}", pop_events_->stream_id(), pop_events_->last_seq_at_open());
-  pops_.emplace(log_, [this](const std::string& raw_number) {
+  calls_->set_number_lookup([this](const std::string& raw_number) {
     const auto found = directory_->lookup(raw_number);
     if (!found) {
       log_.error("directory lookup of {} failed: {}", raw_number, found.error().code.message());
-      return NumberMatch{};  // the pop shows the number as received
+      return CallerMatch{};  // the call keeps the number as received
     }
-    NumberMatch match{found->number, found->display, {}};
+    CallerMatch match{found->number, found->display, {}};
     for (const auto& candidate : found->candidates)
       match.customers.push_back({candidate.id, candidate.name, candidate.company, candidate.url});
     return match;
-  }, *pop_events_);
+  });
+  pops_.emplace(log_, *pop_events_);
   calls_->add_first_observer(*pops_);
 
   media_.emplace(io_, config_.recording.audio_device, log_,

@@ -50,6 +50,7 @@ struct CallService::Line {
     BoxTimeUs at = 0;
   };
   std::optional<TakenCallerId> caller_id;  // the last message passed to the machine
+  std::string matched_number;  // whose match record holds
 };
 
 struct CallService::BoxState {
@@ -198,8 +199,7 @@ void CallService::accept_caller_id(BoxState& box, Line& line, const drivers::Cal
     return;
   }
   line.caller_id = Line::TakenCallerId{caller_id, from_audio, at};
-  if (!line.record && caller_id.number && !caller_id.number->empty())
-    for (auto* observer : first_observers_) observer->caller_id_before_call(*caller_id.number);
+  if (!line.record && caller_id.number && !caller_id.number->empty()) matcher_.prepare(*caller_id.number);
   apply(box, line, line.machine.on_signal(drivers::CallerIdReceived{caller_id}, at));
 }
 
@@ -318,6 +318,7 @@ void CallService::persist(BoxState& box, Line& line, const CallUpdate& update) {
   if (update.change == CallChange::started) {
     line.record = CallRecord{};
     line.record->id = make_uuid();
+    line.matched_number.clear();
   }
   if (!line.record) return;
   auto& record = *line.record;
@@ -345,6 +346,10 @@ void CallService::persist(BoxState& box, Line& line, const CallUpdate& update) {
   }
   record.box = line.box_serial;
   record.line = line.name;
+  if (update.change == CallChange::started) {
+    const auto* configured = config_.find_line(line.box_serial, line.port);
+    record.user = configured ? configured->user : "";
+  }
   record.port = line.port;
   record.direction = call.direction;
   record.number = call.number;
@@ -363,6 +368,11 @@ void CallService::persist(BoxState& box, Line& line, const CallUpdate& update) {
   // Looked up before the insert, which makes the new call the line's latest.
   const auto predecessor = joined ? cut_predecessor(line) : std::nullopt;
   if (joined) note_joined(line, record, predecessor);
+  // Once per number, before the pop: what the desk user sees is what is kept.
+  if (record.number != line.matched_number) {
+    record.match = record.number.empty() ? CallerMatch{} : matcher_.match(record.number);
+    line.matched_number = record.number;
+  }
   notify(update.change, record, detail, first_observers_);
   const auto stored = inserted ? store_.insert_call(record) : store_.update_call(record);
   if (!stored) log_.error("line={} call={} cannot store call: {}", line.name, record.id, stored.error().message());
@@ -407,6 +417,8 @@ void CallService::note_joined(Line& line, CallRecord& record, const std::optiona
     record.number = predecessor->number;
     record.number_absence = predecessor->number_absence;
     record.name = predecessor->name;
+    record.match = predecessor->match;  // the customer the desk user saw
+    line.matched_number = record.number;
     line.machine.continue_caller_id({record.number.empty() ? std::nullopt : std::optional(record.number),
                                      record.name.empty() ? std::nullopt : std::optional(record.name),
                                      record.number_absence, std::nullopt, std::nullopt});

@@ -15,6 +15,7 @@
 
 #include "config/config.hpp"
 #include "daemon/calls/audio_detection.hpp"
+#include "daemon/calls/caller_matcher.hpp"
 #include "daemon/calls/line_machine.hpp"
 #include "daemon/core/log.hpp"
 #include "daemon/core/rate_limited_log.hpp"
@@ -38,9 +39,6 @@ class CallObserver {
   virtual ~CallObserver() = default;
   virtual void call_changed(CallChange change, const CallRecord& call, const CallChangeDetail& detail) = 0;
   virtual void box_changed(const drivers::BoxIdentity& box, bool attached) = 0;
-  // Caller ID heard on an idle line, before its call starts at the first ring:
-  // time to prepare (the pop hub looks the number up off the ring's path).
-  virtual void caller_id_before_call(const std::string& number) { (void)number; }
   // The box lost line audio near this host time before the host could read it.
   virtual void box_audio_lost(const std::string& serial, drivers::HostTimeUs at_us) {
     (void)serial;
@@ -91,6 +89,9 @@ class CallService : public drivers::BoxListener {
   void add_first_observer(CallObserver& observer) { first_observers_.push_back(&observer); }
   // Calls in progress, for clients that connect mid-call.
   std::vector<CallRecord> active_calls() const;
+  // How calls' numbers are matched to customers (CallRecord::match); without
+  // one, a match holds just the number as received.
+  void set_number_lookup(NumberLookup lookup) { matcher_ = CallerMatcher(std::move(lookup)); }
 
   // BoxListener
   void box_attached(const drivers::BoxIdentity& box, drivers::BoxTimeUs box_time_us,
@@ -145,6 +146,7 @@ class CallService : public drivers::BoxListener {
   boost::asio::io_context& io_;
   const config::Config& config_;
   Store& store_;
+  CallerMatcher matcher_;
   Logger& log_;
   LineTimeouts timeouts_;
   std::map<std::string, std::unique_ptr<BoxState>> boxes_;

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace deskline::daemon {
 
@@ -51,15 +52,36 @@ std::optional<Outcome> parse_outcome(std::string_view text);
 std::optional<EndReason> parse_end_reason(std::string_view text);
 std::optional<RecordingState> parse_recording_state(std::string_view text);
 
+// A customer of the directory, as a call's pop showed it.
+struct CustomerRef {
+  std::string id;  // the CRM's id
+  std::string name;
+  std::string company;
+  std::string url;  // the customer's page in the CRM ("" when none)
+  friend bool operator==(const CustomerRef&, const CustomerRef&) = default;
+};
+
+// What the directory said of a call's number when the call heard it: kept
+// with the call, so the CRM entry goes to the customer the desk user saw,
+// whatever the directory says later.
+struct CallerMatch {
+  std::string e164;     // "" when the number could not be normalised
+  std::string display;  // for people: "138 1234 5678", or the number as received
+  std::vector<CustomerRef> customers;  // best first; empty when none matched
+  friend bool operator==(const CallerMatch&, const CallerMatch&) = default;
+};
+
 struct CallRecord {
   std::string id;  // UUID v4
   std::string line;
+  std::string user;  // the line's desk user when the call started ("" when none configured)
   std::string box;  // box serial
   int port = 0;     // 1-based
   Direction direction = Direction::inbound;
   std::string number;                  // as received ("" when none)
   std::optional<char> number_absence;  // 'P' private / 'O' unavailable
   std::string name;                    // caller name from caller ID ("" when none)
+  CallerMatch match;                   // of number; empty while there is none
   CallState state = CallState::active;
   std::optional<Outcome> outcome;       // none while active
   std::optional<EndReason> end_reason;  // none while active, and for calls stored before it was kept

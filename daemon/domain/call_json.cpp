@@ -13,6 +13,8 @@ namespace {
 
 using nlohmann::json;
 
+json text_or_null(const std::string& text) { return text.empty() ? json(nullptr) : json(text); }
+
 constexpr std::int64_t micros_per_second = 1'000'000;
 
 json time_or_null(const std::optional<WallTimeUs>& time) {
@@ -54,14 +56,22 @@ json call_to_json(const CallRecord& call) {
     return span ? json(static_cast<double>(span->count()) / 1000.0) : json(nullptr);
   };
   auto word_or_null = [](const auto& value) { return value ? json(to_string(*value)) : json(nullptr); };
+  auto customers = json::array();
+  for (const auto& customer : call.match.customers)
+    customers.push_back({{"id", customer.id}, {"name", customer.name}, {"company", customer.company},
+                         {"url", text_or_null(customer.url)}});
   return {
       {"id", call.id},
       {"line", call.line},
+      {"user", call.user},
       {"box", call.box},
       {"port", call.port},
       {"direction", to_string(call.direction)},
       {"number", call.number},
       {"number_absence", absence_name(call.number_absence)},
+      {"number_e164", text_or_null(call.match.e164)},
+      {"number_display", text_or_null(call.match.display)},
+      {"customers", customers},
       {"name", call.name},
       {"state", to_string(call.state)},
       {"outcome", word_or_null(call.outcome)},
@@ -75,7 +85,6 @@ json call_to_json(const CallRecord& call) {
 }
 
 json recording_to_json(const RecordingRecord& recording, const std::optional<CallRecord>& call) {
-  auto text_or_null = [](const std::string& text) { return text.empty() ? json(nullptr) : json(text); };
   return {
       {"call_id", recording.call_id},
       {"line", call ? json(call->line) : json(nullptr)},

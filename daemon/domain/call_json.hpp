@@ -15,8 +15,11 @@ namespace deskline::daemon {
 // "2026-11-27T13:45:02.125+08:00". Uses the process time zone (TZ).
 std::string format_iso8601(WallTimeUs time);
 
-// Fields: id, line, box, port, direction, number, number_absence
-// ("private" / "unavailable" / null), name, state, outcome and end_reason
+// Fields: id, line, user (the line's desk user, "" when none), box, port,
+// direction, number (as received), number_absence ("private" /
+// "unavailable" / null), number_e164 and number_display (null when none),
+// customers (the match the pop showed: [{id, name, company, url}], best
+// first), name, state, outcome and end_reason
 // (null while active), started_at / answered_at / ended_at (format_iso8601,
 // null when absent), duration_s (duration() in call.hpp) and ring_s
 // (ring_time()), in seconds with millisecond precision, null when none.

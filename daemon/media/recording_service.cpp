@@ -108,6 +108,14 @@ void RecordingService::start(const CallRecord& call, WallTimeUs from) {
       "DATE=" + format_iso8601(from).substr(0, 10),
   };
   if (!call.name.empty()) request.comments.push_back("DESKLINE_CALLER_NAME=" + call.name);
+  if (!call.user.empty()) request.comments.push_back("DESKLINE_USER=" + call.user);
+  // The customer the pop showed, as known when the recording starts (an
+  // outbound call's number may come later: the call row has the final one).
+  if (!call.match.e164.empty()) request.comments.push_back("DESKLINE_NUMBER_E164=" + call.match.e164);
+  for (const auto& customer : call.match.customers) {
+    request.comments.push_back("DESKLINE_CUSTOMER_ID=" + customer.id);
+    request.comments.push_back("DESKLINE_CUSTOMER=" + customer.name);
+  }
   RecordingRecord row;
   row.call_id = call.id;
   row.path = request.path.string();

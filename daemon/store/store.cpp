@@ -7,6 +7,7 @@
 #include <utility>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "daemon/store/sqlite_database.hpp"
 
@@ -22,7 +23,7 @@ using sqlite::Use;
 
 // Migration n brings user_version from n-1 to n. Append only: a released
 // migration is never edited, since databases in the field already ran it.
-constexpr std::array<std::string_view, 5> migrations = {
+constexpr std::array<std::string_view, 6> migrations = {
     // 1: calls and their events.
     R"sql(
 CREATE TABLE calls (
@@ -110,6 +111,17 @@ CREATE TABLE pop_events (
   event        TEXT NOT NULL       -- the JSON object sent to clients
 );
 )sql",
+    // 6: what the call's pop showed, kept with the call so its CRM entry goes
+    // to the customer the desk user saw: the line's desk user, the number's
+    // E.164 form and display, the matched customers (a JSON array of
+    // {id, name, company, url}, best first). Older calls have none.
+    R"sql(
+ALTER TABLE calls ADD COLUMN user TEXT NOT NULL DEFAULT '';
+ALTER TABLE calls ADD COLUMN number_e164 TEXT NOT NULL DEFAULT '';
+ALTER TABLE calls ADD COLUMN number_display TEXT NOT NULL DEFAULT '';
+ALTER TABLE calls ADD COLUMN customers TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(customers));
+UPDATE calls SET number_display = number;
+)sql",
 };
 
 class SqliteCategory final : public std::error_category {
@@ -140,7 +152,28 @@ std::error_code sqlite_error(int result) { return {result, sqlite_category()}; }
 
 constexpr std::string_view call_columns =
     "id, line, box, port, direction, number, number_absence, name, state, outcome, end_reason, started_at, "
-    "answered_at, ended_at";
+    "answered_at, ended_at, user, number_e164, number_display, customers";
+
+// The customers of a match as the calls row keeps them: a JSON array.
+std::string customers_json(const std::vector<CustomerRef>& customers) {
+  auto array = nlohmann::json::array();
+  for (const auto& customer : customers)
+    array.push_back(
+        {{"id", customer.id}, {"name", customer.name}, {"company", customer.company}, {"url", customer.url}});
+  return array.dump();
+}
+
+std::optional<std::vector<CustomerRef>> parse_customers(std::string_view text) {
+  const auto array = nlohmann::json::parse(text, nullptr, false);
+  if (!array.is_array()) return std::nullopt;
+  std::vector<CustomerRef> customers;
+  for (const auto& entry : array) {
+    if (!entry.is_object()) return std::nullopt;
+    customers.push_back({entry.value("id", ""), entry.value("name", ""), entry.value("company", ""),
+                         entry.value("url", "")});
+  }
+  return customers;
+}
 
 // Words in a row that this deskline does not know (a newer one wrote them,
 // or a person edited the file) make the row an error, never a guess.
@@ -173,6 +206,9 @@ Result<CallRecord> read_call(const Use& row) {
   call.started_at = row.integer(11);
   call.answered_at = row.optional_integer(12);
   call.ended_at = row.optional_integer(13);
+  call.user = row.text(14);
+  call.match.e164 = row.text(15);
+  call.match.display = row.text(16);
   auto unreadable = [&](const Error& error) {
     return Error{error.code, fmt::format("call {}: {}", call.id, error.detail)};
   };
@@ -188,10 +224,13 @@ Result<CallRecord> read_call(const Use& row) {
   const auto end_reason = read_optional_word(row, 10, parse_end_reason);
   if (!end_reason) return unreadable(end_reason.error());
   call.end_reason = *end_reason;
+  auto customers = parse_customers(row.text(17));
+  if (!customers) return unreadable(Error{StoreError::invalid_row, "customers is not an array of objects"});
+  call.match.customers = std::move(*customers);
   return call;
 }
 
-// Binds the 14 call columns as parameters ?1..?14, in call_columns order.
+// Binds the 18 call columns as parameters ?1..?18, in call_columns order.
 int bind_call(Use& use, const CallRecord& call) {
   const std::string absence = call.number_absence ? std::string(1, *call.number_absence) : std::string();
   const int results[] = {
@@ -210,6 +249,10 @@ int bind_call(Use& use, const CallRecord& call) {
       use.bind(12, std::int64_t{call.started_at}),
       use.bind(13, call.answered_at),
       use.bind(14, call.ended_at),
+      use.bind(15, call.user),
+      use.bind(16, call.match.e164),
+      use.bind(17, call.match.display),
+      use.bind(18, customers_json(call.match.customers)),
   };
   for (int result : results)
     if (result != SQLITE_OK) return result;
@@ -317,12 +360,13 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& path, bo
   auto& statements = *store->statements_;
   const std::array<std::pair<Statement*, std::string>, 14> sql = {{
       {&statements.insert_call,
-       fmt::format("INSERT INTO calls ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+       fmt::format("INSERT INTO calls ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
+                   "?16, ?17, ?18)",
                    call_columns)},
       {&statements.update_call,
        "UPDATE calls SET line = ?2, box = ?3, port = ?4, direction = ?5, number = ?6, number_absence = ?7, "
-       "name = ?8, state = ?9, outcome = ?10, end_reason = ?11, started_at = ?12, answered_at = ?13, ended_at = ?14 "
-       "WHERE id = ?1"},
+       "name = ?8, state = ?9, outcome = ?10, end_reason = ?11, started_at = ?12, answered_at = ?13, ended_at = ?14, "
+       "user = ?15, number_e164 = ?16, number_display = ?17, customers = ?18 WHERE id = ?1"},
       {&statements.add_event, "INSERT INTO call_events (call_id, at, type, detail) VALUES (?1, ?2, ?3, ?4)"},
       // rowid breaks ties so calls started in the same microsecond keep insertion order.
       {&statements.list_calls,

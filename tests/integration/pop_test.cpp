@@ -101,6 +101,62 @@ at 9.5 end
   EXPECT_EQ(schema_violations(client.seen, workspace.dir()), "");
 }
 
+// What the pop showed stays with the call (calls --json, the recording's
+// tags), whatever the directory says later: the CRM entry goes to the
+// customer the desk user saw.
+TEST(Pop, TheCallKeepsTheMatchItsPopShowed) {
+  Workspace workspace("pop-keep-match", "[[line]]\nbox = \"X800-KEEP\"\nport = 1\nname = \"Sales 1\"\nuser = \"Li Na\"\n");
+  const auto imported = workspace.import_customers(
+      "id,name,company,url,phone\n"
+      "c-1,Zhang Wei,Acme Trading,https://crm.example/c/1,021-6123 4567\n"
+      "c-2,Liu Yang,Acme Trading,,(021) 61234567\n");
+  ASSERT_FALSE(imported.contains("exit_status")) << imported.dump();
+  const pid_t simulator = workspace.start_daemon_under_sim(workspace.write_scenario(R"(
+box A serial=X800-KEEP lines=1
+at 0.5 A:1 callerid number=02161234567
+at 1.0 A:1 ring cadence=1.0/2.0 count=1
+at 2.0 A:1 offhook
+at 2.2 A:1 play tone=440 level=-15 duration=2
+at 4.5 A:1 onhook
+at 5.0 end
+)"));
+  ASSERT_GT(simulator, 0);
+  PopTestClient client;
+  ASSERT_TRUE(client.connect(workspace.dir() / "run" / "events.sock"));
+  const auto ringing = client.until("call.ringing");
+  ASSERT_TRUE(ringing) << workspace.log();
+  ASSERT_EQ(workspace.wait_for_simulator(simulator), 0) << workspace.log();
+
+  // The directory changes after the call: the call still names who was shown.
+  const auto renamed = workspace.import_customers("id,name,company,url,phone\nc-1,Zhang Wei (left),Other,,021-6123 4567\n");
+  ASSERT_FALSE(renamed.contains("exit_status")) << renamed.dump();
+  const auto calls = workspace.calls();
+  ASSERT_EQ(calls.size(), 1u) << calls.dump(2);
+  const auto& call = calls[0];
+  EXPECT_EQ(call["user"], "Li Na");
+  EXPECT_EQ(call["number"], "02161234567");
+  EXPECT_EQ(call["number_e164"], "+862161234567");
+  EXPECT_EQ(call["number_display"], (*ringing)["number_display"]);
+  // The pop's candidates, in the pop's order, as they were then.
+  ASSERT_EQ(call["customers"].size(), 2u) << call.dump(2);
+  for (std::size_t i = 0; i < 2; ++i) {
+    const auto& kept = call["customers"][i];
+    const auto& shown = (*ringing)["customers"][i];
+    EXPECT_EQ(kept["id"], shown["id"]);
+    EXPECT_EQ(kept["name"], shown["name"]);
+    EXPECT_EQ(kept["company"], "Acme Trading");
+    EXPECT_EQ(kept["url"], kept["id"] == "c-1" ? nlohmann::json("https://crm.example/c/1") : nlohmann::json(nullptr));
+  }
+  EXPECT_NE(call["customers"].dump().find("\"Zhang Wei\""), std::string::npos);
+  const auto file = workspace.recording_of(call.value("id", ""));
+  ASSERT_FALSE(file.empty());
+  std::string info;
+  EXPECT_EQ(tools::run_capture({"opusinfo", file.string()}, info), 0) << info;
+  for (const auto* tag : {"DESKLINE_USER=Li Na", "DESKLINE_NUMBER_E164=+862161234567", "DESKLINE_CUSTOMER_ID=c-1",
+                          "DESKLINE_CUSTOMER=Zhang Wei", "DESKLINE_CUSTOMER_ID=c-2"})
+    EXPECT_NE(info.find(tag), std::string::npos) << tag << "\n" << info;
+}
+
 TEST(Pop, ClientConnectingMidRingStillPops) {
   Workspace workspace("pop-midring");
   const pid_t simulator = workspace.start_daemon_under_sim(workspace.write_scenario(R"(

@@ -50,9 +50,10 @@ TEST(CallJson, ExactlyTheDocumentedFields) {
   const json call = call_to_json(answered_inbound());
   std::set<std::string> keys;
   for (const auto& [key, value] : call.items()) keys.insert(key);
-  EXPECT_EQ(keys, (std::set<std::string>{"id", "line", "box", "port", "direction", "number", "number_absence", "name",
-                                         "state", "outcome", "end_reason", "started_at", "answered_at", "ended_at",
-                                         "duration_s", "ring_s"}));
+  EXPECT_EQ(keys, (std::set<std::string>{"id", "line", "user", "box", "port", "direction", "number", "number_absence",
+                                         "number_e164", "number_display", "customers", "name", "state", "outcome",
+                                         "end_reason", "started_at", "answered_at", "ended_at", "duration_s",
+                                         "ring_s"}));
 }
 
 TEST(CallJson, AnsweredInboundCall) {
@@ -63,8 +64,13 @@ TEST(CallJson, AnsweredInboundCall) {
   EXPECT_EQ(call["box"], "X800-0001");
   EXPECT_EQ(call["port"], 1);
   EXPECT_EQ(call["direction"], "inbound");
+  EXPECT_EQ(call["user"], "Li Na");
   EXPECT_EQ(call["number"], "13812345678");
   EXPECT_TRUE(call["number_absence"].is_null());
+  EXPECT_EQ(call["number_e164"], "+8613812345678");
+  EXPECT_EQ(call["number_display"], "138 1234 5678");
+  EXPECT_EQ(call["customers"], json::parse(R"([{"id": "c-42", "name": "Zhang Wei", "company": "Acme", "url": "https://crm/c/42"},
+                                               {"id": "c-7", "name": "Wang Fang", "company": "", "url": null}])"));
   EXPECT_EQ(call["name"], "LI NA");
   EXPECT_EQ(call["state"], "ended");
   EXPECT_EQ(call["outcome"], "answered");

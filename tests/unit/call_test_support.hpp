@@ -41,8 +41,10 @@ inline CallRecord answered_inbound() {
   call.box = "X800-0001";
   call.port = 1;
   call.direction = Direction::inbound;
+  call.user = "Li Na";
   call.number = "13812345678";
   call.name = "LI NA";
+  call.match = {"+8613812345678", "138 1234 5678", {{"c-42", "Zhang Wei", "Acme", "https://crm/c/42"}, {"c-7", "Wang Fang", "", ""}}};
   call.state = CallState::ended;
   call.outcome = Outcome::answered;
   call.end_reason = EndReason::on_hook;

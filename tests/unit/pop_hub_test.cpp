@@ -1,5 +1,5 @@
-// The pop hub: events from call changes, and the directory lookup of a number
-// heard before its call starts, kept off the first ring's path.
+// The pop hub: numbered events from call changes, with the customer match the
+// call holds, stored before delivery.
 #include "daemon/api/pop_hub.hpp"
 
 #include <gtest/gtest.h>
@@ -35,13 +35,7 @@ class TempStore {
 
 class PopHubTest : public ::testing::Test {
  protected:
-  PopHubTest()
-      : hub_(log_, [this](const std::string& number) {
-          lookups_.push_back(number);
-          return NumberMatch{"+86" + number, "display " + number, {{"c1", "Zhang Wei", "Acme", "https://crm/c1"}}};
-        }, *events_) {
-    hub_.subscribe(recorder_);
-  }
+  PopHubTest() : hub_(log_, *events_) { hub_.subscribe(recorder_); }
 
   static CallRecord ringing_call(const std::string& id, const std::string& number) {
     CallRecord call;
@@ -57,45 +51,34 @@ class PopHubTest : public ::testing::Test {
   }
 
   Logger log_{LogLevel::error};
-  std::vector<std::string> lookups_;
   TempStore database_;
   std::unique_ptr<PopEventLog> events_ = database_.open_log();
   PopHub hub_;
   Recorder recorder_;
 };
 
-TEST_F(PopHubTest, CallerIdBeforeTheRingIsLookedUpOnceBeforeTheCall) {
-  hub_.caller_id_before_call("13812345678");
-  ASSERT_EQ(lookups_.size(), 1u);
-  EXPECT_TRUE(recorder_.events.empty());  // no call yet, no pop
-
-  hub_.call_changed(CallChange::started, ringing_call("a", "13812345678"), {});
+TEST_F(PopHubTest, EventsShowTheMatchTheCallHolds) {
+  auto call = ringing_call("a", "13812345678");
+  call.match = {"+8613812345678", "138 1234 5678", {{"c1", "Zhang Wei", "Acme", "https://crm/c1"}}};
+  hub_.call_changed(CallChange::started, call, {});
   ASSERT_EQ(recorder_.events.size(), 1u);
-  EXPECT_EQ(lookups_.size(), 1u);  // the ring used the early lookup
   EXPECT_EQ(recorder_.events[0].event, "call.ringing");
   EXPECT_EQ(recorder_.events[0].number, "+8613812345678");
-  ASSERT_EQ(recorder_.events[0].customers.size(), 1u);
-  EXPECT_EQ(recorder_.events[0].customers[0].name, "Zhang Wei");
+  EXPECT_EQ(recorder_.events[0].number_display, "138 1234 5678");
+  EXPECT_EQ(recorder_.events[0].customers,
+            (std::vector<proto::pop::Customer>{{"c1", "Zhang Wei", "Acme", "https://crm/c1"}}));
 
-  // Used once: the next call from the same number looks it up again.
-  hub_.call_changed(CallChange::ended, ringing_call("a", "13812345678"), {});
-  hub_.call_changed(CallChange::started, ringing_call("b", "13812345678"), {});
-  EXPECT_EQ(lookups_.size(), 2u);
-}
+  // A number that could not be normalised goes out as received.
+  auto other = ringing_call("b", "10086");
+  other.match = {"", "10086", {}};
+  hub_.call_changed(CallChange::started, other, {});
+  EXPECT_EQ(recorder_.events.back().number, "10086");
+  EXPECT_TRUE(recorder_.events.back().customers.empty());
 
-TEST_F(PopHubTest, CallWithAnotherNumberIsLookedUpItself) {
-  hub_.caller_id_before_call("13812345678");
-  hub_.call_changed(CallChange::started, ringing_call("a", "13900001111"), {});
-  EXPECT_EQ(lookups_, (std::vector<std::string>{"13812345678", "13900001111"}));
-  EXPECT_EQ(recorder_.events.back().number, "+8613900001111");
-}
-
-TEST_F(PopHubTest, AFloodOfCallerIdsWithoutRingsIsBounded) {
-  for (int i = 0; i < 1000; ++i) hub_.caller_id_before_call(std::to_string(13800000000 + i));
-  EXPECT_EQ(lookups_.size(), 64u);  // at most 64 early lookups are kept
-  hub_.call_changed(CallChange::started, ringing_call("a", "13800000999"), {});
-  EXPECT_EQ(lookups_.size(), 65u);  // not kept early: looked up at the ring as before
-  EXPECT_EQ(recorder_.events.back().customers.size(), 1u);
+  // No number yet: none shown.
+  hub_.call_changed(CallChange::started, ringing_call("c", ""), {});
+  EXPECT_EQ(recorder_.events.back().number, "");
+  EXPECT_EQ(recorder_.events.back().number_display, "");
 }
 
 // Another program's connection to the file.
@@ -136,7 +119,7 @@ TEST_F(PopHubTest, SeqGoesOnFromTheStoreInTheNextDaemonRun) {
   ASSERT_EQ(hub_.last_seq(), 3u);
 
   auto next_log = database_.open_log();
-  PopHub next(log_, {}, *next_log);
+  PopHub next(log_, *next_log);
   Recorder recorder;
   next.subscribe(recorder);
   EXPECT_EQ(next.stream_id(), hub_.stream_id());
@@ -184,7 +167,7 @@ TEST_F(PopHubTest, OldEventsArePrunedInBatchesAndResumingBeforeThemIsAGap) {
 TEST_F(PopHubTest, AFailedStoreNeitherStopsPopsNorLogsPerEvent) {
   Logger loud{LogLevel::info};
   auto log = database_.open_log();
-  PopHub hub(loud, {}, *log);
+  PopHub hub(loud, *log);
   Recorder recorder;
   hub.subscribe(recorder);
   // A disk-full stand-in: every insert fails until the trigger is dropped.

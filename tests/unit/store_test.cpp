@@ -28,8 +28,10 @@ CallRecord inbound_call(std::string id, WallTimeUs started_at) {
   call.box = "X800-0001";
   call.port = 1;
   call.direction = Direction::inbound;
+  call.user = "Li Na";
   call.number = "13812345678";
   call.name = "LI NA";
+  call.match = {"+8613812345678", "138 1234 5678", {{"c-42", "Zhang Wei", "Acme", "https://crm/c/42"}}};
   call.state = CallState::active;
   call.started_at = started_at;
   return call;
@@ -84,8 +86,9 @@ TEST_F(StoreTest, MigratesAnEmptyFileToTheLatestSchema) {
   auto store = open_store();
   ASSERT_TRUE(store);
   EXPECT_EQ(store->schema_version(), Store::latest_schema_version());
-  // 1: calls and events, 2: recordings, 3: direction unknown, 4: end_reason, 5: pop events
-  EXPECT_EQ(Store::latest_schema_version(), 5);
+  // 1: calls and events, 2: recordings, 3: direction unknown, 4: end_reason, 5: pop events,
+  // 6: desk user and customer match
+  EXPECT_EQ(Store::latest_schema_version(), 6);
   EXPECT_FALSE(store->read_only());
   RawDatabase raw(path_);
   EXPECT_EQ(raw.text("PRAGMA user_version"), std::to_string(Store::latest_schema_version()));
@@ -358,6 +361,7 @@ TEST_F(StoreTest, InsertFindUpdate) {
   call.number = "";
   call.number_absence = 'P';
   call.name = "";
+  call.match = {};
   ASSERT_TRUE(ok(store->update_call(call)));
   found = store->find_call(call.id).value();
   ASSERT_TRUE(found);
@@ -438,6 +442,13 @@ TEST_F(StoreTest, UnknownWordInARowIsAnError) {
   ASSERT_FALSE(odd);
   EXPECT_EQ(odd.error().code, StoreError::invalid_row);
   EXPECT_TRUE(store->find_call("good").value());  // the other rows still read
+  {
+    RawDatabase raw(path_);
+    ASSERT_EQ(raw.execute("UPDATE calls SET customers = '{\"id\": 1}' WHERE id = 'good'"), SQLITE_OK);
+  }
+  const auto good = store->find_call("good");
+  ASSERT_FALSE(good);
+  EXPECT_EQ(good.error().message(), "find call: call good: customers is not an array of objects");
 
   ASSERT_TRUE(ok(store->insert_recording({"good", "/r/good.opus", RecordingState::recording, 1, 0, 0, "", ""})));
   {
