@@ -65,7 +65,7 @@ class Loader {
   Config load(const toml::table& root) {
     Config config;
     config.source = file_;
-    require_known_keys(root, "", {"daemon", "usb", "calls", "recording", "callerid", "directory", "http", "line"});
+    require_known_keys(root, "", {"daemon", "usb", "calls", "recording", "callerid", "directory", "http", "crm", "line"});
     if (const auto* daemon = root.get("daemon")) load_daemon(table_of(*daemon, "daemon"), config);
     if (const auto* usb = root.get("usb")) load_usb(table_of(*usb, "usb"), config);
     if (const auto* calls = root.get("calls")) load_calls(table_of(*calls, "calls"), config);
@@ -73,6 +73,7 @@ class Loader {
     if (const auto* caller_id = root.get("callerid")) load_caller_id(table_of(*caller_id, "callerid"), config);
     if (const auto* directory = root.get("directory")) load_directory(table_of(*directory, "directory"), config);
     if (const auto* http = root.get("http")) load_http(table_of(*http, "http"), config);
+    if (const auto* crm = root.get("crm")) load_crm(table_of(*crm, "crm"), config);
     if (const auto* lines = root.get("line")) load_lines(*lines, config);
     return config;
   }
@@ -244,6 +245,43 @@ class Loader {
     }
   }
 
+  void load_crm(const toml::table& table, Config& config) {
+    require_known_keys(table, "crm", {"url", "token_file", "signing_secret_file", "ca_file", "max_in_flight",
+                                      "timeout_s", "customers_poll_s"});
+    auto& crm = config.crm;
+    if (const auto* node = table.get("url")) {
+      crm.url = string_of(*node, "crm.url");
+      // The full parse (host, port) is the sync's, at start; here the shape.
+      const auto scheme_end = crm.url.find("://");
+      const bool scheme = crm.url.starts_with("http://") || crm.url.starts_with("https://");
+      const bool host = scheme_end != std::string::npos && crm.url.size() > scheme_end + 3 &&
+                        crm.url[scheme_end + 3] != '/' && crm.url[scheme_end + 3] != ':';
+      if (!crm.url.empty() && (!scheme || !host || crm.url.find_first_of(" \t?#@") != std::string::npos))
+        fail(node->source(), "crm.url",
+             fmt::format("\"{}\" is not a CRM base URL such as \"https://crm.example.com/deskline\" (http or https, "
+                         "no query, fragment or user)",
+                         crm.url));
+    }
+    if (const auto* node = table.get("token_file")) crm.token_file = optional_file_of(*node, "crm.token_file");
+    if (const auto* node = table.get("signing_secret_file"))
+      crm.signing_secret_file = optional_file_of(*node, "crm.signing_secret_file");
+    if (const auto* node = table.get("ca_file")) crm.ca_file = optional_file_of(*node, "crm.ca_file");
+    if (const auto* node = table.get("max_in_flight"))
+      crm.max_in_flight = static_cast<int>(integer_in(*node, "crm.max_in_flight", 1, 32));
+    if (const auto* node = table.get("timeout_s"))
+      crm.timeout_s = static_cast<int>(integer_in(*node, "crm.timeout_s", 1, 600));
+    if (const auto* node = table.get("customers_poll_s")) {
+      crm.customers_poll_s = static_cast<int>(integer_in(*node, "crm.customers_poll_s", 0, 86400));
+      if (crm.customers_poll_s > 0 && crm.customers_poll_s < 10)
+        fail(node->source(), "crm.customers_poll_s", "must be 0 (no automatic pull) or at least 10 seconds");
+    }
+    if (!crm.url.empty())
+      for (const auto& [key, path] : {std::pair{"token_file", crm.token_file},
+                                      std::pair{"signing_secret_file", crm.signing_secret_file}})
+        if (path.empty())
+          fail(table.source(), std::string("crm.") + key, "is required when crm.url is set");
+  }
+
   // An IPv4 or IPv6 literal; host names are not resolved at start-up.
   void check_ip_literal(const toml::node& node, const std::string& address) const {
     const bool ipv4 = !address.empty() && address.find_first_not_of("0123456789.") == std::string::npos &&
@@ -387,13 +425,19 @@ class Loader {
     return value;
   }
 
-  // A relative directory is taken from the config file's folder, so the file
-  // means the same thing whatever the daemon's working directory is.
+  // A relative path (directory or file) is taken from the config file's
+  // folder, so the file means the same thing whatever the daemon's working
+  // directory is.
   fs::path directory_of(const toml::node& node, const std::string& key) const {
     const fs::path path = string_of(node, key);
     if (path.empty()) fail(node.source(), key, "must not be empty");
     if (path.is_absolute()) return path.lexically_normal();
     return (base_dir_ / path).lexically_normal();
+  }
+
+  // A file as directory_of takes a folder; "" stays empty (none).
+  fs::path optional_file_of(const toml::node& node, const std::string& key) const {
+    return string_of(node, key).empty() ? fs::path() : directory_of(node, key);
   }
 
   static constexpr double max_timeout_s = 60.0;

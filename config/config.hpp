@@ -71,6 +71,18 @@ struct DirectoryConfig {
   friend bool operator==(const DirectoryConfig&, const DirectoryConfig&) = default;
 };
 
+// [crm]: the CRM sync (proto/crm.md). Off while url is empty.
+struct CrmConfig {
+  std::string url;  // {base}: http:// or https://, no query or fragment
+  std::filesystem::path token_file;           // bearer token (required with url)
+  std::filesystem::path signing_secret_file;  // Standard Webhooks secret, whsec_... (required with url)
+  std::filesystem::path ca_file;              // PEM CAs for https; empty: the system's
+  int max_in_flight = 4;                      // requests at once, 1..32
+  int timeout_s = 30;                         // a request with no progress for this long fails, 1..600
+  int customers_poll_s = 300;                 // directory pull interval, 0 (never by itself) or 10..86400
+  friend bool operator==(const CrmConfig&, const CrmConfig&) = default;
+};
+
 struct Config {
   std::filesystem::path source;  // file it was read from ("" for defaults)
 
@@ -103,6 +115,7 @@ struct Config {
 
   // [http]
   HttpConfig http;
+  CrmConfig crm;
 
   // [[line]]
   std::vector<LineConfig> lines;

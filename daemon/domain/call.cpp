@@ -85,6 +85,23 @@ std::string_view to_string(RecordingState state) {
   return "";
 }
 
+std::string_view to_string(OutboxKind kind) {
+  switch (kind) {
+    case OutboxKind::call: return "call";
+    case OutboxKind::recording: return "recording";
+  }
+  return "";
+}
+
+std::string_view to_string(OutboxState state) {
+  switch (state) {
+    case OutboxState::pending: return "pending";
+    case OutboxState::done: return "done";
+    case OutboxState::parked: return "parked";
+  }
+  return "";
+}
+
 std::optional<Direction> parse_direction(std::string_view text) { return parse_by_name<Direction>(text); }
 std::optional<CallState> parse_call_state(std::string_view text) { return parse_by_name<CallState>(text); }
 std::optional<Outcome> parse_outcome(std::string_view text) { return parse_by_name<Outcome>(text); }
@@ -107,5 +124,8 @@ std::optional<std::chrono::milliseconds> ring_time(const CallRecord& call) {
   if (!ring_end) return std::nullopt;
   return span(call.started_at, *ring_end);
 }
+
+std::optional<OutboxKind> parse_outbox_kind(std::string_view text) { return parse_by_name<OutboxKind>(text); }
+std::optional<OutboxState> parse_outbox_state(std::string_view text) { return parse_by_name<OutboxState>(text); }
 
 }  // namespace deskline::daemon

@@ -52,6 +52,16 @@ std::optional<Outcome> parse_outcome(std::string_view text);
 std::optional<EndReason> parse_end_reason(std::string_view text);
 std::optional<RecordingState> parse_recording_state(std::string_view text);
 
+// The CRM outbox (proto/crm.md): what goes to the CRM per call. An item is
+// pending until the CRM has its newest revision (done), or parked after a
+// refusal that retrying cannot fix (a 4xx) until someone retries it.
+enum class OutboxKind { call, recording };
+enum class OutboxState { pending, done, parked };
+std::string_view to_string(OutboxKind kind);
+std::string_view to_string(OutboxState state);
+std::optional<OutboxKind> parse_outbox_kind(std::string_view text);
+std::optional<OutboxState> parse_outbox_state(std::string_view text);
+
 // A customer of the directory, as a call's pop showed it.
 struct CustomerRef {
   std::string id;  // the CRM's id
@@ -112,6 +122,25 @@ struct RecordingRecord {
   std::string sha256;
   std::string error;
   friend bool operator==(const RecordingRecord&, const RecordingRecord&) = default;
+};
+
+struct OutboxItem {
+  std::string call_id;
+  OutboxKind kind = OutboxKind::call;
+  std::int64_t revision = 1;       // grows with every change to send
+  std::int64_t sent_revision = 0;  // the newest the CRM acknowledged
+  OutboxState state = OutboxState::pending;
+  WallTimeUs queued_at = 0;
+  WallTimeUs next_at = 0;  // not tried before this
+  int attempts = 0;        // failures since the last success or retry
+  std::string body;        // a call entry as sent for body_revision (retries send the same bytes)
+  std::int64_t body_revision = 0;
+  std::optional<int> last_status;  // HTTP status of the last failure; none: no answer
+  std::string last_error;
+  std::optional<WallTimeUs> last_attempt_at;
+  std::optional<WallTimeUs> done_at;
+  std::string confirmed_sha256;  // recordings: the digest the CRM answered
+  friend bool operator==(const OutboxItem&, const OutboxItem&) = default;
 };
 
 struct CallEventRecord {

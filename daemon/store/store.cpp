@@ -23,7 +23,7 @@ using sqlite::Use;
 
 // Migration n brings user_version from n-1 to n. Append only: a released
 // migration is never edited, since databases in the field already ran it.
-constexpr std::array<std::string_view, 6> migrations = {
+constexpr std::array<std::string_view, 7> migrations = {
     // 1: calls and their events.
     R"sql(
 CREATE TABLE calls (
@@ -121,6 +121,73 @@ ALTER TABLE calls ADD COLUMN number_e164 TEXT NOT NULL DEFAULT '';
 ALTER TABLE calls ADD COLUMN number_display TEXT NOT NULL DEFAULT '';
 ALTER TABLE calls ADD COLUMN customers TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(customers));
 UPDATE calls SET number_display = number;
+)sql",
+    // 7: the CRM outbox (proto/crm.md). One item per call entry and per
+    // recording, queued by these triggers in the transaction that ends the
+    // call or completes the recording, so nothing is lost in between; only
+    // while meta crm_outbox is 'on' (the daemon sets it from [crm] url).
+    // revision grows with every change to send; sent_revision is the newest
+    // the CRM acknowledged. A call's recording completing changes its entry.
+    R"sql(
+CREATE TABLE crm_outbox (
+  call_id          TEXT NOT NULL,
+  kind             TEXT NOT NULL CHECK (kind IN ('call', 'recording')),
+  revision         INTEGER NOT NULL DEFAULT 1,
+  sent_revision    INTEGER NOT NULL DEFAULT 0,
+  state            TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done', 'parked')),
+  queued_at        INTEGER NOT NULL,           -- microseconds since the Unix epoch
+  next_at          INTEGER NOT NULL,           -- not tried before this
+  attempts         INTEGER NOT NULL DEFAULT 0, -- failures since the last success or retry
+  body             TEXT NOT NULL DEFAULT '',   -- a call entry as sent for body_revision:
+  body_revision    INTEGER NOT NULL DEFAULT 0, -- retries send the same bytes
+  last_status      INTEGER,                    -- HTTP status of the last failure; NULL: none or no answer
+  last_error       TEXT NOT NULL DEFAULT '',
+  last_attempt_at  INTEGER,
+  done_at          INTEGER,
+  confirmed_sha256 TEXT NOT NULL DEFAULT '',   -- recordings: the digest the CRM answered
+  PRIMARY KEY (call_id, kind)
+) WITHOUT ROWID;
+CREATE INDEX crm_outbox_due ON crm_outbox (state, next_at);
+INSERT INTO meta (key, value) VALUES ('crm_outbox', 'off');
+-- Queues (call_id, kind): a new item, or the next revision of a queued one.
+CREATE VIEW crm_queue (call_id, kind) AS SELECT call_id, kind FROM crm_outbox;
+CREATE TRIGGER crm_queue_item INSTEAD OF INSERT ON crm_queue
+BEGIN
+  INSERT INTO crm_outbox (call_id, kind, queued_at, next_at)
+    VALUES (NEW.call_id, NEW.kind, CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER),
+            CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER))
+    ON CONFLICT (call_id, kind) DO UPDATE SET revision = revision + 1, state = 'pending', attempts = 0,
+      next_at = excluded.next_at;
+END;
+CREATE TRIGGER crm_queue_ended_call AFTER UPDATE ON calls
+WHEN NEW.state = 'ended' AND (SELECT value FROM meta WHERE key = 'crm_outbox') = 'on' AND (
+  OLD.state IS NOT NEW.state OR OLD.outcome IS NOT NEW.outcome OR OLD.end_reason IS NOT NEW.end_reason OR
+  OLD.line IS NOT NEW.line OR OLD.user IS NOT NEW.user OR OLD.direction IS NOT NEW.direction OR
+  OLD.number IS NOT NEW.number OR OLD.number_absence IS NOT NEW.number_absence OR OLD.name IS NOT NEW.name OR
+  OLD.number_e164 IS NOT NEW.number_e164 OR OLD.number_display IS NOT NEW.number_display OR
+  OLD.customers IS NOT NEW.customers OR OLD.started_at IS NOT NEW.started_at OR
+  OLD.answered_at IS NOT NEW.answered_at OR OLD.ended_at IS NOT NEW.ended_at)
+BEGIN
+  INSERT INTO crm_queue VALUES (NEW.id, 'call');
+END;
+CREATE TRIGGER crm_queue_inserted_call AFTER INSERT ON calls
+WHEN NEW.state = 'ended' AND (SELECT value FROM meta WHERE key = 'crm_outbox') = 'on'
+BEGIN
+  INSERT INTO crm_queue VALUES (NEW.id, 'call');
+END;
+CREATE TRIGGER crm_queue_recording AFTER UPDATE ON recordings
+WHEN NEW.state IN ('complete', 'truncated', 'repaired') AND NEW.path != '' AND
+  (OLD.state IS NOT NEW.state OR OLD.sha256 IS NOT NEW.sha256) AND
+  (SELECT value FROM meta WHERE key = 'crm_outbox') = 'on'
+BEGIN
+  INSERT INTO crm_queue VALUES (NEW.call_id, 'recording'), (NEW.call_id, 'call');
+END;
+CREATE TRIGGER crm_queue_inserted_recording AFTER INSERT ON recordings
+WHEN NEW.state IN ('complete', 'truncated', 'repaired') AND NEW.path != '' AND
+  (SELECT value FROM meta WHERE key = 'crm_outbox') = 'on'
+BEGIN
+  INSERT INTO crm_queue VALUES (NEW.call_id, 'recording'), (NEW.call_id, 'call');
+END;
 )sql",
 };
 
@@ -406,6 +473,12 @@ Result<std::unique_ptr<PopEventLog>> Store::open_pop_event_log() const {
   auto connection = sqlite::open_database(sqlite3_db_filename(database_, "main"), false, migrations, "desklined");
   if (!connection) return connection.error();
   return PopEventLog::open(std::move(*connection));
+}
+
+Result<std::unique_ptr<CrmOutbox>> Store::open_crm_outbox() const {
+  auto connection = sqlite::open_database(sqlite3_db_filename(database_, "main"), false, migrations, "desklined");
+  if (!connection) return connection.error();
+  return CrmOutbox::open(std::move(*connection));
 }
 
 bool Store::file_moved() const {

@@ -17,6 +17,7 @@
 
 #include "daemon/core/result.hpp"
 #include "daemon/domain/call.hpp"
+#include "daemon/store/crm_outbox.hpp"
 #include "daemon/store/pop_event_log.hpp"
 
 namespace deskline::daemon {
@@ -59,6 +60,8 @@ class Store {
   // A second connection to this database, for the daemon's pop events
   // (PopEventLog says why it has its own). Not for a read-only store.
   Result<std::unique_ptr<PopEventLog>> open_pop_event_log() const;
+  // The CRM outbox on its own connection to this database.
+  Result<std::unique_ptr<CrmOutbox>> open_crm_outbox() const;
 
   Result<void> insert_call(const CallRecord& call);
   // Replaces every field of the row with call.id (StoreError::no_such_call

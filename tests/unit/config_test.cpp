@@ -72,6 +72,7 @@ TEST(Config, ExampleFileDocumentsEveryDefault) {
   EXPECT_EQ(result.config->run_dir, defaults.run_dir);
   EXPECT_EQ(result.config->log_level, defaults.log_level);
   EXPECT_EQ(result.config->desk_group, defaults.desk_group);
+  EXPECT_EQ(result.config->crm, defaults.crm);
   EXPECT_EQ(result.config->usb_match, defaults.usb_match);
   EXPECT_EQ(result.config->ring_timeout_s, defaults.ring_timeout_s);
   EXPECT_EQ(result.config->inter_digit_timeout_s, defaults.inter_digit_timeout_s);
@@ -129,6 +130,27 @@ name = "Front desk"
   EXPECT_DOUBLE_EQ(config.inter_digit_timeout_s, 2.5);
   ASSERT_EQ(config.lines.size(), 1u);
   EXPECT_EQ(config.lines[0], (LineConfig{"B1", 16, "Front desk", "", {}, {}}));
+}
+
+TEST(Config, CrmSectionIsRead) {
+  const Config config = parse_ok(R"(
+[crm]
+url = "https://crm.example.com/deskline"
+token_file = "/etc/deskline/crm-token"
+signing_secret_file = "crm-secret"
+ca_file = "/etc/deskline/crm-ca.pem"
+max_in_flight = 8
+timeout_s = 20
+customers_poll_s = 0
+)");
+  EXPECT_EQ(config.crm.url, "https://crm.example.com/deskline");
+  EXPECT_EQ(config.crm.token_file, "/etc/deskline/crm-token");
+  EXPECT_TRUE(config.crm.signing_secret_file.is_absolute());  // from the file's folder
+  EXPECT_EQ(config.crm.signing_secret_file.filename(), "crm-secret");
+  EXPECT_EQ(config.crm.ca_file, "/etc/deskline/crm-ca.pem");
+  EXPECT_EQ(config.crm.max_in_flight, 8);
+  EXPECT_EQ(config.crm.timeout_s, 20);
+  EXPECT_EQ(config.crm.customers_poll_s, 0);
 }
 
 TEST(Config, FlashMaxIsReadAndChecked) {
@@ -306,6 +328,18 @@ std::vector<ErrorCase> error_cases() {
       {"desk group starts with -", "[daemon]\ndesk_group = \"-x\"\n", 2, "daemon.desk_group",
        "is not a group name"},
       {"desk group is a number", "[daemon]\ndesk_group = 100\n", 2, "daemon.desk_group", "must be a string"},
+      {"crm url without scheme", "[crm]\nurl = \"crm.example\"\n", 2, "crm.url", "is not a CRM base URL"},
+      {"crm url with a query", "[crm]\nurl = \"https://crm.example/?a=1\"\n", 2, "crm.url", "is not a CRM base URL"},
+      {"crm url without host", "[crm]\nurl = \"https:///x\"\n", 2, "crm.url", "is not a CRM base URL"},
+      {"crm url with a user", "[crm]\nurl = \"https://me@crm.example\"\n", 2, "crm.url", "is not a CRM base URL"},
+      {"crm url without token", "[crm]\nurl = \"https://crm.example\"\nsigning_secret_file = \"s\"\n", 1,
+       "crm.token_file", "is required when crm.url is set"},
+      {"crm url without secret", "[crm]\nurl = \"https://crm.example\"\ntoken_file = \"t\"\n", 1,
+       "crm.signing_secret_file", "is required when crm.url is set"},
+      {"crm in flight 0", "[crm]\nmax_in_flight = 0\n", 2, "crm.max_in_flight", "out of range"},
+      {"crm timeout 601", "[crm]\ntimeout_s = 601\n", 2, "crm.timeout_s", "out of range"},
+      {"crm poll 5 s", "[crm]\ncustomers_poll_s = 5\n", 2, "crm.customers_poll_s", "at least 10 seconds"},
+      {"crm unknown key", "[crm]\nurl_base = \"x\"\n", 2, "crm.url_base", "unknown key"},
       {"socket_group of old configs", "[daemon]\nsocket_group = \"desk\"\n", 2, "daemon.socket_group",
        "renamed: desk_group names the group of events.sock"},
       {"usb match empty", "[usb]\nmatch = []\n", 2, "usb.match", "at least one"},
