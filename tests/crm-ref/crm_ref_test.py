@@ -22,7 +22,6 @@ import re
 import select
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -512,7 +511,8 @@ class Contract(Fixture):
         one = page(second["next_cursor"], 1)
         two = page(one["next_cursor"], 1)
         three = page(two["next_cursor"], 1)
-        self.assertEqual([(p["customers"] and p["customers"][0]["id"], p["deleted"], p["more"]) for p in (one, two, three)],
+        self.assertEqual([(p["customers"] and p["customers"][0]["id"], p["deleted"], p["more"])
+                          for p in (one, two, three)],
                          [("c-102", [], True), ("c-200", [], True), ([], ["c-101"], False)])
         # from the beginning: the current directory (the deleted customer as a deletion)
         everything = page(limit=1000)
