@@ -130,9 +130,14 @@ class CrmRef:
 
     def stop(self):
         self.process.send_signal(signal.SIGTERM)
-        status = self.process.wait(timeout=10)
-        self.process.stdout.close()
-        return status
+        try:
+            return self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()  # leave nothing running; the test fails on the status
+            self.process.wait()
+            return "still running 10 s after SIGTERM"
+        finally:
+            self.process.stdout.close()
 
     def connection(self, context=None, timeout=30):
         if self.scheme == "https":
