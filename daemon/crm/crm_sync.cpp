@@ -1,0 +1,353 @@
+#include "daemon/crm/crm_sync.hpp"
+
+#include <openssl/evp.h>
+
+#include <array>
+#include <fstream>
+#include <sstream>
+
+#include <boost/asio/post.hpp>
+#include <fmt/format.h>
+
+#include "daemon/crm/call_entry.hpp"
+#include "proto/repr_digest.hpp"
+
+namespace deskline::daemon {
+namespace {
+
+namespace asio = boost::asio;
+
+WallTimeUs now_us() { return drivers::realtime_us(); }
+
+std::string hex(std::span<const std::uint8_t> bytes) {
+  std::string text;
+  for (const auto byte : bytes) text += fmt::format("{:02x}", byte);
+  return text;
+}
+
+// The first line of a secret file, without surrounding white space.
+Result<std::string> read_secret_file(const std::filesystem::path& path, std::string_view key) {
+  std::ifstream file(path);
+  std::string line;
+  if (!file || !std::getline(file, line))
+    return Error{std::make_error_code(std::errc::io_error), fmt::format("crm.{}: cannot read {}", key, path.string())};
+  const auto first = line.find_first_not_of(" \t\r");
+  const auto last = line.find_last_not_of(" \t\r");
+  if (first == std::string::npos)
+    return Error{std::make_error_code(std::errc::invalid_argument), fmt::format("crm.{}: {} is empty", key, path.string())};
+  return line.substr(first, last - first + 1);
+}
+
+constexpr std::size_t slice_bytes = 64 * 1024;
+constexpr auto active_call_recheck = std::chrono::seconds(5);
+
+}  // namespace
+
+struct CrmSync::Slot {
+  std::unique_ptr<CrmClient> client;
+  bool busy = false;
+};
+
+// A recording's SHA-256 and webhook signature, read from disk one slice per
+// turn of the io loop; then the request streams the same file.
+class CrmSync::Upload : public std::enable_shared_from_this<Upload> {
+ public:
+  using Done = std::function<void(std::optional<std::string> sha256_hex, std::string signature, std::string error)>;
+
+  Upload(asio::io_context& io, std::filesystem::path path, proto::webhook::Signer signer, Done done)
+      : io_(io), path_(std::move(path)), signer_(std::move(signer)), done_(std::move(done)),
+        digest_(EVP_MD_CTX_new()) {}
+  ~Upload() { EVP_MD_CTX_free(digest_); }
+
+  void start() {
+    file_.open(path_, std::ios::binary);
+    if (!file_ || !digest_ || EVP_DigestInit_ex(digest_, EVP_sha256(), nullptr) != 1)
+      return done_(std::nullopt, "", fmt::format("cannot read {}", path_.string()));
+    next();
+  }
+
+ private:
+  void next() {
+    std::array<char, slice_bytes> buffer;
+    file_.read(buffer.data(), buffer.size());
+    const auto count = static_cast<std::size_t>(file_.gcount());
+    if (count > 0) {
+      EVP_DigestUpdate(digest_, buffer.data(), count);
+      signer_.update(std::string_view(buffer.data(), count));
+    }
+    if (file_.bad()) return done_(std::nullopt, "", fmt::format("cannot read {}", path_.string()));
+    if (file_.eof()) {
+      std::array<std::uint8_t, EVP_MAX_MD_SIZE> sha{};
+      unsigned length = 0;
+      EVP_DigestFinal_ex(digest_, sha.data(), &length);
+      return done_(hex(std::span(sha.data(), length)), signer_.finish(), "");
+    }
+    asio::post(io_, [self = shared_from_this()] { self->next(); });
+  }
+
+  asio::io_context& io_;
+  std::filesystem::path path_;
+  proto::webhook::Signer signer_;
+  Done done_;
+  EVP_MD_CTX* digest_;
+  std::ifstream file_;
+};
+
+CrmSync::CrmSync(asio::io_context& io, const config::CrmConfig& config, Store& store, Logger& log)
+    : io_(io), config_(config), store_(store), log_(log), timer_(io) {}
+
+CrmSync::~CrmSync() {
+  *alive_ = false;
+  stop();
+}
+
+Result<void> CrmSync::start() {
+  auto outbox = store_.open_crm_outbox();
+  if (!outbox) return outbox.error();
+  outbox_ = std::move(*outbox);
+  if (auto queueing = outbox_->set_queueing(!config_.url.empty()); !queueing) return queueing.error();
+  if (config_.url.empty()) return {};
+
+  auto token = read_secret_file(config_.token_file, "token_file");
+  if (!token) return token.error();
+  token_ = std::move(*token);
+  auto secret = read_secret_file(config_.signing_secret_file, "signing_secret_file");
+  if (!secret) return secret.error();
+  auto parsed = proto::webhook::parse_secret(*secret);
+  if (!parsed)
+    return Error{parsed.error, fmt::format("crm.signing_secret_file: {}: {}", config_.signing_secret_file.string(),
+                                           make_error_code(parsed.error).message())};
+  key_ = std::move(*parsed.key);
+
+  CrmClientSettings settings;
+  settings.base_url = config_.url;
+  settings.ca_file = config_.ca_file;
+  settings.inactivity_timeout = std::chrono::seconds(config_.timeout_s);
+  for (int i = 0; i < config_.max_in_flight; ++i) {
+    auto client = CrmClient::create(io_, settings);
+    if (!client) return Error{client.error().code, fmt::format("crm.url: {}", client.error().message())};
+    slots_.push_back(std::make_unique<Slot>(Slot{std::move(*client), false}));
+  }
+  running_ = true;
+  log_.info("crm: syncing calls and recordings to {} ({} at once)", config_.url, config_.max_in_flight);
+  kick();
+  return {};
+}
+
+void CrmSync::stop() {
+  running_ = false;
+  timer_.cancel();
+  for (auto& slot : slots_) slot->client->close();  // in flight: stays queued, sent again next time
+  slots_.clear();
+  in_flight_.clear();
+}
+
+void CrmSync::kick() {
+  if (!running_ || pumping_) return;
+  asio::post(io_, [this, alive = std::weak_ptr<bool>(alive_)] {
+    if (alive.lock()) pump();
+  });
+  pumping_ = true;
+}
+
+void CrmSync::call_changed(CallChange change, const CallRecord&, const CallChangeDetail&) {
+  if (change == CallChange::ended) kick();
+}
+
+void CrmSync::pump() {
+  pumping_ = false;
+  if (!running_) return;
+  std::size_t free = 0;
+  for (const auto& slot : slots_) free += !slot->busy;
+  if (free > 0) {
+    // More than free: some of the due may be in flight already.
+    auto due = outbox_->due(now_us(), free + in_flight_.size());
+    if (!due) {
+      log_.error("crm: cannot read the outbox: {}", due.error().message());
+    } else {
+      for (const auto& item : *due) {
+        auto slot = std::find_if(slots_.begin(), slots_.end(), [](const auto& s) { return !s->busy; });
+        if (slot == slots_.end()) break;
+        if (!in_flight_.insert({item.call_id, item.kind}).second) continue;
+        (*slot)->busy = true;
+        if (item.kind == OutboxKind::call) send_entry(**slot, item);
+        else send_recording(**slot, item);
+      }
+    }
+  }
+  arm_timer();
+}
+
+void CrmSync::arm_timer() {
+  const auto next = outbox_->next_due();
+  timer_.cancel();
+  if (!next || !*next) return;
+  const auto delay = std::chrono::microseconds(std::max<WallTimeUs>(0, **next - now_us()) + 1000);
+  timer_.expires_after(delay);
+  timer_.async_wait([this](boost::system::error_code error) {
+    if (!error) pump();
+  });
+}
+
+std::vector<std::pair<std::string, std::string>> CrmSync::signed_headers(const std::string& id, std::string_view body) {
+  const auto timestamp = now_us() / 1'000'000;
+  return {{"Authorization", "Bearer " + token_},
+          {"webhook-id", id},
+          {"webhook-timestamp", std::to_string(timestamp)},
+          {"webhook-signature", proto::webhook::sign(*key_, id, timestamp, body)}};
+}
+
+void CrmSync::send_entry(Slot& slot, const OutboxItem& item) {
+  const auto call = store_.find_call(item.call_id);
+  if (!call || !*call) {
+    return fail(slot, item, std::nullopt,
+                call ? "the call is not in the database" : "cannot read the call: " + call.error().message(),
+                std::nullopt);
+  }
+  if ((*call)->state != CallState::ended)  // queued by its recording; the end queues it again
+    return fail(slot, item, std::nullopt, "waiting for the call to end",
+                now_us() + std::chrono::microseconds(active_call_recheck).count());
+  std::string body = item.body;
+  if (item.body_revision != item.revision || body.empty()) {
+    const auto recording = store_.find_recording(item.call_id);
+    body = call_entry_json(**call, recording ? *recording : std::nullopt, item.revision);
+    if (auto kept = outbox_->keep_body(item.call_id, item.revision, body); !kept)
+      log_.error("crm: call={} cannot keep its entry: {}", item.call_id, kept.error().message());
+  }
+  CrmRequest request;
+  request.method = CrmRequest::Method::put;
+  request.target = "/v1/calls/" + item.call_id;
+  request.headers = signed_headers(fmt::format("call-{}-r{}", item.call_id, item.revision), body);
+  request.headers.emplace_back("Content-Type", "application/json");
+  request.body = std::move(body);
+  send_prepared(slot, item, std::move(request), "");
+}
+
+void CrmSync::send_recording(Slot& slot, const OutboxItem& item) {
+  const auto recording = store_.find_recording(item.call_id);
+  if (!recording || !*recording || !uploadable((*recording)->state) || (*recording)->path.empty())
+    return fail(slot, item, std::nullopt, "the call has no recording file in the database", std::nullopt);
+  const auto row = **recording;
+  const auto id = fmt::format("rec-{}-{}", row.call_id, row.sha256.substr(0, 16));
+  const auto timestamp = now_us() / 1'000'000;
+  auto upload = std::make_shared<Upload>(
+      io_, row.path, proto::webhook::Signer(*key_, id, timestamp),
+      [this, alive = std::weak_ptr<bool>(alive_), &slot, item, row, id, timestamp](
+          std::optional<std::string> sha256, std::string signature, std::string error) {
+        if (!alive.lock() || !running_) return;
+        if (!sha256) return fail(slot, item, std::nullopt, error, std::nullopt);
+        if (*sha256 != row.sha256)
+          return fail(slot, item, std::nullopt,
+                      fmt::format("{} differs from the recording's stored SHA-256 {}: not sent", row.path, row.sha256),
+                      std::nullopt);
+        std::array<std::uint8_t, 32> raw{};
+        for (std::size_t i = 0; i < raw.size(); ++i)
+          raw[i] = static_cast<std::uint8_t>(std::stoi(sha256->substr(i * 2, 2), nullptr, 16));
+        CrmRequest request;
+        request.method = CrmRequest::Method::put;
+        request.target = "/v1/calls/" + item.call_id + "/recording";
+        request.headers = {{"Authorization", "Bearer " + token_},
+                           {"webhook-id", id},
+                           {"webhook-timestamp", std::to_string(timestamp)},
+                           {"webhook-signature", std::move(signature)},
+                           {"Content-Type", "audio/ogg"},
+                           {"Repr-Digest", proto::digest::format_repr_digest(raw)}};
+        request.body_file = row.path;
+        send_prepared(slot, item, std::move(request), *sha256);
+      });
+  upload->start();
+}
+
+void CrmSync::send_prepared(Slot& slot, const OutboxItem& item, CrmRequest request, std::string expected_sha256) {
+  slot.client->send(std::move(request), [this, alive = std::weak_ptr<bool>(alive_), &slot, item,
+                                         expected = std::move(expected_sha256)](Result<CrmAnswer> answer) {
+    if (alive.lock() && running_) settle(slot, item, answer, expected);
+  });
+}
+
+void CrmSync::settle(Slot& slot, const OutboxItem& item, const Result<CrmAnswer>& answer,
+                     std::string_view expected_sha256) {
+  const auto now = now_us();
+  AttemptOutcome outcome;
+  if (!answer) outcome.transport_error = answer.error().code;
+  else outcome = {{}, answer->status, answer->retry_after};
+  auto verdict = RetryPolicy::classify(outcome);
+  std::string reason = answer ? fmt::format("HTTP {}: {}", answer->status, answer->body.substr(0, 512))
+                              : answer.error().message();
+  if (answer && item.kind == OutboxKind::recording) {
+    if (verdict == RetryVerdict::done) {
+      // Synced only when the CRM says it stored these very bytes.
+      const auto digest = proto::digest::parse_repr_digest(answer->repr_digest);
+      if (!digest || hex(*digest.sha256) != expected_sha256) {
+        verdict = RetryVerdict::retry;
+        reason = fmt::format("HTTP {} but Repr-Digest '{}' is not the file's SHA-256 {}", answer->status,
+                             answer->repr_digest, expected_sha256);
+      }
+    } else if (answer->status == 404 && answer->body.find("unknown_call") != std::string::npos) {
+      // The CRM lost or never had the entry: it goes again, then this.
+      if (auto resent = outbox_->resend_entry(item.call_id, now); !resent)
+        log_.error("crm: call={} cannot queue its entry again: {}", item.call_id, resent.error().message());
+      log_.warning("crm: call={} the CRM does not know the call; sending its entry again before the recording",
+                   item.call_id);
+      return fail(slot, item, 404, reason, now);
+    } else if (answer->status == 400 && answer->body.find("digest_mismatch") != std::string::npos) {
+      verdict = RetryVerdict::retry;  // the bytes were damaged on the way: never accepted
+    }
+  }
+  if (verdict == RetryVerdict::done) {
+    if (auto done = outbox_->delivered(item, item.revision, expected_sha256, now); !done)
+      log_.error("crm: call={} cannot mark its {} delivered: {}", item.call_id, to_string(item.kind),
+                 done.error().message());
+    last_success_at_ = now;
+    log_.info("crm: call={} {} revision {} delivered", item.call_id, to_string(item.kind), item.revision);
+    return release(slot, item);
+  }
+  const std::optional<int> status = answer ? std::optional<int>(static_cast<int>(answer->status)) : std::nullopt;
+  if (verdict == RetryVerdict::park) {
+    log_.warning("crm: call={} {} parked: {}", item.call_id, to_string(item.kind), reason);
+    return fail(slot, item, status, reason, std::nullopt);
+  }
+  const auto decision = policy_.decide(outcome, static_cast<unsigned>(item.attempts + 1), now / 1'000'000);
+  const auto retry_at = now + std::chrono::duration_cast<std::chrono::microseconds>(decision.delay).count();
+  log_.info("crm: call={} {} not delivered ({}); trying again in {:.1f} s", item.call_id, to_string(item.kind),
+            reason, static_cast<double>(decision.delay.count()) / 1000.0);
+  fail(slot, item, status, reason, retry_at);
+}
+
+void CrmSync::fail(Slot& slot, const OutboxItem& item, std::optional<int> status, const std::string& reason,
+                   std::optional<WallTimeUs> retry_at) {
+  if (auto failed = outbox_->failed(item, status, reason, now_us(), retry_at); !failed)
+    log_.error("crm: call={} cannot record a failed attempt: {}", item.call_id, failed.error().message());
+  last_failure_at_ = now_us();
+  last_failure_ = fmt::format("call {} {}: {}", item.call_id, to_string(item.kind), reason);
+  release(slot, item);
+}
+
+void CrmSync::release(Slot& slot, const OutboxItem& item) {
+  slot.busy = false;
+  in_flight_.erase({item.call_id, item.kind});
+  kick();
+}
+
+CrmSyncStatus CrmSync::status() const {
+  CrmSyncStatus status;
+  status.enabled = running_;
+  status.url = config_.url;
+  status.in_flight = in_flight_.size();
+  status.last_success_at = last_success_at_;
+  status.last_failure_at = last_failure_at_;
+  status.last_failure = last_failure_;
+  if (!outbox_) return status;
+  if (auto summary = outbox_->summary()) status.outbox = *summary;
+  if (auto parked = outbox_->in_state(OutboxState::parked, parked_shown)) status.parked = std::move(*parked);
+  return status;
+}
+
+Result<std::size_t> CrmSync::retry(const std::optional<std::string>& call_id) {
+  if (!outbox_) return std::size_t{0};
+  auto retried = outbox_->retry(call_id, now_us());
+  kick();
+  return retried;
+}
+
+}  // namespace deskline::daemon

@@ -1,0 +1,104 @@
+// The CRM sync (proto/crm.md): drains the outbox (daemon/store/crm_outbox)
+// to the CRM, a call's entry before its recording, at most [crm]
+// max_in_flight requests at once, each on its own keep-alive connection.
+// Failures back off (RetryPolicy) or park the item; nothing leaves the
+// outbox until the CRM has acknowledged it (a recording: with the digest of
+// the very bytes sent). On the io_context thread, after the store write of
+// a call and never on the pop's path: a recording's digest and signature
+// are computed in 64 KiB slices, one per turn of the loop.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "config/config.hpp"
+#include "daemon/calls/call_service.hpp"
+#include "daemon/core/log.hpp"
+#include "daemon/core/result.hpp"
+#include "daemon/crm/crm_client.hpp"
+#include "daemon/crm/retry_policy.hpp"
+#include "daemon/store/crm_outbox.hpp"
+#include "daemon/store/store.hpp"
+#include "proto/webhook_signature.hpp"
+
+namespace deskline::daemon {
+
+struct CrmSyncStatus {
+  bool enabled = false;
+  std::string url;
+  OutboxSummary outbox;
+  std::size_t in_flight = 0;
+  std::vector<OutboxItem> parked;  // the oldest few
+  std::optional<WallTimeUs> last_success_at;
+  std::optional<WallTimeUs> last_failure_at;
+  std::string last_failure;  // what went wrong last, for people
+};
+
+class CrmSync : public CallObserver {
+ public:
+  static constexpr std::size_t parked_shown = 20;
+
+  CrmSync(boost::asio::io_context& io, const config::CrmConfig& config, Store& store, Logger& log);
+  ~CrmSync() override;
+
+  // Opens the outbox and sets queueing from [crm] url; with a url, reads the
+  // token and the signing secret and starts draining. An unreadable or bad
+  // file is an error naming it (the daemon refuses to start).
+  Result<void> start();
+  // Abandons the requests in flight (they stay queued) and stops.
+  void stop();
+  // Items may have been queued (a call ended, a recording completed).
+  void kick();
+
+  // CallObserver: an ended call has just been stored, and queued with it.
+  void call_changed(CallChange change, const CallRecord& call, const CallChangeDetail& detail) override;
+  void box_changed(const drivers::BoxIdentity&, bool) override {}
+
+  CrmSyncStatus status() const;
+  // `deskline sync retry`: the items of call_id, or every parked item, now.
+  Result<std::size_t> retry(const std::optional<std::string>& call_id);
+
+ private:
+  struct Slot;
+  class Upload;
+
+  void pump();
+  void send_entry(Slot& slot, const OutboxItem& item);
+  void send_recording(Slot& slot, const OutboxItem& item);
+  void send_prepared(Slot& slot, const OutboxItem& item, CrmRequest request, std::string expected_sha256);
+  // Settles an attempt: delivered, retried later or parked; frees the slot.
+  void settle(Slot& slot, const OutboxItem& item, const Result<CrmAnswer>& answer, std::string_view expected_sha256);
+  void fail(Slot& slot, const OutboxItem& item, std::optional<int> status, const std::string& reason,
+            std::optional<WallTimeUs> retry_at);
+  void release(Slot& slot, const OutboxItem& item);
+  void arm_timer();
+  std::vector<std::pair<std::string, std::string>> signed_headers(const std::string& id, std::string_view body);
+
+  boost::asio::io_context& io_;
+  const config::CrmConfig& config_;
+  Store& store_;
+  Logger& log_;
+  std::unique_ptr<CrmOutbox> outbox_;
+  std::string token_;
+  std::optional<proto::webhook::SigningKey> key_;
+  RetryPolicy policy_;
+  std::vector<std::unique_ptr<Slot>> slots_;
+  std::set<std::pair<std::string, OutboxKind>> in_flight_;
+  boost::asio::steady_timer timer_;
+  bool running_ = false;
+  bool pumping_ = false;
+  std::optional<WallTimeUs> last_success_at_;
+  std::optional<WallTimeUs> last_failure_at_;
+  std::string last_failure_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace deskline::daemon
