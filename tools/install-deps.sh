@@ -16,6 +16,8 @@ packages=(
   # tests and benchmarks
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   opus-tools ffmpeg sox espeak-ng multimon-ng minimodem chromium python3 python3-jsonschema
+  # the CRM upload benchmark's reference client
+  curl
   # `deskline pop --notify` end to end: notify-send shown by a real notification server (dunst)
   # on a private X server; dunst's session-bus dependency brings dbus-daemon, and dbus-send and
   # busctl for dunstctl
