@@ -53,6 +53,7 @@ class CrmClientCategory final : public std::error_category {
       case CrmClientError::bad_answer: return "CRM answer is not valid HTTP/1.1";
       case CrmClientError::body_file_error: return "request body file cannot be read";
       case CrmClientError::cancelled: return "CRM request cancelled";
+      case CrmClientError::invalid_request: return "request cannot be sent as it is";
     }
     return "unknown CRM client error";
   }
@@ -141,6 +142,29 @@ CrmClientError classify_transfer_error(const error_code& ec) {
   return CrmClientError::connection_reset;  // RST, EPIPE, and whatever else broke the connection
 }
 
+// RFC 9110 token characters (header names).
+bool is_token(std::string_view text) {
+  if (text.empty()) return false;
+  for (const char c : text)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+          std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos))
+      return false;
+  return true;
+}
+
+// Why a request cannot go on the wire as given, or "" when it can.
+std::string invalid_part(const CrmRequest& request) {
+  if (request.target.empty() || request.target.front() != '/') return "target must start with '/'";
+  for (const char c : request.target)
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7F) return "target holds a space or control character";
+  for (const auto& [name, value] : request.headers) {
+    if (!is_token(name)) return "header name \"" + name + "\" is not a token";
+    if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos)
+      return "header " + name + " holds a line break or NUL";
+  }
+  return {};
+}
+
 bool is_connection_drop(const error_code& ec) {
   return ec == asio::error::eof || ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
          ec == asio::error::connection_aborted || ec == asio::error::not_connected ||
@@ -165,6 +189,7 @@ std::string_view to_string(CrmClientError error) {
     case CrmClientError::bad_answer: return "bad_answer";
     case CrmClientError::body_file_error: return "body_file_error";
     case CrmClientError::cancelled: return "cancelled";
+    case CrmClientError::invalid_request: return "invalid_request";
   }
   return "unknown";
 }
@@ -271,6 +296,8 @@ class CrmClient::Impl : public std::enable_shared_from_this<Impl> {
     if (abandoned_ || current_ || queue_.empty()) return;
     current_ = std::move(queue_.front());
     queue_.pop_front();
+    if (const auto invalid = invalid_part(current_->request); !invalid.empty())
+      return finish(make_error(CrmClientError::invalid_request, describe(current_->request) + ": " + invalid));
     retried_ = false;
     cancelled_ = false;
     timeout_ = Timeout::none;
@@ -414,6 +441,7 @@ class CrmClient::Impl : public std::enable_shared_from_this<Impl> {
     request_.target(url_.target(request.target));
     request_.version(11);
     for (const auto& [name, value] : request.headers) request_.set(name, value);
+    request_.erase(http::field::transfer_encoding);  // the body is always sized
     request_.set(http::field::host, url_.authority());
     request_.set(http::field::user_agent, settings_.user_agent);
     const bool from_file = !request.body_file.empty();

@@ -1,6 +1,7 @@
 // The HTTP/1.1 transport of the CRM sync: one client object is one
 // keep-alive connection to the CRM's base URL ([crm] url), http:// or
-// https://, on the daemon's io_context (Boost.Beast; no thread of its own).
+// https://, on the daemon's io_context (Boost.Beast; no thread of its own,
+// but Asio resolves a host name on its internal getaddrinfo thread).
 // It knows nothing of calls: the sync service gives it a method, a target,
 // headers and a body (a string, or a file streamed from disk in 64 KiB
 // chunks, never whole in memory) and gets back the status, the few answer
@@ -61,6 +62,7 @@ enum class CrmClientError {
   bad_answer,             // the answer is not HTTP/1.1 as the parser reads it
   body_file_error,        // the body file could not be opened or read, or shrank while sent
   cancelled,              // close() was called before the answer came
+  invalid_request,        // a target or header that cannot be sent (a line break, a space in the target)
 };
 std::string_view to_string(CrmClientError error);
 const std::error_category& crm_client_category();
@@ -80,8 +82,10 @@ struct CrmRequest {
   enum class Method { get, put };
   Method method = Method::get;
   std::string target;  // after the base URL's path: "/v1/calls/<id>", "/v1/customers?limit=500"
-  // Sent as given (Authorization, webhook-*, Content-Type, Repr-Digest, …).
-  // Host, User-Agent and Content-Length are the client's.
+  // Sent as given (Authorization, webhook-*, Content-Type, Repr-Digest, …);
+  // a name must be a token and a value free of CR, LF and NUL (a token read
+  // from a file with its newline is refused, not sent as two lines). Host,
+  // User-Agent, Content-Length and Transfer-Encoding are the client's.
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;                // the body when body_file is empty ("" for a GET)
   std::filesystem::path body_file; // else: streamed from disk; Content-Length is its size at the start

@@ -331,6 +331,24 @@ TEST_F(CrmClientTest, MissingBodyFileIsNamed) {
   EXPECT_EQ(server.connections(), 0);
 }
 
+TEST_F(CrmClientTest, RequestsThatCannotBeSentAreRefusedBeforeConnecting) {
+  std::atomic<int> requests{0};
+  TestServer server(answer_all(requests));
+  auto client = make_client(server.url());
+  auto token_with_newline = get("/v1/customers");
+  token_with_newline.headers = {{"Authorization", "Bearer abc\n"}};
+  auto bad_name = get("/v1/customers");
+  bad_name.headers = {{"Bad Name", "x"}};
+  for (const auto& request : {token_with_newline, bad_name, get("v1/calls"), get("/v1/calls/a b"), get("")}) {
+    auto answer = call(*client, request);
+    ASSERT_FALSE(answer) << request.target;
+    EXPECT_EQ(answer.error().code, make_error_code(CrmClientError::invalid_request)) << answer.error().message();
+  }
+  EXPECT_EQ(server.connections(), 0);
+  auto fine = call(*client, get("/v1/customers"));  // the client goes on
+  EXPECT_TRUE(fine) << fine.error().message();
+}
+
 TEST_F(CrmClientTest, AnswerHeadersForTheRetryPolicy) {
   TestServer server([&](ServerConnection& connection, int) {
     while (connection.read_request())
