@@ -1,5 +1,5 @@
-// Byte-level helpers every wire format here shares: hex text, little-endian
-// integers (USB, the X800 protocol, Ogg, RIFF/WAV, S16LE audio) and a
+// Byte-level helpers every wire format here shares: hex text, base64 text,
+// little-endian integers (USB, the X800 protocol, Ogg, RIFF/WAV, S16LE audio) and a
 // bounds-checked cursor to read and a builder to write them. Pure: no I/O.
 #pragma once
 
@@ -27,6 +27,22 @@ constexpr int hex_digit_value(char c) {
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
 }
+
+// ---- base64 ----------------------------------------------------------------
+// RFC 4648 section 4 (the "+/" alphabet), always padded: what HTTP header values
+// carry (Standard Webhooks signatures and secrets, RFC 9530 digests). The
+// lenient decoding of vCard values is proto/vcard's own.
+
+std::string to_base64(std::span<const std::uint8_t> bytes);
+// The canonical encoding only: a length that is a multiple of 4, at most two
+// '=' and only at the end, no other character outside the alphabet, no
+// whitespace, and zero bits where the last symbol overhangs the data; nullopt
+// otherwise, so each byte string has exactly one accepted text.
+std::optional<std::vector<std::uint8_t>> from_base64(std::string_view text);
+// What RFC 8941 asks of a byte sequence's parser: '=' padding optional (but
+// never more than completes the last group) and overhanging bits ignored;
+// still no whitespace or character outside the alphabet.
+std::optional<std::vector<std::uint8_t>> from_base64_lenient(std::string_view text);
 
 // ---- little-endian integers ------------------------------------------------
 // Loads and stores at bytes[offset...]; the caller has checked the length

@@ -20,6 +20,8 @@ packages=(
   python3-yaml openssl
   # Chinese customer names on the reference CRM's pages in headless Chromium (screenshots)
   fonts-wqy-microhei
+  # the CRM upload benchmark's reference client
+  curl
   # `deskline pop --notify` end to end: notify-send shown by a real notification server (dunst)
   # on a private X server; dunst's session-bus dependency brings dbus-daemon, and dbus-send and
   # busctl for dunstctl

@@ -191,5 +191,47 @@ TEST(ProtoBytes, WriterAndReaderRoundTrip) {
   }
 }
 
+// ---- base64 ------------------------------------------------------------------
+
+Bytes text_bytes(std::string_view text) { return Bytes(text.begin(), text.end()); }
+
+// RFC 4648 section 10's test vectors, and bytes that use "+" and "/".
+const std::pair<std::string, std::string> base64_vectors[] = {
+    {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},         {"foo", "Zm9v"},
+    {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}, {"\xfb\xff\xbf", "+/+/"},
+};
+
+TEST(ProtoBytes, Base64Rfc4648Vectors) {
+  for (const auto& [plain, encoded] : base64_vectors) {
+    EXPECT_EQ(to_base64(text_bytes(plain)), encoded) << plain;
+    EXPECT_EQ(from_base64(encoded), text_bytes(plain)) << encoded;
+    EXPECT_EQ(from_base64_lenient(encoded), text_bytes(plain)) << encoded;
+  }
+}
+
+TEST(ProtoBytes, Base64RoundTripsEveryByteAndLength) {
+  Bytes bytes;
+  for (int i = 0; i < 300; ++i) {
+    EXPECT_EQ(from_base64(to_base64(bytes)), bytes) << i;
+    bytes.push_back(static_cast<std::uint8_t>(i * 37 + 11));
+  }
+}
+
+TEST(ProtoBytes, Base64StrictRefusals) {
+  for (const char* text : {"Zg", "Zm8", "Z", "Zg=", "Zg===", "====", "Z===", "Zm9v=", "Zg==Zg==", "Zm 9v", "Zm9v\n",
+                           "Zm-v", "Zm_v", "Zh==", "Zm9=", "Zm9vY===", "\xc3\xa9xxx"})
+    EXPECT_EQ(from_base64(text), std::nullopt) << text;
+}
+
+TEST(ProtoBytes, Base64LenientTakesMissingPaddingAndOverhangingBits) {
+  EXPECT_EQ(from_base64_lenient("Zg"), text_bytes("f"));
+  EXPECT_EQ(from_base64_lenient("Zm8"), text_bytes("fo"));
+  EXPECT_EQ(from_base64_lenient("Zh=="), text_bytes("f"));  // the low 4 bits of 'h' overhang
+  EXPECT_EQ(from_base64_lenient("Zm9"), text_bytes("fo"));
+  // Still refused: a lone symbol, padding that does not complete a group, foreign characters.
+  for (const char* text : {"Z", "Zm9vY", "Zg=", "Zg===", "Zm9v=", "Zg==Zg==", "Zm 9v", "Zm-v"})
+    EXPECT_EQ(from_base64_lenient(text), std::nullopt) << text;
+}
+
 }  // namespace
 }  // namespace deskline::proto
