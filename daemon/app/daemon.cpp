@@ -126,12 +126,21 @@ bool Daemon::start() {
       io_, config_, *store_, *media_,
       [this](const CallRecord& call, const RecordingRecord& recording) {
         pops_->recording_saved(call, recording.path, recording.duration_s, recording.bytes);
+        crm_->kick();  // its completion queued the recording and a new revision of its call
       },
       log_);
+  // Before the recoveries below, which end calls and complete recordings:
+  // with [crm] url set they are queued for the CRM like any other.
+  crm_.emplace(io_, config_.crm, *store_, log_);
+  if (auto started = crm_->start(); !started) {
+    log_.error("cannot start the CRM sync: {}", started.error().message());
+    return false;
+  }
   recordings_->recover();
   calls_->recover_interrupted_calls();
   recordings_->check_retention();
   calls_->add_observer(*recordings_);
+  calls_->add_observer(*crm_);
   media_->enable_line_detectors(
       [this](const std::string& serial, int port) { return config_.caller_id_mode_for(serial, port); },
       [this](const AudioDetection& detection) { calls_->audio_detection(detection); });
@@ -255,6 +264,7 @@ void Daemon::stop() {
   boost::system::error_code ignored;
   signals_.cancel(ignored);
   database_watch_.cancel();
+  if (crm_) crm_->stop();  // what is not acknowledged stays queued for the next start
   // The calls in progress end first, while the recorder and the pop clients
   // can still hear it; the box goes next so no new call starts.
   if (calls_) calls_->interrupt_all(realtime_us());

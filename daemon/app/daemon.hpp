@@ -23,6 +23,7 @@
 #include "daemon/app/instance_lock.hpp"
 #include "daemon/calls/call_service.hpp"
 #include "daemon/core/log.hpp"
+#include "daemon/crm/crm_sync.hpp"
 #include "daemon/directory/directory.hpp"
 #include "daemon/media/media_worker.hpp"
 #include "daemon/media/recording_service.hpp"
@@ -66,6 +67,7 @@ class Daemon {
   std::optional<PopHub> pops_;
   std::optional<MediaWorker> media_;
   std::optional<RecordingService> recordings_;
+  std::optional<CrmSync> crm_;
   std::optional<PopSocketServer> pop_socket_;
   std::optional<HttpServer> http_;
   std::optional<ControlHandler> control_handler_;

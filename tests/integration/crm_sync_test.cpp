@@ -1,0 +1,212 @@
+// The CRM sync against the reference CRM (deskline-crm-ref) over real HTTP:
+// every call and its recording arrive exactly once in effect, whatever the
+// CRM does meanwhile (down, faults), checked on the CRM's side
+// (/_ref/calls) against the daemon's database and files.
+#include <gtest/gtest.h>
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <map>
+#include <string>
+
+#include "tests/integration/harness.hpp"
+
+namespace deskline::testing {
+namespace {
+
+// A loopback port nothing listens on (yet).
+int unused_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+// The reference CRM on a port, with the workspace's token and secret.
+class ReferenceCrm {
+ public:
+  ReferenceCrm(const Workspace& workspace, int port) : port_(port) {
+    tools::SpawnOptions options;
+    options.stdout_path = workspace.dir() / "crm-ref.out";
+    options.stderr_path = workspace.dir() / "crm-ref.err";
+    pid_ = tools::spawn({bin("deskline-crm-ref").string(), "--data", (workspace.dir() / "crm").string(),
+                         "--token-file", (workspace.dir() / "crm-token").string(), "--signing-secret-file",
+                         (workspace.dir() / "crm-secret").string(), "--port", std::to_string(port)},
+                        options);
+    const auto out = workspace.dir() / "crm-ref.out";
+    EXPECT_TRUE(wait_until(
+        [&] {
+          std::ifstream file(out);
+          std::string line;
+          return std::getline(file, line) && line.starts_with("listening on");
+        },
+        std::chrono::seconds(20), "the reference CRM to listen"));
+  }
+  ~ReferenceCrm() {
+    ::kill(pid_, SIGTERM);
+    tools::wait_for(pid_, std::chrono::seconds(10));
+  }
+
+  nlohmann::json get(const std::string& path) const {
+    std::string output;
+    tools::run_capture({"curl", "-sf", fmt::format("http://127.0.0.1:{}{}", port_, path)}, output);
+    return nlohmann::json::parse(output, nullptr, false);
+  }
+  // Stored calls by id.
+  std::map<std::string, nlohmann::json> calls() const {
+    std::map<std::string, nlohmann::json> calls;
+    const auto listed = get("/_ref/calls");
+    const auto& array = listed.is_object() && listed.contains("calls") ? listed["calls"] : listed;
+    if (array.is_array())
+      for (const auto& call : array) calls[call.value("id", "")] = call;
+    return calls;
+  }
+
+ private:
+  int port_;
+  pid_t pid_ = -1;
+};
+
+std::string crm_config(int port) {
+  return fmt::format("[crm]\nurl = \"http://127.0.0.1:{}\"\ntoken_file = \"crm-token\"\n"
+                     "signing_secret_file = \"crm-secret\"\n",
+                     port);
+}
+
+void write_credentials(const Workspace& workspace) {
+  std::ofstream(workspace.dir() / "crm-token") << "test-token-0123456789abcdef\n";
+  std::ofstream(workspace.dir() / "crm-secret") << "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n";
+}
+
+std::string sha256_of(const fs::path& file) {
+  std::string output;
+  tools::run_capture({"sha256sum", file.string()}, output);
+  return output.substr(0, 64);
+}
+
+constexpr const char* three_calls = R"(box A serial=X800-CRM lines=2
+at 0.5 A:1 callerid number=13812345678
+at 1.0 A:1 ring cadence=1.0/2.0 count=1
+at 2.0 A:1 offhook
+at 2.2 A:1 play tone=440 level=-15 duration=3
+at 5.5 A:1 onhook
+at 1.5 A:2 ring cadence=1.0/2.0 count=1
+at 3.0 A:2 callerid number=02161234567
+at 6.0 A:2 offhook
+at 7.0 A:2 play tone=660 level=-15 duration=2
+at 9.5 A:2 onhook
+at 8.0 A:1 ring cadence=1.0/2.0 count=1
+)";
+
+// Every ended call of the daemon is on the CRM once, with its recording's
+// very bytes, and the timeline has no duplicates.
+void expect_everything_arrived(const Workspace& workspace, const ReferenceCrm& crm) {
+  const auto local = workspace.calls();
+  const auto stored = crm.calls();
+  ASSERT_EQ(stored.size(), local.size()) << nlohmann::json(stored).dump(2);
+  for (const auto& call : local) {
+    const auto id = call.value("id", "");
+    ASSERT_TRUE(stored.contains(id)) << id;
+    const auto& entry = stored.at(id);
+    EXPECT_EQ(entry["entry"]["outcome"], call["outcome"]) << entry.dump(2);
+    EXPECT_EQ(entry["entry"]["number"]["heard"], call["number"]) << entry.dump(2);
+    const auto file = workspace.recording_of(id);
+    if (file.empty()) {
+      EXPECT_TRUE(entry["recording"].is_null()) << entry.dump(2);
+      continue;
+    }
+    ASSERT_TRUE(entry["recording"].is_object()) << entry.dump(2);
+    EXPECT_EQ(entry["recording"]["sha256"], sha256_of(file));
+    EXPECT_EQ(entry["recording"]["writes"], 1) << "stored more than once in effect: " << entry.dump(2);
+    EXPECT_EQ(entry["entry"]["recording"]["sha256"], sha256_of(file)) << entry.dump(2);
+  }
+}
+
+TEST(CrmSync, ACrmDownForTheWholeScenarioGetsEverythingOnceItIsUp) {
+  const int port = unused_port();
+  Workspace workspace("crm-down", crm_config(port));
+  write_credentials(workspace);
+  // The CRM is down while the calls happen and the daemon stops.
+  ASSERT_EQ(workspace.run_scenario(std::string(three_calls) + "at 18 end\n"), 0) << workspace.log();
+  const auto calls = workspace.calls();
+  ASSERT_EQ(calls.size(), 3u) << calls.dump(2);
+  EXPECT_NE(workspace.log().find("trying again"), std::string::npos) << workspace.log();
+
+  // Up again, and the daemon started again: the outbox drains.
+  ReferenceCrm crm(workspace, port);
+  const pid_t simulator = workspace.start_daemon_under_sim(workspace.write_scenario("box A serial=X800-CRM lines=2\nat 120 end\n"));
+  ASSERT_GT(simulator, 0);
+  EXPECT_TRUE(wait_until(
+      [&] {
+        const auto stored = crm.calls();
+        std::size_t recordings = 0;
+        for (const auto& [id, call] : stored) recordings += call["recording"].is_object();
+        return stored.size() == 3 && recordings == 2;
+      },
+      std::chrono::seconds(60), "3 call entries and 2 recordings on the CRM"))
+      << workspace.log();
+  ::kill(simulator, SIGTERM);
+  EXPECT_EQ(workspace.wait_for_simulator(simulator), 0) << workspace.log();
+  expect_everything_arrived(workspace, crm);
+}
+
+TEST(CrmSync, FaultsDuringEntriesAndUploadsLeaveEverythingThereOnce) {
+  const int port = unused_port();
+  Workspace workspace("crm-faults", crm_config(port));
+  write_credentials(workspace);
+  ReferenceCrm crm(workspace, port);
+  const auto faults = nlohmann::json::array({
+      {{"path_prefix", "/v1/calls"}, {"method", "PUT"}, {"fault", "status"}, {"status", 503}, {"times", 2}},
+      {{"path_prefix", "/v1/calls"}, {"fault", "429"}, {"retry_after", 1}},
+      {{"path_suffix", "/recording"}, {"fault", "reset_mid_upload"}},
+      {{"path_suffix", "/recording"}, {"fault", "wrong_digest"}},
+      {{"path_prefix", "/v1/calls"}, {"fault", "status"}, {"status", 500}, {"times", 2}},
+  });
+  std::string output;
+  ASSERT_EQ(tools::run_capture({"curl", "-sf", "-X", "POST", fmt::format("http://127.0.0.1:{}/_ref/faults", port),
+                                "-d", faults.dump()},
+                               output),
+            0)
+      << output;
+  const pid_t simulator =
+      workspace.start_daemon_under_sim(workspace.write_scenario(std::string(three_calls) + "at 150 end\n"));
+  ASSERT_GT(simulator, 0);
+  EXPECT_TRUE(wait_until(
+      [&] {
+        const auto stored = crm.calls();
+        std::size_t recordings = 0;
+        for (const auto& [id, call] : stored) recordings += call["recording"].is_object();
+        const auto queued = crm.get("/_ref/faults");
+        return stored.size() == 3 && recordings == 2 && queued.is_object() && queued["faults"].empty();
+      },
+      std::chrono::seconds(120), "every call and recording on the CRM after its faults"))
+      << workspace.log();
+  ::kill(simulator, SIGTERM);
+  EXPECT_EQ(workspace.wait_for_simulator(simulator), 0) << workspace.log();
+  expect_everything_arrived(workspace, crm);
+  // Each fault was met (the CRM's request log), and the upload answered
+  // with a wrong digest went again: accepted only with the right one.
+  std::map<int, int> statuses;
+  for (const auto& request : crm.get("/_ref/requests")) ++statuses[request.value("status", -1)];
+  EXPECT_EQ(statuses[503], 2);
+  EXPECT_EQ(statuses[429], 1);
+  EXPECT_EQ(statuses[500], 2);
+  EXPECT_GE(statuses[0], 1) << "no reset mid-upload";
+  int uploads_repeated = 0;
+  for (const auto& [id, call] : crm.calls())
+    if (call["recording"].is_object()) uploads_repeated += call["recording"]["puts"].get<int>() > 1;
+  EXPECT_GE(uploads_repeated, 1);
+  EXPECT_NE(workspace.log().find("is not the file's SHA-256"), std::string::npos) << workspace.log();
+}
+
+}  // namespace
+}  // namespace deskline::testing
