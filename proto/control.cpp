@@ -35,6 +35,20 @@ ParsedRequest parse_request(std::string_view line) {
         return refuse("before must be a call id");
       request.before = before->get<std::string>();
     }
+  } else if (name == "sync_status") {
+    request.command = Command::sync_status;
+  } else if (name == "sync_retry") {
+    request.command = Command::sync_retry;
+    const auto call_id = in.find("call_id");
+    const auto parked = in.find("parked");
+    const bool all_parked = parked != in.end() && parked->is_boolean() && parked->get<bool>();
+    if (call_id != in.end()) {
+      if (!call_id->is_string() || call_id->get_ref<const std::string&>().empty() ||
+          call_id->get_ref<const std::string&>().size() > 64)
+        return refuse("call_id must be a call id");
+      request.call_id = call_id->get<std::string>();
+    }
+    if ((call_id != in.end()) == all_parked) return refuse("sync_retry needs either \"call_id\" or \"parked\": true");
   } else {
     return refuse("unknown cmd '" + name + "'");
   }

@@ -18,6 +18,16 @@ nlohmann::json ControlHandler::handle(const proto::control::Request& request) co
       if (more) list->erase(list->size() - 1);
       return {{"ok", true}, {"calls", *list}, {"more", more}};
     }
+    case proto::control::Command::sync_status: {
+      auto answer = to_json(crm_.status(), drivers::realtime_us(), true);
+      answer["ok"] = true;
+      return answer;
+    }
+    case proto::control::Command::sync_retry: {
+      const auto retried = crm_.retry(request.call_id.empty() ? std::nullopt : std::optional(request.call_id));
+      if (!retried) return {{"ok", false}, {"error", retried.error().message()}};
+      return {{"ok", true}, {"retried", *retried}};
+    }
   }
   return {{"ok", false}, {"error", "unhandled command"}};
 }
@@ -39,6 +49,7 @@ nlohmann::json ControlHandler::status() const {
     status["alarms"].push_back("the database file was deleted or replaced while desklined runs: calls are written to "
                                "a file no one will find; restart desklined");
   status["connections"] = connections_();
+  status["crm"] = to_json(crm_.status(), drivers::realtime_us(), false);
   status["ok"] = true;
   status["web_page"] = web_page_;
   status["pid"] = ::getpid();

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "daemon/calls/call_service.hpp"
+#include "daemon/crm/crm_sync.hpp"
 #include "daemon/media/media_worker.hpp"
 #include "daemon/media/recording_service.hpp"
 #include "daemon/store/store.hpp"
@@ -23,9 +24,9 @@ class ControlHandler {
   using ConnectionStats = std::function<nlohmann::json()>;
 
   ControlHandler(const CallService& calls, const Store& store, const MediaWorker& media,
-                 const RecordingService& recordings, std::string web_page, ConnectionStats connections)
-      : calls_(calls), store_(store), media_(media), recordings_(recordings), web_page_(std::move(web_page)),
-        connections_(std::move(connections)) {}
+                 const RecordingService& recordings, CrmSync& crm, std::string web_page, ConnectionStats connections)
+      : calls_(calls), store_(store), media_(media), recordings_(recordings), crm_(crm),
+        web_page_(std::move(web_page)), connections_(std::move(connections)) {}
 
   nlohmann::json handle(const proto::control::Request& request) const;
   // The newest calls (older than the call before_id, when given) as
@@ -39,6 +40,7 @@ class ControlHandler {
   const Store& store_;
   const MediaWorker& media_;
   const RecordingService& recordings_;
+  CrmSync& crm_;
   std::string web_page_;
   ConnectionStats connections_;
 };

@@ -216,7 +216,7 @@ bool Daemon::start_servers(std::optional<gid_t> desk_group) {
     return false;
   }
 
-  control_handler_.emplace(*calls_, *store_, *media_, *recordings_, web_page_address(token), [this] {
+  control_handler_.emplace(*calls_, *store_, *media_, *recordings_, *crm_, web_page_address(token), [this] {
     auto control_json = to_json(control_->counters());
     control_json["forbidden"] = control_->forbidden();
     return nlohmann::json{{"http", to_json(http_->counters())},

@@ -1,5 +1,7 @@
 #include "daemon/app/status_report.hpp"
 
+#include "daemon/domain/call_json.hpp"
+
 namespace deskline::daemon {
 
 nlohmann::json to_json(const FaultCounters& faults) {
@@ -62,6 +64,38 @@ nlohmann::json to_json(const ListenerCounters& connections) {
   return {{"refused", connections.refused},
           {"closed_idle", connections.closed_idle},
           {"failed_accepts", connections.failed_accepts}};
+}
+
+nlohmann::json to_json(const CrmSyncStatus& sync, WallTimeUs now, bool with_parked) {
+  auto time = [](const std::optional<WallTimeUs>& at) {
+    return at ? nlohmann::json(format_iso8601(*at)) : nlohmann::json(nullptr);
+  };
+  nlohmann::json json = {
+      {"enabled", sync.enabled},
+      {"url", sync.url.empty() ? nlohmann::json(nullptr) : nlohmann::json(sync.url)},
+      {"backlog", sync.outbox.pending},
+      {"parked", sync.outbox.parked},
+      {"delivered", sync.outbox.done},
+      {"in_flight", sync.in_flight},
+      {"oldest_pending_s", sync.outbox.oldest_pending_queued_at
+                               ? nlohmann::json(std::max<WallTimeUs>(0, now - *sync.outbox.oldest_pending_queued_at) / 1'000'000)
+                               : nlohmann::json(nullptr)},
+      {"last_success_at", time(sync.last_success_at)},
+      {"last_failure_at", time(sync.last_failure_at)},
+      {"last_failure", sync.last_failure.empty() ? nlohmann::json(nullptr) : nlohmann::json(sync.last_failure)},
+  };
+  if (with_parked) {
+    json["parked_items"] = nlohmann::json::array();
+    for (const auto& item : sync.parked)
+      json["parked_items"].push_back({{"call_id", item.call_id},
+                                      {"kind", to_string(item.kind)},
+                                      {"revision", item.revision},
+                                      {"status", item.last_status ? nlohmann::json(*item.last_status) : nlohmann::json(nullptr)},
+                                      {"reason", item.last_error},
+                                      {"attempts", item.attempts},
+                                      {"since", time(item.last_attempt_at)}});
+  }
+  return json;
 }
 
 }  // namespace deskline::daemon

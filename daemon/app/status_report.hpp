@@ -10,6 +10,7 @@
 
 #include "daemon/api/listener.hpp"
 #include "daemon/calls/call_service.hpp"
+#include "daemon/crm/crm_sync.hpp"
 #include "daemon/media/media_worker.hpp"
 
 namespace deskline::daemon {
@@ -19,5 +20,8 @@ nlohmann::json to_json(const DetectionCounters& detections);
 nlohmann::json to_json(const CallServiceStats& stats);
 nlohmann::json to_json(const std::map<std::string, BoxAudioStats>& audio);
 nlohmann::json to_json(const ListenerCounters& connections);
+// The CRM sync for `deskline sync status` (with_parked: the parked items)
+// and `deskline status`; ages as seen at now.
+nlohmann::json to_json(const CrmSyncStatus& sync, WallTimeUs now, bool with_parked);
 
 }  // namespace deskline::daemon

@@ -208,5 +208,65 @@ TEST(CrmSync, FaultsDuringEntriesAndUploadsLeaveEverythingThereOnce) {
   EXPECT_NE(workspace.log().find("is not the file's SHA-256"), std::string::npos) << workspace.log();
 }
 
+// A refusal retrying cannot fix parks the item with the CRM's reason, shown
+// by `deskline sync status`; `deskline sync retry --parked` sends it again.
+TEST(CrmSync, AParkedItemShowsWhyAndGoesThroughAfterRetry) {
+  const int port = unused_port();
+  Workspace workspace("crm-parked", crm_config(port));
+  write_credentials(workspace);
+  ReferenceCrm crm(workspace, port);
+  const auto fault = nlohmann::json{{"path_prefix", "/v1/calls"}, {"method", "PUT"}, {"fault", "status"},
+                                    {"status", 413}, {"times", 1}};
+  std::string output;
+  ASSERT_EQ(tools::run_capture({"curl", "-sf", "-X", "POST", fmt::format("http://127.0.0.1:{}/_ref/faults", port),
+                                "-d", fault.dump()},
+                               output),
+            0)
+      << output;
+  const pid_t simulator = workspace.start_daemon_under_sim(workspace.write_scenario(R"(box A serial=X800-PARK lines=1
+at 0.5 A:1 ring cadence=1.0/2.0 count=1
+at 0.6 A:1 callerid number=13812345678
+at 9.0 A:1 ring cadence=1.0/2.0 count=1
+at 120 end
+)"));
+  ASSERT_GT(simulator, 0);
+  nlohmann::json status;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        status = workspace.cli_json({"sync", "status", "--json"});
+        return status.is_object() && status.value("parked", 0) == 1;
+      },
+      std::chrono::seconds(30), "the missed call's entry to be parked"))
+      << status.dump(2) << workspace.log();
+  ASSERT_EQ(status["parked_items"].size(), 1u) << status.dump(2);
+  EXPECT_EQ(status["parked_items"][0]["status"], 413);
+  EXPECT_NE(status["parked_items"][0].value("reason", "").find("HTTP 413"), std::string::npos) << status.dump(2);
+  // Nothing else is held up by it: the next call goes through.
+  ASSERT_TRUE(wait_until([&] { return crm.calls().size() == 1; }, std::chrono::seconds(30),
+                         "the second call on the CRM"))
+      << workspace.log();
+  const auto text = tools::run_capture({bin("deskline").string(), "--config", workspace.config_path().string(), "sync",
+                                        "status"},
+                                       output);
+  EXPECT_EQ(text, 0);
+  EXPECT_NE(output.find("parked    1 item(s)"), std::string::npos) << output;
+
+  output.clear();
+  EXPECT_EQ(tools::run_capture({bin("deskline").string(), "--config", workspace.config_path().string(), "sync", "retry",
+                                "--parked"},
+                               output),
+            0)
+      << output;
+  EXPECT_NE(output.find("1 item(s) queued again"), std::string::npos) << output;
+  EXPECT_TRUE(wait_until([&] { return crm.calls().size() == 2; }, std::chrono::seconds(30),
+                         "the parked call on the CRM after the retry"))
+      << workspace.log();
+  status = workspace.cli_json({"sync", "status", "--json"});
+  EXPECT_EQ(status.value("parked", -1), 0) << status.dump(2);
+  ::kill(simulator, SIGTERM);
+  EXPECT_EQ(workspace.wait_for_simulator(simulator), 0) << workspace.log();
+  expect_everything_arrived(workspace, crm);
+}
+
 }  // namespace
 }  // namespace deskline::testing

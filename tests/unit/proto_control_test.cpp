@@ -52,6 +52,24 @@ TEST(ProtoControl, BadBefore) {
     EXPECT_EQ(parse_request(line).error, "before must be a call id") << line;
 }
 
+TEST(ProtoControl, SyncRequests) {
+  EXPECT_EQ(parse_request(R"({"cmd":"sync_status"})").request->command, Command::sync_status);
+  const auto one = parse_request(R"({"cmd":"sync_retry","call_id":"0b5e0c6e"})");
+  ASSERT_TRUE(one) << one.error;
+  EXPECT_EQ(one.request->command, Command::sync_retry);
+  EXPECT_EQ(one.request->call_id, "0b5e0c6e");
+  const auto parked = parse_request(R"({"cmd":"sync_retry","parked":true})");
+  ASSERT_TRUE(parked) << parked.error;
+  EXPECT_EQ(parked.request->call_id, "");
+  for (const char* line : {R"({"cmd":"sync_retry"})", R"({"cmd":"sync_retry","parked":false})",
+                           R"({"cmd":"sync_retry","call_id":"a","parked":true})"})
+    EXPECT_EQ(parse_request(line).error, R"(sync_retry needs either "call_id" or "parked": true)") << line;
+  for (const char* line : {R"({"cmd":"sync_retry","call_id":5})", R"({"cmd":"sync_retry","call_id":""})"})
+    EXPECT_EQ(parse_request(line).error, "call_id must be a call id") << line;
+  EXPECT_EQ(parse_request(R"({"cmd":"sync_retry","call_id":")" + std::string(65, 'a') + R"("})").error,
+            "call_id must be a call id");
+}
+
 TEST(ProtoControlFraming, LinesAsTheyArriveInPieces) {
   LineFramer framer;
   std::string line;

@@ -145,6 +145,7 @@ int main(int argc, char** argv) {
   add_customer_commands(app, context);
   add_analyze_command(app, context);
   add_pop_command(app, context);
+  add_sync_commands(app, context);
   CLI11_PARSE(app, argc, argv);
   return context.run ? context.run() : 0;
 }
