@@ -35,6 +35,15 @@ ParsedRequest parse_request(std::string_view line) {
         return refuse("before must be a call id");
       request.before = before->get<std::string>();
     }
+  } else if (name == "reattach_recording") {
+    request.command = Command::reattach_recording;
+    const auto path = in.find("path");
+    // Absolute: the daemon's working directory is nobody's business. The
+    // daemon checks that it lies under its recordings folder.
+    if (path == in.end() || !path->is_string() || !path->get_ref<const std::string&>().starts_with('/') ||
+        path->get_ref<const std::string&>().find('\0') != std::string::npos)
+      return refuse("path must be an absolute file path");
+    request.path = path->get<std::string>();
   } else {
     return refuse("unknown cmd '" + name + "'");
   }

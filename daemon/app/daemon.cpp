@@ -128,6 +128,10 @@ bool Daemon::start() {
   recordings_->recover();
   calls_->recover_interrupted_calls();
   recordings_->check_retention();
+  // After recovery, so files it repaired count as what they are; in slices
+  // once the io_context runs.
+  recordings_check_.emplace(io_, *store_, config_.recordings_dir(), log_);
+  recordings_check_->start();
   calls_->add_observer(*recordings_);
   media_->enable_line_detectors(
       [this](const std::string& serial, int port) { return config_.caller_id_mode_for(serial, port); },
@@ -190,11 +194,14 @@ bool Daemon::start_servers(std::optional<gid_t> socket_group) {
     return false;
   }
 
-  control_handler_.emplace(*calls_, *store_, *media_, *recordings_, web_page_address(token), [this] {
-    return nlohmann::json{{"http", to_json(http_->counters())},
-                          {"events", to_json(pop_socket_->counters())},
-                          {"control", to_json(control_->counters())}};
-  });
+  control_handler_.emplace(
+      *calls_, *store_, *media_, *recordings_, *recordings_check_, config_.recordings_dir(), web_page_address(token),
+      [this] {
+        return nlohmann::json{{"http", to_json(http_->counters())},
+                              {"events", to_json(pop_socket_->counters())},
+                              {"control", to_json(control_->counters())}};
+      },
+      log_);
   control_.emplace(
       io_, config_.control_socket_path(),
       [this](const proto::control::Request& request) { return control_handler_->handle(request); }, log_);
@@ -247,6 +254,7 @@ void Daemon::stop() {
   // io_context and stored while it drains.
   if (media_) media_->stop();
   if (recordings_) recordings_->stop();
+  if (recordings_check_) recordings_check_->stop();
 }
 
 void Daemon::drain() {

@@ -5,10 +5,12 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "daemon/api/listener.hpp"
+#include "daemon/app/recordings_check.hpp"
 #include "daemon/calls/call_service.hpp"
 #include "daemon/media/media_worker.hpp"
 
@@ -19,5 +21,9 @@ nlohmann::json to_json(const DetectionCounters& detections);
 nlohmann::json to_json(const CallServiceStats& stats);
 nlohmann::json to_json(const std::map<std::string, BoxAudioStats>& audio);
 nlohmann::json to_json(const ListenerCounters& connections);
+nlohmann::json to_json(const RecordingsCheck::Summary& check);
+// The alarm sentences of a recordings check: orphan recordings and missing
+// files, and what it could not check; none when all is well.
+std::vector<std::string> recordings_alarms(const RecordingsCheck::Summary& check);
 
 }  // namespace deskline::daemon
