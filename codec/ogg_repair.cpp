@@ -35,6 +35,7 @@ std::string describe(OggWalkEnd end) {
 // Where the headers end and what they say.
 struct Headers {
   OpusHead head;
+  std::vector<std::string> comments;
   std::size_t last_page = 0;  // index of the page where OpusTags ends
 };
 
@@ -43,17 +44,21 @@ struct Headers {
 std::optional<Headers> read_headers(const OggWalk& walk, std::string& why) {
   std::optional<OpusHead> head;
   std::optional<std::size_t> tags_page;
+  std::vector<std::string> comments;
   std::size_t packet_index = 0;
   for_each_ogg_packet(walk, [&](std::span<const std::uint8_t> packet, std::size_t page_index) {
     if (packet_index++ == 0) {
       head = parse_opus_head(packet, why);
       return head.has_value();
     }
-    if (parse_opus_tags(packet, why)) tags_page = page_index;
+    if (auto tags = parse_opus_tags(packet, why)) {
+      tags_page = page_index;
+      comments = std::move(tags->comments);
+    }
     return false;
   });
   if (!head || !tags_page) return std::nullopt;
-  return Headers{*head, *tags_page};
+  return Headers{*head, std::move(comments), *tags_page};
 }
 
 // The page re-serialized with only its completed packets and the EOS flag.
@@ -114,6 +119,7 @@ RepairPlan plan_ogg_repair(std::span<const std::uint8_t> bytes) {
   }
 
   RepairPlan plan;
+  plan.comments = headers->comments;
   const OggPageAt& last = walk.pages.back();
   if (last.page.eos()) {
     set_duration(plan, headers->head, last.page.granule);

@@ -44,6 +44,7 @@ struct RepairPlan {
   std::int64_t final_granule = 0;      // of the EOS page
   std::uint64_t duration_48k = 0;      // playable samples at 48 kHz: final granule - pre-skip
   std::uint64_t duration_samples = 0;  // the same at input_rate_hz
+  std::vector<std::string> comments;   // the OpusTags comments (KEY=value), as written
 
   std::size_t repaired_size() const { return keep_bytes + tail.size(); }
   double duration_s() const { return static_cast<double>(duration_48k) / 48000.0; }

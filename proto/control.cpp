@@ -49,6 +49,15 @@ ParsedRequest parse_request(std::string_view line) {
       request.call_id = call_id->get<std::string>();
     }
     if ((call_id != in.end()) == all_parked) return refuse("sync_retry needs either \"call_id\" or \"parked\": true");
+  } else if (name == "reattach_recording") {
+    request.command = Command::reattach_recording;
+    const auto path = in.find("path");
+    // Absolute: the daemon's working directory is nobody's business. The
+    // daemon checks that it lies under its recordings folder.
+    if (path == in.end() || !path->is_string() || !path->get_ref<const std::string&>().starts_with('/') ||
+        path->get_ref<const std::string&>().find('\0') != std::string::npos)
+      return refuse("path must be an absolute file path");
+    request.path = path->get<std::string>();
   } else {
     return refuse("unknown cmd '" + name + "'");
   }

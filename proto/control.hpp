@@ -9,7 +9,7 @@
 
 namespace deskline::proto::control {
 
-enum class Command { status, calls, sync_status, sync_retry };
+enum class Command { status, calls, sync_status, sync_retry, reattach_recording };
 
 // calls answers come in pages: at most this many calls each.
 inline constexpr std::size_t default_calls_per_page = 100;
@@ -20,6 +20,7 @@ struct Request {
   std::size_t limit = default_calls_per_page;  // calls: newest N
   std::string before;                          // calls: only those older than the call with this id
   std::string call_id;                         // sync_retry: this call's items ("": every parked item)
+  std::string path;                            // reattach_recording: the orphan recording file
   bool operator==(const Request&) const = default;
 };
 

@@ -21,18 +21,20 @@ ALLOWED = {
     "daemon/domain": {"daemon/core"},
     "daemon/store": {"daemon/domain", "daemon/core"},
     "daemon/directory": {"daemon/store", "daemon/domain", "daemon/core", "proto", "config"},
+    # Recording files on disk against their rows: the daemon and the CLI judge them alike.
+    "daemon/archive": {"daemon/store", "daemon/domain", "daemon/core", "codec"},
     "daemon/calls": {"daemon/store", "daemon/domain", "daemon/core", "drivers", "codec", "proto", "config"},
-    "daemon/media": {"daemon/calls", "daemon/store", "daemon/domain", "daemon/core",
+    "daemon/media": {"daemon/calls", "daemon/archive", "daemon/store", "daemon/domain", "daemon/core",
                      "drivers", "drivers/audio", "codec", "proto", "config"},
     "daemon/crm": {"daemon/calls", "daemon/directory", "daemon/store", "daemon/domain", "daemon/core",
                    "proto", "config"},
     "daemon/api": {"daemon/calls", "daemon/directory", "daemon/store", "daemon/domain", "daemon/core",
                    "drivers", "codec", "proto", "config"},
-    "daemon/app": {"daemon/api", "daemon/crm", "daemon/media", "daemon/calls", "daemon/directory",
+    "daemon/app": {"daemon/api", "daemon/crm", "daemon/media", "daemon/calls", "daemon/directory", "daemon/archive",
                    "daemon/store", "daemon/domain", "daemon/core",
                    "drivers", "drivers/x800", "drivers/audio", "codec", "proto", "config"},
     # The CLI reads the database and the directory itself when no daemon runs.
-    "tools/cli": {"daemon/directory", "daemon/store", "daemon/domain", "daemon/core", "codec", "proto", "config"},
+    "tools/cli": {"daemon/directory", "daemon/archive", "daemon/store", "daemon/domain", "daemon/core", "codec", "proto", "config"},
     # The virtual box knows the wire formats and makes audio; nothing of the daemon.
     "tools/sim": {"codec", "proto"},
 }

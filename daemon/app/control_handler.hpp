@@ -9,7 +9,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "daemon/app/recordings_check.hpp"
 #include "daemon/calls/call_service.hpp"
+#include "daemon/core/log.hpp"
 #include "daemon/crm/crm_sync.hpp"
 #include "daemon/media/media_worker.hpp"
 #include "daemon/media/recording_service.hpp"
@@ -23,26 +25,39 @@ class ControlHandler {
   // The servers' connection counters, by server, for the status.
   using ConnectionStats = std::function<nlohmann::json()>;
 
-  ControlHandler(const CallService& calls, const Store& store, const MediaWorker& media,
-                 const RecordingService& recordings, CrmSync& crm, std::string web_page, ConnectionStats connections)
-      : calls_(calls), store_(store), media_(media), recordings_(recordings), crm_(crm),
-        web_page_(std::move(web_page)), connections_(std::move(connections)) {}
+  // The daemon reads at most this much of a recording to re-attach it, on
+  // the io_context thread: checking a file costs ~4.5 ms per MiB (read, Ogg
+  // page walk with CRCs, sha256; measured on a 26 MiB file), so at most
+  // ~75 ms. That is about 2 hours of a call at the default 16 kb/s; a larger
+  // file is re-attached by the CLI itself while desklined is stopped.
+  static constexpr std::uint64_t max_reattach_bytes = 16ULL << 20;
 
-  nlohmann::json handle(const proto::control::Request& request) const;
+  ControlHandler(const CallService& calls, Store& store, const MediaWorker& media, const RecordingService& recordings,
+                 RecordingsCheck& recordings_check, CrmSync& crm, std::filesystem::path recordings_dir,
+                 std::string web_page, ConnectionStats connections, Logger& log)
+      : calls_(calls), store_(store), media_(media), recordings_(recordings), recordings_check_(recordings_check),
+        crm_(crm), recordings_dir_(std::move(recordings_dir)), web_page_(std::move(web_page)),
+        connections_(std::move(connections)), log_(log) {}
+
+  nlohmann::json handle(const proto::control::Request& request);
   // The newest calls (older than the call before_id, when given) as
   // call_to_json objects, or the store's error.
   Result<nlohmann::json> calls_json(std::size_t limit, std::string_view before_id = {}) const;
 
  private:
   nlohmann::json status() const;
+  nlohmann::json reattach_recording(const std::string& path);
 
   const CallService& calls_;
-  const Store& store_;
+  Store& store_;
   const MediaWorker& media_;
   const RecordingService& recordings_;
+  RecordingsCheck& recordings_check_;
   CrmSync& crm_;
+  std::filesystem::path recordings_dir_;
   std::string web_page_;
   ConnectionStats connections_;
+  Logger& log_;
 };
 
 }  // namespace deskline::daemon

@@ -139,6 +139,10 @@ bool Daemon::start() {
   recordings_->recover();
   calls_->recover_interrupted_calls();
   recordings_->check_retention();
+  // After recovery, so files it repaired count as what they are; in slices
+  // once the io_context runs.
+  recordings_check_.emplace(io_, *store_, config_.recordings_dir(), log_);
+  recordings_check_->start();
   calls_->add_observer(*recordings_);
   calls_->add_observer(*crm_);
   media_->enable_line_detectors(
@@ -216,13 +220,17 @@ bool Daemon::start_servers(std::optional<gid_t> desk_group) {
     return false;
   }
 
-  control_handler_.emplace(*calls_, *store_, *media_, *recordings_, *crm_, web_page_address(token), [this] {
-    auto control_json = to_json(control_->counters());
-    control_json["forbidden"] = control_->forbidden();
-    return nlohmann::json{{"http", to_json(http_->counters())},
-                          {"events", to_json(pop_socket_->counters())},
-                          {"control", control_json}};
-  });
+  control_handler_.emplace(
+      *calls_, *store_, *media_, *recordings_, *recordings_check_, *crm_, config_.recordings_dir(),
+      web_page_address(token),
+      [this] {
+        auto control_json = to_json(control_->counters());
+        control_json["forbidden"] = control_->forbidden();
+        return nlohmann::json{{"http", to_json(http_->counters())},
+                              {"events", to_json(pop_socket_->counters())},
+                              {"control", control_json}};
+      },
+      log_);
   control_.emplace(
       io_, config_.control_socket_path(),
       [this](const proto::control::Request& request) { return control_handler_->handle(request); }, log_);
@@ -276,6 +284,7 @@ void Daemon::stop() {
   // io_context and stored while it drains.
   if (media_) media_->stop();
   if (recordings_) recordings_->stop();
+  if (recordings_check_) recordings_check_->stop();
 }
 
 void Daemon::drain() {

@@ -21,6 +21,7 @@
 #include "daemon/api/pop_server.hpp"
 #include "daemon/app/control_handler.hpp"
 #include "daemon/app/instance_lock.hpp"
+#include "daemon/app/recordings_check.hpp"
 #include "daemon/calls/call_service.hpp"
 #include "daemon/core/log.hpp"
 #include "daemon/crm/crm_sync.hpp"
@@ -68,6 +69,7 @@ class Daemon {
   std::optional<MediaWorker> media_;
   std::optional<RecordingService> recordings_;
   std::optional<CrmSync> crm_;
+  std::optional<RecordingsCheck> recordings_check_;
   std::optional<PopSocketServer> pop_socket_;
   std::optional<HttpServer> http_;
   std::optional<ControlHandler> control_handler_;

@@ -1,5 +1,7 @@
 #include "daemon/app/status_report.hpp"
 
+#include <fmt/format.h>
+
 #include "daemon/domain/call_json.hpp"
 
 namespace deskline::daemon {
@@ -96,6 +98,36 @@ nlohmann::json to_json(const CrmSyncStatus& sync, WallTimeUs now, bool with_park
                                       {"since", time(item.last_attempt_at)}});
   }
   return json;
+}
+
+nlohmann::json to_json(const RecordingsCheck::Summary& check) {
+  return {{"checked", check.checked},
+          {"checking", check.checking},
+          {"files", check.counts.files},
+          {"rows", check.counts.rows},
+          {"orphans", check.counts.orphans},
+          {"missing_files", check.counts.missing_files},
+          {"problem", check.problem.empty() ? nlohmann::json() : nlohmann::json(check.problem)}};
+}
+
+std::vector<std::string> recordings_alarms(const RecordingsCheck::Summary& check) {
+  std::vector<std::string> alarms;
+  if (!check.checked) return alarms;
+  const auto orphans = check.counts.orphans;
+  const auto missing = check.counts.missing_files;
+  if (orphans > 0 || missing > 0) {
+    std::string what;
+    if (orphans > 0)
+      what = fmt::format("{} recording file{} no row in the database (orphan{})", orphans,
+                         orphans == 1 ? " has" : "s have", orphans == 1 ? "" : "s");
+    if (missing > 0)
+      what += fmt::format("{}{} recording row{} a file that is missing", what.empty() ? "" : " and ", missing,
+                          missing == 1 ? " names" : "s name");
+    alarms.push_back(what + ": `deskline recordings check` lists them" +
+                     (orphans > 0 ? ", `deskline recordings check --reattach` gives the orphans their rows back" : ""));
+  }
+  if (!check.problem.empty()) alarms.push_back("the recordings check could not look at everything: " + check.problem);
+  return alarms;
 }
 
 }  // namespace deskline::daemon

@@ -5,10 +5,12 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "daemon/api/listener.hpp"
+#include "daemon/app/recordings_check.hpp"
 #include "daemon/calls/call_service.hpp"
 #include "daemon/crm/crm_sync.hpp"
 #include "daemon/media/media_worker.hpp"
@@ -23,5 +25,9 @@ nlohmann::json to_json(const ListenerCounters& connections);
 // The CRM sync for `deskline sync status` (with_parked: the parked items)
 // and `deskline status`; ages as seen at now.
 nlohmann::json to_json(const CrmSyncStatus& sync, WallTimeUs now, bool with_parked);
+nlohmann::json to_json(const RecordingsCheck::Summary& check);
+// The alarm sentences of a recordings check: orphan recordings and missing
+// files, and what it could not check; none when all is well.
+std::vector<std::string> recordings_alarms(const RecordingsCheck::Summary& check);
 
 }  // namespace deskline::daemon

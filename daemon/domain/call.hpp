@@ -33,9 +33,10 @@ enum class Outcome { answered, missed, completed, abandoned, device_lost, interr
 enum class EndReason { on_hook, ring_timeout, hangup_tone, device_lost, shutdown, restart };
 
 // recording while the call runs; then complete, truncated (a write failed,
-// e.g. the disk filled up: the file is valid up to there), refused (never
-// started: disk guard, no audio), failed; after a daemon died mid-call,
-// repaired (the file was closed at startup) or damaged (it could not be).
+// e.g. the disk filled up: the file is valid up to there; or an orphan file
+// re-attached as it is, never closed: it plays up to its last whole page),
+// refused (never started: disk guard, no audio), failed; after a daemon died
+// mid-call, repaired (the file was closed at startup) or damaged (it could not be).
 enum class RecordingState { recording, complete, truncated, refused, failed, repaired, damaged };
 
 // The words of the edges (SQL rows, JSON, the CLI). Every enum numbers its
@@ -94,7 +95,8 @@ struct CallRecord {
   CallerMatch match;                   // of number; empty while there is none
   CallState state = CallState::active;
   std::optional<Outcome> outcome;       // none while active
-  std::optional<EndReason> end_reason;  // none while active, and for calls stored before it was kept
+  std::optional<EndReason> end_reason;  // none while active, for calls stored before it was kept, and for
+                                        // calls re-attached from their recording (not known)
   WallTimeUs started_at = 0;
   std::optional<WallTimeUs> answered_at;
   std::optional<WallTimeUs> ended_at;

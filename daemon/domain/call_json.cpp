@@ -30,7 +30,80 @@ json absence_name(const std::optional<char>& absence) {
   return nullptr;
 }
 
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
+std::int64_t days_from_civil(std::int64_t year, unsigned month, unsigned day) {
+  year -= month <= 2;
+  const std::int64_t era = (year >= 0 ? year : year - 399) / 400;
+  const auto year_of_era = static_cast<unsigned>(year - era * 400);
+  const unsigned day_of_year = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;
+  const unsigned day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+  return era * 146097 + static_cast<std::int64_t>(day_of_era) - 719468;
+}
+
+unsigned days_in_month(std::int64_t year, unsigned month) {
+  constexpr unsigned days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  return month == 2 && leap ? 29 : days[month - 1];
+}
+
+// Reads exactly count digits at text[at]; advances at.
+std::optional<unsigned> digits(std::string_view text, std::size_t& at, std::size_t count) {
+  if (text.size() - at < count) return std::nullopt;
+  unsigned value = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    const char c = text[at + i];
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + static_cast<unsigned>(c - '0');
+  }
+  at += count;
+  return value;
+}
+
+bool literal(std::string_view text, std::size_t& at, char c) {
+  if (at >= text.size() || text[at] != c) return false;
+  ++at;
+  return true;
+}
+
 }  // namespace
+
+std::optional<WallTimeUs> parse_iso8601(std::string_view text) {
+  std::size_t at = 0;
+  const auto year = digits(text, at, 4);
+  if (!year || !literal(text, at, '-')) return std::nullopt;
+  const auto month = digits(text, at, 2);
+  if (!month || *month < 1 || *month > 12 || !literal(text, at, '-')) return std::nullopt;
+  const auto day = digits(text, at, 2);
+  if (!day || *day < 1 || *day > days_in_month(*year, *month) || !literal(text, at, 'T')) return std::nullopt;
+  const auto hour = digits(text, at, 2);
+  if (!hour || *hour > 23 || !literal(text, at, ':')) return std::nullopt;
+  const auto minute = digits(text, at, 2);
+  if (!minute || *minute > 59 || !literal(text, at, ':')) return std::nullopt;
+  const auto second = digits(text, at, 2);
+  if (!second || *second > 59) return std::nullopt;
+  std::int64_t micros = 0;
+  if (literal(text, at, '.')) {
+    std::size_t count = 0;
+    for (; at < text.size() && text[at] >= '0' && text[at] <= '9'; ++at, ++count)
+      if (count < 6) micros = micros * 10 + (text[at] - '0');
+    if (count == 0) return std::nullopt;
+    for (; count < 6; ++count) micros *= 10;
+  }
+  std::int64_t offset_seconds = 0;
+  if (!literal(text, at, 'Z')) {
+    if (at >= text.size() || (text[at] != '+' && text[at] != '-')) return std::nullopt;
+    const bool negative = text[at++] == '-';
+    const auto offset_hours = digits(text, at, 2);
+    if (!offset_hours || *offset_hours > 18 || !literal(text, at, ':')) return std::nullopt;
+    const auto offset_minutes = digits(text, at, 2);
+    if (!offset_minutes || *offset_minutes > 59) return std::nullopt;
+    offset_seconds = (std::int64_t{*offset_hours} * 3600 + *offset_minutes * 60) * (negative ? -1 : 1);
+  }
+  if (at != text.size()) return std::nullopt;
+  const std::int64_t seconds = days_from_civil(*year, *month, *day) * 86400 + std::int64_t{*hour} * 3600 +
+                               std::int64_t{*minute} * 60 + *second - offset_seconds;
+  return seconds * micros_per_second + micros;
+}
 
 std::string format_iso8601(WallTimeUs time) {
   // Floor division, so times before 1970 keep a positive sub-second part.

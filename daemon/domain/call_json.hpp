@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -14,6 +15,11 @@ namespace deskline::daemon {
 // Local time with its UTC offset and milliseconds (truncated):
 // "2026-11-27T13:45:02.125+08:00". Uses the process time zone (TZ).
 std::string format_iso8601(WallTimeUs time);
+
+// The way back: "YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)", the
+// fraction cut to microseconds. nullopt for anything else, including dates
+// that do not exist and times without their offset (which would be ambiguous).
+std::optional<WallTimeUs> parse_iso8601(std::string_view text);
 
 // Fields: id, line, user (the line's desk user, "" when none), box, port,
 // direction, number (as received), number_absence ("private" /

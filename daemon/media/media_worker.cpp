@@ -1,7 +1,6 @@
 #include "daemon/media/media_worker.hpp"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -14,10 +13,10 @@
 #include <fmt/format.h>
 
 #include "codec/ogg_opus.hpp"
+#include "daemon/archive/recording_file.hpp"
 #include "daemon/domain/call_json.hpp"
 #include "daemon/media/recording_repair.hpp"
 #include "drivers/audio/capture.hpp"
-#include "proto/bytes.hpp"
 
 namespace deskline::daemon {
 namespace {
@@ -46,23 +45,6 @@ std::string alnum_only(const std::string& serial) {
   for (auto& c : out)
     if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
   return out;
-}
-
-// sha256 of a file, hex; "" if unreadable.
-std::string sha256_of(const fs::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return "";
-  EVP_MD_CTX* context = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(context, EVP_sha256(), nullptr);
-  std::uint8_t buffer[65536];
-  ssize_t count;
-  while ((count = ::read(fd, buffer, sizeof buffer)) > 0) EVP_DigestUpdate(context, buffer, static_cast<std::size_t>(count));
-  ::close(fd);
-  std::uint8_t digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_DigestFinal_ex(context, digest, &length);
-  EVP_MD_CTX_free(context);
-  return proto::to_hex(std::span<const std::uint8_t>(digest, length));
 }
 
 // 16 kHz to 8 kHz for the detectors: a [1 2 1]/4 low-pass on every other
@@ -581,7 +563,7 @@ void MediaWorker::finish(Recording& recording, RecordingState state, std::string
   }
   std::error_code size_error;
   result.bytes = fs::file_size(result.path, size_error);
-  result.sha256 = sha256_of(result.path);
+  result.sha256 = sha256_of_file(result.path);
   if (sync == codec::FdSink::Sync::later)
     unsynced_.push_back(std::move(result));
   else

@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "daemon/domain/call_json.hpp"
+#include "daemon/domain/recording_tags.hpp"
 #include "daemon/media/recording_repair.hpp"
 
 namespace deskline::daemon {
@@ -20,19 +20,6 @@ std::filesystem::path recording_path(const std::filesystem::path& root, const Ca
   localtime_r(&seconds, &local);
   return root / fmt::format("{:04}", local.tm_year + 1900) / fmt::format("{:02}", local.tm_mon + 1) /
          fmt::format("{:02}", local.tm_mday) / (call.id + ".opus");
-}
-
-// "inbound call from 13812345678", "outbound call on Sales 1", "call joined
-// in progress on Sales 1".
-std::string title(const CallRecord& call) {
-  switch (call.direction) {
-    case Direction::inbound:
-      return fmt::format("inbound call from {}", call.number.empty() ? call.line : call.number);
-    case Direction::outbound:
-      return fmt::format("outbound call on {}", call.number.empty() ? call.line : call.number);
-    case Direction::unknown: break;
-  }
-  return fmt::format("call joined in progress on {}", call.line);
 }
 
 // The one direction a policy records, for the policies that record one.
@@ -96,26 +83,7 @@ void RecordingService::start(const CallRecord& call, WallTimeUs from) {
   request.bitrate_bps = config_.recording.bitrate_bps;
   request.complexity = config_.recording.complexity;
   request.min_free_bytes = config_.recording.min_free_mb << 20;
-  request.comments = {
-      "DESKLINE_CALL_ID=" + call.id,
-      "DESKLINE_LINE=" + call.line,
-      "DESKLINE_BOX=" + call.box,
-      "DESKLINE_PORT=" + std::to_string(call.port),
-      "DESKLINE_DIRECTION=" + std::string(to_string(call.direction)),
-      "DESKLINE_NUMBER=" + call.number,
-      "DESKLINE_START_TIME=" + format_iso8601(from),
-      "TITLE=" + title(call),
-      "DATE=" + format_iso8601(from).substr(0, 10),
-  };
-  if (!call.name.empty()) request.comments.push_back("DESKLINE_CALLER_NAME=" + call.name);
-  if (!call.user.empty()) request.comments.push_back("DESKLINE_USER=" + call.user);
-  // The customer the pop showed, as known when the recording starts (an
-  // outbound call's number may come later: the call row has the final one).
-  if (!call.match.e164.empty()) request.comments.push_back("DESKLINE_NUMBER_E164=" + call.match.e164);
-  for (const auto& customer : call.match.customers) {
-    request.comments.push_back("DESKLINE_CUSTOMER_ID=" + customer.id);
-    request.comments.push_back("DESKLINE_CUSTOMER=" + customer.name);
-  }
+  request.comments = recording_comments(call, from);
   RecordingRecord row;
   row.call_id = call.id;
   row.path = request.path.string();

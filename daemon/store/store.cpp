@@ -390,6 +390,7 @@ std::error_code make_error_code(StoreError error) { return {static_cast<int>(err
 struct Store::Statements {
   Statement insert_call, update_call, add_event, list_calls, list_calls_before, find_call, call_events, active_calls, latest_call_on;
   Statement insert_recording, update_recording, list_recordings, find_recording, recordings_in_state;
+  Statement recordings_after;
 };
 
 Store::Store(sqlite3* database, bool read_only)
@@ -425,7 +426,7 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& path, bo
   std::unique_ptr<Store> store(new Store(connection->release(), read_only));
 
   auto& statements = *store->statements_;
-  const std::array<std::pair<Statement*, std::string>, 14> sql = {{
+  const std::array<std::pair<Statement*, std::string>, 15> sql = {{
       {&statements.insert_call,
        fmt::format("INSERT INTO calls ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
                    "?16, ?17, ?18)",
@@ -460,6 +461,8 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& path, bo
       {&statements.find_recording, fmt::format("SELECT {} FROM recordings WHERE call_id = ?1", recording_columns)},
       {&statements.recordings_in_state,
        fmt::format("SELECT {} FROM recordings WHERE state = ?1 ORDER BY started_at, rowid", recording_columns)},
+      {&statements.recordings_after,
+       fmt::format("SELECT {} FROM recordings WHERE call_id > ?1 ORDER BY call_id LIMIT ?2", recording_columns)},
   }};
   for (const auto& [statement, text] : sql) {
     if (const int result = statement->prepare(database, text); result != SQLITE_OK)
@@ -593,6 +596,30 @@ Result<std::optional<RecordingRecord>> Store::find_recording(const std::string& 
 Result<std::vector<RecordingRecord>> Store::recordings_in_state(RecordingState state) const {
   Use use(statements_->recordings_in_state);
   return read_rows(database_, use, use.bind(1, to_string(state)), read_recording, "list recordings by state");
+}
+
+Result<std::vector<RecordingRecord>> Store::recordings_after(std::string_view after_call_id,
+                                                             std::size_t limit) const {
+  Use use(statements_->recordings_after);
+  int bound = use.bind(1, after_call_id);
+  if (bound == SQLITE_OK) bound = use.bind(2, sql_limit(limit));
+  return read_rows(database_, use, bound, read_recording, "list recordings by call id");
+}
+
+Result<void> Store::insert_reattached(const CallRecord* call, const RecordingRecord& recording,
+                                      const CallEventRecord& event) {
+  // IMMEDIATE takes the write lock at once, so a concurrent writer (the daemon
+  // and the CLI may both write) waits in busy_timeout instead of failing later.
+  if (auto begun = sqlite::execute(database_, "BEGIN IMMEDIATE"); !begun)
+    return Error{begun.error().code, fmt::format("re-attach the recording of call {}: {}", recording.call_id,
+                                                 begun.error().detail)};
+  Result<void> written;
+  if (call) written = insert_call(*call);
+  if (written) written = insert_recording(recording);
+  if (written) written = add_event(event);
+  if (written) written = sqlite::execute(database_, "COMMIT");
+  if (!written) (void)sqlite::execute(database_, "ROLLBACK");
+  return written;
 }
 
 }  // namespace deskline::daemon

@@ -86,6 +86,15 @@ class Store {
   Result<std::vector<RecordingRecord>> list_recordings(std::size_t limit) const;
   Result<std::optional<RecordingRecord>> find_recording(const std::string& call_id) const;
   Result<std::vector<RecordingRecord>> recordings_in_state(RecordingState state) const;
+  // Up to limit recordings in call id order, after after_call_id ("" from the
+  // start): a bounded walk over every row.
+  Result<std::vector<RecordingRecord>> recordings_after(std::string_view after_call_id, std::size_t limit) const;
+
+  // An orphan recording given its rows back, in one transaction: the call
+  // (unless call is null: its row survived), the recording and the event that
+  // says so. Nothing is written when any of them fails (a row already there).
+  Result<void> insert_reattached(const CallRecord* call, const RecordingRecord& recording,
+                                 const CallEventRecord& event);
 
  private:
   struct Statements;

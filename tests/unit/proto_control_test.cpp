@@ -13,7 +13,7 @@ TEST(ProtoControl, StatusAndCalls) {
 
   auto calls = parse_request(R"({"cmd":"calls","limit":20})");
   ASSERT_TRUE(calls) << calls.error;
-  EXPECT_EQ(*calls.request, (Request{Command::calls, 20, ""}));
+  EXPECT_EQ(*calls.request, (Request{Command::calls, 20, "", ""}));
 
   auto first_page = parse_request(R"({"cmd":"calls"})");
   ASSERT_TRUE(first_page);
@@ -21,7 +21,7 @@ TEST(ProtoControl, StatusAndCalls) {
 
   auto next_page = parse_request(R"({"cmd":"calls","limit":1000,"before":"0b6c3c8e"})");
   ASSERT_TRUE(next_page) << next_page.error;
-  EXPECT_EQ(*next_page.request, (Request{Command::calls, max_calls_per_page, "0b6c3c8e"}));
+  EXPECT_EQ(*next_page.request, (Request{Command::calls, max_calls_per_page, "0b6c3c8e", ""}));
 }
 
 TEST(ProtoControl, NotAnObject) {
@@ -68,6 +68,22 @@ TEST(ProtoControl, SyncRequests) {
     EXPECT_EQ(parse_request(line).error, "call_id must be a call id") << line;
   EXPECT_EQ(parse_request(R"({"cmd":"sync_retry","call_id":")" + std::string(65, 'a') + R"("})").error,
             "call_id must be a call id");
+}
+
+TEST(ProtoControl, ReattachRecording) {
+  auto reattach = parse_request(R"({"cmd":"reattach_recording","path":"/var/lib/deskline/recordings/a.opus"})");
+  ASSERT_TRUE(reattach) << reattach.error;
+  EXPECT_EQ(reattach.request->command, Command::reattach_recording);
+  EXPECT_EQ(reattach.request->path, "/var/lib/deskline/recordings/a.opus");
+}
+
+TEST(ProtoControl, BadReattachPath) {
+  for (const char* line : {R"({"cmd":"reattach_recording"})", R"({"cmd":"reattach_recording","path":5})",
+                           R"({"cmd":"reattach_recording","path":""})",
+                           R"({"cmd":"reattach_recording","path":"recordings/a.opus"})",
+                           R"({"cmd":"reattach_recording","path":"/tmp/a\u0000.opus"})",
+                           R"({"cmd":"reattach_recording","path":null})"})
+    EXPECT_EQ(parse_request(line).error, "path must be an absolute file path") << line;
 }
 
 TEST(ProtoControlFraming, LinesAsTheyArriveInPieces) {

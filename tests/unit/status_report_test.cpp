@@ -71,5 +71,43 @@ TEST(StatusReport, AudioCaptureWithAndWithoutAStream) {
   EXPECT_EQ(json["B"], (nlohmann::json{{"device", ""}, {"capturing", false}, {"error", "no audio device matches"}}));
 }
 
+TEST(StatusReport, RecordingsCheckCountsAndItsAlarms) {
+  RecordingsCheck::Summary check;
+  EXPECT_EQ(to_json(check), (nlohmann::json{{"checked", false},
+                                            {"checking", false},
+                                            {"files", 0},
+                                            {"rows", 0},
+                                            {"orphans", 0},
+                                            {"missing_files", 0},
+                                            {"problem", nullptr}}));
+  check.checking = true;
+  check.counts = {12, 10, 3, 1};
+  // No alarm before a check has finished: the counts are not known yet.
+  EXPECT_TRUE(recordings_alarms(check).empty());
+
+  check.checked = true;
+  check.checking = false;
+  EXPECT_EQ(to_json(check)["orphans"], 3);
+  EXPECT_EQ(recordings_alarms(check),
+            std::vector<std::string>{"3 recording files have no row in the database (orphans) and 1 recording row names "
+                                     "a file that is missing: `deskline recordings check` lists them, `deskline "
+                                     "recordings check --reattach` gives the orphans their rows back"});
+  check.counts = {12, 12, 1, 0};
+  EXPECT_EQ(recordings_alarms(check),
+            std::vector<std::string>{"1 recording file has no row in the database (orphan): `deskline recordings "
+                                     "check` lists them, `deskline recordings check --reattach` gives the orphans "
+                                     "their rows back"});
+  check.counts = {12, 14, 0, 2};
+  EXPECT_EQ(recordings_alarms(check), std::vector<std::string>{"2 recording rows name a file that is missing: "
+                                                               "`deskline recordings check` lists them"});
+  check.counts = {12, 12, 0, 0};
+  EXPECT_TRUE(recordings_alarms(check).empty());
+  check.problem = "cannot list /r: Permission denied";
+  EXPECT_EQ(to_json(check)["problem"], "cannot list /r: Permission denied");
+  EXPECT_EQ(recordings_alarms(check),
+            std::vector<std::string>{"the recordings check could not look at everything: cannot list /r: Permission "
+                                     "denied"});
+}
+
 }  // namespace
 }  // namespace deskline::daemon

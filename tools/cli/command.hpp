@@ -23,6 +23,7 @@ struct CliContext {
 void add_call_commands(CLI::App& app, CliContext& context);   // calls, status
 void add_demo_command(CLI::App& app, CliContext& context);    // demo
 void add_recording_commands(CLI::App& app, CliContext& context);  // recordings ...
+void add_check_command(CLI::App& recordings, CliContext& context);  // recordings check
 void add_customer_commands(CLI::App& app, CliContext& context);   // customers ...
 void add_analyze_command(CLI::App& app, CliContext& context);     // analyze
 void add_pop_command(CLI::App& app, CliContext& context);         // pop

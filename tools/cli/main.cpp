@@ -100,6 +100,16 @@ int print_status(const config::Config& config, bool as_json) {
       std::cout << fmt::format("  port {:>2} {:<16} {}\n", line.value("port", 0), line.value("name", ""),
                                line.value("state", ""));
   }
+  if (const auto check = response->value("recordings_check", nlohmann::json()); check.is_object()) {
+    if (check.value("checked", false))
+      std::cout << fmt::format("recordings: {} files, {} orphans, {} rows with a missing file{}\n",
+                               check.value("files", 0), check.value("orphans", 0), check.value("missing_files", 0),
+                               check.value("checking", false) ? " (checking again)" : "");
+    else
+      std::cout << "recordings: being checked against the database\n";
+  }
+  for (const auto& alarm : response->value("alarms", nlohmann::json::array()))
+    if (alarm.is_string()) std::cout << "ALARM: " << alarm.get<std::string>() << "\n";
   return 0;
 }
 

@@ -2,7 +2,7 @@
 // the CLI read while the daemon writes), `export` of one call's recording as
 // the original Ogg Opus file or a WAV, and `encode`, which runs the production
 // recording writer on a WAV file (admins convert old archives with it;
-// benchmarks use it).
+// benchmarks use it). `check` is in recordings_check.cpp.
 #include <fmt/format.h>
 
 #include <filesystem>
@@ -302,7 +302,7 @@ void add_export_command(CLI::App& recordings, CliContext& context) {
 CLI::App* recordings_command(CLI::App& app) {
   for (auto* existing : app.get_subcommands([](CLI::App* sub) { return sub->get_name() == "recordings"; }))
     return existing;
-  auto* recordings = app.add_subcommand("recordings", "list call recordings, newest first; export or encode one");
+  auto* recordings = app.add_subcommand("recordings", "list call recordings, newest first; export or encode one; check them against the database");
   recordings->require_subcommand(0, 1);
   return recordings;
 }
@@ -330,6 +330,7 @@ void add_recording_commands(CLI::App& app, CliContext& context) {
   add_list_options(*recordings, context);
   add_export_command(*recordings, context);
   add_encode_command(*recordings, context);
+  add_check_command(*recordings, context);
 }
 
 }  // namespace deskline::tools
