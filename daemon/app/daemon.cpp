@@ -138,7 +138,10 @@ bool Daemon::start() {
   }
   recordings_->recover();
   calls_->recover_interrupted_calls();
-  recordings_->check_retention();
+  recordings_->check_retention(config_.crm.url.empty() ? RecordingService::SyncedCheck()
+                                                       : [this](const RecordingRecord& recording) {
+                                                           return crm_->recording_confirmed(recording);
+                                                         });
   // After recovery, so files it repaired count as what they are; in slices
   // once the io_context runs.
   recordings_check_.emplace(io_, *store_, config_.recordings_dir(), log_);

@@ -343,6 +343,12 @@ CrmSyncStatus CrmSync::status() const {
   return status;
 }
 
+bool CrmSync::recording_confirmed(const RecordingRecord& recording) const {
+  if (!outbox_ || recording.sha256.empty()) return false;
+  const auto item = outbox_->find(recording.call_id, OutboxKind::recording);
+  return item && *item && (*item)->state == OutboxState::done && (*item)->confirmed_sha256 == recording.sha256;
+}
+
 Result<std::size_t> CrmSync::retry(const std::optional<std::string>& call_id) {
   if (!outbox_) return std::size_t{0};
   auto retried = outbox_->retry(call_id, now_us());

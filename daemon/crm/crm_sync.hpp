@@ -63,6 +63,8 @@ class CrmSync : public CallObserver {
   void box_changed(const drivers::BoxIdentity&, bool) override {}
 
   CrmSyncStatus status() const;
+  // Whether the CRM confirmed it stored recording's very bytes (retention).
+  bool recording_confirmed(const RecordingRecord& recording) const;
   // `deskline sync retry`: the items of call_id, or every parked item, now.
   Result<std::size_t> retry(const std::optional<std::string>& call_id);
 

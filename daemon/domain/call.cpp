@@ -81,6 +81,7 @@ std::string_view to_string(RecordingState state) {
     case RecordingState::failed: return "failed";
     case RecordingState::repaired: return "repaired";
     case RecordingState::damaged: return "damaged";
+    case RecordingState::deleted: return "deleted";
   }
   return "";
 }

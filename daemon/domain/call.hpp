@@ -36,8 +36,10 @@ enum class EndReason { on_hook, ring_timeout, hangup_tone, device_lost, shutdown
 // e.g. the disk filled up: the file is valid up to there; or an orphan file
 // re-attached as it is, never closed: it plays up to its last whole page),
 // refused (never started: disk guard, no audio), failed; after a daemon died
-// mid-call, repaired (the file was closed at startup) or damaged (it could not be).
-enum class RecordingState { recording, complete, truncated, refused, failed, repaired, damaged };
+// mid-call, repaired (the file was closed at startup) or damaged (it could not be);
+// deleted: retention removed the file once the CRM had confirmed its digest
+// (the row keeps its sha256, bytes and duration; path is "").
+enum class RecordingState { recording, complete, truncated, refused, failed, repaired, damaged, deleted };
 
 // The words of the edges (SQL rows, JSON, the CLI). Every enum numbers its
 // values from 0 and to_string returns "" past the last, which is how parse_*

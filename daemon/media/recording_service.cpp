@@ -165,28 +165,43 @@ void RecordingService::recover() {
   }
 }
 
-void RecordingService::check_retention() {
+void RecordingService::check_retention(SyncedCheck synced) {
   if (config_.recording.retention_days > 0) {
     const auto cutoff = realtime_us() - std::int64_t{config_.recording.retention_days} * 86'400'000'000;
-    std::size_t old = 0;
-    std::uint64_t bytes = 0;
-    if (const auto rows = store_.list_recordings(0); !rows) {
-      log_.error("retention: cannot list recordings: {}", rows.error().message());
-    } else {
-      for (const auto& row : *rows)
-        if (row.started_at < cutoff && !row.path.empty()) {
-          ++old;
-          bytes += row.bytes;
-        }
+    std::size_t deleted = 0, kept = 0;
+    std::uint64_t freed = 0;
+    const auto rows = store_.list_recordings(0);
+    if (!rows) log_.error("retention: cannot list recordings: {}", rows.error().message());
+    for (const auto& row : rows ? *rows : std::vector<RecordingRecord>{}) {
+      if (row.started_at >= cutoff || row.path.empty() || row.state == RecordingState::recording) continue;
+      if (!synced || !synced(row)) {
+        ++kept;
+        continue;
+      }
+      std::error_code error;
+      if (!std::filesystem::remove(row.path, error) && error) {
+        log_.error("retention: call={} cannot delete {}: {}", row.call_id, row.path, error.message());
+        continue;
+      }
+      auto gone = row;
+      gone.state = RecordingState::deleted;
+      gone.path.clear();
+      if (auto updated = store_.update_recording(gone); !updated)
+        log_.error("retention: call={} deleted {} but cannot say so in its row: {}", row.call_id, row.path,
+                   updated.error().message());
+      ++deleted;
+      freed += row.bytes;
     }
-    if (old > 0)
-      log_.info("retention: {} recordings ({} MiB) are older than {} days; they are deleted only once the CRM has "
-                "received them, and CRM delivery is not configured, so none is deleted",
-                old, bytes >> 20, config_.recording.retention_days);
+    if (deleted > 0)
+      log_.info("retention: deleted {} recordings ({} KiB) older than {} days, each confirmed by the CRM", deleted,
+                freed >> 10, config_.recording.retention_days);
+    if (kept > 0)
+      log_.info("retention: kept {} recordings older than {} days that the CRM has not confirmed{}", kept,
+                config_.recording.retention_days, synced ? "" : " (no CRM is configured: nothing is deleted)");
   }
   retention_timer_.expires_after(std::chrono::hours(24));
-  retention_timer_.async_wait([this](boost::system::error_code error) {
-    if (!error) check_retention();
+  retention_timer_.async_wait([this, synced = std::move(synced)](boost::system::error_code error) {
+    if (!error) check_retention(synced);
   });
 }
 

@@ -37,8 +37,13 @@ class RecordingService : public CallObserver {
 
   // Recordings left "recording" by a daemon that died: repaired, never deleted.
   void recover();
-  // Logs what retention would delete (nothing is deleted before CRM delivery exists).
-  void check_retention();
+  // Whether the CRM has confirmed it has this recording's very bytes.
+  using SyncedCheck = std::function<bool(const RecordingRecord& recording)>;
+  // Retention ([recording] retention_days): a file older than that is
+  // deleted only once synced says the CRM has it (its row becomes
+  // `deleted`); an unsynced one is kept whatever the disk says. Without
+  // synced (no CRM configured) nothing is deleted. Runs now and daily.
+  void check_retention(SyncedCheck synced);
   // Cancels the retention timer (the recordings in progress are finished by
   // MediaWorker::stop and reported through on_result).
   void stop() { retention_timer_.cancel(); }

@@ -268,5 +268,60 @@ at 120 end
   expect_everything_arrived(workspace, crm);
 }
 
+// Retention deletes an old recording only once the CRM has confirmed its
+// digest; an old recording the CRM refused (parked) is kept.
+TEST(CrmSync, RetentionDeletesOnlyWhatTheCrmConfirmed) {
+  const int port = unused_port();
+  Workspace workspace("crm-retention", crm_config(port) + "[recording]\nretention_days = 1\n");
+  write_credentials(workspace);
+  ReferenceCrm crm(workspace, port);
+  const auto fault = nlohmann::json{{"path_suffix", "/recording"}, {"fault", "status"}, {"status", 413}};
+  std::string output;
+  ASSERT_EQ(tools::run_capture({"curl", "-sf", "-X", "POST", fmt::format("http://127.0.0.1:{}/_ref/faults", port),
+                                "-d", fault.dump()},
+                               output),
+            0)
+      << output;
+  const pid_t simulator = workspace.start_daemon_under_sim(workspace.write_scenario(std::string(three_calls) + "at 120 end\n"));
+  ASSERT_GT(simulator, 0);
+  nlohmann::json status;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        status = workspace.cli_json({"sync", "status", "--json"});
+        // Three entries and one recording delivered, the other recording parked.
+        return status.is_object() && status.value("parked", 0) == 1 && status.value("delivered", 0) == 4 &&
+               status.value("backlog", -1) == 0;
+      },
+      std::chrono::seconds(60), "one recording synced and one parked"))
+      << status.dump(2) << workspace.log();
+  ::kill(simulator, SIGTERM);
+  ASSERT_EQ(workspace.wait_for_simulator(simulator), 0) << workspace.log();
+  const auto parked_call = status["parked_items"][0].value("call_id", "");
+  std::string synced_call;
+  for (const auto& recording : workspace.cli_json({"recordings", "--json"}))
+    if (recording.value("call_id", "") != parked_call) synced_call = recording.value("call_id", "");
+  ASSERT_FALSE(synced_call.empty());
+  const auto synced_file = workspace.recording_of(synced_call);
+  const auto parked_file = workspace.recording_of(parked_call);
+  ASSERT_FALSE(synced_file.empty());
+  ASSERT_FALSE(parked_file.empty());
+
+  // Three days pass (the rows say so), and the daemon starts again.
+  ASSERT_EQ(tools::run_capture({"sqlite3", (workspace.dir() / "data" / "deskline.db").string(),
+                                "UPDATE recordings SET started_at = started_at - 3 * 86400000000"},
+                               output),
+            0)
+      << output;
+  ASSERT_EQ(workspace.run_scenario("box A serial=X800-CRM lines=2\nat 3 end\n"), 0) << workspace.log();
+  EXPECT_FALSE(fs::exists(synced_file)) << "a recording the CRM confirmed was kept past retention";
+  EXPECT_TRUE(fs::exists(parked_file)) << "a recording the CRM never confirmed was deleted";
+  for (const auto& recording : workspace.cli_json({"recordings", "--json"})) {
+    if (recording.value("call_id", "") == synced_call) EXPECT_EQ(recording["state"], "deleted") << recording.dump();
+    if (recording.value("call_id", "") == parked_call) EXPECT_EQ(recording["state"], "complete") << recording.dump();
+  }
+  EXPECT_NE(workspace.log().find("retention: deleted 1 recordings"), std::string::npos) << workspace.log();
+  EXPECT_NE(workspace.log().find("retention: kept 1 recordings"), std::string::npos) << workspace.log();
+}
+
 }  // namespace
 }  // namespace deskline::testing

@@ -35,7 +35,7 @@ TEST(DomainWords, EveryValueRoundTripsAndUnknownWordsAreRefused) {
   EXPECT_EQ(check_round_trip(parse_call_state), 2);
   EXPECT_EQ(check_round_trip(parse_outcome), 7);
   EXPECT_EQ(check_round_trip(parse_end_reason), 6);
-  EXPECT_EQ(check_round_trip(parse_recording_state), 7);
+  EXPECT_EQ(check_round_trip(parse_recording_state), 8);
   EXPECT_EQ(check_round_trip(parse_outbox_kind), 2);
   EXPECT_EQ(check_round_trip(parse_outbox_state), 3);
 }
