@@ -136,4 +136,9 @@ class ByteWriter {
   std::vector<std::uint8_t> bytes_;
 };
 
+// True when text is well-formed UTF-8 without NUL bytes (what JSON clients
+// and Vorbis comments need): no overlong forms, surrogates or values past
+// U+10FFFF.
+bool is_valid_utf8(std::string_view text);
+
 }  // namespace deskline::proto

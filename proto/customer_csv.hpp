@@ -17,6 +17,8 @@
 #include <string_view>
 #include <vector>
 
+#include "proto/bytes.hpp"
+
 namespace deskline::proto::customers {
 
 struct PhoneField {
@@ -77,9 +79,8 @@ struct ParsedCustomers {
 };
 ParsedCustomers parse_csv(std::string_view text);
 
-// True when text is well-formed UTF-8 without NUL bytes (stored names must
-// be valid UTF-8 to reach JSON clients).
-bool is_valid_utf8(std::string_view text);
+// Stored names must be valid UTF-8 to reach JSON clients.
+using proto::is_valid_utf8;
 
 // Strips a UTF-8 byte order mark.
 std::string_view without_bom(std::string_view text);

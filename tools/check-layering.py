@@ -18,7 +18,7 @@ ALLOWED = {
     "drivers/x800": {"drivers", "proto"},
     "drivers/audio": {"drivers"},
     "daemon/core": set(),
-    "daemon/domain": {"daemon/core"},
+    "daemon/domain": {"daemon/core", "proto"},
     "daemon/store": {"daemon/domain", "daemon/core"},
     "daemon/directory": {"daemon/store", "daemon/domain", "daemon/core", "proto", "config"},
     # Recording files on disk against their rows: the daemon and the CLI judge them alike.

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "daemon/domain/call_json.hpp"
+#include "proto/bytes.hpp"
 
 namespace deskline::daemon {
 namespace {
@@ -38,31 +39,6 @@ bool is_call_id(std::string_view text) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     const bool dash_here = i == 8 || i == 13 || i == 18 || i == 23;
     if (dash_here ? text[i] != '-' : !std::isxdigit(static_cast<unsigned char>(text[i]))) return false;
-  }
-  return true;
-}
-
-// Vorbis comments are UTF-8; anything else is not ours, and would not survive JSON.
-bool is_utf8(std::string_view text) {
-  for (std::size_t i = 0; i < text.size();) {
-    const auto byte = static_cast<unsigned char>(text[i]);
-    if (byte == 0) return false;
-    if (byte < 0x80) {
-      ++i;
-      continue;
-    }
-    const std::size_t length = (byte & 0xE0) == 0xC0 ? 2 : (byte & 0xF0) == 0xE0 ? 3 : (byte & 0xF8) == 0xF0 ? 4 : 0;
-    if (length == 0 || i + length > text.size()) return false;
-    std::uint32_t code = byte & (0x7F >> length);
-    for (std::size_t k = 1; k < length; ++k) {
-      const auto next = static_cast<unsigned char>(text[i + k]);
-      if ((next & 0xC0) != 0x80) return false;
-      code = (code << 6) | (next & 0x3F);
-    }
-    // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
-    const std::uint32_t minimum = length == 2 ? 0x80 : length == 3 ? 0x800 : 0x10000;
-    if (code < minimum || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return false;
-    i += length;
   }
   return true;
 }
@@ -128,7 +104,8 @@ RecordingTagsParse parse_recording_comments(std::span<const std::string> comment
       if (value.size() > max_tag_value_bytes)
         return refuse(RecordingTagError::value_too_long,
                       fmt::format("{} has {} bytes (at most {})", known_tags[index], value.size(), max_tag_value_bytes));
-      if (!is_utf8(value)) return refuse(RecordingTagError::not_utf8, known_tags[index]);
+      if (!proto::is_valid_utf8(value))  // Vorbis comments are UTF-8
+        return refuse(RecordingTagError::not_utf8, known_tags[index]);
       values[index] = value;
     }
   }

@@ -56,6 +56,15 @@ class ReferenceCrm {
     tools::wait_for(pid_, std::chrono::seconds(10));
   }
 
+  // Queues faults (an object or a list, tools/crm-ref/README.md).
+  void inject(const nlohmann::json& faults) const {
+    std::string output;
+    EXPECT_EQ(tools::run_capture({"curl", "-sf", "-X", "POST", fmt::format("http://127.0.0.1:{}/_ref/faults", port_),
+                                  "-d", faults.dump()},
+                                 output),
+              0)
+        << output;
+  }
   nlohmann::json get(const std::string& path) const {
     std::string output;
     tools::run_capture({"curl", "-sf", fmt::format("http://127.0.0.1:{}{}", port_, path)}, output);
@@ -171,12 +180,7 @@ TEST(CrmSync, FaultsDuringEntriesAndUploadsLeaveEverythingThereOnce) {
       {{"path_suffix", "/recording"}, {"fault", "wrong_digest"}},
       {{"path_prefix", "/v1/calls"}, {"fault", "status"}, {"status", 500}, {"times", 2}},
   });
-  std::string output;
-  ASSERT_EQ(tools::run_capture({"curl", "-sf", "-X", "POST", fmt::format("http://127.0.0.1:{}/_ref/faults", port),
-                                "-d", faults.dump()},
-                               output),
-            0)
-      << output;
+  crm.inject(faults);
   const pid_t simulator =
       workspace.start_daemon_under_sim(workspace.write_scenario(std::string(three_calls) + "at 150 end\n"));
   ASSERT_GT(simulator, 0);
@@ -217,12 +221,7 @@ TEST(CrmSync, AParkedItemShowsWhyAndGoesThroughAfterRetry) {
   ReferenceCrm crm(workspace, port);
   const auto fault = nlohmann::json{{"path_prefix", "/v1/calls"}, {"method", "PUT"}, {"fault", "status"},
                                     {"status", 413}, {"times", 1}};
-  std::string output;
-  ASSERT_EQ(tools::run_capture({"curl", "-sf", "-X", "POST", fmt::format("http://127.0.0.1:{}/_ref/faults", port),
-                                "-d", fault.dump()},
-                               output),
-            0)
-      << output;
+  crm.inject(fault);
   const pid_t simulator = workspace.start_daemon_under_sim(workspace.write_scenario(R"(box A serial=X800-PARK lines=1
 at 0.5 A:1 ring cadence=1.0/2.0 count=1
 at 0.6 A:1 callerid number=13812345678
@@ -245,10 +244,10 @@ at 120 end
   ASSERT_TRUE(wait_until([&] { return crm.calls().size() == 1; }, std::chrono::seconds(30),
                          "the second call on the CRM"))
       << workspace.log();
-  const auto text = tools::run_capture({bin("deskline").string(), "--config", workspace.config_path().string(), "sync",
-                                        "status"},
-                                       output);
-  EXPECT_EQ(text, 0);
+  std::string output;
+  EXPECT_EQ(tools::run_capture({bin("deskline").string(), "--config", workspace.config_path().string(), "sync", "status"},
+                               output),
+            0);
   EXPECT_NE(output.find("parked    1 item(s)"), std::string::npos) << output;
 
   output.clear();
@@ -276,12 +275,7 @@ TEST(CrmSync, RetentionDeletesOnlyWhatTheCrmConfirmed) {
   write_credentials(workspace);
   ReferenceCrm crm(workspace, port);
   const auto fault = nlohmann::json{{"path_suffix", "/recording"}, {"fault", "status"}, {"status", 413}};
-  std::string output;
-  ASSERT_EQ(tools::run_capture({"curl", "-sf", "-X", "POST", fmt::format("http://127.0.0.1:{}/_ref/faults", port),
-                                "-d", fault.dump()},
-                               output),
-            0)
-      << output;
+  crm.inject(fault);
   const pid_t simulator = workspace.start_daemon_under_sim(workspace.write_scenario(std::string(three_calls) + "at 120 end\n"));
   ASSERT_GT(simulator, 0);
   nlohmann::json status;
@@ -307,6 +301,7 @@ TEST(CrmSync, RetentionDeletesOnlyWhatTheCrmConfirmed) {
   ASSERT_FALSE(parked_file.empty());
 
   // Three days pass (the rows say so), and the daemon starts again.
+  std::string output;
   ASSERT_EQ(tools::run_capture({"sqlite3", (workspace.dir() / "data" / "deskline.db").string(),
                                 "UPDATE recordings SET started_at = started_at - 3 * 86400000000"},
                                output),
