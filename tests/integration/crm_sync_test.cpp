@@ -267,6 +267,50 @@ at 120 end
   expect_everything_arrived(workspace, crm);
 }
 
+// SIGKILL while the CRM holds a call entry's answer, and again while it
+// holds an upload's: after each restart the item goes again, and the CRM
+// ends up with one entry and one stored recording (the repeats carry the
+// same webhook-id and bytes, so they change nothing).
+TEST(CrmSync, SigkillWhileAnEntryAndAnUploadAreInFlightLosesAndDoublesNothing) {
+  const int port = unused_port();
+  Workspace workspace("crm-kill", crm_config(port));
+  write_credentials(workspace);
+  ReferenceCrm crm(workspace, port);
+  crm.inject(nlohmann::json::array(
+      {{{"path_prefix", "/v1/calls"}, {"method", "PUT"}, {"fault", "slow"}, {"delay", 60}},
+       {{"path_suffix", "/recording"}, {"fault", "slow"}, {"delay", 60}}}));
+  const pid_t simulator = workspace.start_daemon_under_sim(workspace.write_scenario(R"(box A serial=X800-KILL lines=1
+at 0.5 A:1 callerid number=13812345678
+at 1.0 A:1 ring cadence=1.0/2.0 count=1
+at 2.0 A:1 offhook
+at 2.2 A:1 play tone=440 level=-15 duration=2
+at 4.5 A:1 onhook
+# the entry's answer is held back by the CRM: killed while it waits
+at 9.0 restart signal=kill
+# the entry goes again; the upload's answer is held back: killed again
+at 18.0 restart signal=kill
+at 90 end
+)"));
+  ASSERT_GT(simulator, 0);
+  EXPECT_TRUE(wait_until(
+      [&] {
+        const auto stored = crm.calls();
+        return stored.size() == 1 && stored.begin()->second["recording"].is_object() &&
+               crm.get("/_ref/faults")["faults"].empty() &&
+               workspace.cli_json({"sync", "status", "--json"}).value("backlog", -1) == 0;
+      },
+      std::chrono::seconds(80), "the call and its recording on the CRM after two kills"))
+      << workspace.log();
+  ::kill(simulator, SIGTERM);
+  EXPECT_EQ(workspace.wait_for_simulator(simulator), 0) << workspace.log();
+  expect_everything_arrived(workspace, crm);
+  const auto call = crm.calls().begin()->second;
+  // Each kill found its request in flight: both went again.
+  EXPECT_GE(call["entry_puts"].get<int>(), 2) << call.dump(2);
+  EXPECT_GE(call["recording"]["puts"].get<int>(), 2) << call.dump(2);
+  EXPECT_EQ(call["recording"]["writes"], 1) << call.dump(2);
+}
+
 // Retention deletes an old recording only once the CRM has confirmed its
 // digest; an old recording the CRM refused (parked) is kept.
 TEST(CrmSync, RetentionDeletesOnlyWhatTheCrmConfirmed) {
