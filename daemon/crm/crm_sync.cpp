@@ -128,6 +128,9 @@ Result<void> CrmSync::start() {
     if (!client) return Error{client.error().code, fmt::format("crm.url: {}", client.error().message())};
     slots_.push_back(std::make_unique<Slot>(Slot{std::move(*client), false}));
   }
+  // What waited out a back-off before the restart goes now: the cause was
+  // often what the admin just fixed.
+  if (auto due = outbox_->due_now(now_us()); !due) return due.error();
   running_ = true;
   log_.info("crm: syncing calls and recordings to {} ({} at once)", config_.url, config_.max_in_flight);
   kick();

@@ -50,7 +50,7 @@ Result<OutboxItem> read_item(const Use& row) {
 }  // namespace
 
 struct CrmOutbox::Statements {
-  Statement set_queueing, due, next_due, find, keep_body, delivered, failed, resend_entry, retry_call, retry_parked,
+  Statement set_queueing, due_now, due, next_due, find, keep_body, delivered, failed, resend_entry, retry_call, retry_parked,
       summary, in_state, recording_settled;
 };
 
@@ -63,8 +63,9 @@ Result<std::unique_ptr<CrmOutbox>> CrmOutbox::open(sqlite::Connection connection
   sqlite3* database = connection.database;
   std::unique_ptr<CrmOutbox> outbox(new CrmOutbox(std::move(connection)));
   auto& statements = *outbox->statements_;
-  const std::array<std::pair<Statement*, std::string>, 13> sql = {{
+  const std::array<std::pair<Statement*, std::string>, 14> sql = {{
       {&statements.set_queueing, "UPDATE meta SET value = ?1 WHERE key = 'crm_outbox'"},
+      {&statements.due_now, "UPDATE crm_outbox SET next_at = ?1 WHERE state = 'pending' AND next_at > ?1"},
       // A recording waits for an acknowledged entry of its call.
       {&statements.due,
        fmt::format("SELECT {} FROM crm_outbox AS item WHERE state = 'pending' AND next_at <= ?1 AND (kind = 'call' OR "
@@ -196,6 +197,10 @@ Result<std::size_t> CrmOutbox::retry(const std::optional<std::string>& call_id, 
                          : write(statements_->retry_parked, {now}, "crm outbox: retry parked");
   if (!written) return written.error();
   return static_cast<std::size_t>(sqlite3_changes(connection_.database));
+}
+
+Result<void> CrmOutbox::due_now(WallTimeUs now) {
+  return write(statements_->due_now, {now}, "crm outbox: due now");
 }
 
 Result<OutboxSummary> CrmOutbox::summary() const {

@@ -64,6 +64,10 @@ class CrmOutbox {
   // now with their failures forgotten; how many.
   Result<std::size_t> retry(const std::optional<std::string>& call_id, WallTimeUs now);
 
+  // Every pending item due at now, keeping its failure count (a restart,
+  // often after the admin fixed what failed, tries at once).
+  Result<void> due_now(WallTimeUs now);
+
   Result<OutboxSummary> summary() const;
   // Items in state, oldest first, at most limit.
   Result<std::vector<OutboxItem>> in_state(OutboxState state, std::size_t limit) const;

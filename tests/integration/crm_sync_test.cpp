@@ -32,16 +32,37 @@ int unused_port() {
 }
 
 // The reference CRM on a port, with the workspace's token and secret.
+// A test CA and a certificate for 127.0.0.1 (and the name crm.test, not
+// localhost) in folder: ca.pem, server.pem, server.key.
+void make_certificates(const fs::path& folder) {
+  const auto run = [&](std::vector<std::string> arguments) {
+    arguments.insert(arguments.begin(), {"sh", "-c", "cd \"$0\" && exec \"$@\"", folder.string(), "openssl"});
+    std::string output;
+    ASSERT_EQ(run_with_stderr(arguments, output), 0) << output;
+  };
+  run({"req", "-x509", "-new", "-nodes", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-keyout",
+       "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=deskline test CA"});
+  run({"req", "-new", "-nodes", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-keyout", "server.key",
+       "-out", "server.csr", "-subj", "/CN=crm.test", "-addext", "subjectAltName=DNS:crm.test,IP:127.0.0.1"});
+  run({"x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out",
+       "server.pem", "-days", "2", "-copy_extensions", "copy"});
+}
+
 class ReferenceCrm {
  public:
-  ReferenceCrm(const Workspace& workspace, int port) : port_(port) {
+  // With tls_folder (make_certificates), it serves HTTPS.
+  ReferenceCrm(const Workspace& workspace, int port, const fs::path& tls_folder = {})
+      : port_(port), tls_folder_(tls_folder) {
     tools::SpawnOptions options;
     options.stdout_path = workspace.dir() / "crm-ref.out";
     options.stderr_path = workspace.dir() / "crm-ref.err";
-    pid_ = tools::spawn({bin("deskline-crm-ref").string(), "--data", (workspace.dir() / "crm").string(),
-                         "--token-file", (workspace.dir() / "crm-token").string(), "--signing-secret-file",
-                         (workspace.dir() / "crm-secret").string(), "--port", std::to_string(port)},
-                        options);
+    std::vector<std::string> argv{bin("deskline-crm-ref").string(), "--data", (workspace.dir() / "crm").string(),
+                                  "--token-file", (workspace.dir() / "crm-token").string(), "--signing-secret-file",
+                                  (workspace.dir() / "crm-secret").string(), "--port", std::to_string(port)};
+    if (!tls_folder.empty())
+      argv.insert(argv.end(), {"--tls-cert", (tls_folder / "server.pem").string(), "--tls-key",
+                               (tls_folder / "server.key").string()});
+    pid_ = tools::spawn(argv, options);
     const auto out = workspace.dir() / "crm-ref.out";
     EXPECT_TRUE(wait_until(
         [&] {
@@ -67,7 +88,12 @@ class ReferenceCrm {
   }
   nlohmann::json get(const std::string& path) const {
     std::string output;
-    tools::run_capture({"curl", "-sf", fmt::format("http://127.0.0.1:{}{}", port_, path)}, output);
+    if (tls_folder_.empty())
+      tools::run_capture({"curl", "-sf", fmt::format("http://127.0.0.1:{}{}", port_, path)}, output);
+    else
+      tools::run_capture({"curl", "-sf", "--cacert", (tls_folder_ / "ca.pem").string(),
+                          fmt::format("https://127.0.0.1:{}{}", port_, path)},
+                         output);
     return nlohmann::json::parse(output, nullptr, false);
   }
   // Stored calls by id.
@@ -82,6 +108,7 @@ class ReferenceCrm {
 
  private:
   int port_;
+  fs::path tls_folder_;
   pid_t pid_ = -1;
 };
 
@@ -311,6 +338,63 @@ at 90 end
   EXPECT_EQ(call["recording"]["writes"], 1) << call.dump(2);
 }
 
+// TLS: the sync refuses a certificate it cannot trust and one for another
+// host name, and delivers once the test CA is its ca_file.
+TEST(CrmSync, TlsTrustsTheGivenCaAndChecksTheHostName) {
+  const int port = unused_port();
+  Workspace workspace("crm-tls");
+  write_credentials(workspace);
+  const auto tls = workspace.dir() / "tls";
+  fs::create_directories(tls);
+  make_certificates(tls);
+  ReferenceCrm crm(workspace, port, tls);
+  const auto with_crm = [&](const std::string& crm_section) {
+    std::ifstream in(workspace.config_path());
+    std::string config((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    config = config.substr(0, config.find("[crm]")) + crm_section;
+    std::ofstream(workspace.config_path()) << config;
+  };
+  const std::string secrets = "token_file = \"crm-token\"\nsigning_secret_file = \"crm-secret\"\n";
+  const std::string one_missed_call =
+      "box A serial=X800-TLS lines=1\nat 0.5 A:1 ring cadence=1.0/2.0 count=1\nat 60 end\n";
+  // Runs the daemon until the sync status satisfies done; that status.
+  const auto run_until = [&](const std::string& what, auto done) {
+    const pid_t simulator = workspace.start_daemon_under_sim(workspace.write_scenario(one_missed_call));
+    nlohmann::json status;
+    EXPECT_TRUE(wait_until(
+        [&] {
+          status = workspace.cli_json({"sync", "status", "--json"});
+          return status.is_object() && done(status);
+        },
+        std::chrono::seconds(40), what))
+        << status.dump(2) << workspace.log();
+    ::kill(simulator, SIGTERM);
+    EXPECT_EQ(workspace.wait_for_simulator(simulator), 0) << workspace.log();
+    return status;
+  };
+  const auto failed_with = [](const std::string& words) {
+    return [words](const nlohmann::json& status) {
+      return status["last_failure"].is_string() &&
+             status["last_failure"].get<std::string>().find(words) != std::string::npos;
+    };
+  };
+
+  with_crm(fmt::format("[crm]\nurl = \"https://127.0.0.1:{}\"\n", port) + secrets);  // the system's CAs
+  auto status = run_until("a refusal of the untrusted certificate", failed_with("certificate"));
+  EXPECT_EQ(status.value("delivered", -1), 0);
+  with_crm(fmt::format("[crm]\nurl = \"https://localhost:{}\"\nca_file = \"tls/ca.pem\"\n", port) + secrets);
+  status = run_until("a refusal of the certificate for another name", failed_with("does not name localhost"));
+  EXPECT_EQ(status.value("delivered", -1), 0);
+  EXPECT_TRUE(crm.calls().empty());
+  with_crm(fmt::format("[crm]\nurl = \"https://127.0.0.1:{}\"\nca_file = \"tls/ca.pem\"\n", port) + secrets);
+  // The calls held back and this run's: all arrive.
+  run_until("every call delivered over TLS", [&](const nlohmann::json& s) {
+    return s.value("backlog", -1) == 0 && s.value("delivered", 0) == static_cast<int>(workspace.calls().size());
+  });
+  EXPECT_GE(crm.calls().size(), 2u);
+  EXPECT_EQ(crm.calls().size(), workspace.calls().size());
+}
+
 // Retention deletes an old recording only once the CRM has confirmed its
 // digest; an old recording the CRM refused (parked) is kept.
 TEST(CrmSync, RetentionDeletesOnlyWhatTheCrmConfirmed) {
@@ -355,8 +439,9 @@ TEST(CrmSync, RetentionDeletesOnlyWhatTheCrmConfirmed) {
   EXPECT_FALSE(fs::exists(synced_file)) << "a recording the CRM confirmed was kept past retention";
   EXPECT_TRUE(fs::exists(parked_file)) << "a recording the CRM never confirmed was deleted";
   for (const auto& recording : workspace.cli_json({"recordings", "--json"})) {
-    if (recording.value("call_id", "") == synced_call) EXPECT_EQ(recording["state"], "deleted") << recording.dump();
-    if (recording.value("call_id", "") == parked_call) EXPECT_EQ(recording["state"], "complete") << recording.dump();
+    const auto id = recording.value("call_id", "");
+    if (id == synced_call || id == parked_call)
+      EXPECT_EQ(recording["state"], id == synced_call ? "deleted" : "complete") << recording.dump();
   }
   EXPECT_NE(workspace.log().find("retention: deleted 1 recordings"), std::string::npos) << workspace.log();
   EXPECT_NE(workspace.log().find("retention: kept 1 recordings"), std::string::npos) << workspace.log();

@@ -168,6 +168,12 @@ TEST_F(CrmOutboxTest, FailuresBackOffOrParkAndRetryBringsThemBack) {
   EXPECT_EQ(b.next_at, t0 + 10);
   EXPECT_EQ(outbox_->retry(std::string("a"), t0 + 20).value(), 1u);
   EXPECT_EQ(item("a", OutboxKind::call).next_at, t0 + 20);
+
+  // A restart: what waits out a back-off is due at once, its failures kept.
+  ASSERT_TRUE(outbox_->failed(item("a", OutboxKind::call), 503, "503", t0 + 20, t0 + 60'000'000));
+  ASSERT_TRUE(outbox_->due_now(t0 + 30));
+  EXPECT_EQ(item("a", OutboxKind::call).next_at, t0 + 30);
+  EXPECT_EQ(item("a", OutboxKind::call).attempts, 1);
 }
 
 TEST_F(CrmOutboxTest, ARecordingTheCrmCannotPlaceSendsItsEntryAgainFirst) {

@@ -13,7 +13,7 @@ TEST(ProtoControl, StatusAndCalls) {
 
   auto calls = parse_request(R"({"cmd":"calls","limit":20})");
   ASSERT_TRUE(calls) << calls.error;
-  EXPECT_EQ(*calls.request, (Request{Command::calls, 20, "", ""}));
+  EXPECT_EQ(*calls.request, (Request{Command::calls, 20, "", "", ""}));
 
   auto first_page = parse_request(R"({"cmd":"calls"})");
   ASSERT_TRUE(first_page);
@@ -21,7 +21,7 @@ TEST(ProtoControl, StatusAndCalls) {
 
   auto next_page = parse_request(R"({"cmd":"calls","limit":1000,"before":"0b6c3c8e"})");
   ASSERT_TRUE(next_page) << next_page.error;
-  EXPECT_EQ(*next_page.request, (Request{Command::calls, max_calls_per_page, "0b6c3c8e", ""}));
+  EXPECT_EQ(*next_page.request, (Request{Command::calls, max_calls_per_page, "0b6c3c8e", "", ""}));
 }
 
 TEST(ProtoControl, NotAnObject) {
