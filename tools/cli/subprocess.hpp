@@ -17,6 +17,7 @@ struct SpawnOptions {
   std::optional<std::filesystem::path> stdout_path;  // else inherited
   std::optional<std::filesystem::path> stderr_path;
   int stdout_fd = -1;  // dup'ed onto the child's stdout when >= 0
+  int stdin_fd = -1;   // dup'ed onto the child's stdin when >= 0, else inherited
 };
 
 // Returns the child's pid, or -1 with errno set.
