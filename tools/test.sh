@@ -4,7 +4,7 @@
 # 1. g++ build: unit, integration (real binaries under deskline-sim), fuzz seed replays.
 # 2. clang build with ASan+UBSan: the same unit and integration tests, then each
 #    libFuzzer target for FUZZ_SECONDS (default 60 for the X800 decoder, 10 for each of the
-#    other 13: the suite stays within ~35 minutes on 2 cores).
+#    other 15 (every tests/fuzz/fuzz_*.cpp): the suite stays within ~35 minutes on 2 cores).
 # Both builds treat warnings as errors, and a test that needs a missing tool
 # (espeak-ng, sox, minimodem, ffmpeg, chromium, Xvfb, root, ...) fails here
 # instead of skipping (DESKLINE_REQUIRE_TOOLS). Each stage prints how long

@@ -12,6 +12,14 @@ namespace deskline::daemon {
 namespace asio = boost::asio;
 using stream_protocol = asio::local::stream_protocol;
 
+namespace {
+// One answer line. Text from outside (a CRM's answer body) may not be UTF-8:
+// replaced, not thrown.
+std::string dump(const nlohmann::json& response) {
+  return response.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+}  // namespace
+
 class ControlServer::Session : public daemon::Session, public std::enable_shared_from_this<Session> {
  public:
   Session(stream_protocol::socket socket, ControlServer& server)
@@ -68,10 +76,10 @@ class ControlServer::Session : public daemon::Session, public std::enable_shared
     const auto parsed = proto::control::parse_request(line);
     const auto response =
         parsed ? server_.handler_(*parsed.request) : nlohmann::json{{"ok", false}, {"error", parsed.error}};
-    do_write(response.dump() + "\n", false);
+    do_write(dump(response), false);
   }
 
-  void reply_and_close(const nlohmann::json& response) { do_write(response.dump() + "\n", true); }
+  void reply_and_close(const nlohmann::json& response) { do_write(dump(response), true); }
 
   void do_write(std::string text, bool close_after) {
     arm_timer(write_timeout);

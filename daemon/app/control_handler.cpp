@@ -23,6 +23,7 @@ nlohmann::json ControlHandler::handle(const proto::control::Request& request) {
     }
     case proto::control::Command::sync_status: {
       auto answer = to_json(crm_.status(), drivers::realtime_us(), true);
+      answer["customers"] = to_json(customer_pull_.status());
       answer["ok"] = true;
       return answer;
     }
@@ -30,6 +31,11 @@ nlohmann::json ControlHandler::handle(const proto::control::Request& request) {
       const auto retried = crm_.retry(request.call_id.empty() ? std::nullopt : std::optional(request.call_id));
       if (!retried) return {{"ok", false}, {"error", retried.error().message()}};
       return {{"ok", true}, {"retried", *retried}};
+    }
+    case proto::control::Command::customers_sync: {
+      const auto pull = customer_pull_.pull_now();
+      if (!pull) return {{"ok", false}, {"error", "the customer pull is off ([crm] url is empty)"}};
+      return {{"ok", true}, {"pull", *pull}};
     }
     case proto::control::Command::reattach_recording: return reattach_recording(request.path);
   }
@@ -57,6 +63,7 @@ nlohmann::json ControlHandler::status() const {
   for (auto& alarm : recordings_alarms(check)) status["alarms"].push_back(std::move(alarm));
   status["connections"] = connections_();
   status["crm"] = to_json(crm_.status(), drivers::realtime_us(), false);
+  status["crm"]["customers"] = to_json(customer_pull_.status());
   status["ok"] = true;
   status["web_page"] = web_page_;
   status["pid"] = ::getpid();

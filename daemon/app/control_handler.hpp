@@ -13,6 +13,7 @@
 #include "daemon/calls/call_service.hpp"
 #include "daemon/core/log.hpp"
 #include "daemon/crm/crm_sync.hpp"
+#include "daemon/crm/customer_pull.hpp"
 #include "daemon/media/media_worker.hpp"
 #include "daemon/media/recording_service.hpp"
 #include "daemon/store/store.hpp"
@@ -33,10 +34,10 @@ class ControlHandler {
   static constexpr std::uint64_t max_reattach_bytes = 16ULL << 20;
 
   ControlHandler(const CallService& calls, Store& store, const MediaWorker& media, const RecordingService& recordings,
-                 RecordingsCheck& recordings_check, CrmSync& crm, std::filesystem::path recordings_dir,
-                 std::string web_page, ConnectionStats connections, Logger& log)
+                 RecordingsCheck& recordings_check, CrmSync& crm, CustomerPull& customer_pull,
+                 std::filesystem::path recordings_dir, std::string web_page, ConnectionStats connections, Logger& log)
       : calls_(calls), store_(store), media_(media), recordings_(recordings), recordings_check_(recordings_check),
-        crm_(crm), recordings_dir_(std::move(recordings_dir)), web_page_(std::move(web_page)),
+        crm_(crm), customer_pull_(customer_pull), recordings_dir_(std::move(recordings_dir)), web_page_(std::move(web_page)),
         connections_(std::move(connections)), log_(log) {}
 
   nlohmann::json handle(const proto::control::Request& request);
@@ -54,6 +55,7 @@ class ControlHandler {
   const RecordingService& recordings_;
   RecordingsCheck& recordings_check_;
   CrmSync& crm_;
+  CustomerPull& customer_pull_;
   std::filesystem::path recordings_dir_;
   std::string web_page_;
   ConnectionStats connections_;

@@ -136,6 +136,11 @@ bool Daemon::start() {
     log_.error("cannot start the CRM sync: {}", started.error().message());
     return false;
   }
+  customer_pull_.emplace(io_, config_.crm, *directory_, log_);
+  if (auto started = customer_pull_->start(); !started) {
+    log_.error("cannot start the customer pull: {}", started.error().message());
+    return false;
+  }
   recordings_->recover();
   calls_->recover_interrupted_calls();
   recordings_->check_retention(config_.crm.url.empty() ? RecordingService::SyncedCheck()
@@ -224,7 +229,7 @@ bool Daemon::start_servers(std::optional<gid_t> desk_group) {
   }
 
   control_handler_.emplace(
-      *calls_, *store_, *media_, *recordings_, *recordings_check_, *crm_, config_.recordings_dir(),
+      *calls_, *store_, *media_, *recordings_, *recordings_check_, *crm_, *customer_pull_, config_.recordings_dir(),
       web_page_address(token),
       [this] {
         auto control_json = to_json(control_->counters());
@@ -276,6 +281,7 @@ void Daemon::stop() {
   signals_.cancel(ignored);
   database_watch_.cancel();
   if (crm_) crm_->stop();  // what is not acknowledged stays queued for the next start
+  if (customer_pull_) customer_pull_->stop();  // the cursor of the last page applied is kept
   // The calls in progress end first, while the recorder and the pop clients
   // can still hear it; the box goes next so no new call starts.
   if (calls_) calls_->interrupt_all(realtime_us());

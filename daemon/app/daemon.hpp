@@ -25,6 +25,7 @@
 #include "daemon/calls/call_service.hpp"
 #include "daemon/core/log.hpp"
 #include "daemon/crm/crm_sync.hpp"
+#include "daemon/crm/customer_pull.hpp"
 #include "daemon/directory/directory.hpp"
 #include "daemon/media/media_worker.hpp"
 #include "daemon/media/recording_service.hpp"
@@ -69,6 +70,7 @@ class Daemon {
   std::optional<MediaWorker> media_;
   std::optional<RecordingService> recordings_;
   std::optional<CrmSync> crm_;
+  std::optional<CustomerPull> customer_pull_;  // writes directory_
   std::optional<RecordingsCheck> recordings_check_;
   std::optional<PopSocketServer> pop_socket_;
   std::optional<HttpServer> http_;

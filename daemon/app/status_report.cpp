@@ -100,6 +100,42 @@ nlohmann::json to_json(const CrmSyncStatus& sync, WallTimeUs now, bool with_park
   return json;
 }
 
+nlohmann::json to_json(const CustomerPullStatus& pull) {
+  auto time = [](const std::optional<WallTimeUs>& at) {
+    return at ? nlohmann::json(format_iso8601(*at)) : nlohmann::json(nullptr);
+  };
+  auto text = [](const std::string& value) { return value.empty() ? nlohmann::json(nullptr) : nlohmann::json(value); };
+  nlohmann::json last = nullptr;
+  if (pull.last) {
+    const auto& run = *pull.last;
+    last = {{"number", run.number},
+            {"started_at", format_iso8601(run.started_at)},
+            {"finished_at", format_iso8601(run.finished_at)},
+            {"ok", run.ok},
+            {"pages", run.pages},
+            {"applied", run.inserted + run.updated},
+            {"new", run.inserted},
+            {"updated", run.updated},
+            {"unchanged", run.unchanged},
+            {"deleted", run.deleted},
+            {"refused", run.refused},
+            {"numbers_left_out", run.numbers_left_out},
+            {"problems", run.problems},
+            {"error", text(run.error)}};
+  }
+  return {{"enabled", pull.enabled},
+          {"poll_s", pull.poll_s},
+          {"pulling", pull.pulling},
+          {"pulls_started", pull.started},
+          {"cursor", pull.cursor},
+          {"cursor_refused", pull.cursor_refused},
+          {"next_pull_at", time(pull.next_pull_at)},
+          {"last_success_at", time(pull.last_success_at)},
+          {"last_error_at", time(pull.last_error_at)},
+          {"last_error", text(pull.last_error)},
+          {"last_pull", last}};
+}
+
 nlohmann::json to_json(const RecordingsCheck::Summary& check) {
   return {{"checked", check.checked},
           {"checking", check.checking},

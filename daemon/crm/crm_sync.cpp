@@ -4,7 +4,6 @@
 
 #include <array>
 #include <fstream>
-#include <sstream>
 
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
@@ -23,19 +22,6 @@ std::string hex(std::span<const std::uint8_t> bytes) {
   std::string text;
   for (const auto byte : bytes) text += fmt::format("{:02x}", byte);
   return text;
-}
-
-// The first line of a secret file, without surrounding white space.
-Result<std::string> read_secret_file(const std::filesystem::path& path, std::string_view key) {
-  std::ifstream file(path);
-  std::string line;
-  if (!file || !std::getline(file, line))
-    return Error{std::make_error_code(std::errc::io_error), fmt::format("crm.{}: cannot read {}", key, path.string())};
-  const auto first = line.find_first_not_of(" \t\r");
-  const auto last = line.find_last_not_of(" \t\r");
-  if (first == std::string::npos)
-    return Error{std::make_error_code(std::errc::invalid_argument), fmt::format("crm.{}: {} is empty", key, path.string())};
-  return line.substr(first, last - first + 1);
 }
 
 constexpr std::size_t slice_bytes = 64 * 1024;
@@ -108,16 +94,9 @@ Result<void> CrmSync::start() {
   if (auto queueing = outbox_->set_queueing(!config_.url.empty()); !queueing) return queueing.error();
   if (config_.url.empty()) return {};
 
-  auto token = read_secret_file(config_.token_file, "token_file");
-  if (!token) return token.error();
-  token_ = std::move(*token);
-  auto secret = read_secret_file(config_.signing_secret_file, "signing_secret_file");
-  if (!secret) return secret.error();
-  auto parsed = proto::webhook::parse_secret(*secret);
-  if (!parsed)
-    return Error{parsed.error, fmt::format("crm.signing_secret_file: {}: {}", config_.signing_secret_file.string(),
-                                           make_error_code(parsed.error).message())};
-  key_ = std::move(*parsed.key);
+  auto credentials = read_crm_credentials(config_);
+  if (!credentials) return credentials.error();
+  credentials_ = std::move(*credentials);
 
   CrmClientSettings settings;
   settings.base_url = config_.url;
@@ -192,14 +171,6 @@ void CrmSync::arm_timer() {
   });
 }
 
-std::vector<std::pair<std::string, std::string>> CrmSync::signed_headers(const std::string& id, std::string_view body) {
-  const auto timestamp = now_us() / 1'000'000;
-  return {{"Authorization", "Bearer " + token_},
-          {"webhook-id", id},
-          {"webhook-timestamp", std::to_string(timestamp)},
-          {"webhook-signature", proto::webhook::sign(*key_, id, timestamp, body)}};
-}
-
 void CrmSync::send_entry(Slot& slot, const OutboxItem& item) {
   const auto call = store_.find_call(item.call_id);
   if (!call || !*call) {
@@ -220,7 +191,8 @@ void CrmSync::send_entry(Slot& slot, const OutboxItem& item) {
   CrmRequest request;
   request.method = CrmRequest::Method::put;
   request.target = "/v1/calls/" + item.call_id;
-  request.headers = signed_headers(fmt::format("call-{}-r{}", item.call_id, item.revision), body);
+  request.headers =
+      signed_headers(*credentials_, fmt::format("call-{}-r{}", item.call_id, item.revision), now_us() / 1'000'000, body);
   request.headers.emplace_back("Content-Type", "application/json");
   request.body = std::move(body);
   send_prepared(slot, item, std::move(request), "");
@@ -234,7 +206,7 @@ void CrmSync::send_recording(Slot& slot, const OutboxItem& item) {
   const auto id = fmt::format("rec-{}-{}", row.call_id, row.sha256.substr(0, 16));
   const auto timestamp = now_us() / 1'000'000;
   auto upload = std::make_shared<Upload>(
-      io_, row.path, proto::webhook::Signer(*key_, id, timestamp),
+      io_, row.path, proto::webhook::Signer(credentials_->key, id, timestamp),
       [this, alive = std::weak_ptr<bool>(alive_), &slot, item, row, id, timestamp](
           std::optional<std::string> sha256, std::string signature, std::string error) {
         if (!alive.lock() || !running_) return;
@@ -249,7 +221,7 @@ void CrmSync::send_recording(Slot& slot, const OutboxItem& item) {
         CrmRequest request;
         request.method = CrmRequest::Method::put;
         request.target = "/v1/calls/" + item.call_id + "/recording";
-        request.headers = {{"Authorization", "Bearer " + token_},
+        request.headers = {{"Authorization", "Bearer " + credentials_->token},
                            {"webhook-id", id},
                            {"webhook-timestamp", std::to_string(timestamp)},
                            {"webhook-signature", std::move(signature)},

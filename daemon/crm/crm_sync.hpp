@@ -24,6 +24,7 @@
 #include "daemon/core/log.hpp"
 #include "daemon/core/result.hpp"
 #include "daemon/crm/crm_client.hpp"
+#include "daemon/crm/crm_credentials.hpp"
 #include "daemon/crm/retry_policy.hpp"
 #include "daemon/store/crm_outbox.hpp"
 #include "daemon/store/store.hpp"
@@ -82,15 +83,13 @@ class CrmSync : public CallObserver {
             std::optional<WallTimeUs> retry_at);
   void release(Slot& slot, const OutboxItem& item);
   void arm_timer();
-  std::vector<std::pair<std::string, std::string>> signed_headers(const std::string& id, std::string_view body);
 
   boost::asio::io_context& io_;
   const config::CrmConfig& config_;
   Store& store_;
   Logger& log_;
   std::unique_ptr<CrmOutbox> outbox_;
-  std::string token_;
-  std::optional<proto::webhook::SigningKey> key_;
+  std::optional<CrmCredentials> credentials_;
   RetryPolicy policy_;
   std::vector<std::unique_ptr<Slot>> slots_;
   std::set<std::pair<std::string, OutboxKind>> in_flight_;

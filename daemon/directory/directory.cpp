@@ -21,7 +21,7 @@ using sqlite::Statement;
 using sqlite::Use;
 
 // Migration n brings user_version from n-1 to n. Append only.
-constexpr std::array<std::string_view, 1> migrations = {
+constexpr std::array<std::string_view, 2> migrations = {
     // 1: customers and their numbers. WITHOUT ROWID keeps the text keys in
     // the table's own B-tree; the covering index answers a lookup without
     // touching the numbers table.
@@ -44,7 +44,33 @@ CREATE TABLE numbers (
 ) WITHOUT ROWID;
 CREATE INDEX numbers_e164 ON numbers (e164, label);
 )sql",
+    // 2: small facts about the directory itself: the CRM pull's cursor and
+    // the CRM it came from (written with the page they follow).
+    R"sql(
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY NOT NULL,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+)sql",
 };
+
+constexpr std::string_view crm_cursor_key = "crm_cursor";
+constexpr std::string_view crm_url_key = "crm_cursor_url";
+// The CRM gives numbers no kind; vCard numbers without TYPE are labelled so too.
+constexpr std::string_view crm_number_label = "tel";
+
+// At most max bytes of text, never cutting a UTF-8 sequence.
+std::string_view utf8_prefix(std::string_view text, std::size_t max) {
+  if (text.size() <= max) return text;
+  while (max > 0 && (static_cast<unsigned char>(text[max]) & 0xC0) == 0x80) --max;
+  return text.substr(0, max);
+}
+
+std::string trimmed(std::string_view text) {
+  const auto first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return {};
+  return std::string(text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1));
+}
 
 std::int64_t now_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -59,7 +85,7 @@ bool same_data(const DirectoryCustomer& a, const DirectoryCustomer& b) {
 
 struct Directory::Statements {
   Statement lookup, find_customer, find_numbers, insert_customer, update_customer, delete_numbers, insert_number,
-      count_customers;
+      count_customers, delete_customer, get_meta, set_meta;
 };
 
 Directory::Directory(sqlite3* database, const config::DirectoryConfig& config)
@@ -85,7 +111,7 @@ Result<std::unique_ptr<Directory>> Directory::open(const std::filesystem::path& 
   (void)sqlite::execute(directory->database_, "PRAGMA mmap_size = 268435456");
   (void)sqlite::execute(directory->database_, "PRAGMA cache_size = -32768");
   auto& statements = *directory->statements_;
-  const std::array<std::pair<Statement*, std::string_view>, 8> sql = {{
+  const std::array<std::pair<Statement*, std::string_view>, 11> sql = {{
       // No ORDER BY: SQLite would build a temporary B-tree per lookup; the
       // rare several-candidate result is sorted in lookup_e164 instead.
       {&statements.lookup,
@@ -102,6 +128,9 @@ Result<std::unique_ptr<Directory>> Directory::open(const std::filesystem::path& 
       {&statements.insert_number,
        "INSERT INTO numbers (customer_id, position, label, raw, e164, extension) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"},
       {&statements.count_customers, "SELECT count(*) FROM customers"},
+      {&statements.delete_customer, "DELETE FROM customers WHERE id = ?1"},
+      {&statements.get_meta, "SELECT value FROM meta WHERE key = ?1"},
+      {&statements.set_meta, "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)"},
   }};
   for (const auto& [statement, text] : sql) {
     if (const int result = statement->prepare(directory->database_, text); result != SQLITE_OK)
@@ -279,6 +308,149 @@ Result<UpsertOutcome> Directory::upsert(const DirectoryCustomer& customer) {
     }
   }
   return *existing ? UpsertOutcome::updated : UpsertOutcome::inserted;
+}
+
+Result<void> Directory::delete_customer_rows(std::string_view id, bool& removed) {
+  {
+    Use use(statements_->delete_numbers);
+    int result = use.bind(1, id);
+    if (result == SQLITE_OK) result = use.step();
+    if (result != SQLITE_DONE) return fail(result, fmt::format("delete numbers of customer {}", id));
+  }
+  Use use(statements_->delete_customer);
+  int result = use.bind(1, id);
+  if (result == SQLITE_OK) result = use.step();
+  if (result != SQLITE_DONE) return fail(result, fmt::format("delete customer {}", id));
+  removed = sqlite3_changes(database_) > 0;
+  return {};
+}
+
+Result<bool> Directory::remove(std::string_view id) {
+  const bool own_transaction = sqlite3_get_autocommit(database_) != 0;
+  if (own_transaction) {
+    if (auto begun = begin_transaction(); !begun) return begun.error();
+  }
+  bool removed = false;
+  if (auto deleted = delete_customer_rows(id, removed); !deleted) {
+    if (own_transaction) rollback();
+    return deleted.error();
+  }
+  if (own_transaction) {
+    if (auto committed = commit(); !committed) {
+      rollback();
+      return committed.error();
+    }
+  }
+  return removed;
+}
+
+Result<std::optional<std::string>> Directory::meta(std::string_view key) const {
+  Use use(statements_->get_meta);
+  int result = use.bind(1, key);
+  if (result == SQLITE_OK) result = use.step();
+  if (result == SQLITE_DONE) return std::optional<std::string>();
+  if (result != SQLITE_ROW) return fail(result, fmt::format("read {}", key));
+  return std::optional<std::string>(use.text(0));
+}
+
+Result<void> Directory::set_meta(std::string_view key, std::string_view value) {
+  Use use(statements_->set_meta);
+  int result = use.bind(1, key);
+  if (result == SQLITE_OK) result = use.bind(2, value);
+  if (result == SQLITE_OK) result = use.step();
+  if (result != SQLITE_DONE) return fail(result, fmt::format("store {}", key));
+  return {};
+}
+
+Result<std::string> Directory::crm_cursor(std::string_view base_url) const {
+  const auto url = meta(crm_url_key);
+  if (!url) return url.error();
+  if (!*url || **url != base_url) return std::string();
+  const auto cursor = meta(crm_cursor_key);
+  if (!cursor) return cursor.error();
+  return cursor->value_or("");
+}
+
+std::optional<std::string> Directory::from_crm(const proto::crm::PageCustomer& in, DirectoryCustomer& out,
+                                               CrmPageOutcome& outcome) const {
+  // The same limits as an import (proto/customers.md), checked by the same
+  // function; but one bad number costs the number, not the customer.
+  proto::customers::CustomerEntry entry;
+  entry.id = in.id;
+  entry.name = trimmed(in.name);
+  entry.company = trimmed(in.company);
+  entry.url = trimmed(in.url);
+  std::vector<DirectoryNumber> numbers;
+  for (const auto& written : in.numbers) {
+    auto raw = trimmed(written);
+    if (raw.empty()) continue;
+    std::string problem;  // quotes the number, as an import's rejection does
+    if (raw.size() > proto::customers::max_phone_bytes) {
+      problem = fmt::format("\"{}…\" is longer than {} bytes", utf8_prefix(raw, 32), proto::customers::max_phone_bytes);
+    } else if (auto normalised = normaliser_.normalise(raw); !normalised) {
+      problem = normalised.reason;  // `"12ab" is not a number (contains letters)`
+    } else {
+      entry.phones.push_back({std::string(crm_number_label), raw});
+      numbers.push_back({std::string(crm_number_label), std::move(raw), std::move(normalised.number->e164),
+                         std::move(normalised.number->extension)});
+      continue;
+    }
+    ++outcome.numbers_left_out;
+    outcome.problems.push_back(fmt::format("customer {}: number left out: {}", in.id, problem));
+  }
+  if (auto exceeded = proto::customers::exceeded_limit(entry)) return exceeded;
+  out.id = std::move(entry.id);
+  out.name = std::move(entry.name);
+  out.company = std::move(entry.company);
+  out.url = std::move(entry.url);
+  out.numbers = std::move(numbers);
+  return std::nullopt;
+}
+
+Result<CrmPageOutcome> Directory::apply_crm_page(const proto::crm::CustomersPage& page, std::string_view base_url,
+                                                 std::chrono::milliseconds busy_wait) {
+  CrmPageOutcome outcome;
+  sqlite3_busy_timeout(database_, static_cast<int>(busy_wait.count()));
+  auto begun = begin_transaction();
+  sqlite3_busy_timeout(database_, sqlite::busy_timeout_ms);
+  if (!begun) return begun.error();
+  auto write = [&]() -> Result<void> {
+    for (const auto& refused : page.refused) {
+      ++outcome.refused;
+      outcome.problems.push_back(fmt::format("customer {} not applied: {}", refused.id, refused.reason));
+    }
+    for (const auto& in : page.customers) {
+      DirectoryCustomer customer;
+      if (auto reason = from_crm(in, customer, outcome)) {
+        ++outcome.refused;
+        outcome.problems.push_back(fmt::format("customer {} not applied: {}", in.id, *reason));
+        continue;
+      }
+      const auto upserted = upsert(customer);
+      if (!upserted) return upserted.error();
+      switch (*upserted) {
+        case UpsertOutcome::inserted: ++outcome.inserted; break;
+        case UpsertOutcome::updated: ++outcome.updated; break;
+        case UpsertOutcome::unchanged: ++outcome.unchanged; break;
+      }
+    }
+    for (const auto& id : page.deleted) {
+      bool removed = false;
+      if (auto deleted = delete_customer_rows(id, removed); !deleted) return deleted.error();
+      outcome.deleted += removed;
+    }
+    if (auto stored = set_meta(crm_cursor_key, page.next_cursor); !stored) return stored.error();
+    return set_meta(crm_url_key, base_url);
+  };
+  if (auto written = write(); !written) {
+    rollback();
+    return written.error();
+  }
+  if (auto committed = commit(); !committed) {
+    rollback();
+    return committed.error();
+  }
+  return outcome;
 }
 
 // ---- import -------------------------------------------------------------------

@@ -7,6 +7,7 @@
 // writes through its own in another process (WAL: the reader never waits).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -22,6 +23,7 @@
 #include "daemon/core/result.hpp"
 #include "daemon/directory/phone_number.hpp"
 #include "proto/customer_csv.hpp"
+#include "proto/customers_page.hpp"
 
 struct sqlite3;
 
@@ -64,6 +66,19 @@ struct LookupResult {
 
 enum class UpsertOutcome { inserted, updated, unchanged };
 
+// What one page of the CRM's customers did to the directory.
+struct CrmPageOutcome {
+  std::size_t inserted = 0;   // new customers
+  std::size_t updated = 0;    // known ids whose data changed
+  std::size_t unchanged = 0;  // known ids with equal data
+  std::size_t deleted = 0;    // removed (ids the directory did not have are not counted)
+  std::size_t refused = 0;    // customers not applied (the directory keeps what it had for them)
+  std::size_t numbers_left_out = 0;  // numbers too long or not phone numbers; their customer is applied without them
+  // One sentence per refused customer and left-out number, for the log:
+  // `customer c-1 not applied: name is longer than 1024 bytes`.
+  std::vector<std::string> problems;
+};
+
 class Directory {
  public:
   ~Directory();
@@ -97,6 +112,23 @@ class Directory {
   Result<void> commit();
   void rollback();
   Result<UpsertOutcome> upsert(const DirectoryCustomer& customer);
+  // Deletes the customer and its numbers; false when the id was unknown
+  // (not an error). Its own transaction unless one is open.
+  Result<bool> remove(std::string_view id);
+
+  // The CRM pull (proto/crm.md section 5). The cursor that follows the last
+  // page applied from the CRM at base_url; "" (from the beginning) when none
+  // was, or when it came from another CRM (the url changed).
+  Result<std::string> crm_cursor(std::string_view base_url) const;
+  // Applies a page and stores its next_cursor, in one transaction: after a
+  // crash either both or neither are there. Customers are checked like an
+  // import's rows (proto/customers.md limits; numbers normalised, a number
+  // that cannot be is left out and reported); upserts go first, then the
+  // deletions. The write lock is waited for at most busy_wait, so the
+  // daemon's thread is never held up by a long `deskline customers import`
+  // (SQLITE_BUSY then: try again later). An error leaves everything as it was.
+  Result<CrmPageOutcome> apply_crm_page(const proto::crm::CustomersPage& page, std::string_view base_url,
+                                        std::chrono::milliseconds busy_wait = std::chrono::milliseconds(20));
 
   const PhoneNumberNormaliser& normaliser() const { return normaliser_; }
 
@@ -105,6 +137,12 @@ class Directory {
   Directory(sqlite3* database, const config::DirectoryConfig& config);
   // An SQLite failure while doing what context says, with SQLite's message.
   Error fail(int result, std::string_view context) const;
+  Result<void> delete_customer_rows(std::string_view id, bool& removed);
+  Result<void> set_meta(std::string_view key, std::string_view value);
+  Result<std::optional<std::string>> meta(std::string_view key) const;
+  // A CRM customer as the directory stores it, or why it cannot be.
+  std::optional<std::string> from_crm(const proto::crm::PageCustomer& in, DirectoryCustomer& out,
+                                      CrmPageOutcome& outcome) const;
 
   sqlite3* database_ = nullptr;
   PhoneNumberNormaliser normaliser_;

@@ -9,10 +9,6 @@
 
 namespace deskline::daemon::sqlite {
 
-namespace {
-constexpr int busy_timeout_ms = 5000;
-}
-
 Statement::~Statement() { sqlite3_finalize(statement_); }
 
 int Statement::prepare(sqlite3* database, std::string_view sql) {

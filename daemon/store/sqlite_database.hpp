@@ -23,6 +23,9 @@
 
 namespace deskline::daemon::sqlite {
 
+// How long a connection waits for another's write lock (open_database sets it).
+inline constexpr int busy_timeout_ms = 5000;
+
 // Owns one prepared statement, kept for the connection's lifetime.
 class Statement {
  public:

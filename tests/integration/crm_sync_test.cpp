@@ -14,6 +14,7 @@
 #include <string>
 
 #include "tests/integration/harness.hpp"
+#include "tests/integration/pop_client.hpp"
 
 namespace deskline::testing {
 namespace {
@@ -77,23 +78,26 @@ class ReferenceCrm {
     tools::wait_for(pid_, std::chrono::seconds(10));
   }
 
-  // Queues faults (an object or a list, tools/crm-ref/README.md).
-  void inject(const nlohmann::json& faults) const {
-    std::string output;
-    EXPECT_EQ(tools::run_capture({"curl", "-sf", "-X", "POST", fmt::format("http://127.0.0.1:{}/_ref/faults", port_),
-                                  "-d", faults.dump()},
-                                 output),
-              0)
-        << output;
+  // A request to the reference CRM (method, path, JSON body); its exit
+  // status, the answer in output.
+  int request(const std::string& method, const std::string& path, const nlohmann::json& body,
+              std::string& output) const {
+    std::vector<std::string> argv{"curl", "-sf", "-X", method};
+    if (!tls_folder_.empty()) argv.insert(argv.end(), {"--cacert", (tls_folder_ / "ca.pem").string()});
+    argv.push_back(fmt::format("{}://127.0.0.1:{}{}", tls_folder_.empty() ? "http" : "https", port_, path));
+    if (!body.is_null()) argv.insert(argv.end(), {"-d", body.dump()});
+    return tools::run_capture(argv, output);
   }
+  // An admin request (POST /_ref/customers, DELETE /_ref/customers/ID); its exit status.
+  int send(const std::string& method, const std::string& path, const nlohmann::json& body = nullptr) const {
+    std::string output;
+    return request(method, path, body, output);
+  }
+  // Queues faults (an object or a list, tools/crm-ref/README.md).
+  void inject(const nlohmann::json& faults) const { EXPECT_EQ(send("POST", "/_ref/faults", faults), 0); }
   nlohmann::json get(const std::string& path) const {
     std::string output;
-    if (tls_folder_.empty())
-      tools::run_capture({"curl", "-sf", fmt::format("http://127.0.0.1:{}{}", port_, path)}, output);
-    else
-      tools::run_capture({"curl", "-sf", "--cacert", (tls_folder_ / "ca.pem").string(),
-                          fmt::format("https://127.0.0.1:{}{}", port_, path)},
-                         output);
+    request("GET", path, nullptr, output);
     return nlohmann::json::parse(output, nullptr, false);
   }
   // Stored calls by id.
@@ -446,6 +450,112 @@ TEST(CrmSync, RetentionDeletesOnlyWhatTheCrmConfirmed) {
   }
   EXPECT_NE(workspace.log().find("retention: deleted 1 recordings"), std::string::npos) << workspace.log();
   EXPECT_NE(workspace.log().find("retention: kept 1 recordings"), std::string::npos) << workspace.log();
+}
+
+// The directory pull (proto/crm.md section 5): customers in the CRM pop; an
+// addition, a change and a deletion in the CRM are in the pops after
+// `deskline customers sync`; a restarted daemon resumes from its stored cursor.
+TEST(CrmSync, PopsFollowTheCrmsCustomers) {
+  const int port = unused_port();
+  // Pulls only at start and when asked, so the test decides when.
+  Workspace workspace("crm-pull", crm_config(port) + "customers_poll_s = 0\n");
+  write_credentials(workspace);
+  ReferenceCrm crm(workspace, port);
+  ASSERT_EQ(crm.send("POST", "/_ref/customers",
+                     nlohmann::json::array({
+                         {{"id", "c-1"}, {"name", "Zhang Wei"}, {"company", "Acme Trading"},
+                          {"numbers", {"+86 138 1234 5678", "ask reception"}}},
+                         {{"id", "c-2"}, {"name", "Wang Fang"}, {"company", "Shanghai Steel"}, {"numbers", {"021-6123 4567"}}},
+                         {{"id", "c-3"}, {"name", "Liu Yang"}, {"company", ""}, {"numbers", {"139 0000 1111"}}},
+                     })),
+            0);
+
+  // The daemon pulls at start.
+  const std::string box = "box A serial=X800-PULL lines=4\n";
+  pid_t simulator = workspace.start_daemon_under_sim(workspace.write_scenario(box + "at 300 end\n"));
+  ASSERT_GT(simulator, 0);
+  nlohmann::json status;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        status = workspace.cli_json({"sync", "status", "--json"});
+        return status.is_object() && status["customers"]["last_pull"].is_object();
+      },
+      std::chrono::seconds(30), "the first customer pull"))
+      << status.dump(2) << workspace.log();
+  const auto first = status["customers"]["last_pull"];
+  EXPECT_EQ(first["ok"], true) << status.dump(2);
+  EXPECT_EQ(first["new"], 3) << status.dump(2);
+  EXPECT_EQ(first["numbers_left_out"], 1) << status.dump(2);  // "ask reception": reported, c-1 still applied
+  ASSERT_EQ(first["problems"].size(), 1u) << status.dump(2);
+  EXPECT_NE(first["problems"][0].get<std::string>().find("ask reception"), std::string::npos) << status.dump(2);
+  EXPECT_NE(workspace.log().find("number left out"), std::string::npos) << workspace.log();
+  const auto found = workspace.cli_json({"customers", "lookup", "13812345678", "--json"});
+  ASSERT_EQ(found.size(), 1u) << found.dump();
+  EXPECT_EQ(found[0]["id"], "c-1");
+
+  // The CRM changes: one customer added, one renamed, one deleted.
+  ASSERT_EQ(crm.send("POST", "/_ref/customers",
+                     nlohmann::json::array({{{"id", "c-4"}, {"name", "Zhao Lei"}, {"numbers", {"010 8888 1234"}}},
+                                            {{"id", "c-2"}, {"name", "Wang Fang (Ops)"}, {"company", "Shanghai Steel"},
+                                             {"numbers", {"021-6123 4567"}}}})),
+            0);
+  ASSERT_EQ(crm.send("DELETE", "/_ref/customers/c-3"), 0);
+  std::string output;
+  ASSERT_EQ(tools::run_capture({bin("deskline").string(), "--config", workspace.config_path().string(), "customers",
+                                "sync"},
+                               output),
+            0)
+      << output << workspace.log();
+  EXPECT_NE(output.find("1 new, 1 updated, 1 deleted"), std::string::npos) << output;
+  status = workspace.cli_json({"sync", "status", "--json"});
+  const auto cursor = status["customers"].value("cursor", "");
+  ASSERT_FALSE(cursor.empty()) << status.dump(2);
+  ::kill(simulator, SIGTERM);
+  ASSERT_EQ(workspace.wait_for_simulator(simulator), 0) << workspace.log();
+
+  // Started again, with calls from each number: the pops follow the CRM.
+  ASSERT_EQ(crm.send("DELETE", "/_ref/requests"), 0);
+  simulator = workspace.start_daemon_under_sim(workspace.write_scenario(box + R"(
+at 0.5 A:1 callerid number=13812345678
+at 1.0 A:1 ring cadence=1.0/2.0 count=1
+at 1.0 A:2 callerid number=02161234567
+at 1.5 A:2 ring cadence=1.0/2.0 count=1
+at 1.5 A:3 callerid number=13900001111
+at 2.0 A:3 ring cadence=1.0/2.0 count=1
+at 2.0 A:4 callerid number=01088881234
+at 2.5 A:4 ring cadence=1.0/2.0 count=1
+at 12 end
+)"));
+  ASSERT_GT(simulator, 0);
+  PopTestClient client;
+  ASSERT_TRUE(client.connect(workspace.dir() / "run" / "events.sock"));
+  std::map<std::string, nlohmann::json> pops;  // customers shown, by number
+  while (pops.size() < 4) {
+    const auto ringing = client.until("call.ringing");
+    ASSERT_TRUE(ringing) << workspace.log();
+    pops[ringing->value("number", "")] = (*ringing)["customers"];
+  }
+  ASSERT_EQ(workspace.wait_for_simulator(simulator), 0) << workspace.log();
+  ASSERT_EQ(pops["+8613812345678"].size(), 1u) << nlohmann::json(pops).dump(2);
+  EXPECT_EQ(pops["+8613812345678"][0]["name"], "Zhang Wei");
+  ASSERT_EQ(pops["+862161234567"].size(), 1u) << nlohmann::json(pops).dump(2);
+  EXPECT_EQ(pops["+862161234567"][0]["name"], "Wang Fang (Ops)");  // changed in the CRM
+  EXPECT_EQ(pops["+8613900001111"].size(), 0u) << nlohmann::json(pops).dump(2);  // deleted in the CRM
+  ASSERT_EQ(pops["+861088881234"].size(), 1u) << nlohmann::json(pops).dump(2);  // added in the CRM
+  EXPECT_EQ(pops["+861088881234"][0]["id"], "c-4");
+  EXPECT_EQ(pops["+861088881234"][0]["name"], "Zhao Lei");
+
+  // The restarted daemon's first page request carried the stored cursor.
+  nlohmann::json first_get;
+  for (const auto& request : crm.get("/_ref/requests"))
+    if (request.value("method", "") == "GET" && request.value("path", "").starts_with("/v1/customers")) {
+      first_get = request;
+      break;
+    }
+  ASSERT_TRUE(first_get.is_object()) << crm.get("/_ref/requests").dump(2);
+  EXPECT_EQ(first_get["path"], fmt::format("/v1/customers?cursor={}&limit=500", cursor)) << first_get.dump();
+  EXPECT_EQ(first_get["status"], 200) << first_get.dump();
+  EXPECT_TRUE(first_get.value("webhook_id", "").starts_with("customers-")) << first_get.dump();
 }
 
 }  // namespace

@@ -62,7 +62,7 @@ constexpr std::string_view customers_csv =
 
 TEST_F(DirectoryTest, CreatesItsSchemaInWalMode) {
   EXPECT_TRUE(fs::exists(path_));
-  EXPECT_EQ(Directory::latest_schema_version(), 1);
+  EXPECT_EQ(Directory::latest_schema_version(), 2);
   const auto count = directory_->customer_count();
   ASSERT_TRUE(count) << count.error().message();
   EXPECT_EQ(*count, 0);
@@ -277,6 +277,195 @@ TEST_F(DirectoryTest, AFailedWriteIsAnErrorWithItsContext) {
   ASSERT_FALSE(imported);
   EXPECT_EQ(imported.error().code.value() & 0xFF, SQLITE_READONLY);
   EXPECT_EQ(directory_->customer_count().value(), 0);
+}
+
+// ---- removal and the CRM pull (proto/crm.md section 5) -----------------------------
+
+// Runs SQL on the directory file through a second connection, as another process would.
+void run_sql(const fs::path& path, const char* sql) {
+  sqlite3* database = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &database), SQLITE_OK);
+  char* message = nullptr;
+  EXPECT_EQ(sqlite3_exec(database, sql, nullptr, nullptr, &message), SQLITE_OK) << (message ? message : "");
+  sqlite3_free(message);
+  sqlite3_close(database);
+}
+
+constexpr std::string_view crm_url = "https://crm.example/deskline";
+
+proto::crm::CustomersPage page_of(std::vector<proto::crm::PageCustomer> customers, std::vector<std::string> deleted,
+                                  std::string next_cursor) {
+  return {std::move(customers), {}, std::move(deleted), std::move(next_cursor), false};
+}
+
+TEST_F(DirectoryTest, RemoveDeletesTheCustomerAndItsNumbers) {
+  import("c.csv", customers_csv);
+  EXPECT_EQ(directory_->remove("C1").value(), true);
+  EXPECT_FALSE(directory_->find_customer("C1").value());
+  EXPECT_EQ(candidates("13812345678").size(), 0u);
+  ASSERT_EQ(candidates("010-62345678").size(), 1u);  // C2 shares the landline and stays
+  EXPECT_EQ(candidates("010-62345678")[0].id, "C2");
+  EXPECT_EQ(directory_->customer_count().value(), 2);
+}
+
+TEST_F(DirectoryTest, RemovingAnUnknownIdIsNotAnError) {
+  import("c.csv", customers_csv);
+  const auto removed = directory_->remove("nobody");
+  ASSERT_TRUE(removed) << removed.error().message();
+  EXPECT_FALSE(*removed);
+  EXPECT_EQ(directory_->customer_count().value(), 3);
+}
+
+TEST_F(DirectoryTest, AVersion1DirectoryGainsTheMetaTableAndKeepsItsCustomers) {
+  directory_.reset();
+  fs::remove(path_);
+  run_sql(path_, R"sql(
+CREATE TABLE customers (id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL, company TEXT NOT NULL DEFAULT '',
+  url TEXT NOT NULL DEFAULT '', updated_at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE numbers (customer_id TEXT NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
+  position INTEGER NOT NULL, label TEXT NOT NULL, raw TEXT NOT NULL, e164 TEXT NOT NULL,
+  extension TEXT NOT NULL DEFAULT '', PRIMARY KEY (customer_id, position)) WITHOUT ROWID;
+CREATE INDEX numbers_e164 ON numbers (e164, label);
+INSERT INTO customers VALUES ('C1', 'Zhang San', '', '', 1);
+INSERT INTO numbers VALUES ('C1', 0, 'phone', '13812345678', '+8613812345678', '');
+PRAGMA user_version = 1;
+)sql");
+  directory_ = open();
+  ASSERT_TRUE(directory_);
+  EXPECT_EQ(candidates("13812345678").size(), 1u);
+  EXPECT_EQ(directory_->crm_cursor(crm_url).value(), "");
+  ASSERT_TRUE(directory_->apply_crm_page(page_of({}, {}, "c1"), crm_url));
+  EXPECT_EQ(directory_->crm_cursor(crm_url).value(), "c1");
+}
+
+TEST_F(DirectoryTest, APageAndItsCursorAreAppliedTogether) {
+  import("c.csv", customers_csv);
+  EXPECT_EQ(directory_->crm_cursor(crm_url).value(), "");
+  const auto page = page_of({{"C1", "Zhang San (CRM)", "Acme", "https://crm/c/1", {"13812345678"}},
+                             {"N1", "New One", "", "", {"+86 139 1111 2222", "021-6123 4567"}}},
+                            {"C3", "never-known"}, "c42");
+  const auto applied = directory_->apply_crm_page(page, crm_url);
+  ASSERT_TRUE(applied) << applied.error().message();
+  EXPECT_EQ(applied->inserted, 1u);
+  EXPECT_EQ(applied->updated, 1u);
+  EXPECT_EQ(applied->unchanged, 0u);
+  EXPECT_EQ(applied->deleted, 1u);  // an id the directory never had is ignored
+  EXPECT_EQ(applied->refused, 0u);
+  EXPECT_TRUE(applied->problems.empty());
+  EXPECT_EQ(directory_->crm_cursor(crm_url).value(), "c42");
+  const auto c1 = directory_->find_customer("C1").value();
+  ASSERT_TRUE(c1);
+  EXPECT_EQ(c1->name, "Zhang San (CRM)");
+  ASSERT_EQ(c1->numbers.size(), 1u);  // the CRM's numbers replace the imported ones
+  EXPECT_EQ(c1->numbers[0], (DirectoryNumber{"tel", "13812345678", "+8613812345678", ""}));
+  EXPECT_EQ(candidates("+86 139 1111 2222")[0].id, "N1");
+  EXPECT_EQ(candidates("02161234567")[0].id, "N1");
+  EXPECT_FALSE(directory_->find_customer("C3").value());
+
+  // The same page again (a restart before the next one was asked for) changes nothing.
+  const auto again = directory_->apply_crm_page(page, crm_url);
+  ASSERT_TRUE(again) << again.error().message();
+  EXPECT_EQ(again->unchanged, 2u);
+  EXPECT_EQ(again->inserted + again->updated + again->deleted, 0u);
+}
+
+TEST_F(DirectoryTest, TheCursorBelongsToTheCrmItCameFrom) {
+  ASSERT_TRUE(directory_->apply_crm_page(page_of({}, {}, "c7"), crm_url));
+  EXPECT_EQ(directory_->crm_cursor(crm_url).value(), "c7");
+  EXPECT_EQ(directory_->crm_cursor("https://other-crm.example").value(), "");
+  EXPECT_EQ(open(/*read_only=*/true)->crm_cursor(crm_url).value(), "c7");  // it is in the file
+}
+
+TEST_F(DirectoryTest, NumbersThatCannotBeNormalisedAreLeftOutAndReported) {
+  const auto applied = directory_->apply_crm_page(
+      page_of({{"C1", "Zhang San", "", "", {"13812345678", "ask reception", "  ", "12ab"}},
+               {"C2", "Li Si", "", "", {"call me"}}},
+              {}, "c2"),
+      crm_url);
+  ASSERT_TRUE(applied) << applied.error().message();
+  EXPECT_EQ(applied->inserted, 2u);
+  EXPECT_EQ(applied->numbers_left_out, 3u);  // the blank one is no number, not a problem
+  ASSERT_EQ(applied->problems.size(), 3u);
+  EXPECT_EQ(applied->problems[0].rfind("customer C1: number left out: \"ask reception\"", 0), 0u) << applied->problems[0];
+  EXPECT_EQ(applied->problems[1].rfind("customer C1: number left out: \"12ab\"", 0), 0u) << applied->problems[1];
+  EXPECT_EQ(applied->problems[2].rfind("customer C2: number left out: \"call me\"", 0), 0u) << applied->problems[2];
+  EXPECT_EQ(directory_->find_customer("C1").value()->numbers.size(), 1u);
+  EXPECT_EQ(directory_->find_customer("C2").value()->numbers.size(), 0u);  // still the CRM's customer
+  EXPECT_EQ(directory_->crm_cursor(crm_url).value(), "c2");
+}
+
+TEST_F(DirectoryTest, ImportLimitsApplyToPulledCustomers) {
+  ASSERT_TRUE(directory_->apply_crm_page(page_of({{"C1", "Zhang San", "", "", {"13812345678"}}}, {}, "c1"), crm_url));
+  std::vector<std::string> many(proto::customers::max_phones + 1);
+  for (std::size_t i = 0; i < many.size(); ++i) many[i] = "1390000" + std::to_string(1000 + i);
+  const std::string long_number = "138 1234 5678" + std::string(proto::customers::max_phone_bytes, ' ') + "9";
+  const auto applied = directory_->apply_crm_page(
+      page_of({{"C1", std::string(proto::customers::max_name_bytes + 1, 'n'), "", "", {"13812345678"}},
+               {"C2", "Li Si", std::string(proto::customers::max_name_bytes + 1, 'c'), "", {}},
+               {"C3", "Wang Wu", "", "https://crm/" + std::string(proto::customers::max_url_bytes, 'u'), {}},
+               {"C4", "Zhao Liu", "", "", many},
+               {"C5", "Qian Qi", "", "", {"13911112222", long_number}},
+               {"C6", "Sun Ba", "", "", {"13911113333"}}},
+              {}, "c2"),
+      crm_url);
+  ASSERT_TRUE(applied) << applied.error().message();
+  EXPECT_EQ(applied->refused, 4u);
+  EXPECT_EQ(applied->inserted, 2u);  // C5 without its long number, and C6
+  EXPECT_EQ(applied->numbers_left_out, 1u);
+  const std::vector<std::string> expected = {
+      "customer C1 not applied: name is longer than 1024 bytes",
+      "customer C2 not applied: company is longer than 1024 bytes",
+      "customer C3 not applied: url is longer than 2048 bytes",
+      "customer C4 not applied: more than 32 phone numbers",
+  };
+  std::vector<std::string> refused;
+  for (const auto& problem : applied->problems)
+    if (problem.find("not applied") != std::string::npos) refused.push_back(problem);
+  EXPECT_EQ(refused, expected);
+  // A refused change leaves the customer as the directory had it.
+  EXPECT_EQ(directory_->find_customer("C1").value()->name, "Zhang San");
+  EXPECT_FALSE(directory_->find_customer("C2").value());
+  EXPECT_EQ(directory_->find_customer("C5").value()->numbers.size(), 1u);
+  EXPECT_EQ(directory_->crm_cursor(crm_url).value(), "c2");
+}
+
+TEST_F(DirectoryTest, CustomersThePageParserRefusedAreReported) {
+  auto page = page_of({{"C1", "Zhang San", "", "", {}}}, {}, "c3");
+  page.refused.push_back({"C9", "name is not a string"});
+  const auto applied = directory_->apply_crm_page(page, crm_url);
+  ASSERT_TRUE(applied) << applied.error().message();
+  EXPECT_EQ(applied->inserted, 1u);
+  EXPECT_EQ(applied->refused, 1u);
+  EXPECT_EQ(applied->problems, std::vector<std::string>{"customer C9 not applied: name is not a string"});
+}
+
+TEST_F(DirectoryTest, AFailureMidPageKeepsNeitherThePageNorItsCursor) {
+  ASSERT_TRUE(directory_->apply_crm_page(page_of({}, {}, "c1"), crm_url));
+  run_sql(path_, "CREATE TRIGGER refuse_boom BEFORE INSERT ON customers WHEN NEW.id = 'boom' "
+                 "BEGIN SELECT RAISE(ABORT, 'boom refused'); END;");
+  const auto applied = directory_->apply_crm_page(
+      page_of({{"C1", "Zhang San", "", "", {"13812345678"}}, {"boom", "B", "", "", {}}}, {}, "c2"), crm_url);
+  ASSERT_FALSE(applied);
+  EXPECT_NE(applied.error().message().find("boom refused"), std::string::npos) << applied.error().message();
+  EXPECT_FALSE(directory_->find_customer("C1").value());
+  EXPECT_EQ(directory_->crm_cursor(crm_url).value(), "c1");
+  // And the directory is usable afterwards.
+  ASSERT_TRUE(directory_->apply_crm_page(page_of({{"C1", "Zhang San", "", "", {}}}, {}, "c2"), crm_url));
+  EXPECT_EQ(directory_->crm_cursor(crm_url).value(), "c2");
+}
+
+TEST_F(DirectoryTest, APageDoesNotWaitLongForAnotherWriter) {
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);  // an import, say
+  const auto applied =
+      directory_->apply_crm_page(page_of({{"C1", "A", "", "", {}}}, {}, "c1"), crm_url, std::chrono::milliseconds(0));
+  ASSERT_FALSE(applied);
+  EXPECT_EQ(applied.error().code.value() & 0xFF, SQLITE_BUSY) << applied.error().message();
+  sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(other);
+  EXPECT_EQ(directory_->crm_cursor(crm_url).value(), "");
+  EXPECT_TRUE(directory_->apply_crm_page(page_of({{"C1", "A", "", "", {}}}, {}, "c1"), crm_url));
 }
 
 }  // namespace

@@ -70,6 +70,14 @@ TEST(ProtoControl, SyncRequests) {
             "call_id must be a call id");
 }
 
+TEST(ProtoControl, CustomersSync) {
+  const auto parsed = parse_request(R"({"cmd":"customers_sync"})");
+  ASSERT_TRUE(parsed) << parsed.error;
+  EXPECT_EQ(parsed.request->command, Command::customers_sync);
+  // Unknown keys are ignored, as for every request.
+  EXPECT_EQ(parse_request(R"({"cmd":"customers_sync","wait":true})").request->command, Command::customers_sync);
+}
+
 TEST(ProtoControl, ReattachRecording) {
   auto reattach = parse_request(R"({"cmd":"reattach_recording","path":"/var/lib/deskline/recordings/a.opus"})");
   ASSERT_TRUE(reattach) << reattach.error;

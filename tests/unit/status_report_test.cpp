@@ -1,5 +1,6 @@
 // The status answer rendered from the services' typed stats (proto/control.md).
 #include "daemon/app/status_report.hpp"
+#include "daemon/domain/call_json.hpp"
 
 #include <gtest/gtest.h>
 
@@ -107,6 +108,47 @@ TEST(StatusReport, RecordingsCheckCountsAndItsAlarms) {
   EXPECT_EQ(recordings_alarms(check),
             std::vector<std::string>{"the recordings check could not look at everything: cannot list /r: Permission "
                                      "denied"});
+}
+
+TEST(StatusReport, TheCustomerPull) {
+  CustomerPullStatus pull;
+  EXPECT_EQ(to_json(pull), (nlohmann::json{{"enabled", false},
+                                           {"poll_s", 0},
+                                           {"pulling", false},
+                                           {"pulls_started", 0},
+                                           {"cursor", ""},
+                                           {"cursor_refused", false},
+                                           {"next_pull_at", nullptr},
+                                           {"last_success_at", nullptr},
+                                           {"last_error_at", nullptr},
+                                           {"last_error", nullptr},
+                                           {"last_pull", nullptr}}));
+  pull.enabled = true;
+  pull.cursor = "c42";
+  CustomerPullRun run;
+  run.number = 3;
+  run.started_at = 1'795'741'272'000'000;
+  run.finished_at = 1'795'741'272'120'000;
+  run.ok = true;
+  run.pages = 2;
+  run.inserted = 1;
+  run.updated = 4;
+  run.deleted = 2;
+  run.numbers_left_out = 1;
+  run.problems = {"customer c-1: number left out: \"x\" is not a number"};
+  pull.last = run;
+  const auto json = to_json(pull);
+  EXPECT_EQ(json["cursor"], "c42");
+  const auto& last = json["last_pull"];
+  EXPECT_EQ(last["number"], 3);
+  EXPECT_EQ(last["applied"], 5);
+  EXPECT_EQ(last["new"], 1);
+  EXPECT_EQ(last["updated"], 4);
+  EXPECT_EQ(last["deleted"], 2);
+  EXPECT_EQ(last["numbers_left_out"], 1);
+  EXPECT_EQ(last["problems"].size(), 1u);
+  EXPECT_EQ(last["error"], nullptr);
+  EXPECT_EQ(last["started_at"], format_iso8601(run.started_at));
 }
 
 }  // namespace

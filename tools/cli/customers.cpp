@@ -1,10 +1,13 @@
-// `deskline customers import FILE` and `deskline customers lookup NUMBER`:
-// the customer directory (<data_dir>/directory.db) from the command line.
+// `deskline customers import FILE`, `deskline customers lookup NUMBER`: the
+// customer directory (<data_dir>/directory.db) from the command line; and
+// `deskline customers sync`: the running daemon pulls it from the CRM now.
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <iostream>
+#include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -12,6 +15,7 @@
 #include "daemon/directory/directory.hpp"
 #include "daemon/store/store.hpp"
 #include "tools/cli/command.hpp"
+#include "tools/cli/control_client.hpp"
 #include "tools/cli/input_file.hpp"
 
 namespace deskline::tools {
@@ -155,6 +159,56 @@ int lookup_number(const config::Config& config, const std::string& number, bool 
   return 0;
 }
 
+// The daemon's answer to request; prints why there is none and returns nullopt.
+std::optional<nlohmann::json> ask_daemon(const config::Config& config, const nlohmann::json& request) {
+  const auto response = control_request(config.control_socket_path(), request);
+  if (!response) {
+    std::cerr << unreachable_message(config.control_socket_path(), response.error()) << "\n";
+    return std::nullopt;
+  }
+  if (!response->value("ok", false)) {
+    std::cerr << "deskline: desklined refused: " << response->value("error", "") << "\n";
+    return std::nullopt;
+  }
+  return *response;
+}
+
+// Asks for a pull and waits (polling sync_status) until that pull has ended.
+int sync_customers(const config::Config& config, bool as_json) {
+  const auto started = ask_daemon(config, {{"cmd", "customers_sync"}});
+  if (!started) return 3;
+  const auto wanted = started->value("pull", std::uint64_t{0});
+  nlohmann::json customers;
+  while (true) {
+    const auto status = ask_daemon(config, {{"cmd", "sync_status"}});
+    if (!status) return 3;
+    customers = status->value("customers", nlohmann::json::object());
+    const auto& last = customers["last_pull"];
+    if (last.is_object() && last.value("number", std::uint64_t{0}) >= wanted) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const auto& last = customers["last_pull"];
+  if (as_json) {
+    std::cout << customers.dump(2) << "\n";
+    return last.value("ok", false) ? 0 : 1;
+  }
+  if (!last.value("ok", false)) {
+    std::cerr << fmt::format("deskline: the customer pull failed: {}\n",
+                             last["error"].is_string() ? last["error"].get<std::string>() : "?");
+    if (customers["next_pull_at"].is_string())
+      std::cerr << fmt::format("the daemon tries again at {}\n", customers["next_pull_at"].get<std::string>());
+    return 1;
+  }
+  std::cout << fmt::format("pulled {} page(s): {} new, {} updated, {} deleted, {} unchanged, {} refused, {} number(s) "
+                           "left out; cursor \"{}\"\n",
+                           last.value("pages", 0), last.value("new", 0), last.value("updated", 0),
+                           last.value("deleted", 0), last.value("unchanged", 0), last.value("refused", 0),
+                           last.value("numbers_left_out", 0), customers.value("cursor", ""));
+  for (const auto& problem : last["problems"])
+    if (problem.is_string()) std::cout << "  " << problem.get<std::string>() << "\n";
+  return 0;
+}
+
 }  // namespace
 
 void add_customer_commands(CLI::App& app, CliContext& context) {
@@ -191,6 +245,18 @@ void add_customer_commands(CLI::App& app, CliContext& context) {
     context.run = [&context, options] {
       auto config = context.load_config();
       return config ? lookup_number(*config, options->number, options->json) : 2;
+    };
+  });
+
+  auto* sync = customers->add_subcommand(
+      "sync", "desklined pulls the customers from the CRM ([crm] url) now; waits for the pull and prints what changed");
+  sync->add_flag("--json", options->json, "the pull's status as JSON (sync_status's \"customers\")");
+  sync->footer("Exit status: 0 pulled, 1 the pull failed (the reason is printed; the daemon tries again by itself), "
+               "3 desklined is not running or refused (the pull is off without [crm] url).");
+  sync->callback([&context, options] {
+    context.run = [&context, options] {
+      auto config = context.load_config();
+      return config ? sync_customers(*config, options->json) : 2;
     };
   });
 }

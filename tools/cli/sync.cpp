@@ -47,6 +47,21 @@ void print_sync_status(const nlohmann::json& sync) {
   for (const auto& item : sync["parked_items"])
     std::cout << fmt::format("    {} {} since {}: {}\n", item.value("call_id", ""), item.value("kind", ""),
                              text_or(item["since"], "?"), item.value("reason", ""));
+  const auto& customers = sync["customers"];
+  if (!customers.is_object()) return;
+  const auto& last = customers["last_pull"];
+  if (last.is_object())
+    std::cout << fmt::format("  customers last pulled {}: {}{} new, {} updated, {} deleted, {} refused\n",
+                             text_or(last["finished_at"], "?"), last.value("ok", false) ? "" : "failed, ",
+                             last.value("new", 0), last.value("updated", 0), last.value("deleted", 0),
+                             last.value("refused", 0));
+  else
+    std::cout << "  customers not pulled yet\n";
+  std::cout << fmt::format("  customers cursor \"{}\"{}\n", customers.value("cursor", ""),
+                           customers.value("cursor_refused", false) ? " (refused by the CRM: kept)" : "");
+  if (customers["last_error"].is_string())
+    std::cout << fmt::format("  customers last error {}: {}\n", text_or(customers["last_error_at"], ""),
+                             customers["last_error"].get<std::string>());
 }
 
 }  // namespace
