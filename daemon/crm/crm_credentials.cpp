@@ -43,4 +43,12 @@ std::vector<std::pair<std::string, std::string>> signed_headers(const CrmCredent
           {"webhook-signature", proto::webhook::sign(credentials.key, webhook_id, timestamp, body)}};
 }
 
+CrmClientSettings client_settings(const config::CrmConfig& config) {
+  CrmClientSettings settings;
+  settings.base_url = config.url;
+  settings.ca_file = config.ca_file;
+  settings.inactivity_timeout = std::chrono::seconds(config.timeout_s);
+  return settings;
+}
+
 }  // namespace deskline::daemon

@@ -10,6 +10,7 @@
 
 #include "config/config.hpp"
 #include "daemon/core/result.hpp"
+#include "daemon/crm/crm_client.hpp"
 #include "proto/webhook_signature.hpp"
 
 namespace deskline::daemon {
@@ -28,5 +29,8 @@ Result<CrmCredentials> read_crm_credentials(const config::CrmConfig& config);
 std::vector<std::pair<std::string, std::string>> signed_headers(const CrmCredentials& credentials,
                                                                 const std::string& webhook_id,
                                                                 std::int64_t timestamp, std::string_view body);
+
+// A client's settings from [crm]: url, ca_file, timeout_s.
+CrmClientSettings client_settings(const config::CrmConfig& config);
 
 }  // namespace deskline::daemon

@@ -98,10 +98,7 @@ Result<void> CrmSync::start() {
   if (!credentials) return credentials.error();
   credentials_ = std::move(*credentials);
 
-  CrmClientSettings settings;
-  settings.base_url = config_.url;
-  settings.ca_file = config_.ca_file;
-  settings.inactivity_timeout = std::chrono::seconds(config_.timeout_s);
+  auto settings = client_settings(config_);
   for (int i = 0; i < config_.max_in_flight; ++i) {
     auto client = CrmClient::create(io_, settings);
     if (!client) return Error{client.error().code, fmt::format("crm.url: {}", client.error().message())};

@@ -58,10 +58,7 @@ Result<void> CustomerPull::start() {
   auto credentials = read_crm_credentials(config_);
   if (!credentials) return credentials.error();
   credentials_ = std::move(*credentials);
-  CrmClientSettings settings;
-  settings.base_url = config_.url;
-  settings.ca_file = config_.ca_file;
-  settings.inactivity_timeout = std::chrono::seconds(config_.timeout_s);
+  auto settings = client_settings(config_);
   // One byte more than a page may have, so that a larger one is refused by name.
   settings.max_answer_bytes = proto::crm::max_page_bytes + 1;
   auto client = CrmClient::create(io_, settings);

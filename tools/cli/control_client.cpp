@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <iostream>
 #include <system_error>
 
 #include <fmt/format.h>
@@ -65,6 +66,19 @@ std::string unreachable_message(const std::filesystem::path& socket_path, const 
                        socket_path.string(), error.message());
   return fmt::format("deskline: desklined is not running (no answer on {}: {})", socket_path.string(),
                      error.message());
+}
+
+std::optional<nlohmann::json> ask_daemon(const std::filesystem::path& socket_path, const nlohmann::json& request) {
+  const auto response = control_request(socket_path, request);
+  if (!response) {
+    std::cerr << unreachable_message(socket_path, response.error()) << "\n";
+    return std::nullopt;
+  }
+  if (!response->value("ok", false)) {
+    std::cerr << "deskline: desklined refused: " << response->value("error", "") << "\n";
+    return std::nullopt;
+  }
+  return *response;
 }
 
 }  // namespace deskline::tools

@@ -159,28 +159,14 @@ int lookup_number(const config::Config& config, const std::string& number, bool 
   return 0;
 }
 
-// The daemon's answer to request; prints why there is none and returns nullopt.
-std::optional<nlohmann::json> ask_daemon(const config::Config& config, const nlohmann::json& request) {
-  const auto response = control_request(config.control_socket_path(), request);
-  if (!response) {
-    std::cerr << unreachable_message(config.control_socket_path(), response.error()) << "\n";
-    return std::nullopt;
-  }
-  if (!response->value("ok", false)) {
-    std::cerr << "deskline: desklined refused: " << response->value("error", "") << "\n";
-    return std::nullopt;
-  }
-  return *response;
-}
-
 // Asks for a pull and waits (polling sync_status) until that pull has ended.
 int sync_customers(const config::Config& config, bool as_json) {
-  const auto started = ask_daemon(config, {{"cmd", "customers_sync"}});
+  const auto started = ask_daemon(config.control_socket_path(), {{"cmd", "customers_sync"}});
   if (!started) return 3;
   const auto wanted = started->value("pull", std::uint64_t{0});
   nlohmann::json customers;
   while (true) {
-    const auto status = ask_daemon(config, {{"cmd", "sync_status"}});
+    const auto status = ask_daemon(config.control_socket_path(), {{"cmd", "sync_status"}});
     if (!status) return 3;
     customers = status->value("customers", nlohmann::json::object());
     const auto& last = customers["last_pull"];

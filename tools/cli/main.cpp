@@ -76,15 +76,8 @@ int print_calls(const config::Config& config, bool as_json, int limit) {
 }
 
 int print_status(const config::Config& config, bool as_json) {
-  const auto response = control_request(config.control_socket_path(), {{"cmd", "status"}});
-  if (!response) {
-    std::cerr << unreachable_message(config.control_socket_path(), response.error()) << "\n";
-    return 3;
-  }
-  if (!response->value("ok", false)) {
-    std::cerr << "deskline: desklined refused: " << response->value("error", "") << "\n";
-    return 3;
-  }
+  const auto response = ask_daemon(config.control_socket_path(), {{"cmd", "status"}});
+  if (!response) return 3;
   if (as_json) {
     std::cout << response->dump(2) << "\n";
     return 0;

@@ -9,20 +9,6 @@
 namespace deskline::tools {
 namespace {
 
-// The daemon's answer to request; prints why there is none and returns nullopt.
-std::optional<nlohmann::json> ask(const config::Config& config, const nlohmann::json& request) {
-  const auto response = control_request(config.control_socket_path(), request);
-  if (!response) {
-    std::cerr << unreachable_message(config.control_socket_path(), response.error()) << "\n";
-    return std::nullopt;
-  }
-  if (!response->value("ok", false)) {
-    std::cerr << "deskline: desklined refused: " << response->value("error", "") << "\n";
-    return std::nullopt;
-  }
-  return *response;
-}
-
 std::string text_or(const nlohmann::json& value, std::string_view otherwise) {
   return value.is_string() ? value.get<std::string>() : std::string(otherwise);
 }
@@ -81,7 +67,7 @@ void add_sync_commands(CLI::App& app, CliContext& context) {
     context.run = [&context, options] {
       const auto config = context.load_config();
       if (!config) return 2;
-      const auto answer = ask(*config, {{"cmd", "sync_status"}});
+      const auto answer = ask_daemon(config->control_socket_path(), {{"cmd", "sync_status"}});
       if (!answer) return 3;
       if (options->json) std::cout << answer->dump(2) << "\n";
       else print_sync_status(*answer);
@@ -102,7 +88,7 @@ void add_sync_commands(CLI::App& app, CliContext& context) {
       nlohmann::json request{{"cmd", "sync_retry"}};
       if (options->parked) request["parked"] = true;
       else request["call_id"] = options->call_id;
-      const auto answer = ask(*config, request);
+      const auto answer = ask_daemon(config->control_socket_path(), request);
       if (!answer) return 3;
       std::cout << fmt::format("{} item(s) queued again\n", answer->value("retried", 0));
       return 0;
