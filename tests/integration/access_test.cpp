@@ -87,7 +87,8 @@ TEST(Access, ADeskAccountReadsPopsAndNothingElse) {
   ASSERT_EQ(::chmod(workspace.dir().c_str(), 0755), 0);
 
   // The daemon runs with the admins' group as its own (as deskline:deskline
-  // does under its unit; the uid stays root for the simulated USB device).
+  // does under its unit; the uid stays root for the simulated USB device):
+  // the simulator is started so and passes it on.
   const pid_t simulator = workspace.start_daemon_under_sim(workspace.write_scenario(R"(box A serial=X800-ACL lines=1
 at 1.0 A:1 ring cadence=1.0/2.0 count=20
 at 1.1 A:1 callerid number=13812345678

@@ -150,15 +150,18 @@ class Workspace {
     return path;
   }
 
-  // Starts deskline-sim running desklined (after launcher, e.g. setpriv and
-  // its options, when given); returns the simulator's pid.
+  // Starts deskline-sim running desklined; returns the simulator's pid.
+  // launcher (e.g. setpriv and its options) runs the simulator, which passes
+  // its credentials on to desklined; it is not run under the simulator's
+  // preload library, which only instrumented programs can load in a
+  // sanitizer build.
   pid_t start_daemon_under_sim(const fs::path& scenario, const std::vector<std::string>& launcher = {}) const {
     tools::SpawnOptions options;
     options.stderr_path = log_path();
-    std::vector<std::string> argv{bin("deskline-sim").string(), "--scenario", scenario.string(), "--trace",
-                                  trace_path().string(), "--"};
-    argv.insert(argv.end(), launcher.begin(), launcher.end());
-    argv.insert(argv.end(), {bin("desklined").string(), "--config", config_path().string()});
+    std::vector<std::string> argv(launcher);
+    argv.insert(argv.end(), {bin("deskline-sim").string(), "--scenario", scenario.string(), "--trace",
+                             trace_path().string(), "--", bin("desklined").string(), "--config",
+                             config_path().string()});
     return tools::spawn(argv, options);
   }
 
