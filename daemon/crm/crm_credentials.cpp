@@ -37,10 +37,17 @@ Result<CrmCredentials> read_crm_credentials(const config::CrmConfig& config) {
 std::vector<std::pair<std::string, std::string>> signed_headers(const CrmCredentials& credentials,
                                                                 const std::string& webhook_id,
                                                                 std::int64_t timestamp, std::string_view body) {
+  return headers_with_signature(credentials, webhook_id, timestamp,
+                                proto::webhook::sign(credentials.key, webhook_id, timestamp, body));
+}
+
+std::vector<std::pair<std::string, std::string>> headers_with_signature(const CrmCredentials& credentials,
+                                                                        const std::string& webhook_id,
+                                                                        std::int64_t timestamp, std::string signature) {
   return {{"Authorization", "Bearer " + credentials.token},
           {"webhook-id", webhook_id},
           {"webhook-timestamp", std::to_string(timestamp)},
-          {"webhook-signature", proto::webhook::sign(credentials.key, webhook_id, timestamp, body)}};
+          {"webhook-signature", std::move(signature)}};
 }
 
 CrmClientSettings client_settings(const config::CrmConfig& config) {

@@ -29,6 +29,11 @@ Result<CrmCredentials> read_crm_credentials(const config::CrmConfig& config);
 std::vector<std::pair<std::string, std::string>> signed_headers(const CrmCredentials& credentials,
                                                                 const std::string& webhook_id,
                                                                 std::int64_t timestamp, std::string_view body);
+// The same headers with a signature made elsewhere (an upload, signed while
+// its file is read).
+std::vector<std::pair<std::string, std::string>> headers_with_signature(const CrmCredentials& credentials,
+                                                                        const std::string& webhook_id,
+                                                                        std::int64_t timestamp, std::string signature);
 
 // A client's settings from [crm]: url, ca_file, timeout_s.
 CrmClientSettings client_settings(const config::CrmConfig& config);

@@ -218,12 +218,9 @@ void CrmSync::send_recording(Slot& slot, const OutboxItem& item) {
         CrmRequest request;
         request.method = CrmRequest::Method::put;
         request.target = "/v1/calls/" + item.call_id + "/recording";
-        request.headers = {{"Authorization", "Bearer " + credentials_->token},
-                           {"webhook-id", id},
-                           {"webhook-timestamp", std::to_string(timestamp)},
-                           {"webhook-signature", std::move(signature)},
-                           {"Content-Type", "audio/ogg"},
-                           {"Repr-Digest", proto::digest::format_repr_digest(raw)}};
+        request.headers = headers_with_signature(*credentials_, id, timestamp, std::move(signature));
+        request.headers.emplace_back("Content-Type", "audio/ogg");
+        request.headers.emplace_back("Repr-Digest", proto::digest::format_repr_digest(raw));
         request.body_file = row.path;
         send_prepared(slot, item, std::move(request), *sha256);
       });
