@@ -15,6 +15,7 @@
 
 #include "tests/integration/harness.hpp"
 #include "tests/integration/pop_client.hpp"
+#include "tests/integration/small_tmpfs.hpp"
 
 namespace deskline::testing {
 namespace {
@@ -451,6 +452,60 @@ TEST(CrmSync, RetentionDeletesOnlyWhatTheCrmConfirmed) {
   }
   EXPECT_NE(workspace.log().find("retention: deleted 1 recordings"), std::string::npos) << workspace.log();
   EXPECT_NE(workspace.log().find("retention: kept 1 recordings"), std::string::npos) << workspace.log();
+}
+
+// The recordings' disk fills during a call while the sync runs (and the
+// CRM fails an upload meanwhile): the cut recording goes to the CRM with the
+// very bytes on disk, the call recorded after it could not be written still
+// gets its entry, and nothing is parked, lost or sent twice.
+TEST(CrmSync, AFullDiskDuringARecordingLosesNothingOnTheCrm) {
+  const int port = unused_port();
+  Workspace workspace("crm-full-disk", crm_config(port) + "[recording]\nmin_free_mb = 0\n");
+  SmallTmpfs disk(workspace.dir() / "data" / "recordings", "4k");  // one page: ~4 s of tone
+  if (!disk.mounted()) SKIP_OR_FAIL_MISSING() << "cannot mount a tmpfs here (needs root): " << disk.error();
+  write_credentials(workspace);
+  ReferenceCrm crm(workspace, port);
+  crm.inject(nlohmann::json{{"path_suffix", "/recording"}, {"fault", "status"}, {"status", 503}, {"times", 1}});
+  const pid_t simulator = workspace.start_daemon_under_sim(workspace.write_scenario(R"(box A serial=X800-FULL lines=2
+at 0.5 A:1 callerid number=13812345678
+at 1.0 A:1 ring cadence=1.0/2.0 count=1
+at 2.0 A:1 offhook
+at 2.0 A:1 play tone=600 level=-10 duration=12
+at 15.0 A:1 onhook
+at 16.0 A:2 callerid number=02161234567
+at 16.5 A:2 ring cadence=1.0/2.0 count=1
+at 17.5 A:2 offhook
+at 17.5 A:2 play tone=440 level=-10 duration=3
+at 21.0 A:2 onhook
+at 120 end
+)"));
+  ASSERT_GT(simulator, 0);
+  nlohmann::json status;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        const auto calls = workspace.calls();
+        status = workspace.cli_json({"sync", "status", "--json"});
+        const auto ended = [](const nlohmann::json& call) { return call.value("state", "") == "ended"; };
+        return calls.is_array() && calls.size() == 2 && ended(calls[0]) && ended(calls[1]) && status.is_object() &&
+               status.value("backlog", -1) == 0 &&
+               crm.get("/_ref/faults").value("faults", nlohmann::json::array({nullptr})).empty();
+      },
+      std::chrono::seconds(60), "both calls ended and the outbox empty"))
+      << status.dump(2) << workspace.log();
+  ::kill(simulator, SIGTERM);
+  EXPECT_EQ(workspace.wait_for_simulator(simulator), 0) << workspace.log();
+  EXPECT_NE(workspace.log().find("recording truncated: No space left on device"), std::string::npos) << workspace.log();
+  EXPECT_EQ(status.value("parked", -1), 0) << status.dump(2);
+  const auto calls = workspace.calls();
+  ASSERT_EQ(calls.size(), 2u);
+  for (const auto& call : calls) EXPECT_EQ(call["outcome"], "answered") << call.dump();
+  expect_everything_arrived(workspace, crm);
+  // The cut recording is on the CRM (after the 503), the unrecorded call's entry without one.
+  EXPECT_NE(workspace.log().find("not recorded: cannot start the encoder: No space left on device"), std::string::npos)
+      << workspace.log();
+  std::size_t recordings = 0;
+  for (const auto& [id, call] : crm.calls()) recordings += call["recording"].is_object();
+  EXPECT_EQ(recordings, 1u);
 }
 
 // The directory pull (proto/crm.md section 5): customers in the CRM pop; an

@@ -1,7 +1,6 @@
 // Recording acceptance under deskline-sim: real PortAudio capture from the
 // simulator's ALSA PCM, files checked with the reference tools (opusinfo,
 // ffprobe, opusdec); SIGKILL mid-call; a full disk.
-#include <sys/mount.h>
 #include <signal.h>
 
 #include <gtest/gtest.h>
@@ -15,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "tests/integration/harness.hpp"
+#include "tests/integration/small_tmpfs.hpp"
 
 namespace deskline::testing {
 namespace {
@@ -299,27 +299,6 @@ at 40 end
   EXPECT_LE(kept, captured + 0.1);
   EXPECT_NE(workspace.log().find("repaired after an interruption"), std::string::npos) << workspace.log();
 }
-
-// A tmpfs of a few KiB mounted over a folder, unmounted when it goes out of
-// scope (declare it after the Workspace so it goes first).
-class SmallTmpfs {
- public:
-  SmallTmpfs(const fs::path& where, const char* size) : where_(where) {
-    fs::create_directories(where);
-    mounted_ = ::mount("tmpfs", where.c_str(), "tmpfs", 0, (std::string("size=") + size + ",mode=0755").c_str()) == 0;
-    if (!mounted_) error_ = std::strerror(errno);
-  }
-  ~SmallTmpfs() {
-    if (mounted_) ::umount2(where_.c_str(), MNT_DETACH);
-  }
-  bool mounted() const { return mounted_; }
-  const std::string& error() const { return error_; }
-
- private:
-  fs::path where_;
-  bool mounted_ = false;
-  std::string error_;
-};
 
 TEST(FullDisk, RecordingCutCleanlyWhenTheDiskFillsAndTheCallIsStillLogged) {
   Workspace workspace("recording-full", "[recording]\nmin_free_mb = 0\n");
