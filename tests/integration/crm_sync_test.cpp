@@ -203,7 +203,7 @@ TEST(CrmSync, ACrmDownForTheWholeScenarioGetsEverythingOnceItIsUp) {
 
 TEST(CrmSync, FaultsDuringEntriesAndUploadsLeaveEverythingThereOnce) {
   const int port = unused_port();
-  Workspace workspace("crm-faults", crm_config(port));
+  Workspace workspace("crm-faults", crm_config(port) + "timeout_s = 2\n");
   write_credentials(workspace);
   ReferenceCrm crm(workspace, port);
   const auto faults = nlohmann::json::array({
@@ -211,6 +211,7 @@ TEST(CrmSync, FaultsDuringEntriesAndUploadsLeaveEverythingThereOnce) {
       {{"path_prefix", "/v1/calls"}, {"fault", "429"}, {"retry_after", 1}},
       {{"path_suffix", "/recording"}, {"fault", "reset_mid_upload"}},
       {{"path_suffix", "/recording"}, {"fault", "wrong_digest"}},
+      {{"path_suffix", "/recording"}, {"fault", "slow"}, {"delay", 5}},  // beyond timeout_s
       {{"path_prefix", "/v1/calls"}, {"fault", "status"}, {"status", 500}, {"times", 2}},
   });
   crm.inject(faults);
@@ -243,22 +244,25 @@ TEST(CrmSync, FaultsDuringEntriesAndUploadsLeaveEverythingThereOnce) {
     if (call["recording"].is_object()) uploads_repeated += call["recording"]["puts"].get<int>() > 1;
   EXPECT_GE(uploads_repeated, 1);
   EXPECT_NE(workspace.log().find("is not the file's SHA-256"), std::string::npos) << workspace.log();
+  EXPECT_NE(workspace.log().find("the server stopped answering for 2000 ms"), std::string::npos) << workspace.log();
 }
 
-// A refusal retrying cannot fix parks the item with the CRM's reason, shown
-// by `deskline sync status`; `deskline sync retry --parked` sends it again.
+// A refusal retrying cannot fix (a wrong token: 401, too large: 413) parks
+// the item with the CRM's reason, shown by `deskline sync status`, and holds
+// nothing else up; `deskline sync retry --parked` sends it again.
 TEST(CrmSync, AParkedItemShowsWhyAndGoesThroughAfterRetry) {
   const int port = unused_port();
   Workspace workspace("crm-parked", crm_config(port));
   write_credentials(workspace);
   ReferenceCrm crm(workspace, port);
-  const auto fault = nlohmann::json{{"path_prefix", "/v1/calls"}, {"method", "PUT"}, {"fault", "status"},
-                                    {"status", 413}, {"times", 1}};
-  crm.inject(fault);
+  crm.inject(nlohmann::json::array(
+      {{{"path_prefix", "/v1/calls"}, {"method", "PUT"}, {"fault", "status"}, {"status", 401}, {"times", 1}},
+       {{"path_prefix", "/v1/calls"}, {"method", "PUT"}, {"fault", "status"}, {"status", 413}, {"times", 1}}}));
   const pid_t simulator = workspace.start_daemon_under_sim(workspace.write_scenario(R"(box A serial=X800-PARK lines=1
 at 0.5 A:1 ring cadence=1.0/2.0 count=1
 at 0.6 A:1 callerid number=13812345678
 at 9.0 A:1 ring cadence=1.0/2.0 count=1
+at 17.0 A:1 ring cadence=1.0/2.0 count=1
 at 120 end
 )"));
   ASSERT_GT(simulator, 0);
@@ -266,22 +270,24 @@ at 120 end
   ASSERT_TRUE(wait_until(
       [&] {
         status = workspace.cli_json({"sync", "status", "--json"});
-        return status.is_object() && status.value("parked", 0) == 1;
+        return status.is_object() && status.value("parked", 0) == 2;
       },
-      std::chrono::seconds(30), "the missed call's entry to be parked"))
+      std::chrono::seconds(40), "the first two missed calls' entries to be parked"))
       << status.dump(2) << workspace.log();
-  ASSERT_EQ(status["parked_items"].size(), 1u) << status.dump(2);
-  EXPECT_EQ(status["parked_items"][0]["status"], 413);
-  EXPECT_NE(status["parked_items"][0].value("reason", "").find("HTTP 413"), std::string::npos) << status.dump(2);
-  // Nothing else is held up by it: the next call goes through.
+  ASSERT_EQ(status["parked_items"].size(), 2u) << status.dump(2);
+  std::map<int, std::string> reasons;
+  for (const auto& item : status["parked_items"]) reasons[item.value("status", 0)] = item.value("reason", "");
+  EXPECT_NE(reasons[401].find("HTTP 401"), std::string::npos) << status.dump(2);
+  EXPECT_NE(reasons[413].find("HTTP 413"), std::string::npos) << status.dump(2);
+  // Nothing else is held up by them: the next call goes through.
   ASSERT_TRUE(wait_until([&] { return crm.calls().size() == 1; }, std::chrono::seconds(30),
-                         "the second call on the CRM"))
+                         "the third call on the CRM"))
       << workspace.log();
   std::string output;
   EXPECT_EQ(tools::run_capture({bin("deskline").string(), "--config", workspace.config_path().string(), "sync", "status"},
                                output),
             0);
-  EXPECT_NE(output.find("parked    1 item(s)"), std::string::npos) << output;
+  EXPECT_NE(output.find("parked    2 item(s)"), std::string::npos) << output;
 
   output.clear();
   EXPECT_EQ(tools::run_capture({bin("deskline").string(), "--config", workspace.config_path().string(), "sync", "retry",
@@ -289,9 +295,9 @@ at 120 end
                                output),
             0)
       << output;
-  EXPECT_NE(output.find("1 item(s) queued again"), std::string::npos) << output;
-  EXPECT_TRUE(wait_until([&] { return crm.calls().size() == 2; }, std::chrono::seconds(30),
-                         "the parked call on the CRM after the retry"))
+  EXPECT_NE(output.find("2 item(s) queued again"), std::string::npos) << output;
+  EXPECT_TRUE(wait_until([&] { return crm.calls().size() == 3; }, std::chrono::seconds(30),
+                         "the parked calls on the CRM after the retry"))
       << workspace.log();
   status = workspace.cli_json({"sync", "status", "--json"});
   EXPECT_EQ(status.value("parked", -1), 0) << status.dump(2);
