@@ -38,7 +38,8 @@ struct CrmSync::Slot {
 // turn of the io loop; then the request streams the same file.
 class CrmSync::Upload : public std::enable_shared_from_this<Upload> {
  public:
-  using Done = std::function<void(std::optional<std::string> sha256_hex, std::string signature, std::string error)>;
+  using Sha256 = std::array<std::uint8_t, 32>;
+  using Done = std::function<void(std::optional<Sha256> sha256, std::string signature, std::string error)>;
 
   Upload(asio::io_context& io, std::filesystem::path path, proto::webhook::Signer signer, Done done)
       : io_(io), path_(std::move(path)), signer_(std::move(signer)), done_(std::move(done)),
@@ -63,10 +64,9 @@ class CrmSync::Upload : public std::enable_shared_from_this<Upload> {
     }
     if (file_.bad()) return done_(std::nullopt, "", fmt::format("cannot read {}", path_.string()));
     if (file_.eof()) {
-      std::array<std::uint8_t, EVP_MAX_MD_SIZE> sha{};
-      unsigned length = 0;
-      EVP_DigestFinal_ex(digest_, sha.data(), &length);
-      return done_(hex(std::span(sha.data(), length)), signer_.finish(), "");
+      Sha256 sha{};
+      EVP_DigestFinal_ex(digest_, sha.data(), nullptr);
+      return done_(sha, signer_.finish(), "");
     }
     asio::post(io_, [self = shared_from_this()] { self->next(); });
   }
@@ -205,24 +205,21 @@ void CrmSync::send_recording(Slot& slot, const OutboxItem& item) {
   auto upload = std::make_shared<Upload>(
       io_, row.path, proto::webhook::Signer(credentials_->key, id, timestamp),
       [this, alive = std::weak_ptr<bool>(alive_), &slot, item, row, id, timestamp](
-          std::optional<std::string> sha256, std::string signature, std::string error) {
+          std::optional<Upload::Sha256> sha256, std::string signature, std::string error) {
         if (!alive.lock() || !running_) return;
         if (!sha256) return fail(slot, item, std::nullopt, error, std::nullopt);
-        if (*sha256 != row.sha256)
+        if (hex(*sha256) != row.sha256)
           return fail(slot, item, std::nullopt,
                       fmt::format("{} differs from the recording's stored SHA-256 {}: not sent", row.path, row.sha256),
                       std::nullopt);
-        std::array<std::uint8_t, 32> raw{};
-        for (std::size_t i = 0; i < raw.size(); ++i)
-          raw[i] = static_cast<std::uint8_t>(std::stoi(sha256->substr(i * 2, 2), nullptr, 16));
         CrmRequest request;
         request.method = CrmRequest::Method::put;
         request.target = "/v1/calls/" + item.call_id + "/recording";
         request.headers = headers_with_signature(*credentials_, id, timestamp, std::move(signature));
         request.headers.emplace_back("Content-Type", "audio/ogg");
-        request.headers.emplace_back("Repr-Digest", proto::digest::format_repr_digest(raw));
+        request.headers.emplace_back("Repr-Digest", proto::digest::format_repr_digest(*sha256));
         request.body_file = row.path;
-        send_prepared(slot, item, std::move(request), *sha256);
+        send_prepared(slot, item, std::move(request), row.sha256);
       });
   upload->start();
 }
