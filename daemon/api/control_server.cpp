@@ -25,7 +25,11 @@ class ControlServer::Session : public daemon::Session, public std::enable_shared
   Session(stream_protocol::socket socket, ControlServer& server)
       : socket_(std::move(socket)), server_(server), timer_(server.io_) {}
 
-  void start() { do_read(); }
+  void start() {
+    boost::system::error_code ignored;
+    socket_.set_option(asio::socket_base::send_buffer_size(send_buffer_bytes), ignored);
+    do_read();
+  }
 
   // Says why and closes, reading nothing the client sent.
   void refuse(const std::string& reason) { reply_and_close({{"ok", false}, {"error", reason}}); }
@@ -41,7 +45,7 @@ class ControlServer::Session : public daemon::Session, public std::enable_shared
 
  private:
   // Closes the connection unless what it waits for happens within limit.
-  void arm_timer(std::chrono::seconds limit) {
+  void arm_timer(std::chrono::milliseconds limit) {
     timer_.expires_after(limit);
     timer_.async_wait([weak = weak_from_this()](boost::system::error_code error) {
       if (auto self = weak.lock(); self && !error) self->shutdown();
@@ -57,8 +61,16 @@ class ControlServer::Session : public daemon::Session, public std::enable_shared
         return reply_and_close({{"ok", false}, {"error", "request longer than 64 KiB"}});
       case proto::control::Framed::need_more: break;
     }
-    // A whole request must arrive within the idle time, however it is split.
-    if (framer_.empty()) arm_timer(idle_timeout);
+    // Between requests the idle limit runs; once a request has begun, the
+    // rest of it must arrive within the request limit, however it is split
+    // (the timer keeps running across reads: trickling bytes do not reset it).
+    if (framer_.empty()) {
+      arm_timer(server_.timeouts_.idle);
+      awaiting_request_rest_ = false;
+    } else if (!awaiting_request_rest_) {
+      arm_timer(server_.timeouts_.request);
+      awaiting_request_rest_ = true;
+    }
     reading_ = true;
     socket_.async_read_some(asio::buffer(chunk_),
                             [self = shared_from_this()](boost::system::error_code error, std::size_t length) {
@@ -82,7 +94,8 @@ class ControlServer::Session : public daemon::Session, public std::enable_shared
   void reply_and_close(const nlohmann::json& response) { do_write(dump(response), true); }
 
   void do_write(std::string text, bool close_after) {
-    arm_timer(write_timeout);
+    arm_timer(server_.timeouts_.write);
+    awaiting_request_rest_ = false;
     auto data = std::make_shared<std::string>(std::move(text));
     asio::async_write(socket_, asio::buffer(*data),
                       [self = shared_from_this(), data, close_after](boost::system::error_code error, std::size_t) {
@@ -98,11 +111,12 @@ class ControlServer::Session : public daemon::Session, public std::enable_shared
   std::array<char, 4096> chunk_{};
   asio::steady_timer timer_;
   bool reading_ = false;
+  bool awaiting_request_rest_ = false;  // the request timer runs
 };
 
 ControlServer::ControlServer(asio::io_context& io, std::filesystem::path socket_path, Handler handler, Logger& log,
-                             AdminIdentity admins)
-    : io_(io), handler_(std::move(handler)), admins_(admins), refusals_(io, log),
+                             AdminIdentity admins, ControlTimeouts timeouts)
+    : io_(io), handler_(std::move(handler)), admins_(admins), timeouts_(timeouts), refusals_(io, log),
       listener_(io, std::move(socket_path), "control", ListenerLimits{.max_sessions = max_sessions, .max_sessions_per_peer = max_sessions_per_uid}, log) {}
 
 ControlServer::~ControlServer() { stop(); }

@@ -7,6 +7,7 @@
 // (proto/control.md).
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -24,6 +25,16 @@
 
 namespace deskline::daemon {
 
+// How long a session may take, each closing it when it runs out.
+struct ControlTimeouts {
+  std::chrono::milliseconds idle{std::chrono::seconds(60)};     // between requests
+  std::chrono::milliseconds request{std::chrono::seconds(10)};  // the rest of a request once it has begun
+  // One answer is written at a time and the next request read only after it:
+  // a client that sends requests and never reads holds one answer (at most a
+  // page of calls) for this long, then is cut.
+  std::chrono::milliseconds write{std::chrono::seconds(10)};
+};
+
 class ControlServer {
  public:
   using Handler = std::function<nlohmann::json(const proto::control::Request& request)>;
@@ -31,14 +42,13 @@ class ControlServer {
   static constexpr std::size_t max_request_bytes = proto::control::max_request_bytes;
   static constexpr std::size_t max_sessions = 32;
   static constexpr std::size_t max_sessions_per_uid = 16;
-  static constexpr std::chrono::seconds idle_timeout{60};
-  // One answer is written at a time and the next request read only after it:
-  // a client that sends requests and never reads holds one answer (at most a
-  // page of calls) for this long, then is cut.
-  static constexpr std::chrono::seconds write_timeout{10};
+  // The kernel send buffer of a session (the kernel doubles it). Unbounded,
+  // a client that pipelines requests and never reads makes the daemon build
+  // as many answers as megabytes of buffer hold before anything is cut.
+  static constexpr int send_buffer_bytes = 32 * 1024;
 
   ControlServer(boost::asio::io_context& io, std::filesystem::path socket_path, Handler handler, Logger& log,
-                AdminIdentity admins = AdminIdentity::of_this_process());
+                AdminIdentity admins = AdminIdentity::of_this_process(), ControlTimeouts timeouts = {});
   ~ControlServer();
 
   // Binds (replacing a stale socket file, refusing a live one; mode 0660,
@@ -59,6 +69,7 @@ class ControlServer {
   boost::asio::io_context& io_;
   Handler handler_;
   AdminIdentity admins_;
+  ControlTimeouts timeouts_;
   RateLimitedLog refusals_;
   std::uint64_t forbidden_ = 0;
   UnixSocketListener listener_;

@@ -107,6 +107,13 @@ class RawConnection {
     return data.size();
   }
 
+  // Whether the peer has closed, seen without reading (reading would let a
+  // server go on answering a client that is meant to never read).
+  bool peer_closed() const {
+    pollfd entry{fd_, POLLRDHUP, 0};
+    return ::poll(&entry, 1, 0) == 1 && (entry.revents & (POLLHUP | POLLRDHUP)) != 0;
+  }
+
   // Keeps bytes read past one answer for the next read_until (a keep-alive client).
   void keep_for_next(std::string bytes) { pending_ = std::move(bytes); }
 

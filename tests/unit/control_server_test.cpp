@@ -32,7 +32,7 @@ class ControlServerTest : public ::testing::Test {
         [](const proto::control::Request& request) {
           return nlohmann::json{{"ok", true}, {"limit", request.limit}};
         },
-        log_);
+        log_, AdminIdentity::of_this_process(), timeouts_);
     ASSERT_FALSE(server_->start());
     thread_ = std::thread([this] { io_.run(); });
   }
@@ -76,6 +76,7 @@ class ControlServerTest : public ::testing::Test {
     return line;
   }
 
+  ControlTimeouts timeouts_;
   Logger log_{LogLevel::error};
   boost::asio::io_context io_;
   fs::path dir_;
@@ -160,6 +161,37 @@ TEST_F(ControlServerTest, ClientVanishingMidRequestDoesNotDisturbTheServer) {
   send_all(next, R"({"cmd":"calls","limit":5})" "\n");
   EXPECT_EQ(nlohmann::json::parse(read_line(next))["limit"], 5);
   ::close(next);
+}
+
+// The rest of a request begun after an answer must still arrive in time:
+// a client that answers its own pipeline with half a request and waits is
+// cut (it once held its session for ever: the answer's write had stopped the
+// request timer, and a begun request did not start it again).
+class ControlServerShortTimeoutsTest : public ControlServerTest {
+ protected:
+  ControlServerShortTimeoutsTest() {
+    timeouts_ = {.idle = std::chrono::seconds(60), .request = std::chrono::milliseconds(200),
+                 .write = std::chrono::seconds(60)};
+  }
+};
+
+TEST_F(ControlServerShortTimeoutsTest, AHalfRequestAfterAnAnswerIsCut) {
+  const int fd = connect_client();
+  send_all(fd, R"({"cmd":"calls","limit":7})" "\n" R"({"cmd":"ca)");
+  EXPECT_EQ(nlohmann::json::parse(read_line(fd))["limit"], 7);
+  char c;
+  EXPECT_EQ(::recv(fd, &c, 1, 0), 0) << "still open (the client's receive timeout is 5 s)";
+  ::close(fd);
+}
+
+TEST_F(ControlServerShortTimeoutsTest, AnIdleClientBetweenRequestsIsNotCutByTheRequestTimeout) {
+  const int fd = connect_client();
+  send_all(fd, R"({"cmd":"calls","limit":8})" "\n");
+  EXPECT_EQ(nlohmann::json::parse(read_line(fd))["limit"], 8);
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));  // three request timeouts, well within idle
+  send_all(fd, R"({"cmd":"calls","limit":9})" "\n");
+  EXPECT_EQ(nlohmann::json::parse(read_line(fd))["limit"], 9);
+  ::close(fd);
 }
 
 TEST(UnixSocket, SocketGetsTheGivenGroup) {
