@@ -26,6 +26,7 @@ std::string hex(std::span<const std::uint8_t> bytes) {
 
 constexpr std::size_t slice_bytes = 64 * 1024;
 constexpr auto active_call_recheck = std::chrono::seconds(5);
+constexpr auto outbox_retry = std::chrono::seconds(1);  // after the outbox could not be read
 
 }  // namespace
 
@@ -143,25 +144,30 @@ void CrmSync::pump() {
     auto due = outbox_->due(now_us(), free + in_flight_.size());
     if (!due) {
       log_.error("crm: cannot read the outbox: {}", due.error().message());
-    } else {
-      for (const auto& item : *due) {
-        auto slot = std::find_if(slots_.begin(), slots_.end(), [](const auto& s) { return !s->busy; });
-        if (slot == slots_.end()) break;
-        if (!in_flight_.insert({item.call_id, item.kind}).second) continue;
-        (*slot)->busy = true;
-        if (item.kind == OutboxKind::call) send_entry(**slot, item);
-        else send_recording(**slot, item);
-      }
+      return arm_timer(now_us() + std::chrono::microseconds(outbox_retry).count());
+    }
+    for (const auto& item : *due) {
+      auto slot = std::find_if(slots_.begin(), slots_.end(), [](const auto& s) { return !s->busy; });
+      if (slot == slots_.end()) break;
+      if (!in_flight_.insert({item.call_id, item.kind}).second) continue;
+      (*slot)->busy = true;
+      if (item.kind == OutboxKind::call) send_entry(**slot, item);
+      else send_recording(**slot, item);
     }
   }
-  arm_timer();
+  const auto now = now_us();
+  const auto next = outbox_->next_due(now);
+  if (!next) log_.error("crm: cannot read the outbox: {}", next.error().message());
+  arm_timer(next ? *next : now + std::chrono::microseconds(outbox_retry).count());
 }
 
-void CrmSync::arm_timer() {
-  const auto next = outbox_->next_due();
+// Only for items waiting out a time: an item due already waits for a slot or
+// for its call's entry, and their settling pumps again (a timer for it would
+// fire every millisecond while the slots are busy).
+void CrmSync::arm_timer(std::optional<WallTimeUs> at) {
   timer_.cancel();
-  if (!next || !*next) return;
-  const auto delay = std::chrono::microseconds(std::max<WallTimeUs>(0, **next - now_us()) + 1000);
+  if (!at) return;
+  const auto delay = std::chrono::microseconds(std::max<WallTimeUs>(0, *at - now_us()) + 1000);
   timer_.expires_after(delay);
   timer_.async_wait([this](boost::system::error_code error) {
     if (!error) pump();

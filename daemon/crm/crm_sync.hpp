@@ -82,7 +82,8 @@ class CrmSync : public CallObserver {
   void fail(Slot& slot, const OutboxItem& item, std::optional<int> status, const std::string& reason,
             std::optional<WallTimeUs> retry_at);
   void release(Slot& slot, const OutboxItem& item);
-  void arm_timer();
+  // The next pump at `at` (none: only when something settles or is queued).
+  void arm_timer(std::optional<WallTimeUs> at);
 
   boost::asio::io_context& io_;
   const config::CrmConfig& config_;

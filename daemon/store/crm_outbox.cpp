@@ -72,7 +72,7 @@ Result<std::unique_ptr<CrmOutbox>> CrmOutbox::open(sqlite::Connection connection
                    "EXISTS (SELECT 1 FROM crm_outbox AS entry WHERE entry.call_id = item.call_id AND "
                    "entry.kind = 'call' AND entry.sent_revision > 0)) ORDER BY next_at, queued_at LIMIT ?2",
                    item_columns)},
-      {&statements.next_due, "SELECT min(next_at) FROM crm_outbox WHERE state = 'pending'"},
+      {&statements.next_due, "SELECT min(next_at) FROM crm_outbox WHERE state = 'pending' AND next_at > ?1"},
       {&statements.find, fmt::format("SELECT {} FROM crm_outbox WHERE call_id = ?1 AND kind = ?2", item_columns)},
       {&statements.keep_body,
        "UPDATE crm_outbox SET body = ?3, body_revision = ?2 WHERE call_id = ?1 AND kind = 'call'"},
@@ -154,9 +154,10 @@ Result<std::vector<OutboxItem>> CrmOutbox::due(WallTimeUs now, std::size_t limit
   return read(statements_->due, {now, static_cast<std::int64_t>(limit)}, "crm outbox: due items");
 }
 
-Result<std::optional<WallTimeUs>> CrmOutbox::next_due() const {
+Result<std::optional<WallTimeUs>> CrmOutbox::next_due(WallTimeUs now) const {
   Use use(statements_->next_due);
-  const int result = use.step();
+  int result = use.bind(1, now);
+  if (result == SQLITE_OK) result = use.step();
   if (result != SQLITE_ROW) return failure(connection_.database, result, "crm outbox: next due");
   return use.optional_integer(0);
 }

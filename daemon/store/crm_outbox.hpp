@@ -44,8 +44,10 @@ class CrmOutbox {
   // Pending items due by now, oldest first, at most limit: a recording only
   // once the CRM has acknowledged an entry of its call (it goes after it).
   Result<std::vector<OutboxItem>> due(WallTimeUs now, std::size_t limit) const;
-  // When the next pending item falls due; none when nothing is pending.
-  Result<std::optional<WallTimeUs>> next_due() const;
+  // When the next pending item not yet due at now falls due; none when no
+  // item waits for a later time. (Items due already wait for a free slot or
+  // their call's entry: the sync starts them when those settle.)
+  Result<std::optional<WallTimeUs>> next_due(WallTimeUs now) const;
   Result<std::optional<OutboxItem>> find(const std::string& call_id, OutboxKind kind) const;
 
   // The call entry rendered for revision, kept so retries send its bytes.
