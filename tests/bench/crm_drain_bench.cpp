@@ -20,7 +20,11 @@
 // After every upload run the CRM must hold all N calls with recordings of
 // the right SHA-256 (/_ref/calls), or the bench fails.
 //
-//   deskline_crm_drain_bench [--calls N] [--seconds S] [--max-in-flight M] [--idle-s T] [--bin DIR]
+//   deskline_crm_drain_bench [--calls N] [--seconds S] [--max-in-flight M] [--idle-s T] [--ring-spacing S]
+//                            [--crm-dir DIR] [--bin DIR]
+//
+// --crm-dir puts the reference CRMs' databases and recordings elsewhere (on
+// tmpfs, /dev/shm/..., their fsyncs cost nothing: the clients' own costs show).
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -69,15 +73,17 @@ struct Options {
   int seconds = 60;
   int max_in_flight = 4;  // [crm] max_in_flight, its default
   double idle_s = 60;     // length of the idle ring run
+  double ring_spacing_s = 1.0;  // between rings on each of the 8 lines
+  fs::path crm_dir;             // the reference CRMs' data (default: beside the daemon's, on the same disk)
   fs::path bin;
 };
 
-// Rings during both runs: each of 8 lines every 2 s, lines staggered by
-// 0.25 s (4 pops a second, spread out), for as long as a run lasts.
-RingScenario rings(double seconds) {
+// Rings during both runs: each of 8 lines every spacing_s, lines staggered
+// evenly (8 / spacing_s pops a second, spread out), for as long as a run lasts.
+RingScenario rings(double seconds, double spacing_s) {
   RingScenario scenario;
-  scenario.spacing_s = 2.0;
-  scenario.line_offset_s = 0.25;
+  scenario.spacing_s = spacing_s;
+  scenario.line_offset_s = spacing_s / scenario.lines;
   scenario.calls_per_line = static_cast<int>(seconds / scenario.spacing_s) + 1;
   scenario.end_s = seconds + 3600;  // the bench stops the simulator
   return scenario;
@@ -461,7 +467,7 @@ DaemonRun run_daemon(const Options& options, const fs::path& work, const Referen
       "[crm]\nurl = \"{1}\"\ntoken_file = \"{2}\"\nsigning_secret_file = \"{3}\"\nmax_in_flight = {4}\n",
       work.string(), crm.url(), credentials.token_file.string(), credentials.secret_file.string(),
       options.max_in_flight);
-  const auto scenario = rings(drain ? 3600 : options.idle_s);
+  const auto scenario = rings(drain ? 3600 : options.idle_s, options.ring_spacing_s);
   std::ofstream(work / "rings.scenario") << scenario.text();
   tools::SpawnOptions spawn_options;
   spawn_options.stderr_path = work / "log";
@@ -567,7 +573,7 @@ struct ClientRun {
 
 ClientRun run_curl(const Options& options, const Backlog& backlog, const Credentials& credentials,
                    const fs::path& folder, int parallel) {
-  ReferenceCrm crm(options.bin, folder / "crm", credentials);
+  ReferenceCrm crm(options.bin, options.crm_dir / folder.filename(), credentials);
   write_curl_config(backlog, credentials, crm.url(), folder);
   std::vector<std::string> argv = {"curl", "--silent", "--no-progress-meter", "--show-error", "--config",
                                    (folder / "curl.conf").string()};
@@ -591,10 +597,12 @@ void print_upload(const std::string& name, const Backlog& backlog, double wall_s
   std::fflush(stdout);
 }
 
-int run(const Options& options) {
+int run(Options options) {
   const fs::path root = fs::temp_directory_path() / "deskline-crm-drain";
   fs::remove_all(root);
   fs::create_directories(root);
+  if (options.crm_dir.empty()) options.crm_dir = root / "crm";
+  std::printf("reference CRM data in %s\n", options.crm_dir.c_str());
   const auto credentials = write_credentials(root);
   std::printf("load average at start: %s\n", load_average().c_str());
 
@@ -607,19 +615,19 @@ int run(const Options& options) {
               static_cast<double>(backlog.bytes) / 1024 / static_cast<double>(backlog.calls.size()),
               wall_since(prepared));
   std::printf("curl: one operation per request from a config file, every entry first, then every recording\n");
-  std::printf("[crm] max_in_flight = %d; rings: 8 lines, one ring every 2 s on each (4 pops/s), 1 events client\n",
-              options.max_in_flight);
+  std::printf("[crm] max_in_flight = %d; rings: 8 lines, one ring every %.2f s on each (%.0f pops/s), 1 events client\n",
+              options.max_in_flight, options.ring_spacing_s, 8 / options.ring_spacing_s);
   std::fflush(stdout);
 
   DaemonRun idle, drained;
   {
     fs::create_directories(root / "idle");
-    ReferenceCrm crm(options.bin, root / "idle" / "crm", credentials);
+    ReferenceCrm crm(options.bin, options.crm_dir / "idle", credentials);
     idle = run_daemon(options, root / "idle", crm, credentials, false);
   }
   std::printf("idle run done (%.0f s), load average %s\n", idle.wall_s, load_average().c_str());
   {
-    ReferenceCrm crm(options.bin, root / "drain" / "crm", credentials);
+    ReferenceCrm crm(options.bin, options.crm_dir / "drain", credentials);
     drained = run_daemon(options, root / "drain", crm, credentials, true);
     crm.verify(backlog, "desklined");
     drained.crm_span_s = crm.put_span_s();
@@ -651,6 +659,8 @@ int run(const Options& options) {
               drained.wall_s <= parallel.wall_s ? "met" : "MISSED", drained.hwm_kib < 64 * 1024 ? "met" : "MISSED",
               ratio <= 1.5 ? "met" : "MISSED");
   std::printf("load average at end: %s\n", load_average().c_str());
+  // The CRMs' copies of the recordings (tmpfs holds them in memory); the daemon's logs stay.
+  for (const auto* name : {"idle", "drain", "curl-sequential", "curl-parallel"}) fs::remove_all(options.crm_dir / name);
   fs::remove_all(root / "curl-sequential");
   fs::remove_all(root / "curl-parallel");
   return 0;
@@ -669,9 +679,13 @@ int main(int argc, char** argv) {
     else if (option == "--seconds") options.seconds = std::stoi(value);
     else if (option == "--max-in-flight") options.max_in_flight = std::stoi(value);
     else if (option == "--idle-s") options.idle_s = std::stod(value);
+    else if (option == "--ring-spacing") options.ring_spacing_s = std::stod(value);
+    else if (option == "--crm-dir") options.crm_dir = value;
     else if (option == "--bin") options.bin = value;
     else {
-      std::fprintf(stderr, "usage: %s [--calls N] [--seconds S] [--max-in-flight M] [--idle-s T] [--bin DIR]\n",
+      std::fprintf(stderr,
+                   "usage: %s [--calls N] [--seconds S] [--max-in-flight M] [--idle-s T] [--ring-spacing S] "
+                   "[--crm-dir DIR] [--bin DIR]\n",
                    argv[0]);
       return 2;
     }
