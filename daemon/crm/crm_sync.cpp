@@ -142,10 +142,7 @@ void CrmSync::pump() {
   if (free > 0) {
     // More than free: some of the due may be in flight already.
     auto due = outbox_->due(now_us(), free + in_flight_.size());
-    if (!due) {
-      log_.error("crm: cannot read the outbox: {}", due.error().message());
-      return arm_timer(now_us() + std::chrono::microseconds(outbox_retry).count());
-    }
+    if (!due) return outbox_unreadable(due.error());
     for (const auto& item : *due) {
       auto slot = std::find_if(slots_.begin(), slots_.end(), [](const auto& s) { return !s->busy; });
       if (slot == slots_.end()) break;
@@ -155,10 +152,14 @@ void CrmSync::pump() {
       else send_recording(**slot, item);
     }
   }
-  const auto now = now_us();
-  const auto next = outbox_->next_due(now);
-  if (!next) log_.error("crm: cannot read the outbox: {}", next.error().message());
-  arm_timer(next ? *next : now + std::chrono::microseconds(outbox_retry).count());
+  const auto next = outbox_->next_due(now_us());
+  if (!next) return outbox_unreadable(next.error());
+  arm_timer(*next);
+}
+
+void CrmSync::outbox_unreadable(const Error& error) {
+  log_.error("crm: cannot read the outbox: {}", error.message());
+  arm_timer(now_us() + std::chrono::microseconds(outbox_retry).count());
 }
 
 // Only for items waiting out a time: an item due already waits for a slot or

@@ -84,6 +84,8 @@ class CrmSync : public CallObserver {
   void release(Slot& slot, const OutboxItem& item);
   // The next pump at `at` (none: only when something settles or is queued).
   void arm_timer(std::optional<WallTimeUs> at);
+  // Logs why and pumps again after a while.
+  void outbox_unreadable(const Error& error);
 
   boost::asio::io_context& io_;
   const config::CrmConfig& config_;

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <string>
@@ -118,6 +119,12 @@ class ReferenceCrm {
   pid_t pid_ = -1;
 };
 
+// How many of the CRM's stored calls (ReferenceCrm::calls) have their recording.
+std::size_t with_recording(const std::map<std::string, nlohmann::json>& stored) {
+  return std::count_if(stored.begin(), stored.end(),
+                       [](const auto& entry) { return entry.second.value("recording", nlohmann::json()).is_object(); });
+}
+
 std::string crm_config(int port) {
   return fmt::format("[crm]\nurl = \"http://127.0.0.1:{}\"\ntoken_file = \"crm-token\"\n"
                      "signing_secret_file = \"crm-secret\"\n",
@@ -190,9 +197,7 @@ TEST(CrmSync, ACrmDownForTheWholeScenarioGetsEverythingOnceItIsUp) {
   EXPECT_TRUE(wait_until(
       [&] {
         const auto stored = crm.calls();
-        std::size_t recordings = 0;
-        for (const auto& [id, call] : stored) recordings += call["recording"].is_object();
-        return stored.size() == 3 && recordings == 2;
+        return stored.size() == 3 && with_recording(stored) == 2;
       },
       std::chrono::seconds(60), "3 call entries and 2 recordings on the CRM"))
       << workspace.log();
@@ -221,10 +226,8 @@ TEST(CrmSync, FaultsDuringEntriesAndUploadsLeaveEverythingThereOnce) {
   EXPECT_TRUE(wait_until(
       [&] {
         const auto stored = crm.calls();
-        std::size_t recordings = 0;
-        for (const auto& [id, call] : stored) recordings += call["recording"].is_object();
         const auto queued = crm.get("/_ref/faults");
-        return stored.size() == 3 && recordings == 2 && queued.value("faults", nlohmann::json::array({nullptr})).empty();
+        return stored.size() == 3 && with_recording(stored) == 2 && queued.value("faults", nlohmann::json::array({nullptr})).empty();
       },
       std::chrono::seconds(120), "every call and recording on the CRM after its faults"))
       << workspace.log();
@@ -509,9 +512,7 @@ at 120 end
   // The cut recording is on the CRM (after the 503), the unrecorded call's entry without one.
   EXPECT_NE(workspace.log().find("not recorded: cannot start the encoder: No space left on device"), std::string::npos)
       << workspace.log();
-  std::size_t recordings = 0;
-  for (const auto& [id, call] : crm.calls()) recordings += call["recording"].is_object();
-  EXPECT_EQ(recordings, 1u);
+  EXPECT_EQ(with_recording(crm.calls()), 1u);
 }
 
 // The directory pull (proto/crm.md section 5): customers in the CRM pop; an
