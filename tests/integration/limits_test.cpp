@@ -15,6 +15,7 @@
 #include "tests/integration/harness.hpp"
 #include "tests/integration/pop_client.hpp"
 #include "tests/integration/raw_connection.hpp"
+#include "tests/process_usage.hpp"
 
 namespace deskline::testing {
 namespace {
@@ -84,18 +85,6 @@ std::string websocket_upgrade(const std::string& token) {
   return "GET /v1/events?token=" + token +
          " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
-}
-
-// User plus system CPU time the process has used, in seconds (/proc/PID/stat).
-double cpu_seconds(pid_t pid) {
-  std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(file)), {});
-  std::istringstream fields(stat.substr(stat.rfind(')') + 2));  // the name may hold spaces
-  std::string field;
-  double ticks = 0;
-  for (int index = 3; fields >> field && index <= 15; ++index)
-    if (index >= 14) ticks += std::stod(field);  // utime, stime
-  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 TEST(HttpFraming, HeadHasTheGetsLengthAndNoBodyOnAKeepAliveConnection) {
