@@ -213,8 +213,8 @@ class Loader {
   }
 
   void load_http(const toml::table& table, Config& config) {
-    require_known_keys(table, "http", {"address", "port", "token", "allowed_origins", "max_connections",
-                                       "max_connections_per_address"});
+    require_known_keys(table, "http", {"address", "port", "token", "api_tokens_file", "allowed_origins",
+                                       "max_connections", "max_connections_per_address"});
     auto& http = config.http;
     if (const auto* node = table.get("address")) {
       http.address = string_of(*node, "http.address");
@@ -232,6 +232,8 @@ class Loader {
                                   http.token.find(' ') != std::string::npos))
         fail(node->source(), "http.token", "must be at least 16 printable characters without spaces, or empty");
     }
+    if (const auto* node = table.get("api_tokens_file"))
+      http.api_tokens_file = optional_file_of(*node, "http.api_tokens_file");
     if (const auto* node = table.get("allowed_origins")) {
       const auto& origins = array_of(*node, "http.allowed_origins");
       for (std::size_t index = 0; index < origins.size(); ++index) {

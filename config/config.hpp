@@ -55,6 +55,9 @@ struct HttpConfig {
   // Bearer token for /v1/* and the WebSocket. Empty: a random token is made
   // at first start and kept in <data_dir>/http-token.
   std::string token;
+  // The API tokens (proto/api_tokens.hpp: names and SHA-256 hashes), managed
+  // with `deskline tokens`. Empty: <data_dir>/api-tokens.
+  std::filesystem::path api_tokens_file;
   // Browser origins allowed to open the WebSocket besides the daemon's own page.
   std::vector<std::string> allowed_origins;
   // One budget for HTTP connections and WebSockets together, and the share of
@@ -127,6 +130,9 @@ struct Config {
   std::filesystem::path database_path() const { return data_dir / "deskline.db"; }
   std::filesystem::path control_socket_path() const { return run_dir / "control.sock"; }
   std::filesystem::path events_socket_path() const { return run_dir / "events.sock"; }
+  std::filesystem::path api_tokens_path() const {
+    return http.api_tokens_file.empty() ? data_dir / "api-tokens" : http.api_tokens_file;
+  }
 
   // Configured name of a box port, or "SERIAL:PORT" when the port is not configured.
   std::string line_name(std::string_view box_serial, int port) const;

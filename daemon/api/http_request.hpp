@@ -5,6 +5,9 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,6 +15,9 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/string_body.hpp>
+
+#include "daemon/store/store.hpp"
+#include "proto/api_tokens.hpp"
 
 namespace deskline::daemon {
 
@@ -22,23 +28,44 @@ inline constexpr std::size_t max_http_header_bytes = 8 * 1024;
 inline constexpr std::size_t max_http_body_bytes = 64 * 1024;
 inline constexpr std::size_t default_calls_listed = 50;
 inline constexpr std::size_t max_calls_listed = 1000;
+// Pages of the pull API (/v1/calls with an API token, /v1/changes).
+inline constexpr std::size_t default_page_limit = 100;
+inline constexpr std::size_t max_page_limit = 1000;
+// A filter's value (line, number, customer) longer than this matches no call.
+inline constexpr std::size_t max_filter_bytes = 256;
 
-// Who may use /v1/*: the bearer token, and the browser origins allowed
-// (the daemon's own page and [http] allowed_origins).
+// What a request's token opens (proto/http.md "Scopes"). desk: the desk
+// page's token ([http] token): the pop events and the page's recent calls.
+// api: an API token ([http] api_tokens_file): the pull API (calls, changes,
+// recordings). Each resource names the one scope it needs.
+enum class HttpScope { none, desk, api };
+
+// Who may use /v1/*: the desk page's token, the API tokens (hashes), and the
+// browser origins allowed (the daemon's own page and [http] allowed_origins).
 struct HttpAccess {
   std::string token;
   std::vector<std::string> origins;
+  std::span<const proto::api_tokens::Entry> api_tokens;
 };
 
-enum class HttpResource { page, events, calls, refused };
+// calls: the desk page's recent calls (a JSON array); call_page, call and
+// changes: the pull API.
+enum class HttpResource { page, events, calls, call_page, call, changes, refused };
 
 struct HttpDecision {
   HttpResource resource = HttpResource::refused;
   boost::beast::http::status status = boost::beast::http::status::ok;  // of a refusal
   std::string error;                    // a refusal's sentence, sent as {"error": ...}
   bool close = false;                   // hang up after the refusal
-  bool authenticated = false;           // the request carried the right token
+  bool authenticated = false;           // the request carried a valid token
+  HttpScope scope = HttpScope::none;    // what that token opens
+  std::string token_name;               // an API token's name, for the log (never the token)
   std::size_t calls_limit = default_calls_listed;
+  CallQuery call_query;                 // call_page
+  std::string next_query;               // call_page: the query of its next link, without the cursor
+  std::string call_id;                  // call
+  std::int64_t changes_after = 0;       // changes: the cursor
+  std::size_t changes_limit = default_page_limit;
 };
 
 HttpDecision decide(const HttpRequest& request, const HttpAccess& access);
@@ -49,5 +76,10 @@ std::string_view bearer_credentials(std::string_view authorization);
 
 // Compares in constant time: no early exit on the first wrong byte.
 bool token_matches(std::string_view presented, std::string_view token);
+
+// The cursor of a call page's next link: the last call served, as
+// "<started_at µs>_<id>"; opaque to clients.
+std::string call_cursor(const CallKey& key);
+std::optional<CallKey> parse_call_cursor(std::string_view text);
 
 }  // namespace deskline::daemon

@@ -150,6 +150,9 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
     const bool head = request.method() == http::verb::head;
     const auto decision = decide(request, server_.access());
     authenticated_ = authenticated_ || decision.authenticated;
+    if (decision.scope == HttpScope::api)
+      server_.log().debug("http: {} {} {} with API token {}", peer_, std::string(request.method_string()),
+                          std::string(request.target().substr(0, request.target().find('?'))), decision.token_name);
     switch (decision.resource) {
       case HttpResource::page: return send(page_response(request.version()), head, !request.keep_alive());
       case HttpResource::calls: {
@@ -159,6 +162,9 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
         response.body() = server_.calls()(decision.calls_limit).dump();
         return send(std::move(response), head, !request.keep_alive());
       }
+      case HttpResource::call_page:
+      case HttpResource::call:
+      case HttpResource::changes: return answer_pull(decision, request.version(), head, !request.keep_alive());
       case HttpResource::events: {
         stream_.expires_never();
         auto session = std::make_shared<WebSocketPopSession>(
@@ -169,7 +175,7 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
       }
       case HttpResource::refused: break;
     }
-    if (decision.status == http::status::forbidden)
+    if (decision.status == http::status::forbidden && decision.scope == HttpScope::none)
       server_.refusals().warning("http: origin refused", "http: {} refused: origin {} not allowed", peer_,
                                  std::string(request[http::field::origin]));
     else if (decision.status == http::status::unauthorized)
@@ -177,6 +183,18 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
                                  std::string(request.target().substr(0, request.target().find('?'))));
     send(error_response(decision.status, decision.error, request.version()), head,
          decision.close || !request.keep_alive());
+  }
+
+  // The pull API answers from its worker; the session reads no further
+  // request until the answer is written.
+  void answer_pull(const HttpDecision& decision, unsigned version, bool head, bool close_after) {
+    server_.pull().answer(decision, [self = shared_from_this(), version, head, close_after](PullAnswer answer) {
+      http::response<http::string_body> response{answer.status, version};
+      response.set(http::field::content_type, "application/json");
+      response.set(http::field::cache_control, "no-store");
+      response.body() = std::move(answer.body);
+      self->send(std::move(response), head, close_after);
+    });
   }
 
   static http::response<http::string_body> page_response(unsigned version) {
@@ -238,9 +256,11 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
 
 // ---- server ----------------------------------------------------------------------
 
-HttpServer::HttpServer(asio::io_context& io, const config::HttpConfig& config, std::string token, PopHub& hub,
+HttpServer::HttpServer(asio::io_context& io, const config::HttpConfig& config, std::string token,
+                       std::filesystem::path api_tokens, std::filesystem::path database, PopHub& hub,
                        CallsProvider calls, Logger& log)
-    : config_(config), access_{std::move(token), {}}, hub_(hub), calls_(std::move(calls)), log_(log),
+    : config_(config), access_{std::move(token), {}, {}}, api_tokens_(std::move(api_tokens), log),
+      pull_(io, std::move(database), log), hub_(hub), calls_(std::move(calls)), log_(log),
       refusals_(io, log),
       listener_(io, "http",
                 ListenerLimits{.max_sessions = static_cast<std::size_t>(config.max_connections),
@@ -249,7 +269,18 @@ HttpServer::HttpServer(asio::io_context& io, const config::HttpConfig& config, s
 
 HttpServer::~HttpServer() { stop(); }
 
+const HttpAccess& HttpServer::access() {
+  api_tokens_.refresh();
+  access_.api_tokens = api_tokens_.entries();
+  return access_;
+}
+
 std::error_code HttpServer::start() {
+  if (auto started = pull_.start(); !started) {
+    log_.error("http: the pull API cannot read the database: {}", started.error().message());
+    return started.error().code;
+  }
+  api_tokens_.refresh();
   boost::system::error_code error;
   const auto address = asio::ip::make_address(config_.address, error);
   if (error) return std::error_code(error.value(), std::system_category());
@@ -275,6 +306,7 @@ std::error_code HttpServer::start() {
 
 void HttpServer::stop() {
   listener_.stop();
+  pull_.stop();
   refusals_.flush();
 }
 

@@ -2,8 +2,11 @@
 //   GET /                the built-in pop page (plain HTML/JS)
 //   GET /v1/events       WebSocket: the pop events of proto/pop.md
 //   GET /v1/calls        recent calls as JSON (proto/control.md call objects)
-// /v1/* need the bearer token (Authorization header, or ?token= for browsers,
-// which cannot set headers on a WebSocket); a browser's Origin must be the
+//   the pull API         /v1/calls pages, /v1/calls/{id}, /v1/changes (PullApi)
+// /v1/* need a bearer token: the desk page's (Authorization header, or
+// ?token= for browsers, which cannot set headers on a WebSocket) or an API
+// token (header only, ApiTokenFile), each opening its scope's resources
+// (HttpScope); a browser's Origin must be the
 // daemon's own or in [http] allowed_origins (daemon/api/http_request.hpp
 // decides). Limits: 8 KiB of headers, 10 s to send one; [http]
 // max_connections for HTTP and WebSocket together, a share of them per source
@@ -22,8 +25,10 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config.hpp"
+#include "daemon/api/api_token_file.hpp"
 #include "daemon/api/http_request.hpp"
 #include "daemon/api/listener.hpp"
+#include "daemon/api/pull_api.hpp"
 #include "daemon/core/rate_limited_log.hpp"
 #include "daemon/core/log.hpp"
 #include "daemon/api/pop_hub.hpp"
@@ -34,8 +39,10 @@ class HttpServer {
  public:
   using CallsProvider = std::function<nlohmann::json(std::size_t limit)>;
 
-  HttpServer(boost::asio::io_context& io, const config::HttpConfig& config, std::string token, PopHub& hub,
-             CallsProvider calls, Logger& log);
+  // api_tokens: [http] api_tokens_file; database: the daemon's, read by the pull API.
+  HttpServer(boost::asio::io_context& io, const config::HttpConfig& config, std::string token,
+             std::filesystem::path api_tokens, std::filesystem::path database, PopHub& hub, CallsProvider calls,
+             Logger& log);
   ~HttpServer();
 
   std::error_code start();
@@ -47,7 +54,9 @@ class HttpServer {
   const ListenerCounters& counters() const { return listener_.counters(); }
 
   // Used by sessions.
-  const HttpAccess& access() const { return access_; }
+  // Who may do what, with the API tokens file read again if it changed.
+  const HttpAccess& access();
+  PullApi& pull() { return pull_; }
   PopHub& hub() { return hub_; }
   Logger& log() { return log_; }
   RateLimitedLog& refusals() { return refusals_; }
@@ -61,6 +70,8 @@ class HttpServer {
  private:
   config::HttpConfig config_;
   HttpAccess access_;
+  ApiTokenFile api_tokens_;
+  PullApi pull_;
   PopHub& hub_;
   CallsProvider calls_;
   Logger& log_;

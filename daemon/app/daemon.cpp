@@ -220,7 +220,7 @@ bool Daemon::start_servers(std::optional<gid_t> desk_group) {
       return false;
     }
   }
-  http_.emplace(io_, config_.http, token, *pops_,
+  http_.emplace(io_, config_.http, token, config_.api_tokens_path(), config_.database_path(), *pops_,
                 [this](std::size_t limit) { return control_handler_->calls_json(limit).value_or(nlohmann::json::array()); },
                 log_);
   if (auto error = http_->start()) {

@@ -1,6 +1,7 @@
 #include "daemon/domain/call.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 namespace deskline::daemon {
 namespace {
@@ -109,6 +110,15 @@ std::optional<Outcome> parse_outcome(std::string_view text) { return parse_by_na
 std::optional<EndReason> parse_end_reason(std::string_view text) { return parse_by_name<EndReason>(text); }
 std::optional<RecordingState> parse_recording_state(std::string_view text) {
   return parse_by_name<RecordingState>(text);
+}
+
+bool is_call_id(std::string_view text) {
+  if (text.size() != 36) return false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const bool dash_here = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash_here ? text[i] != '-' : !std::isxdigit(static_cast<unsigned char>(text[i]))) return false;
+  }
+  return true;
 }
 
 std::optional<std::chrono::milliseconds> duration(const CallRecord& call) {

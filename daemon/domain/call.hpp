@@ -84,6 +84,9 @@ struct CallerMatch {
   friend bool operator==(const CallerMatch&, const CallerMatch&) = default;
 };
 
+// 8-4-4-4-12 hexadecimal digits, as make_uuid writes every call's id.
+bool is_call_id(std::string_view text);
+
 struct CallRecord {
   std::string id;  // UUID v4
   std::string line;

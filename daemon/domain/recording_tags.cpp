@@ -33,16 +33,6 @@ bool same_key(std::string_view a, std::string_view b) {
   return true;
 }
 
-// 8-4-4-4-12 hexadecimal digits, as make_uuid writes them.
-bool is_call_id(std::string_view text) {
-  if (text.size() != 36) return false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const bool dash_here = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash_here ? text[i] != '-' : !std::isxdigit(static_cast<unsigned char>(text[i]))) return false;
-  }
-  return true;
-}
-
 // The tags read, in this order; the caller name is the only optional one.
 constexpr std::array<std::string_view, 8> known_tags = {tag_call_id,   tag_line,   tag_box,        tag_port,
                                                         tag_direction, tag_number, tag_start_time, tag_caller_name};

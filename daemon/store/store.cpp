@@ -23,7 +23,7 @@ using sqlite::Use;
 
 // Migration n brings user_version from n-1 to n. Append only: a released
 // migration is never edited, since databases in the field already ran it.
-constexpr std::array<std::string_view, 7> migrations = {
+constexpr std::array<std::string_view, 8> migrations = {
     // 1: calls and their events.
     R"sql(
 CREATE TABLE calls (
@@ -189,6 +189,78 @@ BEGIN
   INSERT INTO crm_queue VALUES (NEW.call_id, 'recording'), (NEW.call_id, 'call');
 END;
 )sql",
+    // 8: the pull API (proto/http.md). call_changes is the change feed: a
+    // call's row holds the seq of its newest change (its insert, an update
+    // of any column, its recording's row), moved up by these triggers in the
+    // writing transaction; AUTOINCREMENT never hands a seq out twice, so the
+    // feed only grows, across restarts. call_customers indexes the matched
+    // customers of calls.customers. The indexes serve the filters and
+    // (started_at, id) pages without scanning the table.
+    R"sql(
+CREATE TABLE call_changes (
+  seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+  call_id TEXT NOT NULL UNIQUE
+);
+INSERT INTO call_changes (call_id) SELECT id FROM calls ORDER BY started_at, rowid;
+CREATE TRIGGER call_changes_inserted_call AFTER INSERT ON calls
+BEGIN
+  DELETE FROM call_changes WHERE call_id = NEW.id;
+  INSERT INTO call_changes (call_id) VALUES (NEW.id);
+END;
+CREATE TRIGGER call_changes_updated_call AFTER UPDATE ON calls
+WHEN OLD.id IS NOT NEW.id OR OLD.line IS NOT NEW.line OR OLD.box IS NOT NEW.box OR OLD.port IS NOT NEW.port OR
+  OLD.direction IS NOT NEW.direction OR OLD.number IS NOT NEW.number OR
+  OLD.number_absence IS NOT NEW.number_absence OR OLD.name IS NOT NEW.name OR OLD.state IS NOT NEW.state OR
+  OLD.outcome IS NOT NEW.outcome OR OLD.end_reason IS NOT NEW.end_reason OR OLD.started_at IS NOT NEW.started_at OR
+  OLD.answered_at IS NOT NEW.answered_at OR OLD.ended_at IS NOT NEW.ended_at OR OLD.user IS NOT NEW.user OR
+  OLD.number_e164 IS NOT NEW.number_e164 OR OLD.number_display IS NOT NEW.number_display OR
+  OLD.customers IS NOT NEW.customers
+BEGIN
+  DELETE FROM call_changes WHERE call_id = NEW.id;
+  INSERT INTO call_changes (call_id) VALUES (NEW.id);
+END;
+CREATE TRIGGER call_changes_inserted_recording AFTER INSERT ON recordings
+BEGIN
+  DELETE FROM call_changes WHERE call_id = NEW.call_id;
+  INSERT INTO call_changes (call_id) VALUES (NEW.call_id);
+END;
+CREATE TRIGGER call_changes_updated_recording AFTER UPDATE ON recordings
+WHEN OLD.path IS NOT NEW.path OR OLD.state IS NOT NEW.state OR OLD.duration_ms IS NOT NEW.duration_ms OR
+  OLD.bytes IS NOT NEW.bytes OR OLD.sha256 IS NOT NEW.sha256
+BEGIN
+  DELETE FROM call_changes WHERE call_id = NEW.call_id;
+  INSERT INTO call_changes (call_id) VALUES (NEW.call_id);
+END;
+CREATE TABLE call_customers (
+  customer_id TEXT NOT NULL,
+  call_id     TEXT NOT NULL REFERENCES calls (id) ON DELETE CASCADE,
+  PRIMARY KEY (customer_id, call_id)
+) WITHOUT ROWID;
+CREATE INDEX call_customers_call_id ON call_customers (call_id);
+INSERT OR IGNORE INTO call_customers (customer_id, call_id)
+  SELECT json_extract(customer.value, '$.id'), calls.id FROM calls, json_each(calls.customers) AS customer
+  WHERE json_type(customer.value, '$.id') = 'text';
+CREATE TRIGGER call_customers_inserted_call AFTER INSERT ON calls
+BEGIN
+  INSERT OR IGNORE INTO call_customers (customer_id, call_id)
+    SELECT json_extract(customer.value, '$.id'), NEW.id FROM json_each(NEW.customers) AS customer
+    WHERE json_type(customer.value, '$.id') = 'text';
+END;
+CREATE TRIGGER call_customers_updated_call AFTER UPDATE OF customers ON calls
+WHEN OLD.customers IS NOT NEW.customers
+BEGIN
+  DELETE FROM call_customers WHERE call_id = NEW.id;
+  INSERT OR IGNORE INTO call_customers (customer_id, call_id)
+    SELECT json_extract(customer.value, '$.id'), NEW.id FROM json_each(NEW.customers) AS customer
+    WHERE json_type(customer.value, '$.id') = 'text';
+END;
+CREATE INDEX calls_started_at_id ON calls (started_at, id);
+CREATE INDEX calls_line ON calls (line, started_at, id);
+CREATE INDEX calls_number ON calls (number, started_at, id);
+CREATE INDEX calls_number_e164 ON calls (number_e164, started_at, id);
+CREATE INDEX calls_direction ON calls (direction, started_at, id);
+CREATE INDEX calls_outcome ON calls (outcome, started_at, id);
+)sql",
 };
 
 class SqliteCategory final : public std::error_category {
@@ -220,6 +292,19 @@ std::error_code sqlite_error(int result) { return {result, sqlite_category()}; }
 constexpr std::string_view call_columns =
     "id, line, box, port, direction, number, number_absence, name, state, outcome, end_reason, started_at, "
     "answered_at, ended_at, user, number_e164, number_display, customers";
+
+// call_columns with every name qualified by the calls table's alias.
+std::string qualified_call_columns(std::string_view alias) {
+  std::string columns;
+  std::string_view rest = call_columns;
+  while (!rest.empty()) {
+    const auto comma = rest.find(", ");
+    columns += fmt::format("{}{}.{}", columns.empty() ? "" : ", ", alias, rest.substr(0, comma));
+    rest.remove_prefix(comma == std::string_view::npos ? rest.size() : comma + 2);
+  }
+  return columns;
+}
+
 
 // The customers of a match as the calls row keeps them: a JSON array.
 std::string customers_json(const std::vector<CustomerRef>& customers) {
@@ -390,7 +475,7 @@ std::error_code make_error_code(StoreError error) { return {static_cast<int>(err
 struct Store::Statements {
   Statement insert_call, update_call, add_event, list_calls, list_calls_before, find_call, call_events, active_calls, latest_call_on;
   Statement insert_recording, update_recording, list_recordings, find_recording, recordings_in_state;
-  Statement recordings_after;
+  Statement recordings_after, changes_after, last_change_seq;
 };
 
 Store::Store(sqlite3* database, bool read_only)
@@ -426,7 +511,7 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& path, bo
   std::unique_ptr<Store> store(new Store(connection->release(), read_only));
 
   auto& statements = *store->statements_;
-  const std::array<std::pair<Statement*, std::string>, 15> sql = {{
+  const std::array<std::pair<Statement*, std::string>, 17> sql = {{
       {&statements.insert_call,
        fmt::format("INSERT INTO calls ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
                    "?16, ?17, ?18)",
@@ -463,6 +548,11 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& path, bo
        fmt::format("SELECT {} FROM recordings WHERE state = ?1 ORDER BY started_at, rowid", recording_columns)},
       {&statements.recordings_after,
        fmt::format("SELECT {} FROM recordings WHERE call_id > ?1 ORDER BY call_id LIMIT ?2", recording_columns)},
+      {&statements.changes_after,
+       fmt::format("SELECT {}, ch.seq FROM call_changes AS ch JOIN calls AS c ON c.id = ch.call_id "
+                   "WHERE ch.seq > ?1 ORDER BY ch.seq LIMIT ?2",
+                   qualified_call_columns("c"))},
+      {&statements.last_change_seq, "SELECT coalesce(max(seq), 0) FROM call_changes"},
   }};
   for (const auto& [statement, text] : sql) {
     if (const int result = statement->prepare(database, text); result != SQLITE_OK)
@@ -533,6 +623,92 @@ Result<std::vector<CallRecord>> Store::list_calls(std::size_t limit, std::string
   int bound = use.bind(1, sql_limit(limit));
   if (bound == SQLITE_OK) bound = use.bind(2, before_id);
   return read_rows(database_, use, bound, read_call, "list calls");
+}
+
+std::string Store::call_query_sql(const CallQuery& query) {
+  // Parameters by number, so each clause names its own.
+  std::string sql = fmt::format("SELECT {} FROM calls AS c WHERE 1", qualified_call_columns("c"));
+  if (query.since) sql += " AND c.started_at >= ?1";
+  if (query.until) sql += " AND c.started_at < ?2";
+  if (!query.line.empty()) sql += " AND c.line = ?3";
+  if (!query.number.empty()) sql += " AND (c.number = ?4 OR c.number_e164 = ?4)";
+  if (!query.customer.empty()) sql += " AND c.id IN (SELECT call_id FROM call_customers WHERE customer_id = ?5)";
+  if (query.direction) sql += " AND c.direction = ?6";
+  if (query.outcome) sql += " AND c.outcome = ?7";
+  if (query.after) sql += " AND (c.started_at, c.id) > (?8, ?9)";
+  return sql + " ORDER BY c.started_at, c.id LIMIT ?10";
+}
+
+Result<std::vector<StoredCall>> Store::query_calls(const CallQuery& query) const {
+  const auto sql = call_query_sql(query);
+  Statement statement;
+  if (const int result = statement.prepare(database_, sql); result != SQLITE_OK)
+    return failure(database_, result, "query calls");
+  Use use(statement);
+  const int results[] = {
+      query.since ? use.bind(1, *query.since) : SQLITE_OK,
+      query.until ? use.bind(2, *query.until) : SQLITE_OK,
+      query.line.empty() ? SQLITE_OK : use.bind(3, query.line),
+      query.number.empty() ? SQLITE_OK : use.bind(4, query.number),
+      query.customer.empty() ? SQLITE_OK : use.bind(5, query.customer),
+      query.direction ? use.bind(6, to_string(*query.direction)) : SQLITE_OK,
+      query.outcome ? use.bind(7, to_string(*query.outcome)) : SQLITE_OK,
+      query.after ? use.bind(8, query.after->started_at) : SQLITE_OK,
+      query.after ? use.bind(9, query.after->id) : SQLITE_OK,
+      use.bind(10, sql_limit(query.limit)),
+  };
+  int bound = SQLITE_OK;
+  for (const int result : results)
+    if (bound == SQLITE_OK) bound = result;
+  auto calls = read_rows(database_, use, bound, read_call, "query calls");
+  if (!calls) return calls.error();
+  std::vector<StoredCall> stored;
+  stored.reserve(calls->size());
+  for (auto& call : *calls) {
+    auto recording = find_recording(call.id);
+    if (!recording) return recording.error();
+    stored.push_back({std::move(call), std::move(*recording)});
+  }
+  return stored;
+}
+
+Result<std::optional<StoredCall>> Store::find_stored_call(const std::string& id) const {
+  auto call = find_call(id);
+  if (!call) return call.error();
+  if (!*call) return std::optional<StoredCall>();
+  auto recording = find_recording(id);
+  if (!recording) return recording.error();
+  return std::optional<StoredCall>(StoredCall{std::move(**call), std::move(*recording)});
+}
+
+Result<std::vector<ChangedCall>> Store::changes_after(std::int64_t seq, std::size_t limit) const {
+  Use use(statements_->changes_after);
+  int bound = use.bind(1, seq);
+  if (bound == SQLITE_OK) bound = use.bind(2, sql_limit(limit));
+  auto changes = read_rows(
+      database_, use, bound,
+      +[](const Use& row) -> Result<ChangedCall> {
+        auto call = read_call(row);
+        if (!call) return call.error();
+        return ChangedCall{row.integer(18), {std::move(*call), std::nullopt}};
+      },
+      "list call changes");
+  if (!changes) return changes.error();
+  for (auto& change : *changes) {
+    auto recording = find_recording(change.stored.call.id);
+    if (!recording) return recording.error();
+    change.stored.recording = std::move(*recording);
+  }
+  return changes;
+}
+
+Result<std::int64_t> Store::last_change_seq() const {
+  Use use(statements_->last_change_seq);
+  auto rows = read_rows(
+      database_, use, SQLITE_OK, +[](const Use& row) -> Result<std::int64_t> { return row.integer(0); },
+      "read the newest change");
+  if (!rows) return rows.error();
+  return rows->empty() ? 0 : rows->front();
 }
 
 Result<std::optional<CallRecord>> Store::find_call(const std::string& id) const {

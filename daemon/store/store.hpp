@@ -34,6 +34,40 @@ enum class StoreError {
 const std::error_category& store_category();
 std::error_code make_error_code(StoreError error);
 
+// Where a walk over calls in (started_at, id) order stands: the last call served.
+struct CallKey {
+  WallTimeUs started_at = 0;
+  std::string id;
+  friend bool operator==(const CallKey&, const CallKey&) = default;
+};
+
+// A page of the pull API's calls (proto/http.md): the calls matching every
+// filter set, oldest first by (started_at, id), after `after` when set.
+struct CallQuery {
+  std::optional<WallTimeUs> since;  // started_at >= since
+  std::optional<WallTimeUs> until;  // started_at < until
+  std::string line;                 // "" for any
+  std::string number;               // as received or E.164; "" for any
+  std::string customer;             // a matched customer's id; "" for any
+  std::optional<Direction> direction;
+  std::optional<Outcome> outcome;
+  std::optional<CallKey> after;
+  std::size_t limit = 100;
+  friend bool operator==(const CallQuery&, const CallQuery&) = default;
+};
+
+// A call with its recording's row, if it has one.
+struct StoredCall {
+  CallRecord call;
+  std::optional<RecordingRecord> recording;
+};
+
+// A call as of its newest change, and that change's place in the feed.
+struct ChangedCall {
+  std::int64_t seq = 0;
+  StoredCall stored;
+};
+
 // Every operation returns a Result: the value, or an Error whose code is an
 // SQLite extended result code (sqlite_category()) or a StoreError and whose
 // detail says what was being done ("insert call 42: UNIQUE constraint failed:
@@ -74,6 +108,15 @@ class Store {
   Result<std::vector<CallRecord>> list_calls(std::size_t limit, std::string_view before_id = {}) const;
   Result<std::optional<CallRecord>> find_call(const std::string& id) const;
   Result<std::vector<CallEventRecord>> call_events(const std::string& call_id) const;
+  // The pull API's reads (migration 8's indexes and change feed).
+  Result<std::vector<StoredCall>> query_calls(const CallQuery& query) const;
+  // The SQL query_calls runs for query (its plan is tested: no table scans).
+  static std::string call_query_sql(const CallQuery& query);
+  Result<std::optional<StoredCall>> find_stored_call(const std::string& id) const;
+  // Up to limit calls changed after seq, in change order, each once at its newest change.
+  Result<std::vector<ChangedCall>> changes_after(std::int64_t seq, std::size_t limit) const;
+  // The newest change's seq (0 when there is none).
+  Result<std::int64_t> last_change_seq() const;
   // Calls still active (left by a daemon that died): for startup recovery.
   Result<std::vector<CallRecord>> active_calls() const;
   // The newest call of a box port, if any.

@@ -4,7 +4,9 @@
 // (daemon/api/http_request.hpp), request after request.
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/beast/http/parser.hpp>
 
@@ -15,7 +17,11 @@ namespace {
 namespace http = boost::beast::http;
 using deskline::daemon::HttpResource;
 
-const deskline::daemon::HttpAccess daemon_access{"0123456789abcdef0123456789abcdef", {"http://127.0.0.1:8480"}};
+// One API token, "dlk_" and 43 'A's (the token of 32 zero bytes).
+const std::vector<deskline::proto::api_tokens::Entry> api_tokens = {
+    {"crm", deskline::proto::api_tokens::hash_token("dlk_" + std::string(43, 'A')), "2026-11-27T05:45:02Z"}};
+const deskline::daemon::HttpAccess daemon_access{
+    "0123456789abcdef0123456789abcdef", {"http://127.0.0.1:8480"}, api_tokens};
 
 void check(const deskline::daemon::HttpDecision& decision) {
   const bool refused = decision.resource == HttpResource::refused;
@@ -25,6 +31,15 @@ void check(const deskline::daemon::HttpDecision& decision) {
       !decision.authenticated)
     std::abort();
   if (decision.calls_limit == 0 || decision.calls_limit > deskline::daemon::max_calls_listed) std::abort();
+  // The pull API is the API scope's alone, its pages bounded.
+  const bool pull = decision.resource == HttpResource::call_page || decision.resource == HttpResource::call ||
+                    decision.resource == HttpResource::changes;
+  if (pull && (decision.scope != deskline::daemon::HttpScope::api || decision.token_name != "crm")) std::abort();
+  if (decision.resource == HttpResource::events && decision.scope != deskline::daemon::HttpScope::desk) std::abort();
+  if (decision.authenticated != (decision.scope != deskline::daemon::HttpScope::none)) std::abort();
+  if (decision.call_query.limit == 0 || decision.call_query.limit > deskline::daemon::max_page_limit ||
+      decision.changes_limit == 0 || decision.changes_limit > deskline::daemon::max_page_limit || decision.changes_after < 0)
+    std::abort();
 }
 
 }  // namespace

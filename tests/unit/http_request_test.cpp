@@ -95,5 +95,122 @@ TEST(HttpRequest, WebSocketUpgrade) {
   EXPECT_TRUE(decision.authenticated);
 }
 
+// ---- scopes and the pull API ------------------------------------------------
+
+const std::string api_token = "dlk_" + std::string(43, 'B');
+const std::vector<proto::api_tokens::Entry> api_tokens = {
+    {"crm", proto::api_tokens::hash_token(api_token), "2026-11-27T05:45:02Z"}};
+const HttpAccess pull_access{"0123456789abcdef", {"http://127.0.0.1:8480"}, api_tokens};
+const std::string api_header = "Bearer " + api_token;
+const std::string desk_header = "Bearer 0123456789abcdef";
+constexpr std::string_view call_id = "0f8fad5b-d9cb-469f-a165-70867728950e";
+
+TEST(HttpScopes, EachTokenOpensItsOwnResources) {
+  const auto desk_calls = decide(request(http::verb::get, "/v1/calls?limit=5", desk_header), pull_access);
+  EXPECT_EQ(desk_calls.resource, HttpResource::calls);
+  EXPECT_EQ(desk_calls.scope, HttpScope::desk);
+  EXPECT_EQ(desk_calls.token_name, "");
+  const auto api_calls = decide(request(http::verb::get, "/v1/calls?limit=5", api_header), pull_access);
+  EXPECT_EQ(api_calls.resource, HttpResource::call_page);
+  EXPECT_EQ(api_calls.scope, HttpScope::api);
+  EXPECT_EQ(api_calls.token_name, "crm");
+  EXPECT_EQ(api_calls.call_query.limit, 5u);
+  const auto one = decide(request(http::verb::get, "/v1/calls/" + std::string(call_id), api_header), pull_access);
+  EXPECT_EQ(one.resource, HttpResource::call);
+  EXPECT_EQ(one.call_id, call_id);
+  const auto changes = decide(request(http::verb::get, "/v1/changes?cursor=42&limit=7", api_header), pull_access);
+  EXPECT_EQ(changes.resource, HttpResource::changes);
+  EXPECT_EQ(changes.changes_after, 42);
+  EXPECT_EQ(changes.changes_limit, 7u);
+  const auto from_start = decide(request(http::verb::get, "/v1/changes", api_header), pull_access);
+  EXPECT_EQ(from_start.changes_after, 0);
+  EXPECT_EQ(from_start.changes_limit, default_page_limit);
+}
+
+TEST(HttpScopes, RefusalsOfScopeAndToken) {
+  struct Case {
+    const char* name;
+    HttpRequest request;
+    http::status status;
+    bool authenticated;
+  };
+  const Case cases[] = {
+      {"no token", request(http::verb::get, "/v1/changes"), http::status::unauthorized, false},
+      {"wrong API token", request(http::verb::get, "/v1/changes", "Bearer dlk_" + std::string(43, 'C')),
+       http::status::unauthorized, false},
+      {"API token in the query", request(http::verb::get, "/v1/calls?token=" + api_token),
+       http::status::unauthorized, false},
+      {"desk token on a call", request(http::verb::get, "/v1/calls/" + std::string(call_id), desk_header),
+       http::status::forbidden, true},
+      {"desk token on changes", request(http::verb::get, "/v1/changes?token=0123456789abcdef"),
+       http::status::forbidden, true},
+      {"API token on events", request(http::verb::get, "/v1/events", api_header), http::status::forbidden, true},
+  };
+  for (const auto& test : cases) {
+    SCOPED_TRACE(test.name);
+    const auto decision = decide(test.request, pull_access);
+    EXPECT_EQ(decision.resource, HttpResource::refused);
+    EXPECT_EQ(decision.status, test.status);
+    EXPECT_EQ(decision.authenticated, test.authenticated);
+    EXPECT_FALSE(decision.error.empty());
+  }
+  // Without API tokens configured, an API-shaped token opens nothing.
+  EXPECT_EQ(decide(request(http::verb::get, "/v1/changes", api_header), daemon_access).status,
+            http::status::unauthorized);
+}
+
+TEST(HttpScopes, CallPageFiltersAndItsNextQuery) {
+  const auto decision = decide(
+      request(http::verb::get,
+              "/v1/calls?since=2026-11-27T09:00:00%2B08:00&until=2026-11-28T00:00:00Z&line=front%20desk&number=%2B8613812345678"
+              "&direction=inbound&outcome=missed&customer=c-7&limit=20&cursor=1795741200000000_" + std::string(call_id),
+              api_header),
+      pull_access);
+  ASSERT_EQ(decision.resource, HttpResource::call_page) << decision.error;
+  const auto& query = decision.call_query;
+  EXPECT_EQ(query.since, std::optional<WallTimeUs>(1795741200000000));
+  EXPECT_EQ(query.until, std::optional<WallTimeUs>(1795824000000000));
+  EXPECT_EQ(query.line, "front desk");
+  EXPECT_EQ(query.number, "+8613812345678");
+  EXPECT_EQ(query.direction, Direction::inbound);
+  EXPECT_EQ(query.outcome, Outcome::missed);
+  EXPECT_EQ(query.customer, "c-7");
+  EXPECT_EQ(query.limit, 20u);
+  ASSERT_TRUE(query.after);
+  EXPECT_EQ(*query.after, (CallKey{1795741200000000, std::string(call_id)}));
+  EXPECT_EQ(decision.next_query,
+            "since=2026-11-27T09%3A00%3A00%2B08%3A00&until=2026-11-28T00%3A00%3A00Z&line=front%20desk&"
+            "number=%2B8613812345678&direction=inbound&outcome=missed&customer=c-7&limit=20&");
+}
+
+TEST(HttpScopes, MalformedIdsCursorsAndFiltersAreRefused) {
+  for (const std::string target :
+       {"/v1/calls/nope", "/v1/calls/" + std::string(call_id) + "x", "/v1/calls/" + std::string(call_id) + "/x",
+        "/v1/calls/%00", "/v1/calls?limit=0", "/v1/calls?limit=1001", "/v1/calls?limit=ten",
+        "/v1/calls?cursor=abc", "/v1/calls?cursor=12_nope", "/v1/calls?cursor=-1_" + std::string(call_id),
+        "/v1/calls?cursor=", "/v1/calls?since=yesterday", "/v1/calls?since=2026-11-27T09:00:00",
+        "/v1/calls?until=2026-02-30T00:00:00Z", "/v1/calls?direction=sideways", "/v1/calls?outcome=lost",
+        "/v1/calls?line=", "/v1/calls?number=" + std::string(max_filter_bytes + 1, '1'), "/v1/calls?sinse=x",
+        "/v1/calls?token=0123456789abcdef", "/v1/changes?cursor=x", "/v1/changes?cursor=-3",
+        "/v1/changes?cursor=007", "/v1/changes?cursor=99999999999999999999", "/v1/changes?limit=0",
+        "/v1/changes?since=2026-11-27T09:00:00Z"}) {
+    SCOPED_TRACE(target);
+    const auto decision = decide(request(http::verb::get, target, api_header), pull_access);
+    EXPECT_EQ(decision.resource, HttpResource::refused);
+    EXPECT_EQ(decision.status, http::status::bad_request);
+    EXPECT_FALSE(decision.error.empty());
+  }
+}
+
+TEST(HttpScopes, CallCursorsRoundTrip) {
+  const CallKey key{1795741200123456, std::string(call_id)};
+  EXPECT_EQ(call_cursor(key), "1795741200123456_" + std::string(call_id));
+  EXPECT_EQ(parse_call_cursor(call_cursor(key)), key);
+  EXPECT_EQ(parse_call_cursor("0_" + std::string(call_id)), (CallKey{0, std::string(call_id)}));
+  for (const std::string text : {std::string(), std::string("_"), "_" + std::string(call_id), "01_" + std::string(call_id),
+                                 "1_" + std::string(call_id) + "_", "1.5_" + std::string(call_id)})
+    EXPECT_FALSE(parse_call_cursor(text)) << text;
+}
+
 }  // namespace
 }  // namespace deskline::daemon

@@ -88,7 +88,7 @@ TEST_F(StoreTest, MigratesAnEmptyFileToTheLatestSchema) {
   EXPECT_EQ(store->schema_version(), Store::latest_schema_version());
   // 1: calls and events, 2: recordings, 3: direction unknown, 4: end_reason, 5: pop events,
   // 6: desk user and customer match, 7: CRM outbox
-  EXPECT_EQ(Store::latest_schema_version(), 7);
+  EXPECT_EQ(Store::latest_schema_version(), 8);
   EXPECT_FALSE(store->read_only());
   RawDatabase raw(path_);
   EXPECT_EQ(raw.text("PRAGMA user_version"), std::to_string(Store::latest_schema_version()));

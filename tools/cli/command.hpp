@@ -28,4 +28,5 @@ void add_customer_commands(CLI::App& app, CliContext& context);   // customers .
 void add_analyze_command(CLI::App& app, CliContext& context);     // analyze
 void add_pop_command(CLI::App& app, CliContext& context);         // pop
 void add_sync_commands(CLI::App& app, CliContext& context);       // sync status, sync retry
+void add_token_commands(CLI::App& app, CliContext& context);      // tokens add, list, revoke
 }  // namespace deskline::tools

@@ -149,6 +149,7 @@ int main(int argc, char** argv) {
   add_analyze_command(app, context);
   add_pop_command(app, context);
   add_sync_commands(app, context);
+  add_token_commands(app, context);
   CLI11_PARSE(app, argc, argv);
   return context.run ? context.run() : 0;
 }
