@@ -9,7 +9,7 @@ namespace {
 
 namespace http = boost::beast::http;
 
-const HttpAccess daemon_access{"0123456789abcdef", {"http://127.0.0.1:8480", "https://crm.example.com"}};
+const HttpAccess daemon_access{"0123456789abcdef", {"http://127.0.0.1:8480", "https://crm.example.com"}, {}};
 
 HttpRequest request(http::verb method, std::string_view target, std::string_view authorization = "",
                     std::string_view origin = "") {
@@ -184,8 +184,8 @@ TEST(HttpScopes, CallPageFiltersAndItsNextQuery) {
 }
 
 TEST(HttpScopes, MalformedIdsCursorsAndFiltersAreRefused) {
-  for (const std::string target :
-       {"/v1/calls/nope", "/v1/calls/" + std::string(call_id) + "x", "/v1/calls/" + std::string(call_id) + "/x",
+  for (const auto& target : std::vector<std::string>{
+           "/v1/calls/nope", "/v1/calls/" + std::string(call_id) + "x", "/v1/calls/" + std::string(call_id) + "/x",
         "/v1/calls/%00", "/v1/calls?limit=0", "/v1/calls?limit=1001", "/v1/calls?limit=ten",
         "/v1/calls?cursor=abc", "/v1/calls?cursor=12_nope", "/v1/calls?cursor=-1_" + std::string(call_id),
         "/v1/calls?cursor=", "/v1/calls?since=yesterday", "/v1/calls?since=2026-11-27T09:00:00",
@@ -207,7 +207,7 @@ TEST(HttpScopes, CallCursorsRoundTrip) {
   EXPECT_EQ(call_cursor(key), "1795741200123456_" + std::string(call_id));
   EXPECT_EQ(parse_call_cursor(call_cursor(key)), key);
   EXPECT_EQ(parse_call_cursor("0_" + std::string(call_id)), (CallKey{0, std::string(call_id)}));
-  for (const std::string text : {std::string(), std::string("_"), "_" + std::string(call_id), "01_" + std::string(call_id),
+  for (const auto& text : std::vector<std::string>{std::string(), std::string("_"), "_" + std::string(call_id), "01_" + std::string(call_id),
                                  "1_" + std::string(call_id) + "_", "1.5_" + std::string(call_id)})
     EXPECT_FALSE(parse_call_cursor(text)) << text;
 }

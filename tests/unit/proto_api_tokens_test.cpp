@@ -92,7 +92,7 @@ TEST(ApiTokens, TokensHaveTheirShape) {
   EXPECT_TRUE(looks_like_token(token));
   std::array<std::uint8_t, token_random_bytes> zeros{};
   EXPECT_EQ(make_token(zeros), "dlk_" + std::string(43, 'A'));
-  for (const std::string other : {std::string("0123456789abcdef"), token.substr(1), token + "A", "dlk_" + std::string(42, 'A') + "+"})
+  for (const auto& other : std::vector<std::string>{std::string("0123456789abcdef"), token.substr(1), token + "A", "dlk_" + std::string(42, 'A') + "+"})
     EXPECT_FALSE(looks_like_token(other)) << other;
 }
 

@@ -102,8 +102,9 @@ std::string utc_now() {
 // Runs edit on the file's entries under the folder's lock; writes them back when it returns true.
 template <typename Edit>
 int edit_file(const fs::path& path, Edit&& edit) {
-  std::error_code error;
-  fs::create_directories(path.parent_path(), error);
+  // A folder made here (the daemon never started) is its data_dir to be: closed to others, or the daemon warns.
+  if (std::error_code error; !fs::exists(path.parent_path(), error) && fs::create_directories(path.parent_path(), error))
+    fs::permissions(path.parent_path(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec, error);
   FolderLock lock(path.parent_path());
   if (!lock) {
     std::cerr << fmt::format("deskline: cannot lock {}: {}\n", path.parent_path().string(), std::strerror(errno));
