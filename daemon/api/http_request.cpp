@@ -215,9 +215,9 @@ HttpDecision decide(const HttpRequest& request, const HttpAccess& access) {
   const bool api = caller.scope == HttpScope::api;
   auto wrong_scope = [&] {
     return refuse_authenticated(http::status::forbidden,
-                                api ? "an API token does not open " + path + " (the desk page's token does)"
-                                    : "the desk page's token does not open " + path +
-                                          " (use an API token: deskline tokens add NAME)",
+                                api ? "an API token does not open the pop events (the desk page's token does)"
+                                    : "the desk page's token does not open the pull API (use an API token: "
+                                      "deskline tokens add NAME)",
                                 !keep_alive);
   };
   if (path == "/v1/events") {
