@@ -121,29 +121,37 @@ WavParsed parse_wav(std::span<const std::uint8_t> bytes) {
   return WavParsed{std::move(audio), {}};
 }
 
-std::vector<std::uint8_t> encode_wav(const WavAudio& audio) {
-  if (audio.channels == 0) throw std::invalid_argument("encode_wav: zero channels");
-  if (audio.rate_hz == 0) throw std::invalid_argument("encode_wav: zero sample rate");
-  if (audio.samples.size() % audio.channels != 0)
-    throw std::invalid_argument("encode_wav: sample count is not a multiple of the channel count");
-  const std::uint64_t data_size = std::uint64_t{audio.samples.size()} * 2;
+std::vector<std::uint8_t> encode_wav_header(std::uint32_t rate_hz, std::uint16_t channels, std::uint64_t frames) {
+  if (channels == 0) throw std::invalid_argument("encode_wav: zero channels");
+  if (rate_hz == 0) throw std::invalid_argument("encode_wav: zero sample rate");
   const std::uint64_t header_size = riff_header_size + chunk_header_size + pcm_fmt_size + chunk_header_size;
-  if (data_size + header_size - 8 > std::numeric_limits<std::uint32_t>::max())
+  if (frames > (std::numeric_limits<std::uint32_t>::max() - header_size) / 2 / channels)
     throw std::length_error("encode_wav: audio too long for a RIFF file");
+  const std::uint64_t data_size = frames * channels * 2;
 
-  const std::uint32_t block_align = audio.channels * 2u;
-  if (std::uint64_t{audio.rate_hz} * block_align > std::numeric_limits<std::uint32_t>::max())
+  const std::uint32_t block_align = channels * 2u;
+  if (std::uint64_t{rate_hz} * block_align > std::numeric_limits<std::uint32_t>::max())
     throw std::length_error("encode_wav: byte rate does not fit in 32 bits");
 
   // The checks above keep every size below within 32 bits.
-  proto::ByteWriter out(static_cast<std::size_t>(header_size + data_size));
+  proto::ByteWriter out(static_cast<std::size_t>(header_size));
   out.text("RIFF").u32(static_cast<std::uint32_t>(header_size - 8 + data_size)).text("WAVE");
-  out.text("fmt ").u32(pcm_fmt_size).u16(format_pcm).u16(audio.channels).u32(audio.rate_hz);
-  out.u32(audio.rate_hz * block_align);  // byte rate
+  out.text("fmt ").u32(pcm_fmt_size).u16(format_pcm).u16(channels).u32(rate_hz);
+  out.u32(rate_hz * block_align);  // byte rate
   out.u16(static_cast<std::uint16_t>(block_align)).u16(16);
   out.text("data").u32(static_cast<std::uint32_t>(data_size));
-  for (const std::int16_t sample : audio.samples) out.u16(static_cast<std::uint16_t>(sample));
   return out.take();
+}
+
+std::vector<std::uint8_t> encode_wav(const WavAudio& audio) {
+  if (audio.channels != 0 && audio.samples.size() % audio.channels != 0)
+    throw std::invalid_argument("encode_wav: sample count is not a multiple of the channel count");
+  auto bytes = encode_wav_header(audio.rate_hz, audio.channels, audio.channels ? audio.samples.size() / audio.channels : 0);
+  proto::ByteWriter out(audio.samples.size() * 2);
+  for (const std::int16_t sample : audio.samples) out.u16(static_cast<std::uint16_t>(sample));
+  const auto samples = out.take();
+  bytes.insert(bytes.end(), samples.begin(), samples.end());
+  return bytes;
 }
 
 }  // namespace deskline::codec

@@ -1,6 +1,7 @@
 // RIFF/WAVE 16-bit PCM: parse from bytes, encode to bytes. The caller does file I/O.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -43,5 +44,9 @@ struct WavLayoutParsed {
 // chunk header up to the data chunk's, and the fmt chunk (refused otherwise).
 WavLayoutParsed parse_wav_layout(std::span<const std::uint8_t> head, std::uint64_t file_size);
 std::vector<std::uint8_t> encode_wav(const WavAudio& audio);
+// The 44-byte header of a WAV file of frames 16-bit frames, for writing the
+// samples after it as they come (a streamed download).
+inline constexpr std::size_t wav_header_size = 44;
+std::vector<std::uint8_t> encode_wav_header(std::uint32_t rate_hz, std::uint16_t channels, std::uint64_t frames);
 
 }  // namespace deskline::codec

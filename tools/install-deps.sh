@@ -9,7 +9,7 @@ packages=(
   clang-14 libclang-rt-14-dev llvm-14
   # libraries
   libboost-dev nlohmann-json3-dev libusb-1.0-0-dev portaudio19-dev libasound2-dev
-  libopus-dev libogg-dev libspandsp-dev libsqlite3-dev sqlite3 libphonenumber-dev
+  libopus-dev libogg-dev libspandsp-dev libspeexdsp-dev libsqlite3-dev sqlite3 libphonenumber-dev
   libtomlplusplus-dev libfmt-dev libcli11-dev libsystemd-dev libssl-dev
   # simulator
   umockdev libumockdev-dev libglib2.0-dev alsa-utils
