@@ -213,8 +213,10 @@ class Loader {
   }
 
   void load_http(const toml::table& table, Config& config) {
-    require_known_keys(table, "http", {"address", "port", "token", "api_tokens_file", "allowed_origins",
-                                       "max_connections", "max_connections_per_address"});
+    require_known_keys(table, "http",
+                       {"address", "port", "token", "api_tokens_file", "allowed_origins", "max_connections",
+                        "max_connections_per_address", "tls_certificate", "tls_key", "allow_plain_http_on_network",
+                        "requests_per_s", "request_burst", "downloads_per_token"});
     auto& http = config.http;
     if (const auto* node = table.get("address")) {
       http.address = string_of(*node, "http.address");
@@ -245,7 +247,31 @@ class Loader {
         http.allowed_origins.push_back(std::move(origin));
       }
     }
+    if (const auto* node = table.get("tls_certificate"))
+      http.tls_certificate = optional_file_of(*node, "http.tls_certificate");
+    if (const auto* node = table.get("tls_key")) http.tls_key = optional_file_of(*node, "http.tls_key");
+    if (http.tls_certificate.empty() != http.tls_key.empty())
+      fail(table.source(), http.tls_key.empty() ? "http.tls_key" : "http.tls_certificate",
+           "http.tls_certificate and http.tls_key go together: set both or neither");
+    if (const auto* node = table.get("allow_plain_http_on_network"))
+      http.allow_plain_http_on_network = boolean_of(*node, "http.allow_plain_http_on_network");
+    if (!http.tls() && !http.allow_plain_http_on_network && !is_loopback(http.address))
+      fail(table.get("address") ? table.get("address")->source() : table.source(), "http.address",
+           fmt::format("\"{}\" is not a loopback address, and plain HTTP would carry the tokens and recordings "
+                       "across the network: set http.tls_certificate and http.tls_key, or "
+                       "http.allow_plain_http_on_network = true (a TLS proxy in front)",
+                       http.address));
+    if (const auto* node = table.get("requests_per_s"))
+      http.requests_per_s = static_cast<int>(integer_in(*node, "http.requests_per_s", 1, 10000));
+    if (const auto* node = table.get("request_burst"))
+      http.request_burst = static_cast<int>(integer_in(*node, "http.request_burst", 1, 100000));
+    if (const auto* node = table.get("downloads_per_token"))
+      http.downloads_per_token =
+          static_cast<int>(integer_in(*node, "http.downloads_per_token", 1, max_http_connections));
   }
+
+  // 127.0.0.0/8 and ::1; any other address reaches the network.
+  static bool is_loopback(const std::string& address) { return address.starts_with("127.") || address == "::1"; }
 
   void load_crm(const toml::table& table, Config& config) {
     require_known_keys(table, "crm", {"url", "token_file", "signing_secret_file", "ca_file", "max_in_flight",
@@ -381,6 +407,11 @@ class Loader {
   std::string string_of(const toml::node& node, const std::string& key) const {
     if (const auto* text = node.as_string()) return text->get();
     fail(node.source(), key, fmt::format("must be a string, not {}", type_name(node.type())));
+  }
+
+  bool boolean_of(const toml::node& node, const std::string& key) const {
+    if (const auto* value = node.as_boolean()) return value->get();
+    fail(node.source(), key, fmt::format("must be true or false, not {}", type_name(node.type())));
   }
 
   std::int64_t integer_of(const toml::node& node, const std::string& key) const {

@@ -65,6 +65,18 @@ struct HttpConfig {
   // LimitNOFILE for the largest budget).
   int max_connections = 64;              // 1..max_http_connections
   int max_connections_per_address = 32;  // 1..max_http_connections
+  // TLS (both or neither): PEM certificate chain and private key, read at
+  // start. Without them the listener must be on a loopback address unless
+  // allow_plain_http_on_network says otherwise.
+  std::filesystem::path tls_certificate;
+  std::filesystem::path tls_key;
+  bool allow_plain_http_on_network = false;
+  // Per token: requests per second with a burst allowance (a token bucket),
+  // and recording downloads at once. Beyond them: 429 with Retry-After.
+  int requests_per_s = 20;          // 1..10000
+  int request_burst = 100;          // 1..100000
+  int downloads_per_token = 4;      // 1..max_http_connections
+  bool tls() const { return !tls_certificate.empty(); }
   friend bool operator==(const HttpConfig&, const HttpConfig&) = default;
 };
 

@@ -102,6 +102,27 @@ max_connections_per_address = 10
             (std::vector<std::string>{"https://crm.example.com", "http://localhost:3000"}));
 }
 
+TEST(Config, HttpOnTheNetworkNeedsTlsOrTheAdminsWord) {
+  const Config tls = parse_ok(R"(
+[http]
+address = "0.0.0.0"
+tls_certificate = "/etc/deskline/cert.pem"
+tls_key = "/etc/deskline/key.pem"
+requests_per_s = 5
+request_burst = 10
+downloads_per_token = 2
+)");
+  EXPECT_TRUE(tls.http.tls());
+  EXPECT_EQ(tls.http.tls_key, "/etc/deskline/key.pem");
+  EXPECT_EQ(tls.http.requests_per_s, 5);
+  EXPECT_EQ(tls.http.request_burst, 10);
+  EXPECT_EQ(tls.http.downloads_per_token, 2);
+  const Config proxied = parse_ok("[http]\naddress = \"192.168.1.10\"\nallow_plain_http_on_network = true\n");
+  EXPECT_FALSE(proxied.http.tls());
+  EXPECT_TRUE(proxied.http.allow_plain_http_on_network);
+  EXPECT_EQ(parse_ok("[http]\naddress = \"127.0.0.2\"\n").http.address, "127.0.0.2");
+}
+
 TEST(Config, FullFileParses) {
   const Config config = parse_ok(R"(
 [daemon]
@@ -396,6 +417,15 @@ std::vector<ErrorCase> error_cases() {
       {"unknown http key", "[http]\nlisten = \"x\"\n", 2, "http.listen", "unknown key"},
       {"http budget zero", "[http]\nmax_connections = 0\n", 2, "http.max_connections", "1 to 256"},
       {"http share too big", "[http]\nmax_connections_per_address = 257\n", 2, "http.max_connections_per_address",
+       "1 to 256"},
+      {"plain http on the network", "[http]\naddress = \"0.0.0.0\"\n", 2, "http.address",
+       "not a loopback address"},
+      {"tls key without certificate", "[http]\ntls_key = \"/k.pem\"\n", 1, "http.tls_certificate",
+       "go together"},
+      {"plain http flag not a boolean", "[http]\nallow_plain_http_on_network = \"yes\"\n", 2,
+       "http.allow_plain_http_on_network", "true or false"},
+      {"http rate zero", "[http]\nrequests_per_s = 0\n", 2, "http.requests_per_s", "1 to 10000"},
+      {"http downloads too many", "[http]\ndownloads_per_token = 300\n", 2, "http.downloads_per_token",
        "1 to 256"},
       {"caller id mode unknown", "[callerid]\nmode = \"fsk\"\n", 2, "callerid.mode", "not a mode"},
       {"region lower case", "[directory]\nregion = \"cn\"\n", 2, "directory.region", "two-letter"},
