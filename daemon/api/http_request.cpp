@@ -50,7 +50,8 @@ std::string encode_query_value(std::string_view value) {
 
 // Who presented what: the desk page's token (in the header, or in the query
 // for browsers' WebSockets), or an API token, in the header only (a URL ends
-// up in logs and browser histories). nullopt: refused, with its reason.
+// up in logs and browser histories), except on a recording's path: an
+// <audio> element cannot send a header. A refusal carries its reason.
 struct Caller {
   HttpScope scope = HttpScope::none;
   std::string token_name;
@@ -58,15 +59,24 @@ struct Caller {
 };
 
 Caller authenticate(const HttpRequest& request, const proto::http::Target& target, const HttpAccess& access) {
+  const auto find_api_token = [&](std::string_view presented) -> std::optional<Caller> {
+    if (const auto* entry = proto::api_tokens::find(access.api_tokens, presented))
+      return Caller{HttpScope::api, entry->name, ""};
+    return std::nullopt;
+  };
   const auto header = bearer_credentials(request[http::field::authorization]);
   if (!header.empty()) {
     if (token_matches(header, access.token)) return {HttpScope::desk, "", ""};
-    if (const auto* entry = proto::api_tokens::find(access.api_tokens, header)) return {HttpScope::api, entry->name, ""};
+    if (auto caller = find_api_token(header)) return *caller;
     return {HttpScope::none, "", "missing or wrong token"};
   }
   const auto query = target.parameter("token");
-  if (proto::api_tokens::looks_like_token(query))
-    return {HttpScope::none, "", "API tokens go in the Authorization header (Bearer), never in the URL"};
+  if (proto::api_tokens::looks_like_token(query)) {
+    if (!target.path.starts_with("/v1/recordings/"))
+      return {HttpScope::none, "", "API tokens go in the Authorization header (Bearer), never in the URL"};
+    if (auto caller = find_api_token(query)) return *caller;
+    return {HttpScope::none, "", "missing or wrong token"};
+  }
   if (token_matches(query, access.token)) return {HttpScope::desk, "", ""};
   return {HttpScope::none, "", "missing or wrong token"};
 }
@@ -244,13 +254,29 @@ HttpDecision decide(const HttpRequest& request, const HttpAccess& access) {
     }
     return decision;
   }
+  constexpr std::string_view call_id_format = "a call id is a UUID such as 0f8fad5b-d9cb-469f-a165-70867728950e";
   if (path.starts_with("/v1/calls/")) {
     if (!api) return wrong_scope();
     auto decision = serve_caller(HttpResource::call);
     decision.call_id = path.substr(std::string_view("/v1/calls/").size());
     if (!is_call_id(decision.call_id))
-      return refuse_authenticated(http::status::bad_request,
-                                  "a call id is a UUID such as 0f8fad5b-d9cb-469f-a165-70867728950e", !keep_alive);
+      return refuse_authenticated(http::status::bad_request, std::string(call_id_format), !keep_alive);
+    return decision;
+  }
+  if (path.starts_with("/v1/recordings/")) {
+    if (!api) return wrong_scope();
+    auto decision = serve_caller(HttpResource::recording);
+    decision.call_id = path.substr(std::string_view("/v1/recordings/").size());
+    if (!is_call_id(decision.call_id))
+      return refuse_authenticated(http::status::bad_request, std::string(call_id_format), !keep_alive);
+    const auto format = target.parameter("format");
+    if (format == "wav") {
+      decision.format = RecordingFormat::wav;
+    } else if (!format.empty() && format != "ogg") {
+      return refuse_authenticated(http::status::not_acceptable,
+                                  "format must be ogg (the stored Ogg Opus file, the default) or wav (16-bit PCM)",
+                                  !keep_alive);
+    }
     return decision;
   }
   if (path == "/v1/changes") {

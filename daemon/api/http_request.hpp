@@ -48,9 +48,13 @@ struct HttpAccess {
   std::span<const proto::api_tokens::Entry> api_tokens;
 };
 
-// calls: the desk page's recent calls (a JSON array); call_page, call and
-// changes: the pull API.
-enum class HttpResource { page, events, calls, call_page, call, changes, refused };
+// calls: the desk page's recent calls (a JSON array); call_page, call,
+// changes and recording: the pull API.
+enum class HttpResource { page, events, calls, call_page, call, changes, recording, refused };
+
+// What /v1/recordings/{call_id} is asked for: the file as stored, or 16-bit
+// PCM WAV decoded from it (?format=wav).
+enum class RecordingFormat { ogg, wav };
 
 struct HttpDecision {
   HttpResource resource = HttpResource::refused;
@@ -63,9 +67,14 @@ struct HttpDecision {
   std::size_t calls_limit = default_calls_listed;
   CallQuery call_query;                 // call_page
   std::string next_query;               // call_page: the query of its next link, without the cursor
-  std::string call_id;                  // call
+  std::string call_id;                  // call, recording: a valid call id (is_call_id)
   std::int64_t changes_after = 0;       // changes: the cursor
   std::size_t changes_limit = default_page_limit;
+  RecordingFormat format = RecordingFormat::ogg;  // recording
+
+  // Whose requests share the per-token limits (request rate, downloads): one
+  // API token, or the desk page's token.
+  std::string client() const { return scope == HttpScope::api ? "api:" + token_name : "desk"; }
 };
 
 HttpDecision decide(const HttpRequest& request, const HttpAccess& access);

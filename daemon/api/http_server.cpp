@@ -4,15 +4,25 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <fstream>
 
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <fmt/format.h>
+#include <openssl/ssl.h>
 
 #include "daemon/api/pop_server.hpp"
+#include "daemon/api/recording_reader.hpp"
+#include "proto/content_disposition.hpp"
+#include "proto/http_range.hpp"
+#include "proto/retry_after.hpp"
 
 namespace deskline::daemon {
 
@@ -20,28 +30,45 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
 namespace {
 
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
 // A request's header must arrive within this of connecting or of the previous
 // answer, and its body within this again: a connection that sends nothing
-// holds its slot no longer.
+// holds its slot no longer. The TLS handshake gets as long.
 constexpr auto request_timeout = std::chrono::seconds(10);
 // A WebSocket client that neither reads nor answers pings for this long is cut.
 constexpr auto websocket_idle_timeout = std::chrono::seconds(30);
 // The kernel doubles it. Without a fixed size, send-buffer autotuning lets a
 // stalled reader hold megabytes of events in the kernel, beyond the queue's bound.
 constexpr int websocket_send_buffer_bytes = 32 * 1024;
+// A download is read and sent in slices of this size, one at a time.
+constexpr std::size_t download_slice_bytes = 64 * 1024;
+// A download whose client takes no slice for this long is cut.
+constexpr auto download_stall_timeout = std::chrono::seconds(60);
+
+// TLS 1.2 suites: ECDHE key exchange and AEAD only (TLS 1.3's are all AEAD).
+constexpr const char* tls12_ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
+template <typename Stream>
+constexpr bool is_tls = std::is_same_v<Stream, TlsStream>;
 
 }  // namespace
 
 // ---- WebSocket pop client ------------------------------------------------------
 
+template <typename Stream>
 class WebSocketPopSession : public PopClient {
  public:
-  WebSocketPopSession(tcp::socket socket, HttpServer& server, std::string peer)
-      : PopClient(server.hub(), server.log(), std::move(peer)), stream_(std::move(socket)) {}
+  WebSocketPopSession(Stream stream, HttpServer& server, std::string peer)
+      : PopClient(server.hub(), server.log(), std::move(peer)), stream_(std::move(stream)) {}
 
   void start(HttpRequest request) {
     boost::system::error_code ignored;
@@ -100,37 +127,59 @@ class WebSocketPopSession : public PopClient {
     beast::get_lowest_layer(stream_).close();
   }
 
-  websocket::stream<beast::tcp_stream> stream_;
+  websocket::stream<Stream> stream_;
   beast::flat_buffer buffer_;
 };
 
-// ---- plain HTTP --------------------------------------------------------------------
+// ---- HTTP (plain or TLS) -----------------------------------------------------------
 
-class HttpSession : public Session, public std::enable_shared_from_this<HttpSession> {
+template <typename Stream>
+class HttpSession : public Session, public std::enable_shared_from_this<HttpSession<Stream>> {
  public:
-  HttpSession(tcp::socket socket, HttpServer& server) : stream_(std::move(socket)), server_(server) {
+  HttpSession(tcp::socket socket, HttpServer& server, ssl::context* tls)
+      : stream_(make_stream(std::move(socket), tls)), server_(server) {
     beast::error_code ignored;
-    const auto endpoint = stream_.socket().remote_endpoint(ignored);
+    const auto endpoint = beast::get_lowest_layer(stream_).socket().remote_endpoint(ignored);
     peer_address_ = endpoint.address().to_string();
     peer_ = fmt::format("{}:{}", peer_address_, endpoint.port());
   }
 
-  void start() { do_read(); }
+  void start() {
+    if constexpr (is_tls<Stream>) {
+      beast::get_lowest_layer(stream_).expires_after(request_timeout);
+      // A client speaking plain HTTP (or an old TLS) fails here and is closed unanswered.
+      stream_.async_handshake(ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code error) {
+        if (error) return self->close();
+        self->do_read();
+      });
+    } else {
+      do_read();
+    }
+  }
   void shutdown() override { close(); }
   bool idle() const override { return awaiting_header_ && !authenticated_; }
 
  private:
+  static Stream make_stream(tcp::socket socket, ssl::context* tls) {
+    if constexpr (is_tls<Stream>)
+      return Stream(std::move(socket), *tls);
+    else
+      return Stream(std::move(socket));
+  }
+
+  beast::tcp_stream& transport() { return beast::get_lowest_layer(stream_); }
+
   void do_read() {
     parser_.emplace();
     parser_->header_limit(max_http_header_bytes);
     parser_->body_limit(max_http_body_bytes);
     awaiting_header_ = true;
-    stream_.expires_after(request_timeout);
+    transport().expires_after(request_timeout);
     http::async_read_header(stream_, buffer_, *parser_,
-                            [self = shared_from_this()](beast::error_code error, std::size_t) {
+                            [self = this->shared_from_this()](beast::error_code error, std::size_t) {
                               self->awaiting_header_ = false;
                               if (error) return self->on_read(error);
-                              self->stream_.expires_after(request_timeout);
+                              self->transport().expires_after(request_timeout);
                               http::async_read(self->stream_, self->buffer_, *self->parser_,
                                                [self](beast::error_code body_error, std::size_t) {
                                                  self->on_read(body_error);
@@ -140,7 +189,7 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
 
   void on_read(beast::error_code error) {
     if (error == http::error::end_of_stream || error == beast::error::timeout ||
-        error == asio::error::operation_aborted)
+        error == asio::error::operation_aborted || error == ssl::error::stream_truncated)
       return close();
     if (error) {
       // Malformed or oversized: answer 400 and hang up.
@@ -153,6 +202,17 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
     if (decision.scope == HttpScope::api)
       server_.log().debug("http: {} {} {} with API token {}", peer_, std::string(request.method_string()),
                           std::string(request.target().substr(0, request.target().find('?'))), decision.token_name);
+    if (decision.authenticated && decision.resource != HttpResource::refused &&
+        decision.resource != HttpResource::events) {
+      if (const auto wait = server_.limits()->admit(decision.client(), RequestLimits::Clock::now())) {
+        server_.refusals().warning("http: rate limited", "http: {} refused: token {} over its request rate", peer_,
+                                   decision.client());
+        auto response = error_response(http::status::too_many_requests, "too many requests: try again later",
+                                       request.version());
+        response.set(http::field::retry_after, std::to_string(wait->count()));
+        return send(std::move(response), head, !request.keep_alive());
+      }
+    }
     switch (decision.resource) {
       case HttpResource::page: return send(page_response(request.version()), head, !request.keep_alive());
       case HttpResource::calls: {
@@ -165,10 +225,12 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
       case HttpResource::call_page:
       case HttpResource::call:
       case HttpResource::changes: return answer_pull(decision, request.version(), head, !request.keep_alive());
+      case HttpResource::recording: return serve_recording(std::move(request), decision);
       case HttpResource::events: {
-        stream_.expires_never();
-        auto session = std::make_shared<WebSocketPopSession>(
-            stream_.release_socket(), server_, fmt::format("ws#{} {}", server_.next_websocket_id(), peer_));
+        transport().expires_never();
+        handed_over_ = true;
+        auto session = std::make_shared<WebSocketPopSession<Stream>>(
+            std::move(stream_), server_, fmt::format("ws#{} {}", server_.next_websocket_id(), peer_));
         server_.adopt(session, peer_address_);
         session->start(std::move(request));
         return;
@@ -188,7 +250,7 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
   // The pull API answers from its worker; the session reads no further
   // request until the answer is written.
   void answer_pull(const HttpDecision& decision, unsigned version, bool head, bool close_after) {
-    server_.pull().answer(decision, [self = shared_from_this(), version, head, close_after](PullAnswer answer) {
+    server_.pull().answer(decision, [self = this->shared_from_this(), version, head, close_after](PullAnswer answer) {
       http::response<http::string_body> response{answer.status, version};
       response.set(http::field::content_type, "application/json");
       response.set(http::field::cache_control, "no-store");
@@ -196,6 +258,197 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
       self->send(std::move(response), head, close_after);
     });
   }
+
+  // ---- recordings ----
+
+  void serve_recording(HttpRequest request, const HttpDecision& decision) {
+    const bool head = request.method() == http::verb::head;
+    const bool close_after = !request.keep_alive();
+    const auto version = request.version();
+    const auto found = server_.recordings()(decision.call_id);
+    using Status = RecordingLookup::Status;
+    switch (found.status) {
+      case Status::no_call:
+        return send(error_response(http::status::not_found, "no such call", version), head, close_after);
+      case Status::no_recording:
+        return send(error_response(http::status::not_found, "this call has no recording", version), head,
+                    close_after);
+      case Status::failed:
+        return send(error_response(http::status::not_found, "this call's recording was not made or is unreadable",
+                                   version, {{"state", found.state}}),
+                    head, close_after);
+      case Status::in_progress:
+        return send(error_response(http::status::conflict, "the recording is still being made", version,
+                                   {{"state", found.state}}),
+                    head, close_after);
+      case Status::deleted:
+        return send(error_response(http::status::gone, "the recording was deleted", version, {{"state", found.state}}),
+                    head, close_after);
+      case Status::found: break;
+    }
+    const bool wav = decision.format == RecordingFormat::wav;
+    // The WAV is made from the file the same way every time: a tag of its own, as strong.
+    const auto etag = proto::http::strong_etag(wav ? found.sha256 + "-wav" : found.sha256);
+    if (proto::http::if_none_match_matches(request[http::field::if_none_match], etag)) {
+      http::response<http::string_body> response{http::status::not_modified, version};
+      response.set(http::field::etag, etag);
+      return send(std::move(response), head, close_after, false);
+    }
+    if (!server_.limits()->start_download(decision.client())) {
+      server_.refusals().warning("http: downloads limited", "http: {} refused: token {} has its downloads running",
+                                 peer_, decision.client());
+      auto response = error_response(http::status::too_many_requests,
+                                     "too many downloads at once for this token: try again when one has finished",
+                                     version);
+      response.set(http::field::retry_after, "1");
+      return send(std::move(response), head, close_after);
+    }
+    auto download = std::make_shared<Download>();
+    download->slot = std::make_unique<DownloadSlot>(server_.limits(), decision.client());
+    download->request = std::move(request);
+    download->etag = etag;
+    download->filename = found.filename + (wav ? ".wav" : ".opus");
+    download->call_id = decision.call_id;
+    // Opening (and for WAV, reading the head and tail) is disk work: the worker's.
+    asio::post(server_.file_worker(), [self = this->shared_from_this(), download, path = found.path,
+                                       bytes = found.bytes, format = decision.format, &io = server_.io()]() mutable {
+      std::error_code error;
+      download->reader = RecordingReader::open(path, format, bytes, error);
+      asio::post(io, [self = std::move(self), download = std::move(download), error]() mutable {
+        self->on_opened(std::move(download), error);
+      });
+    });
+  }
+
+  struct Download {
+    HttpRequest request;
+    std::string etag, filename, call_id;
+    std::unique_ptr<DownloadSlot> slot;
+    std::shared_ptr<RecordingReader> reader;
+    std::uint64_t remaining = 0;
+    std::vector<std::uint8_t> slice;
+    http::response<http::buffer_body> response;
+    std::optional<http::response_serializer<http::buffer_body>> serializer;
+  };
+
+  void on_opened(std::shared_ptr<Download> download, std::error_code error) {
+    if (closed_) return;
+    auto& request = download->request;
+    const bool head = request.method() == http::verb::head;
+    const bool close_after = !request.keep_alive();
+    if (error) {
+      server_.log().error("http: call={} recording cannot be read: {}", download->call_id, error.message());
+      return send(error_response(http::status::internal_server_error, "the recording cannot be read",
+                                 request.version()),
+                  head, close_after);
+    }
+    auto& reader = *download->reader;
+    const bool wav = reader.rate_hz() != 0;
+    const std::uint64_t size = reader.size();
+    auto& response = download->response;
+    response.version(request.version());
+    response.set(http::field::content_type, wav ? "audio/wav" : "audio/ogg");
+    response.set(http::field::etag, download->etag);
+    response.set(http::field::content_disposition, proto::http::attachment_disposition(download->filename));
+    response.set(http::field::cache_control, "private");
+    response.set("X-Content-Type-Options", "nosniff");
+    // Ranges of the stored file only: a range of a WAV would mean decoding up to it.
+    response.set(http::field::accept_ranges, wav ? "none" : "bytes");
+    proto::http::ByteRange range{0, size ? size - 1 : 0};
+    response.result(http::status::ok);
+    if (!wav) {
+      response.set(http::field::last_modified, proto::http::format_http_date(reader.modified_s()));
+      const auto range_header = request[http::field::range];
+      const bool honour =
+          proto::http::if_range_allows(request[http::field::if_range], download->etag, reader.modified_s());
+      const auto selection = proto::http::select_range(honour ? range_header : std::string_view{}, size);
+      if (selection.kind == proto::http::RangeSelection::Kind::refused) {
+        auto refusal = error_response(http::status::range_not_satisfiable,
+                                      std::error_code(selection.error).message(), request.version(),
+                                      {{"reason", proto::http::to_string(selection.error)}});
+        refusal.set(http::field::content_range, proto::http::unsatisfied_content_range(size));
+        return send(std::move(refusal), head, close_after);
+      }
+      if (selection.kind == proto::http::RangeSelection::Kind::partial) {
+        range = selection.range;
+        response.result(http::status::partial_content);
+        response.set(http::field::content_range, proto::http::content_range(range, size));
+      }
+    }
+    download->remaining = size == 0 ? 0 : range.length();
+    server_.log().debug("http: {} call={} recording {} bytes {}-{}/{}{}", peer_, download->call_id,
+                        static_cast<unsigned>(response.result()), range.first, range.last, size, wav ? " wav" : "");
+    if (!wav) reader.seek(range.first);
+    response.content_length(download->remaining);
+    response.keep_alive(!close_after);
+    response.body().data = nullptr;
+    response.body().more = !head && download->remaining > 0;
+    download->serializer.emplace(response);
+    download_ = download;
+    transport().expires_after(download_stall_timeout);
+    http::async_write_header(stream_, *download->serializer,
+                             [self = this->shared_from_this(), head](beast::error_code write_error, std::size_t) {
+                               if (write_error) return self->close();
+                               if (head) return self->end_download();
+                               self->next_slice();
+                             });
+  }
+
+  void next_slice() {
+    auto download = download_;
+    if (download->remaining == 0) {
+      download->response.body().data = nullptr;
+      download->response.body().size = 0;
+      download->response.body().more = false;
+      return http::async_write(stream_, *download->serializer,
+                               [self = this->shared_from_this()](beast::error_code error, std::size_t) {
+                                 if (error) return self->close();
+                                 self->end_download();
+                               });
+    }
+    const auto count = static_cast<std::size_t>(std::min<std::uint64_t>(download_slice_bytes, download->remaining));
+    asio::post(server_.file_worker(), [self = this->shared_from_this(), reader = download->reader, count,
+                                       slice = std::move(download->slice), &io = server_.io()]() mutable {
+      slice.clear();
+      auto error = reader->read(slice, count);
+      if (!error && slice.empty()) error = RecordingReadError::changed;
+      asio::post(io, [self = std::move(self), slice = std::move(slice), error]() mutable {
+        self->on_slice(std::move(slice), error);
+      });
+    });
+  }
+
+  void on_slice(std::vector<std::uint8_t> slice, std::error_code error) {
+    if (closed_ || !download_) return;
+    auto& download = *download_;
+    if (error) {
+      // The head is out: all that is left is to cut the connection short.
+      server_.log().error("http: call={} recording read failed mid-download: {}", download.call_id, error.message());
+      return close();
+    }
+    download.slice = std::move(slice);
+    const auto size = std::min<std::uint64_t>(download.slice.size(), download.remaining);
+    download.remaining -= size;
+    download.response.body().data = download.slice.data();
+    download.response.body().size = static_cast<std::size_t>(size);
+    download.response.body().more = true;
+    transport().expires_after(download_stall_timeout);
+    http::async_write(stream_, *download.serializer,
+                      [self = this->shared_from_this()](beast::error_code write_error, std::size_t) {
+                        if (write_error == http::error::need_buffer) write_error = {};
+                        if (write_error) return self->close();
+                        self->next_slice();
+                      });
+  }
+
+  void end_download() {
+    const bool keep_alive = download_->response.keep_alive();
+    download_.reset();
+    if (!keep_alive) return close();
+    do_read();
+  }
+
+  // ---- responses ----
 
   static http::response<http::string_body> page_response(unsigned version) {
     http::response<http::string_body> response{http::status::ok, version};
@@ -210,25 +463,28 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
   }
 
   static http::response<http::string_body> error_response(http::status status, std::string_view message,
-                                                          unsigned version) {
+                                                          unsigned version, nlohmann::json more = nlohmann::json::object()) {
     http::response<http::string_body> response{status, version};
     response.set(http::field::content_type, "application/json");
-    response.body() = nlohmann::json{{"error", message}}.dump();
+    more["error"] = message;
+    response.body() = more.dump();
     return response;
   }
 
   // Writes the response; for HEAD only its header, with the Content-Length
   // the body would have (RFC 9110 9.3.2), so a keep-alive client stays in step.
-  void send(http::response<http::string_body> response, bool head, bool close_after) {
+  // A 304 has neither body nor Content-Length (prepare = false).
+  void send(http::response<http::string_body> response, bool head, bool close_after, bool prepare = true) {
     struct Outgoing {
       explicit Outgoing(http::response<http::string_body> message) : response(std::move(message)) {}
       http::response<http::string_body> response;
       http::response_serializer<http::string_body> serializer{response};
     };
     response.keep_alive(!close_after);
-    response.prepare_payload();
+    if (prepare) response.prepare_payload();
     auto outgoing = std::make_shared<Outgoing>(std::move(response));
-    auto on_written = [self = shared_from_this(), outgoing](beast::error_code error, std::size_t) {
+    transport().expires_after(request_timeout);
+    auto on_written = [self = this->shared_from_this(), outgoing](beast::error_code error, std::size_t) {
       if (error || !outgoing->response.keep_alive()) return self->close();
       self->do_read();
     };
@@ -239,35 +495,46 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
   }
 
   void close() {
+    if (handed_over_ || closed_) return;
+    closed_ = true;
+    download_.reset();  // gives the download slot back now
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.close();
+    transport().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    transport().close();
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   HttpServer& server_;
   std::string peer_address_;  // the listener's peer: the source address
   std::string peer_;          // for the log: address and port
   beast::flat_buffer buffer_{max_http_header_bytes + max_http_body_bytes};
   std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<Download> download_;  // the one in progress
   bool awaiting_header_ = false;
   bool authenticated_ = false;
+  bool handed_over_ = false;  // the stream went to a WebSocket session
+  bool closed_ = false;
 };
 
 // ---- server ----------------------------------------------------------------------
 
 HttpServer::HttpServer(asio::io_context& io, const config::HttpConfig& config, std::string token,
                        std::filesystem::path api_tokens, std::filesystem::path database, PopHub& hub,
-                       CallsProvider calls, Logger& log)
-    : config_(config), access_{std::move(token), {}, {}}, api_tokens_(std::move(api_tokens), log),
-      pull_(io, std::move(database), log), hub_(hub), calls_(std::move(calls)), log_(log),
-      refusals_(io, log),
+                       CallsProvider calls, RecordingProvider recordings, Logger& log)
+    : io_(io), config_(config), access_{std::move(token), {}, {}}, api_tokens_(std::move(api_tokens), log),
+      pull_(io, std::move(database), log), hub_(hub), calls_(std::move(calls)), recordings_(std::move(recordings)),
+      limits_(std::make_shared<RequestLimits>(config.requests_per_s, config.request_burst,
+                                              static_cast<std::size_t>(config.downloads_per_token))),
+      log_(log), refusals_(io, log),
       listener_(io, "http",
                 ListenerLimits{.max_sessions = static_cast<std::size_t>(config.max_connections),
                                .max_sessions_per_peer = static_cast<std::size_t>(config.max_connections_per_address)},
                 log) {}
 
-HttpServer::~HttpServer() { stop(); }
+HttpServer::~HttpServer() {
+  stop();
+  file_worker_.join();
+}
 
 const HttpAccess& HttpServer::access() {
   api_tokens_.refresh();
@@ -275,12 +542,55 @@ const HttpAccess& HttpServer::access() {
   return access_;
 }
 
-std::error_code HttpServer::start() {
+namespace {
+
+// Loads the certificate chain and key into a TLS 1.2+ server context.
+std::optional<ssl::context> make_tls_context(const config::HttpConfig& config, std::string& why) {
+  for (const auto& [key, path] : {std::pair{"http.tls_certificate", config.tls_certificate},
+                                  std::pair{"http.tls_key", config.tls_key}}) {
+    std::ifstream file(path);
+    if (!file) {
+      why = fmt::format("{} {}: {}", key, path.string(), std::strerror(errno));
+      return std::nullopt;
+    }
+  }
+  ssl::context context(ssl::context::tls_server);
+  auto* native = context.native_handle();
+  SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+  SSL_CTX_set_options(native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  SSL_CTX_set_cipher_list(native, tls12_ciphers);
+  boost::system::error_code error;
+  context.use_certificate_chain_file(config.tls_certificate.string(), error);
+  if (error) {
+    why = fmt::format("http.tls_certificate {}: not a PEM certificate chain ({})", config.tls_certificate.string(),
+                      error.message());
+    return std::nullopt;
+  }
+  context.use_private_key_file(config.tls_key.string(), ssl::context::pem, error);
+  if (error) {
+    why = fmt::format("http.tls_key {}: not a PEM private key ({})", config.tls_key.string(), error.message());
+    return std::nullopt;
+  }
+  if (SSL_CTX_check_private_key(native) != 1) {
+    why = fmt::format("http.tls_key {} does not belong to http.tls_certificate {}", config.tls_key.string(),
+                      config.tls_certificate.string());
+    return std::nullopt;
+  }
+  return context;
+}
+
+}  // namespace
+
+std::error_code HttpServer::start(std::string& why) {
   if (auto started = pull_.start(); !started) {
-    log_.error("http: the pull API cannot read the database: {}", started.error().message());
+    why = "the pull API cannot read the database: " + started.error().message();
     return started.error().code;
   }
   api_tokens_.refresh();
+  if (config_.tls()) {
+    tls_ = make_tls_context(config_, why);
+    if (!tls_) return std::make_error_code(std::errc::invalid_argument);
+  }
   boost::system::error_code error;
   const auto address = asio::ip::make_address(config_.address, error);
   if (error) return std::error_code(error.value(), std::system_category());
@@ -290,14 +600,23 @@ std::error_code HttpServer::start() {
   if (!error) acceptor.set_option(asio::socket_base::reuse_address(true), error);
   if (!error) acceptor.bind(endpoint, error);
   if (!error) acceptor.listen(asio::socket_base::max_listen_connections, error);
-  if (error) return std::error_code(error.value(), std::system_category());
+  if (error) {
+    why = error.message();
+    return std::error_code(error.value(), std::system_category());
+  }
   port_ = acceptor.local_endpoint().port();
   // The daemon's own page may open the WebSocket from any of its addresses.
   access_.origins = config_.allowed_origins;
+  const auto scheme = config_.tls() ? "https" : "http";
   for (const auto& host : {std::string("127.0.0.1"), std::string("localhost"), std::string("[::1]"), config_.address})
-    access_.origins.push_back(fmt::format("http://{}:{}", host, port_));
-  listener_.start([this](tcp::socket socket) {
-    auto session = std::make_shared<HttpSession>(std::move(socket), *this);
+    access_.origins.push_back(fmt::format("{}://{}:{}", scheme, host, port_));
+  listener_.start([this](tcp::socket socket) -> std::shared_ptr<Session> {
+    if (tls_) {
+      auto session = std::make_shared<HttpSession<TlsStream>>(std::move(socket), *this, &*tls_);
+      session->start();
+      return session;
+    }
+    auto session = std::make_shared<HttpSession<PlainStream>>(std::move(socket), *this, nullptr);
     session->start();
     return session;
   });

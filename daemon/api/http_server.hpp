@@ -2,6 +2,7 @@
 //   GET /                the built-in pop page (plain HTML/JS)
 //   GET /v1/events       WebSocket: the pop events of proto/pop.md
 //   GET /v1/calls        recent calls as JSON (proto/control.md call objects)
+//   GET /v1/recordings/{call_id}   a recording, Ogg Opus or WAV, with ranges
 //   the pull API         /v1/calls pages, /v1/calls/{id}, /v1/changes (PullApi)
 // /v1/* need a bearer token: the desk page's (Authorization header, or
 // ?token= for browsers, which cannot set headers on a WebSocket) or an API
@@ -10,18 +11,28 @@
 // daemon's own or in [http] allowed_origins (daemon/api/http_request.hpp
 // decides). Limits: 8 KiB of headers, 10 s to send one; [http]
 // max_connections for HTTP and WebSocket together, a share of them per source
-// address, connections without a request closed first (proto/http.md).
+// address, connections without a request closed first; per token, a request
+// rate and downloads at once (proto/http.md). With [http] tls_certificate
+// the listener speaks TLS only (TLS 1.2+, AEAD ciphers).
+//
+// Recordings are read (and decoded for WAV) on one file worker thread, a
+// slice of 64 KiB at a time, the next only once the socket has taken the
+// previous one: the io_context thread never waits for the disk, and a slow
+// reader holds one slice, never the file.
 #pragma once
 
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <nlohmann/json.hpp>
 
 #include "config/config.hpp"
@@ -32,20 +43,35 @@
 #include "daemon/core/rate_limited_log.hpp"
 #include "daemon/core/log.hpp"
 #include "daemon/api/pop_hub.hpp"
+#include "daemon/api/request_limits.hpp"
 
 namespace deskline::daemon {
+
+// What the store says of a call's recording, for a download.
+struct RecordingLookup {
+  enum class Status { found, no_call, no_recording, in_progress, deleted, failed };
+  Status status = Status::no_call;
+  std::string state;  // the row's state ("recording", "complete", ...)
+  std::filesystem::path path;
+  std::uint64_t bytes = 0;
+  std::string sha256;
+  std::string filename;  // readable, without extension: "2026-11-27_0900_front-desk_13812345678"
+};
 
 class HttpServer {
  public:
   using CallsProvider = std::function<nlohmann::json(std::size_t limit)>;
+  using RecordingProvider = std::function<RecordingLookup(const std::string& call_id)>;
 
   // api_tokens: [http] api_tokens_file; database: the daemon's, read by the pull API.
   HttpServer(boost::asio::io_context& io, const config::HttpConfig& config, std::string token,
              std::filesystem::path api_tokens, std::filesystem::path database, PopHub& hub, CallsProvider calls,
-             Logger& log);
+             RecordingProvider recordings, Logger& log);
   ~HttpServer();
 
-  std::error_code start();
+  // Binds the listener (and loads the certificate and key with TLS); on
+  // failure why says what failed ("http.tls_key /etc/...: Permission denied").
+  std::error_code start(std::string& why);
   // Closes the listener and every HTTP and WebSocket session. Idempotent.
   void stop();
   // The bound port (differs from the configured one when that was 0).
@@ -61,6 +87,10 @@ class HttpServer {
   Logger& log() { return log_; }
   RateLimitedLog& refusals() { return refusals_; }
   const CallsProvider& calls() const { return calls_; }
+  const RecordingProvider& recordings() const { return recordings_; }
+  const std::shared_ptr<RequestLimits>& limits() const { return limits_; }
+  boost::asio::thread_pool& file_worker() { return file_worker_; }
+  boost::asio::io_context& io() { return io_; }
   // A WebSocket session takes over an upgraded connection's slot.
   void adopt(const std::shared_ptr<Session>& session, std::string peer) {
     listener_.sessions().add(session, std::move(peer));
@@ -68,12 +98,17 @@ class HttpServer {
   std::uint64_t next_websocket_id() { return next_websocket_id_++; }
 
  private:
+  boost::asio::io_context& io_;
   config::HttpConfig config_;
   HttpAccess access_;
   ApiTokenFile api_tokens_;
   PullApi pull_;
   PopHub& hub_;
   CallsProvider calls_;
+  RecordingProvider recordings_;
+  std::shared_ptr<RequestLimits> limits_;
+  std::optional<boost::asio::ssl::context> tls_;
+  boost::asio::thread_pool file_worker_{1};
   Logger& log_;
   RateLimitedLog refusals_;
   Listener<boost::asio::ip::tcp> listener_;

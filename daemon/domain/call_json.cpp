@@ -124,6 +124,18 @@ std::string format_iso8601(WallTimeUs time) {
                      magnitude / 60 % 60);
 }
 
+std::string recording_file_name(const CallRecord& call) {
+  const auto started = format_iso8601(call.started_at);  // "2026-11-27T09:00:01.500+08:00"
+  std::string name = started.size() >= 16 ? started.substr(0, 10) + "_" + started.substr(11, 2) + started.substr(14, 2)
+                                          : std::string("call");
+  std::string line;
+  for (const char c : call.line)
+    line += (static_cast<unsigned char>(c) < 0x20 || c == 0x7F || c == ' ' || c == '/' || c == '\\') ? '-' : c;
+  name += "_" + (line.empty() ? std::string("line") : line) + "_" + std::string(to_string(call.direction));
+  if (!call.number.empty()) name += "_" + call.number;
+  return name;
+}
+
 json call_to_json(const CallRecord& call) {
   auto seconds_or_null = [](const std::optional<std::chrono::milliseconds>& span) {
     return span ? json(static_cast<double>(span->count()) / 1000.0) : json(nullptr);

@@ -37,4 +37,10 @@ nlohmann::json call_to_json(const CallRecord& call);
 // (null when no file was made), error (null when none).
 nlohmann::json recording_to_json(const RecordingRecord& recording, const std::optional<CallRecord>& call);
 
+// A name to save a call's recording under, without extension, readable in a
+// folder of downloads: local start date and time, line, direction, number
+// ("2026-11-27_0900_front-desk_inbound_13812345678"); "/", "\\", spaces and
+// control characters of the line name become '-'. UTF-8 line names stay.
+std::string recording_file_name(const CallRecord& call);
+
 }  // namespace deskline::daemon

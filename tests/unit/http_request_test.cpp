@@ -212,5 +212,41 @@ TEST(HttpScopes, CallCursorsRoundTrip) {
     EXPECT_FALSE(parse_call_cursor(text)) << text;
 }
 
+TEST(HttpScopes, RecordingsByCallIdForApiTokensOnly) {
+  const std::string id = "3f2504e0-4f89-41d3-9a0c-0305e82c3301";
+  const auto ogg = decide(request(http::verb::get, "/v1/recordings/" + id, api_header), pull_access);
+  EXPECT_EQ(ogg.resource, HttpResource::recording);
+  EXPECT_EQ(ogg.call_id, id);
+  EXPECT_EQ(ogg.format, RecordingFormat::ogg);
+  EXPECT_EQ(ogg.client(), "api:crm");
+  // An <audio> element sends no header: on this path an API token may come in the query.
+  const auto wav = decide(request(http::verb::head, "/v1/recordings/" + id + "?format=wav&token=" + api_token),
+                          pull_access);
+  EXPECT_EQ(wav.resource, HttpResource::recording);
+  EXPECT_EQ(wav.format, RecordingFormat::wav);
+  EXPECT_EQ(decide(request(http::verb::get, "/v1/recordings/" + id + "?token=dlk_" + std::string(43, 'C')),
+                   pull_access)
+                .status,
+            http::status::unauthorized);
+
+  const auto mp3 = decide(request(http::verb::get, "/v1/recordings/" + id + "?format=mp3", api_header), pull_access);
+  EXPECT_EQ(mp3.status, http::status::not_acceptable);
+  EXPECT_NE(mp3.error.find("wav"), std::string::npos);
+  for (const std::string bad : {"", "..%2F..%2Fetc%2Fpasswd", "../../x", id + "0", id.substr(1),
+                                "3f2504e0_4f89-41d3-9a0c-0305e82c3301", std::string(4000, 'a'), id + "/x"}) {
+    const auto refused = decide(request(http::verb::get, "/v1/recordings/" + bad, api_header), pull_access);
+    EXPECT_EQ(refused.resource, HttpResource::refused) << bad;
+    EXPECT_EQ(refused.status, http::status::bad_request) << bad;
+  }
+  // The token is checked before the id says anything, and the desk token opens no recording.
+  EXPECT_EQ(decide(request(http::verb::get, "/v1/recordings/" + id), pull_access).status, http::status::unauthorized);
+  for (const auto& desk : {request(http::verb::get, "/v1/recordings/" + id, "Bearer 0123456789abcdef"),
+                           request(http::verb::get, "/v1/recordings/" + id + "?token=0123456789abcdef")}) {
+    const auto refused = decide(desk, pull_access);
+    EXPECT_EQ(refused.resource, HttpResource::refused);
+    EXPECT_EQ(refused.status, http::status::forbidden);
+  }
+}
+
 }  // namespace
 }  // namespace deskline::daemon
