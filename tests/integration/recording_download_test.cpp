@@ -1,0 +1,483 @@
+// Recordings over HTTP (proto/http.md "Recordings") from a real daemon under
+// deskline-sim, with real clients: curl ranges, ffprobe and ffmpeg reading
+// (and seeking) over HTTP, Chromium's <audio> seeking into the middle, the
+// WAV against opusdec; hostile ids, ranges and headers; TLS with a throwaway
+// CA; a slow reader of a large file while a call pops.
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <fstream>
+#include <random>
+#include <regex>
+
+#include "tests/integration/harness.hpp"
+#include "tests/integration/pop_client.hpp"
+#include "tests/integration/raw_connection.hpp"
+
+namespace deskline::testing {
+namespace {
+
+// Line 1: a 5 s tone call, recorded and ended early. Line 2: a call still
+// connected when the tests run (its recording is in progress). Ends late;
+// the tests stop it.
+constexpr const char* two_calls = R"(
+box A serial=X800-DL lines=2 rate=8000
+at 0.5 A:1 ring cadence=0.5/0.5 count=1
+at 0.6 A:1 callerid number=13812345678
+at 1.0 A:1 offhook
+at 1.2 A:1 play tone=440 level=-10 duration=5
+at 7.0 A:1 onhook
+at 7.5 A:2 ring cadence=0.5/0.5 count=1
+at 7.6 A:2 callerid number=02161234567
+at 8.0 A:2 offhook
+at 170 end
+)";
+
+struct Daemon {
+  pid_t simulator = -1;
+  pid_t pid = -1;
+  unsigned short port = 0;
+  std::string token;
+  std::string scheme = "http";
+};
+
+Daemon start(const Workspace& workspace, const std::string& scenario) {
+  Daemon daemon;
+  daemon.simulator = workspace.start_daemon_under_sim(workspace.write_scenario(scenario));
+  nlohmann::json status;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        status = workspace.cli_json({"status", "--json"});
+        return status.contains("web_page") && status.contains("pid");
+      },
+      std::chrono::seconds(30), "the daemon to answer `deskline status`"))
+      << workspace.log();
+  std::smatch page;
+  const std::string web_page = status.value("web_page", "");
+  EXPECT_TRUE(std::regex_search(web_page, page, std::regex(R"(^(https?)://.*:(\d+)/\?token=([0-9a-f]+))")))
+      << web_page;
+  if (page.empty()) return daemon;
+  daemon.pid = status["pid"].get<pid_t>();
+  daemon.scheme = page[1];
+  daemon.port = static_cast<unsigned short>(std::stoi(page[2]));
+  daemon.token = page[3];
+  return daemon;
+}
+
+void stop(const Workspace& workspace, const Daemon& daemon) {
+  ASSERT_EQ(::kill(daemon.simulator, SIGTERM), 0);
+  EXPECT_EQ(workspace.wait_for_simulator(daemon.simulator, std::chrono::seconds(60)), 0) << workspace.log();
+}
+
+// The recording of the call with this number once it is complete: {call_id, path, ...}.
+nlohmann::json complete_recording(const Workspace& workspace, const std::string& number) {
+  nlohmann::json found;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        const auto recordings = workspace.cli_json({"recordings", "--json"});
+        if (!recordings.is_array()) return false;
+        for (const auto& recording : recordings)
+          if (recording.value("number", "") == number && recording.value("state", "") == "complete")
+            found = recording;
+        return found.is_object();
+      },
+      std::chrono::seconds(60), "the recording of " + number + " to be complete"))
+      << workspace.log();
+  return found;
+}
+
+std::string call_id_of(const Workspace& workspace, const std::string& number) {
+  std::string id;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        const auto calls = workspace.calls();
+        const auto* call = calls.is_array() ? find_call_by_number(calls, number) : nullptr;
+        if (call) id = (*call)["id"];
+        return !id.empty();
+      },
+      std::chrono::seconds(30), "the call of " + number))
+      << workspace.log();
+  return id;
+}
+
+std::string read_bytes(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+// One curl request; the status code, the head in headers, the body in the file body.
+struct Curl {
+  int exit_status = -1;
+  int status = 0;
+  std::string headers;
+  std::string body;
+};
+Curl curl(const Daemon& daemon, const fs::path& scratch, const std::string& target,
+          std::vector<std::string> options = {}, const std::string& ca = "") {
+  const auto head_file = scratch / "curl.head", body_file = scratch / "curl.body";
+  fs::remove(head_file);
+  fs::remove(body_file);
+  std::vector<std::string> argv{"curl", "-s", "-o", body_file.string(), "-D", head_file.string(), "-w", "%{http_code}",
+                                "-H", "Authorization: Bearer " + daemon.token};
+  if (!ca.empty()) argv.insert(argv.end(), {"--cacert", ca});
+  argv.insert(argv.end(), options.begin(), options.end());
+  argv.push_back(fmt::format("{}://127.0.0.1:{}{}", daemon.scheme, daemon.port, target));
+  Curl answer;
+  std::string code;
+  answer.exit_status = tools::run_capture(argv, code);
+  answer.status = std::atoi(code.c_str());
+  answer.headers = read_bytes(head_file);
+  answer.body = read_bytes(body_file);
+  return answer;
+}
+
+std::string header(const std::string& head, const std::string& name) {
+  std::smatch value;
+  if (!std::regex_search(head, value, std::regex("\r\n" + name + ": ([^\r]*)\r\n", std::regex::icase))) return "";
+  return value[1];
+}
+
+double ffprobe_url(const std::string& url, const std::string& token) {
+  std::string output;
+  if (tools::run_capture({"ffprobe", "-v", "error", "-headers", "Authorization: Bearer " + token + "\r\n",
+                          "-show_entries", "format=duration", "-of", "csv=p=0", url},
+                         output) != 0)
+    return -1;
+  return std::atof(output.c_str());
+}
+
+// The 206 answers the daemon logged for a call's recording: "FIRST-LAST/SIZE".
+std::vector<std::string> served_ranges(const Workspace& workspace, const std::string& call_id) {
+  std::vector<std::string> ranges;
+  std::istringstream log(workspace.log());
+  const std::regex served("call=" + call_id + " recording 206 bytes ([0-9]+-[0-9]+/[0-9]+)");
+  for (std::string line; std::getline(log, line);) {
+    std::smatch range;
+    if (std::regex_search(line, range, served)) ranges.push_back(range[1]);
+  }
+  return ranges;
+}
+
+std::string upper_case(std::string text) {
+  for (auto& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return text;
+}
+
+TEST(RecordingDownload, RangesConditionalsAndRealClients) {
+  Workspace workspace("download");
+  const auto daemon = start(workspace, two_calls);
+  ASSERT_GT(daemon.port, 0) << workspace.log();
+  const auto recording = complete_recording(workspace, "13812345678");
+  ASSERT_TRUE(recording.is_object());
+  const std::string call_id = recording["call_id"];
+  const auto file = read_bytes(recording["path"].get<std::string>());
+  ASSERT_GT(file.size(), 2000u);
+  const auto size = file.size();
+  const auto target = "/v1/recordings/" + call_id;
+  const auto& scratch = workspace.dir();
+
+  // The whole file, with its validators and a readable name.
+  auto whole = curl(daemon, scratch, target);
+  ASSERT_EQ(whole.status, 200) << whole.headers << whole.body;
+  EXPECT_TRUE(whole.body == file);
+  EXPECT_EQ(header(whole.headers, "Content-Type"), "audio/ogg");
+  EXPECT_EQ(header(whole.headers, "Accept-Ranges"), "bytes");
+  const auto etag = header(whole.headers, "ETag");
+  EXPECT_EQ(etag, "\"" + recording["sha256"].get<std::string>() + "\"");
+  EXPECT_TRUE(std::regex_search(header(whole.headers, "Content-Disposition"),
+                                std::regex(R"(^attachment; filename="\d{4}-\d\d-\d\d_\d{4}_X800-DL:1_inbound_13812345678\.opus"$)")))
+      << whole.headers;
+  EXPECT_FALSE(header(whole.headers, "Last-Modified").empty());
+
+  // HEAD: the same head, no body.
+  const auto head = curl(daemon, scratch, target, {"-I"});
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(header(head.headers, "Content-Length"), std::to_string(size));
+  EXPECT_TRUE(head.body.empty());
+
+  // curl -r: a range, an open range, a suffix range.
+  struct RangeCase {
+    std::string option;
+    std::size_t first, last;
+  };
+  for (const auto& [option, first, last] : {RangeCase{"100-1099", 100, 1099}, RangeCase{"500-", 500, size - 1},
+                                            RangeCase{"-300", size - 300, size - 1},
+                                            RangeCase{"0-99999999", 0, size - 1}}) {
+    SCOPED_TRACE(option);
+    const auto part = curl(daemon, scratch, target, {"-r", option});
+    ASSERT_EQ(part.status, 206) << part.headers << part.body;
+    EXPECT_EQ(header(part.headers, "Content-Range"), fmt::format("bytes {}-{}/{}", first, last, size));
+    EXPECT_TRUE(part.body == file.substr(first, last - first + 1));
+  }
+  // Past the end, a last-0 suffix, several ranges, an absurd start: 416, nothing of the file.
+  for (const std::string range : {fmt::format("{}-", size), std::string("-0"), std::string("0-1,5-9"),
+                                  std::string("99999999999999999999999-"), std::string("abc")}) {
+    SCOPED_TRACE(range);
+    const auto refused = curl(daemon, scratch, target, {"-H", "Range: bytes=" + range});
+    EXPECT_EQ(refused.status, 416) << refused.headers;
+    EXPECT_EQ(header(refused.headers, "Content-Range"), fmt::format("bytes */{}", size));
+    EXPECT_TRUE(refused.body.starts_with("{\"error\"")) << refused.body;
+  }
+  std::string many = "Range: bytes=0-0";
+  for (int i = 1; i < 500; ++i) many += fmt::format(",{}-{}", i * 2, i * 2);
+  const auto many_ranges = curl(daemon, scratch, target, {"-H", many});
+  EXPECT_EQ(many_ranges.status, 416);
+  EXPECT_EQ(many_ranges.body.find("OggS"), std::string::npos);
+
+  // Conditionals: If-None-Match gives 304; If-Range with another tag gives the whole file.
+  const auto not_modified = curl(daemon, scratch, target, {"-H", "If-None-Match: " + etag});
+  EXPECT_EQ(not_modified.status, 304);
+  EXPECT_TRUE(not_modified.body.empty());
+  EXPECT_EQ(curl(daemon, scratch, target, {"-H", "If-None-Match: \"other\""}).status, 200);
+  const auto if_range = curl(daemon, scratch, target, {"-r", "0-9", "-H", "If-Range: " + etag});
+  EXPECT_EQ(if_range.status, 206);
+  const auto stale = curl(daemon, scratch, target, {"-r", "0-9", "-H", "If-Range: \"other\""});
+  EXPECT_EQ(stale.status, 200);
+  EXPECT_EQ(stale.body.size(), size);
+
+  // ffprobe over HTTP reads the same duration as from the disk; ffmpeg seeks into it.
+  const auto url = fmt::format("http://127.0.0.1:{}{}", daemon.port, target);
+  const double disk_duration = ffprobe_duration(recording["path"].get<std::string>());
+  EXPECT_NEAR(ffprobe_url(url, daemon.token), disk_duration, 0.001);
+  const auto ranges_before_ffmpeg = served_ranges(workspace, call_id).size();
+  const auto seeked = scratch / "seeked.wav";
+  std::string output;
+  ASSERT_EQ(run_with_stderr({"ffmpeg", "-v", "error", "-y", "-headers", "Authorization: Bearer " + daemon.token + "\r\n",
+                             "-ss", "3", "-i", url, "-t", "1", seeked.string()},
+                            output),
+            0)
+      << output;
+  EXPECT_NEAR(ffprobe_duration(seeked), 1.0, 0.05);
+  EXPECT_GT(served_ranges(workspace, call_id).size(), ranges_before_ffmpeg) << "ffmpeg asked for ranges";
+
+  // Chromium's <audio> seeks into the middle: a range that starts inside the file.
+  // A media element cannot send headers: the token goes in the query, as the pop page's does.
+  const auto page = scratch / "audio.html";
+  std::ofstream(page) << "<!doctype html><title>loading</title><audio id=a preload=auto></audio><script>\n"
+                      << "const a = document.getElementById('a');\n"
+                      << "a.onloadedmetadata = () => { a.currentTime = a.duration / 2; };\n"
+                      << "a.onseeked = () => { document.title = 'seeked ' + a.currentTime.toFixed(1) + ' of ' +"
+                      << " a.duration.toFixed(1); };\n"
+                      << "a.onerror = () => { document.title = 'error ' + a.error.code; };\n"
+                      << fmt::format("a.src = '{}?token={}';\n", url, daemon.token) << "</script>";
+  const auto ranges_before_chromium = served_ranges(workspace, call_id);
+  std::string dom;
+  ASSERT_EQ(tools::run_capture({"chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                                "--autoplay-policy=no-user-gesture-required",
+                                "--user-data-dir=" + (scratch / "chromium").string(), "--virtual-time-budget=8000",
+                                "--dump-dom", "file://" + page.string()},
+                               dom),
+            0);
+  EXPECT_TRUE(std::regex_search(dom, std::regex(R"(<title>seeked 2\.\d of 5\.\d</title>)"))) << dom;
+  const auto ranges_after_chromium = served_ranges(workspace, call_id);
+  bool from_the_middle = false;
+  for (auto i = ranges_before_chromium.size(); i < ranges_after_chromium.size(); ++i)
+    from_the_middle = from_the_middle || !ranges_after_chromium[i].starts_with("0-");
+  EXPECT_TRUE(from_the_middle) << "ranges served to Chromium: " << fmt::format("{}", fmt::join(ranges_after_chromium, " "));
+
+  // ?format=wav: ffprobe's duration is the recording's, the samples are opusdec's.
+  const auto wav = curl(daemon, scratch, target + "?format=wav");
+  ASSERT_EQ(wav.status, 200) << wav.headers << wav.body;
+  EXPECT_EQ(header(wav.headers, "Content-Type"), "audio/wav");
+  EXPECT_EQ(header(wav.headers, "Content-Length"), std::to_string(wav.body.size()));
+  EXPECT_EQ(header(wav.headers, "ETag"), "\"" + recording["sha256"].get<std::string>() + "-wav\"");
+  std::ofstream(scratch / "download.wav", std::ios::binary) << wav.body;
+  EXPECT_NEAR(ffprobe_duration(scratch / "download.wav"), recording["duration_s"].get<double>(), 0.020);
+  ASSERT_EQ(run_with_stderr({"opusdec", "--quiet", "--rate", "8000", "--no-dither",
+                             recording["path"].get<std::string>(), (scratch / "opusdec.raw").string()},
+                            output),
+            0)
+      << output;
+  const auto reference = read_bytes(scratch / "opusdec.raw");
+  ASSERT_GT(wav.body.size(), 44u);
+  EXPECT_EQ(wav.body.size() - 44, reference.size());
+  EXPECT_TRUE(wav.body.substr(44) == reference) << "the WAV's samples differ from opusdec's";
+  EXPECT_EQ(curl(daemon, scratch, target + "?format=wav", {"-I"}).status, 200);
+  const auto mp3 = curl(daemon, scratch, target + "?format=mp3");
+  EXPECT_EQ(mp3.status, 406);
+  EXPECT_NE(mp3.body.find("wav"), std::string::npos) << mp3.body;
+
+  // Refusals: nothing of any file in any of them.
+  const auto active = call_id_of(workspace, "02161234567");
+  struct Refusal {
+    std::string target;
+    int status;
+    std::vector<std::string> options;
+  };
+  const std::vector<Refusal> refusals = {
+      {"/v1/recordings/" + active, 409, {}},
+      {"/v1/recordings/00000000-0000-4000-8000-000000000000", 404, {}},
+      {"/v1/recordings/..%2F..%2F..%2Fetc%2Fpasswd", 400, {}},
+      {"/v1/recordings/%2e%2e/deskline.db", 400, {"--path-as-is"}},
+      {"/v1/recordings/../../deskline.toml", 400, {"--path-as-is"}},
+      {"/v1/recordings/" + std::string(5000, 'a'), 400, {}},
+      {"/v1/recordings/" + call_id + "x", 400, {}},
+      {"/v1/recordings/" + call_id.substr(0, 35) + "%00", 400, {}},
+      {"/v1/recordings/" + upper_case(call_id), 400, {}},
+      {"/v1/recordings/", 400, {}},
+      {target, 401, {"-H", "Authorization: Bearer wrong-token-of-the-right-size-000"}},
+      {target, 400, {"-H", "Range: bytes=" + std::string(9000, '1') + "-"}},  // past the header limit
+  };
+  for (const auto& refusal : refusals) {
+    SCOPED_TRACE(refusal.target.substr(0, 80));
+    const auto answer = curl(daemon, scratch, refusal.target, refusal.options);
+    EXPECT_EQ(answer.status, refusal.status) << answer.headers << answer.body;
+    EXPECT_EQ(answer.body.find("OggS"), std::string::npos);
+    EXPECT_EQ(answer.body.find("root:"), std::string::npos);
+  }
+  const auto in_progress = curl(daemon, scratch, "/v1/recordings/" + active);
+  EXPECT_NE(in_progress.body.find("\"state\":\"recording\""), std::string::npos) << in_progress.body;
+  stop(workspace, daemon);
+}
+
+void make_certificates(const fs::path& folder) {
+  const auto run = [&](std::vector<std::string> arguments) {
+    arguments.insert(arguments.begin(), {"sh", "-c", "cd \"$0\" && exec \"$@\"", folder.string(), "openssl"});
+    std::string output;
+    ASSERT_EQ(run_with_stderr(arguments, output), 0) << output;
+  };
+  run({"req", "-x509", "-new", "-nodes", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-keyout",
+       "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=deskline test CA"});
+  run({"req", "-new", "-nodes", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-keyout", "server.key",
+       "-out", "server.csr", "-subj", "/CN=desk.test", "-addext", "subjectAltName=DNS:desk.test,IP:127.0.0.1"});
+  run({"x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out",
+       "server.pem", "-days", "2", "-copy_extensions", "copy"});
+}
+
+TEST(RecordingDownload, OverTlsWithAThrowawayCa) {
+  const auto tls = fs::temp_directory_path() / ("deskline-it-download-ca-" + std::to_string(::getpid()));
+  fs::create_directories(tls);
+  make_certificates(tls);
+  Workspace workspace("download-tls", fmt::format("tls_certificate = \"{}\"\ntls_key = \"{}\"\n",
+                                                  (tls / "server.pem").string(), (tls / "server.key").string()));
+  const auto daemon = start(workspace, two_calls);
+  ASSERT_EQ(daemon.scheme, "https") << workspace.log();
+  const auto recording = complete_recording(workspace, "13812345678");
+  ASSERT_TRUE(recording.is_object());
+  const auto target = "/v1/recordings/" + recording["call_id"].get<std::string>();
+  const auto ca = (tls / "ca.pem").string();
+
+  const auto whole = curl(daemon, workspace.dir(), target, {}, ca);
+  ASSERT_EQ(whole.status, 200) << whole.headers;
+  EXPECT_TRUE(whole.body == read_bytes(recording["path"].get<std::string>()));
+  EXPECT_EQ(curl(daemon, workspace.dir(), target, {"-r", "10-19"}, ca).status, 206);
+  // Without the CA, curl refuses the certificate.
+  EXPECT_NE(curl(daemon, workspace.dir(), target).exit_status, 0);
+
+  // Plain HTTP to the TLS port: no answer, the connection closed; the daemon serves on.
+  std::string output;
+  EXPECT_NE(tools::run_capture({"curl", "-s", "--max-time", "15", "-o", "/dev/null", "-w", "%{http_code}",
+                                fmt::format("http://127.0.0.1:{}{}", daemon.port, target)},
+                               output),
+            0);
+  EXPECT_EQ(output, "000");
+  // A TLS 1.0 client (enabled on the client side for the test) is refused by the daemon.
+  const auto endpoint = fmt::format("127.0.0.1:{}", daemon.port);
+  EXPECT_NE(run_with_stderr({"sh", "-c",
+                             "exec openssl s_client -connect \"$0\" -tls1 -cipher DEFAULT@SECLEVEL=0 </dev/null",
+                             endpoint},
+                            output),
+            0);
+  EXPECT_TRUE(output.find("alert protocol version") != std::string::npos ||
+              output.find("unsupported protocol") != std::string::npos)
+      << output;
+  EXPECT_EQ(run_with_stderr({"sh", "-c", "exec openssl s_client -connect \"$0\" -tls1_2 -CAfile \"$1\" </dev/null",
+                             endpoint, ca},
+                            output),
+            0)
+      << output;
+  EXPECT_NE(output.find("Verify return code: 0 (ok)"), std::string::npos) << output;
+  // The pop WebSocket over TLS (wss): the upgrade and the hello.
+  tools::run_capture({"curl", "-s", "-i", "-N", "--max-time", "3", "--cacert", ca, "-H", "Connection: Upgrade", "-H",
+                      "Upgrade: websocket", "-H", "Sec-WebSocket-Version: 13", "-H",
+                      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+                      fmt::format("https://127.0.0.1:{}/v1/events?token={}", daemon.port, daemon.token)},
+                     output);
+  EXPECT_NE(output.find("101 Switching Protocols"), std::string::npos) << output;
+  EXPECT_NE(output.find("\"hello\""), std::string::npos) << output;
+  EXPECT_EQ(curl(daemon, workspace.dir(), target, {}, ca).status, 200) << "still serving";
+  stop(workspace, daemon);
+  fs::remove_all(tls);
+}
+
+TEST(RecordingDownload, TlsFilesAreCheckedAtStart) {
+  Workspace workspace("download-tls-missing", "tls_certificate = \"/nonexistent/cert.pem\"\ntls_key = \"/nonexistent/key.pem\"\n");
+  std::string output;
+  EXPECT_NE(run_with_stderr({"timeout", "30", bin("desklined").string(), "--config", workspace.config_path().string()},
+                            output),
+            0);
+  EXPECT_NE(output.find("http.tls_certificate /nonexistent/cert.pem: No such file or directory"), std::string::npos)
+      << output;
+}
+
+long rss_kib(pid_t pid) {
+  std::ifstream status(fmt::format("/proc/{}/status", pid));
+  for (std::string line; std::getline(status, line);)
+    if (line.starts_with("VmRSS:")) return std::atol(line.c_str() + 6);
+  return -1;
+}
+
+TEST(RecordingDownload, ASlowReaderHoldsOneSliceAndPopsGoOn) {
+  Workspace workspace("download-slow");
+  const auto daemon = start(workspace, std::string(two_calls) + "at 20 A:1 ring cadence=1.0/1.0 count=3\n" +
+                                           "at 20.1 A:1 callerid number=13900000001\n");
+  ASSERT_GT(daemon.port, 0) << workspace.log();
+  auto recording = complete_recording(workspace, "13812345678");
+  ASSERT_TRUE(recording.is_object());
+  // Make the recording 64 MiB (its file and row): far beyond any socket buffer.
+  const std::string path = recording["path"];
+  constexpr std::size_t big = 64u << 20;
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::app);
+    std::mt19937 random(1);
+    std::string block(1 << 20, '\0');
+    for (auto& c : block) c = static_cast<char>(random());
+    while (fs::file_size(path) + block.size() <= big) out.write(block.data(), static_cast<std::streamsize>(block.size())), out.flush();
+  }
+  const auto size = fs::file_size(path);
+  std::string output;
+  ASSERT_EQ(run_with_stderr({"sqlite3", (workspace.dir() / "data" / "deskline.db").string(),
+                             fmt::format("UPDATE recordings SET bytes = {} WHERE call_id = '{}'", size,
+                                         recording["call_id"].get<std::string>())},
+                            output),
+            0)
+      << output;
+
+  PopTestClient pops;
+  ASSERT_TRUE(pops.connect(workspace.dir() / "run" / "events.sock"));
+  const long rss_before = rss_kib(daemon.pid);
+  RawConnection slow;
+  ASSERT_TRUE(slow.connect_tcp(daemon.port, "127.0.0.1", 16 * 1024));
+  slow.send(fmt::format("GET /v1/recordings/{} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\r\n",
+                        recording["call_id"].get<std::string>(), daemon.token));
+  // Read slowly (64 KiB every 20 ms, about 3 MB/s) until the call that rings
+  // at 20 s has popped: the download runs all the while.
+  std::size_t read = 0;
+  long rss_peak = rss_before;
+  std::optional<nlohmann::json> ringing;
+  const auto download_start = std::chrono::steady_clock::now();
+  while (!ringing && read < size) {
+    const auto data = slow.read_until([](const std::string& bytes) { return bytes.size() >= 65536; });
+    ASSERT_FALSE(data.empty()) << "the download stopped after " << read << " bytes\n" << workspace.log();
+    read += data.size();
+    rss_peak = std::max(rss_peak, rss_kib(daemon.pid));
+    for (auto event = pops.next(std::chrono::milliseconds(1)); event; event = pops.next(std::chrono::milliseconds(1)))
+      if (event->value("event", "") == "call.ringing") ringing = event;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the slow reader's pace, not a wait for the daemon
+  }
+  ASSERT_TRUE(ringing.has_value()) << "no pop of the call that rang during the download\n" << workspace.log();
+  EXPECT_LT(read, size) << "the download ended before the call rang: it proves nothing";
+  std::printf("[ measure  ] %zu bytes read in %.1f s\n", read,
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - download_start).count());
+  std::printf("[ measure  ] daemon RSS %ld KiB before, peak %ld KiB while a 64 MiB recording was read slowly\n",
+              rss_before, rss_peak);
+  EXPECT_LT(rss_peak - rss_before, 16 * 1024) << "the daemon buffered the file";
+  slow.close();
+  stop(workspace, daemon);
+}
+
+}  // namespace
+}  // namespace deskline::testing
