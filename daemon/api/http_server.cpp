@@ -325,8 +325,10 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
     std::string etag, filename, call_id;
     std::unique_ptr<DownloadSlot> slot;
     std::shared_ptr<RecordingReader> reader;
-    std::uint64_t remaining = 0;
-    std::vector<std::uint8_t> slice;
+    std::uint64_t remaining = 0;  // to write
+    std::uint64_t to_read = 0;
+    std::vector<std::uint8_t> sending, ready, spare;  // the slice being written, the one read next, a free one
+    bool reading = false, writing = false;
     http::response<http::buffer_body> response;
     std::optional<http::response_serializer<http::buffer_body>> serializer;
   };
@@ -376,6 +378,7 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
       }
     }
     download->remaining = size == 0 ? 0 : range.length();
+    download->to_read = head ? 0 : download->remaining;
     server_.log().debug("http: {} call={} recording {} bytes {}-{}/{}{}", peer_, download->call_id,
                         static_cast<unsigned>(response.result()), range.first, range.last, size, wav ? " wav" : "");
     if (!wav) reader.seek(range.first);
@@ -390,28 +393,24 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
                              [self = this->shared_from_this(), head](beast::error_code write_error, std::size_t) {
                                if (write_error) return self->close();
                                if (head) return self->end_download();
+                               if (self->download_->remaining == 0) return self->finish_body();
                                self->next_slice();
                              });
   }
 
+  // One slice is read while the one before it is written: at most two
+  // slices per download in memory, and the socket rarely waits for the disk.
   void next_slice() {
-    auto download = download_;
-    if (download->remaining == 0) {
-      download->response.body().data = nullptr;
-      download->response.body().size = 0;
-      download->response.body().more = false;
-      return http::async_write(stream_, *download->serializer,
-                               [self = this->shared_from_this()](beast::error_code error, std::size_t) {
-                                 if (error) return self->close();
-                                 self->end_download();
-                               });
-    }
-    const auto count = static_cast<std::size_t>(std::min<std::uint64_t>(download_slice_bytes, download->remaining));
-    asio::post(server_.file_worker(), [self = this->shared_from_this(), reader = download->reader, count,
-                                       slice = std::move(download->slice), &io = server_.io()]() mutable {
+    auto& download = *download_;
+    if (download.reading || download.to_read == 0) return;
+    const auto count = static_cast<std::size_t>(std::min<std::uint64_t>(download_slice_bytes, download.to_read));
+    download.to_read -= count;
+    download.reading = true;
+    asio::post(server_.file_worker(), [self = this->shared_from_this(), reader = download.reader, count,
+                                       slice = std::move(download.spare), &io = server_.io()]() mutable {
       slice.clear();
       auto error = reader->read(slice, count);
-      if (!error && slice.empty()) error = RecordingReadError::changed;
+      if (!error && slice.size() != count) error = RecordingReadError::changed;
       asio::post(io, [self = std::move(self), slice = std::move(slice), error]() mutable {
         self->on_slice(std::move(slice), error);
       });
@@ -421,24 +420,54 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
   void on_slice(std::vector<std::uint8_t> slice, std::error_code error) {
     if (closed_ || !download_) return;
     auto& download = *download_;
+    download.reading = false;
     if (error) {
       // The head is out: all that is left is to cut the connection short.
       server_.log().error("http: call={} recording read failed mid-download: {}", download.call_id, error.message());
       return close();
     }
-    download.slice = std::move(slice);
-    const auto size = std::min<std::uint64_t>(download.slice.size(), download.remaining);
-    download.remaining -= size;
-    download.response.body().data = download.slice.data();
-    download.response.body().size = static_cast<std::size_t>(size);
+    download.ready = std::move(slice);
+    if (!download.writing) write_ready();
+  }
+
+  void write_ready() {
+    auto& download = *download_;
+    std::swap(download.sending, download.ready);
+    download.ready.clear();
+    download.remaining -= download.sending.size();
+    download.response.body().data = download.sending.data();
+    download.response.body().size = download.sending.size();
     download.response.body().more = true;
+    download.writing = true;
     transport().expires_after(download_stall_timeout);
     http::async_write(stream_, *download.serializer,
                       [self = this->shared_from_this()](beast::error_code write_error, std::size_t) {
                         if (write_error == http::error::need_buffer) write_error = {};
                         if (write_error) return self->close();
-                        self->next_slice();
+                        self->on_written();
                       });
+    next_slice();
+  }
+
+  void on_written() {
+    auto& download = *download_;
+    download.writing = false;
+    if (download.remaining == 0) return finish_body();
+    // Keep the written slice's memory for the next read.
+    download.spare = std::move(download.sending);
+    if (!download.ready.empty()) return write_ready();
+    next_slice();
+  }
+
+  void finish_body() {
+    auto& download = *download_;
+    download.response.body().data = nullptr;
+    download.response.body().size = 0;
+    download.response.body().more = false;
+    http::async_write(stream_, *download.serializer, [self = this->shared_from_this()](beast::error_code error, std::size_t) {
+      if (error) return self->close();
+      self->end_download();
+    });
   }
 
   void end_download() {

@@ -232,8 +232,15 @@ TEST(HttpScopes, RecordingsByCallIdForApiTokensOnly) {
   const auto mp3 = decide(request(http::verb::get, "/v1/recordings/" + id + "?format=mp3", api_header), pull_access);
   EXPECT_EQ(mp3.status, http::status::not_acceptable);
   EXPECT_NE(mp3.error.find("wav"), std::string::npos);
-  for (const std::string bad : {"", "..%2F..%2Fetc%2Fpasswd", "../../x", id + "0", id.substr(1),
-                                "3f2504e0_4f89-41d3-9a0c-0305e82c3301", std::string(4000, 'a'), id + "/x"}) {
+  const std::vector<std::string> malformed = {"",
+                                             "..%2F..%2Fetc%2Fpasswd",
+                                             "../../x",
+                                             id + "0",
+                                             id.substr(1),
+                                             "3f2504e0_4f89-41d3-9a0c-0305e82c3301",
+                                             std::string(4000, 'a'),
+                                             id + "/x"};
+  for (const auto& bad : malformed) {
     const auto refused = decide(request(http::verb::get, "/v1/recordings/" + bad, api_header), pull_access);
     EXPECT_EQ(refused.resource, HttpResource::refused) << bad;
     EXPECT_EQ(refused.status, http::status::bad_request) << bad;

@@ -13,9 +13,9 @@ namespace {
 using Kind = RangeSelection::Kind;
 
 RangeSelection partial(std::uint64_t first, std::uint64_t last) {
-  return {.kind = Kind::partial, .range = {first, last}};
+  return {.kind = Kind::partial, .range = {first, last}, .error = {}};
 }
-RangeSelection refused(RangeError error) { return {.kind = Kind::refused, .error = error}; }
+RangeSelection refused(RangeError error) { return {.kind = Kind::refused, .range = {}, .error = error}; }
 const RangeSelection whole{};
 
 struct RangeRow {
