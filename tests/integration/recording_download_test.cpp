@@ -408,13 +408,12 @@ TEST(RecordingDownload, OverTlsWithAThrowawayCa) {
 }
 
 TEST(RecordingDownload, TlsFilesAreCheckedAtStart) {
-  Workspace workspace("download-tls-missing", "tls_certificate = \"/nonexistent/cert.pem\"\ntls_key = \"/nonexistent/key.pem\"\n");
-  std::string output;
-  EXPECT_NE(run_with_stderr({"timeout", "30", bin("desklined").string(), "--config", workspace.config_path().string()},
-                            output),
-            0);
-  EXPECT_NE(output.find("http.tls_certificate /nonexistent/cert.pem: No such file or directory"), std::string::npos)
-      << output;
+  Workspace workspace("download-tls-missing",
+                      "tls_certificate = \"/nonexistent/cert.pem\"\ntls_key = \"/nonexistent/key.pem\"\n");
+  workspace.run_scenario("box A serial=X800-TLS lines=1\nat 5 end\n", StopCheck::any_status);
+  EXPECT_NE(workspace.log().find("http.tls_certificate /nonexistent/cert.pem: No such file or directory"),
+            std::string::npos)
+      << workspace.log();
 }
 
 long rss_kib(pid_t pid) {

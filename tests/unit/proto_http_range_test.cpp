@@ -121,7 +121,7 @@ TEST(ProtoContentDisposition, AsciiNamesAndUtf8Names) {
   EXPECT_EQ(attachment_disposition("a \"b\"\\c/d.opus"),
             "attachment; filename=\"a _b__c_d.opus\"; filename*=UTF-8''a%20%22b%22%5Cc%2Fd.opus");
   EXPECT_EQ(attachment_disposition("前台_138.opus"),
-            "attachment; filename=\"__138.opus\"; filename*=UTF-8''%E5%89%8D%E5%8F%B0_138.opus");
+            "attachment; filename=\"___138.opus\"; filename*=UTF-8''%E5%89%8D%E5%8F%B0_138.opus");
 }
 
 }  // namespace
