@@ -45,6 +45,19 @@ TEST(Iso8601, BeforeTheEpoch) {
   EXPECT_EQ(format_iso8601(-1), "1970-01-01T07:59:59.999+08:00");
 }
 
+TEST(RecordingFileName, DateTimeLineDirectionNumber) {
+  TimeZone zone("Asia/Shanghai");
+  CallRecord call;
+  call.started_at = base;
+  call.line = "front desk/2";
+  call.number = "13812345678";
+  EXPECT_EQ(recording_file_name(call), "2026-11-27_1345_front-desk-2_inbound_13812345678");
+  call.line = "前台";
+  call.number.clear();
+  call.direction = Direction::outbound;
+  EXPECT_EQ(recording_file_name(call), "2026-11-27_1345_前台_outbound");
+}
+
 TEST(CallJson, ExactlyTheDocumentedFields) {
   TimeZone zone("Asia/Shanghai");
   const json call = call_to_json(answered_inbound());
