@@ -237,6 +237,23 @@ class Workspace {
 
   nlohmann::json calls() const { return cli_json({"calls", "--json"}); }
 
+  // `deskline tokens add NAME`: the API token it prints once ("" when it failed).
+  std::string add_api_token(const std::string& name) const {
+    std::string output;
+    if (tools::run_capture({bin("deskline").string(), "--config", config_path().string(), "tokens", "add", name},
+                           output) != 0)
+      return "";
+    while (!output.empty() && output.back() == '\n') output.pop_back();
+    return output;
+  }
+
+  // `deskline tokens revoke NAME`: its exit status.
+  int revoke_api_token(const std::string& name) const {
+    std::string output;
+    return tools::run_capture({bin("deskline").string(), "--config", config_path().string(), "tokens", "revoke", name},
+                              output);
+  }
+
   // The recording file of a call, or an empty path when there is none.
   fs::path recording_of(const std::string& call_id) const {
     const auto recordings = dir_ / "data" / "recordings";

@@ -80,25 +80,6 @@ Answer get(unsigned short port, const std::string& target, const std::string& he
 
 std::string bearer(const std::string& token) { return "Authorization: Bearer " + token + "\r\n"; }
 
-// `deskline tokens add NAME`: the token it prints.
-std::string add_token(const Workspace& workspace, const std::string& name) {
-  std::string output;
-  EXPECT_EQ(tools::run_capture({bin("deskline").string(), "--config", workspace.config_path().string(), "tokens",
-                                "add", name},
-                               output),
-            0)
-      << output;
-  while (!output.empty() && output.back() == '\n') output.pop_back();
-  return output;
-}
-
-int revoke_token(const Workspace& workspace, const std::string& name) {
-  std::string output;
-  return run_with_stderr({bin("deskline").string(), "--config", workspace.config_path().string(), "tokens", "revoke",
-                          name},
-                         output);
-}
-
 // Scenario lines of short identified calls, one every `spacing` s from first_at, on lines 1 and 2.
 std::string short_calls(const std::string& box, int count, double first_at, double spacing, int first_number) {
   std::string scenario;
@@ -120,8 +101,8 @@ bool all_ended(const nlohmann::json& calls, std::size_t count) {
 
 TEST(PullApiAuth, EachTokenOpensItsScopeAndARevokedTokenNothing) {
   Workspace workspace("pull-auth", no_recordings);
-  const auto crm_token = add_token(workspace, "crm");
-  const auto other_token = add_token(workspace, "backup");
+  const auto crm_token = workspace.add_api_token("crm");
+  const auto other_token = workspace.add_api_token("backup");
   ASSERT_TRUE(crm_token.starts_with("dlk_")) << crm_token;
   const auto listed = workspace.cli_json({"tokens", "list", "--json"});
   ASSERT_TRUE(listed.is_array()) << listed.dump();
@@ -199,12 +180,12 @@ TEST(PullApiAuth, EachTokenOpensItsScopeAndARevokedTokenNothing) {
   EXPECT_EQ(get(daemon.port, "/v1/calls?number=13900000002", bearer(other_token)).json()["calls"].size(), 0u);
 
   // Revoked while the daemon runs: refused at once; the other token still works.
-  ASSERT_EQ(revoke_token(workspace, "crm"), 0);
+  ASSERT_EQ(workspace.revoke_api_token("crm"), 0);
   const auto revoked = get(daemon.port, "/v1/calls/" + call_id, bearer(crm_token));
   EXPECT_EQ(revoked.status, 401) << revoked.body;
   EXPECT_EQ(revoked.body.find(call_id), std::string::npos);
   EXPECT_EQ(get(daemon.port, "/v1/calls/" + call_id, bearer(other_token)).status, 200);
-  EXPECT_NE(revoke_token(workspace, "crm"), 0);  // no longer there
+  EXPECT_NE(workspace.revoke_api_token("crm"), 0);  // no longer there
   stop(workspace, daemon);
   // The tokens are never logged; their names are.
   const auto log = workspace.log();
@@ -246,7 +227,7 @@ TEST(PullApiPaging, TenThousandCallsPagedOnceEachWhileCallsArrive) {
   Workspace workspace("pull-paging", no_recordings);
   const int bulk = 10000;
   insert_bulk_calls(workspace.dir() / "data" / "deskline.db", bulk, now_us() - 30LL * 86400 * 1000000);
-  const auto token = add_token(workspace, "crm");
+  const auto token = workspace.add_api_token("crm");
   // New calls every 0.25 s for 20 s while the test pages.
   const auto daemon =
       start(workspace, "box A serial=X800-PA lines=2\n" + short_calls("A", 80, 1.0, 0.25, 1) + "at 120 end\n");
@@ -333,7 +314,7 @@ TEST(PullApiPaging, TenThousandCallsPagedOnceEachWhileCallsArrive) {
 
 TEST(PullApiChanges, ContinueFromTheirCursorAfterARestart) {
   Workspace workspace("pull-changes", no_recordings);
-  const auto token = add_token(workspace, "crm");
+  const auto token = workspace.add_api_token("crm");
   auto daemon = start(workspace, "box A serial=X800-PA lines=2\n" + short_calls("A", 3, 1.0, 0.5, 1) + "at 120 end\n");
   ASSERT_GT(daemon.port, 0);
   // Poll as a CRM does: from the cursor, until three ended calls were seen.

@@ -39,7 +39,8 @@ struct Daemon {
   pid_t simulator = -1;
   pid_t pid = -1;
   unsigned short port = 0;
-  std::string token;
+  std::string token;      // the desk page's: pop events only
+  std::string api_token;  // `deskline tokens add crm`: the recordings
   std::string scheme = "http";
 };
 
@@ -63,6 +64,8 @@ Daemon start(const Workspace& workspace, const std::string& scenario) {
   daemon.scheme = page[1];
   daemon.port = static_cast<unsigned short>(std::stoi(page[2]));
   daemon.token = page[3];
+  daemon.api_token = workspace.add_api_token("crm");
+  EXPECT_TRUE(daemon.api_token.starts_with("dlk_")) << daemon.api_token;
   return daemon;
 }
 
@@ -121,7 +124,7 @@ Curl curl(const Daemon& daemon, const fs::path& scratch, const std::string& targ
   fs::remove(body_file);
   std::vector<std::string> argv{"curl", "-s", "-o", body_file.string(), "-D", head_file.string(), "-w", "%{http_code}"};
   if (std::none_of(options.begin(), options.end(), [](const auto& option) { return option.starts_with("Authorization:"); }))
-    argv.insert(argv.end(), {"-H", "Authorization: Bearer " + daemon.token});
+    argv.insert(argv.end(), {"-H", "Authorization: Bearer " + daemon.api_token});
   if (!ca.empty()) argv.insert(argv.end(), {"--cacert", ca});
   argv.insert(argv.end(), options.begin(), options.end());
   argv.push_back(fmt::format("{}://127.0.0.1:{}{}", daemon.scheme, daemon.port, target));
@@ -242,11 +245,11 @@ TEST(RecordingDownload, RangesConditionalsAndRealClients) {
   // ffprobe over HTTP reads the same duration as from the disk; ffmpeg seeks into it.
   const auto url = fmt::format("http://127.0.0.1:{}{}", daemon.port, target);
   const double disk_duration = ffprobe_duration(recording["path"].get<std::string>());
-  EXPECT_NEAR(ffprobe_url(url, daemon.token), disk_duration, 0.001);
+  EXPECT_NEAR(ffprobe_url(url, daemon.api_token), disk_duration, 0.001);
   const auto ranges_before_ffmpeg = served_ranges(workspace, call_id).size();
   const auto seeked = scratch / "seeked.wav";
   std::string output;
-  ASSERT_EQ(run_with_stderr({"ffmpeg", "-v", "error", "-y", "-headers", "Authorization: Bearer " + daemon.token + "\r\n",
+  ASSERT_EQ(run_with_stderr({"ffmpeg", "-v", "error", "-y", "-headers", "Authorization: Bearer " + daemon.api_token + "\r\n",
                              "-ss", "3", "-i", url, "-t", "1", seeked.string()},
                             output),
             0)
@@ -278,6 +281,8 @@ TEST(RecordingDownload, RangesConditionalsAndRealClients) {
 
   // Refusals: nothing of any file in any of them.
   const auto active = call_id_of(workspace, "02161234567");
+  const auto revoked = workspace.add_api_token("revoked");
+  ASSERT_EQ(workspace.revoke_api_token("revoked"), 0);
   struct Refusal {
     std::string target;
     int status;
@@ -292,9 +297,14 @@ TEST(RecordingDownload, RangesConditionalsAndRealClients) {
       {"/v1/recordings/" + std::string(5000, 'a'), 400, {}},
       {"/v1/recordings/" + call_id + "x", 400, {}},
       {"/v1/recordings/" + call_id.substr(0, 35) + "%00", 400, {}},
-      {"/v1/recordings/" + upper_case(call_id), 400, {}},
+      {"/v1/recordings/" + upper_case(call_id), 404, {}},  // a UUID, but no call's
       {"/v1/recordings/", 400, {}},
       {target, 401, {"-H", "Authorization: Bearer wrong-token-of-the-right-size-000"}},
+      {target, 401, {"-H", "Authorization:"}},  // no token
+      {target + "?token=dlk_" + std::string(43, 'x'), 401, {"-H", "Authorization:"}},
+      {target, 403, {"-H", "Authorization: Bearer " + daemon.token}},  // the desk page's token
+      {target + "?token=" + daemon.token, 403, {"-H", "Authorization:"}},
+      {target, 401, {"-H", "Authorization: Bearer " + revoked}},
       {target, 400, {"-H", "Range: bytes=" + std::string(9000, '1') + "-"}},  // past the header limit
   };
   for (const auto& refusal : refusals) {
@@ -363,7 +373,7 @@ TEST(RecordingDownload, ChromiumSeeksIntoTheMiddle) {
   const auto url = fmt::format("http://127.0.0.1:{}/v1/recordings/{}", daemon.port, call_id);
 
   // The 6 s recording: Chromium takes it whole and lands in the middle.
-  const auto dom = chromium_seek(scratch, url, daemon.token, true);
+  const auto dom = chromium_seek(scratch, url, daemon.api_token, true);
   std::smatch seeked_to;
   ASSERT_TRUE(std::regex_search(dom, seeked_to, std::regex(R"(<title>seeked (\d+\.\d) of (\d+\.\d)</title>)"))) << dom;
   EXPECT_NEAR(std::stod(seeked_to[2]), ffprobe_duration(recording["path"].get<std::string>()), 0.1);
@@ -382,7 +392,7 @@ TEST(RecordingDownload, ChromiumSeeksIntoTheMiddle) {
   replace_recording(workspace, recording, scratch / "long.opus");
   const auto size = fs::file_size(scratch / "long.opus");
   const auto ranges_before = served_ranges(workspace, call_id).size();
-  chromium_seek(scratch, url, daemon.token, false);
+  chromium_seek(scratch, url, daemon.api_token, false);
   const auto ranges = served_ranges(workspace, call_id);
   bool from_the_middle = false;
   for (auto i = ranges_before; i < ranges.size(); ++i) {
@@ -512,7 +522,7 @@ TEST(RecordingDownload, ASlowReaderHoldsOneSliceAndPopsGoOn) {
   RawConnection slow;
   ASSERT_TRUE(slow.connect_tcp(daemon.port, "127.0.0.1", 16 * 1024));
   slow.send(fmt::format("GET /v1/recordings/{} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\r\n",
-                        recording["call_id"].get<std::string>(), daemon.token));
+                        recording["call_id"].get<std::string>(), daemon.api_token));
   // Read slowly (64 KiB per pop or 40 ms, about 1.6 MB/s) until the call that rings
   // at 20 s has popped: the download runs all the while.
   std::size_t read = 0;
