@@ -25,6 +25,10 @@ std::string hex(std::span<const std::uint8_t> bytes) {
 }
 
 constexpr std::size_t slice_bytes = 64 * 1024;
+// Items given to one connection at once: the one on the wire and the next,
+// prepared (read, hashed, signed) meanwhile and queued in its client, which
+// sends it as soon as the answer is in (BENCHMARKS.md, draining a backlog).
+constexpr std::size_t items_per_slot = 2;
 constexpr auto active_call_recheck = std::chrono::seconds(5);
 constexpr auto outbox_retry = std::chrono::seconds(1);  // after the outbox could not be read
 
@@ -32,7 +36,7 @@ constexpr auto outbox_retry = std::chrono::seconds(1);  // after the outbox coul
 
 struct CrmSync::Slot {
   std::unique_ptr<CrmClient> client;
-  bool busy = false;
+  std::size_t items = 0;  // being prepared, queued or on the wire
 };
 
 // A recording's SHA-256 and webhook signature, read from disk one slice per
@@ -103,7 +107,7 @@ Result<void> CrmSync::start() {
   for (int i = 0; i < config_.max_in_flight; ++i) {
     auto client = CrmClient::create(io_, settings);
     if (!client) return Error{client.error().code, fmt::format("crm.url: {}", client.error().message())};
-    slots_.push_back(std::make_unique<Slot>(Slot{std::move(*client), false}));
+    slots_.push_back(std::make_unique<Slot>(Slot{std::move(*client), 0}));
   }
   // What waited out a back-off before the restart goes now: the cause was
   // often what the admin just fixed.
@@ -119,7 +123,7 @@ void CrmSync::stop() {
   timer_.cancel();
   for (auto& slot : slots_) slot->client->close();  // in flight: stays queued, sent again next time
   slots_.clear();
-  in_flight_.clear();
+  claimed_.clear();
 }
 
 void CrmSync::kick() {
@@ -138,16 +142,18 @@ void CrmSync::pump() {
   pumping_ = false;
   if (!running_) return;
   std::size_t free = 0;
-  for (const auto& slot : slots_) free += !slot->busy;
+  for (const auto& slot : slots_) free += items_per_slot - slot->items;
   if (free > 0) {
     // More than free: some of the due may be in flight already.
-    auto due = outbox_->due(now_us(), free + in_flight_.size());
+    auto due = outbox_->due(now_us(), free + claimed_.size());
     if (!due) return outbox_unreadable(due.error());
     for (const auto& item : *due) {
-      auto slot = std::find_if(slots_.begin(), slots_.end(), [](const auto& s) { return !s->busy; });
-      if (slot == slots_.end()) break;
-      if (!in_flight_.insert({item.call_id, item.kind}).second) continue;
-      (*slot)->busy = true;
+      // The least loaded: an idle connection before a second item for a busy one.
+      const auto slot = std::min_element(slots_.begin(), slots_.end(),
+                                         [](const auto& a, const auto& b) { return a->items < b->items; });
+      if ((*slot)->items == items_per_slot) break;
+      if (!claimed_.insert({item.call_id, item.kind}).second) continue;
+      ++(*slot)->items;
       if (item.kind == OutboxKind::call) send_entry(**slot, item);
       else send_recording(**slot, item);
     }
@@ -297,8 +303,8 @@ void CrmSync::fail(Slot& slot, const OutboxItem& item, std::optional<int> status
 }
 
 void CrmSync::release(Slot& slot, const OutboxItem& item) {
-  slot.busy = false;
-  in_flight_.erase({item.call_id, item.kind});
+  --slot.items;
+  claimed_.erase({item.call_id, item.kind});
   kick();
 }
 
@@ -306,7 +312,7 @@ CrmSyncStatus CrmSync::status() const {
   CrmSyncStatus status;
   status.enabled = running_;
   status.url = config_.url;
-  status.in_flight = in_flight_.size();
+  for (const auto& slot : slots_) status.in_flight += slot->client->busy();
   status.last_success_at = last_success_at_;
   status.last_failure_at = last_failure_at_;
   status.last_failure = last_failure_;

@@ -1,6 +1,7 @@
 // The CRM sync (proto/crm.md): drains the outbox (daemon/store/crm_outbox)
 // to the CRM, a call's entry before its recording, at most [crm]
-// max_in_flight requests at once, each on its own keep-alive connection.
+// max_in_flight requests at once, each on its own keep-alive connection, and
+// the next item of each connection prepared while its request is out.
 // Failures back off (RetryPolicy) or park the item; nothing leaves the
 // outbox until the CRM has acknowledged it (a recording: with the digest of
 // the very bytes sent). On the io_context thread, after the store write of
@@ -95,7 +96,7 @@ class CrmSync : public CallObserver {
   std::optional<CrmCredentials> credentials_;
   RetryPolicy policy_;
   std::vector<std::unique_ptr<Slot>> slots_;
-  std::set<std::pair<std::string, OutboxKind>> in_flight_;
+  std::set<std::pair<std::string, OutboxKind>> claimed_;  // given to a slot
   boost::asio::steady_timer timer_;
   bool running_ = false;
   bool pumping_ = false;
