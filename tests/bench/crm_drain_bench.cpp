@@ -335,12 +335,15 @@ class ReferenceCrm {
 
   // Seconds from the first to the last PUT the CRM logged (each stamped
   // when answered, to the millisecond): the upload without process starts.
-  double put_span_s() const {
+  // Prints the requests it logged by method and status (retries show there).
+  double put_span_s(const std::string& who) const {
     std::string output;
     if (tools::run_capture({"curl", "-sf", url() + "/_ref/requests"}, output) != 0) fail("GET /_ref/requests failed");
     const auto requests = nlohmann::json::parse(output, nullptr, false);
     double first = -1, last = -1;
+    std::map<std::string, int> by_status;
     for (const auto& request : requests.is_array() ? requests : nlohmann::json::array()) {
+      ++by_status[fmt::format("{} {}", request.value("method", ""), request.value("status", 0))];
       if (request.value("method", "") != "PUT") continue;
       // "2026-11-27T09:00:01.500+08:00": the time of day is enough here.
       const auto at = request.value("at", "");
@@ -350,6 +353,9 @@ class ReferenceCrm {
       if (first < 0) first = second_of_day;
       last = second_of_day;
     }
+    std::string counts;
+    for (const auto& [what, count] : by_status) counts += fmt::format(" {} x{}", what, count);
+    std::printf("CRM requests from %s:%s\n", who.c_str(), counts.c_str());
     if (first < 0) return 0;
     return last >= first ? last - first : last + 86400 - first;
   }
@@ -560,7 +566,8 @@ ClientRun run_curl(const Options& options, const Backlog& backlog, const Credent
   const double crm_cpu_before = crm.cpu_s();
   const auto started = Clock::now();
   const auto cpu = run_timed(argv);
-  ClientRun run{wall_since(started), cpu.value_or(0), crm.cpu_s() - crm_cpu_before, crm.put_span_s()};
+  ClientRun run{wall_since(started), cpu.value_or(0), crm.cpu_s() - crm_cpu_before,
+                crm.put_span_s(parallel > 0 ? "curl --parallel" : "curl")};
   if (!cpu) fail(fmt::format("curl{} failed", parallel > 0 ? " --parallel" : ""));
   crm.verify(backlog, parallel > 0 ? "curl --parallel" : "curl");
   return run;
@@ -609,7 +616,7 @@ int run(Options options) {
     ReferenceCrm crm(options.bin, options.crm_dir / "drain", credentials);
     drained = run_daemon(options, root / "drain", crm, credentials, true);
     crm.verify(backlog, "desklined");
-    drained.crm_span_s = crm.put_span_s();
+    drained.crm_span_s = crm.put_span_s("desklined");
   }
   std::printf("drain done, load average %s\n", load_average().c_str());
   std::fflush(stdout);
