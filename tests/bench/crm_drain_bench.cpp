@@ -1,10 +1,10 @@
 // CRM sync: draining a backlog (issue 9's acceptance benchmark). In one run:
 //
 // 1. A backlog of N answered calls, each with a complete Ogg Opus recording of
-//    S seconds of speech made by codec/ogg_opus at the box's 8 kHz with the
-//    daemon's default settings and tags, stored through daemon/store with the
-//    CRM outbox on, so migration 7's triggers queue them as in production
-//    (call ended, then recording complete). Built once, cached under /tmp.
+//    S seconds of speech, stored through daemon/store with the CRM outbox on,
+//    so migration 7's triggers queue them as in production (call ended, then
+//    recording complete): tests/bench/call_backlog.hpp. Built once, cached
+//    under /tmp.
 // 2. Idle: desklined under deskline-sim, [crm] pointing at a reference CRM
 //    (deskline-crm-ref) on loopback, no backlog; a steady ring scenario, pop
 //    latency measured as pop_latency does (tests/bench/pop_measure.hpp).
@@ -25,8 +25,6 @@
 //
 // --crm-dir puts the reference CRMs' databases and recordings elsewhere (on
 // tmpfs, /dev/shm/..., their fsyncs cost nothing: the clients' own costs show).
-#include <fcntl.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -35,13 +33,11 @@
 #include <cstdio>
 #include <cstring>
 #include <cstdlib>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -49,26 +45,20 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "codec/ogg_opus.hpp"
-#include "daemon/archive/recording_file.hpp"
 #include "daemon/crm/call_entry.hpp"
 #include "daemon/crm/crm_credentials.hpp"
-#include "daemon/domain/recording_tags.hpp"
-#include "daemon/store/store.hpp"
 #include "proto/repr_digest.hpp"
+#include "tests/bench/bench_run.hpp"
+#include "tests/bench/call_backlog.hpp"
 #include "tests/bench/pop_measure.hpp"
-#include "tests/bench/speech_audio.hpp"
 #include "tests/process_usage.hpp"
 #include "tools/cli/subprocess.hpp"
 
 namespace deskline::bench {
 namespace {
 
-using daemon::CallRecord;
 using testing::cpu_seconds;
 using testing::status_kib;
-using daemon::RecordingRecord;
-using Clock = std::chrono::steady_clock;
 
 struct Options {
   int calls = 1000;
@@ -79,212 +69,6 @@ struct Options {
   fs::path crm_dir;             // the reference CRMs' data (default: beside the daemon's, on the same disk)
   fs::path bin;
 };
-
-// Rings during both runs: each of 8 lines every spacing_s, lines staggered
-// evenly (8 / spacing_s pops a second, spread out), for as long as a run lasts.
-RingScenario rings(double seconds, double spacing_s) {
-  RingScenario scenario;
-  scenario.spacing_s = spacing_s;
-  scenario.line_offset_s = spacing_s / scenario.lines;
-  scenario.calls_per_line = static_cast<int>(seconds / scenario.spacing_s) + 1;
-  scenario.end_s = seconds + 3600;  // the bench stops the simulator
-  return scenario;
-}
-
-[[noreturn]] void fail(const std::string& what) { throw std::runtime_error(what); }
-
-std::string load_average() {
-  std::ifstream in("/proc/loadavg");
-  std::string one, five, fifteen;
-  in >> one >> five >> fifteen;
-  return fmt::format("{} {} {}", one, five, fifteen);
-}
-
-double wall_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
-// ---- the backlog ------------------------------------------------------------------
-
-struct BacklogCall {
-  CallRecord call;  // ended
-  RecordingRecord recording;  // complete
-};
-
-struct Backlog {
-  std::vector<BacklogCall> calls;
-  std::uint64_t bytes = 0;
-  std::string audio_source;
-};
-
-// <recordings>/YYYY/MM/DD/<call id>.opus by the call's local start date, as
-// the daemon's RecordingService names them.
-fs::path recording_path(const fs::path& root, const CallRecord& call) {
-  const std::time_t seconds = call.started_at / 1'000'000;
-  std::tm local{};
-  localtime_r(&seconds, &local);
-  return root / fmt::format("{:04}", local.tm_year + 1900) / fmt::format("{:02}", local.tm_mon + 1) /
-         fmt::format("{:02}", local.tm_mday) / (call.id + ".opus");
-}
-
-// The calls of the backlog, a day ago, 70 s apart on 8 lines.
-std::vector<BacklogCall> plan_backlog(const Options& options, const fs::path& data_dir) {
-  const auto now = static_cast<daemon::WallTimeUs>(realtime_s() * 1e6);
-  const daemon::WallTimeUs first = now - 86'400'000'000LL;
-  std::vector<BacklogCall> calls;
-  for (int i = 0; i < options.calls; ++i) {
-    BacklogCall entry;
-    auto& call = entry.call;
-    call.id = fmt::format("d1a1b0c5-0000-4000-8000-{:012x}", i);
-    call.port = 1 + i % 8;
-    call.line = fmt::format("Sales {}", call.port);
-    call.box = "X800-DRAIN";
-    call.user = fmt::format("Desk {}", call.port);
-    call.direction = daemon::Direction::inbound;
-    call.number = fmt::format("1380013{:04d}", i % 10000);
-    call.match.e164 = "+86" + call.number;
-    call.match.display = fmt::format("138 0013 {:04d}", i % 10000);
-    call.started_at = first + std::int64_t{i} * 70'000'000;
-    call.answered_at = call.started_at + 4'200'000;
-    call.ended_at = *call.answered_at + std::int64_t{options.seconds} * 1'000'000;
-    entry.recording.call_id = call.id;
-    entry.recording.path = recording_path(data_dir / "recordings", call).string();
-    entry.recording.started_at = *call.answered_at;
-    calls.push_back(std::move(entry));
-  }
-  return calls;
-}
-
-// One call's recording, as the daemon's encoder writes it (default
-// [recording] bitrate and complexity, 200 ms pages, the daemon's tags).
-void encode_recording(BacklogCall& entry, std::span<const std::int16_t> audio) {
-  auto& recording = entry.recording;
-  fs::create_directories(fs::path(recording.path).parent_path());
-  const int fd = ::open(recording.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (fd < 0) fail("cannot create " + recording.path);
-  codec::FdSink sink(fd, codec::FdSink::Ownership::owned);
-  std::error_code error;
-  auto writer = codec::OggOpusWriter::create({}, daemon::recording_comments(entry.call, recording.started_at),
-                                             sink, error);
-  if (!writer) fail("encoder: " + error.message());
-  if ((error = writer->write(audio)) || (error = writer->finish()) || (error = sink.close(codec::FdSink::Sync::later)))
-    fail(recording.path + ": " + error.message());
-  recording.state = daemon::RecordingState::complete;
-  recording.duration_s = writer->duration_s();
-  recording.bytes = fs::file_size(recording.path);
-  recording.sha256 = daemon::sha256_of_file(recording.path);
-}
-
-// Stores the calls as the daemon does over a call's life, each write its own
-// transaction: the call at answer, its recording row, the call ended
-// (queues its entry), the recording complete (queues it and the entry again).
-void store_backlog(const fs::path& database, std::vector<BacklogCall>& calls) {
-  auto store = daemon::Store::open(database);
-  if (!store) fail("store: " + store.error().message());
-  auto outbox = (*store)->open_crm_outbox();
-  if (!outbox) fail("outbox: " + outbox.error().message());
-  if (auto on = (*outbox)->set_queueing(true); !on) fail("outbox: " + on.error().message());
-  for (auto& [call, recording] : calls) {
-    auto active = call;
-    active.state = daemon::CallState::active;
-    auto row = recording;
-    row.state = daemon::RecordingState::recording;
-    row.duration_s = 0;
-    row.bytes = 0;
-    row.sha256.clear();
-    call.state = daemon::CallState::ended;
-    call.outcome = daemon::Outcome::answered;
-    call.end_reason = daemon::EndReason::on_hook;
-    const auto check = [](const daemon::Result<void>& written) {
-      if (!written) fail("store: " + written.error().message());
-    };
-    check((*store)->insert_call(active));
-    check((*store)->insert_recording(row));
-    check((*store)->update_call(call));
-    check((*store)->update_recording(recording));
-  }
-  const auto summary = (*outbox)->summary();
-  if (!summary || summary->pending != static_cast<std::int64_t>(2 * calls.size()))
-    fail(fmt::format("the outbox holds {} pending items, not {}", summary ? summary->pending : -1, 2 * calls.size()));
-}
-
-// Builds the backlog into data_dir, or copies it from the cache. The rows
-// name their files by absolute path, so data_dir is always the same folder.
-Backlog prepare_backlog(const Options& options, const fs::path& data_dir) {
-  const fs::path cache = fs::temp_directory_path() / fmt::format("deskline-crm-drain-{}x{}s", options.calls, options.seconds);
-  Backlog backlog;
-  backlog.calls = plan_backlog(options, data_dir);
-  fs::remove_all(data_dir);
-  if (fs::exists(cache / "complete")) {
-    fs::create_directories(data_dir.parent_path());
-    fs::copy(cache / "data", data_dir, fs::copy_options::recursive);
-    // The rows are the truth: read them back (the plan's times moved on).
-    auto store = daemon::Store::open(data_dir / "deskline.db");
-    if (!store) fail("store: " + store.error().message());
-    for (auto& [call, recording] : backlog.calls) {
-      auto stored_call = (*store)->find_call(call.id);
-      auto stored_recording = (*store)->find_recording(call.id);
-      if (!stored_call || !*stored_call || !stored_recording || !*stored_recording)
-        fail("the cached backlog in " + cache.string() + " lacks call " + call.id + ": delete it");
-      call = **stored_call;
-      recording = **stored_recording;
-      backlog.bytes += recording.bytes;
-    }
-    backlog.audio_source = "cached in " + cache.string();
-    return backlog;
-  }
-  fs::create_directories(data_dir);
-  const double speech_s = 600;
-  const fs::path speech_cache = fs::temp_directory_path() / "deskline-bench";  // shared with the recording bench
-  fs::create_directories(speech_cache);
-  const Samples speech = speech_audio(speech_cache, speech_s, backlog.audio_source);
-  const auto call_samples = static_cast<std::size_t>(options.seconds) * rate_hz;
-  if (speech.size() < call_samples) fail("--seconds is longer than the speech (600 s)");
-  std::fprintf(stderr, "encoding %d recordings of %d s (once; cached in %s)...\n", options.calls, options.seconds,
-               cache.c_str());
-  // Two encoder threads: one per core, as two lines recording would.
-  std::vector<std::thread> encoders;
-  for (int part = 0; part < 2; ++part)
-    encoders.emplace_back([&, part] {
-      for (std::size_t i = static_cast<std::size_t>(part); i < backlog.calls.size(); i += 2) {
-        // Each call starts at another place in the speech.
-        const std::size_t offset = (i * 37 * rate_hz) % (speech.size() - call_samples + 1);
-        encode_recording(backlog.calls[i], std::span(speech).subspan(offset, call_samples));
-      }
-    });
-  for (auto& encoder : encoders) encoder.join();
-  store_backlog(data_dir / "deskline.db", backlog.calls);
-  for (const auto& entry : backlog.calls) backlog.bytes += entry.recording.bytes;
-  fs::remove_all(cache);
-  fs::create_directories(cache);
-  fs::copy(data_dir, cache / "data", fs::copy_options::recursive);
-  std::ofstream(cache / "complete") << "ok\n";
-  return backlog;
-}
-
-// ---- processes -----------------------------------------------------------------------
-
-// The child of parent named name, if it has started (/proc/PID/stat: "pid
-// (comm) state ppid ...").
-std::optional<pid_t> child_named(pid_t parent, const std::string& name) {
-  std::error_code error;
-  for (const auto& entry : fs::directory_iterator("/proc", error)) {
-    const auto pid = std::atoi(entry.path().filename().c_str());
-    if (pid <= 0) continue;
-    std::ifstream in(entry.path() / "stat");
-    std::string text((std::istreambuf_iterator<char>(in)), {});
-    const auto open = text.find('('), close = text.rfind(')');
-    if (open == std::string::npos || close == std::string::npos || close + 4 > text.size()) continue;
-    if (text.substr(open + 1, close - open - 1) == name && std::atoi(text.c_str() + close + 4) == parent) return pid;
-  }
-  return std::nullopt;
-}
-
-void stop(pid_t pid) {
-  ::kill(pid, SIGTERM);
-  if (!tools::wait_for(pid, std::chrono::seconds(30))) {
-    ::kill(pid, SIGKILL);
-    tools::wait_for(pid, std::chrono::seconds(5));
-  }
-}
 
 struct Credentials {
   fs::path token_file, secret_file;
@@ -593,7 +377,7 @@ int run(Options options) {
   std::printf("load average at start: %s\n", load_average().c_str());
 
   const auto prepared = Clock::now();
-  const auto backlog = prepare_backlog(options, root / "drain" / "data");
+  const auto backlog = prepare_backlog(options.calls, options.seconds, root / "drain" / "data");
   const double mib = static_cast<double>(backlog.bytes) / (1 << 20);
   std::printf("backlog: %zu answered calls, %d s of speech each (%s), Ogg Opus 8 kHz 16 kb/s: %.1f MiB, %.1f KiB a call "
               "(ready in %.1f s)\n",
@@ -661,32 +445,17 @@ int run(Options options) {
 int main(int argc, char** argv) {
   deskline::bench::Options options;
   options.bin = deskline::tools::executable_dir();
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string option = argv[i];
-    const std::string value = argv[i + 1];
-    if (option == "--calls") options.calls = std::stoi(value);
-    else if (option == "--seconds") options.seconds = std::stoi(value);
-    else if (option == "--max-in-flight") options.max_in_flight = std::stoi(value);
-    else if (option == "--idle-s") options.idle_s = std::stod(value);
-    else if (option == "--ring-spacing") options.ring_spacing_s = std::stod(value);
-    else if (option == "--crm-dir") options.crm_dir = value;
-    else if (option == "--bin") options.bin = value;
-    else {
-      std::fprintf(stderr,
-                   "usage: %s [--calls N] [--seconds S] [--max-in-flight M] [--idle-s T] [--ring-spacing S] "
-                   "[--crm-dir DIR] [--bin DIR]\n",
-                   argv[0]);
-      return 2;
-    }
-  }
-  if (argc % 2 == 0) {
-    std::fprintf(stderr, "%s: option %s needs a value\n", argv[0], argv[argc - 1]);
+  using deskline::bench::sets;
+  if (!deskline::bench::parse_options(argc, argv,
+                                      {{"--calls", sets(options.calls)},
+                                       {"--seconds", sets(options.seconds)},
+                                       {"--max-in-flight", sets(options.max_in_flight)},
+                                       {"--idle-s", sets(options.idle_s)},
+                                       {"--ring-spacing", sets(options.ring_spacing_s)},
+                                       {"--crm-dir", sets(options.crm_dir)},
+                                       {"--bin", sets(options.bin)}},
+                                      "[--calls N] [--seconds S] [--max-in-flight M] [--idle-s T] [--ring-spacing S] "
+                                      "[--crm-dir DIR] [--bin DIR]"))
     return 2;
-  }
-  try {
-    return deskline::bench::run(options);
-  } catch (const std::exception& error) {
-    std::fprintf(stderr, "crm drain bench failed: %s\n", error.what());
-    return 1;
-  }
+  return deskline::bench::run_bench("crm drain bench", [&] { return deskline::bench::run(options); });
 }

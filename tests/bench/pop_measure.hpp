@@ -2,8 +2,8 @@
 // binaries: from the moment the daemon reaps the box's ring report
 // (deskline-sim's trace: the report's t_real is when the daemon's read
 // completed) to the moment a client on the events socket has read the pop
-// (CLOCK_REALTIME, stamped as each read completes). Shared by pop_latency and
-// crm_drain_bench.
+// (CLOCK_REALTIME, stamped as each read completes). Shared by pop_latency,
+// crm_drain_bench and download_bench.
 #pragma once
 
 #include <sys/epoll.h>
@@ -172,11 +172,14 @@ inline double percentile(std::vector<double> values, int p) {
   return values[std::min(values.size() - 1, values.size() * static_cast<std::size_t>(p) / 100)];
 }
 
+// [from, to] in CLOCK_REALTIME seconds.
+using Window = std::pair<double, double>;
+
 // Pairs each client's n-th pop of a line with the n-th ring reaped on it;
-// only rings reaped within [from, to] (CLOCK_REALTIME seconds) count.
+// only rings reaped within one of the windows count.
 inline PopLatency pop_latency(const std::vector<std::vector<ReceivedPop>>& received,
-                              const std::map<std::string, std::vector<double>>& reaped, double from = 0,
-                              double to = std::numeric_limits<double>::infinity()) {
+                              const std::map<std::string, std::vector<double>>& reaped,
+                              const std::vector<Window>& windows) {
   std::vector<double> latencies;
   std::map<std::pair<std::string, std::size_t>, double> first;  // (line, ring index) -> earliest read
   PopLatency result;
@@ -187,7 +190,9 @@ inline PopLatency pop_latency(const std::vector<std::vector<ReceivedPop>>& recei
       const auto line = reaped.find(pop.line);
       if (line == reaped.end() || i >= line->second.size()) continue;
       const double at = line->second[i];
-      if (at < from || at > to) continue;
+      if (std::none_of(windows.begin(), windows.end(),
+                       [at](const Window& window) { return at >= window.first && at <= window.second; }))
+        continue;
       const double latency = (pop.at - at) * 1000;
       latencies.push_back(latency);
       auto [slot, inserted] = first.try_emplace({pop.line, i}, latency);
@@ -203,6 +208,12 @@ inline PopLatency pop_latency(const std::vector<std::vector<ReceivedPop>>& recei
   result.max_ms = percentile(latencies, 100);
   result.first_p99_ms = percentile(first_latencies, 99);
   return result;
+}
+
+inline PopLatency pop_latency(const std::vector<std::vector<ReceivedPop>>& received,
+                              const std::map<std::string, std::vector<double>>& reaped, double from = 0,
+                              double to = std::numeric_limits<double>::infinity()) {
+  return pop_latency(received, reaped, std::vector<Window>{{from, to}});
 }
 
 }  // namespace deskline::bench

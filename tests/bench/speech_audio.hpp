@@ -50,8 +50,8 @@ inline constexpr const char* mandarin_text =
     "见。";
 
 // Runs a command to completion; returns its CPU time (user + system) or nullopt.
-inline std::optional<double> run_timed(const std::vector<std::string>& argv) {
-  const pid_t pid = tools::spawn(argv);
+inline std::optional<double> run_timed(const std::vector<std::string>& argv, const tools::SpawnOptions& options = {}) {
+  const pid_t pid = tools::spawn(argv, options);
   if (pid < 0) return std::nullopt;
   int status = 0;
   rusage usage{};
