@@ -22,6 +22,8 @@ packages=(
   fonts-wqy-microhei
   # the CRM upload benchmark's reference client
   curl
+  # the download benchmark's reference server (/usr/sbin/nginx), which the bench starts itself
+  nginx
   # `deskline pop --notify` end to end: notify-send shown by a real notification server (dunst)
   # on a private X server; dunst's session-bus dependency brings dbus-daemon, and dbus-send and
   # busctl for dunstctl
@@ -41,4 +43,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # Debian's nginx package starts a system nginx on port 80 (unless a policy-rc.d denies it, as in
+  # containers): the benchmark runs its own on a free loopback port, so a new install's service is
+  # stopped and disabled. An nginx installed before is left as it was.
+  if [[ " ${missing[*]} " == *" nginx "* ]]; then
+    if [ -d /run/systemd/system ]; then
+      systemctl disable --now nginx.service
+    else
+      invoke-rc.d nginx stop || true
+      update-rc.d nginx disable
+    fi
+  fi
 fi
