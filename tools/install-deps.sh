@@ -42,16 +42,21 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
+  # Debian's nginx package would start a system nginx on port 80, and a failed start (port taken)
+  # would fail the install: the download benchmark runs its own on a free loopback port. So
+  # services are not started while installing (policy-rc.d, unless the machine has one), and a
+  # newly installed nginx's service is disabled. An nginx installed before is left as it was.
+  if [[ " ${missing[*]} " == *" nginx "* && ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
-  # Debian's nginx package starts a system nginx on port 80 (unless a policy-rc.d denies it, as in
-  # containers): the benchmark runs its own on a free loopback port, so a new install's service is
-  # stopped and disabled. An nginx installed before is left as it was.
   if [[ " ${missing[*]} " == *" nginx "* ]]; then
     if [ -d /run/systemd/system ]; then
-      systemctl disable --now nginx.service
+      systemctl disable --now nginx.service || true
     else
-      invoke-rc.d nginx stop || true
-      update-rc.d nginx disable
+      update-rc.d nginx disable >/dev/null 2>&1 || true
     fi
   fi
 fi
