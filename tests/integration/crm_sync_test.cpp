@@ -35,22 +35,6 @@ int unused_port() {
 }
 
 // The reference CRM on a port, with the workspace's token and secret.
-// A test CA and a certificate for 127.0.0.1 (and the name crm.test, not
-// localhost) in folder: ca.pem, server.pem, server.key.
-void make_certificates(const fs::path& folder) {
-  const auto run = [&](std::vector<std::string> arguments) {
-    arguments.insert(arguments.begin(), {"sh", "-c", "cd \"$0\" && exec \"$@\"", folder.string(), "openssl"});
-    std::string output;
-    ASSERT_EQ(run_with_stderr(arguments, output), 0) << output;
-  };
-  run({"req", "-x509", "-new", "-nodes", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-keyout",
-       "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=deskline test CA"});
-  run({"req", "-new", "-nodes", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-keyout", "server.key",
-       "-out", "server.csr", "-subj", "/CN=crm.test", "-addext", "subjectAltName=DNS:crm.test,IP:127.0.0.1"});
-  run({"x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out",
-       "server.pem", "-days", "2", "-copy_extensions", "copy"});
-}
-
 class ReferenceCrm {
  public:
   // With tls_folder (make_certificates), it serves HTTPS.
@@ -361,7 +345,7 @@ TEST(CrmSync, TlsTrustsTheGivenCaAndChecksTheHostName) {
   write_credentials(workspace);
   const auto tls = workspace.dir() / "tls";
   fs::create_directories(tls);
-  make_certificates(tls);
+  make_test_certificates(tls, "crm.test");
   ReferenceCrm crm(workspace, port, tls);
   const auto with_crm = [&](const std::string& crm_section) {
     std::ifstream in(workspace.config_path());

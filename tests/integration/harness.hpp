@@ -1,6 +1,8 @@
 // Runs the real binaries: desklined under deskline-sim, then the deskline CLI.
 #pragma once
 
+#include <signal.h>
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -118,6 +120,32 @@ enum class StopCheck {
 };
 
 // A fresh folder holding one daemon's config, database, sockets and logs.
+// A throwaway CA and a server certificate for host and 127.0.0.1 (not
+// localhost, so a client asking for that name is refused) in folder: ca.pem,
+// server.pem, server.key.
+inline void make_test_certificates(const fs::path& folder, const std::string& host) {
+  const auto run = [&](std::vector<std::string> arguments) {
+    arguments.insert(arguments.begin(), {"sh", "-c", "cd \"$0\" && exec \"$@\"", folder.string(), "openssl"});
+    std::string output;
+    ASSERT_EQ(run_with_stderr(arguments, output), 0) << output;
+  };
+  run({"req", "-x509", "-new", "-nodes", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-keyout",
+       "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=deskline test CA"});
+  run({"req", "-new", "-nodes", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-keyout", "server.key",
+       "-out", "server.csr", "-subj", "/CN=" + host, "-addext", "subjectAltName=DNS:" + host + ",IP:127.0.0.1"});
+  run({"x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out",
+       "server.pem", "-days", "2", "-copy_extensions", "copy"});
+}
+
+// desklined running under deskline-sim, reached over its HTTP listener.
+struct WebDaemon {
+  pid_t simulator = -1;
+  pid_t pid = -1;
+  unsigned short port = 0;
+  std::string scheme = "http";
+  std::string token;  // the desk page's token
+};
+
 class Workspace {
  public:
   // extra_config is appended after the [http] table; daemon_keys go into
@@ -163,6 +191,41 @@ class Workspace {
                              trace_path().string(), "--", bin("desklined").string(), "--config",
                              config_path().string()});
     return tools::spawn(argv, options);
+  }
+
+  // Starts desklined under the simulator and waits until `deskline status`
+  // gives its pid and the pop page's address: the HTTP listener's scheme,
+  // port and the desk page's token. On failure the test has failed and the
+  // port is 0.
+  WebDaemon start_web_daemon(const std::string& scenario) const {
+    WebDaemon daemon;
+    daemon.simulator = start_daemon_under_sim(write_scenario(scenario));
+    nlohmann::json status;
+    EXPECT_TRUE(wait_until(
+        [&] {
+          status = cli_json({"status", "--json"});
+          return status.contains("web_page") && status.contains("pid");
+        },
+        std::chrono::seconds(30), "the daemon to answer `deskline status`"))
+        << log();
+    std::smatch page;
+    const std::string web_page = status.value("web_page", "");
+    if (!std::regex_search(web_page, page, std::regex(R"(^(https?)://.*:(\d+)/\?token=([0-9a-f]+))"))) {
+      ADD_FAILURE() << "no page address in `deskline status`: " << web_page;
+      return daemon;
+    }
+    daemon.pid = status["pid"].get<pid_t>();
+    daemon.scheme = page[1];
+    daemon.port = static_cast<unsigned short>(std::stoi(page[2]));
+    daemon.token = page[3];
+    return daemon;
+  }
+
+  // Stops a daemon started by start_web_daemon (SIGTERM to the simulator,
+  // which stops it): both must end cleanly.
+  void stop_web_daemon(const WebDaemon& daemon) const {
+    ASSERT_EQ(::kill(daemon.simulator, SIGTERM), 0);
+    EXPECT_EQ(wait_for_simulator(daemon.simulator, std::chrono::seconds(60)), 0) << log();
   }
 
   // Runs a scenario to its end; returns the simulator's exit status. Then

@@ -23,37 +23,8 @@ namespace {
 constexpr const char* quiet_box = "box A serial=X800-LIM lines=1\nat 120 end\n";
 
 // What a test needs of a running daemon, from `deskline status`.
-struct RunningDaemon {
-  pid_t simulator = -1;
-  pid_t pid = -1;
-  unsigned short port = 0;
-  std::string token;
-};
-
-RunningDaemon start(const Workspace& workspace, const std::string& scenario = quiet_box) {
-  RunningDaemon daemon;
-  daemon.simulator = workspace.start_daemon_under_sim(workspace.write_scenario(scenario));
-  nlohmann::json status;
-  EXPECT_TRUE(wait_until(
-      [&] {
-        status = workspace.cli_json({"status", "--json"});
-        return status.contains("web_page") && status.contains("pid");
-      },
-      std::chrono::seconds(30), "the daemon to answer `deskline status`"))
-      << workspace.log();
-  std::smatch page;
-  const std::string web_page = status.value("web_page", "");
-  EXPECT_TRUE(std::regex_search(web_page, page, std::regex(R"(:(\d+)/\?token=([0-9a-f]+))"))) << web_page;
-  if (page.empty()) return daemon;
-  daemon.pid = status["pid"].get<pid_t>();
-  daemon.port = static_cast<unsigned short>(std::stoi(page[1]));
-  daemon.token = page[2];
-  return daemon;
-}
-
-void stop(const Workspace& workspace, const RunningDaemon& daemon) {
-  ASSERT_EQ(::kill(daemon.simulator, SIGTERM), 0);
-  EXPECT_EQ(workspace.wait_for_simulator(daemon.simulator, std::chrono::seconds(60)), 0) << workspace.log();
+WebDaemon start(const Workspace& workspace, const std::string& scenario = quiet_box) {
+  return workspace.start_web_daemon(scenario);
 }
 
 bool status_answers(const Workspace& workspace) { return workspace.cli_json({"status", "--json"}).value("ok", false); }
@@ -105,7 +76,7 @@ TEST(HttpFraming, HeadHasTheGetsLengthAndNoBodyOnAKeepAliveConnection) {
     EXPECT_EQ(content_length(head), get.size() - get_head_end) << head;
     EXPECT_GT(content_length(head), 0u) << head;
   }
-  stop(workspace, daemon);
+  workspace.stop_web_daemon(daemon);
 }
 
 TEST(HttpFraming, BearerSchemeIsCaseInsensitive) {
@@ -126,7 +97,7 @@ TEST(HttpFraming, BearerSchemeIsCaseInsensitive) {
   EXPECT_EQ(status_with("Basic " + daemon.token), "HTTP/1.1 401");
   EXPECT_EQ(status_with("Bearer" + daemon.token), "HTTP/1.1 401");
   EXPECT_EQ(status_with("Bearer wrong"), "HTTP/1.1 401");
-  stop(workspace, daemon);
+  workspace.stop_web_daemon(daemon);
 }
 
 TEST(Limits, IdleConnectionsOfOnePeerDoNotLockOutAnother) {
@@ -149,7 +120,7 @@ TEST(Limits, IdleConnectionsOfOnePeerDoNotLockOutAnother) {
   const auto connections = workspace.cli_json({"status", "--json"})["connections"]["http"];
   EXPECT_GT(connections.value("closed_idle", 0), 200) << connections.dump();
   EXPECT_EQ(connections.value("refused", -1), 0) << connections.dump();
-  stop(workspace, daemon);
+  workspace.stop_web_daemon(daemon);
   const auto log = workspace.log();
   const auto logged = count_lines_with(log, "http: closed an idle connection to make room");
   EXPECT_EQ(logged, 5u);
@@ -186,7 +157,7 @@ TEST(Limits, WebSocketsShareTheBudgetUnderALowFileLimit) {
   EXPECT_TRUE(wait_until([&] { return status_answers(workspace); }, std::chrono::seconds(10),
                          "`deskline status` to answer"));
   websockets.clear();
-  stop(workspace, daemon);
+  workspace.stop_web_daemon(daemon);
 }
 
 TEST(Limits, ControlClientsThatNeverReadAreCut) {
@@ -207,7 +178,7 @@ TEST(Limits, ControlClientsThatNeverReadAreCut) {
       [&] { return std::all_of(stalled.begin(), stalled.end(), [](const auto& client) { return client.peer_closed(); }); },
       std::chrono::seconds(60), "every stalled control client to be cut"))
       << workspace.log();
-  stop(workspace, daemon);
+  workspace.stop_web_daemon(daemon);
 }
 
 TEST(Limits, StalledWebSocketIsCutAfterABoundedQueue) {
@@ -233,7 +204,7 @@ TEST(Limits, StalledWebSocketIsCutAfterABoundedQueue) {
   ASSERT_TRUE(received) << "the stalled WebSocket is still open";
   std::printf("[ bytes    ] the stalled WebSocket had %zu bytes in flight of %zu events\n", *received, events);
   EXPECT_LT(*received, 512u * 1024u);
-  stop(workspace, daemon);
+  workspace.stop_web_daemon(daemon);
 }
 
 TEST(Limits, CallsComeInPagesChainedByBefore) {
@@ -265,7 +236,7 @@ TEST(Limits, CallsComeInPagesChainedByBefore) {
   ASSERT_EQ(all.size(), 3u);
   EXPECT_EQ(all[2]["id"], second["calls"][0]["id"]);
   EXPECT_EQ(page({{"cmd", "calls"}, {"limit", 1001}})["error"], "limit must be an integer from 1 to 1000");
-  stop(workspace, daemon);
+  workspace.stop_web_daemon(daemon);
 }
 
 }  // namespace

@@ -24,39 +24,6 @@ namespace {
 // would make the change feed's counts depend on the audio's timing.
 constexpr const char* no_recordings = "[recording]\npolicy = \"never\"\n";
 
-struct RunningDaemon {
-  pid_t simulator = -1;
-  unsigned short port = 0;
-  std::string desk_token;
-};
-
-RunningDaemon start(const Workspace& workspace, const std::string& scenario) {
-  RunningDaemon daemon;
-  daemon.simulator = workspace.start_daemon_under_sim(workspace.write_scenario(scenario));
-  nlohmann::json status;
-  EXPECT_TRUE(wait_until(
-      [&] {
-        status = workspace.cli_json({"status", "--json"});
-        return status.contains("web_page");
-      },
-      std::chrono::seconds(30), "the daemon to answer `deskline status`"))
-      << workspace.log();
-  std::smatch page;
-  const std::string web_page = status.value("web_page", "");
-  if (!std::regex_search(web_page, page, std::regex(R"(:(\d+)/\?token=([0-9a-f]+))"))) {
-    ADD_FAILURE() << web_page;
-    return daemon;
-  }
-  daemon.port = static_cast<unsigned short>(std::stoi(page[1]));
-  daemon.desk_token = page[2];
-  return daemon;
-}
-
-void stop(const Workspace& workspace, const RunningDaemon& daemon) {
-  ASSERT_EQ(::kill(daemon.simulator, SIGTERM), 0);
-  EXPECT_EQ(workspace.wait_for_simulator(daemon.simulator, std::chrono::seconds(60)), 0) << workspace.log();
-}
-
 struct Answer {
   int status = 0;
   std::string body;
@@ -110,7 +77,7 @@ TEST(PullApiAuth, EachTokenOpensItsScopeAndARevokedTokenNothing) {
   EXPECT_EQ(listed[0].value("name", ""), "crm");
   EXPECT_EQ(listed.dump().find(crm_token), std::string::npos);
 
-  const auto daemon = start(workspace, "box A serial=X800-PA lines=2\n" + short_calls("A", 1, 1.0, 1.0, 1) + "at 120 end\n");
+  const auto daemon = workspace.start_web_daemon("box A serial=X800-PA lines=2\n" + short_calls("A", 1, 1.0, 1.0, 1) + "at 120 end\n");
   ASSERT_GT(daemon.port, 0);
   nlohmann::json calls;
   ASSERT_TRUE(wait_until(
@@ -138,9 +105,9 @@ TEST(PullApiAuth, EachTokenOpensItsScopeAndARevokedTokenNothing) {
       {"wrong desk token", "/v1/calls?limit=5", bearer(std::string(48, 'f')), 401},
       {"API token in the query", "/v1/calls?token=" + crm_token, "", 401},
       {"API token in the query of a call", "/v1/calls/" + call_id + "?token=" + crm_token, "", 401},
-      {"desk token on a call", "/v1/calls/" + call_id, bearer(daemon.desk_token), 403},
-      {"desk token in the query on a call", "/v1/calls/" + call_id + "?token=" + daemon.desk_token, "", 403},
-      {"desk token on changes", "/v1/changes", bearer(daemon.desk_token), 403},
+      {"desk token on a call", "/v1/calls/" + call_id, bearer(daemon.token), 403},
+      {"desk token in the query on a call", "/v1/calls/" + call_id + "?token=" + daemon.token, "", 403},
+      {"desk token on changes", "/v1/changes", bearer(daemon.token), 403},
       {"API token on the pop events", "/v1/events", bearer(crm_token), 403},
       {"malformed id", "/v1/calls/not-a-call", bearer(crm_token), 400},
       {"id with a path after it", "/v1/calls/" + call_id + "/recording", bearer(crm_token), 400},
@@ -166,10 +133,10 @@ TEST(PullApiAuth, EachTokenOpensItsScopeAndARevokedTokenNothing) {
   }
 
   // Served: the desk page keeps its array, the API gets its pages and calls.
-  const auto desk = get(daemon.port, "/v1/calls?limit=5", bearer(daemon.desk_token)).json();
+  const auto desk = get(daemon.port, "/v1/calls?limit=5", bearer(daemon.token)).json();
   ASSERT_TRUE(desk.is_array()) << desk.dump();
   EXPECT_EQ(desk.size(), 1u);
-  const auto desk_by_query = get(daemon.port, "/v1/calls?token=" + daemon.desk_token);
+  const auto desk_by_query = get(daemon.port, "/v1/calls?token=" + daemon.token);
   EXPECT_EQ(desk_by_query.status, 200);
   const auto one = get(daemon.port, "/v1/calls/" + call_id, bearer(crm_token));
   EXPECT_EQ(one.status, 200);
@@ -186,7 +153,7 @@ TEST(PullApiAuth, EachTokenOpensItsScopeAndARevokedTokenNothing) {
   EXPECT_EQ(revoked.body.find(call_id), std::string::npos);
   EXPECT_EQ(get(daemon.port, "/v1/calls/" + call_id, bearer(other_token)).status, 200);
   EXPECT_NE(workspace.revoke_api_token("crm"), 0);  // no longer there
-  stop(workspace, daemon);
+  workspace.stop_web_daemon(daemon);
   // The tokens are never logged; their names are.
   const auto log = workspace.log();
   EXPECT_EQ(log.find(crm_token), std::string::npos);
@@ -230,7 +197,7 @@ TEST(PullApiPaging, TenThousandCallsPagedOnceEachWhileCallsArrive) {
   const auto token = workspace.add_api_token("crm");
   // New calls every 0.25 s for 20 s while the test pages.
   const auto daemon =
-      start(workspace, "box A serial=X800-PA lines=2\n" + short_calls("A", 80, 1.0, 0.25, 1) + "at 120 end\n");
+      workspace.start_web_daemon("box A serial=X800-PA lines=2\n" + short_calls("A", 80, 1.0, 0.25, 1) + "at 120 end\n");
   ASSERT_GT(daemon.port, 0);
   const auto sim_calls_stored = [&] {
     const auto page = get(daemon.port, "/v1/calls?number=13900000001", bearer(token)).json();
@@ -309,13 +276,13 @@ TEST(PullApiPaging, TenThousandCallsPagedOnceEachWhileCallsArrive) {
                 "max %.2f ms\n",
                 page_ms.size(), page_ms[page_ms.size() / 2], page_ms.back(), desk_ms.size(),
                 desk_ms[desk_ms.size() / 2], desk_ms.back());
-  stop(workspace, daemon);
+  workspace.stop_web_daemon(daemon);
 }
 
 TEST(PullApiChanges, ContinueFromTheirCursorAfterARestart) {
   Workspace workspace("pull-changes", no_recordings);
   const auto token = workspace.add_api_token("crm");
-  auto daemon = start(workspace, "box A serial=X800-PA lines=2\n" + short_calls("A", 3, 1.0, 0.5, 1) + "at 120 end\n");
+  auto daemon = workspace.start_web_daemon("box A serial=X800-PA lines=2\n" + short_calls("A", 3, 1.0, 0.5, 1) + "at 120 end\n");
   ASSERT_GT(daemon.port, 0);
   // Poll as a CRM does: from the cursor, until three ended calls were seen.
   std::map<std::string, nlohmann::json> latest;
@@ -333,9 +300,9 @@ TEST(PullApiChanges, ContinueFromTheirCursorAfterARestart) {
       std::chrono::seconds(30), "three ended calls in the change feed"))
       << workspace.log();
   EXPECT_EQ(get(daemon.port, "/v1/changes?cursor=" + cursor, bearer(token)).json()["changes"].size(), 0u);
-  stop(workspace, daemon);
+  workspace.stop_web_daemon(daemon);
 
-  daemon = start(workspace, "box A serial=X800-PA lines=2\n" + short_calls("A", 2, 1.0, 0.5, 11) + "at 120 end\n");
+  daemon = workspace.start_web_daemon("box A serial=X800-PA lines=2\n" + short_calls("A", 2, 1.0, 0.5, 11) + "at 120 end\n");
   ASSERT_GT(daemon.port, 0);
   nlohmann::json page;
   ASSERT_TRUE(wait_until(
@@ -353,7 +320,7 @@ TEST(PullApiChanges, ContinueFromTheirCursorAfterARestart) {
   const auto after = get(daemon.port, "/v1/changes?cursor=" + page.value("cursor", ""), bearer(token)).json();
   EXPECT_EQ(after["changes"].size(), 0u) << after.dump();
   EXPECT_EQ(after.value("cursor", ""), page.value("cursor", ""));
-  stop(workspace, daemon);
+  workspace.stop_web_daemon(daemon);
 }
 
 }  // namespace

@@ -35,43 +35,16 @@ at 8.0 A:2 offhook
 at 170 end
 )";
 
-struct Daemon {
-  pid_t simulator = -1;
-  pid_t pid = -1;
-  unsigned short port = 0;
-  std::string token;      // the desk page's: pop events only
-  std::string api_token;  // `deskline tokens add crm`: the recordings
-  std::string scheme = "http";
+// The desk page's token (daemon.token) opens the pop events only; the
+// recordings take an API token.
+struct Daemon : WebDaemon {
+  std::string api_token;
 };
 
 Daemon start(const Workspace& workspace, const std::string& scenario) {
-  Daemon daemon;
-  daemon.simulator = workspace.start_daemon_under_sim(workspace.write_scenario(scenario));
-  nlohmann::json status;
-  EXPECT_TRUE(wait_until(
-      [&] {
-        status = workspace.cli_json({"status", "--json"});
-        return status.contains("web_page") && status.contains("pid");
-      },
-      std::chrono::seconds(30), "the daemon to answer `deskline status`"))
-      << workspace.log();
-  std::smatch page;
-  const std::string web_page = status.value("web_page", "");
-  EXPECT_TRUE(std::regex_search(web_page, page, std::regex(R"(^(https?)://.*:(\d+)/\?token=([0-9a-f]+))")))
-      << web_page;
-  if (page.empty()) return daemon;
-  daemon.pid = status["pid"].get<pid_t>();
-  daemon.scheme = page[1];
-  daemon.port = static_cast<unsigned short>(std::stoi(page[2]));
-  daemon.token = page[3];
-  daemon.api_token = workspace.add_api_token("crm");
+  Daemon daemon{workspace.start_web_daemon(scenario), workspace.add_api_token("crm")};
   EXPECT_TRUE(daemon.api_token.starts_with("dlk_")) << daemon.api_token;
   return daemon;
-}
-
-void stop(const Workspace& workspace, const Daemon& daemon) {
-  ASSERT_EQ(::kill(daemon.simulator, SIGTERM), 0);
-  EXPECT_EQ(workspace.wait_for_simulator(daemon.simulator, std::chrono::seconds(60)), 0) << workspace.log();
 }
 
 // The recording of the call with this number once it is complete: {call_id, path, ...}.
@@ -316,7 +289,7 @@ TEST(RecordingDownload, RangesConditionalsAndRealClients) {
   }
   const auto in_progress = curl(daemon, scratch, "/v1/recordings/" + active);
   EXPECT_NE(in_progress.body.find("\"state\":\"recording\""), std::string::npos) << in_progress.body;
-  stop(workspace, daemon);
+  workspace.stop_web_daemon(daemon);
 }
 
 // Puts another Ogg file in place of a recording, and its size and digest in the row.
@@ -400,27 +373,13 @@ TEST(RecordingDownload, ChromiumSeeksIntoTheMiddle) {
     from_the_middle = from_the_middle || (first > size / 4 && first < size * 3 / 4);
   }
   EXPECT_TRUE(from_the_middle) << "ranges served to Chromium: " << fmt::format("{}", fmt::join(ranges, " "));
-  stop(workspace, daemon);
-}
-
-void make_certificates(const fs::path& folder) {
-  const auto run = [&](std::vector<std::string> arguments) {
-    arguments.insert(arguments.begin(), {"sh", "-c", "cd \"$0\" && exec \"$@\"", folder.string(), "openssl"});
-    std::string output;
-    ASSERT_EQ(run_with_stderr(arguments, output), 0) << output;
-  };
-  run({"req", "-x509", "-new", "-nodes", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-keyout",
-       "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=deskline test CA"});
-  run({"req", "-new", "-nodes", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-keyout", "server.key",
-       "-out", "server.csr", "-subj", "/CN=desk.test", "-addext", "subjectAltName=DNS:desk.test,IP:127.0.0.1"});
-  run({"x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out",
-       "server.pem", "-days", "2", "-copy_extensions", "copy"});
+  workspace.stop_web_daemon(daemon);
 }
 
 TEST(RecordingDownload, OverTlsWithAThrowawayCa) {
   const auto tls = fs::temp_directory_path() / ("deskline-it-download-ca-" + std::to_string(::getpid()));
   fs::create_directories(tls);
-  make_certificates(tls);
+  make_test_certificates(tls, "desk.test");
   Workspace workspace("download-tls", fmt::format("tls_certificate = \"{}\"\ntls_key = \"{}\"\n",
                                                   (tls / "server.pem").string(), (tls / "server.key").string()));
   const auto daemon = start(workspace, two_calls);
@@ -469,7 +428,7 @@ TEST(RecordingDownload, OverTlsWithAThrowawayCa) {
   EXPECT_NE(output.find("101 Switching Protocols"), std::string::npos) << output;
   EXPECT_NE(output.find("\"hello\""), std::string::npos) << output;
   EXPECT_EQ(curl(daemon, workspace.dir(), target, {}, ca).status, 200) << "still serving";
-  stop(workspace, daemon);
+  workspace.stop_web_daemon(daemon);
   fs::remove_all(tls);
 }
 
@@ -546,7 +505,7 @@ TEST(RecordingDownload, ASlowReaderHoldsOneSliceAndPopsGoOn) {
               rss_before, rss_peak);
   EXPECT_LT(rss_peak - rss_before, 16 * 1024) << "the daemon buffered the file";
   slow.close();
-  stop(workspace, daemon);
+  workspace.stop_web_daemon(daemon);
 }
 
 }  // namespace
