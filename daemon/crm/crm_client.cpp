@@ -628,6 +628,9 @@ class CrmClient::Impl : public std::enable_shared_from_this<Impl> {
     timeout_ = Timeout::none;
     cancelled_ = false;
     auto self = shared_from_this();  // the completion may destroy the CrmClient
+    // A queued request goes out before this one's completion runs, so the
+    // completion's work (a commit, preparing the next item) overlaps its round trip.
+    if (!abandoned_ && !queue_.empty()) start_next();
     done(std::move(result));
     if (!abandoned_) maybe_start_next();
   }

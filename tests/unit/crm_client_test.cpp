@@ -528,6 +528,24 @@ TEST_F(CrmClientTest, ClosedThenDestroyedCallsNoCompletion) {
   EXPECT_FALSE(completed);
 }
 
+// The next queued request goes out before the completion of the one before
+// it runs, so the completion's own work (the sync commits and prepares its
+// next item there) overlaps that request's round trip instead of adding to it.
+TEST_F(CrmClientTest, TheNextQueuedRequestIsSentBeforeACompletionRuns) {
+  std::atomic<int> requests{0};
+  TestServer server(answer_all(requests));
+  auto client = make_client(server.url());
+  std::vector<std::pair<bool, std::size_t>> in_completions;  // busy(), queued()
+  for (const char* target : {"/1", "/2", "/3"})
+    client->send(get(target), [&](Result<CrmAnswer> answer) {
+      EXPECT_TRUE(answer) << answer.error().message();
+      in_completions.emplace_back(client->busy(), client->queued());
+    });
+  run_until([&] { return in_completions.size() == 3; });
+  EXPECT_EQ(in_completions, (std::vector<std::pair<bool, std::size_t>>{{true, 1}, {true, 0}, {false, 0}}));
+  EXPECT_EQ(server.connections(), 1);
+}
+
 TEST_F(CrmClientTest, CompletionMaySendTheNextRequest) {
   std::atomic<int> requests{0};
   TestServer server(answer_all(requests));
