@@ -8,15 +8,18 @@
 // 2. Idle: desklined under deskline-sim, [crm] pointing at a reference CRM
 //    (deskline-crm-ref) on loopback, no backlog; a steady ring scenario, pop
 //    latency measured as pop_latency does (tests/bench/pop_measure.hpp).
-// 3. Drain: the same with the backlog: wall time until the outbox is empty
+// 3. Drain: the same with the backlog, parked until the daemon has run 2 s
+//    and then released (sync_retry): the CRM's span from the first to the
+//    last PUT of a backlog call, wall time until the outbox is empty
 //    (sync_status on the control socket every 100 ms), the daemon's peak RSS
 //    (VmHWM, and VmRSS sampled), its CPU time, and the pop latency of the
 //    rings reaped during the drain.
-// 4. curl on the same files against a fresh reference CRM each: the entries
-//    first, then the recordings, with the daemon's headers (token, Standard
-//    Webhooks signature made beforehand, Repr-Digest, Content-Type), one
-//    process over keep-alive, then --parallel --parallel-max M ([crm]
-//    max_in_flight).
+// 4. curl on the same files against a fresh reference CRM each, beside the
+//    same background (the daemon with the same rings syncing its own calls
+//    to that CRM, settled 2 s): the entries first, then the recordings, with
+//    the daemon's headers (token, Standard Webhooks signature made
+//    beforehand, Repr-Digest, Content-Type), one process over keep-alive,
+//    then --parallel --parallel-max M ([crm] max_in_flight).
 // After every upload run the CRM must hold all N calls with recordings of
 // the right SHA-256 (/_ref/calls), or the bench fails.
 //
@@ -45,6 +48,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <sqlite3.h>
 #include <nlohmann/json.hpp>
 
 #include "daemon/crm/call_entry.hpp"
@@ -294,6 +298,7 @@ class SimulatedDaemon {
     return run;
   }
   double started_at() const { return started_at_; }
+  nlohmann::json ask(const std::string& request) { return control_.ask(request); }
 
  private:
   void end() {
@@ -315,12 +320,41 @@ class SimulatedDaemon {
   std::thread reader_;
 };
 
-// Idle (drain false): options.idle_s of rings. Drain: until the outbox is empty.
+// Parks every item of the copied backlog's outbox, so that the daemon starts
+// with nothing to send until the bench releases them (sync_retry, as
+// `deskline sync retry --parked` does).
+void park_backlog(const fs::path& database) {
+  sqlite3* connection = nullptr;
+  const bool parked = sqlite3_open(database.c_str(), &connection) == SQLITE_OK &&
+                      sqlite3_exec(connection, "UPDATE crm_outbox SET state = 'parked'", nullptr, nullptr, nullptr) ==
+                          SQLITE_OK;
+  const std::string error = connection ? sqlite3_errmsg(connection) : "out of memory";
+  sqlite3_close(connection);
+  if (!parked) fail("cannot park the backlog in " + database.string() + ": " + error);
+}
+
+// Up, syncing, and past its start-up work (the audio devices, the first rings).
+bool settled(const nlohmann::json& status, double elapsed_s) {
+  return status.is_object() && status.value("ok", false) && elapsed_s >= 2;
+}
+
+// Idle (drain false): options.idle_s of rings. Drain: the backlog is
+// released once the daemon has settled, as curl starts beside a settled
+// daemon; then until the outbox is empty.
 DaemonRun run_daemon(const Options& options, const fs::path& work, const ReferenceCrm& crm,
                      const Credentials& credentials, bool drain) {
+  if (drain) park_backlog(work / "data" / "deskline.db");
   SimulatedDaemon daemon(options, work, crm, credentials, drain ? 3600 : options.idle_s);
+  if (!drain) {
+    daemon.poll_until([&](const nlohmann::json&, double elapsed_s) { return elapsed_s >= options.idle_s; });
+    return daemon.finish(daemon.started_at(), realtime_s());
+  }
+  daemon.poll_until(settled);
+  const auto released = daemon.ask(R"({"cmd": "sync_retry", "parked": true})");
+  if (!released.is_object() || released.value("retried", 0) != 2 * static_cast<int>(options.calls))
+    fail("releasing the backlog: " + released.dump());
+  const double released_at = realtime_s();
   daemon.poll_until([&](const nlohmann::json& status, double elapsed_s) {
-    if (!drain) return elapsed_s >= options.idle_s;
     if (status.is_object() && status.value("ok", false)) {
       if (status.value("parked", 0) > 0) fail("items were parked: " + status.dump());
       if (status.value("backlog", -1) == 0) return true;
@@ -328,7 +362,9 @@ DaemonRun run_daemon(const Options& options, const fs::path& work, const Referen
     if (elapsed_s > 3600) fail("the outbox did not drain within an hour");
     return false;
   });
-  return daemon.finish(daemon.started_at(), realtime_s());
+  auto run = daemon.finish(released_at, realtime_s());
+  run.wall_s = realtime_s() - released_at;
+  return run;
 }
 
 // ---- curl ---------------------------------------------------------------------------
@@ -401,10 +437,7 @@ ClientRun run_curl(const Options& options, const Backlog& backlog, const Credent
   if (parallel > 0) argv.insert(argv.end(), {"--parallel", "--parallel-max", std::to_string(parallel)});
   fs::create_directories(folder / "daemon");
   SimulatedDaemon beside(options, folder / "daemon", crm, credentials, 3600);
-  // Up, syncing, and past its start-up work.
-  beside.poll_until([](const nlohmann::json& status, double elapsed_s) {
-    return status.is_object() && status.value("ok", false) && elapsed_s >= 2;
-  });
+  beside.poll_until(settled);
   const double crm_cpu_before = crm.cpu_s();
   const double from = realtime_s();
   const auto started = Clock::now();
@@ -438,6 +471,9 @@ int run(Options options) {
 
   const auto prepared = Clock::now();
   const auto backlog = prepare_backlog(options.calls, options.seconds, root / "drain" / "data");
+  // The copy's dirty pages are written back now, not during the drain (where
+  // the CRM's fsyncs would wait for them; curl's runs come later).
+  ::sync();
   const double mib = static_cast<double>(backlog.bytes) / (1 << 20);
   std::printf("backlog: %zu answered calls, %d s of speech each (%s), Ogg Opus 8 kHz 16 kb/s: %.1f MiB, %.1f KiB a call "
               "(ready in %.1f s)\n",
