@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/random.h>
+#include <sys/sendfile.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -10,6 +11,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -47,9 +49,13 @@ constexpr auto websocket_idle_timeout = std::chrono::seconds(30);
 // The kernel doubles it. Without a fixed size, send-buffer autotuning lets a
 // stalled reader hold megabytes of events in the kernel, beyond the queue's bound.
 constexpr int websocket_send_buffer_bytes = 32 * 1024;
-// A download is read and sent in slices of this size, one at a time.
+// A download over TLS or of a WAV is read and sent in slices of this size,
+// one at a time.
 constexpr std::size_t download_slice_bytes = 64 * 1024;
-// A download whose client takes no slice for this long is cut.
+// A stored file over plain HTTP goes by sendfile(2), straight from the page
+// cache; the file worker loads it this far ahead of the socket.
+constexpr std::uint64_t zero_copy_load_bytes = 1024 * 1024;
+// A download whose client takes nothing for this long is cut.
 constexpr auto download_stall_timeout = std::chrono::seconds(60);
 
 // TLS 1.2 suites: ECDHE key exchange and AEAD only (TLS 1.3's are all AEAD).
@@ -137,7 +143,7 @@ template <typename Stream>
 class HttpSession : public Session, public std::enable_shared_from_this<HttpSession<Stream>> {
  public:
   HttpSession(tcp::socket socket, HttpServer& server, ssl::context* tls)
-      : stream_(make_stream(std::move(socket), tls)), server_(server) {
+      : stream_(make_stream(std::move(socket), tls)), server_(server), stall_timer_(stream_.get_executor()) {
     beast::error_code ignored;
     const auto endpoint = beast::get_lowest_layer(stream_).socket().remote_endpoint(ignored);
     peer_address_ = endpoint.address().to_string();
@@ -309,11 +315,18 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
     download->etag = etag;
     download->filename = found.filename + (wav ? ".wav" : ".opus");
     download->call_id = decision.call_id;
-    // Opening (and for WAV, reading the head and tail) is disk work: the worker's.
+    download->zero_copy = !is_tls<Stream> && !wav && !head;
+    // Opening (and for WAV, reading the head and tail) is disk work: the
+    // worker's; so is loading the start of a file sent with no copy (most
+    // downloads are whole files).
     asio::post(server_.file_worker(), [self = this->shared_from_this(), download, path = found.path,
                                        bytes = found.bytes, format = decision.format, &io = server_.io()]() mutable {
       std::error_code error;
       download->reader = RecordingReader::open(path, format, bytes, error);
+      if (download->reader && download->zero_copy) {
+        download->loaded_end = std::min(bytes, zero_copy_load_bytes);
+        error = download->reader->load(0, download->loaded_end);
+      }
       asio::post(io, [self = std::move(self), download = std::move(download), error]() mutable {
         self->on_opened(std::move(download), error);
       });
@@ -329,6 +342,10 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
     std::uint64_t to_read = 0;
     std::vector<std::uint8_t> sending, ready, spare;  // the slice being written, the one read next, a free one
     bool reading = false, writing = false;
+    // Zero copy: file bytes [next, end) are still to send; those before
+    // loaded_end are in the page cache.
+    bool zero_copy = false, loading = false, awaiting_socket = false;
+    std::uint64_t next = 0, end = 0, loaded_end = 0;
     http::response<http::buffer_body> response;
     std::optional<http::response_serializer<http::buffer_body>> serializer;
   };
@@ -382,6 +399,12 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
     server_.log().debug("http: {} call={} recording {} bytes {}-{}/{}{}", peer_, download->call_id,
                         static_cast<unsigned>(response.result()), range.first, range.last, size, wav ? " wav" : "");
     if (!wav) reader.seek(range.first);
+    if (download->zero_copy) {
+      download->next = range.first;
+      download->end = range.first + download->remaining;
+      // What the open loaded counts from where the range starts.
+      download->loaded_end = std::max(download->loaded_end, range.first);
+    }
     response.content_length(download->remaining);
     response.keep_alive(!close_after);
     response.body().data = nullptr;
@@ -394,8 +417,86 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
                                if (write_error) return self->close();
                                if (head) return self->end_download();
                                if (self->download_->remaining == 0) return self->finish_body();
+                               if (self->download_->zero_copy) return self->start_zero_copy();
                                self->next_slice();
                              });
+  }
+
+  // ---- zero copy: sendfile(2) from the page cache to the socket ----
+
+  void start_zero_copy() {
+    transport().expires_never();  // the stall timer below watches the socket instead
+    beast::error_code error;
+    transport().socket().native_non_blocking(true, error);
+    if (error) return close();
+    send_loaded();
+  }
+
+  // Sends what is loaded until the socket is full (then waits for it) or
+  // nothing loaded is left (then waits for the worker's load).
+  void send_loaded() {
+    auto& download = *download_;
+    if (download.loaded_end - download.next < zero_copy_load_bytes) load_next();
+    while (download.next < download.loaded_end) {
+      auto offset = static_cast<off_t>(download.next);
+      const ssize_t sent = ::sendfile(transport().socket().native_handle(), download.reader->fd(), &offset,
+                                      static_cast<std::size_t>(download.loaded_end - download.next));
+      if (sent > 0) {
+        download.next += static_cast<std::uint64_t>(sent);
+        continue;
+      }
+      if (sent < 0 && errno == EINTR) continue;
+      if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return await_socket();
+      // The head is out: all that is left is to cut the connection short.
+      if (sent == 0)
+        server_.log().error("http: call={} recording read failed mid-download: {}", download.call_id,
+                            make_error_code(RecordingReadError::changed).message());
+      return close();
+    }
+    if (download.next == download.end) return end_download();
+    load_next();  // everything loaded is out: on_loaded goes on
+  }
+
+  void load_next() {
+    auto& download = *download_;
+    if (download.loading || download.loaded_end >= download.end) return;
+    const auto from = download.loaded_end;
+    const auto length = std::min(zero_copy_load_bytes, download.end - from);
+    download.loading = true;
+    asio::post(server_.file_worker(), [self = this->shared_from_this(), reader = download.reader, from, length,
+                                       &io = server_.io()] {
+      const auto error = reader->load(from, length);
+      asio::post(io, [self, length, error] { self->on_loaded(length, error); });
+    });
+  }
+
+  void on_loaded(std::uint64_t length, std::error_code error) {
+    if (closed_ || !download_) return;
+    auto& download = *download_;
+    download.loading = false;
+    if (error) {
+      server_.log().error("http: call={} recording read failed mid-download: {}", download.call_id, error.message());
+      return close();
+    }
+    download.loaded_end += length;
+    if (!download.awaiting_socket) send_loaded();
+  }
+
+  void await_socket() {
+    download_->awaiting_socket = true;
+    const auto generation = ++stall_generation_;
+    stall_timer_.expires_after(download_stall_timeout);
+    stall_timer_.async_wait([self = this->shared_from_this(), generation](beast::error_code error) {
+      if (!error && generation == self->stall_generation_) self->close();
+    });
+    transport().socket().async_wait(tcp::socket::wait_write, [self = this->shared_from_this()](beast::error_code error) {
+      ++self->stall_generation_;
+      self->stall_timer_.cancel();
+      if (self->closed_ || !self->download_) return;
+      self->download_->awaiting_socket = false;
+      if (error) return self->close();
+      self->send_loaded();
+    });
   }
 
   // One slice is read while the one before it is written: at most two
@@ -527,6 +628,7 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
     if (handed_over_ || closed_) return;
     closed_ = true;
     download_.reset();  // gives the download slot back now
+    stall_timer_.cancel();
     beast::error_code ignored;
     transport().socket().shutdown(tcp::socket::shutdown_both, ignored);
     transport().close();
@@ -539,6 +641,8 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
   beast::flat_buffer buffer_{max_http_header_bytes + max_http_body_bytes};
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<Download> download_;  // the one in progress
+  asio::steady_timer stall_timer_;       // a zero-copy download waiting for the socket
+  std::uint64_t stall_generation_ = 0;   // a stall timer armed before this is void
   bool awaiting_header_ = false;
   bool authenticated_ = false;
   bool handed_over_ = false;  // the stream went to a WebSocket session

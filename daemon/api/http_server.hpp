@@ -15,10 +15,12 @@
 // rate and downloads at once (proto/http.md). With [http] tls_certificate
 // the listener speaks TLS only (TLS 1.2+, AEAD ciphers).
 //
-// Recordings are read (and decoded for WAV) on one file worker thread, a
-// slice of 64 KiB at a time, the next only once the socket has taken the
-// previous one: the io_context thread never waits for the disk, and a slow
-// reader holds one slice, never the file.
+// A stored recording over plain HTTP goes with sendfile(2) from the page
+// cache, loaded 1 MiB ahead by one file worker thread; over TLS and for WAV
+// it is read (and decoded) on that worker a slice of 64 KiB at a time, the
+// next only once the socket has taken the previous one. Either way the
+// io_context thread never waits for the disk, and a slow reader holds at
+// most a slice, never the file.
 #pragma once
 
 #include <filesystem>

@@ -129,6 +129,11 @@ std::error_code RecordingReader::read(std::vector<std::uint8_t>& out, std::size_
   return error;
 }
 
+std::error_code RecordingReader::load(std::uint64_t offset, std::uint64_t length) const {
+  if (::readahead(fd_, static_cast<off64_t>(offset), static_cast<std::size_t>(length)) != 0) return last_error();
+  return {};
+}
+
 std::error_code RecordingReader::read_wav(std::vector<std::uint8_t>& out, std::size_t max) {
   std::vector<std::int16_t> pcm;
   std::vector<std::uint8_t> input;

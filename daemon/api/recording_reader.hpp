@@ -47,6 +47,13 @@ class RecordingReader {
   // Appends the next bytes, at most max of them, to out; nothing at the end.
   std::error_code read(std::vector<std::uint8_t>& out, std::size_t max);
 
+  // Ogg only, for sendfile(2) from the io thread: the open file, and its
+  // bytes [offset, offset + length) brought into the page cache first
+  // (readahead(2) returns once they are read), so that sendfile never
+  // waits for the disk there.
+  int fd() const { return fd_; }
+  std::error_code load(std::uint64_t offset, std::uint64_t length) const;
+
  private:
   RecordingReader(int fd, std::uint64_t file_size, std::int64_t modified_s);
   std::error_code read_wav(std::vector<std::uint8_t>& out, std::size_t max);

@@ -1,4 +1,5 @@
 // desklined: drives X800-style line boxes and turns their lines into calls.
+#include <csignal>
 #include <sys/stat.h>
 
 #include <iostream>
@@ -21,6 +22,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   ::umask(027);  // recordings and the database are not world-readable
+  // A peer that hangs up is an error code, not a signal: sendfile(2) to a
+  // closed socket raises SIGPIPE (socket writes pass MSG_NOSIGNAL already).
+  std::signal(SIGPIPE, SIG_IGN);
   deskline::daemon::Daemon daemon(*loaded.config);
   if (!daemon.start()) return 1;
   return daemon.run();

@@ -352,12 +352,13 @@ TEST(RecordingDownload, ChromiumSeeksIntoTheMiddle) {
   EXPECT_NEAR(std::stod(seeked_to[2]), ffprobe_duration(recording["path"].get<std::string>()), 0.1);
   EXPECT_NEAR(std::stod(seeked_to[1]), std::stod(seeked_to[2]) / 2, 0.1);
 
-  // A three-minute recording (about 2 MB), more than the browser reads ahead:
-  // its seek is a series of ranges that start in the middle of the file.
+  // A four-minute recording of about 7.5 MB, well beyond what the browser
+  // reads ahead (at least 2 MB): its seek is a range that starts in the
+  // middle of the file, however fast the first part arrived.
   std::string output;
   ASSERT_EQ(run_with_stderr({"sh", "-c",
-                             "sox -n -r 8000 -c 1 -b 16 \"$0/long.wav\" synth 180 sine 300-3000 && "
-                             "opusenc --quiet --bitrate 64 \"$0/long.wav\" \"$0/long.opus\"",
+                             "sox -n -r 8000 -c 1 -b 16 \"$0/long.wav\" synth 240 sine 300-3000 && "
+                             "opusenc --quiet --bitrate 256 \"$0/long.wav\" \"$0/long.opus\"",
                              scratch.string()},
                             output),
             0)
@@ -448,7 +449,7 @@ long rss_kib(pid_t pid) {
   return -1;
 }
 
-TEST(RecordingDownload, ASlowReaderHoldsOneSliceAndPopsGoOn) {
+TEST(RecordingDownload, ASlowReaderCostsNoMemoryAndPopsGoOn) {
   Workspace workspace("download-slow");
   std::string scenario = two_calls;
   scenario.insert(scenario.find("at 170 end"), "at 20 A:1 ring cadence=1.0/1.0 count=3\nat 20.1 A:1 callerid number=13900000001\n");
@@ -504,7 +505,16 @@ TEST(RecordingDownload, ASlowReaderHoldsOneSliceAndPopsGoOn) {
   std::printf("[ measure  ] daemon RSS %ld KiB before, peak %ld KiB while a 64 MiB recording was read slowly\n",
               rss_before, rss_peak);
   EXPECT_LT(rss_peak - rss_before, 16 * 1024) << "the daemon buffered the file";
-  slow.close();
+
+  // The file is cut to half behind the daemon's back mid-download: the
+  // connection ends short of the length its head promised, and the log says why.
+  fs::resize_file(path, size / 2);
+  const auto rest = slow.drain_until_closed(std::chrono::seconds(60));
+  ASSERT_TRUE(rest.has_value()) << "the connection stayed open\n" << workspace.log();
+  EXPECT_LT(read + *rest, size / 2 + 4096) << "more than the cut file (and a head) was sent";
+  EXPECT_TRUE(wait_until([&] { return workspace.log().find("recording read failed mid-download") != std::string::npos; },
+                         std::chrono::seconds(10), "the cut in the log"))
+      << workspace.log();
   workspace.stop_web_daemon(daemon);
 }
 
