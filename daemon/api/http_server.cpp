@@ -447,10 +447,7 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
       }
       if (sent < 0 && errno == EINTR) continue;
       if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return await_socket();
-      // The head is out: all that is left is to cut the connection short.
-      if (sent == 0)
-        server_.log().error("http: call={} recording read failed mid-download: {}", download.call_id,
-                            make_error_code(RecordingReadError::changed).message());
+      if (sent == 0) return cut_short(RecordingReadError::changed);  // the file ended early
       return close();
     }
     if (download.next == download.end) return end_download();
@@ -474,10 +471,7 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
     if (closed_ || !download_) return;
     auto& download = *download_;
     download.loading = false;
-    if (error) {
-      server_.log().error("http: call={} recording read failed mid-download: {}", download.call_id, error.message());
-      return close();
-    }
+    if (error) return cut_short(error);
     download.loaded_end += length;
     if (!download.awaiting_socket) send_loaded();
   }
@@ -522,11 +516,7 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
     if (closed_ || !download_) return;
     auto& download = *download_;
     download.reading = false;
-    if (error) {
-      // The head is out: all that is left is to cut the connection short.
-      server_.log().error("http: call={} recording read failed mid-download: {}", download.call_id, error.message());
-      return close();
-    }
+    if (error) return cut_short(error);
     download.ready = std::move(slice);
     if (!download.writing) write_ready();
   }
@@ -569,6 +559,12 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
       if (error) return self->close();
       self->end_download();
     });
+  }
+
+  // The head is out: all that is left is to cut the connection short.
+  void cut_short(std::error_code error) {
+    server_.log().error("http: call={} recording read failed mid-download: {}", download_->call_id, error.message());
+    close();
   }
 
   void end_download() {

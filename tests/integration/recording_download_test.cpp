@@ -352,13 +352,15 @@ TEST(RecordingDownload, ChromiumSeeksIntoTheMiddle) {
   EXPECT_NEAR(std::stod(seeked_to[2]), ffprobe_duration(recording["path"].get<std::string>()), 0.1);
   EXPECT_NEAR(std::stod(seeked_to[1]), std::stod(seeked_to[2]) / 2, 0.1);
 
-  // A four-minute recording of about 7.5 MB, well beyond what the browser
-  // reads ahead (at least 2 MB): its seek is a range that starts in the
-  // middle of the file, however fast the first part arrived.
+  // A ten-minute recording of about 38 MB: beyond what the socket buffers
+  // (a few MB each way on loopback) and the browser's read-ahead hold, so its
+  // seek is a range that starts in the middle of the file however fast the
+  // daemon sends the first part.
   std::string output;
   ASSERT_EQ(run_with_stderr({"sh", "-c",
-                             "sox -n -r 8000 -c 1 -b 16 \"$0/long.wav\" synth 240 sine 300-3000 && "
-                             "opusenc --quiet --bitrate 256 \"$0/long.wav\" \"$0/long.opus\"",
+                             "sox -n -r 48000 -c 2 -b 16 -t raw - synth 600 sine 300-3000 sine 500-2500 vol 0.5 | "
+                             "opusenc --quiet --raw --raw-rate 48000 --raw-chan 2 --comp 0 --bitrate 512 - "
+                             "\"$0/long.opus\"",
                              scratch.string()},
                             output),
             0)
