@@ -402,8 +402,8 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
     if (download->zero_copy) {
       download->next = range.first;
       download->end = range.first + download->remaining;
-      // What the open loaded counts from where the range starts.
-      download->loaded_end = std::max(download->loaded_end, range.first);
+      // What the open loaded counts from where the range starts, up to where it ends.
+      download->loaded_end = std::min(std::max(download->loaded_end, range.first), download->end);
     }
     response.content_length(download->remaining);
     response.keep_alive(!close_after);
