@@ -232,10 +232,10 @@ class ControlClient {
 // ---- the daemon's runs -------------------------------------------------------------
 
 struct DaemonRun {
-  double wall_s = 0;  // simulator started to outbox empty (drain) or the idle time
-  double cpu_s = 0;   // desklined's utime + stime over the run
+  double wall_s = 0;  // the backlog's release to an empty outbox (drain), or the idle time
+  double cpu_s = 0;   // desklined's utime + stime over that time
   long hwm_kib = 0, rss_max_kib = 0;
-  double crm_cpu_s = 0;
+  double crm_cpu_s = 0;   // over that time
   double crm_span_s = 0;  // the CRM's first to last PUT
   PopLatency pops;
 };
@@ -298,6 +298,8 @@ class SimulatedDaemon {
     return run;
   }
   double started_at() const { return started_at_; }
+  // desklined's and the CRM's CPU seconds so far.
+  std::pair<double, double> cpu_s() const { return {daemon_ ? cpu_seconds(*daemon_) : 0, crm_.cpu_s()}; }
   nlohmann::json ask(const std::string& request) { return control_.ask(request); }
 
  private:
@@ -354,6 +356,7 @@ DaemonRun run_daemon(const Options& options, const fs::path& work, const Referen
   if (!released.is_object() || released.value("retried", 0) != 2 * static_cast<int>(options.calls))
     fail("releasing the backlog: " + released.dump());
   const double released_at = realtime_s();
+  const auto [daemon_cpu_at_release, crm_cpu_at_release] = daemon.cpu_s();
   daemon.poll_until([&](const nlohmann::json& status, double elapsed_s) {
     if (status.is_object() && status.value("ok", false)) {
       if (status.value("parked", 0) > 0) fail("items were parked: " + status.dump());
@@ -363,7 +366,10 @@ DaemonRun run_daemon(const Options& options, const fs::path& work, const Referen
     return false;
   });
   auto run = daemon.finish(released_at, realtime_s());
+  // The drain's own: from the release on.
   run.wall_s = realtime_s() - released_at;
+  run.cpu_s -= daemon_cpu_at_release;
+  run.crm_cpu_s -= crm_cpu_at_release;
   return run;
 }
 
