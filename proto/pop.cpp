@@ -1,12 +1,26 @@
 #include "proto/pop.hpp"
 
 #include <cmath>
+#include <limits>
 
 #include <nlohmann/json.hpp>
 
 namespace deskline::proto::pop {
 
 using nlohmann::json;
+
+namespace {
+
+// nlohmann turns a float into an integer with a bare cast, undefined once it is out of range: an integer field
+// takes a JSON integer that fits, anything else is a type error like a string would be.
+template <typename Integer>
+Integer fitting_integer(const json& value) {
+  if (value.is_number_unsigned() && value.get<std::uint64_t>() <= static_cast<std::uint64_t>(std::numeric_limits<Integer>::max()))
+    return static_cast<Integer>(value.get<std::uint64_t>());
+  throw json::type_error::create(302, "expected a non-negative integer that fits", &value);
+}
+
+}  // namespace
 
 std::string to_json(const Event& event) {
   json out = {{"v", schema_version}, {"event", event.event}, {"seq", event.seq}, {"at", event.at}};
@@ -40,7 +54,7 @@ std::optional<Event> event_from_json(std::string_view text) {
   if (!in.is_object()) return std::nullopt;
   // Every typed read below may throw type_error on a hostile document; all of them stay inside the try.
   try {
-    if (in.value("v", 0) != schema_version) return std::nullopt;
+    if (in.value("v", json()) != schema_version) return std::nullopt;
     if (!in.contains("seq") || !in["seq"].is_number_unsigned()) return std::nullopt;
     Event event;
     event.event = in.at("event").get<std::string>();
@@ -60,11 +74,11 @@ std::optional<Event> event_from_json(std::string_view text) {
                                  customer.at("company").get<std::string>(), customer.at("url").get<std::string>()});
     if (in.contains("outcome")) event.outcome = in["outcome"].get<std::string>();
     if (in.contains("duration_s")) event.duration_s = in["duration_s"].get<double>();
-    if (in.contains("flash_ms")) event.flash_ms = in["flash_ms"].get<std::uint32_t>();
+    if (in.contains("flash_ms")) event.flash_ms = fitting_integer<std::uint32_t>(in["flash_ms"]);
     event.box = in.value("box", "");
-    if (in.contains("port")) event.port = in["port"].get<int>();
+    if (in.contains("port")) event.port = fitting_integer<int>(in["port"]);
     if (in.contains("recording_path")) event.recording_path = in["recording_path"].get<std::string>();
-    if (in.contains("recording_bytes")) event.recording_bytes = in["recording_bytes"].get<std::uint64_t>();
+    if (in.contains("recording_bytes")) event.recording_bytes = fitting_integer<std::uint64_t>(in["recording_bytes"]);
     event.replay = in.value("replay", false);
     return event;
   } catch (const json::exception&) {

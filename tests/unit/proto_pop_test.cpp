@@ -72,6 +72,19 @@ TEST(ProtoPop, MistypedFieldsAreRefusedNotThrown) {
   EXPECT_FALSE(event_from_json(R"({"v":1,"event":"call.ended","seq":1,"at":"","port":"2"})"));
 }
 
+// nlohmann turns a float into an integer with a bare cast, undefined behaviour once it is out of range (found by
+// fuzz_pop_request under UBSan with "v": 4.4e55): integer fields take integers that fit, nothing else.
+TEST(ProtoPop, NumbersThatDoNotFitTheirFieldAreRefused) {
+  const std::string head = R"({"event":"call.ended","seq":1,"at":"",)";
+  for (const std::string tail : {R"("v":4.4e55})", R"("v":1.5})", R"("v":-1})", R"("v":1,"port":4.4e55})",
+                                 R"("v":1,"port":2.0})", R"("v":1,"port":-2})", R"("v":1,"port":4294967298})",
+                                 R"("v":1,"flash_ms":1e30})", R"("v":1,"flash_ms":4294967296})",
+                                 R"("v":1,"flash_ms":-1})", R"("v":1,"recording_bytes":1e300})",
+                                 R"("v":1,"recording_bytes":-5})"})
+    EXPECT_FALSE(event_from_json(head + tail)) << tail;
+  EXPECT_TRUE(event_from_json(head + R"("v":1,"port":16,"flash_ms":4294967295,"recording_bytes":18446744073709551615})"));
+}
+
 TEST(ProtoPopRequest, ResumeAndFilter) {
   auto parsed = parse_client_request(R"({"resume_from": 17, "lines": ["Sales 1", "Sales 2"]})");
   ASSERT_TRUE(parsed) << parsed.error;
