@@ -59,6 +59,15 @@ CrmOutbox::CrmOutbox(sqlite::Connection connection)
 
 CrmOutbox::~CrmOutbox() = default;  // statements_ goes before connection_ closes
 
+std::string CrmOutbox::due_query() {
+  // A recording waits for an acknowledged entry of its call.
+  return fmt::format(
+      "SELECT {} FROM crm_outbox AS item WHERE state = 'pending' AND next_at <= ?1 AND (kind = 'call' OR "
+      "EXISTS (SELECT 1 FROM crm_outbox AS entry WHERE entry.call_id = item.call_id AND "
+      "entry.kind = 'call' AND entry.sent_revision > 0)) ORDER BY next_at, queued_at LIMIT ?2",
+      item_columns);
+}
+
 Result<std::unique_ptr<CrmOutbox>> CrmOutbox::open(sqlite::Connection connection) {
   sqlite3* database = connection.database;
   std::unique_ptr<CrmOutbox> outbox(new CrmOutbox(std::move(connection)));
@@ -66,12 +75,7 @@ Result<std::unique_ptr<CrmOutbox>> CrmOutbox::open(sqlite::Connection connection
   const std::array<std::pair<Statement*, std::string>, 14> sql = {{
       {&statements.set_queueing, "UPDATE meta SET value = ?1 WHERE key = 'crm_outbox'"},
       {&statements.due_now, "UPDATE crm_outbox SET next_at = ?1 WHERE state = 'pending' AND next_at > ?1"},
-      // A recording waits for an acknowledged entry of its call.
-      {&statements.due,
-       fmt::format("SELECT {} FROM crm_outbox AS item WHERE state = 'pending' AND next_at <= ?1 AND (kind = 'call' OR "
-                   "EXISTS (SELECT 1 FROM crm_outbox AS entry WHERE entry.call_id = item.call_id AND "
-                   "entry.kind = 'call' AND entry.sent_revision > 0)) ORDER BY next_at, queued_at LIMIT ?2",
-                   item_columns)},
+      {&statements.due, due_query()},
       {&statements.next_due, "SELECT min(next_at) FROM crm_outbox WHERE state = 'pending' AND next_at > ?1"},
       {&statements.find, fmt::format("SELECT {} FROM crm_outbox WHERE call_id = ?1 AND kind = ?2", item_columns)},
       {&statements.keep_body,

@@ -23,7 +23,7 @@ using sqlite::Use;
 
 // Migration n brings user_version from n-1 to n. Append only: a released
 // migration is never edited, since databases in the field already ran it.
-constexpr std::array<std::string_view, 8> migrations = {
+constexpr std::array<std::string_view, 9> migrations = {
     // 1: calls and their events.
     R"sql(
 CREATE TABLE calls (
@@ -260,6 +260,14 @@ CREATE INDEX calls_number ON calls (number, started_at, id);
 CREATE INDEX calls_number_e164 ON calls (number_e164, started_at, id);
 CREATE INDEX calls_direction ON calls (direction, started_at, id);
 CREATE INDEX calls_outcome ON calls (outcome, started_at, id);
+)sql",
+    // 9: the sync reads due items in (next_at, queued_at) order a few at a
+    // time. With only (state, next_at) indexed, SQLite sorted every due item
+    // for each read, and a released backlog shares one next_at: a drain of n
+    // items cost n sorts of up to n rows (BENCHMARKS.md, draining a backlog).
+    R"sql(
+DROP INDEX crm_outbox_due;
+CREATE INDEX crm_outbox_due ON crm_outbox (state, next_at, queued_at);
 )sql",
 };
 

@@ -3,6 +3,7 @@
 #include "daemon/store/crm_outbox.hpp"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <memory>
 #include <string>
@@ -190,6 +191,23 @@ TEST_F(CrmOutboxTest, ARecordingTheCrmCannotPlaceSendsItsEntryAgainFirst) {
   ASSERT_EQ(items.size(), 1u);
   EXPECT_EQ(items[0].kind, OutboxKind::call);
   EXPECT_GT(items[0].revision, entry.revision);
+}
+
+// The sync reads a few due items at a time, and a released backlog shares one next_at: unless the index yields
+// them in order, SQLite sorts every due item for each read (a drain of n items: n sorts of up to n rows).
+TEST_F(CrmOutboxTest, DueItemsAreReadInIndexOrderWithoutASort) {
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open_v2((dir_ / "deskline.db").c_str(), &raw, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* plan = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(raw, ("EXPLAIN QUERY PLAN " + CrmOutbox::due_query()).c_str(), -1, &plan, nullptr),
+            SQLITE_OK);
+  std::string steps;
+  while (sqlite3_step(plan) == SQLITE_ROW)
+    steps += std::string(reinterpret_cast<const char*>(sqlite3_column_text(plan, 3))) + "\n";
+  sqlite3_finalize(plan);
+  sqlite3_close(raw);
+  EXPECT_NE(steps.find("USING INDEX crm_outbox_due"), std::string::npos) << steps;
+  EXPECT_EQ(steps.find("TEMP B-TREE"), std::string::npos) << steps;
 }
 
 TEST_F(CrmOutboxTest, TheBodyOfARevisionIsKept) {

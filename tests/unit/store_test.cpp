@@ -87,8 +87,8 @@ TEST_F(StoreTest, MigratesAnEmptyFileToTheLatestSchema) {
   ASSERT_TRUE(store);
   EXPECT_EQ(store->schema_version(), Store::latest_schema_version());
   // 1: calls and events, 2: recordings, 3: direction unknown, 4: end_reason, 5: pop events,
-  // 6: desk user and customer match, 7: CRM outbox
-  EXPECT_EQ(Store::latest_schema_version(), 8);
+  // 6: desk user and customer match, 7: CRM outbox, 8: pull API change feed, 9: outbox due order
+  EXPECT_EQ(Store::latest_schema_version(), 9);
   EXPECT_FALSE(store->read_only());
   RawDatabase raw(path_);
   EXPECT_EQ(raw.text("PRAGMA user_version"), std::to_string(Store::latest_schema_version()));
