@@ -119,6 +119,10 @@ Result<void> CrmSync::start() {
 }
 
 void CrmSync::stop() {
+  if (!deliveries_.empty() && outbox_->begin()) {
+    write_deliveries();
+    if (outbox_->commit()) deliveries_.clear();
+  }
   running_ = false;
   timer_.cancel();
   for (auto& slot : slots_) slot->client->close();  // in flight: stays queued, sent again next time
@@ -138,29 +142,56 @@ void CrmSync::call_changed(CallChange change, const CallRecord&, const CallChang
   if (change == CallChange::ended) kick();
 }
 
+// One commit a turn: the deliveries settled since the last and the bodies of
+// the entries claimed now. Requests go out after it, so an entry's body is
+// kept before any attempt of it can reach the CRM.
 void CrmSync::pump() {
   pumping_ = false;
   if (!running_) return;
+  if (auto begun = outbox_->begin(); !begun) return outbox_unreadable(begun.error());
+  write_deliveries();
+  std::vector<Claim> claims;
   std::size_t free = 0;
   for (const auto& slot : slots_) free += items_per_slot - slot->items;
-  if (free > 0) {
-    // More than free: some of the due may be in flight already.
-    auto due = outbox_->due(now_us(), free + claimed_.size());
-    if (!due) return outbox_unreadable(due.error());
-    for (const auto& item : *due) {
+  // More than free: some of the due may be in flight already.
+  Result<std::vector<OutboxItem>> due = std::vector<OutboxItem>();
+  if (free > 0) due = outbox_->due(now_us(), free + claimed_.size());
+  if (due) {
+    for (auto& item : *due) {
       // The least loaded: an idle connection before a second item for a busy one.
       const auto slot = std::min_element(slots_.begin(), slots_.end(),
                                          [](const auto& a, const auto& b) { return a->items < b->items; });
       if ((*slot)->items == items_per_slot) break;
       if (!claimed_.insert({item.call_id, item.kind}).second) continue;
       ++(*slot)->items;
-      if (item.kind == OutboxKind::call) send_entry(**slot, item);
-      else send_recording(**slot, item);
+      Claim claim{**slot, std::move(item), std::nullopt};
+      if (claim.item.kind == OutboxKind::call) {
+        claim.entry = prepare_entry(claim.slot, claim.item);
+        if (!claim.entry) continue;  // settled already: failed
+      }
+      claims.push_back(std::move(claim));
     }
   }
-  const auto next = outbox_->next_due(now_us());
-  if (!next) return outbox_unreadable(next.error());
+  Result<std::optional<WallTimeUs>> next = due ? outbox_->next_due(now_us()) : due.error();
+  const auto committed = outbox_->commit();
+  if (!due || !next || !committed) {
+    for (const auto& claim : claims) unclaim(claim.slot, claim.item);
+    return outbox_unreadable(!due ? due.error() : !next ? next.error() : committed.error());
+  }
+  deliveries_.clear();
+  for (auto& claim : claims) {
+    if (claim.entry) send_prepared(claim.slot, claim.item, std::move(*claim.entry), "");
+    else send_recording(claim.slot, claim.item);
+  }
   arm_timer(*next);
+}
+
+void CrmSync::write_deliveries() {
+  for (const auto& delivery : deliveries_)
+    if (auto done = outbox_->delivered(delivery.item, delivery.item.revision, delivery.confirmed_sha256, delivery.at);
+        !done)
+      log_.error("crm: call={} cannot mark its {} delivered: {}", delivery.item.call_id,
+                 to_string(delivery.item.kind), done.error().message());
 }
 
 void CrmSync::outbox_unreadable(const Error& error) {
@@ -181,16 +212,18 @@ void CrmSync::arm_timer(std::optional<WallTimeUs> at) {
   });
 }
 
-void CrmSync::send_entry(Slot& slot, const OutboxItem& item) {
+std::optional<CrmRequest> CrmSync::prepare_entry(Slot& slot, const OutboxItem& item) {
   const auto call = store_.find_call(item.call_id);
   if (!call || !*call) {
-    return fail(slot, item, std::nullopt,
-                call ? "the call is not in the database" : "cannot read the call: " + call.error().message(),
-                std::nullopt);
+    fail(slot, item, std::nullopt,
+         call ? "the call is not in the database" : "cannot read the call: " + call.error().message(), std::nullopt);
+    return std::nullopt;
   }
-  if ((*call)->state != CallState::ended)  // queued by its recording; the end queues it again
-    return fail(slot, item, std::nullopt, "waiting for the call to end",
-                now_us() + std::chrono::microseconds(active_call_recheck).count());
+  if ((*call)->state != CallState::ended) {  // queued by its recording; the end queues it again
+    fail(slot, item, std::nullopt, "waiting for the call to end",
+         now_us() + std::chrono::microseconds(active_call_recheck).count());
+    return std::nullopt;
+  }
   std::string body = item.body;
   if (item.body_revision != item.revision || body.empty()) {
     const auto recording = store_.find_recording(item.call_id);
@@ -205,7 +238,7 @@ void CrmSync::send_entry(Slot& slot, const OutboxItem& item) {
       signed_headers(*credentials_, fmt::format("call-{}-r{}", item.call_id, item.revision), now_us() / 1'000'000, body);
   request.headers.emplace_back("Content-Type", "application/json");
   request.body = std::move(body);
-  send_prepared(slot, item, std::move(request), "");
+  return request;
 }
 
 void CrmSync::send_recording(Slot& slot, const OutboxItem& item) {
@@ -274,9 +307,7 @@ void CrmSync::settle(Slot& slot, const OutboxItem& item, const Result<CrmAnswer>
     }
   }
   if (verdict == RetryVerdict::done) {
-    if (auto done = outbox_->delivered(item, item.revision, expected_sha256, now); !done)
-      log_.error("crm: call={} cannot mark its {} delivered: {}", item.call_id, to_string(item.kind),
-                 done.error().message());
+    deliveries_.push_back({item, std::string(expected_sha256), now});  // written by the pump this kicks
     last_success_at_ = now;
     log_.info("crm: call={} {} revision {} delivered", item.call_id, to_string(item.kind), item.revision);
     return release(slot, item);
@@ -303,9 +334,13 @@ void CrmSync::fail(Slot& slot, const OutboxItem& item, std::optional<int> status
 }
 
 void CrmSync::release(Slot& slot, const OutboxItem& item) {
+  unclaim(slot, item);
+  kick();
+}
+
+void CrmSync::unclaim(Slot& slot, const OutboxItem& item) {
   --slot.items;
   claimed_.erase({item.call_id, item.kind});
-  kick();
 }
 
 CrmSyncStatus CrmSync::status() const {

@@ -74,8 +74,25 @@ class CrmSync : public CallObserver {
   struct Slot;
   class Upload;
 
+  // An item given to a slot by a pump; a call entry's request is prepared
+  // before the pump commits.
+  struct Claim {
+    Slot& slot;
+    OutboxItem item;
+    std::optional<CrmRequest> entry;
+  };
+  // The CRM acknowledged item: written to the outbox with the next commit.
+  struct Delivery {
+    OutboxItem item;
+    std::string confirmed_sha256;
+    WallTimeUs at;
+  };
+
   void pump();
-  void send_entry(Slot& slot, const OutboxItem& item);
+  void write_deliveries();
+  // The signed request of a call entry, its body kept; none when the attempt
+  // failed already (settled).
+  std::optional<CrmRequest> prepare_entry(Slot& slot, const OutboxItem& item);
   void send_recording(Slot& slot, const OutboxItem& item);
   void send_prepared(Slot& slot, const OutboxItem& item, CrmRequest request, std::string expected_sha256);
   // Settles an attempt: delivered, retried later or parked; frees the slot.
@@ -83,6 +100,7 @@ class CrmSync : public CallObserver {
   void fail(Slot& slot, const OutboxItem& item, std::optional<int> status, const std::string& reason,
             std::optional<WallTimeUs> retry_at);
   void release(Slot& slot, const OutboxItem& item);
+  void unclaim(Slot& slot, const OutboxItem& item);  // release without a pump
   // The next pump at `at` (none: only when something settles or is queued).
   void arm_timer(std::optional<WallTimeUs> at);
   // Logs why and pumps again after a while.
@@ -97,6 +115,7 @@ class CrmSync : public CallObserver {
   RetryPolicy policy_;
   std::vector<std::unique_ptr<Slot>> slots_;
   std::set<std::pair<std::string, OutboxKind>> claimed_;  // given to a slot
+  std::vector<Delivery> deliveries_;
   boost::asio::steady_timer timer_;
   bool running_ = false;
   bool pumping_ = false;

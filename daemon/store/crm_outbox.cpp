@@ -173,6 +173,14 @@ Result<std::optional<OutboxItem>> CrmOutbox::find(const std::string& call_id, Ou
   return std::optional<OutboxItem>(std::move(items->front()));
 }
 
+Result<void> CrmOutbox::begin() { return sqlite::execute(connection_.database, "BEGIN IMMEDIATE"); }
+
+Result<void> CrmOutbox::commit() {
+  auto committed = sqlite::execute(connection_.database, "COMMIT");
+  if (!committed) (void)sqlite::execute(connection_.database, "ROLLBACK");
+  return committed;
+}
+
 Result<void> CrmOutbox::keep_body(const std::string& call_id, std::int64_t revision, std::string_view body) {
   return write(statements_->keep_body, {std::string_view(call_id), revision, body}, "crm outbox: keep body");
 }

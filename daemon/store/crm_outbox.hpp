@@ -53,6 +53,12 @@ class CrmOutbox {
   Result<std::optional<WallTimeUs>> next_due(WallTimeUs now) const;
   Result<std::optional<OutboxItem>> find(const std::string& call_id, OutboxKind kind) const;
 
+  // Groups the writes up to commit() in one transaction: one WAL commit
+  // instead of one a write. begin() takes the write lock at once (waiting
+  // out busy_timeout like any write); a failed commit rolls back.
+  Result<void> begin();
+  Result<void> commit();
+
   // The call entry rendered for revision, kept so retries send its bytes.
   Result<void> keep_body(const std::string& call_id, std::int64_t revision, std::string_view body);
   // The CRM has revision of the item: done, unless a newer revision was
