@@ -15,8 +15,10 @@ namespace {
 // takes a JSON integer that fits, anything else is a type error like a string would be.
 template <typename Integer>
 Integer fitting_integer(const json& value) {
-  if (value.is_number_unsigned() && value.get<std::uint64_t>() <= static_cast<std::uint64_t>(std::numeric_limits<Integer>::max()))
-    return static_cast<Integer>(value.get<std::uint64_t>());
+  if (value.is_number_unsigned()) {
+    const auto number = value.get<std::uint64_t>();
+    if (number <= static_cast<std::uint64_t>(std::numeric_limits<Integer>::max())) return static_cast<Integer>(number);
+  }
   throw json::type_error::create(302, "expected a non-negative integer that fits", &value);
 }
 
@@ -55,10 +57,9 @@ std::optional<Event> event_from_json(std::string_view text) {
   // Every typed read below may throw type_error on a hostile document; all of them stay inside the try.
   try {
     if (in.value("v", json()) != schema_version) return std::nullopt;
-    if (!in.contains("seq") || !in["seq"].is_number_unsigned()) return std::nullopt;
     Event event;
     event.event = in.at("event").get<std::string>();
-    event.seq = in.at("seq").get<std::uint64_t>();
+    event.seq = fitting_integer<std::uint64_t>(in.at("seq"));
     event.at = in.at("at").get<std::string>();
     event.call_id = in.value("call_id", "");
     event.line = in.value("line", "");

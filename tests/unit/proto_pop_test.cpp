@@ -82,7 +82,8 @@ TEST(ProtoPop, NumbersThatDoNotFitTheirFieldAreRefused) {
                                  R"("v":1,"flash_ms":-1})", R"("v":1,"recording_bytes":1e300})",
                                  R"("v":1,"recording_bytes":-5})"})
     EXPECT_FALSE(event_from_json(head + tail)) << tail;
-  EXPECT_TRUE(event_from_json(head + R"("v":1,"port":16,"flash_ms":4294967295,"recording_bytes":18446744073709551615})"));
+  EXPECT_TRUE(
+      event_from_json(head + R"("v":1,"port":16,"flash_ms":4294967295,"recording_bytes":18446744073709551615})"));
 }
 
 TEST(ProtoPopRequest, ResumeAndFilter) {
