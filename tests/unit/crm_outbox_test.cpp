@@ -9,6 +9,7 @@
 #include <string>
 
 #include "daemon/store/store.hpp"
+#include "tests/unit/query_plan.hpp"
 #include "tests/unit/recording_test_support.hpp"
 
 namespace deskline::daemon {
@@ -198,13 +199,7 @@ TEST_F(CrmOutboxTest, ARecordingTheCrmCannotPlaceSendsItsEntryAgainFirst) {
 TEST_F(CrmOutboxTest, DueItemsAreReadInIndexOrderWithoutASort) {
   sqlite3* raw = nullptr;
   ASSERT_EQ(sqlite3_open_v2((dir_ / "deskline.db").c_str(), &raw, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-  sqlite3_stmt* plan = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(raw, ("EXPLAIN QUERY PLAN " + CrmOutbox::due_query()).c_str(), -1, &plan, nullptr),
-            SQLITE_OK);
-  std::string steps;
-  while (sqlite3_step(plan) == SQLITE_ROW)
-    steps += std::string(reinterpret_cast<const char*>(sqlite3_column_text(plan, 3))) + "\n";
-  sqlite3_finalize(plan);
+  const auto steps = testing_support::query_plan(raw, CrmOutbox::due_query());
   sqlite3_close(raw);
   EXPECT_NE(steps.find("USING INDEX crm_outbox_due"), std::string::npos) << steps;
   EXPECT_EQ(steps.find("TEMP B-TREE"), std::string::npos) << steps;

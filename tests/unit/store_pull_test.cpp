@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "daemon/store/store.hpp"
+#include "tests/unit/query_plan.hpp"
 #include "tests/unit/result_testing.hpp"
 
 namespace deskline::daemon {
@@ -183,14 +184,9 @@ TEST_F(StorePullTest, EveryFilterUsesAnIndex) {
   sqlite3* database = nullptr;
   ASSERT_EQ(sqlite3_open((folder_ / "deskline.db").c_str(), &database), SQLITE_OK);
   for (const auto& query : queries) {
-    const auto sql = "EXPLAIN QUERY PLAN " + Store::call_query_sql(query);
+    const auto sql = Store::call_query_sql(query);
     SCOPED_TRACE(sql);
-    sqlite3_stmt* statement = nullptr;
-    ASSERT_EQ(sqlite3_prepare_v2(database, sql.c_str(), -1, &statement, nullptr), SQLITE_OK) << sqlite3_errmsg(database);
-    std::string plan;
-    while (sqlite3_step(statement) == SQLITE_ROW)
-      plan += reinterpret_cast<const char*>(sqlite3_column_text(statement, 3)) + std::string("\n");
-    sqlite3_finalize(statement);
+    const auto plan = testing_support::query_plan(database, sql);
     EXPECT_EQ(plan.find("SCAN c\n"), std::string::npos) << plan;  // a scan of the whole table
     EXPECT_EQ(plan.find("SCAN calls"), std::string::npos) << plan;
     EXPECT_NE(plan.find("INDEX"), std::string::npos) << plan;
