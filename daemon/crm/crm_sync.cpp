@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "daemon/crm/call_entry.hpp"
+#include "proto/bytes.hpp"
 #include "proto/repr_digest.hpp"
 
 namespace deskline::daemon {
@@ -18,10 +19,15 @@ namespace asio = boost::asio;
 
 WallTimeUs now_us() { return drivers::realtime_us(); }
 
-std::string hex(std::span<const std::uint8_t> bytes) {
-  std::string text;
-  for (const auto byte : bytes) text += fmt::format("{:02x}", byte);
-  return text;
+using proto::to_hex;
+
+// The recording row's SHA-256 as bytes; nullopt unless 64 hex digits.
+std::optional<proto::digest::Sha256> stored_sha256(std::string_view hex) {
+  const auto bytes = proto::from_hex(hex);
+  if (!bytes || bytes->size() != proto::digest::sha256_bytes) return std::nullopt;
+  proto::digest::Sha256 sha256{};
+  std::copy(bytes->begin(), bytes->end(), sha256.begin());
+  return sha256;
 }
 
 constexpr std::size_t slice_bytes = 64 * 1024;
@@ -39,22 +45,26 @@ struct CrmSync::Slot {
   std::size_t items = 0;  // being prepared, queued or on the wire
 };
 
-// A recording's SHA-256 and webhook signature, read from disk one slice per
-// turn of the io loop; then the request streams the same file.
+// A recording's webhook signature (and, when asked, its SHA-256), read from
+// disk one slice per turn of the io loop; then the request streams the same
+// file.
 class CrmSync::Upload : public std::enable_shared_from_this<Upload> {
  public:
-  using Sha256 = std::array<std::uint8_t, 32>;
-  using Done = std::function<void(std::optional<Sha256> sha256, std::string signature, std::string error)>;
+  using Sha256 = proto::digest::Sha256;
+  // error empty: signed; sha256 set only if asked for.
+  using Done = std::function<void(std::string error, std::optional<Sha256> sha256, std::string signature)>;
 
-  Upload(asio::io_context& io, std::filesystem::path path, proto::webhook::Signer signer, Done done)
+  Upload(asio::io_context& io, std::filesystem::path path, proto::webhook::Signer signer, bool hash, Done done)
       : io_(io), path_(std::move(path)), signer_(std::move(signer)), done_(std::move(done)),
-        digest_(EVP_MD_CTX_new()) {}
+        hash_(hash), digest_(hash ? EVP_MD_CTX_new() : nullptr) {}
   ~Upload() { EVP_MD_CTX_free(digest_); }
+  Upload(const Upload&) = delete;
+  Upload& operator=(const Upload&) = delete;
 
   void start() {
     file_.open(path_, std::ios::binary);
-    if (!file_ || !digest_ || EVP_DigestInit_ex(digest_, EVP_sha256(), nullptr) != 1)
-      return done_(std::nullopt, "", fmt::format("cannot read {}", path_.string()));
+    if (!file_ || (hash_ && (!digest_ || EVP_DigestInit_ex(digest_, EVP_sha256(), nullptr) != 1)))
+      return done_(fmt::format("cannot read {}", path_.string()), std::nullopt, "");
     next();
   }
 
@@ -64,14 +74,14 @@ class CrmSync::Upload : public std::enable_shared_from_this<Upload> {
     file_.read(buffer.data(), buffer.size());
     const auto count = static_cast<std::size_t>(file_.gcount());
     if (count > 0) {
-      EVP_DigestUpdate(digest_, buffer.data(), count);
+      if (digest_) EVP_DigestUpdate(digest_, buffer.data(), count);
       signer_.update(std::string_view(buffer.data(), count));
     }
-    if (file_.bad()) return done_(std::nullopt, "", fmt::format("cannot read {}", path_.string()));
+    if (file_.bad()) return done_(fmt::format("cannot read {}", path_.string()), std::nullopt, "");
     if (file_.eof()) {
-      Sha256 sha{};
-      EVP_DigestFinal_ex(digest_, sha.data(), nullptr);
-      return done_(sha, signer_.finish(), "");
+      std::optional<Sha256> sha256;
+      if (digest_) EVP_DigestFinal_ex(digest_, sha256.emplace().data(), nullptr);
+      return done_("", sha256, signer_.finish());
     }
     asio::post(io_, [self = shared_from_this()] { self->next(); });
   }
@@ -80,6 +90,7 @@ class CrmSync::Upload : public std::enable_shared_from_this<Upload> {
   std::filesystem::path path_;
   proto::webhook::Signer signer_;
   Done done_;
+  bool hash_;
   EVP_MD_CTX* digest_;
   std::ifstream file_;
 };
@@ -248,13 +259,18 @@ void CrmSync::send_recording(Slot& slot, const OutboxItem& item) {
   const auto row = **recording;
   const auto id = fmt::format("rec-{}-{}", row.call_id, row.sha256.substr(0, 16));
   const auto timestamp = now_us() / 1'000'000;
+  // The first attempt sends the row's digest without hashing the file: a file
+  // changed since is refused by the CRM (digest_mismatch), and the retry
+  // hashes it to tell bytes damaged on the way from a changed file.
+  const auto stored = stored_sha256(row.sha256);
+  const bool check = item.attempts > 0 || !stored;
   auto upload = std::make_shared<Upload>(
-      io_, row.path, proto::webhook::Signer(credentials_->key, id, timestamp),
-      [this, alive = std::weak_ptr<bool>(alive_), &slot, item, row, id, timestamp](
-          std::optional<Upload::Sha256> sha256, std::string signature, std::string error) {
+      io_, row.path, proto::webhook::Signer(credentials_->key, id, timestamp), check,
+      [this, alive = std::weak_ptr<bool>(alive_), &slot, item, row, stored, id, timestamp](
+          std::string error, std::optional<Upload::Sha256> sha256, std::string signature) {
         if (!alive.lock() || !running_) return;
-        if (!sha256) return fail(slot, item, std::nullopt, error, std::nullopt);
-        if (hex(*sha256) != row.sha256)
+        if (!error.empty()) return fail(slot, item, std::nullopt, error, std::nullopt);
+        if (sha256 && sha256 != stored)
           return fail(slot, item, std::nullopt,
                       fmt::format("{} differs from the recording's stored SHA-256 {}: not sent", row.path, row.sha256),
                       std::nullopt);
@@ -263,7 +279,7 @@ void CrmSync::send_recording(Slot& slot, const OutboxItem& item) {
         request.target = "/v1/calls/" + item.call_id + "/recording";
         request.headers = headers_with_signature(*credentials_, id, timestamp, std::move(signature));
         request.headers.emplace_back("Content-Type", "audio/ogg");
-        request.headers.emplace_back("Repr-Digest", proto::digest::format_repr_digest(*sha256));
+        request.headers.emplace_back("Repr-Digest", proto::digest::format_repr_digest(*stored));
         request.body_file = row.path;
         send_prepared(slot, item, std::move(request), row.sha256);
       });
@@ -290,7 +306,7 @@ void CrmSync::settle(Slot& slot, const OutboxItem& item, const Result<CrmAnswer>
     if (verdict == RetryVerdict::done) {
       // Synced only when the CRM says it stored these very bytes.
       const auto digest = proto::digest::parse_repr_digest(answer->repr_digest);
-      if (!digest || hex(*digest.sha256) != expected_sha256) {
+      if (!digest || to_hex(*digest.sha256) != expected_sha256) {
         verdict = RetryVerdict::retry;
         reason = fmt::format("HTTP {} but Repr-Digest '{}' is not the file's SHA-256 {}", answer->status,
                              answer->repr_digest, expected_sha256);

@@ -337,6 +337,82 @@ at 90 end
   EXPECT_EQ(call["recording"]["writes"], 1) << call.dump(2);
 }
 
+// A recording changed on disk after it was made: the first upload sends the
+// digest stored with the recording (the file is not hashed twice), the CRM
+// refuses the other bytes, and the retry hashes the file and parks the item
+// with the reason; the CRM never stores the changed bytes.
+TEST(CrmSync, ARecordingChangedOnDiskIsRefusedAndParkedNeverStored) {
+  const int port = unused_port();
+  Workspace workspace("crm-changed", crm_config(port));
+  write_credentials(workspace);
+  ReferenceCrm crm(workspace, port);
+  // The entry (and so its recording) waits until the file has been changed.
+  crm.inject(nlohmann::json{{"path_prefix", "/v1/calls"}, {"method", "PUT"}, {"fault", "status"}, {"status", 503},
+                            {"times", 100000}});
+  const pid_t simulator = workspace.start_daemon_under_sim(workspace.write_scenario(R"(box A serial=X800-EDIT lines=1
+at 0.5 A:1 callerid number=13812345678
+at 1.0 A:1 ring cadence=1.0/2.0 count=1
+at 2.0 A:1 offhook
+at 2.2 A:1 play tone=440 level=-15 duration=2
+at 4.5 A:1 onhook
+at 120 end
+)"));
+  ASSERT_GT(simulator, 0);
+  std::string call_id;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const auto recordings = workspace.cli_json({"recordings", "--json"});
+        if (!recordings.is_array() || recordings.size() != 1 || recordings[0].value("state", "") != "complete")
+          return false;
+        call_id = recordings[0].value("call_id", "");
+        const auto status = workspace.cli_json({"sync", "status", "--json"});
+        return status.is_object() && status["last_failure"].is_string() &&
+               status["last_failure"].get<std::string>().find("HTTP 503") != std::string::npos;
+      },
+      std::chrono::seconds(40), "the recording complete and its call's entry refused by the CRM"))
+      << workspace.log();
+  const auto file = workspace.recording_of(call_id);
+  ASSERT_FALSE(file.empty());
+  const auto size = fs::file_size(file);
+  {
+    std::fstream edit(file, std::ios::in | std::ios::out | std::ios::binary);
+    edit.seekp(static_cast<std::streamoff>(size / 2));
+    edit.write("edited", 6);
+  }
+  ASSERT_EQ(fs::file_size(file), size);
+  ASSERT_EQ(crm.send("DELETE", "/_ref/faults"), 0);
+  std::string output;
+  EXPECT_EQ(tools::run_capture(
+                {bin("deskline").string(), "--config", workspace.config_path().string(), "sync", "retry", call_id}, output),
+            0)
+      << output;
+  nlohmann::json status;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        status = workspace.cli_json({"sync", "status", "--json"});
+        return status.is_object() && status.value("parked", 0) == 1;
+      },
+      std::chrono::seconds(40), "the changed recording parked"))
+      << status.dump(2) << workspace.log();
+  ::kill(simulator, SIGTERM);
+  EXPECT_EQ(workspace.wait_for_simulator(simulator), 0) << workspace.log();
+  ASSERT_EQ(status["parked_items"].size(), 1u) << status.dump(2);
+  EXPECT_EQ(status["parked_items"][0].value("kind", ""), "recording") << status.dump(2);
+  EXPECT_NE(status["parked_items"][0].value("reason", "").find("differs from the recording's stored SHA-256"),
+            std::string::npos)
+      << status.dump(2);
+  const auto stored = crm.calls();
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_TRUE(stored.begin()->second["recording"].is_null()) << stored.begin()->second.dump(2);
+  // The one upload that reached the CRM carried the stored digest: refused.
+  std::vector<nlohmann::json> uploads;
+  for (const auto& request : crm.get("/_ref/requests"))
+    if (request.value("path", "").ends_with("/recording")) uploads.push_back(request);
+  ASSERT_EQ(uploads.size(), 1u) << nlohmann::json(uploads).dump(2);
+  EXPECT_EQ(uploads[0].value("status", 0), 400);
+  EXPECT_EQ(uploads[0].value("error", ""), "digest_mismatch");
+}
+
 // TLS: the sync refuses a certificate it cannot trust and one for another
 // host name, and delivers once the test CA is its ca_file.
 TEST(CrmSync, TlsTrustsTheGivenCaAndChecksTheHostName) {
