@@ -1,5 +1,8 @@
 #include "config/config.hpp"
 
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -8,17 +11,16 @@
 #include <fstream>
 #include <map>
 #include <utility>
-
-#include <fmt/format.h>
-#include <toml++/toml.h>
+#include <variant>
+#include <vector>
 
 namespace deskline::config {
 namespace {
 
 namespace fs = std::filesystem;
 
-// The loader stops at the first error; it travels as an exception inside this
-// file only, and parse() turns it into a LoadResult.
+// An error in one key: it travels as an exception inside this file only, up
+// to the read of that key (Loader::check), which records it and goes on.
 struct Failure {
   ConfigError error;
 };
@@ -62,54 +64,94 @@ class Loader {
  public:
   Loader(std::string file, fs::path base_dir) : file_(std::move(file)), base_dir_(std::move(base_dir)) {}
 
-  Config load(const toml::table& root) {
+  // Every key is read, whatever failed before it: the errors come back
+  // together, in the file's order (none: the config).
+  std::variant<Config, std::vector<ConfigError>> load(const toml::table& root) {
     Config config;
     config.source = file_;
     require_known_keys(root, "", {"daemon", "usb", "calls", "recording", "callerid", "directory", "http", "crm", "line"});
-    if (const auto* daemon = root.get("daemon")) load_daemon(table_of(*daemon, "daemon"), config);
-    if (const auto* usb = root.get("usb")) load_usb(table_of(*usb, "usb"), config);
-    if (const auto* calls = root.get("calls")) load_calls(table_of(*calls, "calls"), config);
-    if (const auto* recording = root.get("recording")) load_recording(table_of(*recording, "recording"), config);
-    if (const auto* caller_id = root.get("callerid")) load_caller_id(table_of(*caller_id, "callerid"), config);
-    if (const auto* directory = root.get("directory")) load_directory(table_of(*directory, "directory"), config);
-    if (const auto* http = root.get("http")) load_http(table_of(*http, "http"), config);
-    if (const auto* crm = root.get("crm")) load_crm(table_of(*crm, "crm"), config);
-    if (const auto* lines = root.get("line")) load_lines(*lines, config);
-    return config;
+    const auto section = [&](std::string_view name, void (Loader::*load_section)(const toml::table&, Config&)) {
+      read(root, name,
+           [&](const toml::node& node) { (this->*load_section)(table_of(node, std::string(name)), config); });
+    };
+    section("daemon", &Loader::load_daemon);
+    section("usb", &Loader::load_usb);
+    section("calls", &Loader::load_calls);
+    section("recording", &Loader::load_recording);
+    section("callerid", &Loader::load_caller_id);
+    section("directory", &Loader::load_directory);
+    section("http", &Loader::load_http);
+    section("crm", &Loader::load_crm);
+    read(root, "line", [&](const toml::node& node) { load_lines(node, config); });
+    if (errors_.empty()) return config;
+    std::stable_sort(errors_.begin(), errors_.end(), [](const ConfigError& a, const ConfigError& b) {
+      return std::pair(a.line, a.column) < std::pair(b.line, b.column);
+    });
+    return std::move(errors_);
   }
 
   [[noreturn]] void fail(const toml::source_region& where, std::string key, std::string message) const {
-    throw Failure{ConfigError{file_, static_cast<int>(where.begin.line), static_cast<int>(where.begin.column),
-                              std::move(key), std::move(message)}};
+    throw Failure{error_at(where, std::move(key), std::move(message))};
   }
 
  private:
+  ConfigError error_at(const toml::source_region& where, std::string key, std::string message) const {
+    return ConfigError{file_, static_cast<int>(where.begin.line), static_cast<int>(where.begin.column), std::move(key),
+                       std::move(message)};
+  }
+
+  // Records an error and goes on (fail() stops the read it is in).
+  void report(const toml::source_region& where, std::string key, std::string message) {
+    errors_.push_back(error_at(where, std::move(key), std::move(message)));
+  }
+
+  // Runs one read; its error is recorded, and the loader goes on.
+  template <typename Read>
+  void check(Read&& read_something) {
+    try {
+      read_something();
+    } catch (const Failure& failure) {
+      errors_.push_back(failure.error);
+    }
+  }
+
+  // Reads table's key name, if there, with read_node(node) under check.
+  template <typename Read>
+  void read(const toml::table& table, std::string_view name, Read&& read_node) {
+    if (const auto* node = table.get(name)) check([&] { read_node(*node); });
+  }
+
+  // A check across keys is only worth making when each of them was read.
+  bool failed(std::string_view key) const {
+    return std::any_of(errors_.begin(), errors_.end(), [&](const ConfigError& error) { return error.key == key; });
+  }
+
   void load_daemon(const toml::table& table, Config& config) {
     require_known_keys(table, "daemon", {"data_dir", "run_dir", "log_level", "desk_group", "socket_group"});
-    if (const auto* node = table.get("data_dir")) config.data_dir = directory_of(*node, "daemon.data_dir");
-    if (const auto* node = table.get("run_dir")) config.run_dir = directory_of(*node, "daemon.run_dir");
-    if (const auto* node = table.get("log_level")) {
-      config.log_level = string_of(*node, "daemon.log_level");
+    read(table, "data_dir", [&](const toml::node& node) { config.data_dir = directory_of(node, "daemon.data_dir"); });
+    read(table, "run_dir", [&](const toml::node& node) { config.run_dir = directory_of(node, "daemon.run_dir"); });
+    read(table, "log_level", [&](const toml::node& node) {
+      config.log_level = string_of(node, "daemon.log_level");
       if (config.log_level != "debug" && config.log_level != "info" && config.log_level != "warning" &&
           config.log_level != "error")
-        fail(node->source(), "daemon.log_level",
+        fail(node.source(), "daemon.log_level",
              fmt::format("\"{}\" is not a log level; use debug, info, warning or error", config.log_level));
-    }
-    if (const auto* node = table.get("socket_group"))
-      fail(node->source(), "daemon.socket_group",
+    });
+    read(table, "socket_group", [&](const toml::node& node) {
+      fail(node.source(), "daemon.socket_group",
            "renamed: desk_group names the group of events.sock (pops only); control.sock is for the daemon's "
            "own group");
-    if (const auto* node = table.get("desk_group")) {
-      config.desk_group = string_of(*node, "daemon.desk_group");
+    });
+    read(table, "desk_group", [&](const toml::node& node) {
+      config.desk_group = string_of(node, "daemon.desk_group");
       // POSIX portable user/group names: what useradd/groupadd accept.
       const bool portable = std::all_of(config.desk_group.begin(), config.desk_group.end(), [](char c) {
         return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
       });
       if (!portable || config.desk_group.size() > 32 || config.desk_group.starts_with('-'))
-        fail(node->source(), "daemon.desk_group",
-             fmt::format("\"{}\" is not a group name (letters, digits, '_', '-', '.'; at most 32)",
-                         config.desk_group));
-    }
+        fail(node.source(), "daemon.desk_group",
+             fmt::format("\"{}\" is not a group name (letters, digits, '_', '-', '.'; at most 32)", config.desk_group));
+    });
   }
 
   void load_usb(const toml::table& table, Config& config) {
@@ -121,61 +163,68 @@ class Loader {
       fail(node->source(), "usb.match", "needs at least one { vendor_id, product_id } entry, or leave it out");
     config.usb_match.clear();
     std::map<std::pair<std::uint16_t, std::uint16_t>, std::size_t> seen;
-    for (std::size_t index = 0; index < entries.size(); ++index) {
-      const std::string key = fmt::format("usb.match[{}]", index);
-      const auto& entry = table_of(*entries.get(index), key);
-      require_known_keys(entry, key, {"vendor_id", "product_id", "name"});
-      UsbMatch match;
-      match.vendor_id = usb_id_of(entry, key, "vendor_id");
-      match.product_id = usb_id_of(entry, key, "product_id");
-      match.name = fmt::format("{:04x}:{:04x}", match.vendor_id, match.product_id);
-      if (const auto* name = entry.get("name")) {
-        match.name = string_of(*name, key + ".name");
-        if (match.name.empty() || !printable(match.name))
-          fail(name->source(), key + ".name", "must be a non-empty name without control characters");
-      }
-      const auto [previous, inserted] = seen.emplace(std::pair{match.vendor_id, match.product_id}, index);
-      if (!inserted)
-        fail(entry.source(), key,
-             fmt::format("{:04x}:{:04x} is already listed as usb.match[{}]", match.vendor_id,
-                         match.product_id, previous->second));
-      config.usb_match.push_back(std::move(match));
-    }
+    for (std::size_t index = 0; index < entries.size(); ++index)
+      check([&] {
+        const std::string key = fmt::format("usb.match[{}]", index);
+        const auto& entry = table_of(*entries.get(index), key);
+        require_known_keys(entry, key, {"vendor_id", "product_id", "name"});
+        UsbMatch match;
+        match.vendor_id = usb_id_of(entry, key, "vendor_id");
+        match.product_id = usb_id_of(entry, key, "product_id");
+        match.name = fmt::format("{:04x}:{:04x}", match.vendor_id, match.product_id);
+        if (const auto* name = entry.get("name")) {
+          match.name = string_of(*name, key + ".name");
+          if (match.name.empty() || !printable(match.name))
+            fail(name->source(), key + ".name", "must be a non-empty name without control characters");
+        }
+        const auto [previous, inserted] = seen.emplace(std::pair{match.vendor_id, match.product_id}, index);
+        if (!inserted)
+          fail(entry.source(), key,
+               fmt::format("{:04x}:{:04x} is already listed as usb.match[{}]", match.vendor_id, match.product_id,
+                           previous->second));
+        config.usb_match.push_back(std::move(match));
+      });
   }
 
   void load_calls(const toml::table& table, Config& config) {
     require_known_keys(table, "calls", {"ring_timeout_s", "inter_digit_timeout_s", "remote_hangup_after_s", "flash_max_ms"});
-    if (const auto* node = table.get("ring_timeout_s"))
-      config.ring_timeout_s = seconds_of(*node, "calls.ring_timeout_s");
-    if (const auto* node = table.get("inter_digit_timeout_s"))
-      config.inter_digit_timeout_s = seconds_of(*node, "calls.inter_digit_timeout_s");
-    if (const auto* node = table.get("remote_hangup_after_s"))
-      config.remote_hangup_after_s = seconds_of(*node, "calls.remote_hangup_after_s");
-    if (const auto* node = table.get("flash_max_ms")) {
-      const auto value = integer_of(*node, "calls.flash_max_ms");
+    read(table, "ring_timeout_s",
+         [&](const toml::node& node) { config.ring_timeout_s = seconds_of(node, "calls.ring_timeout_s"); });
+    read(table, "inter_digit_timeout_s", [&](const toml::node& node) {
+      config.inter_digit_timeout_s = seconds_of(node, "calls.inter_digit_timeout_s");
+    });
+    read(table, "remote_hangup_after_s", [&](const toml::node& node) {
+      config.remote_hangup_after_s = seconds_of(node, "calls.remote_hangup_after_s");
+    });
+    read(table, "flash_max_ms", [&](const toml::node& node) {
+      const auto value = integer_of(node, "calls.flash_max_ms");
       if (value < 0 || value > max_flash_ms)
-        fail(node->source(), "calls.flash_max_ms",
-             fmt::format("{} is out of range: must be 0 (no flash detection) to {} milliseconds", value,
-                         max_flash_ms));
+        fail(node.source(), "calls.flash_max_ms",
+             fmt::format("{} is out of range: must be 0 (no flash detection) to {} milliseconds", value, max_flash_ms));
       config.flash_max_ms = static_cast<int>(value);
-    }
+    });
   }
 
   void load_recording(const toml::table& table, Config& config) {
     require_known_keys(table, "recording",
                        {"policy", "bitrate_bps", "complexity", "retention_days", "min_free_mb", "audio_device"});
     auto& recording = config.recording;
-    if (const auto* node = table.get("policy")) recording.policy = record_policy_of(*node, "recording.policy");
-    if (const auto* node = table.get("bitrate_bps"))
-      recording.bitrate_bps = static_cast<int>(integer_in(*node, "recording.bitrate_bps", 6000, 64000));
-    if (const auto* node = table.get("complexity"))
-      recording.complexity = static_cast<int>(integer_in(*node, "recording.complexity", 0, 10));
-    if (const auto* node = table.get("retention_days"))
-      recording.retention_days = static_cast<int>(integer_in(*node, "recording.retention_days", 0, 36500));
-    if (const auto* node = table.get("min_free_mb"))
-      recording.min_free_mb = static_cast<std::uint64_t>(integer_in(*node, "recording.min_free_mb", 0, 1 << 30));
-    if (const auto* node = table.get("audio_device")) {
-      const auto& patterns = array_of(*node, "recording.audio_device");
+    read(table, "policy",
+         [&](const toml::node& node) { recording.policy = record_policy_of(node, "recording.policy"); });
+    read(table, "bitrate_bps", [&](const toml::node& node) {
+      recording.bitrate_bps = static_cast<int>(integer_in(node, "recording.bitrate_bps", 6000, 64000));
+    });
+    read(table, "complexity", [&](const toml::node& node) {
+      recording.complexity = static_cast<int>(integer_in(node, "recording.complexity", 0, 10));
+    });
+    read(table, "retention_days", [&](const toml::node& node) {
+      recording.retention_days = static_cast<int>(integer_in(node, "recording.retention_days", 0, 36500));
+    });
+    read(table, "min_free_mb", [&](const toml::node& node) {
+      recording.min_free_mb = static_cast<std::uint64_t>(integer_in(node, "recording.min_free_mb", 0, 1 << 30));
+    });
+    read(table, "audio_device", [&](const toml::node& node) {
+      const auto& patterns = array_of(node, "recording.audio_device");
       recording.audio_device.clear();
       for (std::size_t index = 0; index < patterns.size(); ++index) {
         const std::string key = fmt::format("recording.audio_device[{}]", index);
@@ -183,33 +232,34 @@ class Loader {
         if (pattern.empty()) fail(patterns.get(index)->source(), key, "must not be empty");
         recording.audio_device.push_back(std::move(pattern));
       }
-    }
+    });
   }
 
   void load_caller_id(const toml::table& table, Config& config) {
     require_known_keys(table, "callerid", {"mode"});
-    if (const auto* node = table.get("mode")) config.caller_id_mode = caller_id_mode_of(*node, "callerid.mode");
+    read(table, "mode",
+         [&](const toml::node& node) { config.caller_id_mode = caller_id_mode_of(node, "callerid.mode"); });
   }
 
   void load_directory(const toml::table& table, Config& config) {
     require_known_keys(table, "directory", {"region", "area_code"});
-    if (const auto* node = table.get("region")) {
-      auto region = string_of(*node, "directory.region");
+    read(table, "region", [&](const toml::node& node) {
+      auto region = string_of(node, "directory.region");
       if (region.size() != 2 || !std::isupper(static_cast<unsigned char>(region[0])) ||
           !std::isupper(static_cast<unsigned char>(region[1])))
-        fail(node->source(), "directory.region",
+        fail(node.source(), "directory.region",
              fmt::format("\"{}\" is not a two-letter ISO 3166 region code such as \"CN\"", region));
       config.directory.region = std::move(region);
-    }
-    if (const auto* node = table.get("area_code")) {
-      auto area_code = string_of(*node, "directory.area_code");
+    });
+    read(table, "area_code", [&](const toml::node& node) {
+      auto area_code = string_of(node, "directory.area_code");
       if (!area_code.empty() && area_code.front() == '0') area_code.erase(0, 1);  // trunk prefix
       if (area_code.size() > 5 || !std::all_of(area_code.begin(), area_code.end(), [](char c) {
             return c >= '0' && c <= '9';
           }))
-        fail(node->source(), "directory.area_code", "must be up to 5 digits, e.g. \"10\" or \"010\" for Beijing");
+        fail(node.source(), "directory.area_code", "must be up to 5 digits, e.g. \"10\" or \"010\" for Beijing");
       config.directory.area_code = std::move(area_code);
-    }
+    });
   }
 
   void load_http(const toml::table& table, Config& config) {
@@ -218,26 +268,29 @@ class Loader {
                         "max_connections_per_address", "tls_certificate", "tls_key", "allow_plain_http_on_network",
                         "requests_per_s", "request_burst", "downloads_per_token"});
     auto& http = config.http;
-    if (const auto* node = table.get("address")) {
-      http.address = string_of(*node, "http.address");
-      check_ip_literal(*node, http.address);
-    }
-    if (const auto* node = table.get("port")) http.port = static_cast<int>(integer_in(*node, "http.port", 0, 65535));
-    if (const auto* node = table.get("max_connections"))
-      http.max_connections = static_cast<int>(integer_in(*node, "http.max_connections", 1, max_http_connections));
-    if (const auto* node = table.get("max_connections_per_address"))
+    read(table, "address", [&](const toml::node& node) {
+      http.address = string_of(node, "http.address");
+      check_ip_literal(node, http.address);
+    });
+    read(table, "port",
+         [&](const toml::node& node) { http.port = static_cast<int>(integer_in(node, "http.port", 0, 65535)); });
+    read(table, "max_connections", [&](const toml::node& node) {
+      http.max_connections = static_cast<int>(integer_in(node, "http.max_connections", 1, max_http_connections));
+    });
+    read(table, "max_connections_per_address", [&](const toml::node& node) {
       http.max_connections_per_address =
-          static_cast<int>(integer_in(*node, "http.max_connections_per_address", 1, max_http_connections));
-    if (const auto* node = table.get("token")) {
-      http.token = string_of(*node, "http.token");
+          static_cast<int>(integer_in(node, "http.max_connections_per_address", 1, max_http_connections));
+    });
+    read(table, "token", [&](const toml::node& node) {
+      http.token = string_of(node, "http.token");
       if (!http.token.empty() && (http.token.size() < 16 || !printable(http.token) ||
                                   http.token.find(' ') != std::string::npos))
-        fail(node->source(), "http.token", "must be at least 16 printable characters without spaces, or empty");
-    }
-    if (const auto* node = table.get("api_tokens_file"))
-      http.api_tokens_file = optional_file_of(*node, "http.api_tokens_file");
-    if (const auto* node = table.get("allowed_origins")) {
-      const auto& origins = array_of(*node, "http.allowed_origins");
+        fail(node.source(), "http.token", "must be at least 16 printable characters without spaces, or empty");
+    });
+    read(table, "api_tokens_file",
+         [&](const toml::node& node) { http.api_tokens_file = optional_file_of(node, "http.api_tokens_file"); });
+    read(table, "allowed_origins", [&](const toml::node& node) {
+      const auto& origins = array_of(node, "http.allowed_origins");
       for (std::size_t index = 0; index < origins.size(); ++index) {
         const std::string key = fmt::format("http.allowed_origins[{}]", index);
         auto origin = string_of(*origins.get(index), key);
@@ -246,28 +299,34 @@ class Loader {
                fmt::format("\"{}\" is not an origin such as \"https://crm.example.com\"", origin));
         http.allowed_origins.push_back(std::move(origin));
       }
-    }
-    if (const auto* node = table.get("tls_certificate"))
-      http.tls_certificate = optional_file_of(*node, "http.tls_certificate");
-    if (const auto* node = table.get("tls_key")) http.tls_key = optional_file_of(*node, "http.tls_key");
-    if (http.tls_certificate.empty() != http.tls_key.empty())
-      fail(table.source(), http.tls_key.empty() ? "http.tls_key" : "http.tls_certificate",
-           "http.tls_certificate and http.tls_key go together: set both or neither");
-    if (const auto* node = table.get("allow_plain_http_on_network"))
-      http.allow_plain_http_on_network = boolean_of(*node, "http.allow_plain_http_on_network");
-    if (!http.tls() && !http.allow_plain_http_on_network && !is_loopback(http.address))
-      fail(table.get("address") ? table.get("address")->source() : table.source(), "http.address",
-           fmt::format("\"{}\" is not a loopback address, and plain HTTP would carry the tokens and recordings "
-                       "across the network: set http.tls_certificate and http.tls_key, or "
-                       "http.allow_plain_http_on_network = true (a TLS proxy in front)",
-                       http.address));
-    if (const auto* node = table.get("requests_per_s"))
-      http.requests_per_s = static_cast<int>(integer_in(*node, "http.requests_per_s", 1, 10000));
-    if (const auto* node = table.get("request_burst"))
-      http.request_burst = static_cast<int>(integer_in(*node, "http.request_burst", 1, 100000));
-    if (const auto* node = table.get("downloads_per_token"))
+    });
+    read(table, "tls_certificate",
+         [&](const toml::node& node) { http.tls_certificate = optional_file_of(node, "http.tls_certificate"); });
+    read(table, "tls_key", [&](const toml::node& node) { http.tls_key = optional_file_of(node, "http.tls_key"); });
+    const bool tls_read = !failed("http.tls_certificate") && !failed("http.tls_key");
+    if (tls_read && http.tls_certificate.empty() != http.tls_key.empty())
+      report(table.source(), http.tls_key.empty() ? "http.tls_key" : "http.tls_certificate",
+             "http.tls_certificate and http.tls_key go together: set both or neither");
+    read(table, "allow_plain_http_on_network", [&](const toml::node& node) {
+      http.allow_plain_http_on_network = boolean_of(node, "http.allow_plain_http_on_network");
+    });
+    if (tls_read && !failed("http.address") && !failed("http.allow_plain_http_on_network") && !http.tls() &&
+        !http.allow_plain_http_on_network && !is_loopback(http.address))
+      report(table.get("address") ? table.get("address")->source() : table.source(), "http.address",
+             fmt::format("\"{}\" is not a loopback address, and plain HTTP would carry the tokens and recordings "
+                         "across the network: set http.tls_certificate and http.tls_key, or "
+                         "http.allow_plain_http_on_network = true (a TLS proxy in front)",
+                         http.address));
+    read(table, "requests_per_s", [&](const toml::node& node) {
+      http.requests_per_s = static_cast<int>(integer_in(node, "http.requests_per_s", 1, 10000));
+    });
+    read(table, "request_burst", [&](const toml::node& node) {
+      http.request_burst = static_cast<int>(integer_in(node, "http.request_burst", 1, 100000));
+    });
+    read(table, "downloads_per_token", [&](const toml::node& node) {
       http.downloads_per_token =
-          static_cast<int>(integer_in(*node, "http.downloads_per_token", 1, max_http_connections));
+          static_cast<int>(integer_in(node, "http.downloads_per_token", 1, max_http_connections));
+    });
   }
 
   // 127.0.0.0/8 and ::1; any other address reaches the network.
@@ -277,37 +336,38 @@ class Loader {
     require_known_keys(table, "crm", {"url", "token_file", "signing_secret_file", "ca_file", "max_in_flight",
                                       "timeout_s", "customers_poll_s"});
     auto& crm = config.crm;
-    if (const auto* node = table.get("url")) {
-      crm.url = string_of(*node, "crm.url");
+    read(table, "url", [&](const toml::node& node) {
+      crm.url = string_of(node, "crm.url");
       // The full parse (host, port) is the sync's, at start; here the shape.
       const auto scheme_end = crm.url.find("://");
       const bool scheme = crm.url.starts_with("http://") || crm.url.starts_with("https://");
       const bool host = scheme_end != std::string::npos && crm.url.size() > scheme_end + 3 &&
                         crm.url[scheme_end + 3] != '/' && crm.url[scheme_end + 3] != ':';
       if (!crm.url.empty() && (!scheme || !host || crm.url.find_first_of(" \t?#@") != std::string::npos))
-        fail(node->source(), "crm.url",
+        fail(node.source(), "crm.url",
              fmt::format("\"{}\" is not a CRM base URL such as \"https://crm.example.com/deskline\" (http or https, "
                          "no query, fragment or user)",
                          crm.url));
-    }
-    if (const auto* node = table.get("token_file")) crm.token_file = optional_file_of(*node, "crm.token_file");
-    if (const auto* node = table.get("signing_secret_file"))
-      crm.signing_secret_file = optional_file_of(*node, "crm.signing_secret_file");
-    if (const auto* node = table.get("ca_file")) crm.ca_file = optional_file_of(*node, "crm.ca_file");
-    if (const auto* node = table.get("max_in_flight"))
-      crm.max_in_flight = static_cast<int>(integer_in(*node, "crm.max_in_flight", 1, 32));
-    if (const auto* node = table.get("timeout_s"))
-      crm.timeout_s = static_cast<int>(integer_in(*node, "crm.timeout_s", 1, 600));
-    if (const auto* node = table.get("customers_poll_s")) {
-      crm.customers_poll_s = static_cast<int>(integer_in(*node, "crm.customers_poll_s", 0, 86400));
+    });
+    read(table, "token_file",
+         [&](const toml::node& node) { crm.token_file = optional_file_of(node, "crm.token_file"); });
+    read(table, "signing_secret_file",
+         [&](const toml::node& node) { crm.signing_secret_file = optional_file_of(node, "crm.signing_secret_file"); });
+    read(table, "ca_file", [&](const toml::node& node) { crm.ca_file = optional_file_of(node, "crm.ca_file"); });
+    read(table, "max_in_flight", [&](const toml::node& node) {
+      crm.max_in_flight = static_cast<int>(integer_in(node, "crm.max_in_flight", 1, 32));
+    });
+    read(table, "timeout_s",
+         [&](const toml::node& node) { crm.timeout_s = static_cast<int>(integer_in(node, "crm.timeout_s", 1, 600)); });
+    read(table, "customers_poll_s", [&](const toml::node& node) {
+      crm.customers_poll_s = static_cast<int>(integer_in(node, "crm.customers_poll_s", 0, 86400));
       if (crm.customers_poll_s > 0 && crm.customers_poll_s < 10)
-        fail(node->source(), "crm.customers_poll_s", "must be 0 (no automatic pull) or at least 10 seconds");
-    }
-    if (!crm.url.empty())
-      for (const auto& [key, path] : {std::pair{"token_file", crm.token_file},
-                                      std::pair{"signing_secret_file", crm.signing_secret_file}})
-        if (path.empty())
-          fail(table.source(), std::string("crm.") + key, "is required when crm.url is set");
+        fail(node.source(), "crm.customers_poll_s", "must be 0 (no automatic pull) or at least 10 seconds");
+    });
+    if (!crm.url.empty() && !failed("crm.url"))
+      for (const auto& [key, path] :
+           {std::pair{"crm.token_file", crm.token_file}, std::pair{"crm.signing_secret_file", crm.signing_secret_file}})
+        if (path.empty() && !failed(key)) report(table.source(), key, "is required when crm.url is set");
   }
 
   // An IPv4 or IPv6 literal; host names are not resolved at start-up.
@@ -354,28 +414,33 @@ class Loader {
       const auto& table = *lines->get(index)->as_table();
       require_known_keys(table, key, {"box", "port", "name", "user", "record", "callerid"});
       LineConfig line;
-      line.box = required_text(table, key, "box");
-      const auto& port_node = required(table, key, "port");
-      const auto port = integer_of(port_node, key + ".port");
-      if (port < 1 || port > 16)
-        fail(port_node.source(), key + ".port",
-             fmt::format("{} is out of range: ports are numbered 1 to 16 as printed on the box", port));
-      line.port = static_cast<int>(port);
-      line.name = required_text(table, key, "name");
-      if (const auto* user = table.get("user")) {
-        line.user = string_of(*user, key + ".user");
-        if (!printable(line.user)) fail(user->source(), key + ".user", "must not contain control characters");
-      }
-      if (const auto* record = table.get("record")) line.record = record_policy_of(*record, key + ".record");
-      if (const auto* mode = table.get("callerid")) line.caller_id = caller_id_mode_of(*mode, key + ".callerid");
+      const auto errors_before = errors_.size();
+      check([&] { line.box = required_text(table, key, "box"); });
+      check([&] {
+        const auto& port_node = required(table, key, "port");
+        const auto port = integer_of(port_node, key + ".port");
+        if (port < 1 || port > 16)
+          fail(port_node.source(), key + ".port",
+               fmt::format("{} is out of range: ports are numbered 1 to 16 as printed on the box", port));
+        line.port = static_cast<int>(port);
+      });
+      check([&] { line.name = required_text(table, key, "name"); });
+      read(table, "user", [&](const toml::node& user) {
+        line.user = string_of(user, key + ".user");
+        if (!printable(line.user)) fail(user.source(), key + ".user", "must not contain control characters");
+      });
+      read(table, "record", [&](const toml::node& record) { line.record = record_policy_of(record, key + ".record"); });
+      read(table, "callerid",
+           [&](const toml::node& mode) { line.caller_id = caller_id_mode_of(mode, key + ".callerid"); });
+      if (errors_.size() > errors_before) continue;  // not comparable with the others
       if (const auto [previous, inserted] = names.emplace(line.name, index); !inserted)
-        fail(table.get("name")->source(), key + ".name",
-             fmt::format("line name \"{}\" is already used by line[{}] (line {})", line.name, previous->second,
-                         lines->get(previous->second)->source().begin.line));
+        report(table.get("name")->source(), key + ".name",
+               fmt::format("line name \"{}\" is already used by line[{}] (line {})", line.name, previous->second,
+                           lines->get(previous->second)->source().begin.line));
       if (const auto [previous, inserted] = ports.emplace(std::pair{line.box, line.port}, index); !inserted)
-        fail(port_node.source(), key + ".port",
-             fmt::format("box \"{}\" port {} is already configured as line[{}] (line {})", line.box, line.port,
-                         previous->second, lines->get(previous->second)->source().begin.line));
+        report(table.get("port")->source(), key + ".port",
+               fmt::format("box \"{}\" port {} is already configured as line[{}] (line {})", line.box, line.port,
+                           previous->second, lines->get(previous->second)->source().begin.line));
       config.lines.push_back(std::move(line));
     }
   }
@@ -383,14 +448,14 @@ class Loader {
   // ---- typed access ----------------------------------------------------------
 
   void require_known_keys(const toml::table& table, std::string_view prefix,
-                          std::initializer_list<std::string_view> known) const {
+                          std::initializer_list<std::string_view> known) {
     for (auto&& [key, value] : table) {
       bool found = false;
       for (auto name : known) found = found || key.str() == name;
       if (!found)
-        fail(key.source(), join_key(prefix, key.str()),
-             fmt::format("unknown key; {} accepts: {}", prefix.empty() ? "the top level" : prefix,
-                         quoted_list(known)));
+        report(
+            key.source(), join_key(prefix, key.str()),
+            fmt::format("unknown key; {} accepts: {}", prefix.empty() ? "the top level" : prefix, quoted_list(known)));
     }
   }
 
@@ -479,6 +544,7 @@ class Loader {
 
   std::string file_;
   fs::path base_dir_;
+  std::vector<ConfigError> errors_;
 };
 
 fs::path folder_of(std::string_view source_name) {
@@ -495,14 +561,13 @@ LoadResult parse_in(std::string_view text, std::string_view source_name, const f
     root = toml::parse(text, source_name);
   } catch (const toml::parse_error& error) {
     const auto& where = error.source().begin;
-    return {std::nullopt, ConfigError{file, static_cast<int>(where.line), static_cast<int>(where.column), "",
-                                      std::string(error.description())}};
+    const ConfigError syntax{file, static_cast<int>(where.line), static_cast<int>(where.column), "",
+                             std::string(error.description())};
+    return {std::nullopt, syntax, {syntax}};
   }
-  try {
-    return {Loader(file, base_dir).load(root), {}};
-  } catch (const Failure& failure) {
-    return {std::nullopt, failure.error};
-  }
+  auto loaded = Loader(file, base_dir).load(root);
+  if (auto* errors = std::get_if<std::vector<ConfigError>>(&loaded)) return {std::nullopt, errors->front(), *errors};
+  return {std::move(std::get<Config>(loaded)), {}, {}};
 }
 
 }  // namespace
@@ -564,7 +629,8 @@ LoadResult parse(std::string_view text, std::string_view source_name) {
 
 LoadResult load_file(const std::filesystem::path& path) {
   const auto refuse = [&](std::string message) {
-    return LoadResult{std::nullopt, ConfigError{path.string(), 0, 0, "", std::move(message)}};
+    ConfigError error{path.string(), 0, 0, "", std::move(message)};
+    return LoadResult{std::nullopt, error, {error}};
   };
   // Checked before reading: a directory reads as an empty file (all
   // defaults), and a device like /dev/zero never ends.

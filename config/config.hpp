@@ -166,7 +166,8 @@ struct ConfigError {
 
 struct LoadResult {
   std::optional<Config> config;
-  ConfigError error;
+  ConfigError error;                // the first of errors
+  std::vector<ConfigError> errors;  // every error, in the file's order (a TOML syntax error: that one)
   explicit operator bool() const { return config.has_value(); }
 };
 

@@ -3,6 +3,8 @@
 // to read, a config that is not one. The real binaries, as subprocesses.
 #include <sys/resource.h>
 
+#include <sstream>
+
 #include <gtest/gtest.h>
 
 #include "tests/integration/harness.hpp"
@@ -122,6 +124,36 @@ TEST(InputLimits, AnalyzeRefusesMoreThanTwelveHoursOfAudio) {
   const auto analyzed = run(workspace, {bin("deskline").string(), "analyze", file.string()});
   EXPECT_EQ(analyzed.status, 2);
   EXPECT_EQ(analyzed.err, "deskline analyze: " + file.string() + ": 46800 s of audio, more than the 12 h analyze reads\n");
+}
+
+// `desklined --check-config` reads the file only: every mistake on stderr
+// as FILE:LINE:COLUMN: KEY: MESSAGE, exit 1; a valid file: exit 0.
+TEST(InputLimits, CheckConfigListsEveryMistakeAndStartsNothing) {
+  Workspace workspace("check-config");
+  const auto broken = workspace.dir() / "broken.toml";
+  std::ofstream(broken) << "[daemon]\nlog_level = \"loud\"\ncolour = \"blue\"\n\n[recording]\nbitrate_bps = 100\n"
+                           "complexity = \"high\"\n\n[[line]]\nbox = \"B1\"\nport = 17\nname = \"Sales\"\n";
+  const auto checked = run(workspace, {bin("desklined").string(), "--check-config", broken.string()});
+  EXPECT_EQ(checked.status, 1);
+  EXPECT_EQ(checked.out, "");
+  std::vector<std::string> lines;
+  std::istringstream err(checked.err);
+  for (std::string line; std::getline(err, line);) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 6u) << checked.err;
+  const std::vector<std::string> starts{broken.string() + ":2:13: daemon.log_level: ",
+                                        broken.string() + ":3:1: daemon.colour: unknown key",
+                                        broken.string() + ":6:15: recording.bitrate_bps: 100 is out of range",
+                                        broken.string() + ":7:14: recording.complexity: must be an integer",
+                                        broken.string() + ":11:8: line[0].port: 17 is out of range"};
+  for (std::size_t i = 0; i < starts.size(); ++i) EXPECT_TRUE(lines[i].starts_with(starts[i])) << lines[i];
+  EXPECT_EQ(lines[5], "desklined: " + broken.string() + ": 5 error(s)");
+  EXPECT_FALSE(fs::exists(workspace.dir() / "data" / "deskline.db")) << "a check started the daemon";
+
+  // The workspace's own config (given by --config) is valid.
+  const auto valid = run(workspace, {bin("desklined").string(), "--config", workspace.config_path().string(),
+                                     "--check-config"});
+  EXPECT_EQ(valid.status, 0) << valid.err;
+  EXPECT_EQ(valid.out, workspace.config_path().string() + ": ok\n");
 }
 
 TEST(InputLimits, DesklinedRefusesAConfigThatIsADirectoryOrADevice) {

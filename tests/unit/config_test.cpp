@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 #include <unistd.h>
 
 namespace deskline::config {
@@ -275,6 +276,63 @@ TEST(Config, ErrorToStringFormat) {
   EXPECT_EQ(error.to_string(), "/etc/deskline/deskline.toml:12:8: line[1].port: is out of range");
   const ConfigError syntax{"a.toml", 3, 1, "", "expected '='"};
   EXPECT_EQ(syntax.to_string(), "a.toml:3:1: expected '='");
+}
+
+std::string every_error(const LoadResult& result) {
+  std::string text;
+  for (const auto& error : result.errors) text += error.to_string() + "\n";
+  return text;
+}
+
+// An admin fixing a file sees every mistake at once, in the file's order,
+// each with its line and key, not one per try.
+TEST(Config, EveryMistakeIsReportedInTheFilesOrder) {
+  const auto result = parse(R"([daemon]
+log_level = "loud"
+colour = "blue"
+
+[recording]
+bitrate_bps = 100
+complexity = "high"
+
+[[line]]
+box = "B1"
+port = 17
+)",
+                            "/etc/deskline/deskline.toml");
+  ASSERT_FALSE(result);
+  const std::vector<std::pair<int, std::string>> expected{{2, "daemon.log_level"},      {3, "daemon.colour"},
+                                                          {6, "recording.bitrate_bps"}, {7, "recording.complexity"},
+                                                          {9, "line[0].name"},          {11, "line[0].port"}};
+  std::vector<std::pair<int, std::string>> found;
+  for (const auto& error : result.errors) found.emplace_back(error.line, error.key);
+  EXPECT_EQ(found, expected) << every_error(result);
+  ASSERT_EQ(result.errors.size(), expected.size());
+  // In the file's order, the first one also as `error`.
+  EXPECT_EQ(result.errors[0].key, "daemon.log_level");
+  EXPECT_EQ(result.error.key, "daemon.log_level");
+  EXPECT_NE(result.errors[5].message.find("17 is out of range"), std::string::npos) << result.errors[5].message;
+}
+
+// A key that failed is not blamed again by a check across keys that needs
+// its value (one mistake, one error).
+TEST(Config, ACheckAcrossKeysIsSkippedWhenOneOfThemFailed) {
+  const auto tls = parse("[http]\ntls_certificate = \"cert.pem\"\ntls_key = 5\n", "deskline.toml");
+  ASSERT_FALSE(tls);
+  ASSERT_EQ(tls.errors.size(), 1u) << every_error(tls);
+  EXPECT_EQ(tls.errors[0].key, "http.tls_key");
+  const auto crm = parse("[crm]\nurl = \"https://crm.example.com\"\ntoken_file = 7\nsigning_secret_file = \"s\"\n",
+                         "deskline.toml");
+  ASSERT_EQ(crm.errors.size(), 1u) << every_error(crm);
+  EXPECT_EQ(crm.errors[0].key, "crm.token_file");
+  const auto lines = parse("[[line]]\nbox = \"B1\"\nport = 1\nname = 3\n[[line]]\nbox = \"B1\"\nport = 1\nname = \"A\"\n",
+                           "deskline.toml");
+  ASSERT_EQ(lines.errors.size(), 1u) << every_error(lines);
+  EXPECT_EQ(lines.errors[0].key, "line[0].name");
+  // With nothing else wrong, the check across keys still speaks.
+  const auto pair = parse("[http]\ntls_certificate = \"cert.pem\"\n", "deskline.toml");
+  ASSERT_EQ(pair.errors.size(), 1u);
+  EXPECT_EQ(pair.errors[0].key, "http.tls_key");
 }
 
 TEST(Config, ErrorCarriesFileLineColumnAndKey) {

@@ -19,7 +19,7 @@ namespace deskline::tools {
 std::optional<config::Config> CliContext::load_config() const {
   auto loaded = config::load_file(config_path);
   if (!loaded) {
-    std::cerr << "deskline: " << loaded.error.to_string() << "\n";
+    for (const auto& error : loaded.errors) std::cerr << "deskline: " << error.to_string() << "\n";
     return std::nullopt;
   }
   return std::move(loaded.config);
