@@ -2,11 +2,13 @@
 
 #include <fcntl.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/sendfile.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <fstream>
+#include <sstream>
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
@@ -146,6 +148,9 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
   HttpSession(tcp::socket socket, HttpServer& server, ssl::context* tls)
       : stream_(make_stream(std::move(socket), tls)), server_(server), stall_timer_(stream_.get_executor()) {
     beast::error_code ignored;
+    // Every answer is written whole (or its head held for the body with
+    // MSG_MORE): Nagle would only hold a download's last segment for an ACK.
+    beast::get_lowest_layer(stream_).socket().set_option(tcp::no_delay(true), ignored);
     const auto endpoint = beast::get_lowest_layer(stream_).socket().remote_endpoint(ignored);
     peer_address_ = endpoint.address().to_string();
     peer_ = fmt::format("{}:{}", peer_address_, endpoint.port());
@@ -314,6 +319,8 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
     // loaded_end are in the page cache.
     bool zero_copy = false, loading = false, awaiting_socket = false;
     std::uint64_t next = 0, end = 0, loaded_end = 0;
+    std::string head;  // zero copy: the response's head, sent before the file
+    std::size_t head_sent = 0;
     http::response<http::buffer_body> response;
     std::optional<http::response_serializer<http::buffer_body>> serializer;
   };
@@ -433,10 +440,19 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
     }
     response.content_length(download->remaining);
     response.keep_alive(!close_after);
+    download_ = download;
+    if (download->zero_copy && download->remaining > 0) {
+      // The head leaves with the start of the body (send with MSG_MORE, then
+      // sendfile): a typical recording goes in the fewest segments, with no
+      // write through Beast and no turn of the loop between head and body.
+      std::ostringstream head;
+      head << response.base();
+      download->head = std::move(head).str();
+      return start_zero_copy();
+    }
     response.body().data = nullptr;
     response.body().more = !head && download->remaining > 0;
     download->serializer.emplace(response);
-    download_ = download;
     transport().expires_after(download_stall_timeout);
     http::async_write_header(stream_, *download->serializer,
                              [self = this->shared_from_this(), head](beast::error_code write_error, std::size_t) {
@@ -458,14 +474,27 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
     send_loaded();
   }
 
-  // Sends what is loaded until the socket is full (then waits for it) or
-  // nothing loaded is left (then waits for the worker's load).
+  // Sends the head, then what is loaded, until the socket is full (then
+  // waits for it) or nothing loaded is left (then waits for the worker's load).
   void send_loaded() {
     auto& download = *download_;
     if (download.loaded_end - download.next < zero_copy_load_bytes) load_next();
+    const int socket = transport().socket().native_handle();
+    // MSG_MORE: the kernel holds the head until the body's first bytes join it.
+    while (download.head_sent < download.head.size()) {
+      const ssize_t sent = ::send(socket, download.head.data() + download.head_sent,
+                                  download.head.size() - download.head_sent, MSG_MORE | MSG_NOSIGNAL);
+      if (sent >= 0) {
+        download.head_sent += static_cast<std::size_t>(sent);
+        continue;
+      }
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return await_socket();
+      return close();
+    }
     while (download.next < download.loaded_end) {
       auto offset = static_cast<off_t>(download.next);
-      const ssize_t sent = ::sendfile(transport().socket().native_handle(), download.reader->fd(), &offset,
+      const ssize_t sent = ::sendfile(socket, download.reader->fd(), &offset,
                                       static_cast<std::size_t>(download.loaded_end - download.next));
       if (sent > 0) {
         download.next += static_cast<std::uint64_t>(sent);
