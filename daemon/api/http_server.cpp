@@ -2,11 +2,13 @@
 
 #include <fcntl.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/sendfile.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <fstream>
+#include <sstream>
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
@@ -21,6 +23,7 @@
 #include <openssl/ssl.h>
 
 #include "daemon/api/pop_server.hpp"
+#include "daemon/api/recording_lookup.hpp"
 #include "daemon/api/recording_reader.hpp"
 #include "proto/content_disposition.hpp"
 #include "proto/http_range.hpp"
@@ -145,6 +148,9 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
   HttpSession(tcp::socket socket, HttpServer& server, ssl::context* tls)
       : stream_(make_stream(std::move(socket), tls)), server_(server), stall_timer_(stream_.get_executor()) {
     beast::error_code ignored;
+    // Every answer is written whole (or its head held for the body with
+    // MSG_MORE): Nagle would only hold a download's last segment for an ACK.
+    beast::get_lowest_layer(stream_).socket().set_option(tcp::no_delay(true), ignored);
     const auto endpoint = beast::get_lowest_layer(stream_).socket().remote_endpoint(ignored);
     peer_address_ = endpoint.address().to_string();
     peer_ = fmt::format("{}:{}", peer_address_, endpoint.port());
@@ -268,10 +274,83 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
   // ---- recordings ----
 
   void serve_recording(HttpRequest request, const HttpDecision& decision) {
+    auto download = std::make_shared<Download>();
+    download->client = decision.client();
+    // The limits live on this thread, so the slot is taken here; it goes back
+    // with the download when there is nothing to send. Without a slot the
+    // worker still looks the recording up: a missing, unfinished or unchanged
+    // one is answered as such (404, 409, 410, 304), never 429.
+    if (server_.limits()->start_download(download->client))
+      download->slot = std::make_unique<DownloadSlot>(server_.limits(), download->client);
+    download->request = std::move(request);
+    download->call_id = decision.call_id;
+    download->format = decision.format;
+    download->zero_copy =
+        !is_tls<Stream> && decision.format == RecordingFormat::ogg && download->request.method() != http::verb::head;
+    // Its rows, the open (for WAV also the head and tail) and the load of a
+    // file sent with no copy (most downloads are whole files) are one job of
+    // the worker: one hop there and back per download, no SQLite on this thread.
+    asio::post(server_.file_worker(), [self = this->shared_from_this(), download, &store = server_.file_store(),
+                                       &io = server_.io()]() mutable {
+      prepare_download(store, *download);
+      asio::post(io, [self = std::move(self), download = std::move(download)]() mutable {
+        self->on_prepared(std::move(download));
+      });
+    });
+  }
+
+  struct Download {
+    HttpRequest request;
+    std::string client, call_id;
+    RecordingFormat format = RecordingFormat::ogg;
+    std::unique_ptr<DownloadSlot> slot;  // none: the token has its downloads running
+    // Found by the worker:
+    RecordingLookup found;
+    std::string etag;
+    bool not_modified = false;  // If-None-Match names the etag
+    std::error_code open_error;
+    std::shared_ptr<RecordingReader> reader;
+    // Sending:
+    std::uint64_t remaining = 0;  // to write
+    std::uint64_t to_read = 0;
+    std::vector<std::uint8_t> sending, ready, spare;  // the slice being written, the one read next, a free one
+    bool reading = false, writing = false;
+    // Zero copy: file bytes [next, end) are still to send; those before
+    // loaded_end are in the page cache.
+    bool zero_copy = false, loading = false, awaiting_socket = false;
+    std::uint64_t next = 0, end = 0, loaded_end = 0;
+    std::string head;  // zero copy: the response's head, sent before the file
+    std::size_t head_sent = 0;
+    http::response<http::buffer_body> response;
+    std::optional<http::response_serializer<http::buffer_body>> serializer;
+  };
+
+  // On the file worker: what the download's answer needs, and the file
+  // opened when it is to be sent.
+  static void prepare_download(const Store& store, Download& download) {
+    download.found = look_up_recording(store, download.call_id);
+    if (download.found.status != RecordingLookup::Status::found) return;
+    const bool wav = download.format == RecordingFormat::wav;
+    // The WAV is made from the file the same way every time: a tag of its own, as strong.
+    download.etag = proto::http::strong_etag(wav ? download.found.sha256 + "-wav" : download.found.sha256);
+    download.not_modified =
+        proto::http::if_none_match_matches(download.request[http::field::if_none_match], download.etag);
+    if (download.not_modified || !download.slot) return;
+    download.reader =
+        RecordingReader::open(download.found.path, download.format, download.found.bytes, download.open_error);
+    if (download.reader && download.zero_copy) {
+      download.loaded_end = std::min(download.found.bytes, zero_copy_load_bytes);
+      download.open_error = download.reader->load(0, download.loaded_end);
+    }
+  }
+
+  void on_prepared(std::shared_ptr<Download> download) {
+    if (closed_) return;
+    auto& request = download->request;
     const bool head = request.method() == http::verb::head;
     const bool close_after = !request.keep_alive();
     const auto version = request.version();
-    const auto found = server_.recordings()(decision.call_id);
+    const auto& found = download->found;
     using Status = RecordingLookup::Status;
     switch (found.status) {
       case Status::no_call:
@@ -280,6 +359,8 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
         return send(error_response(http::status::not_found, "this call has no recording", version), head,
                     close_after);
       case Status::failed:
+        if (!found.read_error.empty())
+          server_.log().error("call={} cannot read its rows for a download: {}", download->call_id, found.read_error);
         return send(error_response(http::status::not_found, "this call's recording was not made or is unreadable",
                                    version, {{"state", found.state}}),
                     head, close_after);
@@ -292,74 +373,25 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
                     head, close_after);
       case Status::found: break;
     }
-    const bool wav = decision.format == RecordingFormat::wav;
-    // The WAV is made from the file the same way every time: a tag of its own, as strong.
-    const auto etag = proto::http::strong_etag(wav ? found.sha256 + "-wav" : found.sha256);
-    if (proto::http::if_none_match_matches(request[http::field::if_none_match], etag)) {
+    if (download->not_modified) {
       http::response<http::string_body> response{http::status::not_modified, version};
-      response.set(http::field::etag, etag);
+      response.set(http::field::etag, download->etag);
       return send(std::move(response), head, close_after, false);
     }
-    if (!server_.limits()->start_download(decision.client())) {
+    if (!download->slot) {
       server_.refusals().warning("http: downloads limited", "http: {} refused: token {} has its downloads running",
-                                 peer_, decision.client());
+                                 peer_, download->client);
       auto response = error_response(http::status::too_many_requests,
                                      "too many downloads at once for this token: try again when one has finished",
                                      version);
       response.set(http::field::retry_after, "1");
       return send(std::move(response), head, close_after);
     }
-    auto download = std::make_shared<Download>();
-    download->slot = std::make_unique<DownloadSlot>(server_.limits(), decision.client());
-    download->request = std::move(request);
-    download->etag = etag;
-    download->filename = found.filename + (wav ? ".wav" : ".opus");
-    download->call_id = decision.call_id;
-    download->zero_copy = !is_tls<Stream> && !wav && !head;
-    // Opening (and for WAV, reading the head and tail) is disk work: the
-    // worker's; so is loading the start of a file sent with no copy (most
-    // downloads are whole files).
-    asio::post(server_.file_worker(), [self = this->shared_from_this(), download, path = found.path,
-                                       bytes = found.bytes, format = decision.format, &io = server_.io()]() mutable {
-      std::error_code error;
-      download->reader = RecordingReader::open(path, format, bytes, error);
-      if (download->reader && download->zero_copy) {
-        download->loaded_end = std::min(bytes, zero_copy_load_bytes);
-        error = download->reader->load(0, download->loaded_end);
-      }
-      asio::post(io, [self = std::move(self), download = std::move(download), error]() mutable {
-        self->on_opened(std::move(download), error);
-      });
-    });
-  }
-
-  struct Download {
-    HttpRequest request;
-    std::string etag, filename, call_id;
-    std::unique_ptr<DownloadSlot> slot;
-    std::shared_ptr<RecordingReader> reader;
-    std::uint64_t remaining = 0;  // to write
-    std::uint64_t to_read = 0;
-    std::vector<std::uint8_t> sending, ready, spare;  // the slice being written, the one read next, a free one
-    bool reading = false, writing = false;
-    // Zero copy: file bytes [next, end) are still to send; those before
-    // loaded_end are in the page cache.
-    bool zero_copy = false, loading = false, awaiting_socket = false;
-    std::uint64_t next = 0, end = 0, loaded_end = 0;
-    http::response<http::buffer_body> response;
-    std::optional<http::response_serializer<http::buffer_body>> serializer;
-  };
-
-  void on_opened(std::shared_ptr<Download> download, std::error_code error) {
-    if (closed_) return;
-    auto& request = download->request;
-    const bool head = request.method() == http::verb::head;
-    const bool close_after = !request.keep_alive();
-    if (error) {
-      server_.log().error("http: call={} recording cannot be read: {}", download->call_id, error.message());
-      return send(error_response(http::status::internal_server_error, "the recording cannot be read",
-                                 request.version()),
-                  head, close_after);
+    if (download->open_error) {
+      server_.log().error("http: call={} recording cannot be read: {}", download->call_id,
+                          download->open_error.message());
+      return send(error_response(http::status::internal_server_error, "the recording cannot be read", version), head,
+                  close_after);
     }
     auto& reader = *download->reader;
     const bool wav = reader.rate_hz() != 0;
@@ -368,7 +400,8 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
     response.version(request.version());
     response.set(http::field::content_type, wav ? "audio/wav" : "audio/ogg");
     response.set(http::field::etag, download->etag);
-    response.set(http::field::content_disposition, proto::http::attachment_disposition(download->filename));
+    response.set(http::field::content_disposition,
+                 proto::http::attachment_disposition(found.filename + (wav ? ".wav" : ".opus")));
     response.set(http::field::cache_control, "private");
     response.set("X-Content-Type-Options", "nosniff");
     // Ranges of the stored file only: a range of a WAV would mean decoding up to it.
@@ -407,10 +440,19 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
     }
     response.content_length(download->remaining);
     response.keep_alive(!close_after);
+    download_ = download;
+    if (download->zero_copy && download->remaining > 0) {
+      // The head leaves with the start of the body (send with MSG_MORE, then
+      // sendfile): a typical recording goes in the fewest segments, with no
+      // write through Beast and no turn of the loop between head and body.
+      std::ostringstream head;
+      head << response.base();
+      download->head = std::move(head).str();
+      return start_zero_copy();
+    }
     response.body().data = nullptr;
     response.body().more = !head && download->remaining > 0;
     download->serializer.emplace(response);
-    download_ = download;
     transport().expires_after(download_stall_timeout);
     http::async_write_header(stream_, *download->serializer,
                              [self = this->shared_from_this(), head](beast::error_code write_error, std::size_t) {
@@ -432,14 +474,27 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
     send_loaded();
   }
 
-  // Sends what is loaded until the socket is full (then waits for it) or
-  // nothing loaded is left (then waits for the worker's load).
+  // Sends the head, then what is loaded, until the socket is full (then
+  // waits for it) or nothing loaded is left (then waits for the worker's load).
   void send_loaded() {
     auto& download = *download_;
     if (download.loaded_end - download.next < zero_copy_load_bytes) load_next();
+    const int socket = transport().socket().native_handle();
+    // MSG_MORE: the kernel holds the head until the body's first bytes join it.
+    while (download.head_sent < download.head.size()) {
+      const ssize_t sent = ::send(socket, download.head.data() + download.head_sent,
+                                  download.head.size() - download.head_sent, MSG_MORE | MSG_NOSIGNAL);
+      if (sent >= 0) {
+        download.head_sent += static_cast<std::size_t>(sent);
+        continue;
+      }
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return await_socket();
+      return close();
+    }
     while (download.next < download.loaded_end) {
       auto offset = static_cast<off_t>(download.next);
-      const ssize_t sent = ::sendfile(transport().socket().native_handle(), download.reader->fd(), &offset,
+      const ssize_t sent = ::sendfile(socket, download.reader->fd(), &offset,
                                       static_cast<std::size_t>(download.loaded_end - download.next));
       if (sent > 0) {
         download.next += static_cast<std::uint64_t>(sent);
@@ -649,12 +704,12 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
 
 HttpServer::HttpServer(asio::io_context& io, const config::HttpConfig& config, std::string token,
                        std::filesystem::path api_tokens, std::filesystem::path database, PopHub& hub,
-                       CallsProvider calls, RecordingProvider recordings, Logger& log)
+                       CallsProvider calls, Logger& log)
     : io_(io), config_(config), access_{std::move(token), {}, {}}, api_tokens_(std::move(api_tokens), log),
-      pull_(io, std::move(database), log), hub_(hub), calls_(std::move(calls)), recordings_(std::move(recordings)),
+      pull_(io, database, log), hub_(hub), calls_(std::move(calls)),
       limits_(std::make_shared<RequestLimits>(config.requests_per_s, config.request_burst,
                                               static_cast<std::size_t>(config.downloads_per_token))),
-      log_(log), refusals_(io, log),
+      database_(std::move(database)), log_(log), refusals_(io, log),
       listener_(io, "http",
                 ListenerLimits{.max_sessions = static_cast<std::size_t>(config.max_connections),
                                .max_sessions_per_peer = static_cast<std::size_t>(config.max_connections_per_address)},
@@ -715,6 +770,12 @@ std::error_code HttpServer::start(std::string& why) {
     why = "the pull API cannot read the database: " + started.error().message();
     return started.error().code;
   }
+  auto file_store = Store::open(database_, /*read_only=*/true);
+  if (!file_store) {
+    why = "the file worker cannot read the database: " + file_store.error().message();
+    return file_store.error().code;
+  }
+  file_store_ = std::move(*file_store);
   api_tokens_.refresh();
   if (config_.tls()) {
     tls_ = make_tls_context(config_, why);

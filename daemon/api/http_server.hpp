@@ -15,10 +15,12 @@
 // rate and downloads at once (proto/http.md). With [http] tls_certificate
 // the listener speaks TLS only (TLS 1.2+, AEAD ciphers).
 //
-// A stored recording over plain HTTP goes with sendfile(2) from the page
-// cache, loaded 1 MiB ahead by one file worker thread; over TLS and for WAV
-// it is read (and decoded) on that worker a slice of 64 KiB at a time, the
-// next only once the socket has taken the previous one. Either way the
+// A download is looked up (one read-only query), opened and its first MiB
+// loaded in one job of one file worker thread. A stored recording over plain
+// HTTP then goes with sendfile(2) from the page cache, loaded 1 MiB ahead by
+// that worker; over TLS and for WAV it is read (and decoded) on that worker a
+// slice of 64 KiB at a time, the next only once the socket has taken the
+// previous one. Either way the
 // io_context thread never waits for the disk, and a slow reader holds at
 // most a slice, never the file.
 #pragma once
@@ -42,6 +44,7 @@
 #include "daemon/api/http_request.hpp"
 #include "daemon/api/listener.hpp"
 #include "daemon/api/pull_api.hpp"
+#include "daemon/store/store.hpp"
 #include "daemon/core/rate_limited_log.hpp"
 #include "daemon/core/log.hpp"
 #include "daemon/api/pop_hub.hpp"
@@ -49,26 +52,15 @@
 
 namespace deskline::daemon {
 
-// What the store says of a call's recording, for a download.
-struct RecordingLookup {
-  enum class Status { found, no_call, no_recording, in_progress, deleted, failed };
-  Status status = Status::no_call;
-  std::string state;  // the row's state ("recording", "complete", ...)
-  std::filesystem::path path;
-  std::uint64_t bytes = 0;
-  std::string sha256;
-  std::string filename;  // readable, without extension: "2026-11-27_0900_front-desk_13812345678"
-};
-
 class HttpServer {
  public:
   using CallsProvider = std::function<nlohmann::json(std::size_t limit)>;
-  using RecordingProvider = std::function<RecordingLookup(const std::string& call_id)>;
 
-  // api_tokens: [http] api_tokens_file; database: the daemon's, read by the pull API.
+  // api_tokens: [http] api_tokens_file; database: the daemon's, read by the
+  // pull API and by the file worker for downloads.
   HttpServer(boost::asio::io_context& io, const config::HttpConfig& config, std::string token,
              std::filesystem::path api_tokens, std::filesystem::path database, PopHub& hub, CallsProvider calls,
-             RecordingProvider recordings, Logger& log);
+             Logger& log);
   ~HttpServer();
 
   // Binds the listener (and loads the certificate and key with TLS); on
@@ -89,9 +81,11 @@ class HttpServer {
   Logger& log() { return log_; }
   RateLimitedLog& refusals() { return refusals_; }
   const CallsProvider& calls() const { return calls_; }
-  const RecordingProvider& recordings() const { return recordings_; }
   const std::shared_ptr<RequestLimits>& limits() const { return limits_; }
   boost::asio::thread_pool& file_worker() { return file_worker_; }
+  // The file worker's own read-only connection (a download's rows); only
+  // jobs on file_worker() use it.
+  const Store& file_store() const { return *file_store_; }
   boost::asio::io_context& io() { return io_; }
   // A WebSocket session takes over an upgraded connection's slot.
   void adopt(const std::shared_ptr<Session>& session, std::string peer) {
@@ -107,9 +101,10 @@ class HttpServer {
   PullApi pull_;
   PopHub& hub_;
   CallsProvider calls_;
-  RecordingProvider recordings_;
   std::shared_ptr<RequestLimits> limits_;
   std::optional<boost::asio::ssl::context> tls_;
+  std::filesystem::path database_;
+  std::unique_ptr<Store> file_store_;  // opened by start(); the file worker's alone
   boost::asio::thread_pool file_worker_{1};
   Logger& log_;
   RateLimitedLog refusals_;

@@ -224,7 +224,7 @@ bool Daemon::start_servers(std::optional<gid_t> desk_group) {
   http_.emplace(
       io_, config_.http, token, config_.api_tokens_path(), config_.database_path(), *pops_,
       [this](std::size_t limit) { return control_handler_->calls_json(limit).value_or(nlohmann::json::array()); },
-      [this](const std::string& call_id) { return recording_lookup(call_id); }, log_);
+      log_);
   std::string why;
   if (auto error = http_->start(why)) {
     log_.error("cannot listen on {}://{}:{}: {}", config_.http.tls() ? "https" : "http", config_.http.address,
@@ -257,45 +257,6 @@ std::string Daemon::web_page_address(const std::string& token) const {
   const auto& address = config_.http.address;
   return fmt::format("{}://{}:{}/?token={}", config_.http.tls() ? "https" : "http",
                      address.find(':') == std::string::npos ? address : "[" + address + "]", http_->port(), token);
-}
-
-RecordingLookup Daemon::recording_lookup(const std::string& call_id) {
-  using Status = RecordingLookup::Status;
-  RecordingLookup lookup;
-  const auto call = store_->find_call(call_id);
-  const auto recording = store_->find_recording(call_id);
-  if (!call || !recording) {
-    log_.error("call={} cannot read its rows for a download", call_id);
-    lookup.status = Status::failed;
-    return lookup;
-  }
-  if (!*call) return lookup;  // no_call
-  if (!*recording) {
-    lookup.status = Status::no_recording;
-    return lookup;
-  }
-  const auto& row = **recording;
-  lookup.state = std::string(to_string(row.state));
-  switch (row.state) {
-    case RecordingState::recording: lookup.status = Status::in_progress; return lookup;
-    case RecordingState::deleted: lookup.status = Status::deleted; return lookup;
-    case RecordingState::refused:
-    case RecordingState::failed:
-    case RecordingState::damaged: lookup.status = Status::failed; return lookup;
-    case RecordingState::complete:
-    case RecordingState::truncated:
-    case RecordingState::repaired: break;
-  }
-  if (row.path.empty() || row.sha256.empty()) {
-    lookup.status = Status::failed;
-    return lookup;
-  }
-  lookup.status = Status::found;
-  lookup.path = row.path;
-  lookup.bytes = row.bytes;
-  lookup.sha256 = row.sha256;
-  lookup.filename = recording_file_name(**call);
-  return lookup;
 }
 
 int Daemon::run() {

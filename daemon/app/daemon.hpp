@@ -55,8 +55,6 @@ class Daemon {
   bool start_servers(std::optional<gid_t> desk_group);
   void watch_database();
   std::string web_page_address(const std::string& token) const;
-  // What a download of call_id's recording finds (HttpServer).
-  RecordingLookup recording_lookup(const std::string& call_id);
 
   const config::Config& config_;
   Logger log_;

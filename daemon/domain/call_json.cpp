@@ -125,14 +125,19 @@ std::string format_iso8601(WallTimeUs time) {
 }
 
 std::string recording_file_name(const CallRecord& call) {
-  const auto started = format_iso8601(call.started_at);  // "2026-11-27T09:00:01.500+08:00"
+  return recording_file_name(call.started_at, call.line, call.direction, call.number);
+}
+
+std::string recording_file_name(WallTimeUs started_at, std::string_view line, Direction direction,
+                                std::string_view number) {
+  const auto started = format_iso8601(started_at);  // "2026-11-27T09:00:01.500+08:00"
   std::string name = started.size() >= 16 ? started.substr(0, 10) + "_" + started.substr(11, 2) + started.substr(14, 2)
                                           : std::string("call");
-  std::string line;
-  for (const char c : call.line)
-    line += (static_cast<unsigned char>(c) < 0x20 || c == 0x7F || c == ' ' || c == '/' || c == '\\') ? '-' : c;
-  name += "_" + (line.empty() ? std::string("line") : line) + "_" + std::string(to_string(call.direction));
-  if (!call.number.empty()) name += "_" + call.number;
+  std::string safe_line;
+  for (const char c : line)
+    safe_line += (static_cast<unsigned char>(c) < 0x20 || c == 0x7F || c == ' ' || c == '/' || c == '\\') ? '-' : c;
+  name += "_" + (safe_line.empty() ? std::string("line") : safe_line) + "_" + std::string(to_string(direction));
+  if (!number.empty()) name += "_" + std::string(number);
   return name;
 }
 

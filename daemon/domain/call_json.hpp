@@ -42,5 +42,8 @@ nlohmann::json recording_to_json(const RecordingRecord& recording, const std::op
 // ("2026-11-27_0900_front-desk_inbound_13812345678"); "/", "\\", spaces and
 // control characters of the line name become '-'. UTF-8 line names stay.
 std::string recording_file_name(const CallRecord& call);
+// The same from the only fields it is made of (a download reads just these).
+std::string recording_file_name(WallTimeUs started_at, std::string_view line, Direction direction,
+                                std::string_view number);
 
 }  // namespace deskline::daemon

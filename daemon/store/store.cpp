@@ -483,7 +483,7 @@ std::error_code make_error_code(StoreError error) { return {static_cast<int>(err
 struct Store::Statements {
   Statement insert_call, update_call, add_event, list_calls, list_calls_before, find_call, call_events, active_calls, latest_call_on;
   Statement insert_recording, update_recording, list_recordings, find_recording, recordings_in_state;
-  Statement recordings_after, changes_after, last_change_seq;
+  Statement recordings_after, changes_after, last_change_seq, recording_for_download;
 };
 
 Store::Store(sqlite3* database, bool read_only)
@@ -519,7 +519,7 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& path, bo
   std::unique_ptr<Store> store(new Store(connection->release(), read_only));
 
   auto& statements = *store->statements_;
-  const std::array<std::pair<Statement*, std::string>, 17> sql = {{
+  const std::array<std::pair<Statement*, std::string>, 18> sql = {{
       {&statements.insert_call,
        fmt::format("INSERT INTO calls ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
                    "?16, ?17, ?18)",
@@ -561,6 +561,7 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& path, bo
                    "WHERE ch.seq > ?1 ORDER BY ch.seq LIMIT ?2",
                    qualified_call_columns("c"))},
       {&statements.last_change_seq, "SELECT coalesce(max(seq), 0) FROM call_changes"},
+      {&statements.recording_for_download, std::string(recording_for_download_sql())},
   }};
   for (const auto& [statement, text] : sql) {
     if (const int result = statement->prepare(database, text); result != SQLITE_OK)
@@ -687,6 +688,33 @@ Result<std::optional<StoredCall>> Store::find_stored_call(const std::string& id)
   auto recording = find_recording(id);
   if (!recording) return recording.error();
   return std::optional<StoredCall>(StoredCall{std::move(**call), std::move(*recording)});
+}
+
+std::string_view Store::recording_for_download_sql() {
+  return "SELECT c.started_at, c.line, c.direction, c.number, r.call_id IS NOT NULL, r.state, r.path, r.bytes, "
+         "r.sha256 FROM calls AS c LEFT JOIN recordings AS r ON r.call_id = c.id WHERE c.id = ?1";
+}
+
+Result<std::optional<RecordingForDownload>> Store::find_recording_for_download(const std::string& call_id) const {
+  Use use(statements_->recording_for_download);
+  return read_row(
+      database_, use, use.bind(1, call_id),
+      +[](const Use& row) -> Result<RecordingForDownload> {
+        RecordingForDownload found;
+        found.started_at = row.integer(0);
+        found.line = row.text(1);
+        const auto direction = read_word(row, 2, parse_direction);
+        if (!direction) return direction.error();
+        found.direction = *direction;
+        found.number = row.text(3);
+        if (row.integer(4) == 0) return found;  // no recording row
+        const auto state = read_word(row, 5, parse_recording_state);
+        if (!state) return state.error();
+        found.recording = RecordingForDownload::Recording{*state, row.text(6),
+                                                          static_cast<std::uint64_t>(row.integer(7)), row.text(8)};
+        return found;
+      },
+      "find a recording for a download");
 }
 
 Result<std::vector<ChangedCall>> Store::changes_after(std::int64_t seq, std::size_t limit) const {

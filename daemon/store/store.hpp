@@ -62,6 +62,24 @@ struct StoredCall {
   std::optional<RecordingRecord> recording;
 };
 
+// What a download of a call's recording reads (proto/http.md "Recordings"),
+// in one point query: the call's fields its file name is made of and, when
+// the call has one, the recording row's fields the download needs. Not the
+// whole call: a download needs neither its customers nor its other times.
+struct RecordingForDownload {
+  WallTimeUs started_at = 0;
+  std::string line;
+  Direction direction = Direction::unknown;
+  std::string number;
+  struct Recording {
+    RecordingState state = RecordingState::recording;
+    std::string path;
+    std::uint64_t bytes = 0;
+    std::string sha256;
+  };
+  std::optional<Recording> recording;
+};
+
 // A call as of its newest change, and that change's place in the feed.
 struct ChangedCall {
   std::int64_t seq = 0;
@@ -113,6 +131,10 @@ class Store {
   // The SQL query_calls runs for query (its plan is tested: no table scans).
   static std::string call_query_sql(const CallQuery& query);
   Result<std::optional<StoredCall>> find_stored_call(const std::string& id) const;
+  // nullopt when there is no call call_id.
+  Result<std::optional<RecordingForDownload>> find_recording_for_download(const std::string& call_id) const;
+  // The SQL it runs (its plan is tested: primary keys only).
+  static std::string_view recording_for_download_sql();
   // Up to limit calls changed after seq, in change order, each once at its newest change.
   Result<std::vector<ChangedCall>> changes_after(std::int64_t seq, std::size_t limit) const;
   // The newest change's seq (0 when there is none).

@@ -548,5 +548,66 @@ TEST(RecordingDownload, ASlowReaderCostsNoMemoryAndPopsGoOn) {
   workspace.stop_web_daemon(daemon);
 }
 
+// With every download slot of a token taken, only a download that would
+// start is refused (429): what needs no file (no call, a recording still
+// being made, an unchanged one) is answered as before, and the slot is free
+// again once its download ends.
+TEST(RecordingDownload, TheDownloadLimitRefusesOnlyADownloadThatWouldStart) {
+  Workspace workspace("download-limit", "downloads_per_token = 1\n");
+  const auto daemon = start(workspace, two_calls);
+  ASSERT_GT(daemon.port, 0) << workspace.log();
+  const auto recording = complete_recording(workspace, "13812345678");
+  ASSERT_TRUE(recording.is_object());
+  const std::string call_id = recording["call_id"];
+  const auto target = "/v1/recordings/" + call_id;
+  const auto& scratch = workspace.dir();
+  const auto etag = "\"" + recording["sha256"].get<std::string>() + "\"";
+  // 32 MiB (file and row), more than the socket buffers hold: a client that
+  // does not read holds its download, and the token's one slot, open.
+  const std::string path = recording["path"];
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::app);
+    const std::string block(1 << 20, 'x');
+    while (fs::file_size(path) + block.size() <= (32u << 20)) out.write(block.data(), static_cast<std::streamsize>(block.size())), out.flush();
+  }
+  std::string output;
+  ASSERT_EQ(run_with_stderr({"sqlite3", (workspace.dir() / "data" / "deskline.db").string(),
+                             fmt::format("UPDATE recordings SET bytes = {} WHERE call_id = '{}'", fs::file_size(path),
+                                         call_id)},
+                            output),
+            0)
+      << output;
+
+  RawConnection holder;
+  ASSERT_TRUE(holder.connect_tcp(daemon.port, "127.0.0.1", 16 * 1024));
+  holder.send(fmt::format("GET {} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\r\n", target, daemon.api_token));
+  const auto head = holder.read_until([](const std::string& data) { return data.find("\r\n\r\n") != std::string::npos; });
+  ASSERT_TRUE(head.starts_with("HTTP/1.1 200 ")) << head.substr(0, 300) << workspace.log();
+
+  const auto refused = curl(daemon, scratch, target);
+  EXPECT_EQ(refused.status, 429) << refused.headers << refused.body;
+  EXPECT_EQ(header(refused.headers, "Retry-After"), "1");
+  EXPECT_EQ(refused.body.find("OggS"), std::string::npos);
+  EXPECT_EQ(curl(daemon, scratch, target, {"-H", "If-None-Match: " + etag}).status, 304);
+  EXPECT_EQ(curl(daemon, scratch, "/v1/recordings/00000000-0000-4000-8000-000000000000").status, 404);
+  // The second call's recording starts when it is answered, at 8 s of the scenario.
+  const auto active = "/v1/recordings/" + call_id_of(workspace, "02161234567");
+  EXPECT_TRUE(wait_until([&] { return curl(daemon, scratch, active).status == 409; }, std::chrono::seconds(30),
+                         "409 for the recording in progress"))
+      << workspace.log();
+
+  holder.close();  // the download ends with its connection, and gives its slot back
+  Curl whole;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        whole = curl(daemon, scratch, target);
+        return whole.status == 200;
+      },
+      std::chrono::seconds(10), "the slot to be free again"))
+      << whole.status << workspace.log();
+  EXPECT_EQ(whole.body.size(), fs::file_size(path));
+  workspace.stop_web_daemon(daemon);
+}
+
 }  // namespace
 }  // namespace deskline::testing
