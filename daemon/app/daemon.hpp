@@ -30,6 +30,7 @@
 #include "daemon/media/media_worker.hpp"
 #include "daemon/media/recording_service.hpp"
 #include "daemon/store/store.hpp"
+#include "daemon/store/wal_checkpointer.hpp"
 #include "drivers/x800/driver.hpp"
 
 namespace deskline::daemon {
@@ -63,6 +64,7 @@ class Daemon {
   boost::asio::signal_set signals_;
   std::optional<InstanceLock> instance_lock_;  // held for the daemon's life
   std::unique_ptr<Store> store_;
+  std::unique_ptr<WalCheckpointer> checkpointer_;  // the store's checkpoints, off the io thread
   std::unique_ptr<Directory> directory_;
   std::unique_ptr<PopEventLog> pop_events_;  // outlives pops_
   std::optional<CallService> calls_;

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "daemon/store/sqlite_database.hpp"
+#include "daemon/store/wal_checkpointer.hpp"
 
 namespace deskline::daemon {
 namespace {
@@ -580,7 +581,16 @@ Result<std::unique_ptr<PopEventLog>> Store::open_pop_event_log() const {
 Result<std::unique_ptr<CrmOutbox>> Store::open_crm_outbox() const {
   auto connection = sqlite::open_database(sqlite3_db_filename(database_, "main"), false, migrations, "desklined");
   if (!connection) return connection.error();
+  if (checkpoints_handed_over_) WalCheckpointer::hand_over(connection->database);
   return CrmOutbox::open(std::move(*connection));
+}
+
+Result<std::unique_ptr<WalCheckpointer>> Store::start_checkpointer(std::chrono::milliseconds period, Logger& log) {
+  auto connection = sqlite::open_database(sqlite3_db_filename(database_, "main"), false, migrations, "desklined");
+  if (!connection) return connection.error();
+  WalCheckpointer::hand_over(database_);
+  checkpoints_handed_over_ = true;
+  return WalCheckpointer::start(std::move(*connection), period, log);
 }
 
 bool Store::file_moved() const {

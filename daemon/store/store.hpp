@@ -6,6 +6,7 @@
 // the same file concurrently through their own Store.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -21,6 +22,9 @@
 #include "daemon/store/pop_event_log.hpp"
 
 namespace deskline::daemon {
+
+class Logger;
+class WalCheckpointer;
 
 // Errors of the store's own making (not SQLite result codes).
 enum class StoreError {
@@ -114,6 +118,9 @@ class Store {
   Result<std::unique_ptr<PopEventLog>> open_pop_event_log() const;
   // The CRM outbox on its own connection to this database.
   Result<std::unique_ptr<CrmOutbox>> open_crm_outbox() const;
+  // Checkpoints on a thread of their own from now on, for this connection
+  // and the CRM outbox's (WalCheckpointer says why). Not for a read-only store.
+  Result<std::unique_ptr<WalCheckpointer>> start_checkpointer(std::chrono::milliseconds period, Logger& log);
 
   Result<void> insert_call(const CallRecord& call);
   // Replaces every field of the row with call.id (StoreError::no_such_call
@@ -166,6 +173,7 @@ class Store {
   Store(sqlite3* database, bool read_only);
 
   sqlite3* database_ = nullptr;
+  bool checkpoints_handed_over_ = false;
   bool read_only_ = false;
   std::unique_ptr<Statements> statements_;
 };

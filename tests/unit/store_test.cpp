@@ -13,6 +13,9 @@
 #include <string>
 #include <thread>
 
+#include <fmt/format.h>
+
+#include "daemon/store/wal_checkpointer.hpp"
 #include "tests/unit/result_testing.hpp"
 
 namespace deskline::daemon {
@@ -81,6 +84,41 @@ class StoreTest : public ::testing::Test {
 };
 
 // ---- opening and migrations ----------------------------------------------------
+
+// The daemon's commits never checkpoint: the commit that took the WAL past
+// 1000 pages used to run the checkpoint and its two fsyncs on the io thread,
+// ahead of the next pop. The checkpointer's thread copies the WAL instead.
+TEST_F(StoreTest, CheckpointsRunOnTheCheckpointerThreadNotInCommits) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  Logger log(LogLevel::error);
+  {
+    auto idle = store->start_checkpointer(std::chrono::hours(1), log);  // never wakes in this block
+    ASSERT_TRUE(ok(idle));
+    for (int i = 0; i < 1000; ++i) ASSERT_TRUE(ok(store->insert_call(inbound_call(fmt::format("c-{}", i), i))));
+    // SQLite's own checkpoint would have restarted the WAL at 1000 pages.
+    const auto wal_bytes = fs::file_size(fs::path(path_.string() + "-wal"));
+    EXPECT_GT(wal_bytes, 1500u * (4096 + 24)) << "a commit checkpointed";
+    EXPECT_EQ((*idle)->checkpoints(), 0u);
+  }
+  auto checkpointer = store->start_checkpointer(std::chrono::milliseconds(10), log);
+  ASSERT_TRUE(ok(checkpointer));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while ((*checkpointer)->checkpoints() == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_GT((*checkpointer)->checkpoints(), 0u);
+  // Every call is in the database file itself, read without the WAL.
+  sqlite3* file_only = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(("file:" + path_.string() + "?immutable=1").c_str(), &file_only,
+                            SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr),
+            SQLITE_OK);
+  sqlite3_stmt* count = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(file_only, "SELECT count(*) FROM calls", -1, &count, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(count), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(count, 0), 1000);
+  sqlite3_finalize(count);
+  sqlite3_close(file_only);
+}
 
 TEST_F(StoreTest, MigratesAnEmptyFileToTheLatestSchema) {
   auto store = open_store();
