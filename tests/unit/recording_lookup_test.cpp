@@ -4,9 +4,7 @@
 // gives (proto/http.md "Recordings").
 #include <gtest/gtest.h>
 #include <sqlite3.h>
-#include <unistd.h>
 
-#include <filesystem>
 #include <string>
 
 #include "daemon/api/recording_lookup.hpp"
@@ -14,11 +12,11 @@
 #include "daemon/store/store.hpp"
 #include "tests/unit/query_plan.hpp"
 #include "tests/unit/result_testing.hpp"
+#include "tests/unit/temp_store.hpp"
 
 namespace deskline::daemon {
 namespace {
 
-namespace fs = std::filesystem;
 using testing_support::ok;
 using Status = RecordingLookup::Status;
 
@@ -48,31 +46,15 @@ RecordingRecord recording_of(const std::string& call_id, RecordingState state) {
           digest, ""};
 }
 
-class RecordingLookupTest : public ::testing::Test {
+class RecordingLookupTest : public testing_support::TempStoreTest {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "deskline-lookup-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    folder_ = pattern;
-    auto store = Store::open(folder_ / "deskline.db");
-    ASSERT_TRUE(ok(store));
-    store_ = std::move(*store);
-  }
-  void TearDown() override {
-    store_.reset();
-    fs::remove_all(folder_);
-  }
-
   int execute(const std::string& sql) {
     sqlite3* database = nullptr;
-    EXPECT_EQ(sqlite3_open((folder_ / "deskline.db").c_str(), &database), SQLITE_OK);
+    EXPECT_EQ(sqlite3_open(database_path().c_str(), &database), SQLITE_OK);
     const int result = sqlite3_exec(database, sql.c_str(), nullptr, nullptr, nullptr);
     sqlite3_close(database);
     return result;
   }
-
-  fs::path folder_;
-  std::unique_ptr<Store> store_;
 };
 
 TEST_F(RecordingLookupTest, OneQueryReadsWhatTheDownloadNeeds) {
@@ -95,7 +77,7 @@ TEST_F(RecordingLookupTest, OneQueryReadsWhatTheDownloadNeeds) {
   EXPECT_EQ(found.recording->sha256, digest);
 
   // Read from a second, read-only connection, as the file worker does.
-  auto reader = Store::open(folder_ / "deskline.db", /*read_only=*/true);
+  auto reader = Store::open(database_path(), /*read_only=*/true);
   ASSERT_TRUE(ok(reader));
   const auto lookup = look_up_recording(**reader, "call-1");
   EXPECT_EQ(lookup.status, Status::found);
@@ -174,7 +156,7 @@ TEST_F(RecordingLookupTest, AnUnknownStateIsAReadFailure) {
 // Both tables by their primary keys: no scan, whatever their size.
 TEST_F(RecordingLookupTest, TheQueryReadsByPrimaryKeys) {
   sqlite3* database = nullptr;
-  ASSERT_EQ(sqlite3_open((folder_ / "deskline.db").c_str(), &database), SQLITE_OK);
+  ASSERT_EQ(sqlite3_open(database_path().c_str(), &database), SQLITE_OK);
   const auto plan = testing_support::query_plan(database, std::string(Store::recording_for_download_sql()));
   sqlite3_close(database);
   EXPECT_EQ(plan.find("SCAN"), std::string::npos) << plan;

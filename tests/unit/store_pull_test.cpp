@@ -3,9 +3,7 @@
 // plans that use an index for every filter.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
-#include <unistd.h>
 
-#include <filesystem>
 #include <set>
 #include <string>
 
@@ -14,11 +12,11 @@
 #include "daemon/store/store.hpp"
 #include "tests/unit/query_plan.hpp"
 #include "tests/unit/result_testing.hpp"
+#include "tests/unit/temp_store.hpp"
 
 namespace deskline::daemon {
 namespace {
 
-namespace fs = std::filesystem;
 using testing_support::ok;
 
 constexpr WallTimeUs hour = 3'600'000'000;
@@ -44,21 +42,8 @@ CallRecord call_at(int n, WallTimeUs started_at) {
   return call;
 }
 
-class StorePullTest : public ::testing::Test {
+class StorePullTest : public testing_support::TempStoreTest {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "deskline-pull-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    folder_ = pattern;
-    auto store = Store::open(folder_ / "deskline.db");
-    ASSERT_TRUE(ok(store));
-    store_ = std::move(*store);
-  }
-  void TearDown() override {
-    store_.reset();
-    fs::remove_all(folder_);
-  }
-
   std::vector<std::string> ids(const CallQuery& query) {
     std::vector<std::string> found;
     const auto calls = store_->query_calls(query);
@@ -67,9 +52,6 @@ class StorePullTest : public ::testing::Test {
       for (const auto& stored : *calls) found.push_back(stored.call.id);
     return found;
   }
-
-  fs::path folder_;
-  std::unique_ptr<Store> store_;
 };
 
 TEST_F(StorePullTest, EachFilterKeepsItsCallsInStartOrder) {
@@ -161,7 +143,7 @@ TEST_F(StorePullTest, ChangeSeqGoesOnAfterReopening) {
   ASSERT_TRUE(ok(store_->insert_call(call_at(1, base))));
   const auto before = *store_->last_change_seq();
   store_.reset();
-  auto reopened = Store::open(folder_ / "deskline.db");
+  auto reopened = Store::open(database_path());
   ASSERT_TRUE(ok(reopened));
   store_ = std::move(*reopened);
   EXPECT_EQ(*store_->last_change_seq(), before);
@@ -182,7 +164,7 @@ TEST_F(StorePullTest, EveryFilterUsesAnIndex) {
   queries[8].since = base;
   for (auto& query : queries) query.after = CallKey{base, id_of(1)};
   sqlite3* database = nullptr;
-  ASSERT_EQ(sqlite3_open((folder_ / "deskline.db").c_str(), &database), SQLITE_OK);
+  ASSERT_EQ(sqlite3_open(database_path().c_str(), &database), SQLITE_OK);
   for (const auto& query : queries) {
     const auto sql = Store::call_query_sql(query);
     SCOPED_TRACE(sql);
