@@ -1,8 +1,5 @@
 #include "config/config.hpp"
 
-#include <fmt/format.h>
-#include <toml++/toml.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -13,6 +10,9 @@
 #include <utility>
 #include <variant>
 #include <vector>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
 
 namespace deskline::config {
 namespace {
