@@ -467,6 +467,12 @@ Result<std::optional<Record>> read_row(sqlite3* database, Use& use, int result, 
   return std::optional<Record>(std::move(rows->front()));
 }
 
+// One more read-write connection to the database open on database, for
+// work that needs its own (the pop events, the CRM outbox, the checkpoints).
+Result<sqlite::Connection> another_connection(sqlite3* database) {
+  return sqlite::open_database(sqlite3_db_filename(database, "main"), false, migrations, "desklined");
+}
+
 }  // namespace
 
 const std::error_category& sqlite_category() {
@@ -573,20 +579,20 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& path, bo
 }
 
 Result<std::unique_ptr<PopEventLog>> Store::open_pop_event_log() const {
-  auto connection = sqlite::open_database(sqlite3_db_filename(database_, "main"), false, migrations, "desklined");
+  auto connection = another_connection(database_);
   if (!connection) return connection.error();
   return PopEventLog::open(std::move(*connection));
 }
 
 Result<std::unique_ptr<CrmOutbox>> Store::open_crm_outbox() const {
-  auto connection = sqlite::open_database(sqlite3_db_filename(database_, "main"), false, migrations, "desklined");
+  auto connection = another_connection(database_);
   if (!connection) return connection.error();
   if (checkpoints_handed_over_) WalCheckpointer::hand_over(connection->database);
   return CrmOutbox::open(std::move(*connection));
 }
 
 Result<std::unique_ptr<WalCheckpointer>> Store::start_checkpointer(std::chrono::milliseconds period, Logger& log) {
-  auto connection = sqlite::open_database(sqlite3_db_filename(database_, "main"), false, migrations, "desklined");
+  auto connection = another_connection(database_);
   if (!connection) return connection.error();
   WalCheckpointer::hand_over(database_);
   checkpoints_handed_over_ = true;
