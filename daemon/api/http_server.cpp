@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
-#include <sys/sendfile.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -22,9 +21,11 @@
 #include <fmt/format.h>
 #include <openssl/ssl.h>
 
+#include "daemon/api/file_sender.hpp"
 #include "daemon/api/pop_server.hpp"
 #include "daemon/api/recording_lookup.hpp"
 #include "daemon/api/recording_reader.hpp"
+#include "daemon/core/thread_priority.hpp"
 #include "proto/content_disposition.hpp"
 #include "proto/http_range.hpp"
 #include "proto/retry_after.hpp"
@@ -55,11 +56,8 @@ constexpr int websocket_send_buffer_bytes = 32 * 1024;
 // A download over TLS or of a WAV is read and sent in slices of this size,
 // one at a time.
 constexpr std::size_t download_slice_bytes = 64 * 1024;
-// A stored file over plain HTTP goes by sendfile(2), straight from the page
-// cache; the file worker loads it this far ahead of the socket.
-constexpr std::uint64_t zero_copy_load_bytes = 1024 * 1024;
 // A download whose client takes nothing for this long is cut.
-constexpr auto download_stall_timeout = std::chrono::seconds(60);
+constexpr auto download_stall_timeout = FileSender::default_stall_timeout;
 
 // TLS 1.2 suites: ECDHE key exchange and AEAD only (TLS 1.3's are all AEAD).
 constexpr const char* tls12_ciphers =
@@ -146,7 +144,7 @@ template <typename Stream>
 class HttpSession : public Session, public std::enable_shared_from_this<HttpSession<Stream>> {
  public:
   HttpSession(tcp::socket socket, HttpServer& server, ssl::context* tls)
-      : stream_(make_stream(std::move(socket), tls)), server_(server), stall_timer_(stream_.get_executor()) {
+      : stream_(make_stream(std::move(socket), tls)), server_(server) {
     beast::error_code ignored;
     // Every answer is written whole (or its head held for the body with
     // MSG_MORE): Nagle would only hold a download's last segment for an ACK.
@@ -315,12 +313,11 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
     std::uint64_t to_read = 0;
     std::vector<std::uint8_t> sending, ready, spare;  // the slice being written, the one read next, a free one
     bool reading = false, writing = false;
-    // Zero copy: file bytes [next, end) are still to send; those before
+    // Zero copy: file bytes [next, end) are to send; those before
     // loaded_end are in the page cache.
-    bool zero_copy = false, loading = false, awaiting_socket = false;
+    bool zero_copy = false;
     std::uint64_t next = 0, end = 0, loaded_end = 0;
     std::string head;  // zero copy: the response's head, sent before the file
-    std::size_t head_sent = 0;
     http::response<http::buffer_body> response;
     std::optional<http::response_serializer<http::buffer_body>> serializer;
   };
@@ -339,7 +336,7 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
     download.reader =
         RecordingReader::open(download.found.path, download.format, download.found.bytes, download.open_error);
     if (download.reader && download.zero_copy) {
-      download.loaded_end = std::min(download.found.bytes, zero_copy_load_bytes);
+      download.loaded_end = std::min(download.found.bytes, FileSender::load_ahead_bytes);
       download.open_error = download.reader->load(0, download.loaded_end);
     }
   }
@@ -464,88 +461,29 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
                              });
   }
 
-  // ---- zero copy: sendfile(2) from the page cache to the socket ----
+  // ---- zero copy: sendfile(2) from the page cache, on the sender's thread ----
 
   void start_zero_copy() {
-    transport().expires_never();  // the stall timer below watches the socket instead
+    transport().expires_never();  // the sender watches for a stall instead
     beast::error_code error;
     transport().socket().native_non_blocking(true, error);
     if (error) return close();
-    send_loaded();
-  }
-
-  // Sends the head, then what is loaded, until the socket is full (then
-  // waits for it) or nothing loaded is left (then waits for the worker's load).
-  void send_loaded() {
     auto& download = *download_;
-    if (download.loaded_end - download.next < zero_copy_load_bytes) load_next();
-    const int socket = transport().socket().native_handle();
-    // MSG_MORE: the kernel holds the head until the body's first bytes join it.
-    while (download.head_sent < download.head.size()) {
-      const ssize_t sent = ::send(socket, download.head.data() + download.head_sent,
-                                  download.head.size() - download.head_sent, MSG_MORE | MSG_NOSIGNAL);
-      if (sent >= 0) {
-        download.head_sent += static_cast<std::size_t>(sent);
-        continue;
-      }
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return await_socket();
-      return close();
-    }
-    while (download.next < download.loaded_end) {
-      auto offset = static_cast<off_t>(download.next);
-      const ssize_t sent = ::sendfile(socket, download.reader->fd(), &offset,
-                                      static_cast<std::size_t>(download.loaded_end - download.next));
-      if (sent > 0) {
-        download.next += static_cast<std::uint64_t>(sent);
-        continue;
-      }
-      if (sent < 0 && errno == EINTR) continue;
-      if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return await_socket();
-      if (sent == 0) return cut_short(RecordingReadError::changed);  // the file ended early
-      return close();
-    }
-    if (download.next == download.end) return end_download();
-    load_next();  // everything loaded is out: on_loaded goes on
-  }
-
-  void load_next() {
-    auto& download = *download_;
-    if (download.loading || download.loaded_end >= download.end) return;
-    const auto from = download.loaded_end;
-    const auto length = std::min(zero_copy_load_bytes, download.end - from);
-    download.loading = true;
-    asio::post(server_.file_worker(), [self = this->shared_from_this(), reader = download.reader, from, length,
-                                       &io = server_.io()] {
-      const auto error = reader->load(from, length);
-      asio::post(io, [self, length, error] { self->on_loaded(length, error); });
-    });
-  }
-
-  void on_loaded(std::uint64_t length, std::error_code error) {
-    if (closed_ || !download_) return;
-    auto& download = *download_;
-    download.loading = false;
-    if (error) return cut_short(error);
-    download.loaded_end += length;
-    if (!download.awaiting_socket) send_loaded();
-  }
-
-  void await_socket() {
-    download_->awaiting_socket = true;
-    const auto generation = ++stall_generation_;
-    stall_timer_.expires_after(download_stall_timeout);
-    stall_timer_.async_wait([self = this->shared_from_this(), generation](beast::error_code error) {
-      if (!error && generation == self->stall_generation_) self->close();
-    });
-    transport().socket().async_wait(tcp::socket::wait_write, [self = this->shared_from_this()](beast::error_code error) {
-      ++self->stall_generation_;
-      self->stall_timer_.cancel();
-      if (self->closed_ || !self->download_) return;
-      self->download_->awaiting_socket = false;
-      if (error) return self->close();
-      self->send_loaded();
-    });
+    FileSender::Job job{.socket = transport().socket().native_handle(),
+                        .reader = download.reader,
+                        .head = std::move(download.head),
+                        .next = download.next,
+                        .end = download.end,
+                        .loaded_end = download.loaded_end};
+    sending_ = true;
+    auto on_sent = [self = this->shared_from_this()](FileSender::Outcome sent) {
+      self->sending_ = false;
+      if (self->closed_) return self->transport().close();  // close() left it open for the sender
+      if (sent.file_error) return self->cut_short(sent.file_error);
+      if (sent.socket_error) return self->close();
+      self->end_download();
+    };
+    server_.file_sender().send(std::move(job), server_.io(), std::move(on_sent));
   }
 
   // One slice is read while the one before it is written: at most two
@@ -679,10 +617,12 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
     if (handed_over_ || closed_) return;
     closed_ = true;
     download_.reset();  // gives the download slot back now
-    stall_timer_.cancel();
     beast::error_code ignored;
     transport().socket().shutdown(tcp::socket::shutdown_both, ignored);
-    transport().close();
+    // The download sender holds the descriptor until it reports back: the
+    // shutdown ends its transfer, and the number must not name another
+    // connection meanwhile.
+    if (!sending_) transport().close();
   }
 
   Stream stream_;
@@ -692,11 +632,10 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
   beast::flat_buffer buffer_{max_http_header_bytes + max_http_body_bytes};
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<Download> download_;  // the one in progress
-  asio::steady_timer stall_timer_;       // a zero-copy download waiting for the socket
-  std::uint64_t stall_generation_ = 0;   // a stall timer armed before this is void
   bool awaiting_header_ = false;
   bool authenticated_ = false;
   bool handed_over_ = false;  // the stream went to a WebSocket session
+  bool sending_ = false;      // the download sender has the connection
   bool closed_ = false;
 };
 
@@ -713,10 +652,13 @@ HttpServer::HttpServer(asio::io_context& io, const config::HttpConfig& config, s
       listener_(io, "http",
                 ListenerLimits{.max_sessions = static_cast<std::size_t>(config.max_connections),
                                .max_sessions_per_peer = static_cast<std::size_t>(config.max_connections_per_address)},
-                log) {}
+                log) {
+  asio::post(file_worker_, [&log] { become_bulk_thread("desklined-file", log); });
+}
 
 HttpServer::~HttpServer() {
   stop();
+  file_sender_.stop();  // posts no more loads
   file_worker_.join();
 }
 

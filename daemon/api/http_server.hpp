@@ -17,12 +17,12 @@
 //
 // A download is looked up (one read-only query), opened and its first MiB
 // loaded in one job of one file worker thread. A stored recording over plain
-// HTTP then goes with sendfile(2) from the page cache, loaded 1 MiB ahead by
-// that worker; over TLS and for WAV it is read (and decoded) on that worker a
-// slice of 64 KiB at a time, the next only once the socket has taken the
-// previous one. Either way the
-// io_context thread never waits for the disk, and a slow reader holds at
-// most a slice, never the file.
+// HTTP then goes with sendfile(2) from the page cache on the download
+// sender's thread (FileSender), loaded 1 MiB ahead by that worker; over TLS
+// and for WAV it is read (and decoded) on that worker a slice of 64 KiB at a
+// time, the next only once the socket has taken the previous one. Either way
+// the io_context thread never waits for the disk, and a slow reader holds at
+// most a slice, never the file. Both threads run at bulk priority.
 #pragma once
 
 #include <filesystem>
@@ -41,6 +41,7 @@
 
 #include "config/config.hpp"
 #include "daemon/api/api_token_file.hpp"
+#include "daemon/api/file_sender.hpp"
 #include "daemon/api/http_request.hpp"
 #include "daemon/api/listener.hpp"
 #include "daemon/api/pull_api.hpp"
@@ -83,6 +84,7 @@ class HttpServer {
   const CallsProvider& calls() const { return calls_; }
   const std::shared_ptr<RequestLimits>& limits() const { return limits_; }
   boost::asio::thread_pool& file_worker() { return file_worker_; }
+  FileSender& file_sender() { return file_sender_; }
   // The file worker's own read-only connection (a download's rows); only
   // jobs on file_worker() use it.
   const Store& file_store() const { return *file_store_; }
@@ -107,6 +109,7 @@ class HttpServer {
   std::unique_ptr<Store> file_store_;  // opened by start(); the file worker's alone
   boost::asio::thread_pool file_worker_{1};
   Logger& log_;
+  FileSender file_sender_{file_worker_, log_};  // after file_worker_ and log_: destroyed before them
   RateLimitedLog refusals_;
   Listener<boost::asio::ip::tcp> listener_;
   unsigned short port_ = 0;

@@ -2,6 +2,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "daemon/core/thread_priority.hpp"
 #include "daemon/domain/call_json.hpp"
 
 namespace deskline::daemon {
@@ -31,7 +32,9 @@ nlohmann::json pull_call_json(const StoredCall& stored) {
 }
 
 PullApi::PullApi(boost::asio::io_context& io, std::filesystem::path database, Logger& log)
-    : io_(io), database_(std::move(database)), log_(log) {}
+    : io_(io), database_(std::move(database)), log_(log) {
+  boost::asio::post(worker_, [&log] { become_bulk_thread("desklined-pull", log); });
+}
 
 PullApi::~PullApi() { stop(); }
 

@@ -133,7 +133,7 @@ class ReferenceCrm {
     const auto requests = nlohmann::json::parse(output, nullptr, false);
     std::set<std::string> backlog_ids;
     for (const auto& [call, recording] : backlog.calls) backlog_ids.insert(call.id);
-    double first = -1, last = -1;
+    std::vector<double> answered;  // second of the day, in log order
     std::map<std::string, int> by_status;
     for (const auto& request : requests.is_array() ? requests : nlohmann::json::array()) {
       ++by_status[fmt::format("{} {}", request.value("method", ""), request.value("status", 0))];
@@ -148,14 +148,21 @@ class ReferenceCrm {
       if (at.size() < 23) continue;
       const double second_of_day = std::stoi(at.substr(11, 2)) * 3600 + std::stoi(at.substr(14, 2)) * 60 +
                                    std::stod(at.substr(17, 6));
-      if (first < 0) first = second_of_day;
-      last = second_of_day;
+      answered.push_back(second_of_day);
     }
     std::string counts;
     for (const auto& [what, count] : by_status) counts += fmt::format(" {} x{}", what, count);
     std::printf("CRM requests from %s:%s\n", who.c_str(), counts.c_str());
-    if (first < 0) return 0;
-    return last >= first ? last - first : last + 86400 - first;
+    if (answered.empty()) return 0;
+    const auto since_first = [&](double at) {
+      return at >= answered.front() ? at - answered.front() : at + 86400 - answered.front();
+    };
+    // Where the time goes: a slow start, a steady rate or a long tail.
+    std::string progress;
+    for (const int percent : {10, 25, 50, 75, 90, 99})
+      progress += fmt::format(" {}%: {:.2f}", percent, since_first(answered[(answered.size() - 1) * percent / 100]));
+    std::printf("CRM PUTs answered, s after the first:%s\n", progress.c_str());
+    return since_first(answered.back());
   }
   double cpu_s() const { return cpu_seconds(pid_); }
 
