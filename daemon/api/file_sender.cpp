@@ -29,6 +29,10 @@ FileSender::Outcome file_failed(std::error_code error) { return {.file_error = e
 struct FileSender::Transfer {
   Transfer(asio::io_context& io, Job job_, asio::io_context& reply_to_, Done done_)
       : waiter(io), stall(io), job(std::move(job_)), reply_to(reply_to_), done(std::move(done_)) {}
+  // A transfer dropped by stop() leaves the descriptor to its session too.
+  ~Transfer() {
+    if (waiter.is_open()) waiter.release();
+  }
 
   // Watches the connection once the socket is full (most files go out
   // without a wait); released, never closed, at the end: it is the session's.
@@ -92,8 +96,8 @@ void FileSender::send_loaded(const std::shared_ptr<Transfer>& transfer) {
     }
     if (sent < 0 && errno == EINTR) continue;
     if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return await_socket(transfer);
-    if (sent == 0) return finish(*transfer,
-                                 file_failed(RecordingReadError::changed));  // the file ended early
+    // The file ended before the length its row (and the head) promised.
+    if (sent == 0) return finish(*transfer, file_failed(RecordingReadError::changed));
     return finish(*transfer, socket_failed(last_error()));
   }
   if (job.next == job.end) return finish(*transfer, {});
