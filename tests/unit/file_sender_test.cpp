@@ -111,6 +111,17 @@ class FileSenderTest : public testing::Test {
       io_.stop();
     });
   }
+  // A whole file far beyond what a small-buffered connection holds, for a
+  // client that reads none of it.
+  void send_more_than_fits(const Connection& connection) {
+    auto reader = file(4 * 1024 * 1024);
+    send({.socket = connection.server,
+          .reader = reader,
+          .head = "H\r\n\r\n",
+          .next = 0,
+          .end = content_.size(),
+          .loaded_end = 0});
+  }
   FileSender::Outcome outcome() {
     const auto work = boost::asio::make_work_guard(io_);
     io_.run_for(std::chrono::seconds(30));  // a bound for a broken sender only: done stops it
@@ -168,14 +179,8 @@ TEST_F(FileSenderTest, AFileShorterThanItsRowSaysEndsTheTransferAsChanged) {
 
 TEST_F(FileSenderTest, AClientThatTakesNothingIsCutAfterTheStallTimeout) {
   Connection connection(/*small_buffers=*/true);
-  auto reader = file(4 * 1024 * 1024);  // far beyond what the two buffers hold
   sender(std::chrono::milliseconds(200));
-  send({.socket = connection.server,
-        .reader = reader,
-        .head = "H\r\n\r\n",
-        .next = 0,
-        .end = content_.size(),
-        .loaded_end = 0});
+  send_more_than_fits(connection);
   const auto ended = outcome();
   EXPECT_EQ(ended.socket_error, std::errc::timed_out);
   EXPECT_FALSE(ended.file_error);
@@ -183,14 +188,8 @@ TEST_F(FileSenderTest, AClientThatTakesNothingIsCutAfterTheStallTimeout) {
 
 TEST_F(FileSenderTest, AConnectionTheSessionShutsDownEndsTheTransferWithItsError) {
   Connection connection(/*small_buffers=*/true);
-  auto reader = file(4 * 1024 * 1024);
   sender();
-  send({.socket = connection.server,
-        .reader = reader,
-        .head = "H\r\n\r\n",
-        .next = 0,
-        .end = content_.size(),
-        .loaded_end = 0});
+  send_more_than_fits(connection);
   // As HttpSession::close does while a transfer waits for the socket.
   ::shutdown(connection.server, SHUT_RDWR);
   const auto ended = outcome();
