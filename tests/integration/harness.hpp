@@ -221,12 +221,17 @@ class Workspace {
     return daemon;
   }
 
-  // Stops a daemon started by start_web_daemon (SIGTERM to the simulator,
-  // which stops it): both must end cleanly.
-  void stop_web_daemon(const WebDaemon& daemon) const {
-    ASSERT_EQ(::kill(daemon.simulator, SIGTERM), 0);
-    EXPECT_EQ(wait_for_simulator(daemon.simulator, std::chrono::seconds(60)), 0) << log();
+  // Stops a simulator started with start_daemon_under_sim (SIGTERM to the
+  // simulator, which stops desklined): both must end cleanly. Tests that work
+  // against a running daemon give their scenario no early end and stop it
+  // here, so a loaded machine cannot end the scenario under them.
+  void stop_simulator(pid_t simulator) const {
+    ASSERT_EQ(::kill(simulator, SIGTERM), 0);
+    EXPECT_EQ(wait_for_simulator(simulator, std::chrono::seconds(60)), 0) << log();
   }
+
+  // Stops a daemon started by start_web_daemon.
+  void stop_web_daemon(const WebDaemon& daemon) const { stop_simulator(daemon.simulator); }
 
   // Runs a scenario to its end; returns the simulator's exit status. Then
   // checks how desklined stopped (check_daemon_stop).
