@@ -39,7 +39,7 @@ at 10.0 end
 // The daemon runs, idle, until the test stops it.
 constexpr const char* idle_box = R"(scenario version=1
 box A serial=X800-ORPH lines=2 rate=8000 decode=yes
-at 120.0 end
+at 600.0 end
 )";
 
 struct CliResult {
@@ -262,8 +262,7 @@ TEST(OrphanRecordings, CountedListedAndReattachedFromTheirTags) {
   EXPECT_EQ(missing_report["missing_files"][0]["path"], gone.string());
   EXPECT_EQ(missing_report["missing_files"][0]["call_id"], (*outbound)["id"]);
 
-  ::kill(simulator, SIGTERM);  // forwarded to desklined
-  EXPECT_EQ(workspace.wait_for_simulator(simulator), 0) << workspace.log();
+  workspace.stop_simulator(simulator);
 
   // Without a daemon the CLI writes itself: the database deleted again, a
   // fresh one made by a short run, and the orphans re-attached directly.

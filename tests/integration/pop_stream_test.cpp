@@ -69,8 +69,8 @@ at 18.0 A:1 ring cadence=0.5/0.5 count=1
 at 18.1 A:1 callerid number=13800000004
 at 18.5 A:1 offhook
 at 19.0 A:1 onhook
-at 20.0 end
-)"));
+at 600 end
+)"));  // no early end: the test stops it once deskline pop has shown the last call's end
   ASSERT_GT(simulator, 0);
   tools::SpawnOptions options;
   options.stdout_path = workspace.dir() / "pop.out";
@@ -78,7 +78,15 @@ at 20.0 end
   const pid_t pop =
       tools::spawn({bin("deskline").string(), "--config", workspace.config_path().string(), "pop", "--json"}, options);
   ASSERT_GT(pop, 0);
-  EXPECT_EQ(workspace.wait_for_simulator(simulator, std::chrono::minutes(2)), 0) << workspace.log();
+  EXPECT_TRUE(wait_until(
+      [&] {
+        for (const auto& event : json_lines(workspace.dir() / "pop.out"))
+          if (event.value("event", "") == "call.ended" && event.value("number", "").ends_with("13800000004")) return true;
+        return false;
+      },
+      std::chrono::minutes(2), "deskline pop to show the last call's end"))
+      << workspace.log();
+  workspace.stop_simulator(simulator);
 
   // Every event up to the last call's end must reach the client; what the
   // last daemon published while stopping may not, as nobody restarts it.
