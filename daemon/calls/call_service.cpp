@@ -260,11 +260,11 @@ void CallService::driver_message(drivers::Severity severity, const std::string& 
 }
 
 void CallService::interrupt_all(drivers::HostTimeUs now_us) {
-  fault_log_.flush();
   for (auto& [serial, box] : boxes_) {
     const BoxTimeUs now = box->clock.to_device(now_us);
     for (auto& line : box->lines) apply(*box, *line, line->machine.on_interrupted(now, Outcome::interrupted));
   }
+  fault_log_.flush();  // after: its write may block, and the calls end at now_us
 }
 
 void CallService::recover_interrupted_calls() {
@@ -325,6 +325,10 @@ void CallService::persist(BoxState& box, Line& line, const CallUpdate& update) {
   const auto host_time = [&box](BoxTimeUs at) { return wall_time(box.mapped, box.clock, at); };
   const CallChangeDetail detail{host_time(update.at), update.digit,
                                 static_cast<std::uint32_t>(update.flash_us / 1000)};
+  if (update.change == CallChange::ended && call.ended_at) {
+    for (auto* observer : first_observers_) observer->call_audio_ends(record, host_time(*call.ended_at));
+    for (auto* observer : observers_) observer->call_audio_ends(record, host_time(*call.ended_at));
+  }
   if (update.change == CallChange::on_hook) {  // nothing to store until the flash deadline decides
     notify(update.change, record, detail, first_observers_);
     notify(update.change, record, detail, observers_);

@@ -33,7 +33,8 @@ struct CallChangeDetail {
 };
 
 // What the rest of the daemon (recorder, pop server) hears about calls and
-// boxes, after the store has the change. Called on the io_context thread.
+// boxes: first observers before the store has the change, the others after.
+// Called on the io_context thread.
 class CallObserver {
  public:
   virtual ~CallObserver() = default;
@@ -42,6 +43,13 @@ class CallObserver {
   // The box lost line audio near this host time before the host could read it.
   virtual void box_audio_lost(const std::string& serial, drivers::HostTimeUs at_us) {
     (void)serial;
+    (void)at_us;
+  }
+  // The call's line audio ends at this host time. Told before the change that
+  // ends the call is stored or published, which may wait on a busy disk while
+  // audio keeps coming: an observer must not block here.
+  virtual void call_audio_ends(const CallRecord& call, drivers::HostTimeUs at_us) {
+    (void)call;
     (void)at_us;
   }
 };

@@ -72,6 +72,11 @@ void RecordingService::call_changed(CallChange change, const CallRecord& call, c
   }
 }
 
+void RecordingService::call_audio_ends(const CallRecord& call, drivers::HostTimeUs at_us) {
+  // Held there at once; the ended change that follows, once stored, stops it there.
+  if (recording_.contains(call.id)) media_.hold_recording(call.id, at_us);
+}
+
 void RecordingService::start(const CallRecord& call, WallTimeUs from) {
   if (!wanted(call) || recording_.contains(call.id)) return;
   RecordingRequest request;

@@ -29,6 +29,7 @@ class RecordingService : public CallObserver {
                    SavedHandler on_saved, Logger& log);
 
   void call_changed(CallChange change, const CallRecord& call, const CallChangeDetail& detail) override;
+  void call_audio_ends(const CallRecord& call, drivers::HostTimeUs at_us) override;
   void box_changed(const drivers::BoxIdentity& box, bool attached) override;
   void box_audio_lost(const std::string& serial, drivers::HostTimeUs at_us) override {
     media_.audio_lost(serial, at_us);

@@ -2,12 +2,15 @@
 // connected and a call is being recorded: the daemon must close every
 // session, finish the recording, end the call and exit cleanly (the
 // sanitizer build turns any use after free into a failed exit status).
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <csignal>
 #include <regex>
+#include <thread>
 
 #include "tests/integration/harness.hpp"
 #include "tests/integration/pop_client.hpp"
@@ -93,6 +96,53 @@ at 120 end
   EXPECT_EQ(info.find("WARNING"), std::string::npos) << info;
   const double talked = parse_iso8601(calls[0]["ended_at"]) - parse_iso8601(calls[0]["answered_at"]);
   EXPECT_NEAR(ffprobe_duration(file), talked, 0.3);
+}
+
+// A stop while another process holds the database's write lock (a backup,
+// the CLI): ending the call waits to be stored while line audio keeps coming.
+// That audio is after the call's end and must not go into its recording.
+TEST(Shutdown, RecordingEndsAtTheStopWhileStoringTheEndWaits) {
+  Workspace workspace("shutdown-busy");
+  const pid_t simulator = workspace.start_daemon_under_sim(workspace.write_scenario(R"(
+box A serial=X800-BUSY lines=1 rate=8000
+at 0.5 A:1 ring cadence=1.0/2.0 count=2
+at 1.0 A:1 offhook
+at 1.0 A:1 play tone=800 level=-12 duration=120
+at 120 end
+)"));
+  ASSERT_GT(simulator, 0);
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const auto status = workspace.cli_json({"status", "--json"});
+        return status.contains("boxes") && !status["boxes"].empty() &&
+               status["boxes"][0]["lines"][0]["state"] == "answered";
+      },
+      std::chrono::seconds(30), "the call to be answered"))
+      << workspace.log();
+
+  sqlite3* database = nullptr;
+  ASSERT_EQ(sqlite3_open((workspace.dir() / "data" / "deskline.db").c_str(), &database), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(database, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  const auto signalled = std::chrono::system_clock::now();
+  ASSERT_EQ(::kill(simulator, SIGTERM), 0);
+  ASSERT_TRUE(wait_until([&] { return workspace.log().find("signal 15: stopping") != std::string::npos; },
+                         std::chrono::seconds(30), "the daemon to start stopping"));
+  // The fault itself, not a wait for something: the lock is held for 1.5 s
+  // of line audio (the daemon's busy timeout is 5 s).
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_EQ(sqlite3_exec(database, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(database);
+  EXPECT_EQ(workspace.wait_for_simulator(simulator, std::chrono::seconds(60)), 0) << workspace.log();
+
+  const auto calls = workspace.calls();
+  ASSERT_EQ(calls.size(), 1u) << calls.dump();
+  EXPECT_EQ(calls[0]["outcome"], "interrupted");
+  const double ended_at = parse_iso8601(calls[0]["ended_at"]);
+  const double signalled_at = std::chrono::duration<double>(signalled.time_since_epoch()).count();
+  EXPECT_LT(ended_at - signalled_at, 1.0) << "the call ends when the stop begins, not once it is stored";
+  const auto file = workspace.recording_of(calls[0]["id"]);
+  ASSERT_FALSE(file.empty());
+  EXPECT_NEAR(ffprobe_duration(file), ended_at - parse_iso8601(calls[0]["answered_at"]), 0.3) << workspace.log();
 }
 
 }  // namespace
