@@ -2,6 +2,7 @@
 #pragma once
 
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <gtest/gtest.h>
 
@@ -163,6 +164,7 @@ class Workspace {
                                  << extra_config;
   }
   ~Workspace() {
+    stop_leftover_simulators();
     std::error_code ignored;  // never throw from here; a failed test keeps its folder for inspection
     if (!::testing::Test::HasFailure()) fs::remove_all(dir_, ignored);
   }
@@ -190,7 +192,9 @@ class Workspace {
     argv.insert(argv.end(), {bin("deskline-sim").string(), "--scenario", scenario.string(), "--trace",
                              trace_path().string(), "--", bin("desklined").string(), "--config",
                              config_path().string()});
-    return tools::spawn(argv, options);
+    const pid_t simulator = tools::spawn(argv, options);
+    if (simulator > 0) simulators_.push_back(simulator);
+    return simulator;
   }
 
   // Starts desklined under the simulator and waits until `deskline status`
@@ -251,6 +255,7 @@ class Workspace {
       ADD_FAILURE() << "deskline-sim (pid " << simulator << ") still running after " << timeout.count() << " ms";
       return on_timeout;
     }
+    std::erase(simulators_, simulator);
     check_daemon_stop(check);
     return *status;
   }
@@ -361,7 +366,24 @@ class Workspace {
   }
 
  private:
+  // A test that failed before it stopped its simulator (whose scenario runs
+  // on until the test stops it): stopped here, so that neither the simulator
+  // nor its daemon outlives the test holding its output open.
+  void stop_leftover_simulators() {
+    for (const pid_t simulator : simulators_) {
+      int status = 0;
+      if (::waitpid(simulator, &status, WNOHANG) != 0) continue;  // ended, or reaped elsewhere
+      ::kill(simulator, SIGTERM);
+      if (!tools::wait_for(simulator, std::chrono::seconds(30))) {
+        ::kill(simulator, SIGKILL);
+        tools::wait_for(simulator, std::chrono::seconds(30));
+      }
+    }
+    simulators_.clear();
+  }
+
   fs::path dir_;
+  mutable std::vector<pid_t> simulators_;  // started and not yet waited for
 };
 
 }  // namespace deskline::testing
