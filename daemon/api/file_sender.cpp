@@ -1,11 +1,13 @@
 #include "daemon/api/file_sender.hpp"
 
+#include <pthread.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
@@ -20,6 +22,17 @@ namespace asio = boost::asio;
 namespace {
 
 std::error_code last_error() { return {errno, std::generic_category()}; }
+
+// sendfile(2) has no MSG_NOSIGNAL: to a client that has gone it raises
+// SIGPIPE, which kills a process that does not ignore it. Blocked on this
+// thread, the signal stays pending here and sendfile fails with EPIPE, so the
+// sender does not depend on the rest of the process ignoring SIGPIPE.
+void block_sigpipe_on_this_thread() {
+  sigset_t pipe;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
+}
 
 FileSender::Outcome socket_failed(std::error_code error) { return {.file_error = {}, .socket_error = error}; }
 FileSender::Outcome file_failed(std::error_code error) { return {.file_error = error, .socket_error = {}}; }
@@ -48,6 +61,7 @@ struct FileSender::Transfer {
 
 FileSender::FileSender(asio::thread_pool& loader, Logger& log, std::chrono::milliseconds stall_timeout)
     : loader_(loader), log_(log), stall_timeout_(stall_timeout), work_(io_.get_executor()), thread_([this] {
+        block_sigpipe_on_this_thread();
         become_bulk_thread("desklined-send", log_);
         io_.run();
       }) {}
