@@ -164,6 +164,7 @@ struct PopLatency {
   double p50_ms = 0, p99_ms = 0, max_ms = 0;
   double first_p99_ms = 0;  // the first client to read each event: the pipeline without the fan-out
   std::size_t samples = 0, matched = 0;
+  std::vector<double> latencies_ms;  // every sample, to pool runs
 };
 
 inline double percentile(std::vector<double> values, int p) {
@@ -207,6 +208,21 @@ inline PopLatency pop_latency(const std::vector<std::vector<ReceivedPop>>& recei
   result.p99_ms = percentile(latencies, 99);
   result.max_ms = percentile(latencies, 100);
   result.first_p99_ms = percentile(first_latencies, 99);
+  result.latencies_ms = std::move(latencies);
+  return result;
+}
+
+// The samples of several runs as one (first_p99_ms is not pooled).
+inline PopLatency pooled(const std::vector<PopLatency>& runs) {
+  PopLatency result;
+  for (const auto& run : runs) {
+    result.latencies_ms.insert(result.latencies_ms.end(), run.latencies_ms.begin(), run.latencies_ms.end());
+    result.matched += run.matched;
+  }
+  result.samples = result.latencies_ms.size();
+  result.p50_ms = percentile(result.latencies_ms, 50);
+  result.p99_ms = percentile(result.latencies_ms, 99);
+  result.max_ms = percentile(result.latencies_ms, 100);
   return result;
 }
 
