@@ -279,6 +279,7 @@ int Daemon::run() {
   log_.info("desklined {} ready (config {}, database {}, pop page http://{}:{}/)", DESKLINE_VERSION,
             config_.source.string(), config_.database_path().string(), config_.http.address, http_->port());
   sd_notify(0, "READY=1");
+  watchdog_.start();
   io_.run();
   drain();
   log_.info("stopped");
@@ -293,6 +294,7 @@ void Daemon::stop() {
   boost::system::error_code ignored;
   signals_.cancel(ignored);
   database_watch_.cancel();
+  watchdog_.stop();
   if (crm_) crm_->stop();  // what is not acknowledged stays queued for the next start
   if (customer_pull_) customer_pull_->stop();  // the cursor of the last page applied is kept
   // The calls in progress end first, while the recorder and the pop clients

@@ -22,6 +22,7 @@
 #include "daemon/app/control_handler.hpp"
 #include "daemon/app/instance_lock.hpp"
 #include "daemon/app/recordings_check.hpp"
+#include "daemon/app/service_watchdog.hpp"
 #include "daemon/calls/call_service.hpp"
 #include "daemon/core/log.hpp"
 #include "daemon/crm/crm_sync.hpp"
@@ -80,6 +81,7 @@ class Daemon {
   std::optional<ControlServer> control_;
   std::optional<drivers::x800::Driver> driver_;
   boost::asio::steady_timer database_watch_{io_};
+  ServiceWatchdog watchdog_{io_, log_};
   bool database_moved_reported_ = false;
   bool stopped_ = false;
 };
