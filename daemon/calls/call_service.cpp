@@ -224,7 +224,8 @@ void CallService::box_detached(const std::string& serial, const std::string& rea
   if (found == boxes_.end()) return;
   auto& box = *found->second;
   box.attached = false;
-  log_.warning("box {} out of service: {}", serial, reason);
+  // Once the daemon stops, its boxes going out of service is the plan, not a fault.
+  log_.write(stopping_ ? LogLevel::info : LogLevel::warning, fmt::format("box {} out of service: {}", serial, reason));
   const BoxTimeUs now = box.clock.to_device(detected_at_us);
   for (auto& line : box.lines) apply(box, *line, line->machine.on_interrupted(now, Outcome::device_lost));
   for (auto* observer : first_observers_) observer->box_changed(box.identity, false);
@@ -260,6 +261,7 @@ void CallService::driver_message(drivers::Severity severity, const std::string& 
 }
 
 void CallService::interrupt_all(drivers::HostTimeUs now_us) {
+  stopping_ = true;
   for (auto& [serial, box] : boxes_) {
     const BoxTimeUs now = box->clock.to_device(now_us);
     for (auto& line : box->lines) apply(*box, *line, line->machine.on_interrupted(now, Outcome::interrupted));

@@ -162,6 +162,7 @@ class CallService : public drivers::BoxListener {
   // Box faults in the log: per box and kind, at most 5 lines a minute, then
   // one summary (x800.md 4.2).
   RateLimitedLog fault_log_;
+  bool stopping_ = false;  // interrupt_all ran: the daemon is stopping
   std::vector<CallObserver*> first_observers_;
   std::vector<CallObserver*> observers_;
 };

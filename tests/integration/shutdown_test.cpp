@@ -80,6 +80,10 @@ at 120 end
   EXPECT_EQ(log.find("AddressSanitizer"), std::string::npos) << log;
   EXPECT_EQ(log.find("runtime error"), std::string::npos) << log;
   EXPECT_EQ(log.find("still pending"), std::string::npos) << log;
+  // A normal stop is not a fault: nothing from the signal on is logged above info.
+  const auto stop_log = log.substr(std::min(log.size(), log.find("signal 15: stopping")));
+  EXPECT_EQ(stop_log.find("desklined warning"), std::string::npos) << stop_log;
+  EXPECT_EQ(stop_log.find("desklined error"), std::string::npos) << stop_log;
 
   // The call ended at the stop, and its recording is complete up to there.
   const auto calls = workspace.calls();
