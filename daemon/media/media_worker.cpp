@@ -16,6 +16,7 @@
 #include "daemon/archive/recording_file.hpp"
 #include "daemon/domain/call_json.hpp"
 #include "daemon/media/recording_repair.hpp"
+#include "drivers/audio/backend_messages.hpp"
 #include "drivers/audio/capture.hpp"
 
 namespace deskline::daemon {
@@ -193,6 +194,7 @@ std::map<std::string, BoxAudioStats> MediaWorker::stats() const {
 }
 
 void MediaWorker::run() {
+  drivers::audio::route_backend_messages([this](std::string_view message) { log_.debug("audio: {}", message); });
   portaudio_ = std::make_unique<PortAudio>();
   if (!portaudio_->system.ok())
     log_.error("audio: PortAudio failed to start ({}): calls are logged but not recorded",
@@ -225,6 +227,7 @@ void MediaWorker::run() {
   sync_and_report_unsynced();
   boxes_.clear();
   portaudio_.reset();
+  drivers::audio::route_backend_messages({});
 }
 
 void MediaWorker::handle(Attach& request) {
