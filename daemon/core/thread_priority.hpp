@@ -13,9 +13,10 @@ namespace deskline::daemon {
 constexpr int bulk_thread_nice = 10;
 
 // Names the calling thread (as `top -H` and /proc/PID/task/TID/comm show it,
-// at most 15 characters) and lowers its own CPU priority to bulk_thread_nice
-// (which needs no privilege); a failure is logged as a warning and the
-// thread runs on at the daemon's priority.
+// at most 15 characters) and lowers its own CPU priority to bulk_thread_nice,
+// or keeps the nice value it inherited if that is higher (lowering priority
+// needs no privilege); a failure is logged as a warning and the thread runs
+// on at the daemon's priority.
 void become_bulk_thread(const char* name, Logger& log);
 
 }  // namespace deskline::daemon

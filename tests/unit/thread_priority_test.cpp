@@ -31,5 +31,25 @@ TEST(ThreadPriority, ABulkThreadIsNamedAndNicerThanTheRestOfTheDaemon) {
   EXPECT_EQ(getpriority(PRIO_PROCESS, static_cast<id_t>(gettid())), before) << "only the bulk thread changed";
 }
 
+// A daemon started nicer still (systemd's Nice=15) keeps its bulk threads at
+// its own nice value: a bulk thread never gets ahead of the rest.
+TEST(ThreadPriority, ADaemonNicerThanBulkKeepsItsNiceValue) {
+  Logger log(LogLevel::error);
+  constexpr int daemon_nice = bulk_thread_nice + 5;
+  int daemon_thread_nice = 0, bulk_nice = 0;
+  std::thread daemon_thread([&] {
+    ASSERT_EQ(setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), daemon_nice), 0);
+    daemon_thread_nice = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
+    std::thread bulk([&] {  // inherits the daemon thread's nice value
+      become_bulk_thread("desklined-test", log);
+      bulk_nice = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
+    });
+    bulk.join();
+  });
+  daemon_thread.join();
+  ASSERT_EQ(daemon_thread_nice, daemon_nice);
+  EXPECT_EQ(bulk_nice, daemon_nice);
+}
+
 }  // namespace
 }  // namespace deskline::daemon
