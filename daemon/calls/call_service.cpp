@@ -120,8 +120,7 @@ void CallService::box_attached(const drivers::BoxIdentity& identity, drivers::Bo
   log_.info("box {} {} ({} lines, {} Hz, caller ID {}, usb {})", identity.serial,
             replugged ? "back in service" : "in service", identity.line_count, identity.audio_rate_hz,
             identity.decodes_caller_id ? "decoded by box" : "from audio", identity.usb_path);
-  for (auto* observer : first_observers_) observer->box_changed(identity, true);
-  for (auto* observer : observers_) observer->box_changed(identity, true);
+  tell_all([&](CallObserver& observer) { observer.box_changed(identity, true); });
 }
 
 void CallService::line_event(const std::string& serial, const drivers::LineEvent& event) {
@@ -228,8 +227,7 @@ void CallService::box_detached(const std::string& serial, const std::string& rea
   log_.write(stopping_ ? LogLevel::info : LogLevel::warning, fmt::format("box {} out of service: {}", serial, reason));
   const BoxTimeUs now = box.clock.to_device(detected_at_us);
   for (auto& line : box.lines) apply(box, *line, line->machine.on_interrupted(now, Outcome::device_lost));
-  for (auto* observer : first_observers_) observer->box_changed(box.identity, false);
-  for (auto* observer : observers_) observer->box_changed(box.identity, false);
+  tell_all([&](CallObserver& observer) { observer.box_changed(box.identity, false); });
 }
 
 void CallService::box_clock_sample(const std::string& serial, drivers::BoxTimeUs box_time_us,
@@ -328,8 +326,8 @@ void CallService::persist(BoxState& box, Line& line, const CallUpdate& update) {
   const CallChangeDetail detail{host_time(update.at), update.digit,
                                 static_cast<std::uint32_t>(update.flash_us / 1000)};
   if (update.change == CallChange::ended && call.ended_at) {
-    for (auto* observer : first_observers_) observer->call_audio_ends(record, host_time(*call.ended_at));
-    for (auto* observer : observers_) observer->call_audio_ends(record, host_time(*call.ended_at));
+    const HostTimeUs audio_ends_at = host_time(*call.ended_at);
+    tell_all([&](CallObserver& observer) { observer.call_audio_ends(record, audio_ends_at); });
   }
   if (update.change == CallChange::on_hook) {  // nothing to store until the flash deadline decides
     notify(update.change, record, detail, first_observers_);

@@ -141,6 +141,12 @@ class CallService : public drivers::BoxListener {
   void persist(BoxState& box, Line& line, const CallUpdate& update);
   void notify(CallChange change, const CallRecord& record, const CallChangeDetail& detail,
               const std::vector<CallObserver*>& observers);
+  // Every observer, the first observers first.
+  template <typename Tell>
+  void tell_all(const Tell& tell) {
+    for (auto* observer : first_observers_) tell(*observer);
+    for (auto* observer : observers_) tell(*observer);
+  }
   void add_event(const Line& line, const CallRecord& record, drivers::HostTimeUs at, const char* type,
                  const nlohmann::json& detail);
   std::optional<CallRecord> cut_predecessor(const Line& line) const;
