@@ -1,6 +1,7 @@
 #include "daemon/api/pop_hub.hpp"
 
 #include <algorithm>
+#include <utility>
 
 #include "daemon/domain/call_json.hpp"
 
@@ -34,8 +35,25 @@ PopMessagePtr make_message(proto::pop::Event event) {
 
 }  // namespace
 
-PopHub::PopHub(Logger& log, PopEventLog& events)
-    : log_(log), events_(events), next_seq_(events.last_seq_at_open() + 1) {}
+PopHub::PopHub(Logger& log, PopEventLog& history, PopEventLog& appends, StoreWriter& writer)
+    : log_(log), history_(history), appends_(appends), writer_(writer), next_seq_(appends.last_seq_at_open() + 1) {
+  reserved_ = next_seq_ - 1;
+  handled_through_ = next_seq_ - 1;
+  reservation_asked_ = next_seq_ - 1 + reservation_block;
+  if (auto reserved = appends_.reserve_through(reservation_asked_); reserved)
+    reserved_ = reservation_asked_;
+  else
+    log_.error("cannot reserve pop event seqs: {}", reserved.error().message());
+}
+
+PopHub::~PopHub() {
+  writer_.submit([this, last = last_seq()] {
+    if (auto given_back = appends_.reserve_through(last); !given_back)
+      log_.warning("cannot give back the pop event seqs after {} (the next run skips them): {}", last,
+                   given_back.error().message());
+  });
+  writer_.flush();
+}
 
 std::string PopHub::hello() const { return proto::pop::to_json(proto::pop::Hello{stream_id(), last_seq()}) + "\n"; }
 
@@ -119,10 +137,14 @@ PopMessagePtr PopHub::publish(proto::pop::Event event) {
   event.seq = next_seq_++;
   if (event.at.empty()) event.at = format_iso8601(realtime_us());
   auto message = make_message(std::move(event));
-  // Stored before anyone sees it, so that no seq a desk has seen is given to
-  // another event after a restart, even a SIGKILL right after delivery.
-  store(*message);
-  log_.debug("pop seq={} {} call={} line={}", message->event.seq, message->event.event,
+  const auto seq = message->event.seq;
+  // Reserved before anyone sees it, so that no seq a desk has seen is given
+  // to another event after a restart, even a SIGKILL right after delivery.
+  reserve_for(seq);
+  forget_stored();
+  unstored_.push_back(message);
+  writer_.submit([this, message, published_at = realtime_us()] { store(*message, published_at); });
+  log_.debug("pop seq={} {} call={} line={}", seq, message->event.event,
              message->event.call_id.empty() ? "-" : message->event.call_id,
              message->event.line.empty() ? "-" : message->event.line);
   // A subscriber may unsubscribe itself while being delivered to.
@@ -130,14 +152,46 @@ PopMessagePtr PopHub::publish(proto::pop::Event event) {
   for (auto* subscriber : subscribers)
     if (std::find(subscribers_.begin(), subscribers_.end(), subscriber) != subscribers_.end())
       subscriber->deliver(message);
-  if (++stored_since_prune_ >= prune_batch) prune();
   return message;
 }
 
-void PopHub::store(const PopMessage& message) {
+// Extends the reservation while half a block is left, on the writer thread;
+// waits for it only when the writer is so far behind that seq is not
+// reserved yet.
+void PopHub::reserve_for(std::uint64_t seq) {
+  if (reservation_asked_ < seq + reservation_block / 2) reserve_through(seq + reservation_block);
+  if (seq <= reserved_.load()) {
+    reservation_failing_ = false;
+    return;
+  }
+  writer_.flush();
+  if (seq <= reserved_.load() || reservation_failing_) return;
+  reservation_failing_ = true;
+  log_.error("pop event seq={} is not reserved in the database: if desklined crashes now, the next run may "
+             "give its seq to another event (said once until a reservation succeeds)",
+             seq);
+  reservation_asked_ = seq;  // asked again at the next event
+}
+
+void PopHub::reserve_through(std::uint64_t seq) {
+  reservation_asked_ = seq;
+  writer_.submit([this, seq] {
+    auto reserved = appends_.reserve_through(seq);
+    if (reserved) reserved_.store(seq);
+    else log_.error("cannot reserve pop event seqs through {}: {}", seq, reserved.error().message());
+  });
+}
+
+// The events the writer has handled are the log's to serve from now on.
+void PopHub::forget_stored() {
+  const auto handled = handled_through_.load();
+  while (!unstored_.empty() && unstored_.front()->event.seq <= handled) unstored_.pop_front();
+}
+
+void PopHub::store(const PopMessage& message, std::int64_t published_at) {
   const auto& event = message.event;
   const std::string_view json(message.text.data(), message.text.size() - 1);  // without the newline
-  const auto stored = events_.append(event.seq, event.call_id, realtime_us(), json);
+  const auto stored = appends_.append(event.seq, event.call_id, published_at, json);
   if (!stored && !store_failing_)
     log_.error("cannot store pop event seq={}: {}; pops go on, but clients cannot resume across them "
                "(further failures are not logged until a store succeeds)",
@@ -145,12 +199,12 @@ void PopHub::store(const PopMessage& message) {
   else if (stored && store_failing_)
     log_.info("pop events are stored again from seq={}", event.seq);
   store_failing_ = !stored;
-}
-
-void PopHub::prune() {
+  handled_through_.store(event.seq);
+  // Old events go in batches (a batch of 100 took ~0.2 ms).
+  if (++stored_since_prune_ < prune_batch) return;
   stored_since_prune_ = 0;
-  if (last_seq() <= history_limit) return;
-  if (const auto pruned = events_.prune_through(last_seq() - history_limit); !pruned)
+  if (event.seq <= history_limit) return;
+  if (const auto pruned = appends_.prune_through(event.seq - history_limit); !pruned)
     log_.warning("cannot delete old pop events: {}", pruned.error().message());
 }
 
@@ -162,8 +216,9 @@ std::vector<PopMessagePtr> PopHub::active_calls() const {
 }
 
 std::vector<PopMessagePtr> PopHub::history_since(std::uint64_t after, bool& gap) const {
+  // What publish forgot, the writer had handled: it is in this read's snapshot.
   std::vector<PopMessagePtr> events;
-  auto stored = events_.since(after);
+  auto stored = history_.since(after);
   if (!stored) log_.error("cannot read pop events after seq={}: {}", after, stored.error().message());
   for (auto& row : stored.value_or(std::vector<StoredPopEvent>{})) {
     auto event = proto::pop::event_from_json(row.json);
@@ -173,6 +228,9 @@ std::vector<PopMessagePtr> PopHub::history_since(std::uint64_t after, bool& gap)
     }
     events.push_back(make_message(std::move(*event), std::move(row.json)));
   }
+  const auto newest = std::max(after, events.empty() ? after : events.back()->event.seq);
+  for (const auto& message : unstored_)
+    if (message->event.seq > newest) events.push_back(message);
   gap = (events.empty() ? next_seq_ : events.front()->event.seq) > after + 1;
   return events;
 }

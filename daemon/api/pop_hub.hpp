@@ -3,9 +3,18 @@
 // across daemon restarts: seq goes on from the log), keeps the latest event
 // of every call in progress for clients that connect mid-call, and fans
 // events out to subscribers. Each event is serialised once for all clients.
-// io_context thread only.
+//
+// An event is delivered first and stored after, on the store writer thread,
+// so that a pop never waits for the disk. Two things keep resuming exact:
+// seqs are reserved in the log ahead of use (a block at a time, extended
+// while half of it is left), so a daemon started after a crash never hands
+// out a seq a desk has seen; and the events not yet stored are kept here and
+// merged into history_since.
+// io_context thread only (the writer's jobs touch only what they own).
 #pragma once
 
+#include <atomic>
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -15,6 +24,7 @@
 #include "daemon/calls/call_service.hpp"
 #include "daemon/core/log.hpp"
 #include "daemon/store/pop_event_log.hpp"
+#include "daemon/store/store_writer.hpp"
 #include "proto/pop.hpp"
 
 namespace deskline::daemon {
@@ -38,9 +48,18 @@ class PopHub : public CallObserver {
   // 100 takes ~0.2 ms, after delivery; 500 took ~0.85 ms, BENCHMARKS.md).
   static constexpr std::size_t history_limit = 10'000;
   static constexpr std::size_t prune_batch = 100;
+  // Seqs reserved at a time: a crash skips at most this many.
+  static constexpr std::uint64_t reservation_block = 1000;
 
-  // Numbers on from the newest seq in events.
-  PopHub(Logger& log, PopEventLog& events);
+  // Numbers on from the newest seq stored or reserved in appends, and
+  // reserves the first block (on the calling thread). appends is written only
+  // through writer's jobs from then on; history is read on this thread.
+  PopHub(Logger& log, PopEventLog& history, PopEventLog& appends, StoreWriter& writer);
+  // Gives back the seqs reserved and not used, and waits for every event to
+  // be stored.
+  ~PopHub() override;
+  PopHub(const PopHub&) = delete;
+  PopHub& operator=(const PopHub&) = delete;
 
   // CallObserver
   void call_changed(CallChange change, const CallRecord& call, const CallChangeDetail& detail) override;
@@ -53,27 +72,39 @@ class PopHub : public CallObserver {
 
   // The first message to a client: the stream and the newest seq, as of now.
   std::string hello() const;
-  const std::string& stream_id() const { return events_.stream_id(); }
+  const std::string& stream_id() const { return history_.stream_id(); }
   // Latest event of each call in progress, marked as replays.
   std::vector<PopMessagePtr> active_calls() const;
-  // Events with seq > after, from the log. gap is set when some of them are
-  // no longer kept (or could not be stored or read).
+  // Events with seq > after, from the log and those not stored yet. gap is
+  // set when some of them are no longer kept (or could not be stored or
+  // read, or were lost with a crashed daemon).
   std::vector<PopMessagePtr> history_since(std::uint64_t after, bool& gap) const;
   std::uint64_t last_seq() const { return next_seq_ - 1; }
 
  private:
   proto::pop::Event call_event(std::string name, const CallRecord& call);
   PopMessagePtr publish(proto::pop::Event event);
-  void store(const PopMessage& message);
-  void prune();
+  void reserve_for(std::uint64_t seq);
+  void reserve_through(std::uint64_t seq);
+  void forget_stored();
+  // On the writer thread.
+  void store(const PopMessage& message, std::int64_t published_at);
 
   Logger& log_;
-  PopEventLog& events_;
+  PopEventLog& history_;
+  PopEventLog& appends_;
+  StoreWriter& writer_;
   std::uint64_t next_seq_;
-  std::size_t stored_since_prune_ = 0;
-  bool store_failing_ = false;  // logged once per episode, not per event
+  std::uint64_t reservation_asked_ = 0;       // the highest reservation submitted
+  std::atomic<std::uint64_t> reserved_{0};    // the highest one stored
+  std::atomic<std::uint64_t> handled_through_{0};  // the newest event the writer stored or failed to
+  std::deque<PopMessagePtr> unstored_;        // published, not yet handled by the writer
+  bool reservation_failing_ = false;          // said once per episode
   std::map<std::string, PopMessagePtr> active_;  // call id -> latest event, as a replay
   std::vector<PopSubscriber*> subscribers_;
+  // The writer's alone.
+  std::size_t stored_since_prune_ = 0;
+  bool store_failing_ = false;  // logged once per episode, not per event
 };
 
 }  // namespace deskline::daemon

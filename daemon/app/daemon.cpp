@@ -91,6 +91,13 @@ bool Daemon::start() {
     return false;
   }
   checkpointer_ = std::move(*checkpointer);
+  auto writer_store = store_->open_another();
+  if (!writer_store) {
+    log_.error("cannot open the database for its writer: {}", writer_store.error().message());
+    return false;
+  }
+  writer_store_ = std::move(*writer_store);
+  writer_ = std::make_unique<StoreWriter>(*writer_store_, log_);
   std::optional<gid_t> desk_group;
   if (!config_.desk_group.empty() && !(desk_group = find_group(config_.desk_group))) {
     log_.error("daemon.desk_group: this system has no group '{}' (create it, or leave desk_group empty)",
@@ -99,7 +106,7 @@ bool Daemon::start() {
   }
   warn_if_data_readable_by_others(desk_group);
 
-  calls_.emplace(io_, config_, *store_, log_);
+  calls_.emplace(io_, config_, *store_, *writer_, log_);
 
   auto directory = Directory::open(Directory::path_for(config_), config_.directory);
   if (!directory) {
@@ -108,13 +115,15 @@ bool Daemon::start() {
     return false;
   }
   directory_ = std::move(*directory);
-  auto pop_events = store_->open_pop_event_log();
-  if (!pop_events) {
-    log_.error("cannot open the pop event log in {}: {}", config_.database_path().string(),
-               pop_events.error().message());
-    return false;
+  for (auto* pop_log : {&pop_events_, &pop_history_}) {
+    auto opened = store_->open_pop_event_log();
+    if (!opened) {
+      log_.error("cannot open the pop event log in {}: {}", config_.database_path().string(),
+                 opened.error().message());
+      return false;
+    }
+    *pop_log = std::move(*opened);
   }
-  pop_events_ = std::move(*pop_events);
   log_.info("pop event stream {} goes on after seq {}", pop_events_->stream_id(), pop_events_->last_seq_at_open());
   calls_->set_number_lookup([this](const std::string& raw_number) {
     const auto found = directory_->lookup(raw_number);
@@ -127,21 +136,21 @@ bool Daemon::start() {
       match.customers.push_back({candidate.id, candidate.name, candidate.company, candidate.url});
     return match;
   });
-  pops_.emplace(log_, *pop_events_);
+  pops_.emplace(log_, *pop_history_, *pop_events_, *writer_);
   calls_->add_first_observer(*pops_);
 
   media_.emplace(io_, config_.recording.audio_device, log_,
                  [this](const RecordingResult& result) { recordings_->on_result(result); });
   recordings_.emplace(
-      io_, config_, *store_, *media_,
-      [this](const CallRecord& call, const RecordingRecord& recording) {
-        pops_->recording_saved(call, recording.path, recording.duration_s, recording.bytes);
-        crm_->kick();  // its completion queued the recording and a new revision of its call
+      io_, config_, *store_, *writer_, *media_,
+      [this](const CallRecord& call, const RecordingResult& recording) {
+        pops_->recording_saved(call, recording.path.string(), recording.duration_s, recording.bytes);
+        crm_->kick_after_writes();  // its completion queues the recording and a new revision of its call
       },
       log_);
   // Before the recoveries below, which end calls and complete recordings:
   // with [crm] url set they are queued for the CRM like any other.
-  crm_.emplace(io_, config_.crm, *store_, log_);
+  crm_.emplace(io_, config_.crm, *store_, *writer_, log_);
   if (auto started = crm_->start(); !started) {
     log_.error("cannot start the CRM sync: {}", started.error().message());
     return false;
@@ -153,6 +162,7 @@ bool Daemon::start() {
   }
   recordings_->recover();
   calls_->recover_interrupted_calls();
+  writer_->flush();  // what the recoveries queued for the CRM is there for its first pump, and retention reads it
   recordings_->check_retention(config_.crm.url.empty() ? RecordingService::SyncedCheck()
                                                        : [this](const RecordingRecord& recording) {
                                                            return crm_->recording_confirmed(recording);

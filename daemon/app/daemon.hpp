@@ -31,6 +31,7 @@
 #include "daemon/media/media_worker.hpp"
 #include "daemon/media/recording_service.hpp"
 #include "daemon/store/store.hpp"
+#include "daemon/store/store_writer.hpp"
 #include "daemon/store/wal_checkpointer.hpp"
 #include "drivers/x800/driver.hpp"
 
@@ -66,8 +67,11 @@ class Daemon {
   std::optional<InstanceLock> instance_lock_;  // held for the daemon's life
   std::unique_ptr<Store> store_;
   std::unique_ptr<WalCheckpointer> checkpointer_;  // the store's checkpoints, off the io thread
+  std::unique_ptr<Store> writer_store_;  // the writer's own connection
+  std::unique_ptr<StoreWriter> writer_;  // the database's writes, off the io thread; outlives their writers
   std::unique_ptr<Directory> directory_;
-  std::unique_ptr<PopEventLog> pop_events_;  // outlives pops_
+  std::unique_ptr<PopEventLog> pop_events_;   // appends, on the writer; outlives pops_
+  std::unique_ptr<PopEventLog> pop_history_;  // reads, on the io thread; outlives pops_
   std::optional<CallService> calls_;
   std::optional<PopHub> pops_;
   std::optional<MediaWorker> media_;

@@ -66,8 +66,9 @@ struct CallService::BoxState {
   DetectionCounters detections;
 };
 
-CallService::CallService(boost::asio::io_context& io, const config::Config& config, Store& store, Logger& log)
-    : io_(io), config_(config), store_(store), log_(log),
+CallService::CallService(boost::asio::io_context& io, const config::Config& config, Store& store,
+                         StoreWriter& writer, Logger& log)
+    : io_(io), config_(config), store_(store), writer_(writer), log_(log),
       fault_log_(io, log, std::chrono::seconds(60), "; `deskline status` counts them all") {
   timeouts_.ring_timeout_us = seconds_to_us(config.ring_timeout_s);
   timeouts_.inter_digit_timeout_us = seconds_to_us(config.inter_digit_timeout_s);
@@ -268,6 +269,7 @@ void CallService::interrupt_all(drivers::HostTimeUs now_us) {
 }
 
 void CallService::recover_interrupted_calls() {
+  writer_.flush();  // the recordings' repairs, whose ends count below
   auto calls = store_.active_calls();
   if (!calls) {
     log_.error("cannot read calls left active: {}", calls.error().message());
@@ -283,10 +285,9 @@ void CallService::recover_interrupted_calls() {
     if (const auto recording = store_.find_recording(call.id); recording && *recording)
       call.ended_at = std::max(*call.ended_at, (*recording)->started_at +
                                                    static_cast<WallTimeUs>((*recording)->duration_s * 1e6));
-    if (auto updated = store_.update_call(call); !updated)
-      log_.error("call={} cannot close interrupted call: {}", call.id, updated.error().message());
-    else
-      log_.warning("line={} call={} closed as interrupted (daemon stopped during the call)", call.line, call.id);
+    writer_.write(fmt::format("call={} cannot close interrupted call", call.id),
+                  [call](Store& store) { return store.update_call(call); });
+    log_.warning("line={} call={} closed as interrupted (daemon stopped during the call)", call.line, call.id);
     // Desks that saw it start (a killed daemon never said it ended) clear it.
     const CallChangeDetail detail{*call.ended_at};
     notify(CallChange::ended, call, detail, first_observers_);
@@ -378,8 +379,8 @@ void CallService::persist(BoxState& box, Line& line, const CallUpdate& update) {
     line.matched_number = record.number;
   }
   notify(update.change, record, detail, first_observers_);
-  const auto stored = inserted ? store_.insert_call(record) : store_.update_call(record);
-  if (!stored) log_.error("line={} call={} cannot store call: {}", line.name, record.id, stored.error().message());
+  writer_.write(fmt::format("line={} call={} cannot store call", line.name, record.id),
+                [record, inserted](Store& store) { return inserted ? store.insert_call(record) : store.update_call(record); });
   if (joined) add_event(line, record, record.started_at, "joined_in_progress", joined_detail(record, predecessor));
   log_.info("line={} call={} {} {} number={}{}", line.name, record.id, to_string(update.change),
             to_string(record.direction), record.number.empty() ? "-" : record.number,
@@ -394,14 +395,17 @@ void CallService::notify(CallChange change, const CallRecord& record, const Call
 
 void CallService::add_event(const Line& line, const CallRecord& record, HostTimeUs at, const char* type,
                             const nlohmann::json& detail) {
-  if (auto added = store_.add_event({record.id, at, type, detail.dump()}); !added)
-    log_.error("line={} call={} cannot store its {} event: {}", line.name, record.id, type, added.error().message());
+  writer_.write(fmt::format("line={} call={} cannot store its {} event", line.name, record.id, type),
+                [event = CallEventRecord{record.id, at, type, detail.dump()}](Store& store) {
+                  return store.add_event(event);
+                });
 }
 
 // The line's previous call when the daemon stopped (interrupted) or the box
 // dropped out (device_lost) during it: most likely the same conversation,
 // seen again from the moment the box came back into service.
 std::optional<CallRecord> CallService::cut_predecessor(const Line& line) const {
+  writer_.flush();  // the cut call's end, told as the box went
   const auto latest = store_.latest_call_on(line.box_serial, line.port);
   if (!latest) {
     log_.error("line={} cannot look up its previous call: {}", line.name, latest.error().message());

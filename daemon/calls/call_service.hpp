@@ -20,6 +20,7 @@
 #include "daemon/core/log.hpp"
 #include "daemon/core/rate_limited_log.hpp"
 #include "daemon/store/store.hpp"
+#include "daemon/store/store_writer.hpp"
 #include "drivers/clock_offset.hpp"
 #include "drivers/line_box.hpp"
 
@@ -88,12 +89,16 @@ struct CallServiceStats {
 
 class CallService : public drivers::BoxListener {
  public:
-  CallService(boost::asio::io_context& io, const config::Config& config, Store& store, Logger& log);
+  // Reads through store; writes through writer, whose queue orders them.
+  CallService(boost::asio::io_context& io, const config::Config& config, Store& store, StoreWriter& writer,
+              Logger& log);
   ~CallService() override;
 
   void add_observer(CallObserver& observer) { observers_.push_back(&observer); }
-  // Told before the store write: the pop path, whose latency is what desk
-  // users feel (a pop needs nothing from the database row).
+  // Told before the store write is queued: the pop path, whose latency is
+  // what desk users feel (a pop needs nothing from the database row). The
+  // others are told after it is queued, not stored: a reader that depends on
+  // the row waits for the writer (StoreWriter).
   void add_first_observer(CallObserver& observer) { first_observers_.push_back(&observer); }
   // Calls in progress, for clients that connect mid-call.
   std::vector<CallRecord> active_calls() const;
@@ -160,6 +165,7 @@ class CallService : public drivers::BoxListener {
   boost::asio::io_context& io_;
   const config::Config& config_;
   Store& store_;
+  StoreWriter& writer_;
   CallerMatcher matcher_;
   Logger& log_;
   LineTimeouts timeouts_;

@@ -95,18 +95,22 @@ class CrmSync::Upload : public std::enable_shared_from_this<Upload> {
   std::ifstream file_;
 };
 
-CrmSync::CrmSync(asio::io_context& io, const config::CrmConfig& config, Store& store, Logger& log)
-    : io_(io), config_(config), store_(store), log_(log), timer_(io) {}
+CrmSync::CrmSync(asio::io_context& io, const config::CrmConfig& config, Store& store, StoreWriter& writer,
+                 Logger& log)
+    : io_(io), config_(config), store_(store), writer_(writer), log_(log), timer_(io) {}
 
 CrmSync::~CrmSync() {
   *alive_ = false;
   stop();
+  writer_.flush();  // the writer's jobs write through outbox_writes_
 }
 
 Result<void> CrmSync::start() {
-  auto outbox = store_.open_crm_outbox();
-  if (!outbox) return outbox.error();
-  outbox_ = std::move(*outbox);
+  for (auto* outbox : {&outbox_, &outbox_writes_}) {
+    auto opened = store_.open_crm_outbox();
+    if (!opened) return opened.error();
+    *outbox = std::move(*opened);
+  }
   if (auto queueing = outbox_->set_queueing(!config_.url.empty()); !queueing) return queueing.error();
   if (config_.url.empty()) return {};
 
@@ -130,10 +134,6 @@ Result<void> CrmSync::start() {
 }
 
 void CrmSync::stop() {
-  if (!deliveries_.empty() && outbox_->begin()) {
-    write_deliveries();
-    if (outbox_->commit()) deliveries_.clear();
-  }
   running_ = false;
   timer_.cancel();
   for (auto& slot : slots_) slot->client->close();  // in flight: stays queued, sent again next time
@@ -149,60 +149,55 @@ void CrmSync::kick() {
   pumping_ = true;
 }
 
-void CrmSync::call_changed(CallChange change, const CallRecord&, const CallChangeDetail&) {
-  if (change == CallChange::ended) kick();
+void CrmSync::kick_after_writes() {
+  if (!running_) return;
+  writer_.submit([this, alive = std::weak_ptr<bool>(alive_)] {
+    asio::post(io_, [this, alive] {
+      if (alive.lock()) kick();
+    });
+  });
 }
 
-// One commit a turn: the deliveries settled since the last and the bodies of
-// the entries claimed now. Requests go out after it, so an entry's body is
-// kept before any attempt of it can reach the CRM.
+void CrmSync::call_changed(CallChange change, const CallRecord&, const CallChangeDetail&) {
+  if (change == CallChange::ended) kick_after_writes();
+}
+
+// Gives each free slot its next due items. The outbox is read here and
+// written on the store writer thread: an item stays claimed until the write
+// that settles it is stored, so a pump never starts it again meanwhile.
 void CrmSync::pump() {
   pumping_ = false;
   if (!running_) return;
-  if (auto begun = outbox_->begin(); !begun) return outbox_unreadable(begun.error());
-  write_deliveries();
-  std::vector<Claim> claims;
   std::size_t free = 0;
   for (const auto& slot : slots_) free += items_per_slot - slot->items;
-  // More than free: some of the due may be in flight already.
+  // More than free: some of the due are claimed already.
   Result<std::vector<OutboxItem>> due = std::vector<OutboxItem>();
   if (free > 0) due = outbox_->due(now_us(), free + claimed_.size());
-  if (due) {
-    for (auto& item : *due) {
-      // The least loaded: an idle connection before a second item for a busy one.
-      const auto slot = std::min_element(slots_.begin(), slots_.end(),
-                                         [](const auto& a, const auto& b) { return a->items < b->items; });
-      if ((*slot)->items == items_per_slot) break;
-      if (!claimed_.insert({item.call_id, item.kind}).second) continue;
-      ++(*slot)->items;
-      Claim claim{**slot, std::move(item), std::nullopt};
-      if (claim.item.kind == OutboxKind::call) {
-        claim.entry = prepare_entry(claim.slot, claim.item);
-        if (!claim.entry) continue;  // settled already: failed
-      }
-      claims.push_back(std::move(claim));
-    }
+  if (!due) return outbox_unreadable(due.error());
+  for (auto& item : *due) {
+    // The least loaded: an idle connection before a second item for a busy one.
+    const auto slot = std::min_element(slots_.begin(), slots_.end(),
+                                       [](const auto& a, const auto& b) { return a->items < b->items; });
+    if ((*slot)->items == items_per_slot) break;
+    if (!claimed_.insert({item.call_id, item.kind}).second) continue;
+    ++(*slot)->items;
+    if (item.kind == OutboxKind::call) send_entry(**slot, item);
+    else send_recording(**slot, item);
   }
-  Result<std::optional<WallTimeUs>> next = due ? outbox_->next_due(now_us()) : due.error();
-  const auto committed = outbox_->commit();
-  if (!due || !next || !committed) {
-    for (const auto& claim : claims) unclaim(claim.slot, claim.item);
-    return outbox_unreadable(!due ? due.error() : !next ? next.error() : committed.error());
-  }
-  deliveries_.clear();
-  for (auto& claim : claims) {
-    if (claim.entry) send_prepared(claim.slot, claim.item, std::move(*claim.entry), "");
-    else send_recording(claim.slot, claim.item);
-  }
+  const auto next = outbox_->next_due(now_us());
+  if (!next) return outbox_unreadable(next.error());
   arm_timer(*next);
 }
 
-void CrmSync::write_deliveries() {
-  for (const auto& delivery : deliveries_)
-    if (auto done = outbox_->delivered(delivery.item, delivery.item.revision, delivery.confirmed_sha256, delivery.at);
-        !done)
-      log_.error("crm: call={} cannot mark its {} delivered: {}", delivery.item.call_id,
-                 to_string(delivery.item.kind), done.error().message());
+void CrmSync::write_then(std::string failure, std::function<Result<void>(CrmOutbox&)> write,
+                         std::function<void()> then) {
+  writer_.submit([this, alive = std::weak_ptr<bool>(alive_), failure = std::move(failure), write = std::move(write),
+                  then = std::move(then)]() mutable {
+    if (auto written = write(*outbox_writes_); !written) log_.error("{}: {}", failure, written.error().message());
+    if (then) asio::post(io_, [alive = std::move(alive), then = std::move(then)] {
+      if (alive.lock()) then();
+    });
+  });
 }
 
 void CrmSync::outbox_unreadable(const Error& error) {
@@ -223,24 +218,20 @@ void CrmSync::arm_timer(std::optional<WallTimeUs> at) {
   });
 }
 
-std::optional<CrmRequest> CrmSync::prepare_entry(Slot& slot, const OutboxItem& item) {
+void CrmSync::send_entry(Slot& slot, const OutboxItem& item) {
   const auto call = store_.find_call(item.call_id);
-  if (!call || !*call) {
-    fail(slot, item, std::nullopt,
-         call ? "the call is not in the database" : "cannot read the call: " + call.error().message(), std::nullopt);
-    return std::nullopt;
-  }
-  if ((*call)->state != CallState::ended) {  // queued by its recording; the end queues it again
-    fail(slot, item, std::nullopt, "waiting for the call to end",
-         now_us() + std::chrono::microseconds(active_call_recheck).count());
-    return std::nullopt;
-  }
+  if (!call || !*call)
+    return fail(slot, item, std::nullopt,
+                call ? "the call is not in the database" : "cannot read the call: " + call.error().message(),
+                std::nullopt);
+  if ((*call)->state != CallState::ended)  // queued by its recording; the end queues it again
+    return fail(slot, item, std::nullopt, "waiting for the call to end",
+                now_us() + std::chrono::microseconds(active_call_recheck).count());
+  const bool kept = item.body_revision == item.revision && !item.body.empty();
   std::string body = item.body;
-  if (item.body_revision != item.revision || body.empty()) {
+  if (!kept) {
     const auto recording = store_.find_recording(item.call_id);
     body = call_entry_json(**call, recording ? *recording : std::nullopt, item.revision);
-    if (auto kept = outbox_->keep_body(item.call_id, item.revision, body); !kept)
-      log_.error("crm: call={} cannot keep its entry: {}", item.call_id, kept.error().message());
   }
   CrmRequest request;
   request.method = CrmRequest::Method::put;
@@ -248,8 +239,15 @@ std::optional<CrmRequest> CrmSync::prepare_entry(Slot& slot, const OutboxItem& i
   request.headers =
       signed_headers(*credentials_, fmt::format("call-{}-r{}", item.call_id, item.revision), now_us() / 1'000'000, body);
   request.headers.emplace_back("Content-Type", "application/json");
-  request.body = std::move(body);
-  return request;
+  request.body = body;
+  if (kept) return send_prepared(slot, item, std::move(request), "");
+  // Kept before it goes, so that every attempt of this revision sends these bytes.
+  write_then(
+      fmt::format("crm: call={} cannot keep its entry", item.call_id),
+      [item, body = std::move(body)](CrmOutbox& outbox) { return outbox.keep_body(item.call_id, item.revision, body); },
+      [this, &slot, item, request = std::move(request)]() mutable {
+        if (running_) send_prepared(slot, item, std::move(request), "");
+      });
 }
 
 void CrmSync::send_recording(Slot& slot, const OutboxItem& item) {
@@ -313,8 +311,8 @@ void CrmSync::settle(Slot& slot, const OutboxItem& item, const Result<CrmAnswer>
       }
     } else if (answer->status == 404 && answer->body.find("unknown_call") != std::string::npos) {
       // The CRM lost or never had the entry: it goes again, then this.
-      if (auto resent = outbox_->resend_entry(item.call_id, now); !resent)
-        log_.error("crm: call={} cannot queue its entry again: {}", item.call_id, resent.error().message());
+      write_then(fmt::format("crm: call={} cannot queue its entry again", item.call_id),
+                 [call_id = item.call_id, now](CrmOutbox& outbox) { return outbox.resend_entry(call_id, now); });
       log_.warning("crm: call={} the CRM does not know the call; sending its entry again before the recording",
                    item.call_id);
       return fail(slot, item, 404, reason, now);
@@ -323,10 +321,13 @@ void CrmSync::settle(Slot& slot, const OutboxItem& item, const Result<CrmAnswer>
     }
   }
   if (verdict == RetryVerdict::done) {
-    deliveries_.push_back({item, std::string(expected_sha256), now});  // written by the pump this kicks
     last_success_at_ = now;
     log_.info("crm: call={} {} revision {} delivered", item.call_id, to_string(item.kind), item.revision);
-    return release(slot, item);
+    return settle_in_outbox(slot, item, fmt::format("crm: call={} cannot mark its {} delivered", item.call_id,
+                                                    to_string(item.kind)),
+                            [item, sha256 = std::string(expected_sha256), now](CrmOutbox& outbox) {
+                              return outbox.delivered(item, item.revision, sha256, now);
+                            });
   }
   const std::optional<int> status = answer ? std::optional<int>(static_cast<int>(answer->status)) : std::nullopt;
   if (verdict == RetryVerdict::park) {
@@ -342,21 +343,24 @@ void CrmSync::settle(Slot& slot, const OutboxItem& item, const Result<CrmAnswer>
 
 void CrmSync::fail(Slot& slot, const OutboxItem& item, std::optional<int> status, const std::string& reason,
                    std::optional<WallTimeUs> retry_at) {
-  if (auto failed = outbox_->failed(item, status, reason, now_us(), retry_at); !failed)
-    log_.error("crm: call={} cannot record a failed attempt: {}", item.call_id, failed.error().message());
   last_failure_at_ = now_us();
   last_failure_ = fmt::format("call {} {}: {}", item.call_id, to_string(item.kind), reason);
-  release(slot, item);
+  settle_in_outbox(slot, item, fmt::format("crm: call={} cannot record a failed attempt", item.call_id),
+                   [item, status, reason, retry_at, now = now_us()](CrmOutbox& outbox) {
+                     return outbox.failed(item, status, reason, now, retry_at);
+                   });
 }
 
-void CrmSync::release(Slot& slot, const OutboxItem& item) {
-  unclaim(slot, item);
-  kick();
-}
-
-void CrmSync::unclaim(Slot& slot, const OutboxItem& item) {
+// The slot takes its next item at once; the item itself stays claimed until
+// the outbox says how its attempt ended.
+void CrmSync::settle_in_outbox(Slot& slot, const OutboxItem& item, std::string failure,
+                               std::function<Result<void>(CrmOutbox&)> write) {
   --slot.items;
-  claimed_.erase({item.call_id, item.kind});
+  write_then(std::move(failure), std::move(write), [this, key = std::pair(item.call_id, item.kind)] {
+    claimed_.erase(key);
+    kick();
+  });
+  kick();
 }
 
 CrmSyncStatus CrmSync::status() const {

@@ -6,10 +6,12 @@
 // outbox until the CRM has acknowledged it (a recording: with the digest of
 // the very bytes sent). On the io_context thread, after the store write of
 // a call and never on the pop's path: a recording's digest and signature
-// are computed in 64 KiB slices, one per turn of the loop.
+// are computed in 64 KiB slices, one per turn of the loop, and the outbox's
+// writes run on the store writer thread.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -29,6 +31,7 @@
 #include "daemon/crm/retry_policy.hpp"
 #include "daemon/store/crm_outbox.hpp"
 #include "daemon/store/store.hpp"
+#include "daemon/store/store_writer.hpp"
 #include "proto/webhook_signature.hpp"
 
 namespace deskline::daemon {
@@ -48,7 +51,10 @@ class CrmSync : public CallObserver {
  public:
   static constexpr std::size_t parked_shown = 20;
 
-  CrmSync(boost::asio::io_context& io, const config::CrmConfig& config, Store& store, Logger& log);
+  // Reads calls through store; writer orders its pumps after the writes
+  // that queue items.
+  CrmSync(boost::asio::io_context& io, const config::CrmConfig& config, Store& store, StoreWriter& writer,
+          Logger& log);
   ~CrmSync() override;
 
   // Opens the outbox and sets queueing from [crm] url; with a url, reads the
@@ -59,8 +65,12 @@ class CrmSync : public CallObserver {
   void stop();
   // Items may have been queued (a call ended, a recording completed).
   void kick();
+  // Kicks once the writes queued on the writer so far are stored, and with
+  // them the outbox items their triggers make.
+  void kick_after_writes();
 
-  // CallObserver: an ended call has just been stored, and queued with it.
+  // CallObserver: an ended call's row was queued for the writer; the outbox
+  // item goes in with it.
   void call_changed(CallChange change, const CallRecord& call, const CallChangeDetail& detail) override;
   void box_changed(const drivers::BoxIdentity&, bool) override {}
 
@@ -74,33 +84,21 @@ class CrmSync : public CallObserver {
   struct Slot;
   class Upload;
 
-  // An item given to a slot by a pump; a call entry's request is prepared
-  // before the pump commits.
-  struct Claim {
-    Slot& slot;
-    OutboxItem item;
-    std::optional<CrmRequest> entry;
-  };
-  // The CRM acknowledged item: written to the outbox with the next commit.
-  struct Delivery {
-    OutboxItem item;
-    std::string confirmed_sha256;
-    WallTimeUs at;
-  };
-
   void pump();
-  void write_deliveries();
-  // The signed request of a call entry, its body kept; none when the attempt
-  // failed already (settled).
-  std::optional<CrmRequest> prepare_entry(Slot& slot, const OutboxItem& item);
+  // Runs write on the store writer thread, then (if given) then on this one.
+  void write_then(std::string failure, std::function<Result<void>(CrmOutbox&)> write,
+                  std::function<void()> then = {});
+  // Sends the call entry, signed, once its body is kept; or settles the
+  // attempt at once (failed: the call is not there, or not ended).
+  void send_entry(Slot& slot, const OutboxItem& item);
   void send_recording(Slot& slot, const OutboxItem& item);
   void send_prepared(Slot& slot, const OutboxItem& item, CrmRequest request, std::string expected_sha256);
   // Settles an attempt: delivered, retried later or parked; frees the slot.
   void settle(Slot& slot, const OutboxItem& item, const Result<CrmAnswer>& answer, std::string_view expected_sha256);
   void fail(Slot& slot, const OutboxItem& item, std::optional<int> status, const std::string& reason,
             std::optional<WallTimeUs> retry_at);
-  void release(Slot& slot, const OutboxItem& item);
-  void unclaim(Slot& slot, const OutboxItem& item);  // release without a pump
+  void settle_in_outbox(Slot& slot, const OutboxItem& item, std::string failure,
+                        std::function<Result<void>(CrmOutbox&)> write);
   // The next pump at `at` (none: only when something settles or is queued).
   void arm_timer(std::optional<WallTimeUs> at);
   // Logs why and pumps again after a while.
@@ -109,13 +107,15 @@ class CrmSync : public CallObserver {
   boost::asio::io_context& io_;
   const config::CrmConfig& config_;
   Store& store_;
+  StoreWriter& writer_;
   Logger& log_;
-  std::unique_ptr<CrmOutbox> outbox_;
+  std::unique_ptr<CrmOutbox> outbox_;         // reads (and the CLI's retry), on this thread
+  std::unique_ptr<CrmOutbox> outbox_writes_;  // the writer thread's
   std::optional<CrmCredentials> credentials_;
   RetryPolicy policy_;
   std::vector<std::unique_ptr<Slot>> slots_;
-  std::set<std::pair<std::string, OutboxKind>> claimed_;  // given to a slot
-  std::vector<Delivery> deliveries_;
+  // Given to a slot, or settled and not yet written so.
+  std::set<std::pair<std::string, OutboxKind>> claimed_;
   boost::asio::steady_timer timer_;
   bool running_ = false;
   bool pumping_ = false;

@@ -36,8 +36,14 @@ std::optional<Direction> recorded_direction(config::RecordPolicy policy) {
 }  // namespace
 
 RecordingService::RecordingService(boost::asio::io_context& io, const config::Config& config, Store& store,
-                                   MediaWorker& media, SavedHandler on_saved, Logger& log)
-    : config_(config), store_(store), media_(media), on_saved_(std::move(on_saved)), log_(log), retention_timer_(io) {}
+                                   StoreWriter& writer, MediaWorker& media, SavedHandler on_saved, Logger& log)
+    : config_(config),
+      store_(store),
+      writer_(writer),
+      media_(media),
+      on_saved_(std::move(on_saved)),
+      log_(log),
+      retention_timer_(io) {}
 
 bool RecordingService::wanted(const CallRecord& call) const {
   const auto policy = config_.record_policy(call.box, call.port);
@@ -94,8 +100,8 @@ void RecordingService::start(const CallRecord& call, WallTimeUs from) {
   row.path = request.path.string();
   row.state = RecordingState::recording;
   row.started_at = from;
-  if (auto inserted = store_.insert_recording(row); !inserted)
-    log_.error("call={} cannot store the recording row: {}", call.id, inserted.error().message());
+  writer_.write(fmt::format("call={} cannot store the recording row", call.id),
+                [row](Store& store) { return store.insert_recording(row); });
   recording_[call.id] = call;
   log_.info("line={} call={} recording to {}", call.line, call.id, request.path.string());
   media_.start_recording(std::move(request));
@@ -120,8 +126,6 @@ void RecordingService::on_result(const RecordingResult& result) {
   row.bytes = result.bytes;
   row.sha256 = result.sha256;
   row.error = result.error;
-  if (const auto existing = store_.find_recording(result.call_id); existing && *existing)
-    row.started_at = (*existing)->started_at;
   if (result.state == RecordingState::refused) {
     ++refused_;
     row.path.clear();  // no file was made
@@ -133,10 +137,14 @@ void RecordingService::on_result(const RecordingResult& result) {
     log_.error("line={} call={} recording {}: {} ({:.2f} s kept in {})", call.line, result.call_id,
                to_string(result.state), result.error, result.duration_s, row.path);
   }
-  if (auto updated = store_.update_recording(row); !updated)
-    log_.error("call={} cannot store the recording result: {}", result.call_id, updated.error().message());
-  if (result.state != RecordingState::refused && !call.id.empty())
-    on_saved_(call, row);
+  // The row keeps the start time it was inserted with.
+  writer_.write(fmt::format("call={} cannot store the recording result", result.call_id),
+                [row](Store& store) mutable -> Result<void> {
+                  if (const auto existing = store.find_recording(row.call_id); existing && *existing)
+                    row.started_at = (*existing)->started_at;
+                  return store.update_recording(row);
+                });
+  if (result.state != RecordingState::refused && !call.id.empty()) on_saved_(call, result);
 }
 
 void RecordingService::recover() {
@@ -165,8 +173,8 @@ void RecordingService::recover() {
                    repair.reason);
         break;
     }
-    if (auto updated = store_.update_recording(row); !updated)
-      log_.error("call={} cannot store the repaired recording: {}", row.call_id, updated.error().message());
+    writer_.write(fmt::format("call={} cannot store the repaired recording", row.call_id),
+                  [row](Store& store) { return store.update_recording(row); });
   }
 }
 
@@ -191,9 +199,8 @@ void RecordingService::check_retention(SyncedCheck synced) {
       auto gone = row;
       gone.state = RecordingState::deleted;
       gone.path.clear();
-      if (auto updated = store_.update_recording(gone); !updated)
-        log_.error("retention: call={} deleted {} but cannot say so in its row: {}", row.call_id, row.path,
-                   updated.error().message());
+      writer_.write(fmt::format("retention: call={} deleted {} but cannot say so in its row", row.call_id, row.path),
+                    [gone](Store& store) { return store.update_recording(gone); });
       ++deleted;
       freed += row.bytes;
     }

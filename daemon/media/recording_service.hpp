@@ -16,17 +16,20 @@
 #include "daemon/core/log.hpp"
 #include "daemon/media/media_worker.hpp"
 #include "daemon/store/store.hpp"
+#include "daemon/store/store_writer.hpp"
 
 namespace deskline::daemon {
 
 class RecordingService : public CallObserver {
  public:
   // Told on the io_context thread when a call's recording file is closed
-  // (complete, truncated or failed with a partial file).
-  using SavedHandler = std::function<void(const CallRecord& call, const RecordingRecord& recording)>;
+  // (complete, truncated or failed with a partial file), once its row's
+  // update is queued on the writer.
+  using SavedHandler = std::function<void(const CallRecord& call, const RecordingResult& recording)>;
 
-  RecordingService(boost::asio::io_context& io, const config::Config& config, Store& store, MediaWorker& media,
-                   SavedHandler on_saved, Logger& log);
+  // Reads through store; writes through writer.
+  RecordingService(boost::asio::io_context& io, const config::Config& config, Store& store, StoreWriter& writer,
+                   MediaWorker& media, SavedHandler on_saved, Logger& log);
 
   void call_changed(CallChange change, const CallRecord& call, const CallChangeDetail& detail) override;
   void call_audio_ends(const CallRecord& call, drivers::HostTimeUs at_us) override;
@@ -57,6 +60,7 @@ class RecordingService : public CallObserver {
 
   const config::Config& config_;
   Store& store_;
+  StoreWriter& writer_;
   MediaWorker& media_;
   SavedHandler on_saved_;
   Logger& log_;

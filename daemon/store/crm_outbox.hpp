@@ -2,7 +2,9 @@
 // are queued by the schema's triggers (migration 7) in the very transaction
 // that ends a call or completes its recording, so nothing is lost between
 // "ended" and "queued"; this class is how the sync reads and settles them.
-// Its own SQLite connection to the daemon's database. io_context thread only.
+// Its own SQLite connection to the daemon's database, used by one thread: the
+// sync reads through one on the io thread and writes through another on the
+// store writer thread.
 #pragma once
 
 #include <cstdint>

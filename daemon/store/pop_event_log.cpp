@@ -16,7 +16,7 @@ using sqlite::Statement;
 using sqlite::Use;
 
 struct PopEventLog::Statements {
-  Statement append, since, prune_through;
+  Statement append, since, prune_through, reserve_through;
 };
 
 PopEventLog::PopEventLog(sqlite::Connection connection)
@@ -26,15 +26,16 @@ PopEventLog::~PopEventLog() = default;  // statements_ goes before connection_ c
 
 Result<std::unique_ptr<PopEventLog>> PopEventLog::open(sqlite::Connection connection) {
   sqlite3* database = connection.database;
-  // Appends never checkpoint (see the header); the Store's connection does.
+  // Never checkpoints (see the header).
   sqlite3_wal_autocheckpoint(database, 0);
   std::unique_ptr<PopEventLog> events(new PopEventLog(std::move(connection)));
 
   auto& statements = *events->statements_;
-  const std::array<std::pair<Statement*, const char*>, 3> sql = {{
+  const std::array<std::pair<Statement*, const char*>, 4> sql = {{
       {&statements.append, "INSERT INTO pop_events (seq, call_id, published_at, event) VALUES (?1, ?2, ?3, ?4)"},
       {&statements.since, "SELECT seq, event FROM pop_events WHERE seq > ?1 ORDER BY seq"},
       {&statements.prune_through, "DELETE FROM pop_events WHERE seq <= ?1"},
+      {&statements.reserve_through, "INSERT OR REPLACE INTO meta (key, value) VALUES ('pop_seq_reserved', ?1)"},
   }};
   for (const auto& [statement, text] : sql)
     if (const int result = statement->prepare(database, text); result != SQLITE_OK)
@@ -43,7 +44,8 @@ Result<std::unique_ptr<PopEventLog>> PopEventLog::open(sqlite::Connection connec
   Statement read_stream;
   int result = read_stream.prepare(database,
                                    "SELECT (SELECT value FROM meta WHERE key = 'pop_stream_id'), "
-                                   "(SELECT coalesce(max(seq), 0) FROM pop_events)");
+                                   "max((SELECT coalesce(max(seq), 0) FROM pop_events), "
+                                   "coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'pop_seq_reserved'), 0))");
   Use use(read_stream);
   if (result == SQLITE_OK) result = use.step();
   if (result != SQLITE_ROW) return failure(database, result, "pop event log: cannot read the stream");
@@ -83,6 +85,15 @@ Result<std::size_t> PopEventLog::prune_through(std::uint64_t through) {
   if (result != SQLITE_DONE)
     return failure(connection_.database, result, fmt::format("delete pop events through seq {}", through));
   return static_cast<std::size_t>(sqlite3_changes(connection_.database));
+}
+
+Result<void> PopEventLog::reserve_through(std::uint64_t seq) {
+  Use use(statements_->reserve_through);
+  int result = use.bind(1, std::to_string(seq));
+  if (result == SQLITE_OK) result = use.step();
+  if (result != SQLITE_DONE)
+    return failure(connection_.database, result, fmt::format("reserve pop event seqs through {}", seq));
+  return {};
 }
 
 }  // namespace deskline::daemon

@@ -3,11 +3,16 @@
 // resume across a daemon restart. The stream id names the database's event
 // stream: made once, by migration 5, and never changed.
 //
-// Its own SQLite connection, which never checkpoints: SQLite runs the
-// automatic checkpoint (with its fsyncs) in whichever commit pushes the WAL
-// past 1000 pages, and an append is on the pop's path. The Store's
-// connection, which writes each call after its pop, checkpoints instead.
-// io_context thread only.
+// Each PopEventLog is its own SQLite connection, used by one thread: the
+// daemon appends through one on its store writer thread and reads history
+// through another on the io thread. Neither checkpoints (WalCheckpointer
+// does).
+//
+// Seqs are handed out ahead of storing (PopHub delivers an event before it is
+// stored), so the log also keeps a reservation: the highest seq that may
+// have been handed out. A daemon started after a crash numbers on after it,
+// so no seq a desk has seen goes to a second event; a clean stop gives back
+// what it did not use.
 #pragma once
 
 #include <cstdint>
@@ -35,7 +40,8 @@ class PopEventLog {
   static Result<std::unique_ptr<PopEventLog>> open(sqlite::Connection connection);
 
   const std::string& stream_id() const { return stream_id_; }
-  // The newest seq stored when the log was opened; 0 for a new database.
+  // The newest seq stored or reserved when the log was opened: a new run
+  // numbers on after it. 0 for a new database.
   std::uint64_t last_seq_at_open() const { return last_seq_at_open_; }
 
   // One transaction, not synced (WAL, synchronous = NORMAL): it survives the
@@ -46,6 +52,9 @@ class PopEventLog {
   Result<std::vector<StoredPopEvent>> since(std::uint64_t after) const;
   // Deletes the events with seq <= through; returns how many.
   Result<std::size_t> prune_through(std::uint64_t through);
+  // Stores seq as the highest that may be handed out (also lower than
+  // before: a clean stop gives back what it did not use).
+  Result<void> reserve_through(std::uint64_t seq);
 
  private:
   struct Statements;

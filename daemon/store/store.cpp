@@ -584,6 +584,15 @@ Result<std::unique_ptr<PopEventLog>> Store::open_pop_event_log() const {
   return PopEventLog::open(std::move(*connection));
 }
 
+Result<std::unique_ptr<Store>> Store::open_another() const {
+  auto store = open(sqlite3_db_filename(database_, "main"));
+  if (store && checkpoints_handed_over_) {
+    WalCheckpointer::hand_over((*store)->database_);
+    (*store)->checkpoints_handed_over_ = true;
+  }
+  return store;
+}
+
 Result<std::unique_ptr<CrmOutbox>> Store::open_crm_outbox() const {
   auto connection = another_connection(database_);
   if (!connection) return connection.error();

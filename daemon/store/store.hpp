@@ -1,7 +1,10 @@
 // Durable state in SQLite (WAL): calls and their events, recordings, and
 // (through PopEventLog) the pop event stream. Schema changes are
 // numbered migrations applied at open (PRAGMA user_version). Every write is
-// its own transaction so a killed daemon loses nothing it had reported.
+// its own transaction. The daemon writes through a Store of its own on the
+// store writer thread (StoreWriter), moments after each change; a daemon
+// killed in between loses those writes, and the next start closes what they
+// would have closed (interrupted calls, recordings left open).
 // A Store is used by one thread at a time; other processes (the CLI) may read
 // the same file concurrently through their own Store.
 #pragma once
@@ -113,6 +116,10 @@ class Store {
   bool file_moved() const;
   bool read_only() const { return read_only_; }
 
+  // Another Store on this database, on its own connection (for the store
+  // writer thread), its checkpoints left to the checkpointer like this one's.
+  // Not for a read-only store.
+  Result<std::unique_ptr<Store>> open_another() const;
   // A second connection to this database, for the daemon's pop events
   // (PopEventLog says why it has its own). Not for a read-only store.
   Result<std::unique_ptr<PopEventLog>> open_pop_event_log() const;

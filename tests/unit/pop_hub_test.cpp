@@ -1,11 +1,14 @@
 // The pop hub: numbered events from call changes, with the customer match the
-// call holds, stored before delivery.
+// call holds, delivered at once and stored after on the writer thread, with
+// their seqs reserved before delivery.
 #include "daemon/api/pop_hub.hpp"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <future>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,7 +38,7 @@ class TempStore {
 
 class PopHubTest : public ::testing::Test {
  protected:
-  PopHubTest() : hub_(log_, *events_) { hub_.subscribe(recorder_); }
+  PopHubTest() { hub_->subscribe(recorder_); }
 
   static CallRecord ringing_call(const std::string& id, const std::string& number) {
     CallRecord call;
@@ -50,17 +53,26 @@ class PopHubTest : public ::testing::Test {
     return call;
   }
 
+  // Holds the writer until the returned promise is set.
+  std::promise<void> hold_writer() {
+    std::promise<void> gate;
+    writer_.submit([opened = gate.get_future().share()] { opened.wait(); });
+    return gate;
+  }
+
   Logger log_{LogLevel::error};
   TempStore database_;
-  std::unique_ptr<PopEventLog> events_ = database_.open_log();
-  PopHub hub_;
+  StoreWriter writer_{database_.store(), log_};
+  std::unique_ptr<PopEventLog> history_ = database_.open_log();
+  std::unique_ptr<PopEventLog> appends_ = database_.open_log();
+  std::optional<PopHub> hub_{std::in_place, log_, *history_, *appends_, writer_};
   Recorder recorder_;
 };
 
 TEST_F(PopHubTest, EventsShowTheMatchTheCallHolds) {
   auto call = ringing_call("a", "13812345678");
   call.match = {"+8613812345678", "138 1234 5678", {{"c1", "Zhang Wei", "Acme", "https://crm/c1"}}};
-  hub_.call_changed(CallChange::started, call, {});
+  hub_->call_changed(CallChange::started, call, {});
   ASSERT_EQ(recorder_.events.size(), 1u);
   EXPECT_EQ(recorder_.events[0].event, "call.ringing");
   EXPECT_EQ(recorder_.events[0].number, "+8613812345678");
@@ -71,12 +83,12 @@ TEST_F(PopHubTest, EventsShowTheMatchTheCallHolds) {
   // A number that could not be normalised goes out as received.
   auto other = ringing_call("b", "10086");
   other.match = {"", "10086", {}};
-  hub_.call_changed(CallChange::started, other, {});
+  hub_->call_changed(CallChange::started, other, {});
   EXPECT_EQ(recorder_.events.back().number, "10086");
   EXPECT_TRUE(recorder_.events.back().customers.empty());
 
   // No number yet: none shown.
-  hub_.call_changed(CallChange::started, ringing_call("c", ""), {});
+  hub_->call_changed(CallChange::started, ringing_call("c", ""), {});
   EXPECT_EQ(recorder_.events.back().number, "");
   EXPECT_EQ(recorder_.events.back().number_display, "");
 }
@@ -94,35 +106,74 @@ drivers::BoxIdentity box(const std::string& serial) {
   return identity;
 }
 
-TEST_F(PopHubTest, EveryEventIsStoredBeforeDelivery) {
-  struct CheckStored : PopSubscriber {
-    PopEventLog* log = nullptr;
-    std::vector<bool> stored;
+// A daemon killed right after a delivery: the next run, which numbers on
+// after what the log holds when it opens, must not give that seq again.
+TEST_F(PopHubTest, EverySeqIsReservedBeforeDelivery) {
+  struct CheckReserved : PopSubscriber {
+    TempStore* database = nullptr;
+    std::promise<void>* gate = nullptr;
+    std::vector<std::uint64_t> unreserved;
     void deliver(const PopMessagePtr& message) override {
-      const auto rows = log->since(message->event.seq - 1).value();
-      stored.push_back(!rows.empty() && rows.back().seq == message->event.seq &&
-                       rows.back().json + "\n" == message->text);
+      if (database->open_log()->last_seq_at_open() < message->event.seq) unreserved.push_back(message->event.seq);
+      if (message->event.seq == PopHub::reservation_block) gate->set_value();
     }
   } check;
-  auto second_log = database_.open_log();  // reads through its own connection, as after a restart
-  check.log = second_log.get();
-  hub_.subscribe(check);
-  hub_.call_changed(CallChange::started, ringing_call("a", "13812345678"), {});
-  hub_.box_changed(box("X800-0001"), true);
-  EXPECT_EQ(check.stored, (std::vector<bool>{true, true}));
+  // The writer is held through the first block: the next event's seq is
+  // reserved only once the hub has waited for the writer.
+  auto gate = hold_writer();
+  check.database = &database_;
+  check.gate = &gate;
+  hub_->subscribe(check);
+  const auto events = 2 * PopHub::reservation_block + 100;
+  for (std::uint64_t i = 0; i < events; ++i) hub_->box_changed(box("X800-0001"), i % 2 == 0);
+  EXPECT_EQ(recorder_.events.size(), events);
+  EXPECT_TRUE(check.unreserved.empty()) << check.unreserved.size() << " seqs delivered unreserved, the first "
+                                        << check.unreserved.front();
+}
+
+TEST_F(PopHubTest, EventsAreDeliveredBeforeTheyAreStoredAndResumableMeanwhile) {
+  auto gate = hold_writer();
+  hub_->call_changed(CallChange::started, ringing_call("a", "13812345678"), {});
+  hub_->box_changed(box("X800-0001"), true);
+  ASSERT_EQ(recorder_.events.size(), 2u);  // delivered while the writer is held
+  EXPECT_TRUE(database_.open_log()->since(0).value().empty());
+
+  // History serves them from memory meanwhile, as they were sent.
+  bool gap = true;
+  auto history = hub_->history_since(0, gap);
+  EXPECT_FALSE(gap);
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_EQ(history[0]->event, recorder_.events[0]);
+  EXPECT_EQ(history[1]->event, recorder_.events[1]);
+
+  // Stored, each event is served once, now from the log.
+  gate.set_value();
+  writer_.flush();
+  const auto stored = database_.open_log()->since(0).value();
+  ASSERT_EQ(stored.size(), 2u);
+  EXPECT_EQ(stored[1].json + "\n", proto::pop::to_json(recorder_.events[1]) + "\n");
+  hub_->box_changed(box("X800-0001"), false);
+  history = hub_->history_since(1, gap);
+  EXPECT_FALSE(gap);
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_EQ(history[0]->event.seq, 2u);
+  EXPECT_EQ(history[1]->event.seq, 3u);
 }
 
 TEST_F(PopHubTest, SeqGoesOnFromTheStoreInTheNextDaemonRun) {
-  hub_.call_changed(CallChange::started, ringing_call("a", "13812345678"), {});
-  hub_.call_changed(CallChange::ended, ringing_call("a", "13812345678"), {});
-  hub_.box_changed(box("X800-0001"), false);
-  ASSERT_EQ(hub_.last_seq(), 3u);
+  hub_->call_changed(CallChange::started, ringing_call("a", "13812345678"), {});
+  hub_->call_changed(CallChange::ended, ringing_call("a", "13812345678"), {});
+  hub_->box_changed(box("X800-0001"), false);
+  ASSERT_EQ(hub_->last_seq(), 3u);
+  const auto stream = hub_->stream_id();
+  hub_.reset();  // a clean stop gives back the seqs reserved and not used
 
+  auto next_history = database_.open_log();
   auto next_log = database_.open_log();
-  PopHub next(log_, *next_log);
+  PopHub next(log_, *next_history, *next_log, writer_);
   Recorder recorder;
   next.subscribe(recorder);
-  EXPECT_EQ(next.stream_id(), hub_.stream_id());
+  EXPECT_EQ(next.stream_id(), stream);
   EXPECT_EQ(next.last_seq(), 3u);
   next.box_changed(box("X800-0001"), true);
   ASSERT_EQ(recorder.events.size(), 1u);
@@ -142,32 +193,35 @@ TEST_F(PopHubTest, SeqGoesOnFromTheStoreInTheNextDaemonRun) {
 }
 
 TEST_F(PopHubTest, HelloNamesTheStreamAndTheNewestSeq) {
-  EXPECT_EQ(proto::pop::hello_from_json(hub_.hello()), (proto::pop::Hello{hub_.stream_id(), 0}));
-  hub_.box_changed(box("X800-0001"), true);
-  EXPECT_EQ(proto::pop::hello_from_json(hub_.hello()), (proto::pop::Hello{hub_.stream_id(), 1}));
+  EXPECT_EQ(proto::pop::hello_from_json(hub_->hello()), (proto::pop::Hello{hub_->stream_id(), 0}));
+  hub_->box_changed(box("X800-0001"), true);
+  EXPECT_EQ(proto::pop::hello_from_json(hub_->hello()), (proto::pop::Hello{hub_->stream_id(), 1}));
 }
 
 TEST_F(PopHubTest, OldEventsArePrunedInBatchesAndResumingBeforeThemIsAGap) {
   const std::size_t total = PopHub::history_limit + PopHub::prune_batch + 10;
-  for (std::size_t i = 0; i < total; ++i) hub_.box_changed(box("X800-0001"), i % 2 == 0);
+  for (std::size_t i = 0; i < total; ++i) hub_->box_changed(box("X800-0001"), i % 2 == 0);
+  writer_.flush();
   bool gap = false;
-  const auto kept = hub_.history_since(0, gap);
+  const auto kept = hub_->history_since(0, gap);
   EXPECT_TRUE(gap);
   // Pruned after the batch that went past the limit: exactly the limit then, plus 10 since.
   ASSERT_EQ(kept.size(), PopHub::history_limit + 10);
   EXPECT_EQ(kept.front()->event.seq, total - kept.size() + 1);
   EXPECT_EQ(kept.back()->event.seq, total);
 
-  hub_.history_since(kept.front()->event.seq - 1, gap);
+  hub_->history_since(kept.front()->event.seq - 1, gap);
   EXPECT_FALSE(gap);  // exactly the oldest kept
-  hub_.history_since(kept.front()->event.seq - 2, gap);
+  hub_->history_since(kept.front()->event.seq - 2, gap);
   EXPECT_TRUE(gap);
 }
 
 TEST_F(PopHubTest, AFailedStoreNeitherStopsPopsNorLogsPerEvent) {
   Logger loud{LogLevel::info};
+  hub_.reset();
+  auto reads = database_.open_log();
   auto log = database_.open_log();
-  PopHub hub(loud, *log);
+  PopHub hub(loud, *reads, *log, writer_);
   Recorder recorder;
   hub.subscribe(recorder);
   // A disk-full stand-in: every insert fails until the trigger is dropped.
@@ -178,8 +232,10 @@ TEST_F(PopHubTest, AFailedStoreNeitherStopsPopsNorLogsPerEvent) {
             SQLITE_OK);
   ::testing::internal::CaptureStderr();
   for (int i = 0; i < 3; ++i) hub.box_changed(box("X800-0001"), i % 2 == 0);
+  writer_.flush();
   ASSERT_EQ(sqlite3_exec(other.get(), "DROP TRIGGER full", nullptr, nullptr, nullptr), SQLITE_OK);
   hub.box_changed(box("X800-0001"), true);
+  writer_.flush();
   const auto logged = ::testing::internal::GetCapturedStderr();
 
   ASSERT_EQ(recorder.events.size(), 4u);  // every pop went out
