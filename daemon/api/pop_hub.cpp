@@ -155,22 +155,23 @@ PopMessagePtr PopHub::publish(proto::pop::Event event) {
   return message;
 }
 
-// Extends the reservation while half a block is left, on the writer thread;
-// waits for it only when the writer is so far behind that seq is not
-// reserved yet.
+// Extends the reservation while half a block is left (at every event while
+// the database refuses it), on the writer thread; waits for it only when the
+// writer is so far behind that seq is not reserved yet.
 void PopHub::reserve_for(std::uint64_t seq) {
-  if (reservation_asked_ < seq + reservation_block / 2) reserve_through(seq + reservation_block);
+  if (reservation_asked_ < seq + reservation_block / 2 || reservation_failing_)
+    reserve_through(seq + reservation_block);
   if (seq <= reserved_.load()) {
     reservation_failing_ = false;
     return;
   }
+  if (reservation_failing_) return;  // said; no wait per event while the database refuses
   writer_.flush();
-  if (seq <= reserved_.load() || reservation_failing_) return;
+  if (seq <= reserved_.load()) return;
   reservation_failing_ = true;
   log_.error("pop event seq={} is not reserved in the database: if desklined crashes now, the next run may "
              "give its seq to another event (said once until a reservation succeeds)",
              seq);
-  reservation_asked_ = seq;  // asked again at the next event
 }
 
 void PopHub::reserve_through(std::uint64_t seq) {

@@ -380,7 +380,9 @@ void CallService::persist(BoxState& box, Line& line, const CallUpdate& update) {
   }
   notify(update.change, record, detail, first_observers_);
   writer_.write(fmt::format("line={} call={} cannot store call", line.name, record.id),
-                [record, inserted](Store& store) { return inserted ? store.insert_call(record) : store.update_call(record); });
+                [record, inserted](Store& store) {
+                  return inserted ? store.insert_call(record) : store.update_call(record);
+                });
   if (joined) add_event(line, record, record.started_at, "joined_in_progress", joined_detail(record, predecessor));
   log_.info("line={} call={} {} {} number={}{}", line.name, record.id, to_string(update.change),
             to_string(record.direction), record.number.empty() ? "-" : record.number,

@@ -191,12 +191,35 @@ void CrmSync::pump() {
 
 void CrmSync::write_then(std::string failure, std::function<Result<void>(CrmOutbox&)> write,
                          std::function<void()> then) {
-  writer_.submit([this, alive = std::weak_ptr<bool>(alive_), failure = std::move(failure), write = std::move(write),
-                  then = std::move(then)]() mutable {
-    if (auto written = write(*outbox_writes_); !written) log_.error("{}: {}", failure, written.error().message());
-    if (then) asio::post(io_, [alive = std::move(alive), then = std::move(then)] {
-      if (alive.lock()) then();
-    });
+  std::lock_guard lock(batch_mutex_);
+  batch_.push_back({std::move(failure), std::move(write), std::move(then)});
+  if (batch_queued_) return;
+  batch_queued_ = true;
+  writer_.submit([this] { write_batch(); });
+}
+
+// On the writer thread: every outbox write queued since the last batch in one
+// transaction (one WAL commit, not one a write: what was queued while the
+// writer was busy goes together), then their follow-ups on the io thread.
+void CrmSync::write_batch() {
+  std::vector<OutboxWrite> batch;
+  {
+    std::lock_guard lock(batch_mutex_);
+    batch.swap(batch_);
+    batch_queued_ = false;
+  }
+  auto& outbox = *outbox_writes_;
+  const auto begun = outbox.begin();  // without it, each write commits alone
+  for (const auto& each : batch)
+    if (auto written = each.write(outbox); !written) log_.error("{}: {}", each.failure, written.error().message());
+  if (begun)
+    if (auto committed = outbox.commit(); !committed)
+      log_.error("crm: cannot commit {} outbox writes (their items are sent again): {}", batch.size(),
+                 committed.error().message());
+  asio::post(io_, [alive = std::weak_ptr<bool>(alive_), batch = std::move(batch)] {
+    if (!alive.lock()) return;
+    for (const auto& each : batch)
+      if (each.then) each.then();
   });
 }
 

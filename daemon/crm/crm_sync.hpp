@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -85,9 +86,16 @@ class CrmSync : public CallObserver {
   class Upload;
 
   void pump();
-  // Runs write on the store writer thread, then (if given) then on this one.
+  // An outbox write for the store writer thread; then (if any) runs on the
+  // io thread once it is stored; failure is what the log says if it fails.
+  struct OutboxWrite {
+    std::string failure;
+    std::function<Result<void>(CrmOutbox&)> write;
+    std::function<void()> then;
+  };
   void write_then(std::string failure, std::function<Result<void>(CrmOutbox&)> write,
                   std::function<void()> then = {});
+  void write_batch();
   // Sends the call entry, signed, once its body is kept; or settles the
   // attempt at once (failed: the call is not there, or not ended).
   void send_entry(Slot& slot, const OutboxItem& item);
@@ -116,6 +124,9 @@ class CrmSync : public CallObserver {
   std::vector<std::unique_ptr<Slot>> slots_;
   // Given to a slot, or settled and not yet written so.
   std::set<std::pair<std::string, OutboxKind>> claimed_;
+  std::mutex batch_mutex_;           // shared with the writer thread:
+  std::vector<OutboxWrite> batch_;   // the outbox writes not yet taken by a batch
+  bool batch_queued_ = false;        // a write_batch job is on the writer's queue
   boost::asio::steady_timer timer_;
   bool running_ = false;
   bool pumping_ = false;

@@ -42,10 +42,12 @@ Result<std::unique_ptr<PopEventLog>> PopEventLog::open(sqlite::Connection connec
       return failure(database, result, "pop event log: cannot prepare statement");
 
   Statement read_stream;
-  int result = read_stream.prepare(database,
-                                   "SELECT (SELECT value FROM meta WHERE key = 'pop_stream_id'), "
-                                   "max((SELECT coalesce(max(seq), 0) FROM pop_events), "
-                                   "coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'pop_seq_reserved'), 0))");
+  // The next run numbers on after the newest seq stored or reserved.
+  int result = read_stream.prepare(
+      database,
+      "SELECT (SELECT value FROM meta WHERE key = 'pop_stream_id'), "
+      "max((SELECT coalesce(max(seq), 0) FROM pop_events), "
+      "    coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'pop_seq_reserved'), 0))");
   Use use(read_stream);
   if (result == SQLITE_OK) result = use.step();
   if (result != SQLITE_ROW) return failure(database, result, "pop event log: cannot read the stream");

@@ -27,10 +27,15 @@
 // the right SHA-256 (/_ref/calls), or the bench fails.
 //
 //   deskline_crm_drain_bench [--calls N] [--seconds S] [--max-in-flight M] [--rounds R] [--idle-s T]
-//                            [--ring-spacing S] [--crm-dir DIR] [--bin DIR]
+//                            [--ring-spacing S] [--crm-dir DIR] [--crm-nice N] [--bin DIR]
 //
 // --crm-dir puts the reference CRMs' databases and recordings elsewhere (on
 // tmpfs, /dev/shm/..., their fsyncs cost nothing: the clients' own costs show).
+// --crm-nice runs every reference CRM at that nice value (default 10, as the
+// download bench runs its curl): in production the CRM is another machine;
+// here, at the bench's own priority, its work for whichever client uploads
+// takes a core from the rings, the simulator and the pop reader (the pops
+// beside curl --parallel, which never touches the daemon, show that share).
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -83,6 +88,7 @@ struct Options {
   double idle_s = 60;     // length of the idle ring run
   double ring_spacing_s = 1.0;  // between rings on each of the 8 lines
   fs::path crm_dir;             // the reference CRMs' data (default: beside the daemon's, on the same disk)
+  int crm_nice = 10;
   fs::path bin;
 };
 
@@ -107,16 +113,17 @@ Credentials write_credentials(const fs::path& folder) {
 // The reference CRM on a free loopback port, its data in folder.
 class ReferenceCrm {
  public:
-  ReferenceCrm(const fs::path& bin, const fs::path& folder, const Credentials& credentials) {
+  ReferenceCrm(const fs::path& bin, const fs::path& folder, const Credentials& credentials, int nice) {
     fs::remove_all(folder);
     fs::create_directories(folder);
     tools::SpawnOptions options;
     options.stdout_path = folder / "crm.out";
     options.stderr_path = folder / "crm.err";
-    pid_ = tools::spawn({(bin / "deskline-crm-ref").string(), "--data", (folder / "data").string(), "--token-file",
-                         credentials.token_file.string(), "--signing-secret-file", credentials.secret_file.string(),
-                         "--port", "0"},
-                        options);
+    std::vector<std::string> argv = {(bin / "deskline-crm-ref").string(), "--data", (folder / "data").string(),
+                                     "--token-file", credentials.token_file.string(), "--signing-secret-file",
+                                     credentials.secret_file.string(), "--port", "0"};
+    if (nice != 0) argv.insert(argv.begin(), {"nice", "-n", std::to_string(nice)});
+    pid_ = tools::spawn(argv, options);
     const auto deadline = Clock::now() + std::chrono::seconds(20);
     const std::string prefix = "listening on http://127.0.0.1:";
     while (port_ == 0) {
@@ -453,7 +460,7 @@ struct ClientRun {
 ClientRun run_curl(const Options& options, const Backlog& backlog, const Credentials& credentials,
                    const fs::path& folder, int parallel) {
   const std::string who = parallel > 0 ? "curl --parallel" : "curl";
-  ReferenceCrm crm(options.bin, options.crm_dir / folder.filename(), credentials);
+  ReferenceCrm crm(options.bin, options.crm_dir / folder.filename(), credentials, options.crm_nice);
   write_curl_config(backlog, credentials, crm.url(), folder);
   std::vector<std::string> argv = {"curl", "--silent", "--no-progress-meter", "--show-error", "--config",
                                    (folder / "curl.conf").string()};
@@ -488,7 +495,7 @@ int run(Options options) {
   fs::remove_all(root);
   fs::create_directories(root);
   if (options.crm_dir.empty()) options.crm_dir = root / "crm";
-  std::printf("reference CRM data in %s\n", options.crm_dir.c_str());
+  std::printf("reference CRM data in %s, at nice %d\n", options.crm_dir.c_str(), options.crm_nice);
   const auto credentials = write_credentials(root);
   std::printf("load average at start: %s\n", load_average().c_str());
 
@@ -511,7 +518,7 @@ int run(Options options) {
   DaemonRun idle;
   {
     fs::create_directories(root / "idle");
-    ReferenceCrm crm(options.bin, options.crm_dir / "idle", credentials);
+    ReferenceCrm crm(options.bin, options.crm_dir / "idle", credentials, options.crm_nice);
     idle = run_daemon(options, root / "idle", crm, credentials, false);
   }
   std::printf("idle run done (%.0f s), load average %s\n", idle.wall_s, load_average().c_str());
@@ -527,7 +534,7 @@ int run(Options options) {
     const auto drain = [&] {
       if (r > 0) prepare_backlog(options.calls, options.seconds, root / "drain" / "data");  // its outbox full again
       ::sync();
-      ReferenceCrm crm(options.bin, options.crm_dir / "drain", credentials);
+      ReferenceCrm crm(options.bin, options.crm_dir / "drain", credentials, options.crm_nice);
       round.drained = run_daemon(options, root / "drain", crm, credentials, true);
       crm.verify(backlog, "desklined");
       round.drained.crm_span_s = crm.put_span_s("desklined", backlog);
@@ -614,9 +621,10 @@ int main(int argc, char** argv) {
                                        {"--idle-s", sets(options.idle_s)},
                                        {"--ring-spacing", sets(options.ring_spacing_s)},
                                        {"--crm-dir", sets(options.crm_dir)},
+                                       {"--crm-nice", sets(options.crm_nice)},
                                        {"--bin", sets(options.bin)}},
                                       "[--calls N] [--seconds S] [--max-in-flight M] [--rounds R] [--idle-s T] "
-                                      "[--ring-spacing S] [--crm-dir DIR] [--bin DIR]"))
+                                      "[--ring-spacing S] [--crm-dir DIR] [--crm-nice N] [--bin DIR]"))
     return 2;
   return deskline::bench::run_bench("crm drain bench", [&] { return deskline::bench::run(options); });
 }

@@ -254,5 +254,38 @@ TEST_F(PopHubTest, AFailedStoreNeitherStopsPopsNorLogsPerEvent) {
   EXPECT_TRUE(gap);
 }
 
+TEST_F(PopHubTest, AFailedReservationNeitherStopsPopsNorWaitsOrLogsPerEvent) {
+  Logger loud{LogLevel::info};
+  hub_.reset();
+  const auto other = sqlite_of(database_.path());
+  // A disk-full stand-in for the reservation's row.
+  ASSERT_EQ(sqlite3_exec(other.get(),
+                         "CREATE TRIGGER full BEFORE INSERT ON meta BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  ::testing::internal::CaptureStderr();
+  auto reads = database_.open_log();
+  auto log = database_.open_log();
+  std::optional<PopHub> hub(std::in_place, loud, *reads, *log, writer_);
+  Recorder recorder;
+  hub->subscribe(recorder);
+  for (int i = 0; i < 3; ++i) hub->box_changed(box("X800-0001"), i % 2 == 0);
+  ASSERT_EQ(sqlite3_exec(other.get(), "DROP TRIGGER full", nullptr, nullptr, nullptr), SQLITE_OK);
+  hub->box_changed(box("X800-0001"), true);  // asks again
+  writer_.flush();
+  hub->box_changed(box("X800-0001"), false);
+  const auto reserved = database_.open_log()->last_seq_at_open();
+  hub.reset();
+  const auto logged = ::testing::internal::GetCapturedStderr();
+
+  ASSERT_EQ(recorder.events.size(), 5u);  // every pop went out
+  EXPECT_NE(logged.find("cannot reserve pop event seqs: "), std::string::npos) << logged;
+  std::size_t unreserved = 0;
+  for (auto at = logged.find("is not reserved"); at != std::string::npos; at = logged.find("is not reserved", at + 1))
+    ++unreserved;
+  EXPECT_EQ(unreserved, 1u) << logged;
+  EXPECT_GE(reserved, 5u) << "reserved again once the database took it";
+}
+
 }  // namespace
 }  // namespace deskline::daemon
