@@ -97,6 +97,8 @@ TEST_F(PopHubTest, EventsShowTheMatchTheCallHolds) {
 std::unique_ptr<sqlite3, int (*)(sqlite3*)> sqlite_of(const std::filesystem::path& path) {
   sqlite3* database = nullptr;
   sqlite3_open(path.c_str(), &database);
+  // The writer thread may hold the write lock when the test changes the schema.
+  sqlite3_busy_timeout(database, 30'000);
   return {database, sqlite3_close};
 }
 
