@@ -150,7 +150,7 @@ bool Daemon::start() {
       log_);
   // Before the recoveries below, which end calls and complete recordings:
   // with [crm] url set they are queued for the CRM like any other.
-  crm_.emplace(io_, config_.crm, *store_, *writer_, log_);
+  crm_.emplace(config_.crm, *store_, *writer_, log_);
   if (auto started = crm_->start(); !started) {
     log_.error("cannot start the CRM sync: {}", started.error().message());
     return false;

@@ -8,6 +8,7 @@
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
 
+#include "daemon/core/thread_priority.hpp"
 #include "daemon/crm/call_entry.hpp"
 #include "proto/bytes.hpp"
 #include "proto/repr_digest.hpp"
@@ -46,8 +47,8 @@ struct CrmSync::Slot {
 };
 
 // A recording's webhook signature (and, when asked, its SHA-256), read from
-// disk one slice per turn of the io loop; then the request streams the same
-// file.
+// disk one slice per turn of the sync thread's loop (the other connections'
+// answers go in between); then the request streams the same file.
 class CrmSync::Upload : public std::enable_shared_from_this<Upload> {
  public:
   using Sha256 = proto::digest::Sha256;
@@ -95,24 +96,28 @@ class CrmSync::Upload : public std::enable_shared_from_this<Upload> {
   std::ifstream file_;
 };
 
-CrmSync::CrmSync(asio::io_context& io, const config::CrmConfig& config, Store& store, StoreWriter& writer,
-                 Logger& log)
-    : io_(io), config_(config), store_(store), writer_(writer), log_(log), timer_(io) {}
+CrmSync::CrmSync(const config::CrmConfig& config, Store& store, StoreWriter& writer, Logger& log)
+    : config_(config), store_(store), writer_(writer), log_(log), timer_(io_) {}
 
 CrmSync::~CrmSync() {
-  *alive_ = false;
   stop();
-  writer_.flush();  // the writer's jobs write through outbox_writes_
+  writer_.flush();  // the writer's jobs write through outbox_writes_ and post to io_
 }
 
 Result<void> CrmSync::start() {
-  for (auto* outbox : {&outbox_, &outbox_writes_}) {
+  for (auto* outbox : {&outbox_admin_, &outbox_writes_}) {
     auto opened = store_.open_crm_outbox();
     if (!opened) return opened.error();
     *outbox = std::move(*opened);
   }
-  if (auto queueing = outbox_->set_queueing(!config_.url.empty()); !queueing) return queueing.error();
+  if (auto queueing = outbox_admin_->set_queueing(!config_.url.empty()); !queueing) return queueing.error();
   if (config_.url.empty()) return {};
+  auto outbox = store_.open_crm_outbox();
+  if (!outbox) return outbox.error();
+  outbox_ = std::move(*outbox);
+  auto calls = store_.open_another();
+  if (!calls) return calls.error();
+  calls_ = std::move(*calls);
 
   auto credentials = read_crm_credentials(config_);
   if (!credentials) return credentials.error();
@@ -129,33 +134,44 @@ Result<void> CrmSync::start() {
   if (auto due = outbox_->due_now(now_us()); !due) return due.error();
   running_ = true;
   log_.info("crm: syncing calls and recordings to {} ({} at once)", config_.url, config_.max_in_flight);
+  keep_running_.emplace(io_.get_executor());
+  thread_ = std::thread([this] { run(); });
+  started_ = true;
   kick();
   return {};
 }
 
+void CrmSync::run() {
+  become_bulk_thread("desklined-crm", log_);
+  io_.run();
+}
+
 void CrmSync::stop() {
+  if (!started_.exchange(false)) return;
+  asio::post(io_, [this] { halt(); });
+  thread_.join();
+}
+
+void CrmSync::halt() {
   running_ = false;
   timer_.cancel();
   for (auto& slot : slots_) slot->client->close();  // in flight: stays queued, sent again next time
-  slots_.clear();
-  claimed_.clear();
+  keep_running_.reset();
+  io_.stop();  // what is posted later (the writer's follow-ups) never runs
 }
 
 void CrmSync::kick() {
+  if (started_) asio::post(io_, [this] { pump_soon(); });
+}
+
+void CrmSync::pump_soon() {
   if (!running_ || pumping_) return;
-  asio::post(io_, [this, alive = std::weak_ptr<bool>(alive_)] {
-    if (alive.lock()) pump();
-  });
+  asio::post(io_, [this] { pump(); });
   pumping_ = true;
 }
 
 void CrmSync::kick_after_writes() {
-  if (!running_) return;
-  writer_.submit([this, alive = std::weak_ptr<bool>(alive_)] {
-    asio::post(io_, [this, alive] {
-      if (alive.lock()) kick();
-    });
-  });
+  if (started_) writer_.submit([this] { kick(); });
 }
 
 void CrmSync::call_changed(CallChange change, const CallRecord&, const CallChangeDetail&) {
@@ -216,8 +232,7 @@ void CrmSync::write_batch() {
     if (auto committed = outbox.commit(); !committed)
       log_.error("crm: cannot commit {} outbox writes (their items are sent again): {}", batch.size(),
                  committed.error().message());
-  asio::post(io_, [alive = std::weak_ptr<bool>(alive_), batch = std::move(batch)] {
-    if (!alive.lock()) return;
+  asio::post(io_, [batch = std::move(batch)] {
     for (const auto& each : batch)
       if (each.then) each.then();
   });
@@ -242,7 +257,7 @@ void CrmSync::arm_timer(std::optional<WallTimeUs> at) {
 }
 
 void CrmSync::send_entry(Slot& slot, const OutboxItem& item) {
-  const auto call = store_.find_call(item.call_id);
+  const auto call = calls_->find_call(item.call_id);
   if (!call || !*call)
     return fail(slot, item, std::nullopt,
                 call ? "the call is not in the database" : "cannot read the call: " + call.error().message(),
@@ -253,7 +268,7 @@ void CrmSync::send_entry(Slot& slot, const OutboxItem& item) {
   const bool kept = item.body_revision == item.revision && !item.body.empty();
   std::string body = item.body;
   if (!kept) {
-    const auto recording = store_.find_recording(item.call_id);
+    const auto recording = calls_->find_recording(item.call_id);
     body = call_entry_json(**call, recording ? *recording : std::nullopt, item.revision);
   }
   CrmRequest request;
@@ -274,7 +289,7 @@ void CrmSync::send_entry(Slot& slot, const OutboxItem& item) {
 }
 
 void CrmSync::send_recording(Slot& slot, const OutboxItem& item) {
-  const auto recording = store_.find_recording(item.call_id);
+  const auto recording = calls_->find_recording(item.call_id);
   if (!recording || !*recording || !uploadable((*recording)->state) || (*recording)->path.empty())
     return fail(slot, item, std::nullopt, "the call has no recording file in the database", std::nullopt);
   const auto row = **recording;
@@ -287,9 +302,9 @@ void CrmSync::send_recording(Slot& slot, const OutboxItem& item) {
   const bool check = item.attempts > 0 || !stored;
   auto upload = std::make_shared<Upload>(
       io_, row.path, proto::webhook::Signer(credentials_->key, id, timestamp), check,
-      [this, alive = std::weak_ptr<bool>(alive_), &slot, item, row, stored, id, timestamp](
-          std::string error, std::optional<Upload::Sha256> sha256, std::string signature) {
-        if (!alive.lock() || !running_) return;
+      [this, &slot, item, row, stored, id, timestamp](std::string error, std::optional<Upload::Sha256> sha256,
+                                                      std::string signature) {
+        if (!running_) return;
         if (!error.empty()) return fail(slot, item, std::nullopt, error, std::nullopt);
         if (sha256 && sha256 != stored)
           return fail(slot, item, std::nullopt,
@@ -308,10 +323,12 @@ void CrmSync::send_recording(Slot& slot, const OutboxItem& item) {
 }
 
 void CrmSync::send_prepared(Slot& slot, const OutboxItem& item, CrmRequest request, std::string expected_sha256) {
-  slot.client->send(std::move(request), [this, alive = std::weak_ptr<bool>(alive_), &slot, item,
-                                         expected = std::move(expected_sha256)](Result<CrmAnswer> answer) {
-    if (alive.lock() && running_) settle(slot, item, answer, expected);
-  });
+  ++in_flight_;
+  slot.client->send(std::move(request),
+                    [this, &slot, item, expected = std::move(expected_sha256)](Result<CrmAnswer> answer) {
+                      --in_flight_;
+                      if (running_) settle(slot, item, answer, expected);
+                    });
 }
 
 void CrmSync::settle(Slot& slot, const OutboxItem& item, const Result<CrmAnswer>& answer,
@@ -344,7 +361,10 @@ void CrmSync::settle(Slot& slot, const OutboxItem& item, const Result<CrmAnswer>
     }
   }
   if (verdict == RetryVerdict::done) {
-    last_success_at_ = now;
+    {
+      std::lock_guard lock(progress_mutex_);
+      last_success_at_ = now;
+    }
     log_.info("crm: call={} {} revision {} delivered", item.call_id, to_string(item.kind), item.revision);
     return settle_in_outbox(slot, item, fmt::format("crm: call={} cannot mark its {} delivered", item.call_id,
                                                     to_string(item.kind)),
@@ -366,8 +386,11 @@ void CrmSync::settle(Slot& slot, const OutboxItem& item, const Result<CrmAnswer>
 
 void CrmSync::fail(Slot& slot, const OutboxItem& item, std::optional<int> status, const std::string& reason,
                    std::optional<WallTimeUs> retry_at) {
-  last_failure_at_ = now_us();
-  last_failure_ = fmt::format("call {} {}: {}", item.call_id, to_string(item.kind), reason);
+  {
+    std::lock_guard lock(progress_mutex_);
+    last_failure_at_ = now_us();
+    last_failure_ = fmt::format("call {} {}: {}", item.call_id, to_string(item.kind), reason);
+  }
   settle_in_outbox(slot, item, fmt::format("crm: call={} cannot record a failed attempt", item.call_id),
                    [item, status, reason, retry_at, now = now_us()](CrmOutbox& outbox) {
                      return outbox.failed(item, status, reason, now, retry_at);
@@ -381,34 +404,37 @@ void CrmSync::settle_in_outbox(Slot& slot, const OutboxItem& item, std::string f
   --slot.items;
   write_then(std::move(failure), std::move(write), [this, key = std::pair(item.call_id, item.kind)] {
     claimed_.erase(key);
-    kick();
+    pump_soon();
   });
-  kick();
+  pump_soon();
 }
 
 CrmSyncStatus CrmSync::status() const {
   CrmSyncStatus status;
-  status.enabled = running_;
+  status.enabled = started_;
   status.url = config_.url;
-  for (const auto& slot : slots_) status.in_flight += slot->client->busy();
-  status.last_success_at = last_success_at_;
-  status.last_failure_at = last_failure_at_;
-  status.last_failure = last_failure_;
-  if (!outbox_) return status;
-  if (auto summary = outbox_->summary()) status.outbox = *summary;
-  if (auto parked = outbox_->in_state(OutboxState::parked, parked_shown)) status.parked = std::move(*parked);
+  status.in_flight = in_flight_;
+  {
+    std::lock_guard lock(progress_mutex_);
+    status.last_success_at = last_success_at_;
+    status.last_failure_at = last_failure_at_;
+    status.last_failure = last_failure_;
+  }
+  if (!outbox_admin_) return status;
+  if (auto summary = outbox_admin_->summary()) status.outbox = *summary;
+  if (auto parked = outbox_admin_->in_state(OutboxState::parked, parked_shown)) status.parked = std::move(*parked);
   return status;
 }
 
 bool CrmSync::recording_confirmed(const RecordingRecord& recording) const {
-  if (!outbox_ || recording.sha256.empty()) return false;
-  const auto item = outbox_->find(recording.call_id, OutboxKind::recording);
+  if (!outbox_admin_ || recording.sha256.empty()) return false;
+  const auto item = outbox_admin_->find(recording.call_id, OutboxKind::recording);
   return item && *item && (*item)->state == OutboxState::done && (*item)->confirmed_sha256 == recording.sha256;
 }
 
 Result<std::size_t> CrmSync::retry(const std::optional<std::string>& call_id) {
-  if (!outbox_) return std::size_t{0};
-  auto retried = outbox_->retry(call_id, now_us());
+  if (!outbox_admin_) return std::size_t{0};
+  auto retried = outbox_admin_->retry(call_id, now_us());
   kick();
   return retried;
 }

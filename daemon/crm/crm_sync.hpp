@@ -4,22 +4,29 @@
 // the next item of each connection prepared while its request is out.
 // Failures back off (RetryPolicy) or park the item; nothing leaves the
 // outbox until the CRM has acknowledged it (a recording: with the digest of
-// the very bytes sent). On the io_context thread, after the store write of
-// a call and never on the pop's path: a recording's digest and signature
-// are computed in 64 KiB slices, one per turn of the loop, and the outbox's
-// writes run on the store writer thread.
+// the very bytes sent).
+//
+// Threads: the sync runs on a thread of its own ("desklined-crm", a bulk
+// thread) with its own io_context and database connections, so a drain's
+// hashing, signing, HTTP and TLS never wait in the daemon's io_context queue
+// in front of a pop. The outbox's writes run on the store writer thread.
+// The public functions are for the daemon's io thread; the status they
+// read is shared under a mutex or read through that thread's own connection.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <atomic>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -52,17 +59,17 @@ class CrmSync : public CallObserver {
  public:
   static constexpr std::size_t parked_shown = 20;
 
-  // Reads calls through store; writer orders its pumps after the writes
-  // that queue items.
-  CrmSync(boost::asio::io_context& io, const config::CrmConfig& config, Store& store, StoreWriter& writer,
-          Logger& log);
+  // Opens its connections to store's database; writer orders its pumps
+  // after the writes that queue items.
+  CrmSync(const config::CrmConfig& config, Store& store, StoreWriter& writer, Logger& log);
   ~CrmSync() override;
 
   // Opens the outbox and sets queueing from [crm] url; with a url, reads the
-  // token and the signing secret and starts draining. An unreadable or bad
-  // file is an error naming it (the daemon refuses to start).
+  // token and the signing secret and starts the sync thread. An unreadable
+  // or bad file is an error naming it (the daemon refuses to start).
   Result<void> start();
-  // Abandons the requests in flight (they stay queued) and stops.
+  // Abandons the requests in flight (they stay queued) and joins the sync
+  // thread.
   void stop();
   // Items may have been queued (a call ended, a recording completed).
   void kick();
@@ -85,9 +92,14 @@ class CrmSync : public CallObserver {
   struct Slot;
   class Upload;
 
+  // On the sync thread from here on.
+  void run();
+  void halt();
+  // Pumps soon, once however often it is asked before that.
+  void pump_soon();
   void pump();
   // An outbox write for the store writer thread; then (if any) runs on the
-  // io thread once it is stored; failure is what the log says if it fails.
+  // sync thread once it is stored; failure is what the log says if it fails.
   struct OutboxWrite {
     std::string failure;
     std::function<Result<void>(CrmOutbox&)> write;
@@ -112,13 +124,17 @@ class CrmSync : public CallObserver {
   // Logs why and pumps again after a while.
   void outbox_unreadable(const Error& error);
 
-  boost::asio::io_context& io_;
+  // First: its handlers and sockets go last.
+  boost::asio::io_context io_;
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> keep_running_;
   const config::CrmConfig& config_;
   Store& store_;
   StoreWriter& writer_;
   Logger& log_;
-  std::unique_ptr<CrmOutbox> outbox_;         // reads (and the CLI's retry), on this thread
+  std::unique_ptr<Store> calls_;              // the sync thread's reads of calls and recordings
+  std::unique_ptr<CrmOutbox> outbox_;         // the sync thread's reads
   std::unique_ptr<CrmOutbox> outbox_writes_;  // the writer thread's
+  std::unique_ptr<CrmOutbox> outbox_admin_;   // the daemon's io thread's: status, retention, the CLI's retry
   std::optional<CrmCredentials> credentials_;
   RetryPolicy policy_;
   std::vector<std::unique_ptr<Slot>> slots_;
@@ -128,12 +144,15 @@ class CrmSync : public CallObserver {
   std::vector<OutboxWrite> batch_;   // the outbox writes not yet taken by a batch
   bool batch_queued_ = false;        // a write_batch job is on the writer's queue
   boost::asio::steady_timer timer_;
-  bool running_ = false;
+  bool running_ = false;  // the sync thread's
   bool pumping_ = false;
+  std::atomic<bool> started_ = false;  // the sync thread runs
+  std::atomic<std::size_t> in_flight_ = 0;
+  mutable std::mutex progress_mutex_;  // shared with the io thread's status():
   std::optional<WallTimeUs> last_success_at_;
   std::optional<WallTimeUs> last_failure_at_;
   std::string last_failure_;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  std::thread thread_;
 };
 
 }  // namespace deskline::daemon

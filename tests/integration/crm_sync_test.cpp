@@ -10,8 +10,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <map>
+#include <sstream>
 #include <string>
 
 #include "tests/integration/harness.hpp"
@@ -32,6 +34,23 @@ int unused_port() {
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
   ::close(fd);
   return ntohs(address.sin_port);
+}
+
+// The nice value of each of a process's threads, by thread name.
+std::multimap<std::string, int> thread_nice_values(pid_t pid) {
+  std::multimap<std::string, int> nice_of;
+  for (const auto& task : fs::directory_iterator(fs::path("/proc") / std::to_string(pid) / "task")) {
+    std::ifstream stat_file(task.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(stat_file)), std::istreambuf_iterator<char>());
+    const auto open = stat.find('('), close = stat.rfind(')');
+    if (open == std::string::npos || close == std::string::npos) continue;
+    // After "(comm)": state, then fields 4..19 of proc(5); nice is field 19.
+    std::istringstream fields(stat.substr(close + 2));
+    std::string field;
+    for (int number = 3; number <= 19 && fields >> field; ++number)
+      if (number == 19) nice_of.emplace(stat.substr(open + 1, close - open - 1), std::stoi(field));
+  }
+  return nice_of;
 }
 
 // The reference CRM on a port, with the workspace's token and secret.
@@ -266,6 +285,17 @@ at 120 end
   for (const auto& item : status["parked_items"]) reasons[item.value("status", 0)] = item.value("reason", "");
   EXPECT_NE(reasons[401].find("HTTP 401"), std::string::npos) << status.dump(2);
   EXPECT_NE(reasons[413].find("HTTP 413"), std::string::npos) << status.dump(2);
+  // The sync runs on a thread of its own that yields the CPU to the io
+  // thread, which carries the pops (it and the other unnamed threads keep
+  // the process's name).
+  const auto daemon_pid = workspace.cli_json({"status", "--json"}).value("pid", -1);
+  ASSERT_GT(daemon_pid, 0);
+  const auto nice_of = thread_nice_values(daemon_pid);
+  ASSERT_EQ(nice_of.count("desklined-crm"), 1u);
+  EXPECT_EQ(nice_of.find("desklined-crm")->second, 10);
+  ASSERT_GE(nice_of.count("desklined"), 1u);
+  const auto [first, last] = nice_of.equal_range("desklined");
+  EXPECT_TRUE(std::all_of(first, last, [](const auto& thread) { return thread.second == 0; }));
   // Nothing else is held up by them: the next call goes through.
   ASSERT_TRUE(wait_until([&] { return crm.calls().size() == 1; }, std::chrono::seconds(30),
                          "the third call on the CRM"))
