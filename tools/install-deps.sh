@@ -20,6 +20,9 @@ packages=(
   python3-yaml openssl
   # Chinese customer names on the reference CRM's pages in headless Chromium (screenshots)
   fonts-wqy-microhei
+  # the service unit's checks (systemd-analyze verify, security and syscall-filter; strace
+  # lists the system calls the daemon makes)
+  systemd strace
   # the CRM upload benchmark's reference client
   curl
   # the download benchmark's reference server (/usr/sbin/nginx), which the bench starts itself

@@ -1,5 +1,5 @@
 // Threads that do bulk work (downloads, their file reads, the pull API's
-// pages) yield the CPU to the io_context thread, which carries pops and
+// pages, the CRM sync, the database's writes) yield the CPU to the io_context thread, which carries pops and
 // calls: on two busy cores, a pop waits for a core only as long as the
 // scheduler lets a bulk thread keep it, and the kernel preempts a thread of
 // a higher nice value for a woken one of a lower value at once.

@@ -4,6 +4,7 @@
 
 #include <utility>
 
+#include "daemon/core/thread_priority.hpp"
 #include "daemon/store/store.hpp"
 
 namespace deskline::daemon {
@@ -46,7 +47,7 @@ std::size_t StoreWriter::backlog() const {
 }
 
 void StoreWriter::run() {
-  pthread_setname_np(pthread_self(), "desklined-store");
+  become_bulk_thread("desklined-store", log_);
   std::unique_lock lock(mutex_);
   for (;;) {
     work_.wait(lock, [this] { return stopping_ || !queue_.empty(); });

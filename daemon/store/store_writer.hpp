@@ -10,6 +10,12 @@
 // statements are not shared between threads); the io thread reads through
 // other connections. A read that depends on the io thread's own writes waits
 // for them (flush), or is done inside the job that writes.
+//
+// A bulk thread (daemon/core/thread_priority.hpp): nothing on a pop's path
+// waits for it, and during a CRM drain its commits of the outbox's
+// transitions at the daemon's own priority took the CPU from the io thread
+// often enough to double the pops' p99 (BENCHMARKS.md "The CRM sync on a
+// thread of its own").
 #pragma once
 
 #include <condition_variable>

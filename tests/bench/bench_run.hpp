@@ -115,6 +115,15 @@ inline std::function<void(const std::string&)> sets(std::filesystem::path& field
   return [&field](const std::string& value) { field = value; };
 }
 
+// The command that runs a program at priority: a nice value ("10"), or
+// "idle" for SCHED_IDLE (a core only when nothing else wants one, the
+// nearest this machine comes to a client on another machine); "0": none.
+inline std::vector<std::string> at_priority(const std::string& priority) {
+  if (priority == "idle") return {"chrt", "--idle", "0"};
+  if (priority == "0") return {};
+  return {"nice", "-n", priority};
+}
+
 // The bench's exit status: body's, or 1 when it failed (with why).
 inline int run_bench(const char* name, const std::function<int()>& body) {
   try {

@@ -27,7 +27,7 @@
 // the right SHA-256 (/_ref/calls), or the bench fails.
 //
 //   deskline_crm_drain_bench [--calls N] [--seconds S] [--max-in-flight M] [--rounds R] [--idle-s T]
-//                            [--ring-spacing S] [--crm-dir DIR] [--crm-nice N] [--bin DIR]
+//                            [--ring-spacing S] [--crm-dir DIR] [--crm-nice N|idle] [--bin DIR]
 //
 // --crm-dir puts the reference CRMs' databases and recordings elsewhere (on
 // tmpfs, /dev/shm/..., their fsyncs cost nothing: the clients' own costs show).
@@ -36,6 +36,9 @@
 // here, at the bench's own priority, its work for whichever client uploads
 // takes a core from the rings, the simulator and the pop reader (the pops
 // beside curl --parallel, which never touches the daemon, show that share).
+// --crm-nice idle runs it under SCHED_IDLE (chrt --idle): it then gets a core
+// only when nothing else wants one, the closest this machine comes to a CRM
+// on another machine.
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -88,7 +91,7 @@ struct Options {
   double idle_s = 60;     // length of the idle ring run
   double ring_spacing_s = 1.0;  // between rings on each of the 8 lines
   fs::path crm_dir;             // the reference CRMs' data (default: beside the daemon's, on the same disk)
-  int crm_nice = 10;
+  std::string crm_nice = "10";  // a nice value, or "idle" (SCHED_IDLE)
   fs::path bin;
 };
 
@@ -113,7 +116,7 @@ Credentials write_credentials(const fs::path& folder) {
 // The reference CRM on a free loopback port, its data in folder.
 class ReferenceCrm {
  public:
-  ReferenceCrm(const fs::path& bin, const fs::path& folder, const Credentials& credentials, int nice) {
+  ReferenceCrm(const fs::path& bin, const fs::path& folder, const Credentials& credentials, const std::string& nice) {
     fs::remove_all(folder);
     fs::create_directories(folder);
     tools::SpawnOptions options;
@@ -122,7 +125,8 @@ class ReferenceCrm {
     std::vector<std::string> argv = {(bin / "deskline-crm-ref").string(), "--data", (folder / "data").string(),
                                      "--token-file", credentials.token_file.string(), "--signing-secret-file",
                                      credentials.secret_file.string(), "--port", "0"};
-    if (nice != 0) argv.insert(argv.begin(), {"nice", "-n", std::to_string(nice)});
+    const auto priority = at_priority(nice);
+    argv.insert(argv.begin(), priority.begin(), priority.end());
     pid_ = tools::spawn(argv, options);
     const auto deadline = Clock::now() + std::chrono::seconds(20);
     const std::string prefix = "listening on http://127.0.0.1:";
@@ -495,7 +499,8 @@ int run(Options options) {
   fs::remove_all(root);
   fs::create_directories(root);
   if (options.crm_dir.empty()) options.crm_dir = root / "crm";
-  std::printf("reference CRM data in %s, at nice %d\n", options.crm_dir.c_str(), options.crm_nice);
+  std::printf("reference CRM data in %s, at %s %s\n", options.crm_dir.c_str(),
+              options.crm_nice == "idle" ? "scheduling policy" : "nice", options.crm_nice.c_str());
   const auto credentials = write_credentials(root);
   std::printf("load average at start: %s\n", load_average().c_str());
 
@@ -621,10 +626,10 @@ int main(int argc, char** argv) {
                                        {"--idle-s", sets(options.idle_s)},
                                        {"--ring-spacing", sets(options.ring_spacing_s)},
                                        {"--crm-dir", sets(options.crm_dir)},
-                                       {"--crm-nice", sets(options.crm_nice)},
+                                       {"--crm-nice", [&](const std::string& value) { options.crm_nice = value; }},
                                        {"--bin", sets(options.bin)}},
                                       "[--calls N] [--seconds S] [--max-in-flight M] [--rounds R] [--idle-s T] "
-                                      "[--ring-spacing S] [--crm-dir DIR] [--crm-nice N] [--bin DIR]"))
+                                      "[--ring-spacing S] [--crm-dir DIR] [--crm-nice N|idle] [--bin DIR]"))
     return 2;
   return deskline::bench::run_bench("crm drain bench", [&] { return deskline::bench::run(options); });
 }

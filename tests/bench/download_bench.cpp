@@ -20,7 +20,7 @@
 // sample's SHA-256 must match its row, or the bench fails.
 //
 //   deskline_download_bench [--calls N] [--seconds S] [--clients C] [--rounds R] [--idle-s T]
-//                           [--ring-spacing S] [--client-nice N] [--bin DIR]
+//                           [--ring-spacing S] [--client-nice N|idle] [--bin DIR]
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -65,8 +65,9 @@ struct Options {
   // curl runs at this nice value against both servers: in production the
   // CRM pulling recordings is another machine, here its 50 transfers would
   // take a core from the rings, the simulator and the pop reader, a load
-  // the daemon never causes (0: curl at the bench's own priority).
-  int client_nice = 10;
+  // the daemon never causes (0: curl at the bench's own priority; idle:
+  // SCHED_IDLE).
+  std::string client_nice = "10";
   double idle_s = 30;           // the idle window (rings, no downloads)
   double ring_spacing_s = 0.4;  // between rings on each of the 8 lines (pop_latency's)
   fs::path bin;
@@ -313,7 +314,8 @@ Pass download_all(const Options& options, const Backlog& backlog, const Server& 
   std::vector<std::string> argv = {"curl", "--silent", "--no-progress-meter", "--show-error", "--parallel",
                                    "--parallel-max", std::to_string(options.clients), "--config",
                                    (folder / "curl.conf").string()};
-  if (options.client_nice != 0) argv.insert(argv.begin(), {"nice", "-n", std::to_string(options.client_nice)});
+  const auto priority = at_priority(options.client_nice);
+  argv.insert(argv.begin(), priority.begin(), priority.end());
   const auto curl_cpu = run_timed(argv, spawn_options);
   pass.wall_s = wall_since(started);
   pass.window.second = realtime_s();
@@ -461,12 +463,12 @@ int main(int argc, char** argv) {
                                        {"--seconds", sets(options.seconds)},
                                        {"--clients", sets(options.clients)},
                                        {"--rounds", sets(options.rounds)},
-                                       {"--client-nice", sets(options.client_nice)},
+                                       {"--client-nice", [&](const std::string& value) { options.client_nice = value; }},
                                        {"--idle-s", sets(options.idle_s)},
                                        {"--ring-spacing", sets(options.ring_spacing_s)},
                                        {"--bin", sets(options.bin)}},
                                       "[--calls N] [--seconds S] [--clients C] [--rounds R] [--idle-s T] "
-                                      "[--ring-spacing S] [--bin DIR]"))
+                                      "[--ring-spacing S] [--client-nice N|idle] [--bin DIR]"))
     return 2;
   return deskline::bench::run_bench("download bench", [&] { return deskline::bench::run(options); });
 }

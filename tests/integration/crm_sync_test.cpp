@@ -4,9 +4,7 @@
 // (/_ref/calls) against the daemon's database and files.
 #include <gtest/gtest.h>
 
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,23 +16,11 @@
 
 #include "tests/integration/harness.hpp"
 #include "tests/integration/pop_client.hpp"
+#include "tests/integration/reference_crm.hpp"
 #include "tests/integration/small_tmpfs.hpp"
 
 namespace deskline::testing {
 namespace {
-
-// A loopback port nothing listens on (yet).
-int unused_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
 
 // The nice value of each of a process's threads, by thread name.
 std::multimap<std::string, int> thread_nice_values(pid_t pid) {
@@ -53,90 +39,10 @@ std::multimap<std::string, int> thread_nice_values(pid_t pid) {
   return nice_of;
 }
 
-// The reference CRM on a port, with the workspace's token and secret.
-class ReferenceCrm {
- public:
-  // With tls_folder (make_certificates), it serves HTTPS.
-  ReferenceCrm(const Workspace& workspace, int port, const fs::path& tls_folder = {})
-      : port_(port), tls_folder_(tls_folder) {
-    tools::SpawnOptions options;
-    options.stdout_path = workspace.dir() / "crm-ref.out";
-    options.stderr_path = workspace.dir() / "crm-ref.err";
-    std::vector<std::string> argv{bin("deskline-crm-ref").string(), "--data", (workspace.dir() / "crm").string(),
-                                  "--token-file", (workspace.dir() / "crm-token").string(), "--signing-secret-file",
-                                  (workspace.dir() / "crm-secret").string(), "--port", std::to_string(port)};
-    if (!tls_folder.empty())
-      argv.insert(argv.end(), {"--tls-cert", (tls_folder / "server.pem").string(), "--tls-key",
-                               (tls_folder / "server.key").string()});
-    pid_ = tools::spawn(argv, options);
-    const auto out = workspace.dir() / "crm-ref.out";
-    EXPECT_TRUE(wait_until(
-        [&] {
-          std::ifstream file(out);
-          std::string line;
-          return std::getline(file, line) && line.starts_with("listening on");
-        },
-        std::chrono::seconds(20), "the reference CRM to listen"));
-  }
-  ~ReferenceCrm() {
-    ::kill(pid_, SIGTERM);
-    tools::wait_for(pid_, std::chrono::seconds(10));
-  }
-
-  // A request to the reference CRM (method, path, JSON body); its exit
-  // status, the answer in output.
-  int request(const std::string& method, const std::string& path, const nlohmann::json& body,
-              std::string& output) const {
-    std::vector<std::string> argv{"curl", "-sf", "-X", method};
-    if (!tls_folder_.empty()) argv.insert(argv.end(), {"--cacert", (tls_folder_ / "ca.pem").string()});
-    argv.push_back(fmt::format("{}://127.0.0.1:{}{}", tls_folder_.empty() ? "http" : "https", port_, path));
-    if (!body.is_null()) argv.insert(argv.end(), {"-d", body.dump()});
-    return tools::run_capture(argv, output);
-  }
-  // An admin request (POST /_ref/customers, DELETE /_ref/customers/ID); its exit status.
-  int send(const std::string& method, const std::string& path, const nlohmann::json& body = nullptr) const {
-    std::string output;
-    return request(method, path, body, output);
-  }
-  // Queues faults (an object or a list, tools/crm-ref/README.md).
-  void inject(const nlohmann::json& faults) const { EXPECT_EQ(send("POST", "/_ref/faults", faults), 0); }
-  nlohmann::json get(const std::string& path) const {
-    std::string output;
-    request("GET", path, nullptr, output);
-    const auto json = nlohmann::json::parse(output, nullptr, false);
-    return json.is_discarded() ? nlohmann::json::object() : json;  // no answer: nothing known
-  }
-  // Stored calls by id.
-  std::map<std::string, nlohmann::json> calls() const {
-    std::map<std::string, nlohmann::json> calls;
-    const auto listed = get("/_ref/calls");
-    const auto& array = listed.is_object() && listed.contains("calls") ? listed["calls"] : listed;
-    if (array.is_array())
-      for (const auto& call : array) calls[call.value("id", "")] = call;
-    return calls;
-  }
-
- private:
-  int port_;
-  fs::path tls_folder_;
-  pid_t pid_ = -1;
-};
-
 // How many of the CRM's stored calls (ReferenceCrm::calls) have their recording.
 std::size_t with_recording(const std::map<std::string, nlohmann::json>& stored) {
   return std::count_if(stored.begin(), stored.end(),
                        [](const auto& entry) { return entry.second.value("recording", nlohmann::json()).is_object(); });
-}
-
-std::string crm_config(int port) {
-  return fmt::format("[crm]\nurl = \"http://127.0.0.1:{}\"\ntoken_file = \"crm-token\"\n"
-                     "signing_secret_file = \"crm-secret\"\n",
-                     port);
-}
-
-void write_credentials(const Workspace& workspace) {
-  std::ofstream(workspace.dir() / "crm-token") << "test-token-0123456789abcdef\n";
-  std::ofstream(workspace.dir() / "crm-secret") << "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n";
 }
 
 std::string sha256_of(const fs::path& file) {
@@ -285,14 +191,16 @@ at 120 end
   for (const auto& item : status["parked_items"]) reasons[item.value("status", 0)] = item.value("reason", "");
   EXPECT_NE(reasons[401].find("HTTP 401"), std::string::npos) << status.dump(2);
   EXPECT_NE(reasons[413].find("HTTP 413"), std::string::npos) << status.dump(2);
-  // The sync runs on a thread of its own that yields the CPU to the io
-  // thread, which carries the pops (it and the other unnamed threads keep
-  // the process's name).
+  // The sync and the database's writes run on threads of their own that
+  // yield the CPU to the io thread, which carries the pops (it and the
+  // other unnamed threads keep the process's name).
   const auto daemon_pid = workspace.cli_json({"status", "--json"}).value("pid", -1);
   ASSERT_GT(daemon_pid, 0);
   const auto nice_of = thread_nice_values(daemon_pid);
-  ASSERT_EQ(nice_of.count("desklined-crm"), 1u);
-  EXPECT_EQ(nice_of.find("desklined-crm")->second, 10);
+  for (const auto* bulk : {"desklined-crm", "desklined-store"}) {
+    ASSERT_EQ(nice_of.count(bulk), 1u) << bulk;
+    EXPECT_EQ(nice_of.find(bulk)->second, 10) << bulk;
+  }
   ASSERT_GE(nice_of.count("desklined"), 1u);
   const auto [first, last] = nice_of.equal_range("desklined");
   EXPECT_TRUE(std::all_of(first, last, [](const auto& thread) { return thread.second == 0; }));

@@ -3,6 +3,7 @@
 
 #include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -14,6 +15,7 @@
 #include <fstream>
 #include <optional>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -30,6 +32,14 @@ namespace deskline::testing {
 namespace fs = std::filesystem;
 
 inline fs::path bin(const std::string& name) { return fs::path(DESKLINE_BIN_DIR) / name; }
+
+// Whether PATH has an executable program.
+inline bool on_path(const std::string& program) {
+  std::istringstream path(std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin:/bin");
+  for (std::string dir; std::getline(path, dir, ':');)
+    if (!dir.empty() && ::access((fs::path(dir) / program).c_str(), X_OK) == 0) return true;
+  return false;
+}
 
 // Waits for something to have happened: calls ready() every poll interval
 // until it returns true or the timeout has passed. Tests wait on what they

@@ -259,13 +259,6 @@ TEST(Pop, StalledClientIsCutOffOthersUnaffected) {
       << "the stalled client was never cut off";
 }
 
-bool on_path(const std::string& program) {
-  std::istringstream path(std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin:/bin");
-  for (std::string dir; std::getline(path, dir, ':');)
-    if (!dir.empty() && ::access((fs::path(dir) / program).c_str(), X_OK) == 0) return true;
-  return false;
-}
-
 std::string read_file(const fs::path& path) {
   std::ifstream file(path);
   return {std::istreambuf_iterator<char>(file), {}};
