@@ -22,6 +22,15 @@
 #include "tests/integration/harness.hpp"
 #include "tests/integration/reference_crm.hpp"
 
+// clang says so through __has_feature, gcc through __SANITIZE_ADDRESS__.
+#if defined(__SANITIZE_ADDRESS__)
+#define DESKLINE_ADDRESS_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DESKLINE_ADDRESS_SANITIZER 1
+#endif
+#endif
+
 namespace deskline::testing {
 namespace {
 
@@ -92,7 +101,7 @@ std::map<std::string, int> daemon_syscalls(const fs::path& log) {
 }
 
 TEST(Sandbox, EverySystemCallTheDaemonMakesIsInTheUnitsFilter) {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(DESKLINE_ADDRESS_SANITIZER)
   GTEST_SKIP() << "the sanitizers' runtime makes calls of its own (LeakSanitizer ptraces the threads) that the "
                   "installed daemon never makes; the g++ build runs this";
 #endif
