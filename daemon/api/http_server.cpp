@@ -224,6 +224,15 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
     }
     switch (decision.resource) {
       case HttpResource::page: return send(page_response(request.version()), head, !request.keep_alive());
+      case HttpResource::health: {
+        const auto& reasons = server_.health();
+        http::response<http::string_body> response{
+            reasons.empty() ? http::status::ok : http::status::service_unavailable, request.version()};
+        response.set(http::field::content_type, "application/json");
+        response.set(http::field::cache_control, "no-store");
+        response.body() = nlohmann::json{{"status", reasons.empty() ? "ok" : "degraded"}, {"reasons", reasons}}.dump();
+        return send(std::move(response), head, !request.keep_alive());
+      }
       case HttpResource::calls: {
         http::response<http::string_body> response{http::status::ok, request.version()};
         response.set(http::field::content_type, "application/json");
@@ -642,9 +651,9 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
 
 HttpServer::HttpServer(asio::io_context& io, const config::HttpConfig& config, std::string token,
                        std::filesystem::path api_tokens, std::filesystem::path database, PopHub& hub,
-                       CallsProvider calls, Logger& log)
+                       CallsProvider calls, HealthProvider health, Logger& log)
     : io_(io), config_(config), access_{std::move(token), {}, {}}, api_tokens_(std::move(api_tokens), log),
-      pull_(io, database, log), hub_(hub), calls_(std::move(calls)),
+      pull_(io, database, log), hub_(hub), calls_(std::move(calls)), health_(std::move(health)),
       limits_(std::make_shared<RequestLimits>(config.requests_per_s, config.request_burst,
                                               static_cast<std::size_t>(config.downloads_per_token))),
       database_(std::move(database)), log_(log), refusals_(io, log),
@@ -653,6 +662,15 @@ HttpServer::HttpServer(asio::io_context& io, const config::HttpConfig& config, s
                                .max_sessions_per_peer = static_cast<std::size_t>(config.max_connections_per_address)},
                 log) {
   asio::post(file_worker_, [&log] { become_bulk_thread("desklined-file", log); });
+}
+
+const std::vector<std::string>& HttpServer::health() {
+  const auto now = std::chrono::steady_clock::now();
+  if (!health_at_ || now - *health_at_ >= std::chrono::seconds(1)) {
+    health_reasons_ = health_();
+    health_at_ = now;
+  }
+  return health_reasons_;
 }
 
 HttpServer::~HttpServer() {

@@ -56,12 +56,15 @@ namespace deskline::daemon {
 class HttpServer {
  public:
   using CallsProvider = std::function<nlohmann::json(std::size_t limit)>;
+  // The reasons the daemon needs attention (short codes, HealthAlarm::reason);
+  // none: healthy.
+  using HealthProvider = std::function<std::vector<std::string>()>;
 
   // api_tokens: [http] api_tokens_file; database: the daemon's, read by the
   // pull API and by the file worker for downloads.
   HttpServer(boost::asio::io_context& io, const config::HttpConfig& config, std::string token,
              std::filesystem::path api_tokens, std::filesystem::path database, PopHub& hub, CallsProvider calls,
-             Logger& log);
+             HealthProvider health, Logger& log);
   ~HttpServer();
 
   // Binds the listener (and loads the certificate and key with TLS); on
@@ -82,6 +85,9 @@ class HttpServer {
   Logger& log() { return log_; }
   RateLimitedLog& refusals() { return refusals_; }
   const CallsProvider& calls() const { return calls_; }
+  // GET /healthz's reasons: asked of the daemon at most once a second, so
+  // that a client polling without a token costs the io thread nothing more.
+  const std::vector<std::string>& health();
   const std::shared_ptr<RequestLimits>& limits() const { return limits_; }
   boost::asio::thread_pool& file_worker() { return file_worker_; }
   FileSender& file_sender() { return file_sender_; }
@@ -103,6 +109,9 @@ class HttpServer {
   PullApi pull_;
   PopHub& hub_;
   CallsProvider calls_;
+  HealthProvider health_;
+  std::vector<std::string> health_reasons_;
+  std::optional<std::chrono::steady_clock::time_point> health_at_;
   std::shared_ptr<RequestLimits> limits_;
   std::optional<boost::asio::ssl::context> tls_;
   std::filesystem::path database_;

@@ -1,6 +1,11 @@
 #include "daemon/app/control_handler.hpp"
 
+#include <sys/statvfs.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -50,19 +55,59 @@ Result<nlohmann::json> ControlHandler::calls_json(std::size_t limit, std::string
   return list;
 }
 
+HealthFacts ControlHandler::health_facts() const {
+  HealthFacts facts;
+  facts.now = drivers::realtime_us();
+  facts.started_at = started_at_;
+  for (const auto& line : config_.lines)
+    if (std::find(facts.configured_boxes.begin(), facts.configured_boxes.end(), line.box) ==
+        facts.configured_boxes.end())
+      facts.configured_boxes.push_back(line.box);
+  for (const auto& box : calls_.stats().boxes) facts.boxes.push_back({box.identity.serial, box.attached, box.since});
+  // The folder is made with the first recording: until then its disk is its parent's.
+  auto folder = recordings_dir_;
+  std::error_code ignored;
+  while (!std::filesystem::exists(folder, ignored) && folder.has_parent_path() && folder != folder.parent_path())
+    folder = folder.parent_path();
+  struct statvfs space {};
+  if (::statvfs(folder.c_str(), &space) == 0)
+    facts.recordings_disk = DiskSpace{recordings_dir_.string(), std::uint64_t{space.f_bavail} * space.f_frsize,
+                                      config_.recording.min_free_mb << 20};
+  else
+    facts.disk_error = fmt::format("{}: {}", folder.string(), std::strerror(errno));
+  facts.database_moved = store_.file_moved();
+  facts.recordings_check_alarms = recordings_alarms(recordings_check_.summary());
+  if (!config_.crm.url.empty()) facts.crm = crm_.status();
+  facts.audio = media_.stats();
+  return facts;
+}
+
+std::vector<HealthAlarm> ControlHandler::alarms() const { return health_alarms(health_facts()); }
+
 nlohmann::json ControlHandler::status() const {
+  const auto facts = health_facts();
   auto status = to_json(calls_.stats());
-  status["audio"] = to_json(media_.stats());
+  status["missing_boxes"] = nlohmann::json::array();
+  for (const auto& serial : facts.configured_boxes)
+    if (std::none_of(facts.boxes.begin(), facts.boxes.end(), [&](const auto& box) { return box.serial == serial; }))
+      status["missing_boxes"].push_back(serial);
+  status["started_at"] = format_iso8601(facts.started_at);
+  status["uptime_s"] = std::max<WallTimeUs>(0, facts.now - facts.started_at) / 1'000'000;
+  status["audio"] = to_json(facts.audio);
+  status["recordings_in_progress"] = recordings_.in_progress();
   status["recordings_refused"] = recordings_.refused_count();
-  const auto& check = recordings_check_.summary();
-  status["recordings_check"] = to_json(check);
+  if (facts.recordings_disk)
+    status["disk"] = {{"path", facts.recordings_disk->path},
+                      {"free_mb", facts.recordings_disk->free_bytes >> 20},
+                      {"floor_mb", facts.recordings_disk->floor_bytes >> 20}};
+  else
+    status["disk"] = {{"path", recordings_dir_.string()}, {"error", facts.disk_error}};
+  status["recordings_check"] = to_json(recordings_check_.summary());
   status["alarms"] = nlohmann::json::array();
-  if (store_.file_moved())
-    status["alarms"].push_back("the database file was deleted or replaced while desklined runs: calls are written to "
-                               "a file no one will find; restart desklined");
-  for (auto& alarm : recordings_alarms(check)) status["alarms"].push_back(std::move(alarm));
+  for (auto& alarm : health_alarms(facts)) status["alarms"].push_back(std::move(alarm.message));
+  status["healthy"] = status["alarms"].empty();
   status["connections"] = connections_();
-  status["crm"] = to_json(crm_.status(), drivers::realtime_us(), false);
+  status["crm"] = to_json(facts.crm ? *facts.crm : crm_.status(), facts.now, false);
   status["crm"]["customers"] = to_json(customer_pull_.status());
   status["ok"] = true;
   status["web_page"] = web_page_;

@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/config.hpp"
+#include "daemon/app/health.hpp"
 #include "daemon/app/recordings_check.hpp"
 #include "daemon/calls/call_service.hpp"
 #include "daemon/core/log.hpp"
@@ -33,22 +35,30 @@ class ControlHandler {
   // file is re-attached by the CLI itself while desklined is stopped.
   static constexpr std::uint64_t max_reattach_bytes = 16ULL << 20;
 
-  ControlHandler(const CallService& calls, Store& store, const MediaWorker& media, const RecordingService& recordings,
-                 RecordingsCheck& recordings_check, CrmSync& crm, CustomerPull& customer_pull,
-                 std::filesystem::path recordings_dir, std::string web_page, ConnectionStats connections, Logger& log)
-      : calls_(calls), store_(store), media_(media), recordings_(recordings), recordings_check_(recordings_check),
-        crm_(crm), customer_pull_(customer_pull), recordings_dir_(std::move(recordings_dir)), web_page_(std::move(web_page)),
-        connections_(std::move(connections)), log_(log) {}
+  // started_at: when the daemon started, for its uptime.
+  ControlHandler(const config::Config& config, WallTimeUs started_at, const CallService& calls, Store& store,
+                 const MediaWorker& media, const RecordingService& recordings, RecordingsCheck& recordings_check,
+                 CrmSync& crm, CustomerPull& customer_pull, std::string web_page, ConnectionStats connections,
+                 Logger& log)
+      : config_(config), started_at_(started_at), calls_(calls), store_(store), media_(media),
+        recordings_(recordings), recordings_check_(recordings_check), crm_(crm), customer_pull_(customer_pull),
+        recordings_dir_(config.recordings_dir()), web_page_(std::move(web_page)), connections_(std::move(connections)),
+        log_(log) {}
 
   nlohmann::json handle(const proto::control::Request& request);
   // The newest calls (older than the call before_id, when given) as
   // call_to_json objects, or the store's error.
   Result<nlohmann::json> calls_json(std::size_t limit, std::string_view before_id = {}) const;
+  // What needs an admin's attention now (health_alarms); none when all is well.
+  std::vector<HealthAlarm> alarms() const;
 
  private:
   nlohmann::json status() const;
+  HealthFacts health_facts() const;
   nlohmann::json reattach_recording(const std::string& path);
 
+  const config::Config& config_;
+  WallTimeUs started_at_;
   const CallService& calls_;
   Store& store_;
   const MediaWorker& media_;

@@ -65,6 +65,7 @@ Daemon::~Daemon() {
 }
 
 bool Daemon::start() {
+  started_at_ = realtime_us();
   fit_descriptor_limit(config_, log_);
   std::error_code error;
   std::filesystem::create_directories(config_.data_dir, error);
@@ -243,6 +244,11 @@ bool Daemon::start_servers(std::optional<gid_t> desk_group) {
   http_.emplace(
       io_, config_.http, token, config_.api_tokens_path(), config_.database_path(), *pops_,
       [this](std::size_t limit) { return control_handler_->calls_json(limit).value_or(nlohmann::json::array()); },
+      [this] {
+        std::vector<std::string> reasons;
+        for (const auto& alarm : control_handler_->alarms()) reasons.push_back(alarm.reason);
+        return reasons;
+      },
       log_);
   std::string why;
   if (auto error = http_->start(why)) {
@@ -252,7 +258,7 @@ bool Daemon::start_servers(std::optional<gid_t> desk_group) {
   }
 
   control_handler_.emplace(
-      *calls_, *store_, *media_, *recordings_, *recordings_check_, *crm_, *customer_pull_, config_.recordings_dir(),
+      config_, started_at_, *calls_, *store_, *media_, *recordings_, *recordings_check_, *crm_, *customer_pull_,
       web_page_address(token),
       [this] {
         auto control_json = to_json(control_->counters());

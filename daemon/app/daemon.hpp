@@ -88,6 +88,7 @@ class Daemon {
   ServiceWatchdog watchdog_{io_, log_};
   bool database_moved_reported_ = false;
   bool stopped_ = false;
+  WallTimeUs started_at_ = 0;  // for the uptime in `deskline status`
 };
 
 }  // namespace deskline::daemon

@@ -35,6 +35,7 @@ nlohmann::json to_json(const CallServiceStats& stats) {
                      {"model", identity.model},
                      {"firmware", identity.firmware},
                      {"attached", box.attached},
+                     {"since", box.since ? nlohmann::json(format_iso8601(*box.since)) : nlohmann::json(nullptr)},
                      {"usb_path", identity.usb_path},
                      {"audio_rate_hz", identity.audio_rate_hz},
                      {"decodes_caller_id", identity.decodes_caller_id},

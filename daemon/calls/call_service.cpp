@@ -61,6 +61,7 @@ struct CallService::BoxState {
   // together, a call's start in its pop and in the store) must keep one time.
   std::deque<std::pair<BoxTimeUs, HostTimeUs>> mapped;
   bool attached = false;
+  std::optional<WallTimeUs> since;  // of the last attach or detach, for `deskline status`
   std::vector<std::unique_ptr<Line>> lines;
   FaultCounters faults;
   DetectionCounters detections;
@@ -109,6 +110,7 @@ void CallService::box_attached(const drivers::BoxIdentity& identity, drivers::Bo
   const bool replugged = !box.lines.empty();
   box.identity = identity;
   box.attached = true;
+  box.since = realtime_us();
   box.clock.reset();  // a re-plugged box restarts its clock
   box.mapped.clear();
   box.clock.sample(box_time_us, received_at_us);
@@ -224,6 +226,7 @@ void CallService::box_detached(const std::string& serial, const std::string& rea
   if (found == boxes_.end()) return;
   auto& box = *found->second;
   box.attached = false;
+  box.since = realtime_us();
   // Once the daemon stops, its boxes going out of service is the plan, not a fault.
   log_.write(stopping_ ? LogLevel::info : LogLevel::warning, fmt::format("box {} out of service: {}", serial, reason));
   const BoxTimeUs now = box.clock.to_device(detected_at_us);
@@ -468,6 +471,7 @@ CallServiceStats CallService::stats() const {
     BoxStats& entry = stats.boxes.emplace_back();
     entry.identity = box->identity;
     entry.attached = box->attached;
+    entry.since = box->since;
     entry.faults = box->faults;
     entry.detections = box->detections;
     for (const auto& line : box->lines)

@@ -78,6 +78,7 @@ struct LineStats {
 struct BoxStats {
   drivers::BoxIdentity identity;
   bool attached = false;
+  std::optional<WallTimeUs> since;  // of the last attach or detach
   FaultCounters faults;
   DetectionCounters detections;
   std::vector<LineStats> lines;

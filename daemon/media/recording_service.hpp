@@ -53,6 +53,7 @@ class RecordingService : public CallObserver {
   void stop() { retention_timer_.cancel(); }
 
   std::uint64_t refused_count() const { return refused_; }
+  std::size_t in_progress() const { return recording_.size(); }
 
  private:
   bool wanted(const CallRecord& call) const;

@@ -314,8 +314,10 @@ class Workspace {
     argv.insert(argv.end(), arguments.begin(), arguments.end());
     std::string output;
     const int status = tools::run_capture(argv, output);
-    if (status != 0) return nlohmann::json{{"exit_status", status}, {"output", output}};
-    return nlohmann::json::parse(output, nullptr, false);
+    auto json = nlohmann::json::parse(output, nullptr, false);
+    // `status` exits with 1 when there are alarms, and still answers.
+    if (status != 0 && !(status == 1 && json.is_object())) return nlohmann::json{{"exit_status", status}, {"output", output}};
+    return json;
   }
 
   nlohmann::json calls() const { return cli_json({"calls", "--json"}); }

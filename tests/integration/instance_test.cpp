@@ -8,12 +8,31 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <regex>
 #include <string>
 
 #include "tests/integration/harness.hpp"
 
 namespace deskline::testing {
 namespace {
+
+struct Health {
+  int http_status = 0;
+  nlohmann::json body;
+};
+
+// GET /healthz without a token, on the port `deskline status` names.
+Health healthz(const Workspace& workspace) {
+  const auto status = workspace.cli_json({"status", "--json"});
+  std::smatch port;
+  const std::string page = status.is_object() ? status.value("web_page", "") : "";
+  if (!std::regex_search(page, port, std::regex(R"(^http://127\.0\.0\.1:(\d+)/)"))) return {};
+  std::string output;
+  tools::run_capture({"curl", "-s", "-w", "\n%{http_code}", "http://127.0.0.1:" + port[1].str() + "/healthz"}, output);
+  const auto last_line = output.rfind('\n');
+  if (last_line == std::string::npos) return {};
+  return {std::atoi(output.c_str() + last_line + 1), nlohmann::json::parse(output.substr(0, last_line), nullptr, false)};
+}
 
 TEST(Instance, ASecondDaemonOnTheSameDataDirExitsAndTheRecordedCallIsWhole) {
   Workspace workspace("instance");
@@ -103,10 +122,57 @@ at 600 end
   ASSERT_TRUE(wait_until([&] { return alarms().is_array(); }, std::chrono::seconds(20), "the daemon's status"))
       << workspace.log();
   EXPECT_TRUE(alarms().empty()) << alarms().dump();
+  const auto healthy = healthz(workspace);
+  EXPECT_EQ(healthy.http_status, 200);
+  EXPECT_EQ(healthy.body, (nlohmann::json{{"status", "ok"}, {"reasons", nlohmann::json::array()}}));
   fs::remove(workspace.dir() / "data" / "deskline.db");
   EXPECT_TRUE(wait_until([&] { return !alarms().empty(); }, std::chrono::seconds(20), "an alarm in status"));
+  Health degraded;
+  EXPECT_TRUE(wait_until([&] { return (degraded = healthz(workspace)).http_status == 503; }, std::chrono::seconds(20),
+                         "GET /healthz to say so"));
+  EXPECT_EQ(degraded.body, (nlohmann::json{{"status", "degraded"}, {"reasons", {"database_replaced"}}}));
   EXPECT_TRUE(wait_until([&] { return workspace.log().find("was deleted or replaced") != std::string::npos; },
                          std::chrono::seconds(20), "the alarm in the log"));
+  workspace.stop_simulator(simulator);
+}
+
+// `deskline status` and GET /healthz with a configured box that never came:
+// one alarm naming it, exit status 1, and a 503 whose reason names no box;
+// the box that is there, the page, the uptime and the disk are shown.
+TEST(Instance, StatusAndHealthzTellAConfiguredBoxThatNeverCame) {
+  Workspace workspace("health", "[[line]]\nbox = \"X800-THERE\"\nport = 1\nname = \"Sales 1\"\n"
+                                "[[line]]\nbox = \"X800-AWAY\"\nport = 1\nname = \"Sales 2\"\n");
+  const pid_t simulator = workspace.start_daemon_under_sim(workspace.write_scenario(R"(box A serial=X800-THERE lines=1
+at 600 end
+)"));  // no early end: the test stops it
+  ASSERT_GT(simulator, 0);
+  nlohmann::json status;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        status = workspace.cli_json({"status", "--json"});
+        return status.is_object() && status.value("boxes", nlohmann::json::array()).size() == 1;
+      },
+      std::chrono::seconds(20), "box X800-THERE in the status"))
+      << status.dump(2) << workspace.log();
+  EXPECT_EQ(status["missing_boxes"], nlohmann::json::array({"X800-AWAY"}));
+  EXPECT_EQ(status["healthy"], false);
+  ASSERT_EQ(status["alarms"].size(), 1u) << status["alarms"].dump();
+  EXPECT_TRUE(status["alarms"][0].get<std::string>().starts_with("box X800-AWAY is not attached")) << status["alarms"];
+  EXPECT_TRUE(status["boxes"][0]["since"].is_string()) << status["boxes"];
+  EXPECT_TRUE(status["uptime_s"].is_number());
+  EXPECT_TRUE(status["disk"]["free_mb"].is_number()) << status["disk"];
+  EXPECT_EQ(status["recordings_in_progress"], 0);
+
+  std::string text;
+  EXPECT_EQ(tools::run_capture({bin("deskline").string(), "--config", workspace.config_path().string(), "status"}, text),
+            1);
+  for (const auto* piece : {"), up ", "\npage: http://127.0.0.1:", "box X800-AWAY MISSING", "attached since ",
+                            "\ndisk: ", "\nrecordings in progress: 0", "ALARM: box X800-AWAY is not attached"})
+    EXPECT_NE(text.find(piece), std::string::npos) << piece << " in\n" << text;
+
+  const auto health = healthz(workspace);
+  EXPECT_EQ(health.http_status, 503);
+  EXPECT_EQ(health.body, (nlohmann::json{{"status", "degraded"}, {"reasons", {"box_missing"}}}));
   workspace.stop_simulator(simulator);
 }
 

@@ -1,6 +1,7 @@
 // deskline: command-line client of desklined. Reads from the running daemon
 // over its control socket, or from the database when the daemon is not running.
 #include <algorithm>
+#include <cstdint>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -75,23 +76,54 @@ int print_calls(const config::Config& config, bool as_json, int limit) {
   return 0;
 }
 
+// "3 d 4 h", "2 h 5 min", "12 min", "40 s".
+std::string duration_text(std::int64_t seconds) {
+  if (seconds >= 86400) return fmt::format("{} d {} h", seconds / 86400, seconds % 86400 / 3600);
+  if (seconds >= 3600) return fmt::format("{} h {} min", seconds / 3600, seconds % 3600 / 60);
+  if (seconds >= 60) return fmt::format("{} min", seconds / 60);
+  return fmt::format("{} s", seconds);
+}
+
+// Exit status: 0 all is well, 1 something needs attention (an alarm), 3 the
+// daemon did not answer.
 int print_status(const config::Config& config, bool as_json) {
   const auto response = ask_daemon(config.control_socket_path(), {{"cmd", "status"}});
   if (!response) return 3;
+  const auto alarms = response->value("alarms", nlohmann::json::array());
+  const int exit_status = alarms.empty() ? 0 : 1;
   if (as_json) {
     std::cout << response->dump(2) << "\n";
-    return 0;
+    return exit_status;
   }
-  std::cout << fmt::format("desklined {} (pid {})\n", response->value("version", "?"), response->value("pid", 0));
+  std::cout << fmt::format("desklined {} (pid {}), up {}\n", response->value("version", "?"),
+                           response->value("pid", 0), duration_text(response->value("uptime_s", 0)));
+  std::cout << fmt::format("page: {}\n", response->value("web_page", "?"));
+  for (const auto& serial : response->value("missing_boxes", nlohmann::json::array()))
+    std::cout << fmt::format("box {} MISSING: configured, not seen since the start\n", serial.get<std::string>());
   for (const auto& box : (*response)["boxes"]) {
-    std::cout << fmt::format("box {} {} firmware {} {} usb {}\n", box.value("serial", ""), box.value("model", ""),
+    const auto since = box.value("since", nlohmann::json());
+    std::cout << fmt::format("box {} {} firmware {} {}{} usb {}\n", box.value("serial", ""), box.value("model", ""),
                              box.value("firmware", ""), box.value("attached", false) ? "attached" : "DETACHED",
-                             box.value("usb_path", ""));
+                             since.is_string() ? " since " + since.get<std::string>() : "", box.value("usb_path", ""));
     for (const auto& [kind, count] : box["faults"].items())
       std::cout << fmt::format("  fault {}: {}\n", kind, count.get<std::uint64_t>());
     for (const auto& line : box["lines"])
       std::cout << fmt::format("  port {:>2} {:<16} {}\n", line.value("port", 0), line.value("name", ""),
                                line.value("state", ""));
+  }
+  if (const auto disk = response->value("disk", nlohmann::json()); disk.is_object()) {
+    if (disk.contains("error"))
+      std::cout << fmt::format("disk: {}: {}\n", disk.value("path", ""), disk.value("error", ""));
+    else
+      std::cout << fmt::format("disk: {} MiB free in {} (recordings stop under {} MiB)\n", disk.value("free_mb", 0),
+                               disk.value("path", ""), disk.value("floor_mb", 0));
+  }
+  std::cout << fmt::format("recordings in progress: {}\n", response->value("recordings_in_progress", 0));
+  if (const auto crm = response->value("crm", nlohmann::json()); crm.is_object() && crm.value("enabled", false)) {
+    const auto oldest = crm.value("oldest_pending_s", nlohmann::json());
+    std::cout << fmt::format("crm: {} waiting{}, {} parked, {} delivered\n", crm.value("backlog", 0),
+                             oldest.is_number() ? " (oldest " + duration_text(oldest.get<std::int64_t>()) + ")" : "",
+                             crm.value("parked", 0), crm.value("delivered", 0));
   }
   if (const auto check = response->value("recordings_check", nlohmann::json()); check.is_object()) {
     if (check.value("checked", false))
@@ -101,9 +133,9 @@ int print_status(const config::Config& config, bool as_json) {
     else
       std::cout << "recordings: being checked against the database\n";
   }
-  for (const auto& alarm : response->value("alarms", nlohmann::json::array()))
+  for (const auto& alarm : alarms)
     if (alarm.is_string()) std::cout << "ALARM: " << alarm.get<std::string>() << "\n";
-  return 0;
+  return exit_status;
 }
 
 }  // namespace
