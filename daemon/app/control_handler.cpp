@@ -87,10 +87,7 @@ std::vector<HealthAlarm> ControlHandler::alarms() const { return health_alarms(h
 nlohmann::json ControlHandler::status() const {
   const auto facts = health_facts();
   auto status = to_json(calls_.stats());
-  status["missing_boxes"] = nlohmann::json::array();
-  for (const auto& serial : facts.configured_boxes)
-    if (std::none_of(facts.boxes.begin(), facts.boxes.end(), [&](const auto& box) { return box.serial == serial; }))
-      status["missing_boxes"].push_back(serial);
+  status["missing_boxes"] = missing_boxes(facts);
   status["started_at"] = format_iso8601(facts.started_at);
   status["uptime_s"] = std::max<WallTimeUs>(0, facts.now - facts.started_at) / 1'000'000;
   status["audio"] = to_json(facts.audio);

@@ -14,15 +14,11 @@ std::string minutes(WallTimeUs duration) {
 }
 
 void box_alarms(const HealthFacts& facts, std::vector<HealthAlarm>& alarms) {
-  for (const auto& serial : facts.configured_boxes) {
-    const auto seen = std::find_if(facts.boxes.begin(), facts.boxes.end(),
-                                   [&](const BoxPresence& box) { return box.serial == serial; });
-    if (seen == facts.boxes.end())
-      alarms.push_back(
-          {"box_missing", fmt::format("box {} is not attached: not seen since the start at {}; check its USB cable "
-                                      "and `journalctl -u desklined`",
-                                      serial, format_iso8601(facts.started_at))});
-  }
+  for (const auto& serial : missing_boxes(facts))
+    alarms.push_back(
+        {"box_missing", fmt::format("box {} is not attached: not seen since the start at {}; check its USB cable "
+                                    "and `journalctl -u desklined`",
+                                    serial, format_iso8601(facts.started_at))});
   for (const auto& box : facts.boxes)
     if (!box.attached)
       alarms.push_back(
@@ -59,6 +55,15 @@ void crm_alarms(const HealthFacts& facts, std::vector<HealthAlarm>& alarms) {
 }
 
 }  // namespace
+
+std::vector<std::string> missing_boxes(const HealthFacts& facts) {
+  std::vector<std::string> missing;
+  for (const auto& serial : facts.configured_boxes)
+    if (std::none_of(facts.boxes.begin(), facts.boxes.end(),
+                     [&](const BoxPresence& box) { return box.serial == serial; }))
+      missing.push_back(serial);
+  return missing;
+}
 
 std::vector<HealthAlarm> health_alarms(const HealthFacts& facts) {
   std::vector<HealthAlarm> alarms;

@@ -56,6 +56,9 @@ struct HealthAlarm {
 // while the last attempt failed: a CRM restart or a short outage is not.
 constexpr std::int64_t crm_backlog_alarm_s = 15 * 60;
 
+// The configured boxes no box has been since the start.
+std::vector<std::string> missing_boxes(const HealthFacts& facts);
+
 // Every problem, none when all is well.
 std::vector<HealthAlarm> health_alarms(const HealthFacts& facts);
 
