@@ -12,6 +12,7 @@
 #include <random>
 #include <regex>
 
+#include "tests/integration/chromium.hpp"
 #include "tests/integration/harness.hpp"
 #include "tests/integration/pop_client.hpp"
 #include "tests/integration/raw_connection.hpp"
@@ -337,10 +338,11 @@ void replace_recording(const Workspace& workspace, const nlohmann::json& recordi
 }
 
 // Chromium (headless) plays a recording in an <audio> element of a file: page
-// and seeks to the middle; the title says where it got. A media element
-// cannot send headers: the token goes in the query, as the pop page's does.
-// preload=auto takes a short file whole; preload=metadata with play() makes
-// the browser fetch what it needs where it seeks.
+// and seeks to the middle; the title says where it got, and the test waits
+// for it to say so. A media element cannot send headers: the token goes in the
+// query, as the pop page's does. preload=auto takes a short file whole;
+// preload=metadata with play() makes the browser fetch what it needs where it
+// seeks.
 std::string chromium_seek(const fs::path& scratch, const std::string& url, const std::string& token, bool whole) {
   const auto page = scratch / "audio.html";
   std::ofstream(page) << "<!doctype html><title>loading</title><audio id=a "
@@ -352,15 +354,9 @@ std::string chromium_seek(const fs::path& scratch, const std::string& url, const
                       << " a.duration.toFixed(1); };\n"
                       << "a.onerror = () => { document.title = 'error ' + a.error.code; };\n"
                       << fmt::format("a.src = '{}?token={}';\n", url, token) << "</script>";
-  std::string dom;
-  EXPECT_EQ(tools::run_capture({"chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                                "--autoplay-policy=no-user-gesture-required",
-                                "--user-data-dir=" + (scratch / "chromium").string(), "--virtual-time-budget=8000",
-                                "--dump-dom", "file://" + page.string()},
-                               dom),
-            0);
-  return dom;
+  HeadlessChromium chromium(scratch / "chromium", scratch / "chromium.log");
+  const auto title = chromium.title_once("file://" + page.string(), "^(seeked|error)", std::chrono::seconds(120));
+  return title.value_or("no title in time: see " + (scratch / "chromium.log").string());
 }
 
 TEST(RecordingDownload, ChromiumSeeksIntoTheMiddle) {
@@ -374,9 +370,10 @@ TEST(RecordingDownload, ChromiumSeeksIntoTheMiddle) {
   const auto url = fmt::format("http://127.0.0.1:{}/v1/recordings/{}", daemon.port, call_id);
 
   // The 6 s recording: Chromium takes it whole and lands in the middle.
-  const auto dom = chromium_seek(scratch, url, daemon.api_token, true);
+  const std::regex seeked(R"(seeked (\d+\.\d) of (\d+\.\d))");
+  const auto title = chromium_seek(scratch, url, daemon.api_token, true);
   std::smatch seeked_to;
-  ASSERT_TRUE(std::regex_search(dom, seeked_to, std::regex(R"(<title>seeked (\d+\.\d) of (\d+\.\d)</title>)"))) << dom;
+  ASSERT_TRUE(std::regex_match(title, seeked_to, seeked)) << title;
   EXPECT_NEAR(std::stod(seeked_to[2]), ffprobe_duration(recording["path"].get<std::string>()), 0.1);
   EXPECT_NEAR(std::stod(seeked_to[1]), std::stod(seeked_to[2]) / 2, 0.1);
 
@@ -396,7 +393,9 @@ TEST(RecordingDownload, ChromiumSeeksIntoTheMiddle) {
   replace_recording(workspace, recording, scratch / "long.opus");
   const auto size = fs::file_size(scratch / "long.opus");
   const auto ranges_before = served_ranges(workspace, call_id).size();
-  chromium_seek(scratch, url, daemon.api_token, false);
+  const auto long_title = chromium_seek(scratch, url, daemon.api_token, false);
+  ASSERT_TRUE(std::regex_match(long_title, seeked_to, seeked)) << long_title;
+  EXPECT_NEAR(std::stod(seeked_to[1]), 300, 1);
   const auto ranges = served_ranges(workspace, call_id);
   bool from_the_middle = false;
   for (auto i = ranges_before; i < ranges.size(); ++i) {
