@@ -49,6 +49,8 @@ ParsedRequest parse_request(std::string_view line) {
       request.call_id = call_id->get<std::string>();
     }
     if ((call_id != in.end()) == all_parked) return refuse("sync_retry needs either \"call_id\" or \"parked\": true");
+  } else if (name == "reload") {
+    request.command = Command::reload;
   } else if (name == "customers_sync") {
     request.command = Command::customers_sync;
   } else if (name == "reattach_recording") {

@@ -9,7 +9,7 @@
 
 namespace deskline::proto::control {
 
-enum class Command { status, calls, sync_status, sync_retry, customers_sync, reattach_recording };
+enum class Command { status, calls, sync_status, sync_retry, customers_sync, reattach_recording, reload };
 
 // calls answers come in pages: at most this many calls each.
 inline constexpr std::size_t default_calls_per_page = 100;

@@ -679,6 +679,15 @@ HttpServer::~HttpServer() {
   file_worker_.join();
 }
 
+void HttpServer::set_allowed_origins(std::vector<std::string> origins) {
+  config_.allowed_origins = std::move(origins);
+  access_.origins = config_.allowed_origins;
+  // The daemon's own page may open the WebSocket from any of its addresses.
+  const auto scheme = config_.tls() ? "https" : "http";
+  for (const auto& host : {std::string("127.0.0.1"), std::string("localhost"), std::string("[::1]"), config_.address})
+    access_.origins.push_back(fmt::format("{}://{}:{}", scheme, host, port_));
+}
+
 const HttpAccess& HttpServer::access() {
   api_tokens_.refresh();
   access_.api_tokens = api_tokens_.entries();
@@ -754,11 +763,7 @@ std::error_code HttpServer::start(std::string& why) {
     return std::error_code(error.value(), std::system_category());
   }
   port_ = acceptor.local_endpoint().port();
-  // The daemon's own page may open the WebSocket from any of its addresses.
-  access_.origins = config_.allowed_origins;
-  const auto scheme = config_.tls() ? "https" : "http";
-  for (const auto& host : {std::string("127.0.0.1"), std::string("localhost"), std::string("[::1]"), config_.address})
-    access_.origins.push_back(fmt::format("{}://{}:{}", scheme, host, port_));
+  set_allowed_origins(config_.allowed_origins);
   listener_.start([this](tcp::socket socket) -> std::shared_ptr<Session> {
     if (tls_) {
       auto session = std::make_shared<HttpSession<TlsStream>>(std::move(socket), *this, &*tls_);

@@ -72,6 +72,9 @@ class HttpServer {
   std::error_code start(std::string& why);
   // Closes the listener and every HTTP and WebSocket session. Idempotent.
   void stop();
+  // [http] allowed_origins, read again (a reload): the next WebSocket
+  // upgrade goes by them.
+  void set_allowed_origins(std::vector<std::string> origins);
   // The bound port (differs from the configured one when that was 0).
   unsigned short port() const { return port_; }
 

@@ -43,6 +43,7 @@ nlohmann::json ControlHandler::handle(const proto::control::Request& request) {
       return {{"ok", true}, {"pull", *pull}};
     }
     case proto::control::Command::reattach_recording: return reattach_recording(request.path);
+    case proto::control::Command::reload: return reload_();
   }
   return {{"ok", false}, {"error", "unhandled command"}};
 }

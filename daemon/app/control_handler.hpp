@@ -27,6 +27,8 @@ class ControlHandler {
  public:
   // The servers' connection counters, by server, for the status.
   using ConnectionStats = std::function<nlohmann::json()>;
+  // Reads the configuration again; its answer (Daemon::reload).
+  using Reload = std::function<nlohmann::json()>;
 
   // The daemon reads at most this much of a recording to re-attach it, on
   // the io_context thread: checking a file costs ~4.5 ms per MiB (read, Ogg
@@ -39,11 +41,11 @@ class ControlHandler {
   ControlHandler(const config::Config& config, WallTimeUs started_at, const CallService& calls, Store& store,
                  const MediaWorker& media, const RecordingService& recordings, RecordingsCheck& recordings_check,
                  CrmSync& crm, CustomerPull& customer_pull, std::string web_page, ConnectionStats connections,
-                 Logger& log)
+                 Reload reload, Logger& log)
       : config_(config), started_at_(started_at), calls_(calls), store_(store), media_(media),
         recordings_(recordings), recordings_check_(recordings_check), crm_(crm), customer_pull_(customer_pull),
         recordings_dir_(config.recordings_dir()), web_page_(std::move(web_page)), connections_(std::move(connections)),
-        log_(log) {}
+        reload_(std::move(reload)), log_(log) {}
 
   nlohmann::json handle(const proto::control::Request& request);
   // The newest calls (older than the call before_id, when given) as
@@ -69,6 +71,7 @@ class ControlHandler {
   std::filesystem::path recordings_dir_;
   std::string web_page_;
   ConnectionStats connections_;
+  Reload reload_;
   Logger& log_;
 };
 

@@ -8,8 +8,10 @@
 
 #include <fmt/format.h>
 
+#include "config/reload.hpp"
 #include "daemon/api/unix_socket.hpp"
 #include "daemon/app/status_report.hpp"
+#include "daemon/crm/crm_credentials.hpp"
 #include "daemon/domain/call_json.hpp"
 
 namespace deskline::daemon {
@@ -42,9 +44,10 @@ void fit_descriptor_limit(const config::Config& config, Logger& log) {
     ::setrlimit(RLIMIT_NOFILE, &limit);
   }
   if (wanted < needed)
-    log.warning("at most {} open files (RLIMIT_NOFILE), fewer than the {} the client limits need: clients may be "
-                "refused early (raise LimitNOFILE)",
-                wanted, needed);
+    log.warning(
+        "at most {} open files (RLIMIT_NOFILE), fewer than the {} the client limits need: clients may be "
+        "refused early (raise LimitNOFILE)",
+        wanted, needed);
 }
 
 // Handlers of cancelled operations run at once; anything still pending after
@@ -56,8 +59,11 @@ constexpr auto checkpoint_period = std::chrono::seconds(1);
 
 }  // namespace
 
-Daemon::Daemon(const config::Config& config)
-    : config_(config), log_(configured_level(config)), signals_(io_, SIGINT, SIGTERM) {}
+Daemon::Daemon(config::Config config)
+    : config_(std::move(config)),
+      log_(configured_level(config_)),
+      signals_(io_, SIGINT, SIGTERM),
+      reload_signal_(io_, SIGHUP) {}
 
 Daemon::~Daemon() {
   stop();
@@ -119,8 +125,7 @@ bool Daemon::start() {
   for (auto* pop_log : {&pop_events_, &pop_history_}) {
     auto opened = store_->open_pop_event_log();
     if (!opened) {
-      log_.error("cannot open the pop event log in {}: {}", config_.database_path().string(),
-                 opened.error().message());
+      log_.error("cannot open the pop event log in {}: {}", config_.database_path().string(), opened.error().message());
       return false;
     }
     *pop_log = std::move(*opened);
@@ -174,9 +179,8 @@ bool Daemon::start() {
   recordings_check_->start();
   calls_->add_observer(*recordings_);
   calls_->add_observer(*crm_);
-  media_->enable_line_detectors(
-      [this](const std::string& serial, int port) { return config_.caller_id_mode_for(serial, port); },
-      [this](const AudioDetection& detection) { calls_->audio_detection(detection); });
+  media_->enable_line_detectors(config_,
+                                [this](const AudioDetection& detection) { calls_->audio_detection(detection); });
   media_->start();
 
   if (!start_servers(desk_group)) return false;
@@ -200,9 +204,10 @@ bool Daemon::start() {
 void Daemon::watch_database() {
   if (store_->file_moved() && !database_moved_reported_) {
     database_moved_reported_ = true;
-    log_.error("database {} was deleted or replaced while desklined runs: new calls are written to a file no one "
-               "will find; restart desklined (it opens or creates the database again)",
-               config_.database_path().string());
+    log_.error(
+        "database {} was deleted or replaced while desklined runs: new calls are written to a file no one "
+        "will find; restart desklined (it opens or creates the database again)",
+        config_.database_path().string());
   }
   database_watch_.expires_after(std::chrono::seconds(2));
   database_watch_.async_wait([this](boost::system::error_code error) {
@@ -215,13 +220,14 @@ void Daemon::watch_database() {
 // daemon makes are 0640 (umask 027); a data folder made or opened up by hand
 // is said at start.
 void Daemon::warn_if_data_readable_by_others(std::optional<gid_t> desk_group) {
-  struct stat folder{};
+  struct stat folder {};
   if (::stat(config_.data_dir.c_str(), &folder) != 0) return;
   const bool desks_read = desk_group && folder.st_gid == *desk_group && (folder.st_mode & S_IRWXG) != 0;
   if ((folder.st_mode & S_IRWXO) != 0 || desks_read)
-    log_.warning("data_dir {} (mode {:04o}) is open to {}: recordings, calls and the page's token can be read "
-                 "there; chmod 0750 it and give it the daemon's group",
-                 config_.data_dir.string(), folder.st_mode & 07777, desks_read ? "the desk group" : "every user");
+    log_.warning(
+        "data_dir {} (mode {:04o}) is open to {}: recordings, calls and the page's token can be read "
+        "there; chmod 0750 it and give it the daemon's group",
+        config_.data_dir.string(), folder.st_mode & 07777, desks_read ? "the desk group" : "every user");
 }
 
 bool Daemon::start_servers(std::optional<gid_t> desk_group) {
@@ -267,7 +273,7 @@ bool Daemon::start_servers(std::optional<gid_t> desk_group) {
                               {"events", to_json(pop_socket_->counters())},
                               {"control", control_json}};
       },
-      log_);
+      [this] { return reload(); }, log_);
   control_.emplace(
       io_, config_.control_socket_path(),
       [this](const proto::control::Request& request) { return control_handler_->handle(request); }, log_);
@@ -295,11 +301,87 @@ int Daemon::run() {
   log_.info("desklined {} ready (config {}, database {}, pop page http://{}:{}/)", DESKLINE_VERSION,
             config_.source.string(), config_.database_path().string(), config_.http.address, http_->port());
   sd_notify(0, "READY=1");
+  wait_for_reload_signal();
   watchdog_.start();
   io_.run();
   drain();
   log_.info("stopped");
   return 0;
+}
+
+void Daemon::wait_for_reload_signal() {
+  reload_signal_.async_wait([this](boost::system::error_code error, int) {
+    if (error) return;
+    log_.info("SIGHUP: reading {} again", config_.source.string());
+    reload();
+    wait_for_reload_signal();
+  });
+}
+
+nlohmann::json Daemon::reload() {
+  sd_notify(0, "RELOADING=1");
+  struct Ready {
+    ~Ready() { sd_notify(0, "READY=1"); }
+  } ready_again;
+  auto refuse = [this](std::string error, nlohmann::json errors) {
+    log_.error("reload refused, the running configuration stays: {}", error);
+    for (const auto& line : errors) log_.error("reload: {}", line.get<std::string>());
+    return nlohmann::json{{"ok", false}, {"error", std::move(error)}, {"errors", std::move(errors)}};
+  };
+  auto loaded = config::load_file(config_.source);
+  if (!loaded) {
+    auto errors = nlohmann::json::array();
+    for (const auto& error : loaded.errors) errors.push_back(error.to_string());
+    return refuse(fmt::format("{}: {} error(s)", config_.source.string(), loaded.errors.size()), std::move(errors));
+  }
+  const auto& next = *loaded.config;
+  const auto plan = config::plan_reload(config_, next);
+  // A [crm] the sync could not start with is refused while the running one goes on.
+  if (plan.crm && !next.crm.url.empty()) {
+    auto credentials = read_crm_credentials(next.crm);
+    if (!credentials) return refuse(credentials.error().message(), nlohmann::json::array());
+    if (auto client = CrmClient::create(io_, client_settings(next.crm)); !client)
+      return refuse("crm.url: " + client.error().message(), nlohmann::json::array());
+  }
+  if (plan.crm) {
+    crm_->stop();
+    customer_pull_->stop();
+  }
+  config::apply_reload(config_, next);
+  if (plan.log_level) log_.set_minimum(configured_level(config_));
+  if (plan.lines) calls_->rename_lines();
+  if (plan.lines || plan.caller_id) media_->set_caller_id_modes(config_, lines_in_call());
+  if (plan.allowed_origins) http_->set_allowed_origins(config_.http.allowed_origins);
+  nlohmann::json answer{{"ok", true}, {"applied", plan.applied}, {"need_restart", plan.need_restart}};
+  if (plan.crm) {
+    if (auto restarted = restart_crm(); !restarted) {
+      log_.error("reload: the CRM sync did not start again: {}", restarted.error().message());
+      answer["error"] = "the CRM sync did not start again: " + restarted.error().message();
+    }
+  }
+  log_.info("reload: {}{}",
+            plan.applied.empty() ? "nothing to apply" : "applied " + fmt::format("{}", fmt::join(plan.applied, ", ")),
+            plan.need_restart.empty() ? "" : fmt::format("; needs a restart: {}", fmt::join(plan.need_restart, ", ")));
+  return answer;
+}
+
+// Each is made again in place: the call service, the recordings and the
+// control handler keep their references. A destroyed sync has joined its
+// thread and let the writer finish what it queued; the old pull's pending
+// handlers see it gone.
+Result<void> Daemon::restart_crm() {
+  crm_.emplace(config_.crm, *store_, *writer_, log_);
+  if (auto started = crm_->start(); !started) return started.error();
+  customer_pull_.emplace(io_, config_.crm, *directory_, log_);
+  return customer_pull_->start();
+}
+
+std::vector<std::pair<std::string, int>> Daemon::lines_in_call() const {
+  std::vector<std::pair<std::string, int>> lines;
+  for (const auto& box : calls_->stats().boxes)
+    for (const auto& line : box.lines)
+      if (line.call_id) lines.emplace_back(box.identity.serial, line.port);
+  return lines;
 }
 
 // Reverse order of start. Every step is idempotent and leaves only
@@ -309,9 +391,10 @@ void Daemon::stop() {
   stopped_ = true;
   boost::system::error_code ignored;
   signals_.cancel(ignored);
+  reload_signal_.cancel(ignored);
   database_watch_.cancel();
   watchdog_.stop();
-  if (crm_) crm_->stop();  // what is not acknowledged stays queued for the next start
+  if (crm_) crm_->stop();                      // what is not acknowledged stays queued for the next start
   if (customer_pull_) customer_pull_->stop();  // the cursor of the last page applied is kept
   // The calls in progress end first, while the recorder and the pop clients
   // can still hear it; the box goes next so no new call starts.

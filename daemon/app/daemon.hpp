@@ -39,7 +39,7 @@ namespace deskline::daemon {
 
 class Daemon {
  public:
-  explicit Daemon(const config::Config& config);
+  explicit Daemon(config::Config config);
   // Stops whatever runs and drains the io_context before any service goes.
   ~Daemon();
   Daemon(const Daemon&) = delete;
@@ -50,6 +50,10 @@ class Daemon {
   bool start();
   // Serves until SIGTERM or SIGINT, then stops every service. The exit status.
   int run();
+  // Reads the configuration file again (SIGHUP, `deskline reload`) and
+  // applies what can change while calls go on (config/reload.hpp); a file
+  // with errors is refused whole. The control answer (proto/control.md).
+  nlohmann::json reload();
 
  private:
   void stop();
@@ -57,18 +61,26 @@ class Daemon {
   void warn_if_data_readable_by_others(std::optional<gid_t> desk_group);
   bool start_servers(std::optional<gid_t> desk_group);
   void watch_database();
+  void wait_for_reload_signal();
+  // The CRM sync and the customer pull, again with the reloaded [crm].
+  Result<void> restart_crm();
+  // The lines in a call now, as (box serial, port).
+  std::vector<std::pair<std::string, int>> lines_in_call() const;
   std::string web_page_address(const std::string& token) const;
 
-  const config::Config& config_;
+  // Changed by reload() only, on the io thread; the other threads read none
+  // of the keys it changes (the CRM sync is stopped while [crm] changes).
+  config::Config config_;
   Logger log_;
   // Declared first, destroyed last: every I/O object below belongs to it.
   boost::asio::io_context io_;
   boost::asio::signal_set signals_;
+  boost::asio::signal_set reload_signal_;
   std::optional<InstanceLock> instance_lock_;  // held for the daemon's life
   std::unique_ptr<Store> store_;
   std::unique_ptr<WalCheckpointer> checkpointer_;  // the store's checkpoints, off the io thread
-  std::unique_ptr<Store> writer_store_;  // the writer's own connection
-  std::unique_ptr<StoreWriter> writer_;  // the database's writes, off the io thread; outlives their writers
+  std::unique_ptr<Store> writer_store_;            // the writer's own connection
+  std::unique_ptr<StoreWriter> writer_;            // the database's writes, off the io thread; outlives their writers
   std::unique_ptr<Directory> directory_;
   std::unique_ptr<PopEventLog> pop_events_;   // appends, on the writer; outlives pops_
   std::unique_ptr<PopEventLog> pop_history_;  // reads, on the io thread; outlives pops_

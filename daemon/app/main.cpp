@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
   // A peer that hangs up is an error code, not a signal: sendfile(2) to a
   // closed socket raises SIGPIPE (socket writes pass MSG_NOSIGNAL already).
   std::signal(SIGPIPE, SIG_IGN);
-  deskline::daemon::Daemon daemon(*loaded.config);
+  deskline::daemon::Daemon daemon(std::move(*loaded.config));
   if (!daemon.start()) return 1;
   return daemon.run();
 }

@@ -126,6 +126,16 @@ void CallService::box_attached(const drivers::BoxIdentity& identity, drivers::Bo
   tell_all([&](CallObserver& observer) { observer.box_changed(identity, true); });
 }
 
+void CallService::rename_lines() {
+  for (auto& [serial, box] : boxes_)
+    for (auto& line : box->lines) {
+      auto name = config_.line_name(serial, line->port);
+      if (name == line->name) continue;
+      log_.info("line={} is now line={}", line->name, name);
+      line->name = std::move(name);
+    }
+}
+
 void CallService::line_event(const std::string& serial, const drivers::LineEvent& event) {
   auto found = boxes_.find(serial);
   if (found == boxes_.end() || event.port < 1 || event.port > static_cast<int>(found->second->lines.size()))
@@ -353,8 +363,8 @@ void CallService::persist(BoxState& box, Line& line, const CallUpdate& update) {
     return;
   }
   record.box = line.box_serial;
-  record.line = line.name;
-  if (update.change == CallChange::started) {
+  if (update.change == CallChange::started) {  // a call keeps the name and user it started with
+    record.line = line.name;
     const auto* configured = config_.find_line(line.box_serial, line.port);
     record.user = configured ? configured->user : "";
   }

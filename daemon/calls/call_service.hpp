@@ -135,6 +135,10 @@ class CallService : public drivers::BoxListener {
   // their recordings were repaired: a call ends no earlier than its recording.
   void recover_interrupted_calls();
 
+  // Lines take their names from the configuration again (after a reload).
+  // A call in progress keeps the name it started with.
+  void rename_lines();
+
   // Boxes, lines and fault counters, for `deskline status`.
   CallServiceStats stats() const;
 

@@ -3,6 +3,7 @@
 // local timestamp. Log lines name their object: "line=Sales 1 call=…".
 #pragma once
 
+#include <atomic>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -17,8 +18,9 @@ bool parse_log_level(std::string_view name, LogLevel& level);
 class Logger {
  public:
   explicit Logger(LogLevel minimum = LogLevel::info);
-  void set_minimum(LogLevel minimum) { minimum_ = minimum; }
-  bool enabled(LogLevel level) const { return level >= minimum_; }
+  // Any thread: a reload changes the level while the other threads log.
+  void set_minimum(LogLevel minimum) { minimum_.store(minimum, std::memory_order_relaxed); }
+  bool enabled(LogLevel level) const { return level >= minimum_.load(std::memory_order_relaxed); }
   void write(LogLevel level, std::string_view message);
 
   template <typename... Args>
@@ -39,7 +41,7 @@ class Logger {
   }
 
  private:
-  LogLevel minimum_;
+  std::atomic<LogLevel> minimum_;
   bool journal_;
 };
 

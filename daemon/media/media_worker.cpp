@@ -100,6 +100,15 @@ struct MediaWorker::PortAudio {
   PortAudioSystem system;
 };
 
+struct MediaWorker::LineDetection {
+  LineDetection(config::CallerIdMode mode, std::uint64_t origin)
+      : mode(mode), detectors(line_detector_options(mode)), origin(origin) {}
+  config::CallerIdMode mode;
+  codec::LineDetectors detectors;
+  HalfRateDecimator decimator;  // 16 kHz boxes only
+  std::uint64_t origin;         // the capture frame of the detectors' sample 0
+};
+
 struct MediaWorker::Box {
   std::string serial;
   int lines = 0;
@@ -113,11 +122,8 @@ struct MediaWorker::Box {
   std::vector<std::int16_t> history;
   std::uint64_t history_first_frame = 0;
   std::vector<std::int16_t> chunk;
-  // One set of detectors per line, all started at capture frame
-  // detectors_origin (their sample 0); fed up to detected_end_frame.
-  std::vector<codec::LineDetectors> detectors;
-  std::vector<HalfRateDecimator> decimators;  // 16 kHz boxes only
-  std::uint64_t detectors_origin = 0;
+  // One set of detectors per line, all fed up to detected_end_frame.
+  std::vector<LineDetection> detectors;
   std::uint64_t detected_end_frame = 0;
   bool detectors_refused = false;  // a rate the detectors cannot take
 
@@ -144,9 +150,18 @@ MediaWorker::MediaWorker(boost::asio::io_context& io, std::vector<std::string> d
 
 MediaWorker::~MediaWorker() { stop(); }
 
-void MediaWorker::enable_line_detectors(CallerIdModeFor mode_for, DetectionHandler on_detection) {
-  caller_id_mode_for_ = std::move(mode_for);
+void MediaWorker::enable_line_detectors(const config::Config& config, DetectionHandler on_detection) {
+  caller_id_config_.caller_id_mode = config.caller_id_mode;
+  caller_id_config_.lines = config.lines;
   on_detection_ = std::move(on_detection);
+}
+
+void MediaWorker::set_caller_id_modes(const config::Config& config,
+                                      std::vector<std::pair<std::string, int>> lines_in_call) {
+  CallerIdModes modes{{}, std::move(lines_in_call)};
+  modes.config.caller_id_mode = config.caller_id_mode;
+  modes.config.lines = config.lines;
+  push(std::move(modes));
 }
 
 void MediaWorker::start() {
@@ -268,8 +283,27 @@ void MediaWorker::handle(CallEnded& request) {
   auto box = boxes_.find(request.serial);
   if (box == boxes_.end()) return;
   auto& detectors = box->second->detectors;
-  if (request.port >= 1 && request.port <= static_cast<int>(detectors.size()))
-    detectors[static_cast<std::size_t>(request.port - 1)].reset_call_progress();
+  if (request.port < 1 || request.port > static_cast<int>(detectors.size())) return;
+  detectors[static_cast<std::size_t>(request.port - 1)].detectors.reset_call_progress();
+  follow_caller_id_mode(*box->second, request.port);
+}
+
+void MediaWorker::handle(CallerIdModes& request) {
+  caller_id_config_ = std::move(request.config);
+  for (auto& [serial, box] : boxes_)
+    for (int port = 1; port <= static_cast<int>(box->detectors.size()); ++port)
+      if (std::find(request.lines_in_call.begin(), request.lines_in_call.end(), std::pair(serial, port)) ==
+          request.lines_in_call.end())
+        follow_caller_id_mode(*box, port);
+}
+
+void MediaWorker::follow_caller_id_mode(Box& box, int port) {
+  auto& line = box.detectors[static_cast<std::size_t>(port - 1)];
+  const auto mode = caller_id_config_.caller_id_mode_for(box.serial, port);
+  if (line.mode == mode) return;
+  log_.info("box {} port {}: caller ID from audio now {}", box.serial, port, config::to_string(mode));
+  // Fed from where the others are: their next samples are its first.
+  line = LineDetection(mode, box.detected_end_frame);
 }
 
 void MediaWorker::open_capture(Box& box) {
@@ -420,9 +454,7 @@ void MediaWorker::detect(Box& box) {
       return;
     }
     for (int port = 1; port <= box.lines; ++port)
-      box.detectors.emplace_back(line_detector_options(caller_id_mode_for_(box.serial, port)));
-    box.decimators.assign(channels, HalfRateDecimator{});
-    box.detectors_origin = box.history_first_frame;
+      box.detectors.emplace_back(caller_id_config_.caller_id_mode_for(box.serial, port), box.history_first_frame);
     box.detected_end_frame = box.history_first_frame;
   }
   const std::uint64_t end = box.history_end_frame();
@@ -433,19 +465,17 @@ void MediaWorker::detect(Box& box) {
   std::vector<std::int16_t> mono(frames), decimated;
   for (std::size_t channel = 0; channel < channels; ++channel) {
     for (std::size_t i = 0; i < frames; ++i) mono[i] = box.history[first + i * channels + channel];
-    auto& detectors = box.detectors[channel];
+    auto& line = box.detectors[channel];
     if (decimation == 2) {
       decimated.clear();
-      box.decimators[channel].push(mono, decimated);
-      detectors.push(decimated);
+      line.decimator.push(mono, decimated);
+      line.detectors.push(decimated);
     } else {
-      detectors.push(mono);
+      line.detectors.push(mono);
     }
-    for (auto& event : detectors.take_events()) {
+    for (auto& event : line.detectors.take_events()) {
       if (!timeline.known()) continue;  // cannot happen once frames have arrived
-      auto host_time = [&](std::uint64_t sample) {
-        return timeline.host_time_us(box.detectors_origin + sample * decimation);
-      };
+      auto host_time = [&](std::uint64_t sample) { return timeline.host_time_us(line.origin + sample * decimation); };
       AudioDetection detection{box.serial, static_cast<int>(channel) + 1, host_time(codec::event_sample(event)),
                                host_time(event_end_sample(event)), std::move(event)};
       boost::asio::post(io_, [handler = on_detection_, detection = std::move(detection)] { handler(detection); });

@@ -72,7 +72,6 @@ class MediaWorker {
  public:
   using ResultHandler = std::function<void(const RecordingResult&)>;
   using DetectionHandler = std::function<void(const AudioDetection&)>;
-  using CallerIdModeFor = std::function<config::CallerIdMode(const std::string& serial, int port)>;
 
   // The handler runs on the io_context thread.
   MediaWorker(boost::asio::io_context& io, std::vector<std::string> device_patterns, Logger& log,
@@ -82,9 +81,14 @@ class MediaWorker {
   MediaWorker& operator=(const MediaWorker&) = delete;
 
   // Runs detectors on every line of every capturing box, fed continuously,
-  // and hands what they hear to on_detection on the io_context thread.
-  // Call before start().
-  void enable_line_detectors(CallerIdModeFor mode_for, DetectionHandler on_detection);
+  // and hands what they hear to on_detection on the io_context thread. Each
+  // line decodes caller ID as config says ([callerid] mode, a [[line]]'s
+  // caller_id): the worker keeps its own copy. Call before start().
+  void enable_line_detectors(const config::Config& config, DetectionHandler on_detection);
+  // A reloaded configuration's caller-ID modes. A line whose mode changed
+  // gets new decoders at once if it is not in lines_in_call (box serial,
+  // port), else when its call ends: a call keeps the decoders it rang with.
+  void set_caller_id_modes(const config::Config& config, std::vector<std::pair<std::string, int>> lines_in_call);
 
   void start();
   // Finishes every recording in progress with the audio it has, then stops.
@@ -133,7 +137,12 @@ class MediaWorker {
     std::string call_id;
     std::optional<std::int64_t> until_host_us;
   };
-  using Request = std::variant<Attach, Detach, AudioLost, RecordingRequest, Stop, Hold, CallEnded>;
+  struct CallerIdModes {
+    config::Config config;  // its [callerid] mode and [[line]] caller_id
+    std::vector<std::pair<std::string, int>> lines_in_call;
+  };
+  using Request = std::variant<Attach, Detach, AudioLost, RecordingRequest, Stop, Hold, CallEnded, CallerIdModes>;
+  struct LineDetection;
   struct Box;
   struct Recording;
 
@@ -146,6 +155,9 @@ class MediaWorker {
   void handle(Stop& request);
   void handle(Hold& request);
   void handle(CallEnded& request);
+  void handle(CallerIdModes& request);
+  // New detectors for the line if its caller-ID mode changed.
+  void follow_caller_id_mode(Box& box, int port);
   void open_capture(Box& box);
   void pump(Box& box);
   void append_silence_until(Box& box, std::uint64_t frame);
@@ -161,7 +173,8 @@ class MediaWorker {
   std::vector<std::string> device_patterns_;
   Logger& log_;
   ResultHandler on_result_;
-  CallerIdModeFor caller_id_mode_for_;
+  // Its caller-ID modes (worker thread only once started).
+  config::Config caller_id_config_;
   DetectionHandler on_detection_;  // empty: no line detectors
 
   std::thread thread_;

@@ -115,6 +115,51 @@ TEST(CrmSync, ACrmDownForTheWholeScenarioGetsEverythingOnceItIsUp) {
   expect_everything_arrived(workspace, crm);
 }
 
+// `deskline reload` with a new [crm]: a section the sync cannot start with
+// is refused and the running sync goes on; a good one restarts the sync
+// against the new CRM, which gets everything queued for the old one.
+TEST(CrmSync, AReloadMovesTheSyncToAnotherCrm) {
+  const int old_port = unused_port();
+  Workspace workspace("crm-reload", crm_config(old_port));
+  write_credentials(workspace);
+  const pid_t simulator =
+      workspace.start_daemon_under_sim(workspace.write_scenario(std::string(three_calls) + "at 120 end\n"));
+  ASSERT_GT(simulator, 0);
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const auto calls = workspace.calls();
+        return calls.is_array() && calls.size() == 3 && workspace.log().find("trying again") != std::string::npos;
+      },
+      std::chrono::seconds(60), "3 calls queued for a CRM that is down"))
+      << workspace.log();
+
+  const int new_port = unused_port();
+  ReferenceCrm crm(workspace, new_port);
+  set_crm_section(workspace, crm_config(new_port) + "max_in_flight = 2\n");
+  std::filesystem::rename(workspace.dir() / "crm-token", workspace.dir() / "crm-token.away");
+  auto answer = workspace.cli_json({"reload", "--json"});
+  EXPECT_EQ(answer.value("ok", true), false) << answer.dump();
+  EXPECT_NE(answer.value("error", "").find("crm-token"), std::string::npos) << answer.dump();
+  auto sync = workspace.cli_json({"sync", "status", "--json"});
+  EXPECT_EQ(sync.value("url", ""), fmt::format("http://127.0.0.1:{}", old_port)) << sync.dump();
+
+  std::filesystem::rename(workspace.dir() / "crm-token.away", workspace.dir() / "crm-token");
+  answer = workspace.cli_json({"reload", "--json"});
+  EXPECT_EQ(answer.value("ok", false), true) << answer.dump();
+  EXPECT_EQ(answer.value("applied", nlohmann::json()), nlohmann::json::array({"crm"})) << answer.dump();
+  EXPECT_TRUE(wait_until(
+      [&] {
+        const auto stored = crm.calls();
+        return stored.size() == 3 && with_recording(stored) == 2;
+      },
+      std::chrono::seconds(60), "3 call entries and 2 recordings on the new CRM"))
+      << workspace.log();
+  sync = workspace.cli_json({"sync", "status", "--json"});
+  EXPECT_EQ(sync.value("url", ""), fmt::format("http://127.0.0.1:{}", new_port)) << sync.dump();
+  workspace.stop_simulator(simulator);
+  expect_everything_arrived(workspace, crm);
+}
+
 TEST(CrmSync, FaultsDuringEntriesAndUploadsLeaveEverythingThereOnce) {
   const int port = unused_port();
   Workspace workspace("crm-faults", crm_config(port) + "timeout_s = 2\n");
@@ -361,12 +406,6 @@ TEST(CrmSync, TlsTrustsTheGivenCaAndChecksTheHostName) {
   fs::create_directories(tls);
   make_test_certificates(tls, "crm.test");
   ReferenceCrm crm(workspace, port, tls);
-  const auto with_crm = [&](const std::string& crm_section) {
-    std::ifstream in(workspace.config_path());
-    std::string config((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    config = config.substr(0, config.find("[crm]")) + crm_section;
-    std::ofstream(workspace.config_path()) << config;
-  };
   const std::string secrets = "token_file = \"crm-token\"\nsigning_secret_file = \"crm-secret\"\n";
   const std::string one_missed_call =
       "box A serial=X800-TLS lines=1\nat 0.5 A:1 ring cadence=1.0/2.0 count=1\nat 60 end\n";
@@ -392,14 +431,17 @@ TEST(CrmSync, TlsTrustsTheGivenCaAndChecksTheHostName) {
     };
   };
 
-  with_crm(fmt::format("[crm]\nurl = \"https://127.0.0.1:{}\"\n", port) + secrets);  // the system's CAs
+  // The system's CAs.
+  set_crm_section(workspace, fmt::format("[crm]\nurl = \"https://127.0.0.1:{}\"\n", port) + secrets);
   auto status = run_until("a refusal of the untrusted certificate", failed_with("certificate"));
   EXPECT_EQ(status.value("delivered", -1), 0);
-  with_crm(fmt::format("[crm]\nurl = \"https://localhost:{}\"\nca_file = \"tls/ca.pem\"\n", port) + secrets);
+  set_crm_section(workspace,
+                  fmt::format("[crm]\nurl = \"https://localhost:{}\"\nca_file = \"tls/ca.pem\"\n", port) + secrets);
   status = run_until("a refusal of the certificate for another name", failed_with("does not name localhost"));
   EXPECT_EQ(status.value("delivered", -1), 0);
   EXPECT_TRUE(crm.calls().empty());
-  with_crm(fmt::format("[crm]\nurl = \"https://127.0.0.1:{}\"\nca_file = \"tls/ca.pem\"\n", port) + secrets);
+  set_crm_section(workspace,
+                  fmt::format("[crm]\nurl = \"https://127.0.0.1:{}\"\nca_file = \"tls/ca.pem\"\n", port) + secrets);
   // The calls held back and this run's: all arrive.
   run_until("every call delivered over TLS", [&](const nlohmann::json& s) {
     return s.value("backlog", -1) == 0 && s.value("delivered", 0) == static_cast<int>(workspace.calls().size());

@@ -45,11 +45,6 @@ std::size_t count(const std::string& text, const std::string& needle) {
   return n;
 }
 
-std::string read_file(const fs::path& path) {
-  std::ifstream file(path);
-  return {std::istreambuf_iterator<char>(file), {}};
-}
-
 std::string http_get(const std::string& url) {
   std::string body;
   tools::run_capture({"curl", "-sf", "--max-time", "30", url}, body);

@@ -41,6 +41,12 @@ inline bool on_path(const std::string& program) {
   return false;
 }
 
+// A file's bytes ("" when it cannot be read).
+inline std::string read_file(const fs::path& path) {
+  std::ifstream file(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(file), {}};
+}
+
 // Waits for something to have happened: calls ready() every poll interval
 // until it returns true or the timeout has passed. Tests wait on what they
 // need (a status over the control socket, a line in the simulator's trace, a
@@ -355,10 +361,7 @@ class Workspace {
     return cli_json({"customers", "import", (dir_ / "customers.csv").string()});
   }
 
-  std::string log() const {
-    std::ifstream file(log_path());
-    return {std::istreambuf_iterator<char>(file), {}};
-  }
+  std::string log() const { return read_file(log_path()); }
 
   // Wall-clock seconds of scenario time 0 (the trace's scenario_start), 0 if none yet.
   double scenario_start() const {

@@ -61,11 +61,6 @@ std::string sha256_of(const fs::path& path) {
   return output.substr(0, output.find(' '));
 }
 
-std::string bytes_of(const fs::path& path) {
-  std::ifstream file(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(file), {}};
-}
-
 void remove_database(const Workspace& workspace) {
   for (const char* name : {"deskline.db", "deskline.db-wal", "deskline.db-shm"})
     fs::remove(workspace.dir() / "data" / name);
@@ -223,9 +218,9 @@ TEST(OrphanRecordings, CountedListedAndReattachedFromTheirTags) {
   const auto garbage = day / "00000000-0000-4000-8000-000000000001.opus";
   std::ofstream(garbage, std::ios::binary) << "this is not an Ogg Opus file";
   const auto headers_cut = day / "00000000-0000-4000-8000-000000000002.opus";
-  std::ofstream(headers_cut, std::ios::binary) << bytes_of(cut).substr(0, 60);
-  const auto garbage_bytes = bytes_of(garbage);
-  const auto headers_cut_bytes = bytes_of(headers_cut);
+  std::ofstream(headers_cut, std::ios::binary) << read_file(cut).substr(0, 60);
+  const auto garbage_bytes = read_file(garbage);
+  const auto headers_cut_bytes = read_file(headers_cut);
   for (const auto* arguments : {"--json", "--reattach"}) {
     const auto kept = run_cli(workspace, {"recordings", "check", "--json", arguments});
     EXPECT_EQ(kept.status, 1) << kept.out;
@@ -239,8 +234,8 @@ TEST(OrphanRecordings, CountedListedAndReattachedFromTheirTags) {
     }
     EXPECT_NE(problems[garbage.filename()].find("not an Ogg file"), std::string::npos) << listing.dump(2);
     EXPECT_NE(problems[headers_cut.filename()].find("headers are incomplete"), std::string::npos) << listing.dump(2);
-    EXPECT_EQ(bytes_of(garbage), garbage_bytes);
-    EXPECT_EQ(bytes_of(headers_cut), headers_cut_bytes);
+    EXPECT_EQ(read_file(garbage), garbage_bytes);
+    EXPECT_EQ(read_file(headers_cut), headers_cut_bytes);
   }
   const auto garbage_text = run_cli(workspace, {"recordings", "check", "--reattach"});
   EXPECT_EQ(garbage_text.status, 1);
@@ -252,7 +247,7 @@ TEST(OrphanRecordings, CountedListedAndReattachedFromTheirTags) {
   const auto* outbound = find_call_by_number(calls, "01062345678");
   ASSERT_NE(outbound, nullptr);
   const fs::path gone = original[(*outbound)["id"]].recording["path"].get<std::string>();
-  const auto gone_bytes = bytes_of(gone);
+  const auto gone_bytes = read_file(gone);
   fs::remove(gone);
   const auto missing = run_cli(workspace, {"recordings", "check", "--json"});
   EXPECT_EQ(missing.status, 1);

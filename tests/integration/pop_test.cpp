@@ -259,10 +259,6 @@ TEST(Pop, StalledClientIsCutOffOthersUnaffected) {
       << "the stalled client was never cut off";
 }
 
-std::string read_file(const fs::path& path) {
-  std::ifstream file(path);
-  return {std::istreambuf_iterator<char>(file), {}};
-}
 
 // Stops a child: SIGTERM, then SIGKILL if it lingers; always reaped.
 void stop(pid_t pid) {

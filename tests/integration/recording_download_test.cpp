@@ -79,11 +79,6 @@ std::string call_id_of(const Workspace& workspace, const std::string& number) {
   return id;
 }
 
-std::string read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
-
 // One curl request; the status code, the head in headers, the body in the file body.
 struct Curl {
   int exit_status = -1;
@@ -106,8 +101,8 @@ Curl curl(const Daemon& daemon, const fs::path& scratch, const std::string& targ
   std::string code;
   answer.exit_status = tools::run_capture(argv, code);
   answer.status = std::atoi(code.c_str());
-  answer.headers = read_bytes(head_file);
-  answer.body = read_bytes(body_file);
+  answer.headers = read_file(head_file);
+  answer.body = read_file(body_file);
   return answer;
 }
 
@@ -150,7 +145,7 @@ TEST(RecordingDownload, RangesConditionalsAndRealClients) {
   const auto recording = complete_recording(workspace, "13812345678");
   ASSERT_TRUE(recording.is_object());
   const std::string call_id = recording["call_id"];
-  const auto file = read_bytes(recording["path"].get<std::string>());
+  const auto file = read_file(recording["path"].get<std::string>());
   ASSERT_GT(file.size(), 2000u);
   const auto size = file.size();
   const auto target = "/v1/recordings/" + call_id;
@@ -272,7 +267,7 @@ TEST(RecordingDownload, RangesConditionalsAndRealClients) {
                             output),
             0)
       << output;
-  const auto reference = read_bytes(scratch / "opusdec.raw");
+  const auto reference = read_file(scratch / "opusdec.raw");
   ASSERT_GT(wav.body.size(), 44u);
   EXPECT_EQ(wav.body.size() - 44, reference.size());
   EXPECT_TRUE(wav.body.substr(44) == reference) << "the WAV's samples differ from opusdec's";
@@ -421,7 +416,7 @@ TEST(RecordingDownload, OverTlsWithAThrowawayCa) {
 
   const auto whole = curl(daemon, workspace.dir(), target, {}, ca);
   ASSERT_EQ(whole.status, 200) << whole.headers;
-  EXPECT_TRUE(whole.body == read_bytes(recording["path"].get<std::string>()));
+  EXPECT_TRUE(whole.body == read_file(recording["path"].get<std::string>()));
   EXPECT_EQ(curl(daemon, workspace.dir(), target, {"-r", "10-19"}, ca).status, 206);
   // Without the CA, curl refuses the certificate.
   EXPECT_NE(curl(daemon, workspace.dir(), target).exit_status, 0);

@@ -112,6 +112,12 @@ inline std::string crm_config(int port) {
       port);
 }
 
+// Puts section in place of the workspace configuration's [crm] section (its last).
+inline void set_crm_section(const Workspace& workspace, const std::string& section) {
+  const auto config = read_file(workspace.config_path());
+  std::ofstream(workspace.config_path()) << config.substr(0, config.find("[crm]")) << section;
+}
+
 inline void write_credentials(const Workspace& workspace) {
   std::ofstream(workspace.dir() / "crm-token") << "test-token-0123456789abcdef\n";
   std::ofstream(workspace.dir() / "crm-secret") << "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n";

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The service unit as systemd reads it: `systemd-analyze verify` on a copy
-# whose ExecStart is the built daemon (the installed path does not exist
-# here), and the sandbox's exposure score at most the README's 2.5.
+# whose ExecStart and ExecReload are the built programs (the installed paths
+# do not exist here), and the sandbox's exposure score at most the README's 2.5.
 #   check-unit.sh SOURCE_DIR BIN_DIR
 set -euo pipefail
 source_dir=$1
@@ -9,12 +9,15 @@ bin_dir=$2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-sed "s|^ExecStart=/usr/sbin/desklined |ExecStart=$bin_dir/desklined |" \
+sed -e "s|^ExecStart=/usr/sbin/desklined |ExecStart=$bin_dir/desklined |" \
+  -e "s|^ExecReload=/usr/bin/deskline |ExecReload=$bin_dir/deskline |" \
   "$source_dir/systemd/desklined.service" >"$work/desklined.service"
-grep -q "^ExecStart=$bin_dir/desklined " "$work/desklined.service" || {
-  echo "check-unit: no 'ExecStart=/usr/sbin/desklined ...' line in the unit" >&2
-  exit 1
-}
+for line in "ExecStart=$bin_dir/desklined " "ExecReload=$bin_dir/deskline "; do
+  grep -q "^$line" "$work/desklined.service" || {
+    echo "check-unit: no '${line%%=*}=' line for the installed program in the unit" >&2
+    exit 1
+  }
+done
 # verify prints what it finds and exits non-zero on errors; a unit that only
 # names an absent user or group is fine here (the package creates them).
 verify_output=$(SYSTEMD_LOG_LEVEL=warning systemd-analyze verify "$work/desklined.service" 2>&1) || {

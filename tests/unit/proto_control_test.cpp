@@ -78,6 +78,13 @@ TEST(ProtoControl, CustomersSync) {
   EXPECT_EQ(parse_request(R"({"cmd":"customers_sync","wait":true})").request->command, Command::customers_sync);
 }
 
+TEST(ProtoControl, Reload) {
+  const auto parsed = parse_request(R"({"cmd":"reload"})");
+  ASSERT_TRUE(parsed) << parsed.error;
+  EXPECT_EQ(parsed.request->command, Command::reload);
+  EXPECT_FALSE(parse_request(R"({"cmd":"Reload"})"));  // names are exact
+}
+
 TEST(ProtoControl, ReattachRecording) {
   auto reattach = parse_request(R"({"cmd":"reattach_recording","path":"/var/lib/deskline/recordings/a.opus"})");
   ASSERT_TRUE(reattach) << reattach.error;

@@ -138,6 +138,41 @@ int print_status(const config::Config& config, bool as_json) {
   return exit_status;
 }
 
+// Exit status: 0 the daemon took the file (keys that need a restart are
+// named), 1 the file was refused (the running configuration stays), 3 the
+// daemon did not answer.
+int reload_daemon(const config::Config& config, bool as_json) {
+  const auto response = control_request(config.control_socket_path(), {{"cmd", "reload"}});
+  if (!response) {
+    std::cerr << "deskline: " << unreachable_message(config.control_socket_path(), response.error()) << "\n";
+    return 3;
+  }
+  const bool ok = response->value("ok", false);
+  if (as_json) {
+    std::cout << response->dump(2) << "\n";
+    return ok ? 0 : 1;
+  }
+  if (!ok) {
+    std::cerr << fmt::format("deskline: desklined refused the file: {}\n", response->value("error", ""));
+    for (const auto& error : response->value("errors", nlohmann::json::array()))
+      if (error.is_string()) std::cerr << "  " << error.get<std::string>() << "\n";
+    std::cerr << "the running configuration stays\n";
+    return 1;
+  }
+  auto list = [](const nlohmann::json& keys) {
+    std::string text;
+    for (const auto& key : keys)
+      if (key.is_string()) text += (text.empty() ? "" : ", ") + key.get<std::string>();
+    return text;
+  };
+  const auto applied = list(response->value("applied", nlohmann::json::array()));
+  const auto need_restart = list(response->value("need_restart", nlohmann::json::array()));
+  std::cout << (applied.empty() ? "nothing to apply" : "applied: " + applied) << "\n";
+  if (!need_restart.empty())
+    std::cout << "needs a restart (running with the old values until then): " << need_restart << "\n";
+  return 0;
+}
+
 }  // namespace
 
 void add_call_commands(CLI::App& app, CliContext& context) {
@@ -161,6 +196,16 @@ void add_call_commands(CLI::App& app, CliContext& context) {
     context.run = [&context, options] {
       auto config = context.load_config();
       return config ? print_status(*config, options->json) : 2;
+    };
+  });
+  auto* reload = app.add_subcommand("reload", "have the running daemon read its configuration file again");
+  reload->add_flag("--json", options->json, "JSON instead of text");
+  reload->callback([&context, options] {
+    context.run = [&context, options] {
+      // A file that does not load is not sent: its errors are the answer.
+      auto config = context.load_config();
+      if (!config) std::cerr << "deskline: not reloaded: the running configuration stays\n";
+      return config ? reload_daemon(*config, options->json) : 1;
     };
   });
 }
