@@ -23,6 +23,8 @@ packages=(
   # the service unit's checks (systemd-analyze verify, security and syscall-filter; strace
   # lists the system calls the daemon makes)
   systemd strace
+  # promtool checks GET /metrics
+  prometheus
   # the CRM upload benchmark's reference client
   curl
   # the download benchmark's reference server (/usr/sbin/nginx), which the bench starts itself
@@ -45,21 +47,26 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  # Debian's nginx package would start a system nginx on port 80, and a failed start (port taken)
-  # would fail the install: the download benchmark runs its own on a free loopback port. So
-  # services are not started while installing (policy-rc.d, unless the machine has one), and a
-  # newly installed nginx's service is disabled. An nginx installed before is left as it was.
-  if [[ " ${missing[*]} " == *" nginx "* && ! -e /usr/sbin/policy-rc.d ]]; then
+  # Debian's nginx and prometheus packages would start system services (nginx on port 80, and a
+  # failed start, port taken, would fail the install): the download benchmark runs its own nginx
+  # on a free loopback port, and the tests only need promtool. So services are not started while
+  # installing (policy-rc.d, unless the machine has one), and those two, newly installed, are
+  # disabled. One installed before is left as it was.
+  services=()
+  for service in nginx prometheus; do
+    [[ " ${missing[*]} " == *" $service "* ]] && services+=("$service")
+  done
+  if [ ${#services[@]} -gt 0 ] && [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
     chmod 755 /usr/sbin/policy-rc.d
     trap 'rm -f /usr/sbin/policy-rc.d' EXIT
   fi
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
-  if [[ " ${missing[*]} " == *" nginx "* ]]; then
+  for service in "${services[@]}"; do
     if [ -d /run/systemd/system ]; then
-      systemctl disable --now nginx.service || true
+      systemctl disable --now "$service.service" || true
     else
-      update-rc.d nginx disable >/dev/null 2>&1 || true
+      update-rc.d "$service" disable >/dev/null 2>&1 || true
     fi
-  fi
+  done
 fi

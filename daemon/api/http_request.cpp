@@ -201,6 +201,8 @@ HttpDecision decide(const HttpRequest& request, const HttpAccess& access) {
     return refuse(http::status::method_not_allowed, "only GET", !keep_alive);
   if (path == "/" || path == "/index.html") return serve(HttpResource::page, false);
   if (path == "/healthz") return serve(HttpResource::health, false);  // for monitors: no token, no data
+  // For Prometheus on this host: no token; the session answers loopback peers only.
+  if (path == "/metrics") return serve(HttpResource::metrics, false);
   if (!path.starts_with("/v1/")) return refuse(http::status::not_found, "no such page", !keep_alive);
 
   const auto origin = request[http::field::origin];

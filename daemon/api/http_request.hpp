@@ -50,7 +50,7 @@ struct HttpAccess {
 
 // calls: the desk page's recent calls (a JSON array); call_page, call,
 // changes and recording: the pull API.
-enum class HttpResource { page, health, events, calls, call_page, call, changes, recording, refused };
+enum class HttpResource { page, health, metrics, events, calls, call_page, call, changes, recording, refused };
 
 // What /v1/recordings/{call_id} is asked for: the file as stored, or 16-bit
 // PCM WAV decoded from it (?format=wav).

@@ -150,6 +150,9 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
     beast::get_lowest_layer(stream_).socket().set_option(tcp::no_delay(true), ignored);
     const auto endpoint = beast::get_lowest_layer(stream_).socket().remote_endpoint(ignored);
     peer_address_ = endpoint.address().to_string();
+    peer_is_loopback_ = endpoint.address().is_loopback() ||
+                        (endpoint.address().is_v6() && endpoint.address().to_v6().is_v4_mapped() &&
+                         asio::ip::make_address_v4(asio::ip::v4_mapped, endpoint.address().to_v6()).is_loopback());
     peer_ = fmt::format("{}:{}", peer_address_, endpoint.port());
   }
 
@@ -231,6 +234,17 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
         response.set(http::field::content_type, "application/json");
         response.set(http::field::cache_control, "no-store");
         response.body() = nlohmann::json{{"status", reasons.empty() ? "ok" : "degraded"}, {"reasons", reasons}}.dump();
+        return send(std::move(response), head, !request.keep_alive());
+      }
+      case HttpResource::metrics: {
+        if (!peer_is_loopback_)
+          return send(error_response(http::status::forbidden, "metrics are for this host only (scrape over loopback)",
+                                     request.version()),
+                      head, !request.keep_alive());
+        http::response<http::string_body> response{http::status::ok, request.version()};
+        response.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+        response.set(http::field::cache_control, "no-store");
+        response.body() = server_.metrics()();
         return send(std::move(response), head, !request.keep_alive());
       }
       case HttpResource::calls: {
@@ -636,6 +650,7 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
   Stream stream_;
   HttpServer& server_;
   std::string peer_address_;  // the listener's peer: the source address
+  bool peer_is_loopback_ = false;
   std::string peer_;          // for the log: address and port
   beast::flat_buffer buffer_{max_http_header_bytes + max_http_body_bytes};
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -651,9 +666,9 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
 
 HttpServer::HttpServer(asio::io_context& io, const config::HttpConfig& config, std::string token,
                        std::filesystem::path api_tokens, std::filesystem::path database, PopHub& hub,
-                       CallsProvider calls, HealthProvider health, Logger& log)
+                       CallsProvider calls, HealthProvider health, MetricsProvider metrics, Logger& log)
     : io_(io), config_(config), access_{std::move(token), {}, {}}, api_tokens_(std::move(api_tokens), log),
-      pull_(io, database, log), hub_(hub), calls_(std::move(calls)), health_(std::move(health)),
+      pull_(io, database, log), hub_(hub), calls_(std::move(calls)), health_(std::move(health)), metrics_(std::move(metrics)),
       limits_(std::make_shared<RequestLimits>(config.requests_per_s, config.request_burst,
                                               static_cast<std::size_t>(config.downloads_per_token))),
       database_(std::move(database)), log_(log), refusals_(io, log),

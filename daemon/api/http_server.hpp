@@ -59,12 +59,14 @@ class HttpServer {
   // The reasons the daemon needs attention (short codes, HealthAlarm::reason);
   // none: healthy.
   using HealthProvider = std::function<std::vector<std::string>()>;
+  // GET /metrics: the Prometheus text (daemon/app/metrics_report.hpp).
+  using MetricsProvider = std::function<std::string()>;
 
   // api_tokens: [http] api_tokens_file; database: the daemon's, read by the
   // pull API and by the file worker for downloads.
   HttpServer(boost::asio::io_context& io, const config::HttpConfig& config, std::string token,
              std::filesystem::path api_tokens, std::filesystem::path database, PopHub& hub, CallsProvider calls,
-             HealthProvider health, Logger& log);
+             HealthProvider health, MetricsProvider metrics, Logger& log);
   ~HttpServer();
 
   // Binds the listener (and loads the certificate and key with TLS); on
@@ -91,6 +93,7 @@ class HttpServer {
   // GET /healthz's reasons: asked of the daemon at most once a second, so
   // that a client polling without a token costs the io thread nothing more.
   const std::vector<std::string>& health();
+  const MetricsProvider& metrics() const { return metrics_; }
   const std::shared_ptr<RequestLimits>& limits() const { return limits_; }
   boost::asio::thread_pool& file_worker() { return file_worker_; }
   FileSender& file_sender() { return file_sender_; }
@@ -113,6 +116,7 @@ class HttpServer {
   PopHub& hub_;
   CallsProvider calls_;
   HealthProvider health_;
+  MetricsProvider metrics_;
   std::vector<std::string> health_reasons_;
   std::optional<std::chrono::steady_clock::time_point> health_at_;
   std::shared_ptr<RequestLimits> limits_;

@@ -135,6 +135,7 @@ void PopHub::recording_saved(const CallRecord& call, const std::string& path, do
 
 PopMessagePtr PopHub::publish(proto::pop::Event event) {
   event.seq = next_seq_++;
+  ++counters_.published;
   if (event.at.empty()) event.at = format_iso8601(realtime_us());
   auto message = make_message(std::move(event));
   const auto seq = message->event.seq;

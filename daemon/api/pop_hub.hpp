@@ -81,6 +81,22 @@ class PopHub : public CallObserver {
   std::vector<PopMessagePtr> history_since(std::uint64_t after, bool& gap) const;
   std::uint64_t last_seq() const { return next_seq_ - 1; }
 
+  // Since the start, for /metrics.
+  struct Counters {
+    std::uint64_t published = 0;         // events
+    std::uint64_t queued = 0;            // events queued to clients (one per client it passed the filter of)
+    std::uint64_t slow_clients_cut = 0;  // clients cut with a full queue
+    std::uint64_t dropped = 0;           // messages left unsent in the queues of those clients
+  };
+  const Counters& counters() const { return counters_; }
+  std::size_t clients() const { return subscribers_.size(); }
+  // Told by the clients (PopClient).
+  void count_queued() { ++counters_.queued; }
+  void count_slow_client_cut(std::size_t unsent) {
+    ++counters_.slow_clients_cut;
+    counters_.dropped += unsent;
+  }
+
  private:
   proto::pop::Event call_event(std::string name, const CallRecord& call);
   PopMessagePtr publish(proto::pop::Event event);
@@ -102,6 +118,7 @@ class PopHub : public CallObserver {
   bool reservation_failing_ = false;          // said once per episode
   std::map<std::string, PopMessagePtr> active_;  // call id -> latest event, as a replay
   std::vector<PopSubscriber*> subscribers_;
+  Counters counters_;
   // The writer's alone.
   std::size_t stored_since_prune_ = 0;
   bool store_failing_ = false;  // logged once per episode, not per event

@@ -70,6 +70,7 @@ void PopClient::resume(std::uint64_t after) {
 
 void PopClient::enqueue(PopMessagePtr message) {
   if (closed_) return;
+  hub_.count_queued();
   // Shares ownership of the message: its text is written by every client without copies.
   push(std::shared_ptr<const std::string>(message, &message->text));
 }
@@ -83,6 +84,7 @@ void PopClient::push(std::shared_ptr<const std::string> text) {
   queued_bytes_ += text->size();
   queue_.push_back(std::move(text));
   if (queue_.size() > max_queued_messages || queued_bytes_ > max_queued_bytes) {
+    hub_.count_slow_client_cut(queue_.size());
     close(fmt::format("more than {} events or {} KiB queued: client too slow", max_queued_messages,
                       max_queued_bytes / 1024));
     return;

@@ -93,7 +93,7 @@ nlohmann::json ControlHandler::status() const {
   status["uptime_s"] = std::max<WallTimeUs>(0, facts.now - facts.started_at) / 1'000'000;
   status["audio"] = to_json(facts.audio);
   status["recordings_in_progress"] = recordings_.in_progress();
-  status["recordings_refused"] = recordings_.refused_count();
+  status["recordings_refused"] = recordings_.counters().refused;
   if (facts.recordings_disk)
     status["disk"] = {{"path", facts.recordings_disk->path},
                       {"free_mb", facts.recordings_disk->free_bytes >> 20},

@@ -10,6 +10,7 @@
 
 #include "config/reload.hpp"
 #include "daemon/api/unix_socket.hpp"
+#include "daemon/app/metrics_report.hpp"
 #include "daemon/app/status_report.hpp"
 #include "daemon/crm/crm_credentials.hpp"
 #include "daemon/domain/call_json.hpp"
@@ -132,7 +133,9 @@ bool Daemon::start() {
   }
   log_.info("pop event stream {} goes on after seq {}", pop_events_->stream_id(), pop_events_->last_seq_at_open());
   calls_->set_number_lookup([this](const std::string& raw_number) {
+    const auto began = std::chrono::steady_clock::now();
     const auto found = directory_->lookup(raw_number);
+    directory_lookup_s_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
     if (!found) {
       log_.error("directory lookup of {} failed: {}", raw_number, found.error().code.message());
       return CallerMatch{};  // the call keeps the number as received
@@ -255,7 +258,7 @@ bool Daemon::start_servers(std::optional<gid_t> desk_group) {
         for (const auto& alarm : control_handler_->alarms()) reasons.push_back(alarm.reason);
         return reasons;
       },
-      log_);
+      [this] { return metrics(); }, log_);
   std::string why;
   if (auto error = http_->start(why)) {
     log_.error("cannot listen on {}://{}:{}: {}", config_.http.tls() ? "https" : "http", config_.http.address,
@@ -282,6 +285,28 @@ bool Daemon::start_servers(std::optional<gid_t> desk_group) {
     return false;
   }
   return true;
+}
+
+std::string Daemon::metrics() {
+  MetricsFacts facts;
+  facts.now = realtime_us();
+  facts.started_at = started_at_;
+  facts.calls = calls_->stats();
+  facts.audio = media_->stats();
+  facts.recordings = recordings_->counters();
+  facts.recordings_in_progress = recordings_->in_progress();
+  facts.pops = pops_->counters();
+  facts.pop_clients = pops_->clients();
+  // A count reads the whole table: at most once a minute, on this thread.
+  if (!directory_counted_at_ || facts.now - *directory_counted_at_ >= 60'000'000) {
+    if (auto count = directory_->customer_count()) directory_customers_ = *count;
+    directory_counted_at_ = facts.now;
+  }
+  facts.directory_customers = directory_customers_;
+  facts.directory_lookup_s = directory_lookup_s_;
+  if (!config_.crm.url.empty()) facts.crm = crm_->status();
+  facts.listeners = {{"control", control_->counters()}, {"events", pop_socket_->counters()}, {"http", http_->counters()}};
+  return metrics_text(facts);
 }
 
 std::string Daemon::web_page_address(const std::string& token) const {

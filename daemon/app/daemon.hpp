@@ -67,6 +67,8 @@ class Daemon {
   // The lines in a call now, as (box serial, port).
   std::vector<std::pair<std::string, int>> lines_in_call() const;
   std::string web_page_address(const std::string& token) const;
+  // GET /metrics.
+  std::string metrics();
 
   // Changed by reload() only, on the io thread; the other threads read none
   // of the keys it changes (the CRM sync is stopped while [crm] changes).
@@ -101,6 +103,9 @@ class Daemon {
   bool database_moved_reported_ = false;
   bool stopped_ = false;
   WallTimeUs started_at_ = 0;  // for the uptime in `deskline status`
+  Histogram directory_lookup_s_{latency_buckets_s()};
+  std::optional<std::int64_t> directory_customers_;
+  std::optional<WallTimeUs> directory_counted_at_;
 };
 
 }  // namespace deskline::daemon

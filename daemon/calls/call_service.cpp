@@ -143,12 +143,16 @@ void CallService::line_event(const std::string& serial, const drivers::LineEvent
   auto& box = *found->second;
   box.clock.sample(event.box_time_us, event.received_at_us);
   auto& line = *box.lines[static_cast<std::size_t>(event.port - 1)];
-  if (const auto* caller_id = std::get_if<drivers::CallerIdReceived>(&event.signal))
+  report_received_at_ = event.received_at_us;
+  if (const auto* caller_id = std::get_if<drivers::CallerIdReceived>(&event.signal)) {
+    ++box.detections.callerid_box;
     accept_caller_id(box, line, caller_id->caller_id, false, event.box_time_us);
-  else if (const auto* digit = std::get_if<drivers::DigitDetected>(&event.signal))
+  } else if (const auto* digit = std::get_if<drivers::DigitDetected>(&event.signal)) {
     accept_digit(box, line, *digit, false, event.box_time_us);
-  else
+  } else {
     apply(box, line, line.machine.on_signal(event.signal, event.box_time_us));
+  }
+  report_received_at_ = 0;
 }
 
 void CallService::audio_detection(const AudioDetection& detection) {
@@ -303,6 +307,7 @@ void CallService::recover_interrupted_calls() {
     log_.warning("line={} call={} closed as interrupted (daemon stopped during the call)", call.line, call.id);
     // Desks that saw it start (a killed daemon never said it ended) clear it.
     const CallChangeDetail detail{*call.ended_at};
+    count_ended(call);
     notify(CallChange::ended, call, detail, first_observers_);
     notify(CallChange::ended, call, detail, observers_);
   }
@@ -380,6 +385,7 @@ void CallService::persist(BoxState& box, Line& line, const CallUpdate& update) {
   record.state = call.ended_at ? CallState::ended : CallState::active;
   record.outcome = call.outcome;
   record.end_reason = call.end_reason;
+  if (update.change == CallChange::ended) count_ended(record);
 
   const bool inserted = update.change == CallChange::started;
   const bool joined = inserted && call.joined_in_progress;
@@ -403,9 +409,16 @@ void CallService::persist(BoxState& box, Line& line, const CallUpdate& update) {
   notify(update.change, record, detail, observers_);
 }
 
+void CallService::count_ended(const CallRecord& call) {
+  if (call.outcome)
+    ++ended_[static_cast<std::size_t>(call.direction)][static_cast<std::size_t>(*call.outcome)];
+}
+
 void CallService::notify(CallChange change, const CallRecord& record, const CallChangeDetail& detail,
                          const std::vector<CallObserver*>& observers) {
   for (auto* observer : observers) observer->call_changed(change, record, detail);
+  if (&observers == &first_observers_ && report_received_at_ != 0)
+    report_to_pop_s_.observe(static_cast<double>(realtime_us() - report_received_at_) / 1e6);
 }
 
 void CallService::add_event(const Line& line, const CallRecord& record, HostTimeUs at, const char* type,
@@ -477,6 +490,8 @@ void CallService::arm_timer(BoxState& box, Line& line) {
 CallServiceStats CallService::stats() const {
   CallServiceStats stats;
   stats.unidentified_faults = unattached_faults_;
+  stats.ended = ended_;
+  stats.report_to_pop_s = report_to_pop_s_;
   for (const auto& [serial, box] : boxes_) {
     BoxStats& entry = stats.boxes.emplace_back();
     entry.identity = box->identity;

@@ -17,6 +17,7 @@
 #include "daemon/calls/audio_detection.hpp"
 #include "daemon/calls/caller_matcher.hpp"
 #include "daemon/calls/line_machine.hpp"
+#include "daemon/core/histogram.hpp"
 #include "daemon/core/log.hpp"
 #include "daemon/core/rate_limited_log.hpp"
 #include "daemon/store/store.hpp"
@@ -64,6 +65,7 @@ struct FaultCounters {
 };
 // What the daemon's own line-audio detectors did for a box.
 struct DetectionCounters {
+  std::uint64_t callerid_box = 0;            // caller-ID messages the box decoded and reported
   std::uint64_t callerid_audio = 0;          // valid caller-ID messages decoded from audio
   std::uint64_t callerid_rejected = 0;       // bad checksum, truncated, bad content
   std::uint64_t callerid_disagreements = 0;  // box and audio decoded the same message differently
@@ -83,9 +85,16 @@ struct BoxStats {
   DetectionCounters detections;
   std::vector<LineStats> lines;
 };
+inline constexpr std::size_t direction_count = 3;
+inline constexpr std::size_t outcome_count = 7;
 struct CallServiceStats {
   std::vector<BoxStats> boxes;
   FaultCounters unidentified_faults;  // of boxes before they identified themselves
+  // Calls that ended since the start, by Direction and Outcome.
+  std::array<std::array<std::uint64_t, outcome_count>, direction_count> ended{};
+  // From a box's report reaching the host to the pop observers (the pop
+  // hub: the event in every client's queue) having been told of the change.
+  Histogram report_to_pop_s{latency_buckets_s()};
 };
 
 class CallService : public drivers::BoxListener {
@@ -149,6 +158,7 @@ class CallService : public drivers::BoxListener {
   BoxState& box_state(const std::string& serial);
   void apply(BoxState& box, Line& line, const MachineOutput& output);
   void persist(BoxState& box, Line& line, const CallUpdate& update);
+  void count_ended(const CallRecord& call);
   void notify(CallChange change, const CallRecord& record, const CallChangeDetail& detail,
               const std::vector<CallObserver*>& observers);
   // Every observer, the first observers first.
@@ -174,6 +184,9 @@ class CallService : public drivers::BoxListener {
   CallerMatcher matcher_;
   Logger& log_;
   LineTimeouts timeouts_;
+  std::array<std::array<std::uint64_t, outcome_count>, direction_count> ended_{};
+  Histogram report_to_pop_s_{latency_buckets_s()};
+  drivers::HostTimeUs report_received_at_ = 0;  // of the report being handled, 0 between reports
   std::map<std::string, std::unique_ptr<BoxState>> boxes_;
   FaultCounters unattached_faults_;
   // Box faults in the log: per box and kind, at most 5 lines a minute, then

@@ -389,6 +389,7 @@ void CrmSync::fail(Slot& slot, const OutboxItem& item, std::optional<int> status
   {
     std::lock_guard lock(progress_mutex_);
     last_failure_at_ = now_us();
+    ++failed_attempts_;
     last_failure_ = fmt::format("call {} {}: {}", item.call_id, to_string(item.kind), reason);
   }
   settle_in_outbox(slot, item, fmt::format("crm: call={} cannot record a failed attempt", item.call_id),
@@ -419,6 +420,7 @@ CrmSyncStatus CrmSync::status() const {
     status.last_success_at = last_success_at_;
     status.last_failure_at = last_failure_at_;
     status.last_failure = last_failure_;
+    status.failed_attempts = failed_attempts_;
   }
   if (!outbox_admin_) return status;
   if (auto summary = outbox_admin_->summary()) status.outbox = *summary;

@@ -53,6 +53,7 @@ struct CrmSyncStatus {
   std::optional<WallTimeUs> last_success_at;
   std::optional<WallTimeUs> last_failure_at;
   std::string last_failure;  // what went wrong last, for people
+  std::uint64_t failed_attempts = 0;  // since the sync started: each is retried later or parked
 };
 
 class CrmSync : public CallObserver {
@@ -150,6 +151,7 @@ class CrmSync : public CallObserver {
   std::atomic<std::size_t> in_flight_ = 0;
   mutable std::mutex progress_mutex_;  // shared with the io thread's status():
   std::optional<WallTimeUs> last_success_at_;
+  std::uint64_t failed_attempts_ = 0;
   std::optional<WallTimeUs> last_failure_at_;
   std::string last_failure_;
   std::thread thread_;

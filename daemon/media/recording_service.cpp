@@ -126,14 +126,17 @@ void RecordingService::on_result(const RecordingResult& result) {
   row.bytes = result.bytes;
   row.sha256 = result.sha256;
   row.error = result.error;
+  counters_.bytes += result.bytes;
   if (result.state == RecordingState::refused) {
-    ++refused_;
+    ++counters_.refused;
     row.path.clear();  // no file was made
     log_.error("line={} call={} not recorded: {}", call.line, result.call_id, result.error);
   } else if (result.state == RecordingState::complete) {
+    ++counters_.complete;
     log_.info("line={} call={} recording saved: {} ({:.2f} s, {} bytes)", call.line, result.call_id,
               row.path, result.duration_s, result.bytes);
   } else {
+    ++counters_.truncated;
     log_.error("line={} call={} recording {}: {} ({:.2f} s kept in {})", call.line, result.call_id,
                to_string(result.state), result.error, result.duration_s, row.path);
   }

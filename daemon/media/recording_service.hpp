@@ -52,7 +52,14 @@ class RecordingService : public CallObserver {
   // MediaWorker::stop and reported through on_result).
   void stop() { retention_timer_.cancel(); }
 
-  std::uint64_t refused_count() const { return refused_; }
+  // Recordings that ended since the start, and the bytes they wrote.
+  struct Counters {
+    std::uint64_t complete = 0;
+    std::uint64_t truncated = 0;  // a write failed (a full disk): valid up to there
+    std::uint64_t refused = 0;    // never started: disk under the floor, no audio
+    std::uint64_t bytes = 0;
+  };
+  const Counters& counters() const { return counters_; }
   std::size_t in_progress() const { return recording_.size(); }
 
  private:
@@ -66,7 +73,7 @@ class RecordingService : public CallObserver {
   SavedHandler on_saved_;
   Logger& log_;
   std::map<std::string, CallRecord> recording_;  // call id -> call, while its recording runs
-  std::uint64_t refused_ = 0;
+  Counters counters_;
   boost::asio::steady_timer retention_timer_;
 };
 
