@@ -1,22 +1,81 @@
 #include "daemon/core/log.hpp"
 
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <systemd/sd-journal.h>
+
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <mutex>
+#include <vector>
 
 namespace deskline::daemon {
 
 bool parse_log_level(std::string_view name, LogLevel& level) {
-  if (name == "debug") level = LogLevel::debug;
-  else if (name == "info") level = LogLevel::info;
-  else if (name == "warning") level = LogLevel::warning;
-  else if (name == "error") level = LogLevel::error;
-  else return false;
+  if (name == "debug")
+    level = LogLevel::debug;
+  else if (name == "info")
+    level = LogLevel::info;
+  else if (name == "warning")
+    level = LogLevel::warning;
+  else if (name == "error")
+    level = LogLevel::error;
+  else
+    return false;
   return true;
 }
 
-Logger::Logger(LogLevel minimum) : minimum_(minimum), journal_(std::getenv("JOURNAL_STREAM") != nullptr) {}
+namespace {
+
+bool is_uuid(std::string_view text) {
+  if (text.size() != 36) return false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? text[i] != '-' : !std::isxdigit(static_cast<unsigned char>(text[i]))) return false;
+  }
+  return true;
+}
+
+// The word (up to a space or the end) after key, where key starts a word.
+std::string_view word_after(std::string_view message, std::string_view key) {
+  for (auto at = message.find(key); at != std::string_view::npos; at = message.find(key, at + 1)) {
+    if (at != 0 && message[at - 1] != ' ') continue;
+    const auto value = message.substr(at + key.size());
+    return value.substr(0, value.find(' '));
+  }
+  return {};
+}
+
+// Whether stderr is the journal stream systemd connected: JOURNAL_STREAM is
+// "DEVICE:INODE" of it, and is inherited by children whose stderr is elsewhere.
+bool stderr_is_journal() {
+  const char* stream = std::getenv("JOURNAL_STREAM");
+  unsigned long long device = 0, inode = 0;
+  struct stat status {};
+  return stream && std::sscanf(stream, "%llu:%llu", &device, &inode) == 2 && ::fstat(STDERR_FILENO, &status) == 0 &&
+         status.st_dev == device && status.st_ino == inode;
+}
+
+}  // namespace
+
+LogFields log_fields(std::string_view message) {
+  LogFields fields;
+  if (const auto call = word_after(message, "call="); is_uuid(call)) fields.call_id = call;
+  for (auto at = message.find("line="); at != std::string_view::npos; at = message.find("line=", at + 1)) {
+    if (at != 0 && message[at - 1] != ' ') continue;
+    auto value = message.substr(at + 5);
+    const auto call = value.find(" call=");
+    fields.line = value.substr(0, call != std::string_view::npos ? call : value.find(' '));
+    break;
+  }
+  fields.box = word_after(message, "box=");
+  if (fields.box.empty() && message.starts_with("box ")) fields.box = word_after(message, "box ");
+  return fields;
+}
+
+Logger::Logger(LogLevel minimum) : minimum_(minimum), journal_(stderr_is_journal()) {}
 
 void Logger::write(LogLevel level, std::string_view message) {
   static std::mutex output_mutex;
@@ -25,7 +84,17 @@ void Logger::write(LogLevel level, std::string_view message) {
   const auto index = static_cast<int>(level);
   std::string line;
   if (journal_) {
-    line = fmt::format("<{}>{}\n", syslog_priorities[index], message);
+    const auto fields = log_fields(message);
+    std::vector<std::string> entries = {"MESSAGE=" + std::string(message),
+                                        fmt::format("PRIORITY={}", syslog_priorities[index]),
+                                        "SYSLOG_IDENTIFIER=desklined"};
+    if (!fields.call_id.empty()) entries.push_back("CALL_ID=" + fields.call_id);
+    if (!fields.line.empty()) entries.push_back("LINE=" + fields.line);
+    if (!fields.box.empty()) entries.push_back("BOX=" + fields.box);
+    std::vector<iovec> record;
+    for (auto& entry : entries) record.push_back({entry.data(), entry.size()});
+    if (sd_journal_sendv(record.data(), static_cast<int>(record.size())) >= 0) return;
+    line = fmt::format("<{}>{}\n", syslog_priorities[index], message);  // the journal refused it: its stream
   } else {
     timespec now{};
     clock_gettime(CLOCK_REALTIME, &now);

@@ -1,9 +1,13 @@
-// Leveled logging to stderr. Under systemd (JOURNAL_STREAM set) lines carry
-// sd-daemon "<N>" priority prefixes so journald keeps the level; otherwise a
-// local timestamp. Log lines name their object: "line=Sales 1 call=…".
+// Leveled logging. Under systemd, when stderr is the journal (JOURNAL_STREAM
+// names it), each line goes to journald as a record with PRIORITY and the
+// fields its text names (CALL_ID, LINE, BOX: journalctl CALL_ID=…); if that
+// send fails, to stderr with an sd-daemon "<N>" priority prefix. Otherwise
+// to stderr with a local timestamp. Log lines name their object:
+// "line=Sales 1 call=…", "box X800-0001 …".
 #pragma once
 
 #include <atomic>
+#include <string>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -14,6 +18,16 @@ enum class LogLevel { debug = 0, info, warning, error };
 
 // Returns false for an unknown name.
 bool parse_log_level(std::string_view name, LogLevel& level);
+
+// What a log line's text names, by the daemon's conventions: "call=UUID";
+// "line=NAME" (up to " call=" when one follows, else one word); "box=SERIAL"
+// or a leading "box SERIAL". Empty when not named.
+struct LogFields {
+  std::string call_id;
+  std::string line;
+  std::string box;
+};
+LogFields log_fields(std::string_view message);
 
 class Logger {
  public:
