@@ -25,6 +25,8 @@ packages=(
   systemd strace
   # promtool checks GET /metrics
   prometheus
+  # the .deb packages: lintian checks them (cpack, dpkg-shlibdeps and file make them)
+  lintian dpkg-dev file
   # the CRM upload benchmark's reference client
   curl
   # the download benchmark's reference server (/usr/sbin/nginx), which the bench starts itself
