@@ -16,36 +16,21 @@ std::string_view type_name(Type type) {
   return "untyped";
 }
 
-// HELP text escapes backslash and newline only.
-std::string escape_help(std::string_view help) {
+// Backslash and newline, and in label values the double quote too.
+std::string escaped(std::string_view text, bool quotes) {
   std::string out;
-  for (const char c : help) {
-    if (c == '\\')
-      out += "\\\\";
-    else if (c == '\n')
-      out += "\\n";
-    else
-      out += c;
+  for (const char c : text) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '\n') out += "\\n";
+    else if (c == '"' && quotes) out += "\\\"";
+    else out += c;
   }
   return out;
 }
 
 }  // namespace
 
-std::string escape_label_value(std::string_view value) {
-  std::string out;
-  for (const char c : value) {
-    if (c == '\\')
-      out += "\\\\";
-    else if (c == '"')
-      out += "\\\"";
-    else if (c == '\n')
-      out += "\\n";
-    else
-      out += c;
-  }
-  return out;
-}
+std::string escape_label_value(std::string_view value) { return escaped(value, true); }
 
 std::string format_value(double value) {
   if (std::isnan(value)) return "NaN";
@@ -55,7 +40,7 @@ std::string format_value(double value) {
 }
 
 void Exposition::family(std::string_view name, Type type, std::string_view help) {
-  text_ += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, escape_help(help), name, type_name(type));
+  text_ += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, escaped(help, false), name, type_name(type));
 }
 
 void Exposition::sample(std::string_view name, const Labels& labels, double value) {
