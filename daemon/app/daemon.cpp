@@ -45,10 +45,9 @@ void fit_descriptor_limit(const config::Config& config, Logger& log) {
     ::setrlimit(RLIMIT_NOFILE, &limit);
   }
   if (wanted < needed)
-    log.warning(
-        "at most {} open files (RLIMIT_NOFILE), fewer than the {} the client limits need: clients may be "
-        "refused early (raise LimitNOFILE)",
-        wanted, needed);
+    log.warning("at most {} open files (RLIMIT_NOFILE), fewer than the {} the client limits need: clients may be "
+                "refused early (raise LimitNOFILE)",
+                wanted, needed);
 }
 
 // Handlers of cancelled operations run at once; anything still pending after
@@ -126,7 +125,8 @@ bool Daemon::start() {
   for (auto* pop_log : {&pop_events_, &pop_history_}) {
     auto opened = store_->open_pop_event_log();
     if (!opened) {
-      log_.error("cannot open the pop event log in {}: {}", config_.database_path().string(), opened.error().message());
+      log_.error("cannot open the pop event log in {}: {}", config_.database_path().string(),
+                 opened.error().message());
       return false;
     }
     *pop_log = std::move(*opened);
@@ -207,10 +207,9 @@ bool Daemon::start() {
 void Daemon::watch_database() {
   if (store_->file_moved() && !database_moved_reported_) {
     database_moved_reported_ = true;
-    log_.error(
-        "database {} was deleted or replaced while desklined runs: new calls are written to a file no one "
-        "will find; restart desklined (it opens or creates the database again)",
-        config_.database_path().string());
+    log_.error("database {} was deleted or replaced while desklined runs: new calls are written to a file no one "
+               "will find; restart desklined (it opens or creates the database again)",
+               config_.database_path().string());
   }
   database_watch_.expires_after(std::chrono::seconds(2));
   database_watch_.async_wait([this](boost::system::error_code error) {
@@ -223,14 +222,13 @@ void Daemon::watch_database() {
 // daemon makes are 0640 (umask 027); a data folder made or opened up by hand
 // is said at start.
 void Daemon::warn_if_data_readable_by_others(std::optional<gid_t> desk_group) {
-  struct stat folder {};
+  struct stat folder{};
   if (::stat(config_.data_dir.c_str(), &folder) != 0) return;
   const bool desks_read = desk_group && folder.st_gid == *desk_group && (folder.st_mode & S_IRWXG) != 0;
   if ((folder.st_mode & S_IRWXO) != 0 || desks_read)
-    log_.warning(
-        "data_dir {} (mode {:04o}) is open to {}: recordings, calls and the page's token can be read "
-        "there; chmod 0750 it and give it the daemon's group",
-        config_.data_dir.string(), folder.st_mode & 07777, desks_read ? "the desk group" : "every user");
+    log_.warning("data_dir {} (mode {:04o}) is open to {}: recordings, calls and the page's token can be read "
+                 "there; chmod 0750 it and give it the daemon's group",
+                 config_.data_dir.string(), folder.st_mode & 07777, desks_read ? "the desk group" : "every user");
 }
 
 bool Daemon::start_servers(std::optional<gid_t> desk_group) {

@@ -81,8 +81,8 @@ class Daemon {
   std::optional<InstanceLock> instance_lock_;  // held for the daemon's life
   std::unique_ptr<Store> store_;
   std::unique_ptr<WalCheckpointer> checkpointer_;  // the store's checkpoints, off the io thread
-  std::unique_ptr<Store> writer_store_;            // the writer's own connection
-  std::unique_ptr<StoreWriter> writer_;            // the database's writes, off the io thread; outlives their writers
+  std::unique_ptr<Store> writer_store_;  // the writer's own connection
+  std::unique_ptr<StoreWriter> writer_;  // the database's writes, off the io thread; outlives their writers
   std::unique_ptr<Directory> directory_;
   std::unique_ptr<PopEventLog> pop_events_;   // appends, on the writer; outlives pops_
   std::unique_ptr<PopEventLog> pop_history_;  // reads, on the io thread; outlives pops_

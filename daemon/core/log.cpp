@@ -14,16 +14,11 @@
 namespace deskline::daemon {
 
 bool parse_log_level(std::string_view name, LogLevel& level) {
-  if (name == "debug")
-    level = LogLevel::debug;
-  else if (name == "info")
-    level = LogLevel::info;
-  else if (name == "warning")
-    level = LogLevel::warning;
-  else if (name == "error")
-    level = LogLevel::error;
-  else
-    return false;
+  if (name == "debug") level = LogLevel::debug;
+  else if (name == "info") level = LogLevel::info;
+  else if (name == "warning") level = LogLevel::warning;
+  else if (name == "error") level = LogLevel::error;
+  else return false;
   return true;
 }
 
