@@ -15,7 +15,8 @@ nlohmann::json to_json(const FaultCounters& faults) {
 }
 
 nlohmann::json to_json(const DetectionCounters& detections) {
-  return {{"callerid_audio", detections.callerid_audio},
+  return {{"callerid_box", detections.callerid_box},
+          {"callerid_audio", detections.callerid_audio},
           {"callerid_rejected", detections.callerid_rejected},
           {"callerid_disagreements", detections.callerid_disagreements},
           {"dtmf_audio", detections.dtmf_audio}};

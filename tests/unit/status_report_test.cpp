@@ -31,7 +31,8 @@ TEST(StatusReport, BoxesLinesAndDetections) {
   box.identity.decodes_caller_id = true;
   box.attached = true;
   box.faults[drivers::BoxFaultKind::lost_reports] = 1;
-  box.detections = {2, 0, 1, 11};
+  box.detections = {.callerid_box = 4, .callerid_audio = 2, .callerid_rejected = 0, .callerid_disagreements = 1,
+                    .dtmf_audio = 11};
   box.lines.push_back({1, "Sales 1", LineState::ringing, "call-1"});
   box.lines.push_back({2, "Sales 2", LineState::idle, std::nullopt});
   stats.unidentified_faults[drivers::BoxFaultKind::malformed_report] = 3;
@@ -48,7 +49,8 @@ TEST(StatusReport, BoxesLinesAndDetections) {
   EXPECT_EQ(shown["decodes_caller_id"], true);
   EXPECT_EQ(shown["attached"], true);
   EXPECT_EQ(shown["faults"], (nlohmann::json{{"lost_reports", 1}}));
-  EXPECT_EQ(shown["detections"], (nlohmann::json{{"callerid_audio", 2},
+  EXPECT_EQ(shown["detections"], (nlohmann::json{{"callerid_box", 4},
+                                                 {"callerid_audio", 2},
                                                  {"callerid_rejected", 0},
                                                  {"callerid_disagreements", 1},
                                                  {"dtmf_audio", 11}}));
