@@ -46,14 +46,15 @@ ReloadPlan plan_reload(const Config& running, const Config& next) {
   compare(recording.audio_device == next_recording.audio_device, "recording.audio_device", false);
 
   plan.caller_id = compare(running.caller_id_mode == next.caller_id_mode, "callerid.mode", true);
-  compare(running.directory.region == next.directory.region, "directory.region", false);
-  compare(running.directory.area_code == next.directory.area_code, "directory.area_code", false);
+  plan.directory = compare(running.directory.region == next.directory.region, "directory.region", true);
+  plan.directory =
+      compare(running.directory.area_code == next.directory.area_code, "directory.area_code", true) || plan.directory;
 
   const auto& http = running.http;
   const auto& next_http = next.http;
   compare(http.address == next_http.address, "http.address", false);
   compare(http.port == next_http.port, "http.port", false);
-  compare(http.token == next_http.token, "http.token", false);
+  plan.desk_token = compare(http.token == next_http.token, "http.token", true);
   compare(http.api_tokens_file == next_http.api_tokens_file, "http.api_tokens_file", false);
   plan.allowed_origins = compare(http.allowed_origins == next_http.allowed_origins, "http.allowed_origins", true);
   compare(http.max_connections == next_http.max_connections, "http.max_connections", false);
@@ -86,6 +87,8 @@ void apply_reload(Config& running, const Config& next) {
   assign(running.recording.min_free_mb, next.recording.min_free_mb);
   assign(running.caller_id_mode, next.caller_id_mode);
   assign(running.http.allowed_origins, next.http.allowed_origins);
+  assign(running.http.token, next.http.token);
+  assign(running.directory, next.directory);
   assign(running.crm, next.crm);
   assign(running.lines, next.lines);
 }

@@ -77,6 +77,9 @@ class HttpServer {
   // [http] allowed_origins, read again (a reload): the next WebSocket
   // upgrade goes by them.
   void set_allowed_origins(std::vector<std::string> origins);
+  // The desk page's token (a reload): new requests and WebSocket upgrades
+  // need it; the sessions already open stay.
+  void set_desk_token(std::string token) { access_.token = std::move(token); }
   // The bound port (differs from the configured one when that was 0).
   unsigned short port() const { return port_; }
 

@@ -48,6 +48,8 @@ class ControlHandler {
         reload_(std::move(reload)), log_(log) {}
 
   nlohmann::json handle(const proto::control::Request& request);
+  // The page's address with a new token (a reload).
+  void set_web_page(std::string web_page) { web_page_ = std::move(web_page); }
   // The newest calls (older than the call before_id, when given) as
   // call_to_json objects, or the store's error.
   Result<nlohmann::json> calls_json(std::size_t limit, std::string_view before_id = {}) const;

@@ -375,6 +375,19 @@ nlohmann::json Daemon::reload() {
   if (plan.lines) calls_->rename_lines();
   if (plan.lines || plan.caller_id) media_->set_caller_id_modes(config_, lines_in_call());
   if (plan.allowed_origins) http_->set_allowed_origins(config_.http.allowed_origins);
+  if (plan.directory) directory_->set_numbering(config_.directory);
+  if (plan.desk_token) {
+    std::error_code token_error;
+    auto token = config_.http.token.empty() ? load_or_create_token(config_.data_dir / "http-token", token_error)
+                                            : config_.http.token;
+    if (!token_error) {
+      control_handler_->set_web_page(web_page_address(token));
+      http_->set_desk_token(std::move(token));
+    } else {
+      log_.error("reload: cannot read the HTTP token in {}: {}; the page keeps its token",
+                 (config_.data_dir / "http-token").string(), token_error.message());
+    }
+  }
   nlohmann::json answer{{"ok", true}, {"applied", plan.applied}, {"need_restart", plan.need_restart}};
   if (plan.crm) {
     if (auto restarted = restart_crm(); !restarted) {

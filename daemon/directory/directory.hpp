@@ -131,6 +131,11 @@ class Directory {
                                         std::chrono::milliseconds busy_wait = std::chrono::milliseconds(20));
 
   const PhoneNumberNormaliser& normaliser() const { return normaliser_; }
+  // Numbers read from now on take this region and area code (a reload);
+  // the numbers stored keep the form they were stored in.
+  void set_numbering(const config::DirectoryConfig& config) {
+    normaliser_ = PhoneNumberNormaliser(config.region, config.area_code);
+  }
 
  private:
   struct Statements;

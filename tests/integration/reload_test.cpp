@@ -43,7 +43,7 @@ std::string lines_config(const std::string& line1_keys, const std::string& line2
 
 double now_s() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
 
-TEST(Reload, LineNamesAndPoliciesChangeWhileARecordedCallGoesOn) {
+TEST(Reload, LineNamesPoliciesAndTheDeskTokenChangeWhileARecordedCallGoesOn) {
   const std::string before = lines_config("name = \"Sales 1\"", "name = \"Sales 2\"\nrecord = \"never\"");
   Workspace workspace("reload", before);
   const auto config_text = read_file(workspace.config_path());
@@ -66,20 +66,39 @@ TEST(Reload, LineNamesAndPoliciesChangeWhileARecordedCallGoesOn) {
   ASSERT_TRUE(status.contains("pid")) << status.dump();
   const pid_t daemon = status["pid"].get<pid_t>();
 
-  // The edit: both lines renamed, their recording policies swapped, and new
-  // caller-ID decoders for both.
+  const std::string old_page = status.value("web_page", "");
+
+  // The edit: both lines renamed, their recording policies swapped, new
+  // caller-ID decoders for both, and a new token for the desk page.
   const auto edited = lines_config("name = \"Front desk\"\nrecord = \"never\"\ncallerid = \"v23\"",
                                    "name = \"Support\"\nrecord = \"always\"\ncallerid = \"dtmf\"");
-  std::ofstream(workspace.config_path()) << config_text.substr(0, config_text.find(before)) << edited;
+  auto head = config_text.substr(0, config_text.find(before));
+  head.replace(head.find("port = 0\n"), 9, "port = 0\ntoken = \"reloaded-desk-token-0001\"\n");
+  std::ofstream(workspace.config_path()) << head << edited;
   const double reload_sent = now_s();
   ASSERT_EQ(::kill(daemon, SIGHUP), 0);
-  ASSERT_TRUE(wait_until([&] { return workspace.log().find("reload: applied line[0], line[1]") != std::string::npos; },
-                         std::chrono::seconds(30), "the reload to be applied"))
+  ASSERT_TRUE(wait_until(
+      [&] { return workspace.log().find("reload: applied http.token, line[0], line[1]") != std::string::npos; },
+      std::chrono::seconds(30), "the reload to be applied"))
       << workspace.log();
   const double reloaded = now_s();
   // The line in a call keeps its decoders until the call ends; the idle one changes at once.
   EXPECT_NE(workspace.log().find("box X800-RL port 2: caller ID from audio now dtmf"), std::string::npos);
   EXPECT_EQ(workspace.log().find("box X800-RL port 1: caller ID from audio now"), std::string::npos);
+
+  // The page's address has the new token, which opens the page's API; the old one no longer does.
+  const std::string new_page = workspace.cli_json({"status", "--json"}).value("web_page", "");
+  EXPECT_NE(new_page.find("?token=reloaded-desk-token-0001"), std::string::npos) << new_page;
+  const auto calls_with = [&](const std::string& page) {
+    const auto base = page.substr(0, page.find("/?token="));
+    std::string status_code;
+    tools::run_capture({"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H",
+                        "Authorization: Bearer " + page.substr(page.find("?token=") + 7), base + "/v1/calls"},
+                       status_code);
+    return status_code;
+  };
+  EXPECT_EQ(calls_with(new_page), "200");
+  EXPECT_EQ(calls_with(old_page), "401") << old_page;
 
   // `deskline reload` now: the same file, nothing more to apply.
   const auto again = workspace.cli_json({"reload", "--json"});
@@ -87,7 +106,7 @@ TEST(Reload, LineNamesAndPoliciesChangeWhileARecordedCallGoesOn) {
   EXPECT_EQ(again.value("applied", nlohmann::json()), nlohmann::json::array()) << again.dump();
 
   // A broken edit is refused whole, by SIGHUP and by `deskline reload`.
-  std::ofstream(workspace.config_path()) << config_text.substr(0, config_text.find(before))
+  std::ofstream(workspace.config_path()) << head
                                          << lines_config("name = \"Broken\"\nrecord = \"sometimes\"",
                                                          "name = \"Support\"\nwhatever = 1");
   ASSERT_EQ(::kill(daemon, SIGHUP), 0);
@@ -102,7 +121,7 @@ TEST(Reload, LineNamesAndPoliciesChangeWhileARecordedCallGoesOn) {
   EXPECT_NE(output.find("line[0].record"), std::string::npos) << output;
   EXPECT_NE(output.find("the running configuration stays"), std::string::npos) << output;
   // The admin mends the file (the CLI reads it too); the daemon was not asked again.
-  std::ofstream(workspace.config_path()) << config_text.substr(0, config_text.find(before)) << edited;
+  std::ofstream(workspace.config_path()) << head << edited;
 
   // Line 1's call goes on to its end, recorded whole, under the name it started with.
   nlohmann::json recordings;
