@@ -41,15 +41,19 @@ lintian --fail-on error --tag-display-limit 0 "$daemon_deb" "$sim_deb" || fail "
 
 # Stripped: the symbols are in the -dbgsym package, by build ID.
 dpkg-deb -x "$daemon_deb" "$work/unpacked"
-file "$work/unpacked/usr/sbin/desklined" | grep -q ", stripped" || fail "desklined is not stripped"
+# (Listings are kept whole before grep -q reads them: with pipefail, a grep
+# that stops at its first match would fail the writer with SIGPIPE.)
+file_type=$(file "$work/unpacked/usr/sbin/desklined")
+grep -q ", stripped" <<<"$file_type" || fail "desklined is not stripped: $file_type"
 build_id=$(readelf -n "$work/unpacked/usr/sbin/desklined" | sed -n 's/.*Build ID: \(.*\)/\1/p')
-dpkg-deb -c "$work/deskline-dbgsym_${version}_amd64.ddeb" | grep -q "usr/lib/debug/.build-id/${build_id:0:2}/${build_id:2}.debug" ||
+dbgsym_files=$(dpkg-deb -c "$work/deskline-dbgsym_${version}_amd64.ddeb")
+grep -q "usr/lib/debug/.build-id/${build_id:0:2}/${build_id:2}.debug" <<<"$dbgsym_files" ||
   fail "no debug symbols for desklined's build ID $build_id"
 
 if [ "$(id -u)" -ne 0 ]; then
   skip "installing needs root; the packages were built and linted only"
 fi
-if dpkg-query -W -f='${Status}' deskline 2>/dev/null | grep -q "installed"; then
+if [[ "$(dpkg-query -W -f='${Status}' deskline 2>/dev/null || true)" == *" installed" ]]; then
   skip "a deskline package is installed here already: not touching it"
 fi
 installed=1
@@ -68,14 +72,14 @@ for page in desklined deskline deskline.toml; do
 done
 getent passwd deskline >/dev/null || fail "no user deskline"
 getent group deskline-desk >/dev/null || fail "no group deskline-desk"
-id -nG deskline | tr ' ' '\n' | grep -qx deskline-desk || fail "deskline is not in deskline-desk"
+[[ " $(id -nG deskline) " == *" deskline-desk "* ]] || fail "deskline is not in deskline-desk"
 [ "$(stat -c '%a %U %G' /etc/deskline)" = "750 root deskline" ] || fail "/etc/deskline is $(stat -c '%a %U %G' /etc/deskline)"
 [ "$(stat -c '%a %U %G' /etc/deskline/deskline.toml)" = "640 root deskline" ] ||
   fail "/etc/deskline/deskline.toml is $(stat -c '%a %U %G' /etc/deskline/deskline.toml)"
 grep -qx /etc/deskline/deskline.toml /var/lib/dpkg/info/deskline.conffiles || fail "deskline.toml is not a conffile"
 [ -L /etc/systemd/system/multi-user.target.wants/desklined.service ] || fail "desklined.service is not enabled"
 desklined --check-config /etc/deskline/deskline.toml || fail "the installed configuration does not check"
-deskline --version | grep -q "$version" || fail "deskline --version"
+[[ "$(deskline --version)" == *"$version"* ]] || fail "deskline --version"
 
 dpkg --purge deskline-sim deskline >"$work/purge.log" 2>&1 || {
   cat "$work/purge.log" >&2
