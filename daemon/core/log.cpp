@@ -1,10 +1,13 @@
 #include "daemon/core/log.hpp"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
-#include <systemd/sd-journal.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <cctype>
+#include <cstdint>
+#include <cstring>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -53,6 +56,40 @@ bool stderr_is_journal() {
          status.st_dev == device && status.st_ino == inode;
 }
 
+// One record in the journal's native protocol (systemd.io/JOURNAL_NATIVE_PROTOCOL),
+// one datagram to journald's socket: "KEY=value\n" per field, or for a value
+// with a newline "KEY\n", its length as 64-bit little-endian, the value, "\n".
+// Written here rather than through libsystemd, which would load its own
+// dependencies into every program that logs (the CLI too).
+bool send_to_journal(const std::vector<std::pair<std::string_view, std::string_view>>& fields) {
+  static const int journal = [] {
+    const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strncpy(address.sun_path, "/run/systemd/journal/socket", sizeof address.sun_path - 1);
+    if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+      ::close(fd);
+      return -1;
+    }
+    return fd;
+  }();
+  if (journal < 0) return false;
+  std::string record;
+  for (const auto& [key, value] : fields) {
+    record += key;
+    if (value.find('\n') == std::string_view::npos) {
+      record += '=';
+    } else {
+      record += '\n';
+      const std::uint64_t size = value.size();
+      for (int byte = 0; byte < 8; ++byte) record += static_cast<char>((size >> (8 * byte)) & 0xff);
+    }
+    record += value;
+    record += '\n';
+  }
+  return ::send(journal, record.data(), record.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(record.size());
+}
+
 }  // namespace
 
 LogFields log_fields(std::string_view message) {
@@ -80,15 +117,13 @@ void Logger::write(LogLevel level, std::string_view message) {
   std::string line;
   if (journal_) {
     const auto fields = log_fields(message);
-    std::vector<std::string> entries = {"MESSAGE=" + std::string(message),
-                                        fmt::format("PRIORITY={}", syslog_priorities[index]),
-                                        "SYSLOG_IDENTIFIER=desklined"};
-    if (!fields.call_id.empty()) entries.push_back("CALL_ID=" + fields.call_id);
-    if (!fields.line.empty()) entries.push_back("LINE=" + fields.line);
-    if (!fields.box.empty()) entries.push_back("BOX=" + fields.box);
-    std::vector<iovec> record;
-    for (auto& entry : entries) record.push_back({entry.data(), entry.size()});
-    if (sd_journal_sendv(record.data(), static_cast<int>(record.size())) >= 0) return;
+    const auto priority = std::to_string(syslog_priorities[index]);
+    std::vector<std::pair<std::string_view, std::string_view>> record = {
+        {"MESSAGE", message}, {"PRIORITY", priority}, {"SYSLOG_IDENTIFIER", "desklined"}};
+    if (!fields.call_id.empty()) record.emplace_back("CALL_ID", fields.call_id);
+    if (!fields.line.empty()) record.emplace_back("LINE", fields.line);
+    if (!fields.box.empty()) record.emplace_back("BOX", fields.box);
+    if (send_to_journal(record)) return;
     line = fmt::format("<{}>{}\n", syslog_priorities[index], message);  // the journal refused it: its stream
   } else {
     timespec now{};

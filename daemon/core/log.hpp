@@ -1,6 +1,7 @@
 // Leveled logging. Under systemd, when stderr is the journal (JOURNAL_STREAM
 // names it), each line goes to journald as a record with PRIORITY and the
-// fields its text names (CALL_ID, LINE, BOX: journalctl CALL_ID=…); if that
+// fields its text names (CALL_ID, LINE, BOX: journalctl CALL_ID=…), in the
+// journal's native protocol; if that
 // send fails, to stderr with an sd-daemon "<N>" priority prefix. Otherwise
 // to stderr with a local timestamp. Log lines name their object:
 // "line=Sales 1 call=…", "box X800-0001 …".

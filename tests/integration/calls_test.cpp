@@ -62,13 +62,16 @@ TEST(Calls, ScriptedScenarioBecomesExactlyTheRightCalls) {
   struct Expected {
     std::string number, direction, outcome, line;
     double duration_s;
+    // A lost box sends no end time: the call ends when the host notices,
+    // later on a loaded machine (57 ms once under ASan), never earlier.
+    double late_up_to_s = 0.05;
   };
   // duration_s: answered to hang-up (inbound), off-hook to on-hook (outbound), 0 when missed.
   const std::vector<Expected> expected = {
       {"13812345678", "inbound", "answered", "X800-IT-01:1", 4.5},
       {"02161234567", "inbound", "missed", "X800-IT-01:2", 0.0},
       {"01062345678", "outbound", "completed", "X800-IT-01:3", 7.0},
-      {"075523456789", "inbound", "device_lost", "X800-IT-01:4", 2.0},
+      {"075523456789", "inbound", "device_lost", "X800-IT-01:4", 2.0, 1.0},
       {"13900001111", "inbound", "answered", "X800-IT-01:1", 2.25},
   };
   const std::regex uuid("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
@@ -83,7 +86,8 @@ TEST(Calls, ScriptedScenarioBecomesExactlyTheRightCalls) {
     EXPECT_EQ(call->value("box", ""), "X800-IT-01");
     EXPECT_EQ(call->value("state", ""), "ended");
     ASSERT_TRUE((*call)["duration_s"].is_number()) << call->dump();
-    EXPECT_NEAR((*call)["duration_s"].get<double>(), want.duration_s, 0.050) << call->dump();
+    EXPECT_GE((*call)["duration_s"].get<double>(), want.duration_s - 0.050) << call->dump();
+    EXPECT_LE((*call)["duration_s"].get<double>(), want.duration_s + want.late_up_to_s) << call->dump();
     EXPECT_TRUE((*call)["started_at"].is_string());
     EXPECT_TRUE((*call)["ended_at"].is_string());
   }
