@@ -69,7 +69,8 @@ class Loader {
   std::variant<Config, std::vector<ConfigError>> load(const toml::table& root) {
     Config config;
     config.source = file_;
-    require_known_keys(root, "", {"daemon", "usb", "calls", "recording", "callerid", "directory", "http", "crm", "line"});
+    require_known_keys(root, "", {"daemon", "usb", "calls", "recording", "callerid", "directory", "http", "crm", "line",
+                                  "desk"});
     const auto section = [&](std::string_view name, void (Loader::*load_section)(const toml::table&, Config&)) {
       read(root, name,
            [&](const toml::node& node) { (this->*load_section)(table_of(node, std::string(name)), config); });
@@ -83,6 +84,7 @@ class Loader {
     section("http", &Loader::load_http);
     section("crm", &Loader::load_crm);
     read(root, "line", [&](const toml::node& node) { load_lines(node, config); });
+    read(root, "desk", [&](const toml::node& node) { load_desks(node, config); });
     if (errors_.empty()) return config;
     std::stable_sort(errors_.begin(), errors_.end(), [](const ConfigError& a, const ConfigError& b) {
       return std::pair(a.line, a.column) < std::pair(b.line, b.column);
@@ -445,6 +447,76 @@ class Loader {
     }
   }
 
+  // After load_lines: a desk names configured lines.
+  void load_desks(const toml::node& node, Config& config) {
+    const auto* desks = node.as_array();
+    if (!desks || !(desks->empty() || desks->is_array_of_tables()))
+      fail(node.source(), "desk", fmt::format("must be an array of tables ([[desk]] sections), not {}",
+                                              type_name(node.type())));
+    std::map<std::string, std::size_t, std::less<>> names;
+    std::map<std::string, std::size_t, std::less<>> tokens;
+    // A line with an error is not in config.lines: names are checked only
+    // against a [[line]] list read whole.
+    const bool lines_read = std::none_of(errors_.begin(), errors_.end(), [](const ConfigError& error) {
+      return error.key == "line" || error.key.starts_with("line[");
+    });
+    for (std::size_t index = 0; index < desks->size(); ++index) {
+      const std::string key = fmt::format("desk[{}]", index);
+      const auto& table = *desks->get(index)->as_table();
+      require_known_keys(table, key, {"name", "token", "lines", "may_listen"});
+      DeskConfig desk;
+      const auto errors_before = errors_.size();
+      check([&] {
+        desk.name = required_text(table, key, "name");
+        if (!printable(desk.name) || desk.name.size() > 64)
+          fail(table.get("name")->source(), key + ".name", "must be 1 to 64 printable characters");
+      });
+      check([&] {
+        desk.token = required_text(table, key, "token");
+        // It goes in the page's address (?token=) as it is.
+        const bool url_safe = desk.token.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                                           "0123456789-._~") == std::string::npos;
+        if (desk.token.size() < 16 || !url_safe)
+          fail(table.get("token")->source(), key + ".token",
+               "must be at least 16 characters of A-Z, a-z, 0-9, '-', '.', '_' and '~' (it goes in the page's "
+               "address); `openssl rand -hex 16` makes one");
+        if (desk.token == config.http.token)
+          fail(table.get("token")->source(), key + ".token", "is http.token, the admin's: give the desk its own");
+      });
+      check([&] {
+        const auto& lines_node = required(table, key, "lines");
+        const auto& lines = array_of(lines_node, key + ".lines");
+        if (lines.empty()) fail(lines_node.source(), key + ".lines", "must name at least one [[line]]");
+        for (std::size_t line = 0; line < lines.size(); ++line) {
+          const std::string line_key = fmt::format("{}.lines[{}]", key, line);
+          auto name = string_of(*lines.get(line), line_key);
+          if (lines_read && !config.find_line(name))
+            fail(lines.get(line)->source(), line_key,
+                 fmt::format("\"{}\" is not the name of a [[line]]{}", name, line_names(config)));
+          if (std::find(desk.lines.begin(), desk.lines.end(), name) != desk.lines.end())
+            fail(lines.get(line)->source(), line_key, fmt::format("\"{}\" is named twice", name));
+          desk.lines.push_back(std::move(name));
+        }
+      });
+      read(table, "may_listen", [&](const toml::node& value) { desk.may_listen = boolean_of(value, key + ".may_listen"); });
+      if (errors_.size() > errors_before) continue;
+      if (const auto [previous, inserted] = names.emplace(desk.name, index); !inserted)
+        report(table.get("name")->source(), key + ".name",
+               fmt::format("desk name \"{}\" is already used by desk[{}]", desk.name, previous->second));
+      if (const auto [previous, inserted] = tokens.emplace(desk.token, index); !inserted)
+        report(table.get("token")->source(), key + ".token",
+               fmt::format("is desk[{}]'s token too: each desk needs its own", previous->second));
+      config.desks.push_back(std::move(desk));
+    }
+  }
+
+  static std::string line_names(const Config& config) {
+    if (config.lines.empty()) return " (none is configured)";
+    std::string names = " (lines: ";
+    for (const auto& line : config.lines) names += (&line == &config.lines.front() ? "\"" : ", \"") + line.name + "\"";
+    return names + ")";
+  }
+
   // ---- typed access ----------------------------------------------------------
 
   void require_known_keys(const toml::table& table, std::string_view prefix,
@@ -579,6 +651,18 @@ std::string ConfigError::to_string() const {
   if (!key.empty()) out += key + ": ";
   out += message;
   return out;
+}
+
+const LineConfig* Config::find_line(std::string_view name) const {
+  for (const auto& line : lines)
+    if (line.name == name) return &line;
+  return nullptr;
+}
+
+const DeskConfig* Config::find_desk(std::string_view name) const {
+  for (const auto& desk : desks)
+    if (desk.name == name) return &desk;
+  return nullptr;
 }
 
 const LineConfig* Config::find_line(std::string_view box_serial, int port) const {

@@ -35,6 +35,17 @@ struct LineConfig {
   friend bool operator==(const LineConfig&, const LineConfig&) = default;
 };
 
+// A desk ([[desk]]): the people at some lines, and what their page's token
+// opens: the pop events and calls of those lines, and their recordings when
+// may_listen. The [http] token is the admin's: every line, no recordings.
+struct DeskConfig {
+  std::string name;                // unique desk name
+  std::string token;               // its page's token: 16+ URL-safe characters
+  std::vector<std::string> lines;  // configured line names, at least one
+  bool may_listen = false;         // may play its lines' recordings
+  friend bool operator==(const DeskConfig&, const DeskConfig&) = default;
+};
+
 struct RecordingConfig {
   RecordPolicy policy = RecordPolicy::always;
   int bitrate_bps = 16000;  // 6000..64000
@@ -135,6 +146,9 @@ struct Config {
   // [[line]]
   std::vector<LineConfig> lines;
 
+  // [[desk]]
+  std::vector<DeskConfig> desks;
+
   std::filesystem::path recordings_dir() const { return data_dir / "recordings"; }
   RecordPolicy record_policy(std::string_view box_serial, int port) const;
   CallerIdMode caller_id_mode_for(std::string_view box_serial, int port) const;
@@ -149,6 +163,8 @@ struct Config {
   // Configured name of a box port, or "SERIAL:PORT" when the port is not configured.
   std::string line_name(std::string_view box_serial, int port) const;
   const LineConfig* find_line(std::string_view box_serial, int port) const;
+  const LineConfig* find_line(std::string_view name) const;
+  const DeskConfig* find_desk(std::string_view name) const;
 };
 
 std::string_view to_string(RecordPolicy policy);

@@ -68,6 +68,7 @@ ReloadPlan plan_reload(const Config& running, const Config& next) {
   compare(http.request_burst == next_http.request_burst, "http.request_burst", false);
   compare(http.downloads_per_token == next_http.downloads_per_token, "http.downloads_per_token", false);
   plan.crm = compare(running.crm == next.crm, "crm", true);
+  plan.desks = compare(running.desks == next.desks, "desk", true);
 
   const auto lines = changed_lines(running.lines, next.lines);
   plan.lines = !lines.empty();
@@ -91,6 +92,7 @@ void apply_reload(Config& running, const Config& next) {
   assign(running.directory, next.directory);
   assign(running.crm, next.crm);
   assign(running.lines, next.lines);
+  assign(running.desks, next.desks);
 }
 
 }  // namespace deskline::config

@@ -21,7 +21,8 @@ struct ReloadPlan {
   bool lines = false;      // [[line]]: names, users, record and caller-ID policies
   bool caller_id = false;  // [callerid] mode
   bool allowed_origins = false;
-  bool desk_token = false;  // [http] token, the desk page's
+  bool desk_token = false;  // [http] token, the admin's page
+  bool desks = false;       // [[desk]]: names, tokens, lines, may_listen
   bool directory = false;   // [directory] region and area code
   bool crm = false;
   bool changed() const { return !applied.empty() || !need_restart.empty(); }

@@ -88,7 +88,12 @@ std::optional<Event> event_from_json(std::string_view text) {
 }
 
 std::string to_json(const Hello& hello) {
-  return json{{"v", schema_version}, {"hello", {{"stream", hello.stream}, {"last_seq", hello.last_seq}}}}.dump();
+  auto lines = json::array();
+  for (const auto& line : hello.lines) lines.push_back({{"name", line.name}, {"user", line.user}});
+  json body{{"stream", hello.stream}, {"last_seq", hello.last_seq}, {"lines", std::move(lines)},
+            {"may_listen", hello.may_listen}};
+  if (!hello.desk.empty()) body["desk"] = hello.desk;
+  return json{{"v", schema_version}, {"hello", std::move(body)}}.dump();
 }
 
 std::optional<Hello> hello_from_json(std::string_view text) {
@@ -100,7 +105,55 @@ std::optional<Hello> hello_from_json(std::string_view text) {
   const auto last_seq = found->find("last_seq");
   if (stream == found->end() || !stream->is_string() || stream->get<std::string>().empty()) return std::nullopt;
   if (last_seq == found->end() || !last_seq->is_number_unsigned()) return std::nullopt;
-  return Hello{stream->get<std::string>(), last_seq->get<std::uint64_t>()};
+  Hello hello;
+  hello.stream = stream->get<std::string>();
+  hello.last_seq = last_seq->get<std::uint64_t>();
+  // What the connection sees came later: a hello without it is still one.
+  if (const auto desk = found->find("desk"); desk != found->end()) {
+    if (!desk->is_string()) return std::nullopt;
+    hello.desk = desk->get<std::string>();
+  }
+  if (const auto may_listen = found->find("may_listen"); may_listen != found->end()) {
+    if (!may_listen->is_boolean()) return std::nullopt;
+    hello.may_listen = may_listen->get<bool>();
+  }
+  if (const auto lines = found->find("lines"); lines != found->end()) {
+    if (!lines->is_array()) return std::nullopt;
+    for (const auto& line : *lines) {
+      if (!line.is_object() || !line.contains("name") || !line["name"].is_string() ||
+          !line.value("user", json("")).is_string())
+        return std::nullopt;
+      hello.lines.push_back({line["name"].get<std::string>(), line.value("user", "")});
+    }
+  }
+  return hello;
+}
+
+std::string to_json(const FilterAnswer& answer) {
+  if (answer.lines) return json{{"v", schema_version}, {"lines", *answer.lines}}.dump();
+  return json{{"v", schema_version}, {"error", answer.error}, {"refused", answer.refused}}.dump();
+}
+
+std::optional<FilterAnswer> filter_answer_from_json(std::string_view text) {
+  const auto in = json::parse(text, nullptr, false);
+  if (!in.is_object() || in.value("v", json()) != schema_version || in.contains("event") || in.contains("hello"))
+    return std::nullopt;
+  FilterAnswer answer;
+  if (const auto lines = in.find("lines"); lines != in.end()) {
+    if (!lines->is_array()) return std::nullopt;
+    answer.lines.emplace();
+    for (const auto& line : *lines) {
+      if (!line.is_string()) return std::nullopt;
+      answer.lines->push_back(line.get<std::string>());
+    }
+    return answer;
+  }
+  const auto refused = in.find("refused");
+  const auto error = in.find("error");
+  if (refused == in.end() || !refused->is_string() || error == in.end() || !error->is_string()) return std::nullopt;
+  answer.refused = refused->get<std::string>();
+  answer.error = error->get<std::string>();
+  return answer;
 }
 
 ParsedRequest parse_client_request(std::string_view text) {
@@ -127,12 +180,19 @@ ParsedRequest parse_client_request(std::string_view text) {
         lines.push_back(line.get<std::string>());
       }
       request.lines = std::move(lines);
+    } else if (key == "desk") {
+      if (!value.is_string() || value.get<std::string>().empty())
+        return {std::nullopt, "desk must be the non-empty name of a [[desk]]"};
+      request.desk = value.get<std::string>();
     } else {
-      return {std::nullopt, "unknown key '" + key + "'; a request has resume_from (with stream) and/or lines"};
+      return {std::nullopt,
+              "unknown key '" + key + "'; a request has resume_from (with stream), and lines or desk"};
     }
   }
   if (request.stream && !request.resume_from) return {std::nullopt, "stream goes with resume_from"};
-  if (!request.resume_from && !request.lines) return {std::nullopt, "empty request: send resume_from and/or lines"};
+  if (request.lines && request.desk) return {std::nullopt, "lines and desk do not go together: send one"};
+  if (!request.resume_from && !request.lines && !request.desk)
+    return {std::nullopt, "empty request: send resume_from, lines or desk"};
   return {std::move(request), {}};
 }
 

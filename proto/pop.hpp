@@ -53,15 +53,28 @@ std::string to_json(const Event& event);
 // For tests and clients: the inverse of to_json; nullopt on anything else.
 std::optional<Event> event_from_json(std::string_view text);
 
+// A line a connection may see, and the person at it ([[line]] user, "" none).
+struct SeenLine {
+  std::string name;
+  std::string user;
+  friend bool operator==(const SeenLine&, const SeenLine&) = default;
+};
+
 // The first message on every connection: which event stream the daemon
-// serves (one per database) and the newest seq it had published then.
+// serves (one per database) and the newest seq it had published then; and
+// what this connection sees: its desk (a desk's page), the lines, and
+// whether it may play their recordings.
 struct Hello {
   std::string stream;
   std::uint64_t last_seq = 0;  // 0: no event yet
+  std::string desk;            // "" on the Unix socket and the admin's page
+  std::vector<SeenLine> lines;
+  bool may_listen = false;
   friend bool operator==(const Hello&, const Hello&) = default;
 };
 
-// {"v":1,"hello":{"stream":"...","last_seq":N}}, no newline.
+// {"v":1,"hello":{"stream":"...","last_seq":N,"lines":[{"name":..,"user":..}],
+// "may_listen":false[,"desk":"..."]}}, no newline.
 std::string to_json(const Hello& hello);
 // For clients: the hello in a message; nullopt when it is anything else.
 std::optional<Hello> hello_from_json(std::string_view text);
@@ -70,11 +83,13 @@ std::optional<Hello> hello_from_json(std::string_view text);
 //   {"resume_from": SEQ}   replay every kept event with seq > SEQ
 //   {"resume_from": SEQ, "stream": "ID"}   the same, only if the daemon's stream is ID
 //   {"lines": ["Sales 1", ...]}   only events of these lines (and device events)
-// resume_from and lines may appear in one request.
+//   {"desk": "Front"}   only events of that desk's lines
+// resume_from may go with lines or desk; lines and desk do not go together.
 struct ClientRequest {
   std::optional<std::uint64_t> resume_from;
   std::optional<std::string> stream;  // only with resume_from
   std::optional<std::vector<std::string>> lines;
+  std::optional<std::string> desk;
 };
 
 struct ParsedRequest {
@@ -84,5 +99,18 @@ struct ParsedRequest {
 };
 
 ParsedRequest parse_client_request(std::string_view text);
+
+// The daemon's answer to a lines or desk request: the filter now in force
+// (the lines whose call events pass), or why it was refused, the filter
+// unchanged: {"v":1,"lines":[...]} or {"v":1,"error":"...","refused":"lines"}.
+struct FilterAnswer {
+  std::optional<std::vector<std::string>> lines;  // accepted
+  std::string refused;                            // "lines" or "desk": what was refused
+  std::string error;                              // why
+  friend bool operator==(const FilterAnswer&, const FilterAnswer&) = default;
+};
+std::string to_json(const FilterAnswer& answer);
+// For clients: the answer in a message; nullopt when it is anything else.
+std::optional<FilterAnswer> filter_answer_from_json(std::string_view text);
 
 }  // namespace deskline::proto::pop

@@ -56,29 +56,39 @@ struct Caller {
   HttpScope scope = HttpScope::none;
   std::string token_name;
   std::string refusal;
+  std::shared_ptr<const config::DeskConfig> desk;
 };
 
 Caller authenticate(const HttpRequest& request, const proto::http::Target& target, const HttpAccess& access) {
   const auto find_api_token = [&](std::string_view presented) -> std::optional<Caller> {
     if (const auto* entry = proto::api_tokens::find(access.api_tokens, presented))
-      return Caller{HttpScope::api, entry->name, ""};
+      return Caller{HttpScope::api, entry->name, "", nullptr};
     return std::nullopt;
   };
+  // The admin's page token or a desk's, every one compared in constant time.
+  const auto find_page_token = [&](std::string_view presented) -> std::optional<Caller> {
+    std::optional<Caller> found;
+    if (token_matches(presented, access.token)) found = Caller{HttpScope::desk, "", "", nullptr};
+    for (const auto& desk : access.desks)
+      if (token_matches(presented, desk->token)) found = Caller{HttpScope::desk, "", "", desk};
+    return found;
+  };
+  const Caller wrong{HttpScope::none, "", "missing or wrong token", nullptr};
   const auto header = bearer_credentials(request[http::field::authorization]);
   if (!header.empty()) {
-    if (token_matches(header, access.token)) return {HttpScope::desk, "", ""};
+    if (auto caller = find_page_token(header)) return *caller;
     if (auto caller = find_api_token(header)) return *caller;
-    return {HttpScope::none, "", "missing or wrong token"};
+    return wrong;
   }
   const auto query = target.parameter("token");
   if (proto::api_tokens::looks_like_token(query)) {
     if (!target.path.starts_with("/v1/recordings/"))
-      return {HttpScope::none, "", "API tokens go in the Authorization header (Bearer), never in the URL"};
+      return {HttpScope::none, "", "API tokens go in the Authorization header (Bearer), never in the URL", nullptr};
     if (auto caller = find_api_token(query)) return *caller;
-    return {HttpScope::none, "", "missing or wrong token"};
+    return wrong;
   }
-  if (token_matches(query, access.token)) return {HttpScope::desk, "", ""};
-  return {HttpScope::none, "", "missing or wrong token"};
+  if (auto caller = find_page_token(query)) return *caller;
+  return wrong;
 }
 
 constexpr std::string_view call_page_parameters[] = {"since", "until",    "line",  "number", "direction",
@@ -217,12 +227,14 @@ HttpDecision decide(const HttpRequest& request, const HttpAccess& access) {
     decision.authenticated = true;
     decision.scope = caller.scope;
     decision.token_name = caller.token_name;
+    decision.desk = caller.desk;
     return decision;
   };
   auto serve_caller = [&caller](HttpResource resource) {
     auto decision = serve(resource, true);
     decision.scope = caller.scope;
     decision.token_name = caller.token_name;
+    decision.desk = caller.desk;
     return decision;
   };
   const bool api = caller.scope == HttpScope::api;
@@ -267,7 +279,10 @@ HttpDecision decide(const HttpRequest& request, const HttpAccess& access) {
     return decision;
   }
   if (path.starts_with("/v1/recordings/")) {
-    if (!api) return wrong_scope();
+    if (!api && !caller.desk) return wrong_scope();
+    if (caller.desk && !caller.desk->may_listen)
+      return refuse_authenticated(http::status::forbidden,
+                                  "this desk may not play recordings (its [[desk]] may_listen is off)", !keep_alive);
     auto decision = serve_caller(HttpResource::recording);
     decision.call_id = path.substr(std::string_view("/v1/recordings/").size());
     if (!is_call_id(decision.call_id))

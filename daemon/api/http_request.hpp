@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -16,6 +17,7 @@
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include "config/config.hpp"
 #include "daemon/store/store.hpp"
 #include "proto/api_tokens.hpp"
 
@@ -34,18 +36,21 @@ inline constexpr std::size_t max_page_limit = 1000;
 // A filter's value (line, number, customer) longer than this matches no call.
 inline constexpr std::size_t max_filter_bytes = 256;
 
-// What a request's token opens (proto/http.md "Scopes"). desk: the desk
-// page's token ([http] token): the pop events and the page's recent calls.
-// api: an API token ([http] api_tokens_file): the pull API (calls, changes,
-// recordings). Each resource names the one scope it needs.
+// What a request's token opens (proto/http.md "Scopes"). desk: a page's
+// token, the admin's ([http] token: every line) or a desk's ([[desk]] token:
+// its lines, and their recordings when it may listen): the pop events and
+// the page's recent calls. api: an API token ([http] api_tokens_file): the
+// pull API (calls, changes, recordings). Each resource names the scope it needs.
 enum class HttpScope { none, desk, api };
 
-// Who may use /v1/*: the desk page's token, the API tokens (hashes), and the
-// browser origins allowed (the daemon's own page and [http] allowed_origins).
+// Who may use /v1/*: the admin's page token, the desks, the API tokens
+// (hashes), and the browser origins allowed (the daemon's own page and
+// [http] allowed_origins).
 struct HttpAccess {
   std::string token;
   std::vector<std::string> origins;
   std::span<const proto::api_tokens::Entry> api_tokens;
+  std::vector<std::shared_ptr<const config::DeskConfig>> desks;
 };
 
 // calls: the desk page's recent calls (a JSON array); call_page, call,
@@ -64,6 +69,7 @@ struct HttpDecision {
   bool authenticated = false;           // the request carried a valid token
   HttpScope scope = HttpScope::none;    // what that token opens
   std::string token_name;               // an API token's name, for the log (never the token)
+  std::shared_ptr<const config::DeskConfig> desk;  // a desk's token: that desk (none: the admin's, an API token)
   std::size_t calls_limit = default_calls_listed;
   CallQuery call_query;                 // call_page
   std::string next_query;               // call_page: the query of its next link, without the cursor
@@ -73,8 +79,11 @@ struct HttpDecision {
   RecordingFormat format = RecordingFormat::ogg;  // recording
 
   // Whose requests share the per-token limits (request rate, downloads): one
-  // API token, or the desk page's token.
-  std::string client() const { return scope == HttpScope::api ? "api:" + token_name : "desk"; }
+  // API token, one desk, or the admin's page token.
+  std::string client() const {
+    if (scope == HttpScope::api) return "api:" + token_name;
+    return desk ? "desk:" + desk->name : "desk";
+  }
 };
 
 HttpDecision decide(const HttpRequest& request, const HttpAccess& access);

@@ -38,7 +38,7 @@ constexpr const char* tls12_ciphers =
 HttpServer::HttpServer(asio::io_context& io, const config::HttpConfig& config, std::string token,
                        std::filesystem::path api_tokens, std::filesystem::path database, PopHub& hub,
                        CallsProvider calls, HealthProvider health, MetricsProvider metrics, Logger& log)
-    : io_(io), config_(config), access_{std::move(token), {}, {}}, api_tokens_(std::move(api_tokens), log),
+    : io_(io), config_(config), access_{std::move(token), {}, {}, {}}, api_tokens_(std::move(api_tokens), log),
       pull_(io, database, log), hub_(hub), calls_(std::move(calls)), health_(std::move(health)), metrics_(std::move(metrics)),
       limits_(std::make_shared<RequestLimits>(config.requests_per_s, config.request_burst,
                                               static_cast<std::size_t>(config.downloads_per_token))),
@@ -63,6 +63,11 @@ HttpServer::~HttpServer() {
   stop();
   file_sender_.stop();  // posts no more loads
   file_worker_.join();
+}
+
+void HttpServer::set_desks(const std::vector<config::DeskConfig>& desks) {
+  access_.desks.clear();
+  for (const auto& desk : desks) access_.desks.push_back(std::make_shared<const config::DeskConfig>(desk));
 }
 
 void HttpServer::set_allowed_origins(std::vector<std::string> origins) {

@@ -29,6 +29,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -55,7 +56,9 @@ namespace deskline::daemon {
 
 class HttpServer {
  public:
-  using CallsProvider = std::function<nlohmann::json(std::size_t limit)>;
+  // The page's recent calls, newest first: of these lines (a desk's), or of
+  // every line when lines is empty.
+  using CallsProvider = std::function<nlohmann::json(std::size_t limit, std::span<const std::string> lines)>;
   // The reasons the daemon needs attention (short codes, HealthAlarm::reason);
   // none: healthy.
   using HealthProvider = std::function<std::vector<std::string>()>;
@@ -80,6 +83,9 @@ class HttpServer {
   // The desk page's token (a reload): new requests and WebSocket upgrades
   // need it; the sessions already open stay.
   void set_desk_token(std::string token) { access_.token = std::move(token); }
+  // The [[desk]] sections (at start and on a reload), the same way: a page
+  // already open keeps the lines it had until it reconnects.
+  void set_desks(const std::vector<config::DeskConfig>& desks);
   // The bound port (differs from the configured one when that was 0).
   unsigned short port() const { return port_; }
 

@@ -71,8 +71,10 @@ using namespace http_session_detail;
 template <typename Stream>
 class WebSocketPopSession : public PopClient {
  public:
-  WebSocketPopSession(Stream stream, HttpServer& server, std::string peer)
-      : PopClient(server.hub(), server.log(), std::move(peer)), stream_(std::move(stream)) {}
+  // desk: a desk's page, which sees its lines only (none: the admin's).
+  WebSocketPopSession(Stream stream, HttpServer& server, std::string peer,
+                      std::shared_ptr<const config::DeskConfig> desk)
+      : PopClient(server.hub(), server.log(), std::move(peer), std::move(desk)), stream_(std::move(stream)) {}
 
   void start(HttpRequest request) {
     boost::system::error_code ignored;
@@ -249,7 +251,10 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
         http::response<http::string_body> response{http::status::ok, request.version()};
         response.set(http::field::content_type, "application/json");
         response.set(http::field::cache_control, "no-store");
-        response.body() = server_.calls()(decision.calls_limit).dump();
+        response.body() =
+            server_.calls()(decision.calls_limit, decision.desk ? std::span<const std::string>(decision.desk->lines)
+                                                                : std::span<const std::string>())
+                .dump();
         return send(std::move(response), head, !request.keep_alive());
       }
       case HttpResource::call_page:
@@ -260,7 +265,7 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
         transport().expires_never();
         handed_over_ = true;
         auto session = std::make_shared<WebSocketPopSession<Stream>>(
-            std::move(stream_), server_, fmt::format("ws#{} {}", server_.next_websocket_id(), peer_));
+            std::move(stream_), server_, fmt::format("ws#{} {}", server_.next_websocket_id(), peer_), decision.desk);
         server_.adopt(session, peer_address_);
         session->start(std::move(request));
         return;
@@ -303,6 +308,7 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
     download->request = std::move(request);
     download->call_id = decision.call_id;
     download->format = decision.format;
+    download->desk = decision.desk;
     download->zero_copy =
         !is_tls<Stream> && decision.format == RecordingFormat::ogg && download->request.method() != http::verb::head;
     // Its rows, the open (for WAV also the head and tail) and the load of a
@@ -321,6 +327,7 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
     HttpRequest request;
     std::string client, call_id;
     RecordingFormat format = RecordingFormat::ogg;
+    std::shared_ptr<const config::DeskConfig> desk;  // a desk's: its lines' calls only
     std::unique_ptr<DownloadSlot> slot;  // none: the token has its downloads running
     // Found by the worker:
     RecordingLookup found;
@@ -345,7 +352,9 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
   // On the file worker: what the download's answer needs, and the file
   // opened when it is to be sent.
   static void prepare_download(const Store& store, Download& download) {
-    download.found = look_up_recording(store, download.call_id);
+    download.found = look_up_recording(
+        store, download.call_id,
+        download.desk ? std::span<const std::string>(download.desk->lines) : std::span<const std::string>());
     if (download.found.status != RecordingLookup::Status::found) return;
     const bool wav = download.format == RecordingFormat::wav;
     // The WAV is made from the file the same way every time: a tag of its own, as strong.

@@ -1,5 +1,7 @@
 #include "daemon/api/pop_hub.hpp"
 
+#include "daemon/api/pop_filter.hpp"
+
 #include <algorithm>
 #include <utility>
 
@@ -55,7 +57,9 @@ PopHub::~PopHub() {
   writer_.flush();
 }
 
-std::string PopHub::hello() const { return proto::pop::to_json(proto::pop::Hello{stream_id(), last_seq()}) + "\n"; }
+std::string PopHub::hello(const config::DeskConfig* scope) const {
+  return proto::pop::to_json(scoped_hello(stream_id(), last_seq(), *config_, scope)) + "\n";
+}
 
 void PopHub::unsubscribe(PopSubscriber& subscriber) {
   std::erase(subscribers_, &subscriber);

@@ -70,8 +70,15 @@ class PopHub : public CallObserver {
   void subscribe(PopSubscriber& subscriber) { subscribers_.push_back(&subscriber); }
   void unsubscribe(PopSubscriber& subscriber);
 
-  // The first message to a client: the stream and the newest seq, as of now.
-  std::string hello() const;
+  // The configuration whose lines and desks clients see and ask for: the
+  // daemon's, which a reload changes in place (on this thread). Until then:
+  // no line, no desk.
+  void use_config(const config::Config& config) { config_ = &config; }
+  const config::Config& config() const { return *config_; }
+
+  // The first message to a client: the stream and the newest seq, as of
+  // now, and the lines it sees (scope: a desk's page; nullptr: every line).
+  std::string hello(const config::DeskConfig* scope = nullptr) const;
   const std::string& stream_id() const { return history_.stream_id(); }
   // Latest event of each call in progress, marked as replays.
   std::vector<PopMessagePtr> active_calls() const;
@@ -107,6 +114,8 @@ class PopHub : public CallObserver {
   void store(const PopMessage& message, std::int64_t published_at);
 
   Logger& log_;
+  static inline const config::Config no_config_{};
+  const config::Config* config_ = &no_config_;
   PopEventLog& history_;
   PopEventLog& appends_;
   StoreWriter& writer_;

@@ -1,5 +1,6 @@
 #include "daemon/api/pop_server.hpp"
 
+#include "daemon/api/pop_filter.hpp"
 #include "daemon/api/unix_socket.hpp"
 
 #include <boost/asio/read_until.hpp>
@@ -14,7 +15,10 @@ using stream_protocol = asio::local::stream_protocol;
 
 // ---- PopClient ----------------------------------------------------------------
 
-PopClient::PopClient(PopHub& hub, Logger& log, std::string peer) : hub_(hub), log_(log), peer_(std::move(peer)) {}
+PopClient::PopClient(PopHub& hub, Logger& log, std::string peer, std::shared_ptr<const config::DeskConfig> desk)
+    : hub_(hub), log_(log), peer_(std::move(peer)), desk_(std::move(desk)) {
+  if (desk_) lines_.emplace(desk_->lines.begin(), desk_->lines.end());
+}
 
 PopClient::~PopClient() {
   if (subscribed_) hub_.unsubscribe(*this);
@@ -24,8 +28,8 @@ void PopClient::begin() {
   if (closed_) return;  // shut down before its transport was ready
   hub_.subscribe(*this);
   subscribed_ = true;
-  enqueue_text(hub_.hello());
-  for (const auto& message : hub_.active_calls()) enqueue(message);
+  enqueue_text(hub_.hello(desk_.get()));
+  for (const auto& message : hub_.active_calls()) send_event(message);
 }
 
 void PopClient::deliver(const PopMessagePtr& message) {
@@ -46,7 +50,11 @@ void PopClient::handle_request(std::string_view line) {
     enqueue_text(nlohmann::json{{"v", proto::pop::schema_version}, {"error", parsed.error}}.dump() + "\n");
     return;
   }
-  if (parsed.request->lines) lines_.emplace(parsed.request->lines->begin(), parsed.request->lines->end());
+  if (parsed.request->lines || parsed.request->desk) {
+    const auto answer = resolve_pop_filter(*parsed.request, hub_.config(), desk_.get());
+    if (answer.lines) lines_.emplace(answer.lines->begin(), answer.lines->end());
+    enqueue_text(proto::pop::to_json(answer) + "\n");
+  }
   // A seq of another stream (another database) means nothing here: the
   // client starts over, as the hello told it.
   if (parsed.request->resume_from && parsed.request->stream.value_or(hub_.stream_id()) == hub_.stream_id())

@@ -31,7 +31,8 @@ class PopClient : public PopSubscriber, public Session, public std::enable_share
   static constexpr std::size_t max_queued_messages = 256;
   static constexpr std::size_t max_queued_bytes = 256 * 1024;
 
-  PopClient(PopHub& hub, Logger& log, std::string peer);
+  // desk: a desk's page, which sees that desk's lines only (nullptr: every line).
+  PopClient(PopHub& hub, Logger& log, std::string peer, std::shared_ptr<const config::DeskConfig> desk = nullptr);
   ~PopClient() override;
 
   // A live event from the hub.
@@ -73,7 +74,8 @@ class PopClient : public PopSubscriber, public Session, public std::enable_share
   bool writing_ = false;
   bool closed_ = false;
   bool subscribed_ = false;
-  std::optional<std::set<std::string, std::less<>>> lines_;
+  std::shared_ptr<const config::DeskConfig> desk_;
+  std::optional<std::set<std::string, std::less<>>> lines_;  // none: every line
   // The seq of the first live event: a resume sends only older ones, so
   // that no event reaches a client twice on one connection.
   std::optional<std::uint64_t> first_live_seq_;

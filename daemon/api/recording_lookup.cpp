@@ -1,13 +1,17 @@
 #include "daemon/api/recording_lookup.hpp"
 
+#include <algorithm>
+
 #include "daemon/domain/call_json.hpp"
 
 namespace deskline::daemon {
 
-RecordingLookup decide_recording_lookup(const std::optional<RecordingForDownload>& rows) {
+RecordingLookup decide_recording_lookup(const std::optional<RecordingForDownload>& rows,
+                                        std::span<const std::string> lines) {
   using Status = RecordingLookup::Status;
   RecordingLookup lookup;
   if (!rows) return lookup;  // no_call
+  if (!lines.empty() && std::find(lines.begin(), lines.end(), rows->line) == lines.end()) return lookup;
   if (!rows->recording) {
     lookup.status = Status::no_recording;
     return lookup;
@@ -37,7 +41,7 @@ RecordingLookup decide_recording_lookup(const std::optional<RecordingForDownload
   return lookup;
 }
 
-RecordingLookup look_up_recording(const Store& store, const std::string& call_id) {
+RecordingLookup look_up_recording(const Store& store, const std::string& call_id, std::span<const std::string> lines) {
   const auto rows = store.find_recording_for_download(call_id);
   if (!rows) {
     RecordingLookup lookup;
@@ -45,7 +49,7 @@ RecordingLookup look_up_recording(const Store& store, const std::string& call_id
     lookup.read_error = rows.error().message();
     return lookup;
   }
-  return decide_recording_lookup(*rows);
+  return decide_recording_lookup(*rows, lines);
 }
 
 }  // namespace deskline::daemon

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "daemon/store/store.hpp"
@@ -24,10 +25,14 @@ struct RecordingLookup {
   std::string read_error;  // failed: why the rows could not be read ("" when they were)
 };
 
-// Pure: the answer rows give (nullopt: there is no such call).
-RecordingLookup decide_recording_lookup(const std::optional<RecordingForDownload>& rows);
+// Pure: the answer rows give (nullopt: there is no such call). With lines
+// (a desk's), a call on any other line is no call either: a desk does not
+// learn that another desk's call exists.
+RecordingLookup decide_recording_lookup(const std::optional<RecordingForDownload>& rows,
+                                        std::span<const std::string> lines = {});
 
 // Reads call_id's rows from store (one query) and decides.
-RecordingLookup look_up_recording(const Store& store, const std::string& call_id);
+RecordingLookup look_up_recording(const Store& store, const std::string& call_id,
+                                  std::span<const std::string> lines = {});
 
 }  // namespace deskline::daemon

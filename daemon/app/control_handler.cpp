@@ -48,12 +48,23 @@ nlohmann::json ControlHandler::handle(const proto::control::Request& request) {
   return {{"ok", false}, {"error", "unhandled command"}};
 }
 
-Result<nlohmann::json> ControlHandler::calls_json(std::size_t limit, std::string_view before_id) const {
-  const auto records = store_.list_calls(limit, before_id);
+namespace {
+
+Result<nlohmann::json> to_json(const Result<std::vector<CallRecord>>& records) {
   if (!records) return records.error();
   nlohmann::json list = nlohmann::json::array();
   for (const auto& record : *records) list.push_back(call_to_json(record));
   return list;
+}
+
+}  // namespace
+
+Result<nlohmann::json> ControlHandler::calls_json(std::size_t limit, std::string_view before_id) const {
+  return to_json(store_.list_calls(limit, before_id));
+}
+
+Result<nlohmann::json> ControlHandler::calls_json(std::size_t limit, std::span<const std::string> lines) const {
+  return to_json(lines.empty() ? store_.list_calls(limit) : store_.list_calls_on_lines(limit, lines));
 }
 
 HealthFacts ControlHandler::health_facts() const {
@@ -109,6 +120,11 @@ nlohmann::json ControlHandler::status() const {
   status["crm"]["customers"] = to_json(customer_pull_.status());
   status["ok"] = true;
   status["web_page"] = web_page_;
+  // The same page with each desk's token: the admin hands them out.
+  const auto address = web_page_.substr(0, web_page_.find("?token=")) + "?token=";
+  status["desk_pages"] = nlohmann::json::array();
+  for (const auto& desk : config_.desks)
+    status["desk_pages"].push_back({{"desk", desk.name}, {"lines", desk.lines}, {"page", address + desk.token}});
   status["pid"] = ::getpid();
   status["version"] = DESKLINE_VERSION;
   return status;

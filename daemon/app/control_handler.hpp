@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -53,6 +54,8 @@ class ControlHandler {
   // The newest calls (older than the call before_id, when given) as
   // call_to_json objects, or the store's error.
   Result<nlohmann::json> calls_json(std::size_t limit, std::string_view before_id = {}) const;
+  // The page's: of these lines (a desk's), or of every line when empty.
+  Result<nlohmann::json> calls_json(std::size_t limit, std::span<const std::string> lines) const;
   // What needs an admin's attention now (health_alarms); none when all is well.
   std::vector<HealthAlarm> alarms() const;
 

@@ -146,6 +146,7 @@ bool Daemon::start() {
     return match;
   });
   pops_.emplace(log_, *pop_history_, *pop_events_, *writer_);
+  pops_->use_config(config_);
   calls_->add_first_observer(*pops_);
 
   media_.emplace(io_, config_.recording.audio_device, log_,
@@ -250,13 +251,16 @@ bool Daemon::start_servers(std::optional<gid_t> desk_group) {
   }
   http_.emplace(
       io_, config_.http, token, config_.api_tokens_path(), config_.database_path(), *pops_,
-      [this](std::size_t limit) { return control_handler_->calls_json(limit).value_or(nlohmann::json::array()); },
+      [this](std::size_t limit, std::span<const std::string> lines) {
+        return control_handler_->calls_json(limit, lines).value_or(nlohmann::json::array());
+      },
       [this] {
         std::vector<std::string> reasons;
         for (const auto& alarm : control_handler_->alarms()) reasons.push_back(alarm.reason);
         return reasons;
       },
       [this] { return metrics(); }, log_);
+  http_->set_desks(config_.desks);
   std::string why;
   if (auto error = http_->start(why)) {
     log_.error("cannot listen on {}://{}:{}: {}", config_.http.tls() ? "https" : "http", config_.http.address,
@@ -376,6 +380,7 @@ nlohmann::json Daemon::reload() {
   if (plan.lines || plan.caller_id) media_->set_caller_id_modes(config_, lines_in_call());
   if (plan.allowed_origins) http_->set_allowed_origins(config_.http.allowed_origins);
   if (plan.directory) directory_->set_numbering(config_.directory);
+  if (plan.desks) http_->set_desks(config_.desks);
   if (plan.desk_token) {
     std::error_code token_error;
     auto token = config_.http.token.empty() ? load_or_create_token(config_.data_dir / "http-token", token_error)

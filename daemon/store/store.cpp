@@ -488,7 +488,7 @@ const std::error_category& store_category() {
 std::error_code make_error_code(StoreError error) { return {static_cast<int>(error), store_category()}; }
 
 struct Store::Statements {
-  Statement insert_call, update_call, add_event, list_calls, list_calls_before, find_call, call_events, active_calls, latest_call_on;
+  Statement insert_call, update_call, add_event, list_calls, list_calls_before, list_calls_on_lines, find_call, call_events, active_calls, latest_call_on;
   Statement insert_recording, update_recording, list_recordings, find_recording, recordings_in_state;
   Statement recordings_after, changes_after, last_change_seq, recording_for_download;
 };
@@ -526,7 +526,7 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& path, bo
   std::unique_ptr<Store> store(new Store(connection->release(), read_only));
 
   auto& statements = *store->statements_;
-  const std::array<std::pair<Statement*, std::string>, 18> sql = {{
+  const std::array<std::pair<Statement*, std::string>, 19> sql = {{
       {&statements.insert_call,
        fmt::format("INSERT INTO calls ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
                    "?16, ?17, ?18)",
@@ -541,6 +541,10 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& path, bo
        fmt::format("SELECT {} FROM calls ORDER BY started_at DESC, rowid DESC LIMIT ?1", call_columns)},
       {&statements.list_calls_before,
        fmt::format("SELECT {} FROM calls WHERE (started_at, rowid) < (SELECT started_at, rowid FROM calls WHERE id = ?2) "
+                   "ORDER BY started_at DESC, rowid DESC LIMIT ?1",
+                   call_columns)},
+      {&statements.list_calls_on_lines,
+       fmt::format("SELECT {} FROM calls WHERE line IN (SELECT value FROM json_each(?2)) "
                    "ORDER BY started_at DESC, rowid DESC LIMIT ?1",
                    call_columns)},
       {&statements.find_call, fmt::format("SELECT {} FROM calls WHERE id = ?1", call_columns)},
@@ -656,6 +660,14 @@ Result<std::vector<CallRecord>> Store::list_calls(std::size_t limit, std::string
   Use use(statements_->list_calls_before);
   int bound = use.bind(1, sql_limit(limit));
   if (bound == SQLITE_OK) bound = use.bind(2, before_id);
+  return read_rows(database_, use, bound, read_call, "list calls");
+}
+
+Result<std::vector<CallRecord>> Store::list_calls_on_lines(std::size_t limit,
+                                                           std::span<const std::string> lines) const {
+  Use use(statements_->list_calls_on_lines);
+  int bound = use.bind(1, sql_limit(limit));
+  if (bound == SQLITE_OK) bound = use.bind(2, nlohmann::json(std::vector<std::string>(lines.begin(), lines.end())).dump());
   return read_rows(database_, use, bound, read_call, "list calls");
 }
 

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -138,6 +139,8 @@ class Store {
   // Newest first by started_at; limit 0 = all. With before_id, only the calls
   // after that one in this order (none when there is no such call): the next page.
   Result<std::vector<CallRecord>> list_calls(std::size_t limit, std::string_view before_id = {}) const;
+  // The same, newest first, of these lines only (a desk's).
+  Result<std::vector<CallRecord>> list_calls_on_lines(std::size_t limit, std::span<const std::string> lines) const;
   Result<std::optional<CallRecord>> find_call(const std::string& id) const;
   Result<std::vector<CallEventRecord>> call_events(const std::string& call_id) const;
   // The pull API's reads (migration 8's indexes and change feed).

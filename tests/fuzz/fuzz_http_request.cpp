@@ -20,8 +20,16 @@ using deskline::daemon::HttpResource;
 // One API token, "dlk_" and 43 'A's (the token of 32 zero bytes).
 const std::vector<deskline::proto::api_tokens::Entry> api_tokens = {
     {"crm", deskline::proto::api_tokens::hash_token("dlk_" + std::string(43, 'A')), "2026-11-27T05:45:02Z"}};
-const deskline::daemon::HttpAccess daemon_access{
-    "0123456789abcdef0123456789abcdef", {"http://127.0.0.1:8480"}, api_tokens};
+// Two desks: "front" may listen to its line's recordings, "back" may not.
+std::shared_ptr<const deskline::config::DeskConfig> desk(std::string name, std::string token, bool may_listen) {
+  return std::make_shared<const deskline::config::DeskConfig>(
+      deskline::config::DeskConfig{std::move(name), std::move(token), {"Sales 1"}, may_listen});
+}
+const deskline::daemon::HttpAccess daemon_access{"0123456789abcdef0123456789abcdef",
+                                                 {"http://127.0.0.1:8480"},
+                                                 api_tokens,
+                                                 {desk("front", "front-desk-token-0001", true),
+                                                  desk("back", "back-desk-token-00001", false)}};
 
 void check(const deskline::daemon::HttpDecision& decision) {
   const bool refused = decision.resource == HttpResource::refused;
@@ -37,6 +45,11 @@ void check(const deskline::daemon::HttpDecision& decision) {
   if (pull && (decision.scope != deskline::daemon::HttpScope::api || decision.token_name != "crm")) std::abort();
   if (decision.resource == HttpResource::events && decision.scope != deskline::daemon::HttpScope::desk) std::abort();
   if (decision.authenticated != (decision.scope != deskline::daemon::HttpScope::none)) std::abort();
+  // A page's token reaches a recording only as a desk that may listen.
+  if (decision.resource == HttpResource::recording && decision.scope != deskline::daemon::HttpScope::api &&
+      !(decision.desk && decision.desk->may_listen))
+    std::abort();
+  if (decision.desk && decision.scope != deskline::daemon::HttpScope::desk) std::abort();
   if (decision.call_query.limit == 0 || decision.call_query.limit > deskline::daemon::max_page_limit ||
       decision.changes_limit == 0 || decision.changes_limit > deskline::daemon::max_page_limit || decision.changes_after < 0)
     std::abort();

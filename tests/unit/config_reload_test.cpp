@@ -90,6 +90,11 @@ INSTANTIATE_TEST_SUITE_P(
         ReloadCase{"numbering and the desk token",
                    std::string(running_text) + "[directory]\narea_code = \"10\"\n[http]\ntoken = \"0123456789abcdef0123\"\n",
                    {"directory.area_code", "http.token"}, {}},
+        ReloadCase{"a desk added",
+                   std::string(running_text) +
+                       "[[desk]]\nname = \"Front\"\ntoken = \"front-desk-token-01\"\nlines = [\"Sales 2\"]\n",
+                   {"desk"},
+                   {}},
         ReloadCase{"devices and timers",
                    std::string(running_text) + "[calls]\nring_timeout_s = 8.0\n",
                    {},

@@ -358,6 +358,7 @@ struct ErrorCase {
 };
 
 const std::string good_line = "box = \"B1\"\nport = 1\nname = \"A\"\n";
+const std::string good_desk = "name = \"Front\"\ntoken = \"0123456789abcdef\"\nlines = [\"A\"]\n";
 
 std::vector<ErrorCase> error_cases() {
   return {
@@ -456,6 +457,36 @@ std::vector<ErrorCase> error_cases() {
       {"duplicate box and port",
        "[[line]]\n" + good_line + "\n[[line]]\nbox = \"B1\"\nport = 1\nname = \"B\"\n", 8, "line[1].port",
        "box \"B1\" port 1 is already configured as line[0] (line 1)"},
+      // [[desk]] (after a line "A" on lines 1-4).
+      {"desk is a table", "[[line]]\n" + good_line + "[desk]\nname = \"x\"\n", 5, "desk", "array of tables"},
+      {"unknown desk key", "[[line]]\n" + good_line + "[[desk]]\n" + good_desk + "phone = 1\n", 9, "desk[0].phone",
+       "name, token, lines, may_listen"},
+      {"desk name missing", "[[line]]\n" + good_line + "[[desk]]\ntoken = \"0123456789abcdef\"\nlines = [\"A\"]\n", 5,
+       "desk[0].name", "is required"},
+      {"desk name too long", "[[line]]\n" + good_line + "[[desk]]\nname = \"" + std::string(65, 'd') +
+       "\"\ntoken = \"0123456789abcdef\"\nlines = [\"A\"]\n", 6, "desk[0].name", "1 to 64"},
+      {"desk token too short", "[[line]]\n" + good_line + "[[desk]]\nname = \"F\"\ntoken = \"short\"\nlines = [\"A\"]\n",
+       7, "desk[0].token", "at least 16 characters"},
+      {"desk token not for a URL", "[[line]]\n" + good_line +
+       "[[desk]]\nname = \"F\"\ntoken = \"0123456789abcdef&x=1\"\nlines = [\"A\"]\n", 7, "desk[0].token", "address"},
+      {"desk token is the admin's", "[http]\ntoken = \"0123456789abcdef\"\n[[line]]\n" + good_line + "[[desk]]\n" +
+       good_desk, 9, "desk[0].token", "http.token, the admin's"},
+      {"desk lines missing", "[[line]]\n" + good_line + "[[desk]]\nname = \"F\"\ntoken = \"0123456789abcdef\"\n", 5,
+       "desk[0].lines", "is required"},
+      {"desk lines empty", "[[line]]\n" + good_line + "[[desk]]\nname = \"F\"\ntoken = \"0123456789abcdef\"\nlines = []\n",
+       8, "desk[0].lines", "at least one"},
+      {"desk line unknown", "[[line]]\n" + good_line + "[[desk]]\nname = \"F\"\ntoken = \"0123456789abcdef\"\n"
+       "lines = [\"A\", \"Nope\"]\n", 8, "desk[0].lines[1]", "\"Nope\" is not the name of a [[line]] (lines: \"A\")"},
+      {"desk line twice", "[[line]]\n" + good_line + "[[desk]]\nname = \"F\"\ntoken = \"0123456789abcdef\"\n"
+       "lines = [\"A\", \"A\"]\n", 8, "desk[0].lines[1]", "named twice"},
+      {"desk may_listen a string", "[[line]]\n" + good_line + "[[desk]]\n" + good_desk + "may_listen = \"yes\"\n", 9,
+       "desk[0].may_listen", "must be true or false"},
+      {"desk name twice", "[[line]]\n" + good_line + "[[desk]]\n" + good_desk +
+       "[[desk]]\nname = \"Front\"\ntoken = \"fedcba9876543210\"\nlines = [\"A\"]\n", 10, "desk[1].name",
+       "\"Front\" is already used by desk[0]"},
+      {"desk token twice", "[[line]]\n" + good_line + "[[desk]]\n" + good_desk +
+       "[[desk]]\nname = \"Back\"\ntoken = \"0123456789abcdef\"\nlines = [\"A\"]\n", 11, "desk[1].token",
+       "desk[0]'s token too"},
       {"unknown recording key", "[recording]\nformat = \"mp3\"\n", 2, "recording.format", "unknown key"},
       {"record policy unknown", "[recording]\npolicy = \"sometimes\"\n", 2, "recording.policy",
        "not a policy"},

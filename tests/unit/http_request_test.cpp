@@ -9,7 +9,7 @@ namespace {
 
 namespace http = boost::beast::http;
 
-const HttpAccess daemon_access{"0123456789abcdef", {"http://127.0.0.1:8480", "https://crm.example.com"}, {}};
+const HttpAccess daemon_access{"0123456789abcdef", {"http://127.0.0.1:8480", "https://crm.example.com"}, {}, {}};
 
 HttpRequest request(http::verb method, std::string_view target, std::string_view authorization = "",
                     std::string_view origin = "") {
@@ -100,7 +100,7 @@ TEST(HttpRequest, WebSocketUpgrade) {
 const std::string api_token = "dlk_" + std::string(43, 'B');
 const std::vector<proto::api_tokens::Entry> api_tokens = {
     {"crm", proto::api_tokens::hash_token(api_token), "2026-11-27T05:45:02Z"}};
-const HttpAccess pull_access{"0123456789abcdef", {"http://127.0.0.1:8480"}, api_tokens};
+const HttpAccess pull_access{"0123456789abcdef", {"http://127.0.0.1:8480"}, api_tokens, {}};
 const std::string api_header = "Bearer " + api_token;
 const std::string desk_header = "Bearer 0123456789abcdef";
 constexpr std::string_view call_id = "0f8fad5b-d9cb-469f-a165-70867728950e";
@@ -210,6 +210,66 @@ TEST(HttpScopes, CallCursorsRoundTrip) {
   for (const auto& text : std::vector<std::string>{std::string(), std::string("_"), "_" + std::string(call_id), "01_" + std::string(call_id),
                                  "1_" + std::string(call_id) + "_", "1.5_" + std::string(call_id)})
     EXPECT_FALSE(parse_call_cursor(text)) << text;
+}
+
+// Two desks: "Front" may play its line's recordings, "Back" may not.
+std::shared_ptr<const config::DeskConfig> desk(std::string name, std::string token, bool may_listen) {
+  return std::make_shared<const config::DeskConfig>(
+      config::DeskConfig{std::move(name), std::move(token), {"Sales 1"}, may_listen});
+}
+const HttpAccess desks_access{"0123456789abcdef",
+                              {"http://127.0.0.1:8480"},
+                              api_tokens,
+                              {desk("Front", "front-desk-token-01", true), desk("Back", "back-desk-token-001", false)}};
+
+TEST(HttpScopes, ADesksTokenOpensItsPageAsThatDesk) {
+  for (const auto& calls : {request(http::verb::get, "/v1/calls", "Bearer front-desk-token-01"),
+                            request(http::verb::get, "/v1/calls?token=front-desk-token-01")}) {
+    const auto decision = decide(calls, desks_access);
+    EXPECT_EQ(decision.resource, HttpResource::calls);
+    EXPECT_EQ(decision.scope, HttpScope::desk);
+    ASSERT_TRUE(decision.desk);
+    EXPECT_EQ(decision.desk->name, "Front");
+    EXPECT_EQ(decision.client(), "desk:Front");  // its own request rate and downloads
+  }
+  auto upgrade = request(http::verb::get, "/v1/events?token=back-desk-token-001");
+  upgrade.set(http::field::upgrade, "websocket");
+  upgrade.set(http::field::connection, "Upgrade");
+  upgrade.set(http::field::sec_websocket_key, "dGhlIHNhbXBsZSBub25jZQ==");
+  upgrade.set(http::field::sec_websocket_version, "13");
+  const auto events = decide(upgrade, desks_access);
+  EXPECT_EQ(events.resource, HttpResource::events);
+  ASSERT_TRUE(events.desk);
+  EXPECT_EQ(events.desk->name, "Back");
+  // The admin's token is no desk: every line.
+  const auto admin = decide(request(http::verb::get, "/v1/calls", desk_header), desks_access);
+  EXPECT_EQ(admin.resource, HttpResource::calls);
+  EXPECT_FALSE(admin.desk);
+  EXPECT_EQ(admin.client(), "desk");
+  // A desk's token is whole or wrong.
+  EXPECT_EQ(decide(request(http::verb::get, "/v1/calls?token=front-desk-token-0"), desks_access).status,
+            http::status::unauthorized);
+  EXPECT_EQ(decide(request(http::verb::get, "/v1/calls", "Bearer front-desk-token-011"), desks_access).status,
+            http::status::unauthorized);
+}
+
+TEST(HttpScopes, OnlyADeskThatMayListenPlaysRecordings) {
+  const std::string path = "/v1/recordings/" + std::string(call_id);
+  const auto front = decide(request(http::verb::get, path + "?token=front-desk-token-01"), desks_access);
+  EXPECT_EQ(front.resource, HttpResource::recording);
+  ASSERT_TRUE(front.desk);  // the lookup then finds its lines' calls only
+  EXPECT_EQ(front.desk->name, "Front");
+  const auto back = decide(request(http::verb::get, path, "Bearer back-desk-token-001"), desks_access);
+  EXPECT_EQ(back.resource, HttpResource::refused);
+  EXPECT_EQ(back.status, http::status::forbidden);
+  EXPECT_EQ(back.error, "this desk may not play recordings (its [[desk]] may_listen is off)");
+  EXPECT_TRUE(back.authenticated);
+  const auto admin = decide(request(http::verb::get, path, desk_header), desks_access);
+  EXPECT_EQ(admin.status, http::status::forbidden);
+  EXPECT_NE(admin.error.find("does not open the pull API"), std::string::npos);
+  // The pull API stays the API tokens'.
+  EXPECT_EQ(decide(request(http::verb::get, "/v1/changes", "Bearer front-desk-token-01"), desks_access).status,
+            http::status::forbidden);
 }
 
 TEST(HttpScopes, RecordingsByCallIdForApiTokensOnly) {

@@ -195,9 +195,9 @@ TEST_F(PopHubTest, SeqGoesOnFromTheStoreInTheNextDaemonRun) {
 }
 
 TEST_F(PopHubTest, HelloNamesTheStreamAndTheNewestSeq) {
-  EXPECT_EQ(proto::pop::hello_from_json(hub_->hello()), (proto::pop::Hello{hub_->stream_id(), 0}));
+  EXPECT_EQ(proto::pop::hello_from_json(hub_->hello()), (proto::pop::Hello{hub_->stream_id(), 0, "", {}, false}));
   hub_->box_changed(box("X800-0001"), true);
-  EXPECT_EQ(proto::pop::hello_from_json(hub_->hello()), (proto::pop::Hello{hub_->stream_id(), 1}));
+  EXPECT_EQ(proto::pop::hello_from_json(hub_->hello()), (proto::pop::Hello{hub_->stream_id(), 1, "", {}, false}));
 }
 
 TEST_F(PopHubTest, OldEventsArePrunedInBatchesAndResumingBeforeThemIsAGap) {

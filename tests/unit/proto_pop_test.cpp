@@ -95,6 +95,36 @@ TEST(ProtoPopRequest, ResumeAndFilter) {
   EXPECT_TRUE(parse_client_request(R"({"lines": []})"));
 }
 
+TEST(ProtoPopRequest, DeskFilter) {
+  const auto parsed = parse_client_request(R"({"desk": "Front", "resume_from": 3, "stream": "s"})");
+  ASSERT_TRUE(parsed) << parsed.error;
+  EXPECT_EQ(parsed.request->desk, "Front");
+  EXPECT_FALSE(parsed.request->lines);
+  EXPECT_EQ(parsed.request->resume_from, 3u);
+}
+
+TEST(ProtoPopFilterAnswer, RoundTripsAndIsNeitherHelloNorEvent) {
+  const FilterAnswer accepted{std::vector<std::string>{"Sales 1", "Sales 2"}, "", ""};
+  EXPECT_EQ(nlohmann::json::parse(to_json(accepted)), nlohmann::json::parse(R"({"v":1,"lines":["Sales 1","Sales 2"]})"));
+  EXPECT_EQ(filter_answer_from_json(to_json(accepted)), accepted);
+  const FilterAnswer refused{std::nullopt, "desk", "no desk named \"Nope\""};
+  EXPECT_EQ(nlohmann::json::parse(to_json(refused)),
+            nlohmann::json::parse(R"({"v":1,"error":"no desk named \"Nope\"","refused":"desk"})"));
+  EXPECT_EQ(filter_answer_from_json(to_json(refused)), refused);
+  for (const char* text : {
+           R"({"v":1,"error":"events after seq 4 are no longer all kept; history starts at seq 9"})",  // not a filter's
+           R"({"v":1,"lines":"Sales 1"})",                                   // not a list
+           R"({"v":1,"lines":[1]})",                                         // not names
+           R"({"v":2,"lines":[]})",                                          // another version
+           R"({"v":1,"hello":{"stream":"s","last_seq":1,"lines":[]}})",      // a hello
+           R"({"v":1,"event":"call.ringing","lines":[]})",                   // an event
+           R"({"v":1,"error":7,"refused":"lines"})",                         // no reason
+       })
+    EXPECT_FALSE(filter_answer_from_json(text)) << text;
+  EXPECT_FALSE(hello_from_json(to_json(accepted)));
+  EXPECT_FALSE(event_from_json(to_json(accepted)));
+}
+
 TEST(ProtoPopRequest, ResumeInAStream) {
   const auto parsed = parse_client_request(R"({"resume_from": 17, "stream": "5f0c"})");
   ASSERT_TRUE(parsed) << parsed.error;
@@ -104,12 +134,20 @@ TEST(ProtoPopRequest, ResumeInAStream) {
 }
 
 TEST(ProtoPopHello, RoundTripsAndIsNoEvent) {
-  const Hello hello{"0b6c3c8e-6d4e-4d38-9a51-1f0e8f7b2a10", 42};
+  const Hello hello{"0b6c3c8e-6d4e-4d38-9a51-1f0e8f7b2a10", 42, "", {{"Sales 1", "Li Na"}, {"Support", ""}}, false};
   const auto text = to_json(hello);
   EXPECT_EQ(nlohmann::json::parse(text),
-            nlohmann::json::parse(R"({"v":1,"hello":{"stream":"0b6c3c8e-6d4e-4d38-9a51-1f0e8f7b2a10","last_seq":42}})"));
+            nlohmann::json::parse(R"({"v":1,"hello":{"stream":"0b6c3c8e-6d4e-4d38-9a51-1f0e8f7b2a10","last_seq":42,)"
+                                  R"("lines":[{"name":"Sales 1","user":"Li Na"},{"name":"Support","user":""}],)"
+                                  R"("may_listen":false}})"));
   EXPECT_EQ(hello_from_json(text), hello);
-  EXPECT_EQ(hello_from_json(to_json(Hello{"s", 0})), (Hello{"s", 0}));  // a database without events yet
+  EXPECT_EQ(hello_from_json(to_json(Hello{"s", 0, "", {}, false})), (Hello{"s", 0, "", {}, false}));  // a database without events yet
+  // A desk's page: its name and whether it may listen.
+  const Hello desk{"s", 3, "Front", {{"Sales 1", "Li Na"}}, true};
+  EXPECT_EQ(nlohmann::json::parse(to_json(desk))["hello"]["desk"], "Front");
+  EXPECT_EQ(hello_from_json(to_json(desk)), desk);
+  // A daemon from before desks sent stream and last_seq only.
+  EXPECT_EQ(hello_from_json(R"({"v":1,"hello":{"stream":"s","last_seq":1}})"), (Hello{"s", 1, "", {}, false}));
   EXPECT_FALSE(event_from_json(text));  // old clients skip it: it has no "event"
   EXPECT_FALSE(hello_from_json(to_json(ringing())));
 }
@@ -170,6 +208,10 @@ INSTANTIATE_TEST_SUITE_P(
                       BadRequest{"stream_not_string", R"({"resume_from": 1, "stream": 5})", "non-empty stream id"},
                       BadRequest{"stream_empty", R"({"resume_from": 1, "stream": ""})", "non-empty stream id"},
                       BadRequest{"stream_without_resume", R"({"stream": "s", "lines": []})", "goes with resume_from"},
+                      BadRequest{"desk_not_string", R"({"desk": 1})", "non-empty name of a [[desk]]"},
+                      BadRequest{"desk_empty", R"({"desk": ""})", "non-empty name of a [[desk]]"},
+                      BadRequest{"desk_and_lines", R"({"desk": "Front", "lines": ["Sales 1"]})",
+                                 "lines and desk do not go together"},
                       BadRequest{"too_long", std::string(5000, ' ') + "{}", "longer than 4096"}),
     [](const auto& info) { return std::string(info.param.name); });
 

@@ -90,6 +90,17 @@ TEST_F(RecordingLookupTest, OneQueryReadsWhatTheDownloadNeeds) {
   EXPECT_EQ(lookup.read_error, "");
 }
 
+TEST_F(RecordingLookupTest, ADeskFindsItsLinesCallsOnly) {
+  ASSERT_TRUE(ok(store_->insert_call(ended_call("call-1"))));  // on "front desk/2"
+  ASSERT_TRUE(ok(store_->insert_recording(recording_of("call-1", RecordingState::complete))));
+  const std::vector<std::string> its_lines = {"back office", "front desk/2"};
+  const std::vector<std::string> other_lines = {"back office"};
+  EXPECT_EQ(look_up_recording(*store_, "call-1", its_lines).status, Status::found);
+  // Another desk's call is no call: not 403, which would tell it exists.
+  EXPECT_EQ(look_up_recording(*store_, "call-1", other_lines).status, Status::no_call);
+  EXPECT_EQ(look_up_recording(*store_, "call-1").status, Status::found);  // an API token: every line
+}
+
 TEST_F(RecordingLookupTest, NoCallAndNoRecordingAreTold) {
   ASSERT_TRUE(ok(store_->insert_call(ended_call("call-1"))));
 

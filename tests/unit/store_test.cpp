@@ -517,6 +517,27 @@ TEST_F(StoreTest, ListIsNewestFirstWithLimit) {
   EXPECT_EQ(store->list_calls(100).value().size(), 5u);
 }
 
+TEST_F(StoreTest, ADesksListHasItsLinesCallsOnlyNewestFirst) {
+  auto store = open_store();
+  for (int i : {3, 1, 4, 2, 5}) {
+    auto call = inbound_call("call-" + std::to_string(i), i * 1'000'000);
+    call.line = i % 2 == 0 ? "Sales 2" : (i == 5 ? "Sales \"5\"" : "Sales 1");
+    ASSERT_TRUE(ok(store->insert_call(call)));
+  }
+  const auto ids = [](const std::vector<CallRecord>& calls) {
+    std::vector<std::string> listed;
+    for (const auto& call : calls) listed.push_back(call.id);
+    return listed;
+  };
+  const std::vector<std::string> front = {"Sales 1", "Sales \"5\""};  // a quote in a name stays a name
+  EXPECT_EQ(ids(store->list_calls_on_lines(0, front).value()), (std::vector<std::string>{"call-5", "call-3", "call-1"}));
+  EXPECT_EQ(ids(store->list_calls_on_lines(2, front).value()), (std::vector<std::string>{"call-5", "call-3"}));
+  const std::vector<std::string> back = {"Sales 2"};
+  EXPECT_EQ(ids(store->list_calls_on_lines(0, back).value()), (std::vector<std::string>{"call-4", "call-2"}));
+  const std::vector<std::string> nobody = {"Support"};
+  EXPECT_TRUE(store->list_calls_on_lines(0, nobody).value().empty());
+}
+
 TEST_F(StoreTest, NextPageStartsAfterTheGivenCall) {
   auto store = open_store();
   for (int i : {3, 1, 4, 2, 5}) ASSERT_TRUE(ok(store->insert_call(inbound_call("call-" + std::to_string(i), i * 1'000'000))));

@@ -98,6 +98,8 @@ int print_status(const config::Config& config, bool as_json) {
   std::cout << fmt::format("desklined {} (pid {}), up {}\n", response->value("version", "?"),
                            response->value("pid", 0), duration_text(response->value("uptime_s", 0)));
   std::cout << fmt::format("page: {}\n", response->value("web_page", "?"));
+  for (const auto& desk : response->value("desk_pages", nlohmann::json::array()))
+    std::cout << fmt::format("desk {}: {}\n", desk.value("desk", "?"), desk.value("page", "?"));
   for (const auto& serial : response->value("missing_boxes", nlohmann::json::array()))
     std::cout << fmt::format("box {} MISSING: configured, not seen since the start\n", serial.get<std::string>());
   for (const auto& box : (*response)["boxes"]) {

@@ -13,6 +13,8 @@
 #include <csignal>
 #include <cstring>
 #include <iostream>
+#include <optional>
+#include <set>
 #include <thread>
 
 #include <fmt/format.h>
@@ -30,6 +32,7 @@ struct PopOptions {
   bool notify = false;
   std::string exec;
   std::vector<std::string> lines;
+  std::string desk;
   int count = 0;  // stop after this many events (0: never)
   bool once = false;  // do not reconnect
   std::string socket;  // events.sock; empty: the config's
@@ -174,6 +177,12 @@ int follow(const std::filesystem::path& socket_path, const PopOptions& options) 
     warned = false;
     nlohmann::json request = nlohmann::json::object();
     if (!options.lines.empty()) request["lines"] = options.lines;
+    if (!options.desk.empty()) request["desk"] = options.desk;
+    // The calls in progress come before the daemon reads the request: with a
+    // filter, events wait for its answer, which names the lines that pass.
+    const bool filtered = !options.lines.empty() || !options.desk.empty();
+    std::optional<std::set<std::string>> passing;
+    std::vector<std::pair<std::string, proto::pop::Event>> held;
     if (!position.stream.empty()) {
       request["resume_from"] = position.last_seq;
       request["stream"] = position.stream;  // ignored by a daemon of another stream
@@ -200,19 +209,38 @@ int follow(const std::filesystem::path& socket_path, const PopOptions& options) 
           filter.hello(*hello);
           continue;
         }
-        auto event = proto::pop::event_from_json(line);
-        if (!event) {
+        std::vector<std::pair<std::string, proto::pop::Event>> ready;
+        if (const auto answer = proto::pop::filter_answer_from_json(line)) {
+          if (!answer->lines) {
+            std::cerr << "deskline pop: " << answer->error << "\n";
+            ::close(fd);
+            return 2;
+          }
+          passing.emplace(answer->lines->begin(), answer->lines->end());
+          ready = std::move(held);
+          held.clear();
+        } else if (auto event = proto::pop::event_from_json(line)) {
+          ready.emplace_back(line, std::move(*event));
+        } else {
           std::cerr << "deskline pop: " << line << "\n";  // an error object from the daemon
           continue;
         }
-        if (!filter.admit(*event)) continue;
-        if (options.json) std::cout << line << "\n";
-        else std::cout << human_line(*event) << "\n";
-        std::cout.flush();
-        run_for_event(options, *event, notify_failed);
-        if (options.count > 0 && ++shown >= options.count) {
-          ::close(fd);
-          return 0;
+        for (auto& [text, event] : ready) {
+          if (filtered && !passing) {
+            held.emplace_back(std::move(text), std::move(event));
+            continue;
+          }
+          // Device events concern every desk.
+          if (passing && !event.line.empty() && !passing->contains(event.line)) continue;
+          if (!filter.admit(event)) continue;
+          if (options.json) std::cout << text << "\n";
+          else std::cout << human_line(event) << "\n";
+          std::cout.flush();
+          run_for_event(options, event, notify_failed);
+          if (options.count > 0 && ++shown >= options.count) {
+            ::close(fd);
+            return 0;
+          }
         }
       }
     }
@@ -232,7 +260,8 @@ void add_pop_command(CLI::App& app, CliContext& context) {
   pop->add_flag("--notify", options->notify, "show a desktop notification per ringing call (notify-send)");
   pop->add_option("--exec", options->exec,
                   "run this shell command per event, with DESKLINE_* environment variables");
-  pop->add_option("--line", options->lines, "only these lines (repeatable)");
+  auto* line = pop->add_option("--line", options->lines, "only these lines (repeatable)");
+  pop->add_option("--desk", options->desk, "only the lines of this [[desk]]")->excludes(line);
   pop->add_option("--count", options->count, "exit after this many events")->check(CLI::NonNegativeNumber);
   pop->add_flag("--once", options->once, "exit when the daemon goes away instead of reconnecting");
   pop->add_option("--socket", options->socket, "events socket (default: the configuration's)");
