@@ -73,10 +73,9 @@ TEST(InputLimits, AFiftyMegabyteNameIsRejectedAtImportWithItsReason) {
   }
   const auto imported = run(workspace, {bin("deskline").string(), "--config", workspace.config_path().string(),
                                         "customers", "import", file.string()});
-  EXPECT_EQ(imported.status, 0) << imported.err;
-  EXPECT_EQ(imported.out, file.string() +
-                              ": imported 1, updated 0, unchanged 0, rejected 1\n"
-                              "line 2: name is longer than 1024 bytes\n");
+  EXPECT_EQ(imported.status, 4) << imported.err;  // done in part
+  EXPECT_EQ(imported.out, file.string() + ": imported 1, updated 0, unchanged 0, rejected 1\n");
+  EXPECT_EQ(imported.err, "deskline: " + file.string() + ": line 2: name is longer than 1024 bytes\n");
   // The file is held once while it is read; the name is never copied.
   const long peak_mib = children_peak_rss_mib();
   std::printf("[ memory   ] deskline customers import of a 50 MB name: peak RSS %ld MiB, %ld MiB idle\n", peak_mib,
@@ -137,6 +136,58 @@ TEST(InputLimits, AnalyzeRefusesMoreThanTwelveHoursOfAudio) {
   const auto analyzed = run(workspace, {bin("deskline").string(), "analyze", file.string()});
   EXPECT_EQ(analyzed.status, 2);
   EXPECT_EQ(analyzed.err, "deskline analyze: " + file.string() + ": 46800 s of audio, more than the 12 h analyze reads\n");
+}
+
+// Every deskline command exits 0 ok, 1 failure, 2 usage, 3 no daemon, 4 in
+// part, with its diagnostics on stderr and nothing but data on stdout.
+TEST(CliExit, HelpUsageErrorsNoDaemonAndPartialImports) {
+  Workspace workspace("cli-exit");
+  const auto deskline = [&](std::vector<std::string> arguments) {
+    arguments.insert(arguments.begin(), {bin("deskline").string(), "--config", workspace.config_path().string()});
+    return run(workspace, arguments);
+  };
+  const auto alone = deskline({});
+  EXPECT_EQ(alone.status, 0);
+  EXPECT_NE(alone.out.find("Exit status: 0 ok, 1 failure, 2 usage error"), std::string::npos) << alone.out;
+  EXPECT_NE(alone.out.find("pop"), std::string::npos);
+  EXPECT_EQ(alone.err, "");
+
+  struct Usage {
+    std::vector<std::string> arguments;
+    std::string reason;
+  };
+  for (const auto& usage : std::vector<Usage>{
+           {{"nope"}, "deskline: The following argument was not expected: nope\n"},
+           {{"calls", "--bogus"}, "deskline: The following argument was not expected: --bogus\n"},
+           {{"calls", "--limit", "-1"}, "deskline: --limit: must be a whole number from 0 to 1000000, not -1\n"},
+           {{"recordings", "--limit", "many"}, "deskline: --limit: must be a whole number from 0 to 1000000, not many\n"},
+           {{"pop", "--count", "1e9"}, "deskline: --count: must be a whole number from 0 to 1000000, not 1e9\n"},
+           {{"pop", "--line", "Sales 1", "--desk", "Front"}, "deskline: --line excludes --desk\n"},
+       }) {
+    const auto refused = deskline(usage.arguments);
+    EXPECT_EQ(refused.status, 2) << usage.arguments.front();
+    EXPECT_EQ(refused.out, "");
+    EXPECT_EQ(refused.err, usage.reason + "Run `deskline --help` for the commands and their options.\n");
+  }
+
+  const auto socket = (workspace.dir() / "run" / "control.sock").string();
+  for (const auto& command : std::vector<std::vector<std::string>>{
+           {"status"}, {"status", "--json"}, {"reload"}, {"reload", "--json"}, {"sync", "status", "--json"}}) {
+    const auto unreachable = deskline(command);
+    EXPECT_EQ(unreachable.status, 3) << command.front();
+    EXPECT_EQ(unreachable.out, "") << command.front();
+    EXPECT_EQ(unreachable.err,
+              "deskline: desklined is not running (no answer on " + socket + ": No such file or directory)\n");
+  }
+
+  const auto csv = workspace.dir() / "customers.csv";
+  std::ofstream(csv) << "id,name,phone\nc-1,Li Na,13812345678\nc-2,,13912345678\n";
+  const auto partial = deskline({"customers", "import", csv.string()});
+  EXPECT_EQ(partial.status, 4);
+  EXPECT_EQ(partial.out, csv.string() + ": imported 1, updated 0, unchanged 0, rejected 1\n");
+  EXPECT_EQ(partial.err.rfind("deskline: " + csv.string() + ": line 3: ", 0), 0u) << partial.err;
+  std::ofstream(csv) << "id,name,phone\nc-3,,13812345678\n";
+  EXPECT_EQ(deskline({"customers", "import", csv.string()}).status, 1);  // nothing taken
 }
 
 // `desklined --check-config` reads the file only: every mistake on stderr

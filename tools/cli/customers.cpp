@@ -96,9 +96,12 @@ int import_file(const config::Config& config, const std::string& file) {
   }
   std::cout << fmt::format("{}: imported {}, updated {}, unchanged {}, rejected {}\n", file, summary.imported,
                            summary.updated, summary.unchanged, summary.rejected.size());
-  for (const auto& issue : summary.rejected) std::cout << fmt::format("line {}: {}\n", issue.line, issue.message);
+  // Diagnostics on stderr: stdout holds the summary alone.
+  for (const auto& issue : summary.rejected)
+    std::cerr << fmt::format("deskline: {}: line {}: {}\n", file, issue.line, issue.message);
   const bool accepted_any = summary.imported + summary.updated + summary.unchanged > 0;
-  return accepted_any ? 0 : 1;
+  if (!accepted_any) return exit_failure;
+  return summary.rejected.empty() ? exit_ok : exit_partial;
 }
 
 int lookup_number(const config::Config& config, const std::string& number, bool as_json) {

@@ -146,7 +146,7 @@ int print_status(const config::Config& config, bool as_json) {
 int reload_daemon(const config::Config& config, bool as_json) {
   const auto response = control_request(config.control_socket_path(), {{"cmd", "reload"}});
   if (!response) {
-    std::cerr << "deskline: " << unreachable_message(config.control_socket_path(), response.error()) << "\n";
+    std::cerr << unreachable_message(config.control_socket_path(), response.error()) << "\n";
     return 3;
   }
   const bool ok = response->value("ok", false);
@@ -185,7 +185,7 @@ void add_call_commands(CLI::App& app, CliContext& context) {
   auto options = std::make_shared<Options>();
   auto* calls = app.add_subcommand("calls", "list calls, newest first");
   calls->add_flag("--json", options->json, "JSON array instead of a table");
-  calls->add_option("--limit", options->limit, "at most this many calls (0: all)")->check(CLI::NonNegativeNumber);
+  calls->add_option("--limit", options->limit, "at most this many calls (0: all)")->check(whole_number(0, 1'000'000));
   calls->callback([&context, options] {
     context.run = [&context, options] {
       auto config = context.load_config();
@@ -217,7 +217,8 @@ void add_call_commands(CLI::App& app, CliContext& context) {
 int main(int argc, char** argv) {
   using namespace deskline::tools;
   CLI::App app{"deskline: desk-phone line gateway client"};
-  app.require_subcommand(1);
+  app.require_subcommand(0, 1);
+  app.footer(std::string(exit_status_help));
   CliContext context;
   app.add_option("-c,--config", context.config_path, "configuration file")->capture_default_str();
   app.set_version_flag("--version", DESKLINE_VERSION);
@@ -229,6 +230,21 @@ int main(int argc, char** argv) {
   add_pop_command(app, context);
   add_sync_commands(app, context);
   add_token_commands(app, context);
-  CLI11_PARSE(app, argc, argv);
-  return context.run ? context.run() : 0;
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& help) {
+    return app.exit(help);
+  } catch (const CLI::CallForAllHelp& help) {
+    return app.exit(help);
+  } catch (const CLI::CallForVersion& version) {
+    return app.exit(version);
+  } catch (const CLI::ParseError& error) {
+    std::cerr << "deskline: " << error.what() << "\nRun `deskline --help` for the commands and their options.\n";
+    return exit_usage;
+  }
+  if (app.get_subcommands().empty()) {  // no command: what there is to do
+    std::cout << app.help();
+    return exit_ok;
+  }
+  return context.run ? context.run() : exit_ok;
 }

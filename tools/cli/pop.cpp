@@ -262,7 +262,7 @@ void add_pop_command(CLI::App& app, CliContext& context) {
                   "run this shell command per event, with DESKLINE_* environment variables");
   auto* line = pop->add_option("--line", options->lines, "only these lines (repeatable)");
   pop->add_option("--desk", options->desk, "only the lines of this [[desk]]")->excludes(line);
-  pop->add_option("--count", options->count, "exit after this many events")->check(CLI::NonNegativeNumber);
+  pop->add_option("--count", options->count, "exit after this many events")->check(whole_number(0, 1'000'000));
   pop->add_flag("--once", options->once, "exit when the daemon goes away instead of reconnecting");
   pop->add_option("--socket", options->socket, "events socket (default: the configuration's)");
   pop->callback([&context, options] {

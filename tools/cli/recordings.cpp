@@ -269,7 +269,7 @@ void add_list_options(CLI::App& recordings, CliContext& context) {
   auto options = std::make_shared<ListOptions>();
   recordings.add_flag("--json", options->json, "JSON array instead of a table");
   recordings.add_option("--limit", options->limit, "at most this many recordings (0: all)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(whole_number(0, 1'000'000));
   // Runs only when no subcommand (export, encode) was given: `deskline recordings` lists.
   recordings.callback([&context, options, &recordings] {
     if (!recordings.get_subcommands().empty()) return;
