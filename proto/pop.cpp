@@ -39,6 +39,8 @@ std::string to_json(const Event& event) {
     if (event.privacy) out["privacy"] = *event.privacy;
     out["name"] = event.name;
     out["customers"] = customers;
+    out["started_at"] = event.started_at;
+    if (event.answered_at) out["answered_at"] = *event.answered_at;
   }
   if (event.outcome) out["outcome"] = *event.outcome;
   if (event.duration_s) out["duration_s"] = std::round(*event.duration_s * 1000) / 1000;
@@ -73,6 +75,8 @@ std::optional<Event> event_from_json(std::string_view text) {
     for (const auto& customer : customers)
       event.customers.push_back({customer.at("id").get<std::string>(), customer.at("name").get<std::string>(),
                                  customer.at("company").get<std::string>(), customer.at("url").get<std::string>()});
+    event.started_at = in.value("started_at", "");
+    if (in.contains("answered_at")) event.answered_at = in["answered_at"].get<std::string>();
     if (in.contains("outcome")) event.outcome = in["outcome"].get<std::string>();
     if (in.contains("duration_s")) event.duration_s = in["duration_s"].get<double>();
     if (in.contains("flash_ms")) event.flash_ms = fitting_integer<std::uint32_t>(in["flash_ms"]);

@@ -36,6 +36,8 @@ struct Event {
   std::optional<std::string> privacy;  // "private" / "unavailable"
   std::string name;                    // caller name from caller ID
   std::vector<Customer> customers;
+  std::string started_at;                 // call events: when the call began (ISO 8601 with offset)
+  std::optional<std::string> answered_at;  // once answered
   std::optional<std::string> outcome;  // call.ended / call.missed
   std::optional<double> duration_s;
   std::optional<std::uint32_t> flash_ms;  // call.flash: how long the line was on-hook

@@ -81,6 +81,8 @@ proto::pop::Event PopHub::call_event(std::string name, const CallRecord& call) {
   }
   for (const auto& customer : call.match.customers)
     event.customers.push_back({customer.id, customer.name, customer.company, customer.url});
+  event.started_at = format_iso8601(call.started_at);
+  if (call.answered_at) event.answered_at = format_iso8601(*call.answered_at);
   return event;
 }
 

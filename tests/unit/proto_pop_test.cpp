@@ -18,6 +18,7 @@ Event ringing() {
   event.number_display = "138 1234 5678";
   event.name = "ZHANG WEI";
   event.customers = {{"c-17", "Zhang Wei", "Acme Trading", "https://crm.example/c/17"}};
+  event.started_at = "2026-11-27T09:00:01.500+08:00";
   event.box = "X800-0001";
   event.port = 1;
   return event;
@@ -30,6 +31,7 @@ TEST(ProtoPop, EventRoundTrips) {
   ended.event = "call.ended";
   ended.outcome = "answered";
   ended.duration_s = 12.25;
+  ended.answered_at = "2026-11-27T09:00:04.000+08:00";
   ended.privacy = "private";
   ended.replay = true;
   EXPECT_EQ(event_from_json(to_json(ended)), ended);
@@ -39,8 +41,9 @@ TEST(ProtoPop, EventCarriesVersionAndAllCallFields) {
   const auto json = nlohmann::json::parse(to_json(ringing()));
   EXPECT_EQ(json["v"], 1);
   for (const char* key : {"event", "seq", "at", "call_id", "line", "direction", "number", "number_display",
-                          "customers", "name"})
+                          "customers", "name", "started_at"})
     EXPECT_TRUE(json.contains(key)) << key;
+  EXPECT_FALSE(json.contains("answered_at"));  // not yet
   EXPECT_FALSE(json.contains("privacy"));  // absent when the number is known
   EXPECT_EQ(json["customers"][0]["company"], "Acme Trading");
 }
