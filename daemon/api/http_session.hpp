@@ -604,7 +604,7 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
     response.set(http::field::cache_control, "no-store");
     response.set("Content-Security-Policy",
                  "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; "
-                 "img-src 'self' data:; frame-ancestors 'none'");
+                 "img-src 'self' data:; media-src 'self'; frame-ancestors 'none'");
     response.set("X-Content-Type-Options", "nosniff");
     response.body() = pop_page_html;
     return response;

@@ -19,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "proto/bytes.hpp"
 #include "tools/cli/subprocess.hpp"
 
 namespace deskline::testing {
@@ -76,6 +77,70 @@ class HeadlessChromium {
       ::kill(pid_, SIGKILL);
       ::waitpid(pid_, nullptr, 0);
     }
+  }
+
+  // Opens url in a new tab of width x height CSS pixels, with script run in
+  // every document before the page's own (nullopt: no tab). The tab's session
+  // id goes to the other calls.
+  std::optional<std::string> open(const std::string& url, int width, int height, const std::string& script = "",
+                                  std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+    deadline_ = std::chrono::steady_clock::now() + timeout;
+    const auto target = call("Target.createTarget", {{"url", "about:blank"}});
+    if (!target || !target->contains("targetId")) return std::nullopt;
+    const auto session = call("Target.attachToTarget", {{"targetId", (*target)["targetId"]}, {"flatten", true}});
+    if (!session || !session->contains("sessionId")) return std::nullopt;
+    const std::string id = (*session)["sessionId"];
+    if (!call("Page.enable", nlohmann::json::object(), id)) return std::nullopt;
+    if (!script.empty() && !call("Page.addScriptToEvaluateOnNewDocument", {{"source", script}}, id)) return std::nullopt;
+    if (!resize(id, width, height)) return std::nullopt;
+    if (!call("Page.navigate", {{"url", url}}, id)) return std::nullopt;
+    return id;
+  }
+
+  bool resize(const std::string& session, int width, int height) {
+    return call("Emulation.setDeviceMetricsOverride",
+                {{"width", width}, {"height", height}, {"deviceScaleFactor", 1}, {"mobile", false}}, session)
+        .has_value();
+  }
+
+  // Whether the page may show notifications: "granted", "denied" or "prompt".
+  bool set_notifications(const std::string& origin, const std::string& setting) {
+    return call("Browser.setPermission",
+                {{"permission", {{"name", "notifications"}}}, {"setting", setting}, {"origin", origin}})
+        .has_value();
+  }
+
+  // The value of a JavaScript expression in the tab (a promise is awaited);
+  // nullopt when it threw or no answer came.
+  std::optional<nlohmann::json> evaluate(const std::string& session, const std::string& expression,
+                                         std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+    deadline_ = std::chrono::steady_clock::now() + timeout;
+    const auto answer =
+        call("Runtime.evaluate", {{"expression", expression}, {"awaitPromise", true}, {"returnByValue", true}}, session);
+    if (!answer || answer->contains("exceptionDetails") || !answer->contains("result")) return std::nullopt;
+    return (*answer)["result"].value("value", nlohmann::json());
+  }
+
+  // Waits until the expression is true in the tab (it is asked every 20 ms
+  // in the page, and again after a navigation).
+  bool wait_until_true(const std::string& session, const std::string& expression, std::chrono::milliseconds timeout) {
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    const auto poll = "new Promise(resolve => { const poll = () => { let ok = false; try { ok = !!(" + expression +
+                      "); } catch (e) {} ok ? resolve(true) : setTimeout(poll, 20); }; poll(); })";
+    while (std::chrono::steady_clock::now() < until) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+      if (evaluate(session, poll, left) == nlohmann::json(true)) return true;
+    }
+    return false;
+  }
+
+  // A PNG of the tab's viewport; empty when it failed.
+  std::string screenshot(const std::string& session) {
+    deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    const auto shot = call("Page.captureScreenshot", {{"format", "png"}}, session);
+    if (!shot || !shot->contains("data")) return "";
+    const auto bytes = proto::from_base64((*shot)["data"].get<std::string>());
+    return bytes ? std::string(bytes->begin(), bytes->end()) : "";
   }
 
   // Opens url in a new tab and returns document.title once it matches

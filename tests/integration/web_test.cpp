@@ -8,10 +8,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
 #include <optional>
 #include <regex>
 #include <utility>
 
+#include "tests/integration/chromium.hpp"
 #include "tests/integration/harness.hpp"
 #include "tests/integration/web_client.hpp"
 
@@ -172,6 +174,158 @@ at 600 end
   EXPECT_TRUE(foreign.next().value_or(nlohmann::json()).contains("hello"));
   const auto answer = foreign.next().value_or(nlohmann::json());
   EXPECT_TRUE(answer.contains("error")) << answer.dump();
+  workspace.stop_simulator(simulator);
+}
+
+// Watches the page's alerts through the browser's own objects: every
+// Notification made, and each oscillator started and stopped.
+constexpr const char* alert_probe = R"(
+window.__alerts = { notifications: [], oscillators: [] };
+const RealNotification = window.Notification;
+if (RealNotification) {
+  window.Notification = class extends RealNotification {
+    constructor(title, options) {
+      window.__alerts.notifications.push({ title, body: (options || {}).body || "" });
+      super(title, options);
+    }
+  };
+  Object.defineProperty(window.Notification, "permission", { get: () => RealNotification.permission });
+  window.Notification.requestPermission = (...args) => RealNotification.requestPermission(...args);
+}
+const realStart = OscillatorNode.prototype.start, realStop = OscillatorNode.prototype.stop;
+OscillatorNode.prototype.start = function (...args) { window.__alerts.oscillators.push("start"); return realStart.apply(this, args); };
+OscillatorNode.prototype.stop = function (...args) { window.__alerts.oscillators.push("stop"); return realStop.apply(this, args); };
+)";
+
+// Two desks ring at once; each desk's page alerts for its own line only: a
+// desktop notification naming the customer, the ring (an oscillator started,
+// stopped at the answer) and the tab's title. A page whose notifications are
+// blocked says so. The history then lists the calls with names and
+// durations, newest first, at 1280 and 390 px without anything cut off.
+TEST(WebPage, ADeskPageAlertsForItsOwnLineOnly) {
+  Workspace workspace("web-alerts", R"(
+[[line]]
+box = "X800-ALR"
+port = 1
+name = "Sales 1"
+user = "Li Na"
+
+[[line]]
+box = "X800-ALR"
+port = 2
+name = "Sales 2"
+user = "Wang Wei"
+
+[[desk]]
+name = "Front"
+token = "front-desk-token-0001"
+lines = ["Sales 1"]
+may_listen = true
+
+[[desk]]
+name = "Back"
+token = "back-desk-token-00001"
+lines = ["Sales 2"]
+)");
+  const auto imported = workspace.import_customers("id,name,company,url,phone\n"
+                                                   "c-1,Zhang Wei,Acme Trading,https://crm.example/c/1,13812345678\n"
+                                                   "c-2,Li Lei,Bright Foods,,02161234567\n");
+  ASSERT_FALSE(imported.contains("exit_status")) << imported.dump();
+  const pid_t simulator = workspace.start_daemon_under_sim(workspace.write_scenario(R"(
+box A serial=X800-ALR lines=2
+at 0.5 A:2 ring cadence=1.0/2.0 count=2
+at 0.6 A:2 callerid number=13900001111
+at 0.7 A:2 offhook
+at 3.7 A:2 onhook
+at 4.0 A:1 ring cadence=1.0/2.0 count=4
+at 4.1 A:1 callerid number=13812345678
+at 4.0 A:2 ring cadence=1.0/2.0 count=3
+at 4.1 A:2 callerid number=02161234567
+at 16.0 A:1 offhook
+at 18.5 A:1 onhook
+at 600 end
+)"));
+  ASSERT_GT(simulator, 0);
+  const auto [port, admin_token] = port_and_token(web_page(workspace));
+  ASSERT_GT(port, 0);
+  const std::string origin = "http://127.0.0.1:" + std::to_string(port);
+  const auto scratch = workspace.dir() / "chromium";
+  fs::create_directories(scratch);
+  HeadlessChromium chromium(scratch / "profile", scratch / "chromium.log");
+  ASSERT_TRUE(chromium.set_notifications(origin, "granted"));
+  const auto front = chromium.open(origin + "/?token=front-desk-token-0001", 1280, 800, alert_probe);
+  ASSERT_TRUE(front);
+
+  // The notification names the customer; none is about line 2.
+  const auto wait = [&](const std::string& session, const std::string& expression,
+                        const char* what) -> ::testing::AssertionResult {
+    if (chromium.wait_until_true(session, expression, std::chrono::seconds(60))) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure()
+           << "timed out after 60 s waiting for " << what << "; the page: "
+           << chromium.evaluate(session, "JSON.stringify({title: document.title, alerts: window.__alerts, "
+                                         "page: document.body.innerText})")
+                  .value_or(nlohmann::json())
+                  .dump();
+  };
+  ASSERT_TRUE(wait(*front, "__alerts.notifications.some(n => n.title.startsWith('Zhang Wei (Sales 1)'))",
+                   "a notification naming Zhang Wei"));
+  const auto notifications = chromium.evaluate(*front, "__alerts.notifications").value_or(nlohmann::json());
+  for (const auto& notification : notifications) {
+    EXPECT_NE(notification["title"].get<std::string>().find("(Sales 1)"), std::string::npos) << notification.dump();
+    EXPECT_EQ(notification["title"].get<std::string>().find("Li Lei"), std::string::npos) << notification.dump();
+  }
+  EXPECT_NE(notifications.back()["body"].get<std::string>().find("Acme Trading"), std::string::npos);
+  EXPECT_TRUE(wait(*front, "document.title.startsWith('☎ Zhang Wei')", "the title to name the caller"));
+  EXPECT_TRUE(wait(*front, "__alerts.oscillators[0] === 'start'", "the ring to start"));
+  // Answered at 16 s: the ring stops and the title comes back.
+  EXPECT_TRUE(wait(*front, "__alerts.oscillators.includes('stop') && document.title === 'Deskline'",
+                   "the ring to stop at the answer"));
+
+  // A desk whose notifications are blocked is told, and still gets the page.
+  ASSERT_TRUE(chromium.set_notifications(origin, "denied"));
+  const auto back = chromium.open(origin + "/?token=back-desk-token-00001", 1280, 800, alert_probe);
+  ASSERT_TRUE(back);
+  EXPECT_TRUE(wait(*back, "!document.getElementById('note').hidden && "
+                          "document.getElementById('note').textContent.includes('blocked')",
+                   "the blocked-notifications note"));
+  EXPECT_EQ(chromium.evaluate(*back, "__alerts.notifications.length"), nlohmann::json(0));
+
+  // Every message in both catalogues.
+  EXPECT_EQ(chromium.evaluate(*front, "const c = deskline.catalogue; JSON.stringify(["
+                                      "Object.keys(c.en).filter(k => !(k in c['zh-CN'])), "
+                                      "Object.keys(c['zh-CN']).filter(k => !(k in c.en))])"),
+            nlohmann::json("[[],[]]"));
+
+  // The history once the calls have ended: line 1's answered call on top,
+  // with its customer and duration; the Back desk's page has line 2's two.
+  ASSERT_TRUE(wait(*front, "document.querySelectorAll('#history tr[data-call-id]').length === 1 && "
+                           "!document.querySelector('#active article')",
+                   "the front desk's call in its history"));
+  const auto front_row = chromium.evaluate(*front, "document.querySelector('#history tr').innerText").value_or("");
+  EXPECT_NE(front_row.get<std::string>().find("Zhang Wei"), std::string::npos) << front_row;
+  EXPECT_NE(front_row.get<std::string>().find("2.5 s"), std::string::npos) << front_row;
+  ASSERT_TRUE(wait(*back, "document.querySelectorAll('#history tr[data-call-id]').length === 2",
+                   "the back desk's two calls in its history"));
+  const auto back_rows = chromium.evaluate(*back, "[...document.querySelectorAll('#history tr')].map(r => r.innerText)")
+                             .value_or(nlohmann::json());
+  ASSERT_EQ(back_rows.size(), 2u) << back_rows;
+  EXPECT_NE(back_rows[0].get<std::string>().find("Li Lei"), std::string::npos) << "newest first: " << back_rows;
+  EXPECT_NE(back_rows[0].get<std::string>().find("missed"), std::string::npos) << back_rows;
+  EXPECT_NE(back_rows[0].get<std::string>().find("Call back"), std::string::npos) << back_rows;
+  EXPECT_NE(back_rows[1].get<std::string>().find("3 s"), std::string::npos) << back_rows;
+  EXPECT_EQ(chromium.evaluate(*back, "document.getElementById('missed').textContent"), nlohmann::json("· 1 missed"));
+
+  // Nothing is cut off from 1280 px down to a phone's 390.
+  const auto artefacts = fs::path(DESKLINE_BIN_DIR).parent_path() / "test-artefacts";
+  fs::create_directories(artefacts);
+  for (const int width : {1280, 390}) {
+    ASSERT_TRUE(chromium.resize(*back, width, 800));
+    EXPECT_TRUE(wait(*back, "document.documentElement.scrollWidth <= " + std::to_string(width),
+                     "the page to fit its width"));
+    const auto png = chromium.screenshot(*back);
+    EXPECT_GT(png.size(), 1000u);
+    std::ofstream(artefacts / ("desk-page-" + std::to_string(width) + ".png"), std::ios::binary) << png;
+  }
   workspace.stop_simulator(simulator);
 }
 
