@@ -322,6 +322,7 @@ std::string_view to_string(PhoneNumberError error) {
     case PhoneNumberError::too_long: return "too long";
     case PhoneNumberError::bad_extension: return "bad extension";
     case PhoneNumberError::needs_area_code: return "needs an area code";
+    case PhoneNumberError::service_number: return "service number";
     case PhoneNumberError::invalid: return "invalid";
   }
   return "invalid";
@@ -344,6 +345,12 @@ NormaliseResult PhoneNumberNormaliser::normalise(std::string_view raw) const {
   const std::string plain = plain_number_text(raw);
   Split split;
   if (!split_input(raw, plain, split, result.error, result.reason)) return result;
+  if (split.extension.empty() && split.dash_head.empty() && is_service_number(split.digits, split.plus)) {
+    result.error = PhoneNumberError::service_number;
+    result.reason = fmt::format("{} is not a number to normalise (a short or service number, kept as dialled)",
+                                quoted(raw));
+    return result;
+  }
 
   auto attempt = [&](std::string_view main, std::string_view digits, bool plus,
                      std::string_view extension) -> std::optional<NormalisedNumber> {
@@ -414,6 +421,7 @@ std::string PhoneNumberNormaliser::lookup_key(std::string_view raw, std::string*
   if (!china_fast_path_) return {};
   // Caller ID is plain digits: skip the general splitting for it.
   if (all_digits(raw) && raw.size() <= max_digits) {
+    if (is_service_number(raw, false)) return {};
     auto national = china_national_number(raw, false, area_code_);
     if (national.empty()) return {};
     if (extension) extension->clear();
@@ -424,6 +432,7 @@ std::string PhoneNumberNormaliser::lookup_key(std::string_view raw, std::string*
   PhoneNumberError error{};
   std::string reason;
   if (!split_input(raw, plain, split, error, reason)) return {};
+  if (is_service_number(split.digits, split.plus)) return {};
   auto national = china_national_number(split.digits, split.plus, area_code_);
   if (national.empty() && !split.dash_head.empty()) {
     national = china_national_number(digits_of(split.dash_head), split.plus, area_code_);

@@ -31,6 +31,7 @@ enum class PhoneNumberError {
   too_long,
   bad_extension,     // text after an extension marker that is not 1-6 digits
   needs_area_code,   // a bare local number and no directory.area_code configured
+  service_number,    // a short code or service number (110, 10086, 95555): dialled as it is
   invalid,           // digits libphonenumber does not accept for any region tried
 };
 std::string_view to_string(PhoneNumberError error);
@@ -81,6 +82,13 @@ class PhoneNumberNormaliser {
   // Dialled without international or trunk prefix.
   bool is_bare(std::string_view digits, bool plus) const {
     return !plus && !digits.starts_with("00") && !(!trunk_prefix_.empty() && digits.starts_with(trunk_prefix_));
+  }
+  // Short codes and service numbers (110, 10086, 12345, 95555, 955xx6) are
+  // dialled as they are: never with an area or country code.
+  bool is_service_number(std::string_view digits, bool plus) const {
+    if (!is_bare(digits, plus)) return false;
+    if (digits.size() >= 3 && digits.size() <= 5) return true;
+    return china_fast_path_ && digits.size() == 6 && (digits.starts_with("95") || digits.starts_with("96"));
   }
   // In China a bare 7-8 digit number starting 2-9 is always a local number.
   bool is_china_local(std::string_view digits) const {

@@ -118,6 +118,12 @@ TEST_F(DirectoryTest, NoMatchReturnsTheFormattedNumber) {
   EXPECT_TRUE(result.candidates.empty());
   EXPECT_EQ(result.display, "+1 650-253-0000");
 
+  // A service number is shown as dialled, with no area code made up for it.
+  const auto service = directory_->lookup("10086").value();
+  EXPECT_TRUE(service.candidates.empty());
+  EXPECT_EQ(service.number, "");
+  EXPECT_EQ(service.display, "10086");
+
   const auto not_a_number = directory_->lookup("P");  // private caller ID, say: not an error
   ASSERT_TRUE(not_a_number);
   EXPECT_TRUE(not_a_number->candidates.empty());

@@ -58,6 +58,14 @@ const Row china_rows[] = {
     {"400 810 8888", "10", "+864008108888", "", no_error},
     {"800 810 8888", "", "+868008108888", "", no_error},
     {"8008108888", "", "+868008108888", "", no_error},
+    // Short codes and service numbers are kept as dialled, area code or not.
+    {"110", "10", "", "", PhoneNumberError::service_number},
+    {"10086", "10", "", "", PhoneNumberError::service_number},
+    {"12345", "", "", "", PhoneNumberError::service_number},
+    {"95555", "10", "", "", PhoneNumberError::service_number},
+    {"955880", "10", "", "", PhoneNumberError::service_number},
+    {"96110", "21", "", "", PhoneNumberError::service_number},
+    {"+86 10086", "", "", "", PhoneNumberError::invalid},  // not dialled as a service number
     // Extensions after '-', ',', "ext", '#', 转.
     {"010-62345678-801", "", "+861062345678", "801", no_error},
     {"010-62345678,801", "", "+861062345678", "801", no_error},
@@ -99,7 +107,7 @@ const Row china_rows[] = {
     {"12ab", "", "", "", PhoneNumberError::contains_letters},
     {"", "", "", "", PhoneNumberError::empty},
     {"   ", "10", "", "", PhoneNumberError::empty},
-    {"123", "", "", "", PhoneNumberError::too_short},
+    {"123", "", "", "", PhoneNumberError::service_number},
     {"12", "", "", "", PhoneNumberError::too_short},
     {"1234567890123456789012345678901234567890", "", "", "", PhoneNumberError::too_long},
     {"---", "", "", "", PhoneNumberError::invalid},

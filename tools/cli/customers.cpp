@@ -131,9 +131,13 @@ int lookup_number(const config::Config& config, const std::string& number, bool 
 
   if (result.number.empty()) {
     daemon::PhoneNumberNormaliser normaliser(config.directory.region, config.directory.area_code);
-    std::cerr << "deskline: " << normaliser.normalise(number).reason << "\n";
+    const auto refused = normaliser.normalise(number);
+    // A service number is a number, only not a customer's.
+    const bool service = refused.error == daemon::PhoneNumberError::service_number;
+    if (service && !as_json) std::cout << fmt::format("{}: service number, kept as dialled: no customer\n", result.display);
+    if (!service) std::cerr << "deskline: " << refused.reason << "\n";
     if (as_json) std::cout << "[]\n";
-    return 1;
+    return service ? exit_ok : exit_failure;
   }
   if (as_json) {
     auto candidates = nlohmann::json::array();
