@@ -27,6 +27,18 @@ std::vector<std::string> lines_of(const std::string& text) {
   return lines;
 }
 
+// Terminal columns of a line (CJK characters take two).
+std::size_t display_width_for_test(const std::string& line) {
+  std::size_t width = 0;
+  for (std::size_t i = 0; i < line.size();) {
+    const auto lead = static_cast<unsigned char>(line[i]);
+    const std::size_t length = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+    width += length == 3 && lead != 0xE2 ? 2 : 1;  // the CJK used here; … (E2 80 A6) takes one
+    i += length;
+  }
+  return width;
+}
+
 TEST(CallsTable, AlignedColumns) {
   TimeZone zone("Asia/Shanghai");
   CallRecord missed = answered_inbound();
@@ -35,6 +47,7 @@ TEST(CallsTable, AlignedColumns) {
   missed.outcome = Outcome::missed;
   missed.number = "";
   missed.number_absence = 'P';
+  missed.match = {};
   missed.answered_at.reset();
   CallRecord active = answered_inbound();
   active.id = "3";
@@ -48,11 +61,44 @@ TEST(CallsTable, AlignedColumns) {
   const std::string table = calls_table({answered_inbound(), missed, active, long_call});
   const auto lines = lines_of(table);
   ASSERT_EQ(lines.size(), 5u);
-  EXPECT_EQ(lines[0], "STARTED              LINE     DIRECTION  NUMBER       OUTCOME   DURATION");
-  EXPECT_EQ(lines[1], "2026-11-27 13:45:02  Sales 1  inbound    13812345678  answered      0:58");
-  EXPECT_EQ(lines[2], "2026-11-27 13:45:02  Support  inbound    (private)    missed        0:00");
-  EXPECT_EQ(lines[3], "2026-11-27 13:45:02  Sales 1  outbound   13812345678  active           -");
-  EXPECT_EQ(lines[4], "2026-11-27 13:45:02  Sales 1  inbound    13812345678  answered   1:02:05");
+  EXPECT_EQ(lines[0], "STARTED              LINE     DIRECTION  NUMBER         CUSTOMER   OUTCOME     DURATION");
+  EXPECT_EQ(lines[1], "2026-11-27 13:45:02  Sales 1  inbound    138 1234 5678  Zhang Wei  answered      57.8 s");
+  EXPECT_EQ(lines[2], "2026-11-27 13:45:02  Support  inbound    withheld       LI NA      missed         0.0 s");
+  EXPECT_EQ(lines[3], "2026-11-27 13:45:02  Sales 1  outbound   138 1234 5678  Zhang Wei  active             -");
+  EXPECT_EQ(lines[4], "2026-11-27 13:45:02  Sales 1  inbound    138 1234 5678  Zhang Wei  answered  1 h 02 min");
+}
+
+TEST(CallsTable, ATableWiderThanTheTerminalCutsItsLongestTextColumns) {
+  TimeZone zone("Asia/Shanghai");
+  CallRecord call = answered_inbound();
+  call.line = "销售一线 (Front office, second floor)";
+  call.match.customers.front().name = "Zhang Wei of the very long company name department";
+  const auto lines = lines_of(calls_table({call}, 60));
+  ASSERT_EQ(lines.size(), 2u);
+  for (const auto& line : lines) EXPECT_LE(display_width_for_test(line), 60u) << line;
+  // The date loses its year, the customer is cut, direction and line go.
+  EXPECT_EQ(lines[1], "11-27 13:45  138 1234 5678  Zhang W…  answered    57.8 s");
+  // Wider, the line stays, cut after its start.
+  const auto wider = lines_of(calls_table({call}, 80));
+  for (const auto& line : wider) EXPECT_LE(display_width_for_test(line), 80u) << line;
+  EXPECT_EQ(wider[1].rfind("11-27 13:45  销售一线", 0), 0u) << wider[1];
+  EXPECT_NE(wider[1].find("…"), std::string::npos) << wider[1];
+  EXPECT_NE(lines[1].find("57.8 s"), std::string::npos) << "numbers are never cut: " << lines[1];
+  EXPECT_EQ(calls_table({call}), calls_table({call}, 0));  // 0: no limit, as when stdout is a file
+}
+
+TEST(CliText, OneDurationFormatAndOneWordPerMissingNumber) {
+  EXPECT_EQ(duration_text(5.5), "5.5 s");
+  EXPECT_EQ(duration_text(0), "0.0 s");
+  EXPECT_EQ(duration_text(59.96), "1 min 00 s");
+  EXPECT_EQ(duration_text(245), "4 min 05 s");
+  EXPECT_EQ(duration_text(3725.4), "1 h 02 min");
+  EXPECT_EQ(duration_text(3 * 86400 + 4 * 3600 + 5), "3 d 04 h");
+  EXPECT_EQ(duration_text(-1), "0.0 s");
+  EXPECT_EQ(number_text("138 1234 5678", "private"), "138 1234 5678");
+  EXPECT_EQ(number_text("", "private"), "withheld");
+  EXPECT_EQ(number_text("", "unavailable"), "unavailable");
+  EXPECT_EQ(number_text("", ""), "-");
 }
 
 TEST(CallsTable, WideCharactersKeepColumnsAligned) {
@@ -95,14 +141,26 @@ TEST(RecordingsTable, AlignedColumns) {
   ASSERT_EQ(lines.size(), 4u);
   const auto path = complete_recording().path;
   EXPECT_EQ(lines[0],
-            "CALL      STARTED              LINE      DIRECTION  NUMBER       DURATION      SIZE  STATE     PATH");
+            "CALL      STARTED              LINE      DIRECTION  NUMBER         DURATION      SIZE  STATE     PATH");
   EXPECT_EQ(lines[1],
-            "0b5e0c6e  2026-11-27 13:45:09  Sales 1   inbound    13812345678      0:58  115.5 KB  complete  " + path);
+            "0b5e0c6e  2026-11-27 13:45:09  Sales 1   inbound    13812345678      57.8 s  115.5 KB  complete  " + path);
   EXPECT_EQ(lines[2],
-            "9c0ffee0  2026-11-27 13:45:02  Sales 22  outbound   01062345678      0:00       0 B  refused   -");
+            "9c0ffee0  2026-11-27 13:45:02  Sales 22  outbound   01062345678       0.0 s       0 B  refused   -");
   EXPECT_EQ(lines[3],
-            "0b5e0c6e  2026-11-27 13:45:09  -         -          -             1:02:05    3.5 MB  complete  " + path);
+            "0b5e0c6e  2026-11-27 13:45:09  -         -          -            1 h 02 min    3.5 MB  complete  " + path);
   EXPECT_EQ(recordings_table(json::array()), "no recordings\n");
+  // On a 110-column terminal the path is cut at its start: the file name stays.
+  for (const auto& line : lines_of(recordings_table(list, 110))) {
+    EXPECT_LE(display_width_for_test(line), 110u) << line;
+    if (line.find("complete") != std::string::npos) {
+      EXPECT_TRUE(line.ends_with("000000000001.opus")) << line;
+      EXPECT_NE(line.find("  …"), std::string::npos) << line;
+    }
+  }
+  // On 60 the path, direction, size and line go: id, time, number, duration, state.
+  const auto narrow = lines_of(recordings_table(list, 60));
+  for (const auto& line : narrow) EXPECT_LE(display_width_for_test(line), 60u) << line;
+  EXPECT_EQ(narrow[1], "0b5e0c6e  11-27 13:45  13812345678      57.8 s  complete");
 }
 
 }  // namespace

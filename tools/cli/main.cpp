@@ -72,16 +72,8 @@ int print_calls(const config::Config& config, bool as_json, int limit) {
   if (as_json)
     std::cout << calls.dump(2) << "\n";
   else
-    std::cout << calls_table(calls);
+    std::cout << calls_table(calls, terminal_columns());
   return 0;
-}
-
-// "3 d 4 h", "2 h 5 min", "12 min", "40 s".
-std::string duration_text(std::int64_t seconds) {
-  if (seconds >= 86400) return fmt::format("{} d {} h", seconds / 86400, seconds % 86400 / 3600);
-  if (seconds >= 3600) return fmt::format("{} h {} min", seconds / 3600, seconds % 3600 / 60);
-  if (seconds >= 60) return fmt::format("{} min", seconds / 60);
-  return fmt::format("{} s", seconds);
 }
 
 // Exit status: 0 all is well, 1 something needs attention (an alarm), 3 the
@@ -96,7 +88,7 @@ int print_status(const config::Config& config, bool as_json) {
     return exit_status;
   }
   std::cout << fmt::format("desklined {} (pid {}), up {}\n", response->value("version", "?"),
-                           response->value("pid", 0), duration_text(response->value("uptime_s", 0)));
+                           response->value("pid", 0), duration_text(response->value("uptime_s", 0.0)));
   std::cout << fmt::format("page: {}\n", response->value("web_page", "?"));
   for (const auto& desk : response->value("desk_pages", nlohmann::json::array()))
     std::cout << fmt::format("desk {}: {}\n", desk.value("desk", "?"), desk.value("page", "?"));
@@ -124,7 +116,7 @@ int print_status(const config::Config& config, bool as_json) {
   if (const auto crm = response->value("crm", nlohmann::json()); crm.is_object() && crm.value("enabled", false)) {
     const auto oldest = crm.value("oldest_pending_s", nlohmann::json());
     std::cout << fmt::format("crm: {} waiting{}, {} parked, {} delivered\n", crm.value("backlog", 0),
-                             oldest.is_number() ? " (oldest " + duration_text(oldest.get<std::int64_t>()) + ")" : "",
+                             oldest.is_number() ? " (oldest " + duration_text(oldest.get<double>()) + ")" : "",
                              crm.value("parked", 0), crm.value("delivered", 0));
   }
   if (const auto check = response->value("recordings_check", nlohmann::json()); check.is_object()) {

@@ -23,6 +23,7 @@
 #include "proto/pop.hpp"
 #include "tools/cli/command.hpp"
 #include "tools/cli/subprocess.hpp"
+#include "tools/cli/tables.hpp"
 
 namespace deskline::tools {
 namespace {
@@ -61,11 +62,10 @@ std::string human_line(const proto::pop::Event& event) {
   const auto time = event.at.size() >= 19 ? event.at.substr(11, 8) : event.at;
   if (event.call_id.empty())
     return fmt::format("{} {} {}", time, event.event, event.box);
-  std::string number = event.number_display.empty() ? (event.privacy ? *event.privacy : "no number")
-                                                     : event.number_display;
+  const auto number = number_text(event.number_display, event.privacy.value_or(""));
   auto text = fmt::format("{} {:<10} {:<16} {:<16} {}", time, event.line, event.event, number, customer_text(event));
-  if (event.outcome) text += fmt::format("  [{}{}]", *event.outcome,
-                                         event.duration_s ? fmt::format(", {:.1f} s", *event.duration_s) : "");
+  if (event.outcome)
+    text += fmt::format("  [{}{}]", *event.outcome, event.duration_s ? ", " + duration_text(*event.duration_s) : "");
   return text;
 }
 

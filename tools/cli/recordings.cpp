@@ -127,7 +127,7 @@ int list_recordings(const config::Config& config, bool as_json, int limit) {
   if (as_json)
     std::cout << recordings.dump(2) << "\n";
   else
-    std::cout << recordings_table(recordings);
+    std::cout << recordings_table(recordings, terminal_columns());
   return 0;
 }
 

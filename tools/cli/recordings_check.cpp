@@ -24,6 +24,7 @@
 #include "daemon/store/store.hpp"
 #include "proto/customer_csv.hpp"
 #include "tools/cli/command.hpp"
+#include "tools/cli/tables.hpp"
 #include "tools/cli/control_client.hpp"
 
 namespace deskline::tools {
@@ -189,7 +190,7 @@ void print_text(const json& entry, bool orphan) {
     std::string started = text("started_at").substr(0, 19);
     if (started.size() > 10 && started[10] == 'T') started[10] = ' ';
     const std::string duration =
-        entry["duration_s"].is_number() ? fmt::format("{:.2f} s", entry["duration_s"].get<double>()) : "-";
+        entry["duration_s"].is_number() ? duration_text(entry["duration_s"].get<double>()) : "-";
     std::cout << fmt::format("{:<11}  {:8}  {}  {}  {}  {}  {}  {} bytes  {}  {}\n", verdict,
                              text("call_id").substr(0, 8), started, text("line"), text("direction"), text("number"),
                              duration, entry["bytes"].is_number() ? entry["bytes"].dump() : "-", text("state"), path);

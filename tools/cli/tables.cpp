@@ -1,6 +1,11 @@
 #include "tools/cli/tables.hpp"
 
+#include <sys/ioctl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <climits>
+#include <cstdlib>
 #include <cstdint>
 #include <initializer_list>
 
@@ -18,31 +23,63 @@ std::string text_of(const json& object, const char* key) {
   return found != object.end() && found->is_string() ? found->get<std::string>() : std::string();
 }
 
-// Terminal columns taken by UTF-8 text: East Asian wide characters (line and
-// user names are often Chinese) take two, so columns still line up.
+// One UTF-8 character at text[i]: its length in bytes and its terminal
+// columns. East Asian wide characters (line and user names are often
+// Chinese) take two, so columns still line up.
+std::pair<std::size_t, std::size_t> character_at(std::string_view text, std::size_t i) {
+  const auto lead = static_cast<unsigned char>(text[i]);
+  std::size_t length = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+  if (i + length > text.size()) length = text.size() - i;
+  std::uint32_t code = length == 1 ? lead : lead & (0x3F >> (length - 1));
+  for (std::size_t k = 1; k < length; ++k) code = (code << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3F);
+  const bool wide = (code >= 0x1100 && code <= 0x115F) || (code >= 0x2E80 && code <= 0xA4CF) ||
+                    (code >= 0xAC00 && code <= 0xD7A3) || (code >= 0xF900 && code <= 0xFAFF) ||
+                    (code >= 0xFE30 && code <= 0xFE4F) || (code >= 0xFF00 && code <= 0xFF60) ||
+                    (code >= 0xFFE0 && code <= 0xFFE6) || (code >= 0x20000 && code <= 0x3FFFD);
+  return {length, wide ? 2 : 1};
+}
+
 std::size_t display_width(std::string_view text) {
   std::size_t width = 0;
   for (std::size_t i = 0; i < text.size();) {
-    const auto lead = static_cast<unsigned char>(text[i]);
-    std::size_t length = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
-    if (i + length > text.size()) length = text.size() - i;
-    std::uint32_t code = length == 1 ? lead : lead & (0x3F >> (length - 1));
-    for (std::size_t k = 1; k < length; ++k) code = (code << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3F);
-    const bool wide = (code >= 0x1100 && code <= 0x115F) || (code >= 0x2E80 && code <= 0xA4CF) ||
-                      (code >= 0xAC00 && code <= 0xD7A3) || (code >= 0xF900 && code <= 0xFAFF) ||
-                      (code >= 0xFE30 && code <= 0xFE4F) || (code >= 0xFF00 && code <= 0xFF60) ||
-                      (code >= 0xFFE0 && code <= 0xFFE6) || (code >= 0x20000 && code <= 0x3FFFD);
-    width += wide ? 2 : 1;
+    const auto [length, columns] = character_at(text, i);
+    width += columns;
     i += length;
   }
   return width;
 }
 
+// text cut to width columns with an ellipsis: its start kept, or its end
+// (a path, whose file name matters most).
+std::string shortened(const std::string& text, std::size_t width, bool keep_end) {
+  if (display_width(text) <= width) return text;
+  if (width == 0) return "";
+  std::vector<std::pair<std::size_t, std::size_t>> characters;  // byte offset, columns
+  for (std::size_t i = 0; i < text.size();) {
+    const auto [length, columns] = character_at(text, i);
+    characters.emplace_back(i, columns);
+    i += length;
+  }
+  std::size_t used = 1;  // the ellipsis
+  if (keep_end) {
+    std::size_t from = text.size();
+    for (auto it = characters.rbegin(); it != characters.rend() && used + it->second <= width; ++it) {
+      used += it->second;
+      from = it->first;
+    }
+    return "…" + text.substr(from);
+  }
+  std::size_t end = 0;
+  for (const auto& [offset, columns] : characters) {
+    if (used + columns > width) break;
+    used += columns;
+    end = offset + character_at(text, offset).first;
+  }
+  return text.substr(0, end) + "…";
+}
+
 std::string format_duration(const json& seconds) {
-  if (!seconds.is_number()) return "-";
-  const auto total = static_cast<std::int64_t>(seconds.get<double>() + 0.5);
-  if (total >= 3600) return fmt::format("{}:{:02}:{:02}", total / 3600, total / 60 % 60, total % 60);
-  return fmt::format("{}:{:02}", total / 60, total % 60);
+  return seconds.is_number() ? duration_text(seconds.get<double>()) : "-";
 }
 
 // "12.3 KB": sizes of recordings, which run from kilobytes to a few megabytes.
@@ -54,65 +91,143 @@ std::string format_size(const json& bytes) {
   return fmt::format("{:.1f} MB", value / (1024 * 1024));
 }
 
-// Columns padded to their widest cell, two spaces apart; numbers (the columns
-// in right_aligned) read best right-aligned, text left-aligned. The last
-// column is not padded on the right, so lines carry no trailing blanks.
-std::string render_table(const std::vector<std::vector<std::string>>& rows,
-                         std::initializer_list<std::size_t> right_aligned) {
+// How a table gives way on a narrow terminal, step by step until it fits:
+// the STARTED column loses its year and seconds, the text columns in
+// shrinkable are cut with an ellipsis (down to 8 columns; a path keeps its
+// end), then the columns in drop are left out, in that order.
+struct Fitting {
+  std::vector<std::size_t> right_aligned;
+  std::size_t started = SIZE_MAX;
+  std::vector<std::size_t> shrinkable;
+  std::size_t path = SIZE_MAX;
+  std::vector<std::size_t> drop;
+};
+
+std::vector<std::size_t> column_widths(const std::vector<std::vector<std::string>>& rows) {
   std::vector<std::size_t> widths;
   for (const auto& row : rows) {
     widths.resize(std::max(widths.size(), row.size()));
     for (std::size_t column = 0; column < row.size(); ++column)
       widths[column] = std::max(widths[column], display_width(row[column]));
   }
+  return widths;
+}
+
+// Columns padded to their widest cell, two spaces apart; numbers (the columns
+// in right_aligned) read best right-aligned, text left-aligned. The last
+// column is not padded on the right, so lines carry no trailing blanks.
+// Wider than max_width (0: any width), the table gives way as fitting says.
+std::string render_table(std::vector<std::vector<std::string>> rows, const Fitting& fitting, std::size_t max_width) {
+  auto widths = column_widths(rows);
+  std::vector<bool> shown(widths.size(), true);
+  auto total = [&] {
+    std::size_t sum = 0, columns = 0;
+    for (std::size_t column = 0; column < widths.size(); ++column)
+      if (shown[column]) sum += widths[column], ++columns;
+    return columns ? sum + 2 * (columns - 1) : 0;
+  };
+  constexpr std::size_t narrowest = 8;
+  if (max_width > 0 && total() > max_width && fitting.started < widths.size()) {
+    for (std::size_t row = 1; row < rows.size(); ++row)  // "2026-11-27 13:45:02" -> "11-27 13:45"
+      if (rows[row][fitting.started].size() >= 16) rows[row][fitting.started] = rows[row][fitting.started].substr(5, 11);
+    widths = column_widths(rows);
+  }
+  for (const auto column : fitting.shrinkable) {
+    if (max_width == 0 || total() <= max_width) break;
+    const auto cut = std::min(total() - max_width, widths[column] > narrowest ? widths[column] - narrowest : 0);
+    if (cut == 0) continue;
+    widths[column] -= cut;
+    for (auto& row : rows)
+      if (column < row.size()) row[column] = shortened(row[column], widths[column], column == fitting.path);
+  }
+  for (const auto column : fitting.drop)
+    if (max_width > 0 && total() > max_width) shown[column] = false;
+  const auto right = [&](std::size_t column) {
+    return std::find(fitting.right_aligned.begin(), fitting.right_aligned.end(), column) != fitting.right_aligned.end();
+  };
+  std::size_t last = 0;
+  for (std::size_t column = 0; column < widths.size(); ++column)
+    if (shown[column]) last = column;
   std::string out;
   for (const auto& row : rows) {
     std::string line;
     for (std::size_t column = 0; column < row.size(); ++column) {
-      const bool last = column + 1 == row.size();
-      const bool right = std::find(right_aligned.begin(), right_aligned.end(), column) != right_aligned.end();
+      if (!shown[column]) continue;
       const std::string padding(widths[column] - display_width(row[column]), ' ');
-      if (right)
+      if (right(column))
         line += padding + row[column];
       else
-        line += row[column] + (last ? "" : padding);
-      if (!last) line += "  ";
+        line += row[column] + (column == last ? "" : padding);
+      if (column != last) line += "  ";
     }
     out += line + "\n";
   }
   return out;
 }
 
-}  // namespace
-
-std::string calls_table(const std::vector<daemon::CallRecord>& calls) {
-  json list = json::array();
-  for (const auto& call : calls) list.push_back(daemon::call_to_json(call));
-  return calls_table(list);
+// The first customer the number matched, or the name caller ID gave.
+std::string customer_of(const json& call) {
+  const auto customers = call.find("customers");
+  if (customers != call.end() && customers->is_array() && !customers->empty() && customers->front().is_object())
+    return text_of(customers->front(), "name");
+  return text_of(call, "name");
 }
 
-std::string calls_table(const json& calls) {
+}  // namespace
+
+std::string duration_text(double seconds) {
+  if (!(seconds >= 0)) seconds = 0;
+  if (seconds < 59.95) return fmt::format("{:.1f} s", seconds);
+  const auto total = static_cast<std::int64_t>(seconds + 0.5);
+  if (total < 3600) return fmt::format("{} min {:02} s", total / 60, total % 60);
+  if (total < 86400) return fmt::format("{} h {:02} min", total / 3600, total / 60 % 60);
+  return fmt::format("{} d {:02} h", total / 86400, total / 3600 % 24);
+}
+
+std::string number_text(std::string_view number, std::string_view absence) {
+  if (!number.empty()) return std::string(number);
+  if (absence == "private") return "withheld";
+  if (absence == "unavailable") return "unavailable";
+  return "-";
+}
+
+std::size_t terminal_columns() {
+  winsize size{};
+  if (::isatty(STDOUT_FILENO) && ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0) return size.ws_col;
+  if (const char* columns = std::getenv("COLUMNS")) {
+    const auto value = std::strtoul(columns, nullptr, 10);
+    if (value >= 20 && value <= 10000) return value;
+  }
+  return 0;
+}
+
+std::string calls_table(const std::vector<daemon::CallRecord>& calls, std::size_t max_width) {
+  json list = json::array();
+  for (const auto& call : calls) list.push_back(daemon::call_to_json(call));
+  return calls_table(list, max_width);
+}
+
+std::string calls_table(const json& calls, std::size_t max_width) {
   if (!calls.is_array() || calls.empty()) return "no calls\n";
-  std::vector<std::vector<std::string>> rows{{"STARTED", "LINE", "DIRECTION", "NUMBER", "OUTCOME", "DURATION"}};
+  std::vector<std::vector<std::string>> rows{
+      {"STARTED", "LINE", "DIRECTION", "NUMBER", "CUSTOMER", "OUTCOME", "DURATION"}};
   for (const auto& call : calls) {
     if (!call.is_object()) continue;
     std::string started = text_of(call, "started_at").substr(0, 19);  // to the second
     if (started.size() > 10 && started[10] == 'T') started[10] = ' ';
-    std::string number = text_of(call, "number");
-    if (number.empty()) {
-      const auto absence = text_of(call, "number_absence");
-      number = absence.empty() ? "-" : "(" + absence + ")";
-    }
+    const auto display = text_of(call, "number_display");
+    const auto number = number_text(display.empty() ? text_of(call, "number") : display, text_of(call, "number_absence"));
     std::string outcome = text_of(call, "outcome");
     if (outcome.empty()) outcome = text_of(call, "state");
     const auto duration = call.find("duration_s");
-    rows.push_back({started, text_of(call, "line"), text_of(call, "direction"), number, outcome,
+    rows.push_back({started, text_of(call, "line"), text_of(call, "direction"), number, customer_of(call), outcome,
                     format_duration(duration == call.end() ? json(nullptr) : *duration)});
   }
-  return render_table(rows, {5});
+  // STARTED 0, LINE 1, DIRECTION 2, NUMBER 3, CUSTOMER 4, OUTCOME 5, DURATION 6.
+  return render_table(std::move(rows), Fitting{{6}, 0, {4, 1}, SIZE_MAX, {2, 1}}, max_width);
 }
 
-std::string recordings_table(const json& recordings) {
+std::string recordings_table(const json& recordings, std::size_t max_width) {
   if (!recordings.is_array() || recordings.empty()) return "no recordings\n";
   std::vector<std::vector<std::string>> rows{
       {"CALL", "STARTED", "LINE", "DIRECTION", "NUMBER", "DURATION", "SIZE", "STATE", "PATH"}};
@@ -120,8 +235,7 @@ std::string recordings_table(const json& recordings) {
     if (!recording.is_object()) continue;
     std::string started = text_of(recording, "started_at").substr(0, 19);  // to the second
     if (started.size() > 10 && started[10] == 'T') started[10] = ' ';
-    std::string number = text_of(recording, "number");
-    if (number.empty()) number = "-";
+    const auto number = number_text(text_of(recording, "number"), "");
     std::string line = text_of(recording, "line");
     if (line.empty()) line = "-";
     const auto duration = recording.find("duration_s");
@@ -135,7 +249,8 @@ std::string recordings_table(const json& recordings) {
                     format_size(bytes == recording.end() ? json(nullptr) : *bytes), text_of(recording, "state"),
                     path});
   }
-  return render_table(rows, {5, 6});
+  // CALL 0, STARTED 1, LINE 2, DIRECTION 3, NUMBER 4, DURATION 5, SIZE 6, STATE 7, PATH 8.
+  return render_table(std::move(rows), Fitting{{5, 6}, 1, {8, 2}, 8, {8, 3, 6, 2}}, max_width);
 }
 
 }  // namespace deskline::tools
