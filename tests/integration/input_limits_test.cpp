@@ -180,6 +180,50 @@ TEST(CliExit, HelpUsageErrorsNoDaemonAndPartialImports) {
               "deskline: desklined is not running (no answer on " + socket + ": No such file or directory)\n");
   }
 
+  // A line recording with nothing in it says so, on stderr; stdout has the
+  // events (JSON lines) alone, --json or not.
+  const auto silence = workspace.dir() / "silence.wav";
+  {
+    std::ofstream wav(silence, std::ios::binary);
+    const auto u32 = [&](std::uint32_t v) { for (int i = 0; i < 4; ++i) wav.put(static_cast<char>(v >> (8 * i))); };
+    const auto u16 = [&](std::uint16_t v) { for (int i = 0; i < 2; ++i) wav.put(static_cast<char>(v >> (8 * i))); };
+    wav << "RIFF";
+    u32(36 + 16000);
+    wav << "WAVEfmt ";
+    u32(16);
+    u16(1);
+    u16(1);
+    u32(8000);
+    u32(16000);
+    u16(2);
+    u16(16);
+    wav << "data";
+    u32(16000);
+    wav << std::string(16000, '\0');
+  }
+  for (const auto& json : {std::vector<std::string>{}, std::vector<std::string>{"--json"}}) {
+    auto arguments = std::vector<std::string>{"analyze", silence.string()};
+    arguments.insert(arguments.end(), json.begin(), json.end());
+    const auto nothing = deskline(arguments);
+    EXPECT_EQ(nothing.status, 0);
+    EXPECT_EQ(nothing.out, "");
+    EXPECT_EQ(nothing.err, "deskline analyze: " + silence.string() +
+                               ": nothing detected (no caller ID, DTMF or call-progress tone)\n");
+  }
+
+  // An export named for another format is refused before anything is read.
+  const std::string call = "0f8fad5b-d9cb-469f-a165-70867728950e";
+  const auto mp3 = deskline({"recordings", "export", call, "-o", (workspace.dir() / "x.mp3").string()});
+  EXPECT_EQ(mp3.status, 2);
+  EXPECT_EQ(mp3.err, "deskline: " + (workspace.dir() / "x.mp3").string() +
+                         ": deskline exports Ogg Opus (.opus, .ogg) or WAV (.wav), not .mp3\n");
+  const auto mismatch =
+      deskline({"recordings", "export", call, "--format", "wav", "-o", (workspace.dir() / "x.opus").string()});
+  EXPECT_EQ(mismatch.status, 2);
+  EXPECT_EQ(mismatch.err, "deskline: " + (workspace.dir() / "x.opus").string() +
+                              ": --format wav writes WAV, not .opus: name the file .wav\n");
+  EXPECT_FALSE(fs::exists(workspace.dir() / "x.mp3"));
+
   const auto csv = workspace.dir() / "customers.csv";
   std::ofstream(csv) << "id,name,phone\nc-1,Li Na,13812345678\nc-2,,13912345678\n";
   const auto partial = deskline({"customers", "import", csv.string()});

@@ -21,6 +21,7 @@ namespace {
 
 struct AnalyzeOptions {
   std::string path;
+  bool json = true;  // the only output there is: JSON lines
   std::string standard = "auto";
   std::string country = "china";
   bool first_channel = false;
@@ -109,9 +110,12 @@ int analyze(const AnalyzeOptions& options) {
   detector_options.caller_id = codec::caller_id_decoders_from_string(options.standard);
   detector_options.tones = *codec::tone_profile(options.country);
   codec::LineDetectors detectors(std::move(detector_options));
-  const auto print_events = [&detectors] {
-    for (const auto& event : detectors.take_events())
+  std::size_t printed = 0;
+  const auto print_events = [&detectors, &printed] {
+    for (const auto& event : detectors.take_events()) {
       std::visit([](const auto& e) { std::cout << to_json(e).dump() << "\n"; }, event);
+      ++printed;
+    }
   };
   // 20 ms blocks, as the daemon pushes them.
   constexpr std::size_t block = codec::detector_rate_hz / 50;
@@ -149,6 +153,10 @@ int analyze(const AnalyzeOptions& options) {
   const std::vector<std::int16_t> tail(codec::detector_rate_hz, 0);
   detectors.push(tail);
   print_events();
+  // Said on stderr: stdout holds the events alone, one JSON line each.
+  if (printed == 0)
+    std::cerr << fmt::format("deskline analyze: {}: nothing detected (no caller ID, DTMF or call-progress tone)\n",
+                             options.path);
   std::cout.flush();
   return std::cout ? 0 : 1;
 }
@@ -168,6 +176,8 @@ void add_analyze_command(CLI::App& app, CliContext& context) {
       ->check(CLI::IsMember({"china", "north_america", "europe"}))
       ->capture_default_str();
   analyze_command->add_flag("--first-channel", options->first_channel, "analyse the first channel of a multi-channel WAV");
+  // Its output is JSON lines already; --json is taken like on every other command.
+  analyze_command->add_flag("--json", options->json, "print each event as a JSON line (the default)");
   analyze_command->callback([&context, options] { context.run = [options] { return analyze(*options); }; });
 }
 

@@ -5,6 +5,8 @@
 // benchmarks use it). `check` is in recordings_check.cpp.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -191,9 +193,33 @@ bool write_output(const std::string& output, std::span<const std::uint8_t> bytes
   return !error;
 }
 
+// The format an export writes: --format, else the output's extension. An
+// extension of another format is refused ("" and the reason in why): an
+// x.mp3 holding Ogg Opus would not play where MP3 is expected.
+std::string export_format(const std::string& output, const std::string& asked, std::string& why) {
+  auto extension = std::filesystem::path(output).extension().string();
+  std::transform(extension.begin(), extension.end(), extension.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const bool wav_name = extension == ".wav";
+  const bool opus_name = extension == ".opus" || extension == ".ogg" || extension == ".oga";
+  const bool device = output.starts_with("/dev/");
+  if (extension.empty() || device) return asked.empty() ? "opus" : asked;
+  if (asked.empty() && (wav_name || opus_name)) return wav_name ? "wav" : "opus";
+  if ((asked == "wav" && wav_name) || (asked == "opus" && opus_name)) return asked;
+  why = asked.empty()
+            ? fmt::format("{}: deskline exports Ogg Opus (.opus, .ogg) or WAV (.wav), not {}", output, extension)
+            : fmt::format("{}: --format {} writes {}, not {}: name the file {}", output, asked,
+                          asked == "wav" ? "WAV" : "Ogg Opus", extension, asked == "wav" ? ".wav" : ".opus or .ogg");
+  return "";
+}
+
 int export_recording(const config::Config& config, const ExportOptions& options) {
-  std::string format = options.format;
-  if (format.empty()) format = std::filesystem::path(options.output).extension() == ".wav" ? "wav" : "opus";
+  std::string why;
+  const std::string format = export_format(options.output, options.format, why);
+  if (format.empty()) {
+    std::cerr << "deskline: " << why << "\n";
+    return exit_usage;
+  }
   // Refuse early, before reading and decoding, when the answer will be no anyway.
   std::error_code exists_error;
   if (!options.force && std::filesystem::exists(options.output, exists_error)) {
