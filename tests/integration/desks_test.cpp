@@ -18,34 +18,6 @@
 namespace deskline::testing {
 namespace {
 
-constexpr const char* front_token = "front-desk-token-0001";
-constexpr const char* back_token = "back-desk-token-00001";
-
-constexpr const char* desks_config = R"(
-[[line]]
-box = "X800-DSK"
-port = 1
-name = "Sales 1"
-user = "Li Na"
-
-[[line]]
-box = "X800-DSK"
-port = 2
-name = "Sales 2"
-user = "Wang Wei"
-
-[[desk]]
-name = "Front"
-token = "front-desk-token-0001"
-lines = ["Sales 1"]
-may_listen = true
-
-[[desk]]
-name = "Back"
-token = "back-desk-token-00001"
-lines = ["Sales 2"]
-)";
-
 // One recorded call on each line, then line 2 rings on (a call in progress
 // at every later connect) until the test stops the simulator.
 constexpr const char* two_lines = R"(
@@ -114,7 +86,7 @@ CliRun pop_cli(const Workspace& workspace, const std::vector<std::string>& argum
 }
 
 TEST(Desks, EachDeskSeesItsOwnLinesPopsCallsAndRecordingsOnly) {
-  Workspace workspace("desks", desks_config);
+  Workspace workspace("desks", two_desks_config("X800-DSK"));
   const pid_t simulator = workspace.start_daemon_under_sim(workspace.write_scenario(two_lines));
   ASSERT_GT(simulator, 0);
   std::string sales1_call, sales2_call;
@@ -137,14 +109,14 @@ TEST(Desks, EachDeskSeesItsOwnLinesPopsCallsAndRecordingsOnly) {
   const auto status = workspace.cli_json({"status", "--json"});
   EXPECT_EQ(status["desk_pages"],
             nlohmann::json::parse("[{\"desk\":\"Front\",\"lines\":[\"Sales 1\"],\"page\":\"http://127.0.0.1:" +
-                                  std::to_string(port) + "/?token=" + front_token +
+                                  std::to_string(port) + "/?token=" + front_desk_token +
                                   "\"},{\"desk\":\"Back\",\"lines\":[\"Sales 2\"],\"page\":\"http://127.0.0.1:" +
-                                  std::to_string(port) + "/?token=" + back_token + "\"}]"))
+                                  std::to_string(port) + "/?token=" + back_desk_token + "\"}]"))
       << status.dump();
 
   // The pops: each desk's hello names it and its line's user; its history
   // and the call in progress replayed at connect hold its line only.
-  WebSocketEvents front(port, front_token);
+  WebSocketEvents front(port, front_desk_token);
   ASSERT_TRUE(front.upgraded());
   const auto front_hello = front.next().value_or(nlohmann::json())["hello"];
   EXPECT_EQ(front_hello["desk"], "Front") << front_hello.dump();
@@ -155,7 +127,7 @@ TEST(Desks, EachDeskSeesItsOwnLinesPopsCallsAndRecordingsOnly) {
   EXPECT_TRUE(std::any_of(front_events.begin(), front_events.end(),
                           [](const auto& event) { return event.value("event", "") == "call.ended"; }));
 
-  WebSocketEvents back(port, back_token);
+  WebSocketEvents back(port, back_desk_token);
   ASSERT_TRUE(back.upgraded());
   const auto back_hello = back.next().value_or(nlohmann::json())["hello"];
   EXPECT_EQ(back_hello["desk"], "Back");
@@ -194,8 +166,8 @@ TEST(Desks, EachDeskSeesItsOwnLinesPopsCallsAndRecordingsOnly) {
     for (const auto& call : nlohmann::json::parse(answer.body, nullptr, false)) lines.push_back(call["line"]);
     return lines;
   };
-  EXPECT_EQ(calls_of(front_token), (std::vector<std::string>{"Sales 1"}));
-  EXPECT_EQ(calls_of(back_token), (std::vector<std::string>{"Sales 2", "Sales 2"}));
+  EXPECT_EQ(calls_of(front_desk_token), (std::vector<std::string>{"Sales 1"}));
+  EXPECT_EQ(calls_of(back_desk_token), (std::vector<std::string>{"Sales 2", "Sales 2"}));
   EXPECT_EQ(calls_of(admin_token).size(), 3u);
 
   // The recordings: a desk that may listen gets its own line's, and another
@@ -203,10 +175,10 @@ TEST(Desks, EachDeskSeesItsOwnLinesPopsCallsAndRecordingsOnly) {
   const auto recording_status = [&](const std::string& call, const std::string& token) {
     return get_status(port, "/v1/recordings/" + call + "?token=" + token, "HEAD");
   };
-  ASSERT_TRUE(wait_until([&] { return recording_status(sales1_call, front_token) == 200; }, std::chrono::seconds(30),
+  ASSERT_TRUE(wait_until([&] { return recording_status(sales1_call, front_desk_token) == 200; }, std::chrono::seconds(30),
                          "line 1's recording to be complete"));
-  EXPECT_EQ(recording_status(sales2_call, front_token), 404);
-  EXPECT_EQ(recording_status(sales2_call, back_token), 403);
+  EXPECT_EQ(recording_status(sales2_call, front_desk_token), 404);
+  EXPECT_EQ(recording_status(sales2_call, back_desk_token), 403);
   EXPECT_EQ(recording_status(sales1_call, admin_token), 403);
 
   // `deskline pop`: line 2's ringing call is replayed at connect, before

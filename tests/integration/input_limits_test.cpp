@@ -46,6 +46,31 @@ std::vector<std::pair<std::string, std::string>> unreadable_paths(const Workspac
   return {{"/dev/zero", "is not a regular file"}, {workspace.dir().string(), "is a directory"}};
 }
 
+// A 16-bit mono PCM WAV header for data_bytes of samples at rate_hz, and the
+// samples (silence) when written is set; else the file is made that long
+// with nothing on disk (sparse).
+void write_wav(const fs::path& path, std::uint32_t rate_hz, std::uint32_t data_bytes, bool written) {
+  {
+    std::ofstream wav(path, std::ios::binary);
+    const auto u32 = [&](std::uint32_t v) { for (int i = 0; i < 4; ++i) wav.put(static_cast<char>(v >> (8 * i))); };
+    const auto u16 = [&](std::uint16_t v) { for (int i = 0; i < 2; ++i) wav.put(static_cast<char>(v >> (8 * i))); };
+    wav << "RIFF";
+    u32(36 + data_bytes);
+    wav << "WAVEfmt ";
+    u32(16);
+    u16(1);
+    u16(1);
+    u32(rate_hz);
+    u32(rate_hz * 2);
+    u16(2);
+    u16(16);
+    wav << "data";
+    u32(data_bytes);
+    if (written) wav << std::string(data_bytes, '\0');
+  }
+  if (!written) fs::resize_file(path, 44 + std::uint64_t{data_bytes});
+}
+
 // Largest resident set of any child this test waited for, in MiB.
 long children_peak_rss_mib() {
   rusage usage{};
@@ -115,24 +140,7 @@ TEST(InputLimits, AnalyzeRefusesMoreThanTwelveHoursOfAudio) {
   // A header claiming 13 hours at 44.1 kHz: refused from the header alone.
   const std::uint32_t data_bytes = 13u * 3600 * 44100 * 2;
   const auto file = workspace.dir() / "long.wav";
-  {
-    std::ofstream wav(file, std::ios::binary);
-    const auto u32 = [&](std::uint32_t v) { for (int i = 0; i < 4; ++i) wav.put(static_cast<char>(v >> (8 * i))); };
-    const auto u16 = [&](std::uint16_t v) { for (int i = 0; i < 2; ++i) wav.put(static_cast<char>(v >> (8 * i))); };
-    wav << "RIFF";
-    u32(36 + data_bytes);
-    wav << "WAVEfmt ";
-    u32(16);
-    u16(1);
-    u16(1);
-    u32(44100);
-    u32(88200);
-    u16(2);
-    u16(16);
-    wav << "data";
-    u32(data_bytes);
-  }
-  fs::resize_file(file, 44 + std::uint64_t{data_bytes});  // sparse: no disk used
+  write_wav(file, 44100, data_bytes, /*written=*/false);  // sparse: no disk used
   const auto analyzed = run(workspace, {bin("deskline").string(), "analyze", file.string()});
   EXPECT_EQ(analyzed.status, 2);
   EXPECT_EQ(analyzed.err, "deskline analyze: " + file.string() + ": 46800 s of audio, more than the 12 h analyze reads\n");
@@ -183,24 +191,7 @@ TEST(CliExit, HelpUsageErrorsNoDaemonAndPartialImports) {
   // A line recording with nothing in it says so, on stderr; stdout has the
   // events (JSON lines) alone, --json or not.
   const auto silence = workspace.dir() / "silence.wav";
-  {
-    std::ofstream wav(silence, std::ios::binary);
-    const auto u32 = [&](std::uint32_t v) { for (int i = 0; i < 4; ++i) wav.put(static_cast<char>(v >> (8 * i))); };
-    const auto u16 = [&](std::uint16_t v) { for (int i = 0; i < 2; ++i) wav.put(static_cast<char>(v >> (8 * i))); };
-    wav << "RIFF";
-    u32(36 + 16000);
-    wav << "WAVEfmt ";
-    u32(16);
-    u16(1);
-    u16(1);
-    u32(8000);
-    u32(16000);
-    u16(2);
-    u16(16);
-    wav << "data";
-    u32(16000);
-    wav << std::string(16000, '\0');
-  }
+  write_wav(silence, 8000, 16000, /*written=*/true);
   for (const auto& json : {std::vector<std::string>{}, std::vector<std::string>{"--json"}}) {
     auto arguments = std::vector<std::string>{"analyze", silence.string()};
     arguments.insert(arguments.end(), json.begin(), json.end());

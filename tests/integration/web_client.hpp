@@ -21,6 +21,17 @@
 namespace deskline::testing {
 
 // Waits for the running daemon's status and returns its pop page address.
+// Two lines of box `serial` at two desks: "Front" (Sales 1, Li Na; may
+// listen) and "Back" (Sales 2, Wang Wei), with these page tokens.
+inline constexpr const char* front_desk_token = "front-desk-token-0001";
+inline constexpr const char* back_desk_token = "back-desk-token-00001";
+inline std::string two_desks_config(const std::string& serial) {
+  return "[[line]]\nbox = \"" + serial + "\"\nport = 1\nname = \"Sales 1\"\nuser = \"Li Na\"\n\n"
+         "[[line]]\nbox = \"" + serial + "\"\nport = 2\nname = \"Sales 2\"\nuser = \"Wang Wei\"\n\n"
+         "[[desk]]\nname = \"Front\"\ntoken = \"" + front_desk_token + "\"\nlines = [\"Sales 1\"]\nmay_listen = true\n\n"
+         "[[desk]]\nname = \"Back\"\ntoken = \"" + back_desk_token + "\"\nlines = [\"Sales 2\"]\n";
+}
+
 inline std::string web_page(const Workspace& workspace) {
   std::string page;
   EXPECT_TRUE(wait_until(

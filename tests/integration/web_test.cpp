@@ -203,30 +203,7 @@ OscillatorNode.prototype.stop = function (...args) { window.__alerts.oscillators
 // blocked says so. The history then lists the calls with names and
 // durations, newest first, at 1280 and 390 px without anything cut off.
 TEST(WebPage, ADeskPageAlertsForItsOwnLineOnly) {
-  Workspace workspace("web-alerts", R"(
-[[line]]
-box = "X800-ALR"
-port = 1
-name = "Sales 1"
-user = "Li Na"
-
-[[line]]
-box = "X800-ALR"
-port = 2
-name = "Sales 2"
-user = "Wang Wei"
-
-[[desk]]
-name = "Front"
-token = "front-desk-token-0001"
-lines = ["Sales 1"]
-may_listen = true
-
-[[desk]]
-name = "Back"
-token = "back-desk-token-00001"
-lines = ["Sales 2"]
-)");
+  Workspace workspace("web-alerts", two_desks_config("X800-ALR"));
   const auto imported = workspace.import_customers("id,name,company,url,phone\n"
                                                    "c-1,Zhang Wei,Acme Trading,https://crm.example/c/1,13812345678\n"
                                                    "c-2,Li Lei,Bright Foods,,02161234567\n");
@@ -253,7 +230,7 @@ at 600 end
   fs::create_directories(scratch);
   HeadlessChromium chromium(scratch / "profile", scratch / "chromium.log");
   ASSERT_TRUE(chromium.set_notifications(origin, "granted"));
-  const auto front = chromium.open(origin + "/?token=front-desk-token-0001", 1280, 800, alert_probe);
+  const auto front = chromium.open(origin + "/?token=" + front_desk_token, 1280, 800, alert_probe);
   ASSERT_TRUE(front);
 
   // The notification names the customer; none is about line 2.
@@ -283,7 +260,7 @@ at 600 end
 
   // A desk whose notifications are blocked is told, and still gets the page.
   ASSERT_TRUE(chromium.set_notifications(origin, "denied"));
-  const auto back = chromium.open(origin + "/?token=back-desk-token-00001", 1280, 800, alert_probe);
+  const auto back = chromium.open(origin + "/?token=" + back_desk_token, 1280, 800, alert_probe);
   ASSERT_TRUE(back);
   EXPECT_TRUE(wait(*back, "!document.getElementById('note').hidden && "
                           "document.getElementById('note').textContent.includes('blocked')",
