@@ -358,7 +358,7 @@ class Workspace {
   // or {"exit_status", "output"} when it failed.
   nlohmann::json import_customers(const std::string& csv) const {
     std::ofstream(dir_ / "customers.csv") << csv;
-    return cli_json({"customers", "import", (dir_ / "customers.csv").string()});
+    return cli_json({"customers", "import", (dir_ / "customers.csv").string(), "--json"});
   }
 
   std::string log() const { return read_file(log_path()); }

@@ -221,6 +221,15 @@ TEST(CliExit, HelpUsageErrorsNoDaemonAndPartialImports) {
   EXPECT_EQ(partial.status, 4);
   EXPECT_EQ(partial.out, csv.string() + ": imported 1, updated 0, unchanged 0, rejected 1\n");
   EXPECT_EQ(partial.err.rfind("deskline: " + csv.string() + ": line 3: ", 0), 0u) << partial.err;
+  const auto as_json = deskline({"customers", "import", csv.string(), "--json"});
+  EXPECT_EQ(as_json.status, 4);
+  EXPECT_EQ(as_json.err, "");  // the rows are in the data
+  const auto summary = nlohmann::json::parse(as_json.out, nullptr, false);
+  EXPECT_EQ(summary["file"], csv.string()) << as_json.out;
+  EXPECT_EQ(summary["unchanged"], 1);
+  ASSERT_EQ(summary["rejected"].size(), 1u) << as_json.out;
+  EXPECT_EQ(summary["rejected"][0]["line"], 3);
+  EXPECT_TRUE(summary["rejected"][0]["reason"].is_string());
   std::ofstream(csv) << "id,name,phone\nc-3,,13812345678\n";
   EXPECT_EQ(deskline({"customers", "import", csv.string()}).status, 1);  // nothing taken
 }

@@ -74,6 +74,9 @@ CliResult run_cli(const Workspace& workspace, const std::vector<std::string>& ar
   tools::SpawnOptions options;
   options.stdout_path = workspace.dir() / "cli.out";
   options.stderr_path = workspace.dir() / "cli.err";
+  // spawn appends: each result holds its own run's output alone.
+  fs::remove(*options.stdout_path);
+  fs::remove(*options.stderr_path);
   CliResult result;
   const pid_t pid = tools::spawn(argv, options);
   if (pid < 0) return result;
@@ -139,6 +142,23 @@ TEST(RecordingsCli, ListsAndExportsARecordedCall) {
       run_cli(workspace, {"recordings", "export", call_id.substr(0, 8), "--format", "opus", "-o", opus_path.string()});
   ASSERT_EQ(opus.status, 0) << opus.err;
   EXPECT_EQ(read_bytes(opus_path), original_bytes);
+  // --json reports what was written; to /dev/stdout the report goes to
+  // stderr and stdout holds the file alone.
+  const auto reported = run_cli(workspace, {"recordings", "export", call_id, "-o",
+                                            (workspace.dir() / "again.ogg").string(), "--json"});
+  ASSERT_EQ(reported.status, 0) << reported.err;
+  const auto report = nlohmann::json::parse(reported.out, nullptr, false);
+  ASSERT_TRUE(report.is_object()) << reported.out << reported.err;
+  EXPECT_EQ(report["call_id"], call_id) << reported.out;
+  EXPECT_EQ(report["format"], "opus");
+  EXPECT_EQ(report["bytes"], original_bytes.size());
+  EXPECT_NEAR(report.value("duration_s", 0.0), duration_s, 0.040);
+  const auto piped = run_cli(workspace, {"recordings", "export", call_id, "-o", "/dev/stdout", "--json"});
+  ASSERT_EQ(piped.status, 0) << piped.err;
+  EXPECT_EQ(std::vector<std::uint8_t>(piped.out.begin(), piped.out.end()), original_bytes);
+  const auto piped_report = nlohmann::json::parse(piped.err, nullptr, false);
+  ASSERT_TRUE(piped_report.is_object()) << piped.err;
+  EXPECT_EQ(piped_report["file"], "/dev/stdout") << piped.err;
 
   // An existing output is kept unless --force.
   std::ofstream(opus_path, std::ios::trunc) << "keep me";

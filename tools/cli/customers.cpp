@@ -56,7 +56,7 @@ class ProgressBar {
 // larger. The file is held in memory while it is imported.
 constexpr std::uint64_t max_import_bytes = 1ULL << 30;
 
-int import_file(const config::Config& config, const std::string& file) {
+int import_file(const config::Config& config, const std::string& file, bool as_json) {
   std::string why;
   const auto text = read_input_file(file, max_import_bytes, why);
   if (!text) {
@@ -94,11 +94,23 @@ int import_file(const config::Config& config, const std::string& file) {
       std::cerr << fmt::format("deskline: {}: line {}: {}\n", file, issue.line, issue.message);
     return 1;
   }
-  std::cout << fmt::format("{}: imported {}, updated {}, unchanged {}, rejected {}\n", file, summary.imported,
-                           summary.updated, summary.unchanged, summary.rejected.size());
-  // Diagnostics on stderr: stdout holds the summary alone.
-  for (const auto& issue : summary.rejected)
-    std::cerr << fmt::format("deskline: {}: line {}: {}\n", file, issue.line, issue.message);
+  if (as_json) {
+    auto rejected = nlohmann::json::array();
+    for (const auto& issue : summary.rejected) rejected.push_back({{"line", issue.line}, {"reason", issue.message}});
+    std::cout << nlohmann::json{{"file", file},
+                                {"imported", summary.imported},
+                                {"updated", summary.updated},
+                                {"unchanged", summary.unchanged},
+                                {"rejected", std::move(rejected)}}
+                     .dump(2)
+              << "\n";
+  } else {
+    std::cout << fmt::format("{}: imported {}, updated {}, unchanged {}, rejected {}\n", file, summary.imported,
+                             summary.updated, summary.unchanged, summary.rejected.size());
+    // Diagnostics on stderr: stdout holds the summary alone.
+    for (const auto& issue : summary.rejected)
+      std::cerr << fmt::format("deskline: {}: line {}: {}\n", file, issue.line, issue.message);
+  }
   const bool accepted_any = summary.imported + summary.updated + summary.unchanged > 0;
   if (!accepted_any) return exit_failure;
   return summary.rejected.empty() ? exit_ok : exit_partial;
@@ -217,6 +229,7 @@ void add_customer_commands(CLI::App& app, CliContext& context) {
   auto* import = customers->add_subcommand(
       "import", "add or update customers from a CSV (header: id,name,company,url,phone...) or vCard file");
   import->add_option("FILE", options->file, "CSV or vCard (.vcf) file")->required();
+  import->add_flag("--json", options->json, "the summary as JSON, with each rejected row's line and reason");
   import->footer(fmt::format(
       "Limits (proto/customers.md): id {} bytes, name and company {} bytes, url {} bytes, a phone number {} "
       "bytes and its label {}, {} numbers a customer, {} CSV columns, a vCard property {} bytes unfolded, the "
@@ -227,7 +240,7 @@ void add_customer_commands(CLI::App& app, CliContext& context) {
   import->callback([&context, options] {
     context.run = [&context, options] {
       auto config = context.load_config();
-      return config ? import_file(*config, options->file) : 2;
+      return config ? import_file(*config, options->file, options->json) : 2;
     };
   });
 

@@ -14,10 +14,19 @@ std::error_code last_error() { return {errno, std::generic_category()}; }
 
 }  // namespace
 
-std::optional<OutputFile> OutputFile::create(const std::string& path, mode_t mode, std::error_code& error) {
+bool OutputFile::is_direct(const std::string& path) {
+  // /dev/stdout is a regular file when the shell redirected it to one: a
+  // temporary renamed over it would replace /dev's link, not fill the file.
+  if (path.starts_with("/dev/") || path.starts_with("/proc/")) return true;
   struct stat existing {};
-  if (::stat(path.c_str(), &existing) == 0 && !S_ISREG(existing.st_mode)) {
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  return ::stat(path.c_str(), &existing) == 0 && !S_ISREG(existing.st_mode);
+}
+
+std::optional<OutputFile> OutputFile::create(const std::string& path, mode_t mode, std::error_code& error) {
+  if (is_direct(path)) {
+    struct stat existing {};
+    const bool regular = ::stat(path.c_str(), &existing) == 0 && S_ISREG(existing.st_mode);
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | (regular ? O_TRUNC : 0));
     if (fd < 0) return error = last_error(), std::nullopt;
     return OutputFile(fd, path, "");
   }

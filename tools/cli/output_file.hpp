@@ -1,7 +1,8 @@
 // A file the CLI writes for the user (exports, encodes): written under a
 // temporary name in the same folder and put in place only when complete, so a
 // failed run never leaves a half-written file or removes one it did not make.
-// Devices and FIFOs (e.g. /dev/stdout) are written directly.
+// Devices, FIFOs and paths under /dev or /proc (e.g. /dev/stdout, whatever
+// it leads to) are written directly.
 #pragma once
 
 #include <sys/types.h>
@@ -18,6 +19,9 @@ class OutputFile {
  public:
   // Opens a temporary file next to path (mode: recordings are personal data).
   static std::optional<OutputFile> create(const std::string& path, mode_t mode, std::error_code& error);
+  // Written in place, never replaced: a device, a FIFO, or anything under
+  // /dev or /proc (/dev/stdout, also when it leads to a regular file).
+  static bool is_direct(const std::string& path);
   OutputFile(OutputFile&& other) noexcept;
   OutputFile& operator=(OutputFile&&) = delete;
   ~OutputFile();  // an uncommitted temporary is removed

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -138,6 +139,7 @@ struct ExportOptions {
   std::string format;  // "wav" or "opus"; empty: from the output's extension
   std::string output;
   bool force = false;
+  bool json = false;
 };
 
 // Call ids are UUIDs; like git, a unique prefix of at least 8 characters will do.
@@ -222,7 +224,8 @@ int export_recording(const config::Config& config, const ExportOptions& options)
   }
   // Refuse early, before reading and decoding, when the answer will be no anyway.
   std::error_code exists_error;
-  if (!options.force && std::filesystem::exists(options.output, exists_error)) {
+  if (!options.force && !OutputFile::is_direct(options.output) &&
+      std::filesystem::exists(options.output, exists_error)) {
     std::cerr << fmt::format("deskline: {} exists (use --force to replace it)\n", options.output);
     return 1;
   }
@@ -260,10 +263,24 @@ int export_recording(const config::Config& config, const ExportOptions& options)
   if (recording->state == daemon::RecordingState::recording)
     std::cerr << "deskline: warning: the call is still being recorded; exporting what is written so far\n";
 
+  // What was written, for people or as JSON; on stderr when the file itself
+  // goes to stdout (-o /dev/stdout), so that the audio stays whole.
+  const auto report = [&](double duration_s, std::size_t bytes, const std::string& text) {
+    auto& out = options.output.starts_with("/dev/") ? std::cerr : std::cout;
+    if (options.json)
+      out << nlohmann::json{{"call_id", recording->call_id}, {"file", options.output}, {"format", format},
+                            {"duration_s", std::round(duration_s * 1000) / 1000}, {"bytes", bytes},
+                            {"source", recording->path}}
+                 .dump(2)
+          << "\n";
+    else
+      out << text;
+  };
   if (format == "opus") {
     if (!write_output(options.output, opus_bytes, options.force)) return 1;
-    std::cout << fmt::format("{}: {:.2f} s, {} bytes (copy of {})\n", options.output, decoded.duration_s(),
-                             opus_bytes.size(), recording->path);
+    report(decoded.duration_s(), opus_bytes.size(),
+           fmt::format("{}: {}, {} bytes (copy of {})\n", options.output, duration_text(decoded.duration_s()),
+                       opus_bytes.size(), recording->path));
     return 0;
   }
   codec::WavAudio wav;
@@ -281,9 +298,11 @@ int export_recording(const config::Config& config, const ExportOptions& options)
       wav.samples.push_back(static_cast<std::int16_t>(sum / static_cast<int>(channels)));
     }
   }
-  if (!write_output(options.output, codec::encode_wav(wav), options.force)) return 1;
-  std::cout << fmt::format("{}: {:.2f} s at {} Hz, 16-bit mono WAV\n", options.output,
-                           static_cast<double>(wav.samples.size()) / wav.rate_hz, wav.rate_hz);
+  const auto wav_bytes = codec::encode_wav(wav);
+  if (!write_output(options.output, wav_bytes, options.force)) return 1;
+  const double seconds = static_cast<double>(wav.samples.size()) / wav.rate_hz;
+  report(seconds, wav_bytes.size(),
+         fmt::format("{}: {} at {} Hz, 16-bit mono WAV\n", options.output, duration_text(seconds), wav.rate_hz));
   return 0;
 }
 
@@ -315,6 +334,7 @@ void add_export_command(CLI::App& recordings, CliContext& context) {
   command->add_option("-o,--output", options->output, "file to write (--format defaults to its extension)")
       ->required();
   command->add_flag("--force", options->force, "replace an existing output file");
+  command->add_flag("--json", options->json, "report what was written as JSON");
   command->callback([&context, options] {
     context.run = [&context, options] {
       auto config = context.load_config();
