@@ -328,6 +328,29 @@ class Workspace {
 
   nlohmann::json calls() const { return cli_json({"calls", "--json"}); }
 
+  // `deskline --config ... arguments` to its end, its stdout and stderr apart.
+  struct CliRun {
+    int status = -1;
+    std::string out, err;
+  };
+  CliRun run_cli(const std::vector<std::string>& arguments) const {
+    std::vector<std::string> argv = {bin("deskline").string(), "--config", config_path().string()};
+    argv.insert(argv.end(), arguments.begin(), arguments.end());
+    tools::SpawnOptions options;
+    options.stdout_path = dir_ / "cli.out";
+    options.stderr_path = dir_ / "cli.err";
+    // spawn appends: each result holds its own run's output alone.
+    fs::remove(*options.stdout_path);
+    fs::remove(*options.stderr_path);
+    CliRun result;
+    const pid_t pid = tools::spawn(argv, options);
+    if (pid < 0) return result;
+    result.status = tools::wait_for(pid, std::chrono::seconds(60)).value_or(-2);
+    result.out = read_file(*options.stdout_path);
+    result.err = read_file(*options.stderr_path);
+    return result;
+  }
+
   // `deskline tokens add NAME`: the API token it prints once ("" when it failed).
   std::string add_api_token(const std::string& name) const {
     std::string output;

@@ -191,7 +191,8 @@ TEST(CliExit, HelpUsageErrorsNoDaemonAndPartialImports) {
   // A line recording with nothing in it says so, on stderr; stdout has the
   // events (JSON lines) alone, --json or not.
   const auto silence = workspace.dir() / "silence.wav";
-  write_wav(silence, 8000, 16000, /*written=*/true);
+  // 8001 samples: the last 20 ms block is short (analyze read past its end once).
+  write_wav(silence, 8000, 16002, /*written=*/true);
   for (const auto& json : {std::vector<std::string>{}, std::vector<std::string>{"--json"}}) {
     auto arguments = std::vector<std::string>{"analyze", silence.string()};
     arguments.insert(arguments.end(), json.begin(), json.end());

@@ -62,34 +62,6 @@ WavInfo wav_info(const std::vector<std::uint8_t>& bytes) {
   return info;
 }
 
-struct CliResult {
-  int status = -1;
-  std::string out, err;
-};
-
-// Runs `deskline --config ... arguments`, capturing stdout and stderr.
-CliResult run_cli(const Workspace& workspace, const std::vector<std::string>& arguments) {
-  std::vector<std::string> argv = {bin("deskline").string(), "--config", workspace.config_path().string()};
-  argv.insert(argv.end(), arguments.begin(), arguments.end());
-  tools::SpawnOptions options;
-  options.stdout_path = workspace.dir() / "cli.out";
-  options.stderr_path = workspace.dir() / "cli.err";
-  // spawn appends: each result holds its own run's output alone.
-  fs::remove(*options.stdout_path);
-  fs::remove(*options.stderr_path);
-  CliResult result;
-  const pid_t pid = tools::spawn(argv, options);
-  if (pid < 0) return result;
-  result.status = tools::wait_for(pid, std::chrono::seconds(60)).value_or(-2);
-  auto text = [](const fs::path& path) {
-    std::ifstream file(path);
-    return std::string(std::istreambuf_iterator<char>(file), {});
-  };
-  result.out = text(*options.stdout_path);
-  result.err = text(*options.stderr_path);
-  return result;
-}
-
 TEST(RecordingsCli, ListsAndExportsARecordedCall) {
   Workspace workspace("recordings-cli");
   ASSERT_EQ(workspace.run_scenario(one_call), 0) << workspace.log();
@@ -118,7 +90,7 @@ TEST(RecordingsCli, ListsAndExportsARecordedCall) {
   EXPECT_EQ(recording["sha256"].get<std::string>().size(), 64u);
 
   // The table names the call by its first 8 characters and shows the path.
-  const auto table = run_cli(workspace, {"recordings"});
+  const auto table = workspace.run_cli({"recordings"});
   ASSERT_EQ(table.status, 0) << table.err;
   EXPECT_NE(table.out.find(call_id.substr(0, 8)), std::string::npos) << table.out;
   EXPECT_NE(table.out.find(original.string()), std::string::npos) << table.out;
@@ -126,7 +98,7 @@ TEST(RecordingsCli, ListsAndExportsARecordedCall) {
 
   // WAV: 16-bit mono at the box rate, as long as the recording.
   const auto wav_path = workspace.dir() / "call.wav";
-  const auto wav = run_cli(workspace, {"recordings", "export", call_id, "--format", "wav", "-o", wav_path.string()});
+  const auto wav = workspace.run_cli({"recordings", "export", call_id, "--format", "wav", "-o", wav_path.string()});
   ASSERT_EQ(wav.status, 0) << wav.err;
   const auto info = wav_info(read_bytes(wav_path));
   EXPECT_EQ(info.format, 1);  // PCM
@@ -139,12 +111,12 @@ TEST(RecordingsCli, ListsAndExportsARecordedCall) {
   // Opus: a byte-identical copy, found by an 8-character prefix.
   const auto opus_path = workspace.dir() / "call.opus";
   const auto opus =
-      run_cli(workspace, {"recordings", "export", call_id.substr(0, 8), "--format", "opus", "-o", opus_path.string()});
+      workspace.run_cli({"recordings", "export", call_id.substr(0, 8), "--format", "opus", "-o", opus_path.string()});
   ASSERT_EQ(opus.status, 0) << opus.err;
   EXPECT_EQ(read_bytes(opus_path), original_bytes);
   // --json reports what was written; to /dev/stdout the report goes to
   // stderr and stdout holds the file alone.
-  const auto reported = run_cli(workspace, {"recordings", "export", call_id, "-o",
+  const auto reported = workspace.run_cli({"recordings", "export", call_id, "-o",
                                             (workspace.dir() / "again.ogg").string(), "--json"});
   ASSERT_EQ(reported.status, 0) << reported.err;
   const auto report = nlohmann::json::parse(reported.out, nullptr, false);
@@ -153,7 +125,7 @@ TEST(RecordingsCli, ListsAndExportsARecordedCall) {
   EXPECT_EQ(report["format"], "opus");
   EXPECT_EQ(report["bytes"], original_bytes.size());
   EXPECT_NEAR(report.value("duration_s", 0.0), duration_s, 0.040);
-  const auto piped = run_cli(workspace, {"recordings", "export", call_id, "-o", "/dev/stdout", "--json"});
+  const auto piped = workspace.run_cli({"recordings", "export", call_id, "-o", "/dev/stdout", "--json"});
   ASSERT_EQ(piped.status, 0) << piped.err;
   EXPECT_EQ(std::vector<std::uint8_t>(piped.out.begin(), piped.out.end()), original_bytes);
   const auto piped_report = nlohmann::json::parse(piped.err, nullptr, false);
@@ -162,11 +134,11 @@ TEST(RecordingsCli, ListsAndExportsARecordedCall) {
 
   // An existing output is kept unless --force.
   std::ofstream(opus_path, std::ios::trunc) << "keep me";
-  const auto refused = run_cli(workspace, {"recordings", "export", call_id, "-o", opus_path.string()});
+  const auto refused = workspace.run_cli({"recordings", "export", call_id, "-o", opus_path.string()});
   EXPECT_NE(refused.status, 0);
   EXPECT_NE(refused.err.find("--force"), std::string::npos) << refused.err;
   EXPECT_EQ(read_bytes(opus_path).size(), 7u);
-  const auto forced = run_cli(workspace, {"recordings", "export", call_id, "-o", opus_path.string(), "--force"});
+  const auto forced = workspace.run_cli({"recordings", "export", call_id, "-o", opus_path.string(), "--force"});
   ASSERT_EQ(forced.status, 0) << forced.err;
   EXPECT_EQ(read_bytes(opus_path), original_bytes);  // format from the extension: opus
   for (const auto& entry : fs::directory_iterator(workspace.dir()))
@@ -174,18 +146,18 @@ TEST(RecordingsCli, ListsAndExportsARecordedCall) {
 
   // Clear errors for ids that name nothing.
   const auto unknown =
-      run_cli(workspace, {"recordings", "export", "ffffffff-0000", "-o", (workspace.dir() / "x.wav").string()});
+      workspace.run_cli({"recordings", "export", "ffffffff-0000", "-o", (workspace.dir() / "x.wav").string()});
   EXPECT_NE(unknown.status, 0);
   EXPECT_NE(unknown.err.find("no recording"), std::string::npos) << unknown.err;
   const auto too_short =
-      run_cli(workspace, {"recordings", "export", call_id.substr(0, 4), "-o", (workspace.dir() / "x.wav").string()});
+      workspace.run_cli({"recordings", "export", call_id.substr(0, 4), "-o", (workspace.dir() / "x.wav").string()});
   EXPECT_NE(too_short.status, 0);
   EXPECT_NE(too_short.err.find("at least its first 8"), std::string::npos) << too_short.err;
   EXPECT_FALSE(fs::exists(workspace.dir() / "x.wav"));
 
   // A damaged file is reported as such, and nothing is written.
   std::ofstream(original, std::ios::trunc) << "not an ogg stream";
-  const auto damaged = run_cli(workspace, {"recordings", "export", call_id, "-o", (workspace.dir() / "x.wav").string()});
+  const auto damaged = workspace.run_cli({"recordings", "export", call_id, "-o", (workspace.dir() / "x.wav").string()});
   EXPECT_NE(damaged.status, 0);
   EXPECT_NE(damaged.err.find("damaged"), std::string::npos) << damaged.err;
   EXPECT_FALSE(fs::exists(workspace.dir() / "x.wav"));

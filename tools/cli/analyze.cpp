@@ -122,7 +122,8 @@ int analyze(const AnalyzeOptions& options) {
   std::vector<std::int16_t> line;  // 8 kHz samples not yet pushed
   const auto push_blocks = [&](bool all) {
     std::size_t offset = 0;
-    for (; line.size() - offset >= block || (all && offset < line.size()); offset += block) {
+    // The last block of all may be short; offset passes the end after it.
+    for (; offset < line.size() && (line.size() - offset >= block || all); offset += block) {
       detectors.push(std::span(line).subspan(offset, std::min(block, line.size() - offset)));
       print_events();
     }

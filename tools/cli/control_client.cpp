@@ -11,6 +11,8 @@
 
 #include <fmt/format.h>
 
+#include "tools/cli/command.hpp"
+
 namespace deskline::tools {
 namespace {
 
@@ -68,17 +70,17 @@ std::string unreachable_message(const std::filesystem::path& socket_path, const 
                      error.message());
 }
 
-std::optional<nlohmann::json> ask_daemon(const std::filesystem::path& socket_path, const nlohmann::json& request) {
+DaemonAnswer ask_daemon(const std::filesystem::path& socket_path, const nlohmann::json& request) {
   const auto response = control_request(socket_path, request);
   if (!response) {
     std::cerr << unreachable_message(socket_path, response.error()) << "\n";
-    return std::nullopt;
+    return {std::nullopt, exit_no_daemon};
   }
   if (!response->value("ok", false)) {
     std::cerr << "deskline: desklined refused: " << response->value("error", "") << "\n";
-    return std::nullopt;
+    return {std::nullopt, exit_failure};
   }
-  return *response;
+  return {*response, exit_ok};
 }
 
 }  // namespace deskline::tools

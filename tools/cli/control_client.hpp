@@ -20,8 +20,16 @@ daemon::Result<nlohmann::json> control_request(const std::filesystem::path& sock
 // permission on the socket) not an admin.
 std::string unreachable_message(const std::filesystem::path& socket_path, const daemon::Error& error);
 
-// The daemon's answer to request when it is ok; otherwise says why there is
-// none (not running, not an admin, refused) on stderr and returns nullopt.
-std::optional<nlohmann::json> ask_daemon(const std::filesystem::path& socket_path, const nlohmann::json& request);
+// The daemon's answer when it is ok; else failure is the command's exit
+// status: 3 when no daemon answered (not running, not an admin), 1 when it
+// refused the request (the reason, like the other, said on stderr).
+struct DaemonAnswer {
+  std::optional<nlohmann::json> json;
+  int failure = 0;
+  explicit operator bool() const { return json.has_value(); }
+  const nlohmann::json* operator->() const { return &*json; }
+  const nlohmann::json& operator*() const { return *json; }
+};
+DaemonAnswer ask_daemon(const std::filesystem::path& socket_path, const nlohmann::json& request);
 
 }  // namespace deskline::tools

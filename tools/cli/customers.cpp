@@ -181,12 +181,12 @@ int lookup_number(const config::Config& config, const std::string& number, bool 
 // Asks for a pull and waits (polling sync_status) until that pull has ended.
 int sync_customers(const config::Config& config, bool as_json) {
   const auto started = ask_daemon(config.control_socket_path(), {{"cmd", "customers_sync"}});
-  if (!started) return 3;
+  if (!started) return started.failure;
   const auto wanted = started->value("pull", std::uint64_t{0});
   nlohmann::json customers;
   while (true) {
     const auto status = ask_daemon(config.control_socket_path(), {{"cmd", "sync_status"}});
-    if (!status) return 3;
+    if (!status) return status.failure;
     customers = status->value("customers", nlohmann::json::object());
     const auto& last = customers["last_pull"];
     if (last.is_object() && last.value("number", std::uint64_t{0}) >= wanted) break;

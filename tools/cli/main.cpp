@@ -80,7 +80,7 @@ int print_calls(const config::Config& config, bool as_json, int limit) {
 // daemon did not answer.
 int print_status(const config::Config& config, bool as_json) {
   const auto response = ask_daemon(config.control_socket_path(), {{"cmd", "status"}});
-  if (!response) return 3;
+  if (!response) return response.failure;
   const auto alarms = response->value("alarms", nlohmann::json::array());
   const int exit_status = alarms.empty() ? 0 : 1;
   if (as_json) {

@@ -68,7 +68,7 @@ void add_sync_commands(CLI::App& app, CliContext& context) {
       const auto config = context.load_config();
       if (!config) return 2;
       const auto answer = ask_daemon(config->control_socket_path(), {{"cmd", "sync_status"}});
-      if (!answer) return 3;
+      if (!answer) return answer.failure;
       if (options->json) std::cout << answer->dump(2) << "\n";
       else print_sync_status(*answer);
       return 0;
@@ -77,6 +77,7 @@ void add_sync_commands(CLI::App& app, CliContext& context) {
   auto* retry = sync->add_subcommand("retry", "send a call's items, or every parked item, again now");
   retry->add_option("call_id", options->call_id, "the call whose entry and recording go again");
   retry->add_flag("--parked", options->parked, "every parked item");
+  retry->add_flag("--json", options->json, "the answer as JSON: how many items were queued again");
   retry->callback([&context, options] {
     context.run = [&context, options] {
       if (options->call_id.empty() == !options->parked) {
@@ -89,8 +90,9 @@ void add_sync_commands(CLI::App& app, CliContext& context) {
       if (options->parked) request["parked"] = true;
       else request["call_id"] = options->call_id;
       const auto answer = ask_daemon(config->control_socket_path(), request);
-      if (!answer) return 3;
-      std::cout << fmt::format("{} item(s) queued again\n", answer->value("retried", 0));
+      if (!answer) return answer.failure;
+      if (options->json) std::cout << nlohmann::json{{"retried", answer->value("retried", 0)}}.dump() << "\n";
+      else std::cout << fmt::format("{} item(s) queued again\n", answer->value("retried", 0));
       return 0;
     };
   });

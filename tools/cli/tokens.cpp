@@ -116,7 +116,7 @@ int edit_file(const fs::path& path, Edit&& edit) {
   return write_entries(path, *entries) ? 0 : 1;
 }
 
-int add_token(const fs::path& path, const std::string& name) {
+int add_token(const fs::path& path, const std::string& name, bool as_json) {
   if (!api_tokens::valid_name(name)) {
     std::cerr << fmt::format("deskline: a token's name is 1 to {} letters, digits, '.', '_' or '-'\n",
                              api_tokens::max_name_bytes);
@@ -142,7 +142,8 @@ int add_token(const fs::path& path, const std::string& name) {
     return true;
   });
   if (status != 0) return status;
-  std::cout << token << "\n";
+  if (as_json) std::cout << nlohmann::json{{"name", name}, {"token", token}, {"file", path.string()}}.dump(2) << "\n";
+  else std::cout << token << "\n";
   std::cerr << fmt::format("API token {} added to {}. It is shown only this once: send it as "
                            "\"Authorization: Bearer <token>\".\n",
                            name, path.string());
@@ -186,10 +187,11 @@ void add_token_commands(CLI::App& app, CliContext& context) {
   tokens->require_subcommand(1);
   auto* add = tokens->add_subcommand("add", "make a token named NAME; prints it once, keeps only its hash");
   add->add_option("NAME", options->name, "who uses it, e.g. crm")->required();
+  add->add_flag("--json", options->json, "the name, token and file as JSON");
   add->callback([&context, options] {
     context.run = [&context, options] {
       auto config = context.load_config();
-      return config ? add_token(config->api_tokens_path(), options->name) : 2;
+      return config ? add_token(config->api_tokens_path(), options->name, options->json) : 2;
     };
   });
   auto* list = tokens->add_subcommand("list", "names and creation times of the tokens");
