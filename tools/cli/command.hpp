@@ -18,7 +18,7 @@ namespace deskline::tools {
 inline constexpr int exit_ok = 0;
 inline constexpr int exit_failure = 1;      // it failed, or found what needs attention
 inline constexpr int exit_usage = 2;        // a mistake in the command line, or a configuration it cannot use
-inline constexpr int exit_no_daemon = 3;    // desklined did not answer
+inline constexpr int exit_no_daemon = 3;    // desklined not reachable: not running, or not for this user
 inline constexpr int exit_partial = 4;      // done in part: rejected import rows, ...
 inline constexpr std::string_view exit_status_help =
     "Exit status: 0 ok, 1 failure, 2 usage error (or a configuration that cannot be used), 3 desklined not "

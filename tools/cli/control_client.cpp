@@ -77,8 +77,11 @@ DaemonAnswer ask_daemon(const std::filesystem::path& socket_path, const nlohmann
     return {std::nullopt, exit_no_daemon};
   }
   if (!response->value("ok", false)) {
-    std::cerr << "deskline: desklined refused: " << response->value("error", "") << "\n";
-    return {std::nullopt, exit_failure};
+    const auto error = response->value("error", "");
+    std::cerr << "deskline: desklined refused: " << error << "\n";
+    // Refused as not an admin (proto/control.md) is the socket's own
+    // "permission denied" by other means: not reachable for this user.
+    return {std::nullopt, error.starts_with("not allowed:") ? exit_no_daemon : exit_failure};
   }
   return {*response, exit_ok};
 }

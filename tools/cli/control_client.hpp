@@ -21,8 +21,9 @@ daemon::Result<nlohmann::json> control_request(const std::filesystem::path& sock
 std::string unreachable_message(const std::filesystem::path& socket_path, const daemon::Error& error);
 
 // The daemon's answer when it is ok; else failure is the command's exit
-// status: 3 when no daemon answered (not running, not an admin), 1 when it
-// refused the request (the reason, like the other, said on stderr).
+// status: 3 when it is not reachable for this user (not running, or not an
+// admin: the socket's permissions or the daemon's peer check), 1 when it
+// refused the request itself (the reason said on stderr either way).
 struct DaemonAnswer {
   std::optional<nlohmann::json> json;
   int failure = 0;
