@@ -467,8 +467,8 @@ class Loader {
       DeskConfig desk;
       const auto errors_before = errors_.size();
       check([&] {
-        desk.name = required_text(table, key, "name");
-        if (!printable(desk.name) || desk.name.size() > 64)
+        desk.name = required_text(table, key, "name");  // non-empty and printable
+        if (desk.name.size() > 64)
           fail(table.get("name")->source(), key + ".name", "must be 1 to 64 printable characters");
       });
       check([&] {

@@ -2,7 +2,6 @@
 // and (when it may listen) recordings, and nothing of another desk's; the
 // admin's token sees every line; `deskline pop --desk/--line` filter the
 // calls in progress replayed at connect as well as live events.
-#include <signal.h>
 
 #include <gtest/gtest.h>
 
@@ -54,35 +53,6 @@ std::set<std::string> lines_of(const std::vector<nlohmann::json>& events) {
   for (const auto& event : events)
     if (event.contains("event") && !event.value("line", "").empty()) lines.insert(event["line"].get<std::string>());
   return lines;
-}
-
-struct CliRun {
-  int status = -1;
-  std::string out, err;
-};
-
-CliRun pop_cli(const Workspace& workspace, const std::vector<std::string>& arguments) {
-  static int runs = 0;
-  const auto out = workspace.dir() / ("pop" + std::to_string(++runs) + ".out");
-  const auto err = workspace.dir() / ("pop" + std::to_string(runs) + ".err");
-  std::vector<std::string> argv = {bin("deskline").string(), "--config", workspace.config_path().string(), "pop"};
-  argv.insert(argv.end(), arguments.begin(), arguments.end());
-  tools::SpawnOptions options;
-  options.stdout_path = out;
-  options.stderr_path = err;
-  CliRun run;
-  const pid_t pid = tools::spawn(argv, options);
-  if (pid <= 0) return run;
-  const auto status = tools::wait_for(pid, std::chrono::seconds(60));
-  EXPECT_TRUE(status) << "deskline pop still running after a minute";
-  if (!status) {
-    ::kill(pid, SIGKILL);
-    tools::wait_for(pid, std::chrono::seconds(5));
-  }
-  run.status = status.value_or(-1);
-  run.out = read_file(out);
-  run.err = read_file(err);
-  return run;
 }
 
 TEST(Desks, EachDeskSeesItsOwnLinesPopsCallsAndRecordingsOnly) {
@@ -184,11 +154,11 @@ TEST(Desks, EachDeskSeesItsOwnLinesPopsCallsAndRecordingsOnly) {
   // `deskline pop`: line 2's ringing call is replayed at connect, before
   // the daemon reads the client's filter; a filter for line 1 or desk Front
   // must not show it.
-  const auto line2 = pop_cli(workspace, {"--line", "Sales 2", "--json", "--count", "1"});
+  const auto line2 = workspace.run_cli({"pop", "--line", "Sales 2", "--json", "--count", "1"});
   EXPECT_EQ(line2.status, 0) << line2.err;
   EXPECT_EQ(nlohmann::json::parse(line2.out, nullptr, false).value("line", ""), "Sales 2") << line2.out;
   for (const auto& [filter, name] : {std::pair{"--line", "Nope"}, std::pair{"--desk", "Nope"}}) {
-    const auto refused = pop_cli(workspace, {filter, name, "--once"});
+    const auto refused = workspace.run_cli({"pop", filter, name, "--once"});
     EXPECT_EQ(refused.status, 2) << filter;
     EXPECT_EQ(refused.out, "");
     EXPECT_NE(refused.err.find(std::string("no ") + (std::string(filter) == "--line" ? "line" : "desk") +
