@@ -11,6 +11,8 @@ packages=(
   libboost-dev nlohmann-json3-dev libusb-1.0-0-dev portaudio19-dev libasound2-dev
   libopus-dev libogg-dev libspandsp-dev libspeexdsp-dev libsqlite3-dev sqlite3 libphonenumber-dev
   libtomlplusplus-dev libfmt-dev libcli11-dev libsystemd-dev libssl-dev
+  # the CLI's message catalogues: msgfmt compiles them, xgettext and polib check them
+  gettext python3-polib
   # simulator
   umockdev libumockdev-dev libglib2.0-dev alsa-utils
   # tests and benchmarks

@@ -33,6 +33,15 @@ namespace fs = std::filesystem;
 
 inline fs::path bin(const std::string& name) { return fs::path(DESKLINE_BIN_DIR) / name; }
 
+// The tests read the CLI's English, whatever language the developer's
+// session speaks: every process they start inherits LC_ALL=C.UTF-8 (the
+// language tests set their own).
+inline const bool processes_speak_english = [] {
+  ::setenv("LC_ALL", "C.UTF-8", 1);
+  ::unsetenv("LANGUAGE");
+  return true;
+}();
+
 // Whether PATH has an executable program.
 inline bool on_path(const std::string& program) {
   std::istringstream path(std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin:/bin");
@@ -333,10 +342,12 @@ class Workspace {
     int status = -1;
     std::string out, err;
   };
-  CliRun run_cli(const std::vector<std::string>& arguments) const {
+  // environment: extra NAME=VALUE entries ("NAME=" for none).
+  CliRun run_cli(const std::vector<std::string>& arguments, const std::vector<std::string>& environment = {}) const {
     std::vector<std::string> argv = {bin("deskline").string(), "--config", config_path().string()};
     argv.insert(argv.end(), arguments.begin(), arguments.end());
     tools::SpawnOptions options;
+    options.environment = environment;
     options.stdout_path = dir_ / "cli.out";
     options.stderr_path = dir_ / "cli.err";
     // spawn appends: each result holds its own run's output alone.

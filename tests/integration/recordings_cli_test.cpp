@@ -3,6 +3,7 @@
 // CLI lists it from the database and exports it as WAV and as Ogg Opus.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -161,6 +162,59 @@ TEST(RecordingsCli, ListsAndExportsARecordedCall) {
   EXPECT_NE(damaged.status, 0);
   EXPECT_NE(damaged.err.find("damaged"), std::string::npos) << damaged.err;
   EXPECT_FALSE(fs::exists(workspace.dir() / "x.wav"));
+}
+
+// A 16-bit PCM WAV of a 440 Hz tone: `seconds` long, `channels` alike.
+void write_tone_wav(const fs::path& path, std::uint32_t rate_hz, std::uint16_t channels, double seconds) {
+  const auto frames = static_cast<std::uint32_t>(rate_hz * seconds);
+  const std::uint32_t data_bytes = frames * channels * 2;
+  std::string wav = "RIFF";
+  auto put = [&wav](std::uint32_t value, int size) {
+    for (int i = 0; i < size; ++i) wav.push_back(static_cast<char>((value >> (8 * i)) & 0xFF));
+  };
+  put(36 + data_bytes, 4);
+  wav += "WAVEfmt ";
+  put(16, 4), put(1, 2), put(channels, 2), put(rate_hz, 4), put(rate_hz * channels * 2, 4), put(channels * 2, 2);
+  put(16, 2);
+  wav += "data";
+  put(data_bytes, 4);
+  for (std::uint32_t frame = 0; frame < frames; ++frame)
+    for (std::uint16_t channel = 0; channel < channels; ++channel)
+      put(static_cast<std::uint16_t>(static_cast<std::int16_t>(8000 * std::sin(2 * M_PI * 440 * frame / rate_hz))), 2);
+  std::ofstream(path, std::ios::binary) << wav;
+}
+
+// `recordings encode` makes a WAV into a recording as the daemon would; with
+// --json it reports what it wrote; a WAV it cannot take is refused with why.
+TEST(RecordingsCli, EncodesAWavAndReportsItAsTextOrJson) {
+  Workspace workspace("recordings-encode");
+  const auto wav = workspace.dir() / "tone.wav";
+  write_tone_wav(wav, 8000, 1, 2.0);
+  const auto opus = workspace.dir() / "tone.opus";
+
+  const auto text = workspace.run_cli({"recordings", "encode", wav.string(), "-o", opus.string()});
+  ASSERT_EQ(text.status, 0) << text.err;
+  EXPECT_TRUE(text.out.starts_with(opus.string() + ": 2.00 s at 8000 Hz, ")) << text.out;
+  std::string info;
+  EXPECT_EQ(tools::run_capture({"opusinfo", opus.string()}, info), 0) << info;
+
+  const auto json_run = workspace.run_cli({"recordings", "encode", wav.string(), "-o", opus.string(), "--json"});
+  ASSERT_EQ(json_run.status, 0) << json_run.err;
+  const auto report = nlohmann::json::parse(json_run.out, nullptr, false);
+  ASSERT_TRUE(report.is_object()) << json_run.out;
+  EXPECT_TRUE(report["call_id"].is_null());
+  EXPECT_EQ(report["file"], opus.string());
+  EXPECT_EQ(report["format"], "opus");
+  EXPECT_EQ(report["source"], wav.string());
+  EXPECT_EQ(report["bytes"], fs::file_size(opus));
+  EXPECT_NEAR(report["duration_s"].get<double>(), 2.0, 0.001);
+
+  const auto stereo = workspace.dir() / "stereo.wav";
+  write_tone_wav(stereo, 8000, 2, 0.5);
+  const auto refused = workspace.run_cli({"recordings", "encode", stereo.string(), "-o", opus.string(), "--json"});
+  EXPECT_EQ(refused.status, 1);
+  EXPECT_TRUE(refused.out.empty()) << refused.out;
+  EXPECT_EQ(refused.err, "deskline: " + stereo.string() + ": 2 channels; recordings are mono (split the channels first)\n");
 }
 
 }  // namespace

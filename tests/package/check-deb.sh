@@ -80,6 +80,9 @@ grep -qx /etc/deskline/deskline.toml /var/lib/dpkg/info/deskline.conffiles || fa
 [ -L /etc/systemd/system/multi-user.target.wants/desklined.service ] || fail "desklined.service is not enabled"
 desklined --check-config /etc/deskline/deskline.toml || fail "the installed configuration does not check"
 [[ "$(deskline --version)" == *"$version"* ]] || fail "deskline --version"
+# The Chinese catalogue, found where the installed binary looks (no locale data needed).
+[ -f /usr/share/locale/zh_CN/LC_MESSAGES/deskline.mo ] || fail "no Chinese message catalogue"
+[[ "$(LC_ALL= LANGUAGE= LANG=zh_CN.UTF-8 deskline --help)" == *"列出通话"* ]] || fail "deskline --help is not in Chinese under LANG=zh_CN.UTF-8"
 
 dpkg --purge deskline-sim deskline >"$work/purge.log" 2>&1 || {
   cat "$work/purge.log" >&2

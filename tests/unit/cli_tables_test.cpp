@@ -66,6 +66,15 @@ TEST(CallsTable, AlignedColumns) {
   EXPECT_EQ(lines[2], "2026-11-27 13:45:02  Support  inbound    withheld       LI NA      missed         0.0 s");
   EXPECT_EQ(lines[3], "2026-11-27 13:45:02  Sales 1  outbound   138 1234 5678  Zhang Wei  active             -");
   EXPECT_EQ(lines[4], "2026-11-27 13:45:02  Sales 1  inbound    138 1234 5678  Zhang Wei  answered  1 h 02 min");
+
+  // With colour, the missed call's line is red, its words unchanged; nothing else is.
+  json list = json::array();
+  for (const auto& call : {answered_inbound(), missed, active, long_call}) list.push_back(call_to_json(call));
+  const auto coloured = lines_of(calls_table(list, 0, /*colour=*/true));
+  ASSERT_EQ(coloured.size(), 5u);
+  EXPECT_EQ(coloured[2], in_red(lines[2]));
+  for (const std::size_t plain : {0, 1, 3, 4}) EXPECT_EQ(coloured[plain], lines[plain]);
+  EXPECT_EQ(in_red("missed"), "\x1b[31mmissed\x1b[0m");
 }
 
 TEST(CallsTable, ATableWiderThanTheTerminalCutsItsLongestTextColumns) {

@@ -15,6 +15,7 @@
 #include "proto/bytes.hpp"
 #include "tools/cli/command.hpp"
 #include "tools/cli/input_file.hpp"
+#include "tools/cli/language.hpp"
 
 namespace deskline::tools {
 namespace {
@@ -95,16 +96,16 @@ int analyze(const AnalyzeOptions& options) {
   if (!file) return refuse(why);
   std::vector<std::uint8_t> head(static_cast<std::size_t>(std::min<std::uint64_t>(file->size, max_wav_head_bytes)));
   file->stream.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size()));
-  if (static_cast<std::size_t>(file->stream.gcount()) != head.size()) return refuse("cannot read");
+  if (static_cast<std::size_t>(file->stream.gcount()) != head.size()) return refuse(tr("cannot read"));
   const auto parsed = codec::parse_wav_layout(head, file->size);
   if (!parsed) return refuse(parsed.error);
   const auto& layout = *parsed.layout;
   if (layout.channels != 1 && !options.first_channel)
-    return refuse(fmt::format("{} channels; a line is one channel (use --first-channel to analyse the first)",
-                              layout.channels));
+    return refuse(
+        trf("{} channels; a line is one channel (use --first-channel to analyse the first)", layout.channels));
   if (layout.frames() > max_duration_s * layout.rate_hz)
-    return refuse(fmt::format("{} s of audio, more than the {} h analyze reads", layout.frames() / layout.rate_hz,
-                              max_duration_s / 3600));
+    return refuse(trf("{} s of audio, more than the {} h analyze reads", layout.frames() / layout.rate_hz,
+                      max_duration_s / 3600));
 
   codec::LineDetectorOptions detector_options;
   detector_options.caller_id = codec::caller_id_decoders_from_string(options.standard);
@@ -139,7 +140,7 @@ int analyze(const AnalyzeOptions& options) {
     const auto frames = static_cast<std::size_t>(std::min<std::uint64_t>(frames_left, frames_per_read));
     bytes.resize(frames * layout.channels * 2);
     file->stream.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-    if (static_cast<std::size_t>(file->stream.gcount()) != bytes.size()) return refuse("cannot read the samples");
+    if (static_cast<std::size_t>(file->stream.gcount()) != bytes.size()) return refuse(tr("cannot read the samples"));
     first_channel.resize(frames);
     for (std::size_t i = 0; i < frames; ++i)
       first_channel[i] = static_cast<std::int16_t>(proto::load_le16(bytes, i * layout.channels * 2));
@@ -156,8 +157,8 @@ int analyze(const AnalyzeOptions& options) {
   print_events();
   // Said on stderr: stdout holds the events alone, one JSON line each.
   if (printed == 0)
-    std::cerr << fmt::format("deskline analyze: {}: nothing detected (no caller ID, DTMF or call-progress tone)\n",
-                             options.path);
+    std::cerr << "deskline analyze: "
+              << trf("{}: nothing detected (no caller ID, DTMF or call-progress tone)", options.path) << "\n";
   std::cout.flush();
   return std::cout ? 0 : 1;
 }
@@ -167,18 +168,19 @@ int analyze(const AnalyzeOptions& options) {
 void add_analyze_command(CLI::App& app, CliContext& context) {
   auto options = std::make_shared<AnalyzeOptions>();
   auto* analyze_command =
-      app.add_subcommand("analyze", "decode caller ID, DTMF and call-progress tones in a line recording (WAV)");
-  analyze_command->add_option("file", options->path, "WAV file, 16-bit PCM (8 kHz mono; other rates resampled)")
+      app.add_subcommand("analyze", tr("decode caller ID, DTMF and call-progress tones in a line recording (WAV)"));
+  analyze_command->add_option("file", options->path, tr("WAV file, 16-bit PCM (8 kHz mono; other rates resampled)"))
       ->required();
-  analyze_command->add_option("--standard", options->standard, "caller-ID decoders to run")
+  analyze_command->add_option("--standard", options->standard, tr("caller-ID decoders to run"))
       ->check(CLI::IsMember({"auto", "bell202", "v23", "dtmf"}))
       ->capture_default_str();
-  analyze_command->add_option("--country", options->country, "call-progress tone plan")
+  analyze_command->add_option("--country", options->country, tr("call-progress tone plan"))
       ->check(CLI::IsMember({"china", "north_america", "europe"}))
       ->capture_default_str();
-  analyze_command->add_flag("--first-channel", options->first_channel, "analyse the first channel of a multi-channel WAV");
+  analyze_command->add_flag("--first-channel", options->first_channel,
+                            tr("analyse the first channel of a multi-channel WAV"));
   // Its output is JSON lines already; --json is taken like on every other command.
-  analyze_command->add_flag("--json", options->json, "print each event as a JSON line (the default)");
+  analyze_command->add_flag("--json", options->json, tr("print each event as a JSON line (the default)"));
   analyze_command->callback([&context, options] { context.run = [options] { return analyze(*options); }; });
 }
 

@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 
 #include "config/config.hpp"
+#include "tools/cli/language.hpp"
 
 namespace deskline::tools {
 
@@ -20,9 +21,10 @@ inline constexpr int exit_failure = 1;      // it failed, or found what needs at
 inline constexpr int exit_usage = 2;        // a mistake in the command line, or a configuration it cannot use
 inline constexpr int exit_no_daemon = 3;    // desklined not reachable: not running, or not for this user
 inline constexpr int exit_partial = 4;      // done in part: rejected import rows, ...
-inline constexpr std::string_view exit_status_help =
-    "Exit status: 0 ok, 1 failure, 2 usage error (or a configuration that cannot be used), 3 desklined not "
-    "reachable, 4 done in part (such as rejected import rows).";
+inline std::string exit_status_help() {
+  return tr("Exit status: 0 ok, 1 failure, 2 usage error (or a configuration that cannot be used), 3 desklined "
+            "not reachable, 4 done in part (such as rejected import rows).");
+}
 
 // A whole number from low to high, refused in those words (CLI11's own
 // checks name the type's whole range: 309 digits for a double).
@@ -32,8 +34,7 @@ inline CLI::Validator whole_number(long long low, long long high) {
         long long value = 0;
         const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
         if (text.empty() || error != std::errc() || end != text.data() + text.size() || value < low || value > high)
-          return "must be a whole number from " + std::to_string(low) + " to " + std::to_string(high) + ", not " +
-                 text;
+          return trf("must be a whole number from {} to {}, not {}", low, high, text);
         return "";
       },
       "INT " + std::to_string(low) + ".." + std::to_string(high));

@@ -9,9 +9,8 @@
 #include <iostream>
 #include <system_error>
 
-#include <fmt/format.h>
-
 #include "tools/cli/command.hpp"
+#include "tools/cli/language.hpp"
 
 namespace deskline::tools {
 namespace {
@@ -63,11 +62,10 @@ daemon::Result<nlohmann::json> control_request(const std::filesystem::path& sock
 
 std::string unreachable_message(const std::filesystem::path& socket_path, const daemon::Error& error) {
   if (error.code == std::errc::permission_denied)
-    return fmt::format("deskline: cannot use {}: {}; it is for desklined's admins (root and the members of its "
-                       "group); desk users run `deskline pop`",
-                       socket_path.string(), error.message());
-  return fmt::format("deskline: desklined is not running (no answer on {}: {})", socket_path.string(),
-                     error.message());
+    return "deskline: " + trf("cannot use {}: {}; it is for desklined's admins (root and the members of its "
+                              "group); desk users run `deskline pop`",
+                              socket_path.string(), error.message());
+  return "deskline: " + trf("desklined is not running (no answer on {}: {})", socket_path.string(), error.message());
 }
 
 DaemonAnswer ask_daemon(const std::filesystem::path& socket_path, const nlohmann::json& request) {
@@ -78,7 +76,7 @@ DaemonAnswer ask_daemon(const std::filesystem::path& socket_path, const nlohmann
   }
   if (!response->value("ok", false)) {
     const auto error = response->value("error", "");
-    std::cerr << "deskline: desklined refused: " << error << "\n";
+    std::cerr << "deskline: " << trf("desklined refused: {}", error) << "\n";
     // Refused as not an admin (proto/control.md) is the socket's own
     // "permission denied" by other means: not reachable for this user.
     return {std::nullopt, error.starts_with("not allowed:") ? exit_no_daemon : exit_failure};

@@ -17,6 +17,7 @@
 #include "tools/cli/command.hpp"
 #include "tools/cli/control_client.hpp"
 #include "tools/cli/input_file.hpp"
+#include "tools/cli/language.hpp"
 
 namespace deskline::tools {
 namespace {
@@ -60,7 +61,7 @@ int import_file(const config::Config& config, const std::string& file, bool as_j
   std::string why;
   const auto text = read_input_file(file, max_import_bytes, why);
   if (!text) {
-    std::cerr << fmt::format("deskline: cannot read {}: {}\n", file, why);
+    std::cerr << "deskline: " << trf("cannot read {}: {}", file, why) << "\n";
     return 1;
   }
 
@@ -77,13 +78,14 @@ int import_file(const config::Config& config, const std::string& file, bool as_j
 
   daemon::ImportSummary summary;
   {
-    ProgressBar bar("importing " + std::filesystem::path(file).filename().string());
+    // TRANSLATORS: the label of a progress bar, before "[####      ]  40%"; {} is the file's name.
+    ProgressBar bar(trf("importing {}", std::filesystem::path(file).filename().string()));
     auto imported = daemon::import_customers(**directory, file, *text,
                                              [&](std::size_t done, std::size_t total) { bar.update(done, total); });
     if (!imported) {
       bar.finish();
-      std::cerr << fmt::format("deskline: import of {} failed, nothing was changed: {}\n", file,
-                               imported.error().message());
+      std::cerr << "deskline: "
+                << trf("import of {} failed, nothing was changed: {}", file, imported.error().message()) << "\n";
       return 1;
     }
     summary = std::move(*imported);
@@ -91,7 +93,7 @@ int import_file(const config::Config& config, const std::string& file, bool as_j
   if (!summary.file_usable) {
     // Nothing could be read (no header, no card): say why, not "rejected 1".
     for (const auto& issue : summary.rejected)
-      std::cerr << fmt::format("deskline: {}: line {}: {}\n", file, issue.line, issue.message);
+      std::cerr << "deskline: " << trf("{}: line {}: {}", file, issue.line, issue.message) << "\n";
     return 1;
   }
   if (as_json) {
@@ -105,11 +107,13 @@ int import_file(const config::Config& config, const std::string& file, bool as_j
                      .dump(2)
               << "\n";
   } else {
-    std::cout << fmt::format("{}: imported {}, updated {}, unchanged {}, rejected {}\n", file, summary.imported,
-                             summary.updated, summary.unchanged, summary.rejected.size());
+    // TRANSLATORS: the file, then how many customers were new, updated, unchanged, and rows or cards rejected.
+    std::cout << trf("{}: imported {}, updated {}, unchanged {}, rejected {}", file, summary.imported, summary.updated,
+                     summary.unchanged, summary.rejected.size())
+              << "\n";
     // Diagnostics on stderr: stdout holds the summary alone.
     for (const auto& issue : summary.rejected)
-      std::cerr << fmt::format("deskline: {}: line {}: {}\n", file, issue.line, issue.message);
+      std::cerr << "deskline: " << trf("{}: line {}: {}", file, issue.line, issue.message) << "\n";
   }
   const bool accepted_any = summary.imported + summary.updated + summary.unchanged > 0;
   if (!accepted_any) return exit_failure;
@@ -146,7 +150,8 @@ int lookup_number(const config::Config& config, const std::string& number, bool 
     const auto refused = normaliser.normalise(number);
     // A service number is a number, only not a customer's.
     const bool service = refused.error == daemon::PhoneNumberError::service_number;
-    if (service && !as_json) std::cout << fmt::format("{}: service number, kept as dialled: no customer\n", result.display);
+    if (service && !as_json)
+      std::cout << trf("{}: service number, kept as dialled: no customer", result.display) << "\n";
     if (!service) std::cerr << "deskline: " << refused.reason << "\n";
     if (as_json) std::cout << "[]\n";
     return service ? exit_ok : exit_failure;
@@ -163,11 +168,14 @@ int lookup_number(const config::Config& config, const std::string& number, bool 
     return 0;
   }
   if (result.candidates.empty()) {
-    std::cout << fmt::format("{} ({}): no customer\n", result.display, result.number);
+    // TRANSLATORS: the number as it is written, then its international form (+86...).
+    std::cout << trf("{} ({}): no customer", result.display, result.number) << "\n";
     return 0;
   }
-  std::cout << fmt::format("{} ({}): {} customer{}\n", result.display, result.number, result.candidates.size(),
-                           result.candidates.size() == 1 ? "" : "s");
+  const auto count = result.candidates.size();
+  // TRANSLATORS: the number as it is written, its international form (+86...), how many customers have it.
+  std::cout << trn("{} ({}): {} customer", "{} ({}): {} customers", count, result.display, result.number, count)
+            << "\n";
   for (const auto& candidate : result.candidates) {
     std::cout << fmt::format("  {}  {}", candidate.id, candidate.name);
     if (!candidate.company.empty()) std::cout << "  " << candidate.company;
@@ -198,17 +206,21 @@ int sync_customers(const config::Config& config, bool as_json) {
     return last.value("ok", false) ? 0 : 1;
   }
   if (!last.value("ok", false)) {
-    std::cerr << fmt::format("deskline: the customer pull failed: {}\n",
-                             last["error"].is_string() ? last["error"].get<std::string>() : "?");
+    std::cerr << "deskline: "
+              << trf("the customer pull failed: {}", last["error"].is_string() ? last["error"].get<std::string>() : "?")
+              << "\n";
     if (customers["next_pull_at"].is_string())
-      std::cerr << fmt::format("the daemon tries again at {}\n", customers["next_pull_at"].get<std::string>());
+      std::cerr << trf("the daemon tries again at {}", customers["next_pull_at"].get<std::string>()) << "\n";
     return 1;
   }
-  std::cout << fmt::format("pulled {} page(s): {} new, {} updated, {} deleted, {} unchanged, {} refused, {} number(s) "
-                           "left out; cursor \"{}\"\n",
-                           last.value("pages", 0), last.value("new", 0), last.value("updated", 0),
-                           last.value("deleted", 0), last.value("unchanged", 0), last.value("refused", 0),
-                           last.value("numbers_left_out", 0), customers.value("cursor", ""));
+  // TRANSLATORS: counts of customers, then of phone numbers not kept; the cursor is the CRM's bookmark for the next
+  // pull (a code).
+  std::cout << trf("pulled {} page(s): {} new, {} updated, {} deleted, {} unchanged, {} refused, {} number(s) left "
+                   "out; cursor \"{}\"",
+                   last.value("pages", 0), last.value("new", 0), last.value("updated", 0), last.value("deleted", 0),
+                   last.value("unchanged", 0), last.value("refused", 0), last.value("numbers_left_out", 0),
+                   customers.value("cursor", ""))
+            << "\n";
   for (const auto& problem : last["problems"])
     if (problem.is_string()) std::cout << "  " << problem.get<std::string>() << "\n";
   return 0;
@@ -223,20 +235,22 @@ void add_customer_commands(CLI::App& app, CliContext& context) {
     bool json = false;
   };
   auto options = std::make_shared<Options>();
-  auto* customers = app.add_subcommand("customers", "customer directory for the pop");
+  auto* customers = app.add_subcommand("customers", tr("customer directory for the pop"));
   customers->require_subcommand(1);
 
   auto* import = customers->add_subcommand(
-      "import", "add or update customers from a CSV (header: id,name,company,url,phone...) or vCard file");
-  import->add_option("FILE", options->file, "CSV or vCard (.vcf) file")->required();
-  import->add_flag("--json", options->json, "the summary as JSON, with each rejected row's line and reason");
-  import->footer(fmt::format(
-      "Limits (proto/customers.md): id {} bytes, name and company {} bytes, url {} bytes, a phone number {} "
-      "bytes and its label {}, {} numbers a customer, {} CSV columns, a vCard property {} bytes unfolded, the "
-      "file {}. A row or card beyond a limit is rejected with the reason.\n",
-      proto::customers::max_id_bytes, proto::customers::max_name_bytes, proto::customers::max_url_bytes,
-      proto::customers::max_phone_bytes, proto::customers::max_label_bytes, proto::customers::max_phones,
-      proto::customers::max_columns, proto::customers::max_vcard_line_bytes, byte_size_text(max_import_bytes)));
+      "import", tr("add or update customers from a CSV (header: id,name,company,url,phone...) or vCard file"));
+  import->add_option("FILE", options->file, tr("CSV or vCard (.vcf) file"))->required();
+  import->add_flag("--json", options->json, tr("the summary as JSON, with each rejected row's line and reason"));
+  // TRANSLATORS: id, name, company and url are the CSV's column names; the file's limit is a size ("1 GiB").
+  import->footer(trf("Limits (proto/customers.md): id {} bytes, name and company {} bytes, url {} bytes, a phone "
+                     "number {} bytes and its label {}, {} numbers a customer, {} CSV columns, a vCard property {} "
+                     "bytes unfolded, the file {}. A row or card beyond a limit is rejected with the reason.",
+                     proto::customers::max_id_bytes, proto::customers::max_name_bytes, proto::customers::max_url_bytes,
+                     proto::customers::max_phone_bytes, proto::customers::max_label_bytes, proto::customers::max_phones,
+                     proto::customers::max_columns, proto::customers::max_vcard_line_bytes,
+                     byte_size_text(max_import_bytes)) +
+                 "\n");
   import->callback([&context, options] {
     context.run = [&context, options] {
       auto config = context.load_config();
@@ -244,9 +258,10 @@ void add_customer_commands(CLI::App& app, CliContext& context) {
     };
   });
 
-  auto* lookup = customers->add_subcommand("lookup", "customers with this phone number");
-  lookup->add_option("NUMBER", options->number, "phone number in any common format")->required();
-  lookup->add_flag("--json", options->json, "JSON array of {id, name, company, url, number}");
+  auto* lookup = customers->add_subcommand("lookup", tr("customers with this phone number"));
+  lookup->add_option("NUMBER", options->number, tr("phone number in any common format"))->required();
+  // TRANSLATORS: {id, name, company, url, number} are the JSON's keys, as they are.
+  lookup->add_flag("--json", options->json, tr("JSON array of {id, name, company, url, number}"));
   lookup->callback([&context, options] {
     context.run = [&context, options] {
       auto config = context.load_config();
@@ -255,10 +270,11 @@ void add_customer_commands(CLI::App& app, CliContext& context) {
   });
 
   auto* sync = customers->add_subcommand(
-      "sync", "desklined pulls the customers from the CRM ([crm] url) now; waits for the pull and prints what changed");
-  sync->add_flag("--json", options->json, "the pull's status as JSON (sync_status's \"customers\")");
-  sync->footer("Exit status: 0 pulled, 1 the pull failed (the reason is printed; the daemon tries again by itself), "
-               "3 desklined is not running or refused (the pull is off without [crm] url).");
+      "sync",
+      tr("desklined pulls the customers from the CRM ([crm] url) now; waits for the pull and prints what changed"));
+  sync->add_flag("--json", options->json, tr("the pull's status as JSON (sync_status's \"customers\")"));
+  sync->footer(tr("Exit status: 0 pulled, 1 the pull failed (the reason is printed; the daemon tries again by itself), "
+                  "3 desklined is not running or refused (the pull is off without [crm] url)."));
   sync->callback([&context, options] {
     context.run = [&context, options] {
       auto config = context.load_config();

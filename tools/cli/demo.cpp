@@ -24,6 +24,7 @@
 #include "daemon/store/store.hpp"
 #include "tools/cli/command.hpp"
 #include "tools/cli/control_client.hpp"
+#include "tools/cli/language.hpp"
 #include "tools/cli/subprocess.hpp"
 #include "tools/cli/tables.hpp"
 
@@ -258,7 +259,7 @@ class ReferenceCrm {
                   "--signing-secret-file", settings.signing_secret_file.string(), "--port", "0", "--seed",
                   seed.string()},
                  options);
-    if (pid_ < 0) return fmt::format("cannot start {}: {}", program.string(), std::strerror(errno));
+    if (pid_ < 0) return trf("cannot start {}: {}", program.string(), std::strerror(errno));
     const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     constexpr std::string_view prefix = "listening on ";
     while (std::chrono::steady_clock::now() < give_up) {
@@ -269,10 +270,10 @@ class ReferenceCrm {
       }
       if (const auto status = wait_for(pid_, std::chrono::milliseconds(100))) {
         pid_ = -1;
-        return fmt::format("it exited with status {}; see {}", *status, (dir / "crm-ref.log").string());
+        return trf("it exited with status {}; see {}", *status, (dir / "crm-ref.log").string());
       }
     }
-    return fmt::format("it did not listen within 30 s; see {}", (dir / "crm-ref.log").string());
+    return trf("it did not listen within 30 s; see {}", (dir / "crm-ref.log").string());
   }
 
   const std::string& url() const { return url_; }
@@ -373,9 +374,9 @@ void wait_for_enter() {
 
 void add_demo_command(CLI::App& app, CliContext& context) {
   auto dir = std::make_shared<std::string>();
-  auto* demo = app.add_subcommand("demo", "a virtual box plays a scripted morning of calls through the daemon "
-                                          "and the reference CRM");
-  demo->add_option("--dir", *dir, "keep the demo's state here (default: a new temporary directory)");
+  auto* demo = app.add_subcommand("demo", tr("a virtual box plays a scripted morning of calls through the daemon "
+                                             "and the reference CRM"));
+  demo->add_option("--dir", *dir, tr("keep the demo's state here (default: a new temporary directory)"));
   demo->callback([&context, dir] { context.run = [dir] { return run_demo(*dir); }; });
 }
 
@@ -385,7 +386,7 @@ int run_demo(const std::string& requested_dir) {
   if (dir.empty()) {
     std::string pattern = (fs::temp_directory_path() / "deskline-demo-XXXXXX").string();
     if (!::mkdtemp(pattern.data())) {
-      std::cerr << "deskline demo: cannot create a temporary directory\n";
+      std::cerr << "deskline demo: " << tr("cannot create a temporary directory") << "\n";
       return 1;
     }
     dir = pattern;
@@ -401,24 +402,26 @@ int run_demo(const std::string& requested_dir) {
   // The reference CRM first: the config names its address, the customers link to it.
   auto crm_settings = write_crm_credentials(dir);
   if (!crm_settings) {
-    std::cerr << fmt::format("deskline demo: cannot write the CRM's token and secret in {}\n", dir.string());
+    std::cerr << "deskline demo: " << trf("cannot write the CRM's token and secret in {}", dir.string()) << "\n";
     return 1;
   }
   const auto crm_program = find_binary("deskline-crm-ref");
   const auto seed = find_crm_seed(crm_program);
   if (!seed) {
-    std::cerr << "deskline demo: cannot find the reference CRM's seed.json beside " << crm_program.string() << "\n";
+    std::cerr << "deskline demo: " << trf("cannot find the reference CRM's seed.json beside {}", crm_program.string())
+              << "\n";
     return 1;
   }
   ReferenceCrm crm;
   if (const auto failure = crm.start(crm_program, dir, *crm_settings, *seed)) {
-    std::cerr << "deskline demo: the reference CRM did not start: " << *failure << "\n";
+    // TRANSLATORS: {} is why, such as "it did not listen within 30 s; see FILE".
+    std::cerr << "deskline demo: " << trf("the reference CRM did not start: {}", *failure) << "\n";
     return 1;
   }
   crm_settings->url = crm.url();
   const auto customers_csv = customers_csv_from_seed(*seed, crm.url());
   if (!customers_csv) {
-    std::cerr << "deskline demo: cannot read the customers of " << seed->string() << "\n";
+    std::cerr << "deskline demo: " << trf("cannot read the customers of {}", seed->string()) << "\n";
     return 1;
   }
 
@@ -433,10 +436,14 @@ int run_demo(const std::string& requested_dir) {
   run_capture({self.string(), "--config", config_path.string(), "customers", "import", customers_path.string()},
               import_output);
 
-  std::cout << fmt::format("Deskline demo in {}\n", dir.string())
-            << "A virtual X800 box with four lines plays a scripted morning (about 40 s);\n"
-            << fmt::format("every call and its recording goes to the reference CRM at {}\n", crm.url())
-            << "Customers (the CRM's): " << import_output.substr(0, import_output.find('\n')) << "\n\n" << std::flush;
+  std::cout << trf("Deskline demo in {}", dir.string()) << "\n"
+            << trf("A virtual X800 box with four lines plays a scripted morning (about 40 s);\n"
+                   "every call and its recording goes to the reference CRM at {}",
+                   crm.url())
+            << "\n"
+            // TRANSLATORS: {} is the summary line of `deskline customers import`.
+            << trf("Customers (the CRM's): {}", import_output.substr(0, import_output.find('\n'))) << "\n\n"
+            << std::flush;
 
   // --keep-running: the daemon stays up after the morning until its calls are on the CRM.
   SpawnOptions options;
@@ -446,7 +453,7 @@ int run_demo(const std::string& requested_dir) {
                                  find_binary("desklined").string(), "--config", config_path.string()},
                                 options);
   if (simulator < 0) {
-    std::cerr << "deskline demo: cannot start deskline-sim: " << std::strerror(errno) << "\n";
+    std::cerr << "deskline demo: " << trf("cannot start deskline-sim: {}", std::strerror(errno)) << "\n";
     return 1;
   }
   // The desk's view: every pop as it happens, through the real events socket.
@@ -463,7 +470,7 @@ int run_demo(const std::string& requested_dir) {
   bool morning_over = false;
   const auto config = config::load_file(config_path);
   if (!config.config) {
-    std::cerr << "deskline demo: cannot read its own config " << config_path.string() << "\n";
+    std::cerr << "deskline demo: " << trf("cannot read its own config {}", config_path.string()) << "\n";
     stop_simulator(simulator);
     return 1;
   }
@@ -475,13 +482,13 @@ int run_demo(const std::string& requested_dir) {
     trace.poll([&](const std::string& line) { morning_over |= line.find("\"scenario_end\"") != std::string::npos; });
     if (!page_shown) {
       if (const auto response = control_request(config.config->control_socket_path(), {{"cmd", "status"}})) {
-        std::cout << "  Live pop page while the demo runs: " << response->value("web_page", "") << std::endl;
+        std::cout << "  " << trf("Live pop page while the demo runs: {}", response->value("web_page", "")) << std::endl;
         page_shown = true;
       }
     }
     if (stop_requested) break;
     if (std::chrono::steady_clock::now() > give_up) {
-      std::cerr << "deskline demo: the simulator did not finish in 3 minutes\n";
+      std::cerr << "deskline demo: " << tr("the simulator did not finish in 3 minutes") << "\n";
       break;
     }
   }
@@ -502,39 +509,41 @@ int run_demo(const std::string& requested_dir) {
     wait_for(pops, std::chrono::seconds(5));
   }
   if (stop_requested) {
-    std::cerr << "deskline demo: stopped; its state is in " << dir.string() << "\n";
+    std::cerr << "deskline demo: " << trf("stopped; its state is in {}", dir.string()) << "\n";
     return 130;
   }
   if (!morning_over || status.value_or(1) != 0) {
-    std::cerr << fmt::format("deskline demo: the simulator or daemon failed (status {}); see {}\n",
-                             status.value_or(-1), log_path.string());
+    std::cerr << "deskline demo: "
+              << trf("the simulator or daemon failed (status {}); see {}", status.value_or(-1), log_path.string())
+              << "\n";
     return 1;
   }
 
   std::unique_ptr<daemon::Store> store;
   if (auto opened = daemon::Store::open(config.config->database_path(), /*read_only=*/true)) store = std::move(*opened);
   if (!store) {
-    std::cerr << "deskline demo: cannot read the calls database\n";
+    std::cerr << "deskline demo: " << tr("cannot read the calls database") << "\n";
     return 1;
   }
   const auto call_records = store->list_calls(0).value_or(std::vector<daemon::CallRecord>{});
   nlohmann::json calls = nlohmann::json::array();
   for (const auto& record : call_records) calls.push_back(daemon::call_to_json(record));
-  std::cout << "\nCalls recorded this morning:\n" << calls_table(calls) << "\n";
+  std::cout << "\n" << tr("Calls recorded this morning:") << "\n" << calls_table(calls) << "\n";
 
   nlohmann::json recordings = nlohmann::json::array();
   for (const auto& record : store->list_recordings(0).value_or(std::vector<daemon::RecordingRecord>{}))
     recordings.push_back(daemon::recording_to_json(record, store->find_call(record.call_id).value_or(std::nullopt)));
-  std::cout << "Recordings (Ogg Opus, playable as they are):\n" << recordings_table(recordings) << "\n";
+  std::cout << tr("Recordings (Ogg Opus, playable as they are):") << "\n" << recordings_table(recordings) << "\n";
   std::string example_id;
   for (const auto& recording : recordings)
     if (recording["path"].is_string()) example_id = recording["call_id"].get<std::string>().substr(0, 8);
 
-  std::cout << fmt::format("State, log and trace: {}\nAgain with: deskline --config {} calls\n", dir.string(),
-                           config_path.string());
+  std::cout << trf("State, log and trace: {}", dir.string()) << "\n"
+            << trf("Again with: deskline --config {} calls", config_path.string()) << "\n";
   if (!example_id.empty())
-    std::cout << fmt::format("As a WAV: deskline --config {} recordings export {} -o {}.wav\n", config_path.string(),
-                             example_id, (dir / example_id).string());
+    std::cout << trf("As a WAV: deskline --config {} recordings export {} -o {}.wav", config_path.string(), example_id,
+                     (dir / example_id).string())
+              << "\n";
 
   // The CRM files a call under the first customer its pop showed; the one with the most calls leads.
   std::map<std::string, std::pair<int, std::string>> calls_by_customer;  // id -> (calls, name)
@@ -547,20 +556,31 @@ int run_demo(const std::string& requested_dir) {
   const auto busiest = std::ranges::max_element(
       calls_by_customer, [](const auto& a, const auto& b) { return a.second.first < b.second.first; });
   std::cout << "\n";
+  const auto crm_log_path = (dir / "crm-ref.log").string();
   if (sync.done)
-    std::cout << fmt::format("Every call and recording of the morning is on the reference CRM ({} delivered):\n",
-                             sync.status.value("delivered", 0));
+    std::cout << trf("Every call and recording of the morning is on the reference CRM ({} delivered):",
+                     sync.status.value("delivered", 0))
+              << "\n";
+  else if (sync.stuck)
+    std::cout << trf("Not everything reached the reference CRM in time (parked items): see {} and {}",
+                     log_path.string(), crm_log_path)
+              << "\n";
   else
-    std::cout << fmt::format("Not everything reached the reference CRM in time{}: see {} and {}\n",
-                             sync.stuck ? " (parked items)" : "", log_path.string(), (dir / "crm-ref.log").string());
-  std::cout << fmt::format("  Customers and their calls: {}/\n", crm.url());
+    std::cout << trf("Not everything reached the reference CRM in time: see {} and {}", log_path.string(),
+                     crm_log_path)
+              << "\n";
+  std::cout << "  " << trf("Customers and their calls: {}", crm.url() + "/") << "\n";
   if (busiest != calls_by_customer.end())
-    std::cout << fmt::format("  Timeline of {} ({} calls, with recordings to play): {}/customers/{}\n",
-                             busiest->second.second, busiest->second.first, crm.url(), busiest->first);
-  std::cout << "The reference CRM keeps serving these pages until you press Enter (or Ctrl-C).\n" << std::flush;
+    std::cout << "  "
+              // TRANSLATORS: the customer with the most calls: name, number of calls, then the address of the page.
+              << trf("Timeline of {} ({} calls, with recordings to play): {}", busiest->second.second,
+                     busiest->second.first, crm.url() + "/customers/" + busiest->first)
+              << "\n";
+  std::cout << tr("The reference CRM keeps serving these pages until you press Enter (or Ctrl-C).") << "\n"
+            << std::flush;
   wait_for_enter();
   crm.stop();
-  std::cout << "Reference CRM stopped.\n";
+  std::cout << tr("Reference CRM stopped.") << "\n";
   return sync.done ? 0 : 1;
 }
 

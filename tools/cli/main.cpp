@@ -13,6 +13,7 @@
 #include "proto/control.hpp"
 #include "tools/cli/command.hpp"
 #include "tools/cli/control_client.hpp"
+#include "tools/cli/language.hpp"
 #include "tools/cli/tables.hpp"
 
 namespace deskline::tools {
@@ -55,10 +56,11 @@ int print_calls(const config::Config& config, bool as_json, int limit) {
     // The daemon is not running: the database has every call it recorded.
     const auto store = daemon::Store::open(config.database_path(), /*read_only=*/true);
     if (!store) {
-      std::cerr << fmt::format("deskline: no daemon on {} ({}) and cannot read {}: {}\n",
-                               config.control_socket_path().string(),
+      std::cerr << "deskline: "
+                << trf("no daemon on {} ({}) and cannot read {}: {}", config.control_socket_path().string(),
                                response ? std::string() : response.error().message(),
-                               config.database_path().string(), store.error().code.message());
+                       config.database_path().string(), store.error().code.message())
+                << "\n";
       return 1;
     }
     const auto records = (*store)->list_calls(static_cast<std::size_t>(limit));
@@ -72,7 +74,7 @@ int print_calls(const config::Config& config, bool as_json, int limit) {
   if (as_json)
     std::cout << calls.dump(2) << "\n";
   else
-    std::cout << calls_table(calls, terminal_columns());
+    std::cout << calls_table(calls, terminal_columns(), colour_on_stdout());
   return 0;
 }
 
@@ -87,48 +89,69 @@ int print_status(const config::Config& config, bool as_json) {
     std::cout << response->dump(2) << "\n";
     return exit_status;
   }
-  std::cout << fmt::format("desklined {} (pid {}), up {}\n", response->value("version", "?"),
-                           response->value("pid", 0), duration_text(response->value("uptime_s", 0.0)));
-  std::cout << fmt::format("page: {}\n", response->value("web_page", "?"));
+  const bool colour = colour_on_stdout();
+  auto alarming = [colour](const std::string& text) { return colour ? in_red(text) : text; };
+  std::cout << trf("desklined {} (pid {}), up {}", response->value("version", "?"), response->value("pid", 0),
+                   duration_text(response->value("uptime_s", 0.0)))
+            << "\n";
+  std::cout << trf("page: {}", response->value("web_page", "?")) << "\n";
   for (const auto& desk : response->value("desk_pages", nlohmann::json::array()))
-    std::cout << fmt::format("desk {}: {}\n", desk.value("desk", "?"), desk.value("page", "?"));
+    std::cout << trf("desk {}: {}", desk.value("desk", "?"), desk.value("page", "?")) << "\n";
   for (const auto& serial : response->value("missing_boxes", nlohmann::json::array()))
-    std::cout << fmt::format("box {} MISSING: configured, not seen since the start\n", serial.get<std::string>());
+    std::cout << alarming(trf("box {} MISSING: configured, not seen since the start", serial.get<std::string>())) << "\n";
   for (const auto& box : (*response)["boxes"]) {
     const auto since = box.value("since", nlohmann::json());
-    std::cout << fmt::format("box {} {} firmware {} {}{} usb {}\n", box.value("serial", ""), box.value("model", ""),
-                             box.value("firmware", ""), box.value("attached", false) ? "attached" : "DETACHED",
-                             since.is_string() ? " since " + since.get<std::string>() : "", box.value("usb_path", ""));
+    const auto serial = box.value("serial", ""), model = box.value("model", ""), firmware = box.value("firmware", "");
+    const auto usb = box.value("usb_path", "");
+    if (!box.value("attached", false))
+      std::cout << alarming(trf("box {} {} firmware {} DETACHED usb {}", serial, model, firmware, usb)) << "\n";
+    else if (since.is_string())
+      std::cout << trf("box {} {} firmware {} attached since {} usb {}", serial, model, firmware,
+                       since.get<std::string>(), usb)
+                << "\n";
+    else
+      std::cout << trf("box {} {} firmware {} attached usb {}", serial, model, firmware, usb) << "\n";
     for (const auto& [kind, count] : box["faults"].items())
-      std::cout << fmt::format("  fault {}: {}\n", kind, count.get<std::uint64_t>());
+      std::cout << "  " << trf("fault {}: {}", kind, count.get<std::uint64_t>()) << "\n";
     for (const auto& line : box["lines"])
-      std::cout << fmt::format("  port {:>2} {:<16} {}\n", line.value("port", 0), line.value("name", ""),
-                               line.value("state", ""));
+      std::cout << "  " << trf("port {:>2} {:<16} {}", line.value("port", 0), line.value("name", ""),
+                               line.value("state", ""))
+                << "\n";
   }
   if (const auto disk = response->value("disk", nlohmann::json()); disk.is_object()) {
     if (disk.contains("error"))
-      std::cout << fmt::format("disk: {}: {}\n", disk.value("path", ""), disk.value("error", ""));
+      std::cout << trf("disk: {}: {}", disk.value("path", ""), disk.value("error", "")) << "\n";
     else
-      std::cout << fmt::format("disk: {} MiB free in {} (recordings stop under {} MiB)\n", disk.value("free_mb", 0),
-                               disk.value("path", ""), disk.value("floor_mb", 0));
+      std::cout << trf("disk: {} MiB free in {} (recordings stop under {} MiB)", disk.value("free_mb", 0),
+                       disk.value("path", ""), disk.value("floor_mb", 0))
+                << "\n";
   }
-  std::cout << fmt::format("recordings in progress: {}\n", response->value("recordings_in_progress", 0));
+  std::cout << trf("recordings in progress: {}", response->value("recordings_in_progress", 0)) << "\n";
   if (const auto crm = response->value("crm", nlohmann::json()); crm.is_object() && crm.value("enabled", false)) {
     const auto oldest = crm.value("oldest_pending_s", nlohmann::json());
-    std::cout << fmt::format("crm: {} waiting{}, {} parked, {} delivered\n", crm.value("backlog", 0),
-                             oldest.is_number() ? " (oldest " + duration_text(oldest.get<double>()) + ")" : "",
-                             crm.value("parked", 0), crm.value("delivered", 0));
+    if (oldest.is_number())
+      std::cout << trf("crm: {} waiting (oldest {}), {} parked, {} delivered", crm.value("backlog", 0),
+                       duration_text(oldest.get<double>()), crm.value("parked", 0), crm.value("delivered", 0))
+                << "\n";
+    else
+      std::cout << trf("crm: {} waiting, {} parked, {} delivered", crm.value("backlog", 0), crm.value("parked", 0),
+                       crm.value("delivered", 0))
+                << "\n";
   }
   if (const auto check = response->value("recordings_check", nlohmann::json()); check.is_object()) {
-    if (check.value("checked", false))
-      std::cout << fmt::format("recordings: {} files, {} orphans, {} rows with a missing file{}\n",
-                               check.value("files", 0), check.value("orphans", 0), check.value("missing_files", 0),
-                               check.value("checking", false) ? " (checking again)" : "");
+    if (!check.value("checked", false))
+      std::cout << tr("recordings: being checked against the database") << "\n";
+    else if (check.value("checking", false))
+      std::cout << trf("recordings: {} files, {} orphans, {} rows with a missing file (checking again)",
+                       check.value("files", 0), check.value("orphans", 0), check.value("missing_files", 0))
+                << "\n";
     else
-      std::cout << "recordings: being checked against the database\n";
+      std::cout << trf("recordings: {} files, {} orphans, {} rows with a missing file", check.value("files", 0),
+                       check.value("orphans", 0), check.value("missing_files", 0))
+                << "\n";
   }
   for (const auto& alarm : alarms)
-    if (alarm.is_string()) std::cout << "ALARM: " << alarm.get<std::string>() << "\n";
+    if (alarm.is_string()) std::cout << alarming(trf("ALARM: {}", alarm.get<std::string>())) << "\n";
   return exit_status;
 }
 
@@ -147,10 +170,10 @@ int reload_daemon(const config::Config& config, bool as_json) {
     return ok ? 0 : 1;
   }
   if (!ok) {
-    std::cerr << fmt::format("deskline: desklined refused the file: {}\n", response->value("error", ""));
+    std::cerr << "deskline: " << trf("desklined refused the file: {}", response->value("error", "")) << "\n";
     for (const auto& error : response->value("errors", nlohmann::json::array()))
       if (error.is_string()) std::cerr << "  " << error.get<std::string>() << "\n";
-    std::cerr << "the running configuration stays\n";
+    std::cerr << tr("the running configuration stays") << "\n";
     return 1;
   }
   auto list = [](const nlohmann::json& keys) {
@@ -161,9 +184,9 @@ int reload_daemon(const config::Config& config, bool as_json) {
   };
   const auto applied = list(response->value("applied", nlohmann::json::array()));
   const auto need_restart = list(response->value("need_restart", nlohmann::json::array()));
-  std::cout << (applied.empty() ? "nothing to apply" : "applied: " + applied) << "\n";
+  std::cout << (applied.empty() ? std::string(tr("nothing to apply")) : trf("applied: {}", applied)) << "\n";
   if (!need_restart.empty())
-    std::cout << "needs a restart (running with the old values until then): " << need_restart << "\n";
+    std::cout << trf("needs a restart (running with the old values until then): {}", need_restart) << "\n";
   return 0;
 }
 
@@ -175,45 +198,66 @@ void add_call_commands(CLI::App& app, CliContext& context) {
     int limit = 0;
   };
   auto options = std::make_shared<Options>();
-  auto* calls = app.add_subcommand("calls", "list calls, newest first");
-  calls->add_flag("--json", options->json, "JSON array instead of a table");
-  calls->add_option("--limit", options->limit, "at most this many calls (0: all)")->check(whole_number(0, 1'000'000));
+  auto* calls = app.add_subcommand("calls", tr("list calls, newest first"));
+  calls->add_flag("--json", options->json, tr("JSON array instead of a table"));
+  calls->add_option("--limit", options->limit, tr("at most this many calls (0: all)"))->check(whole_number(0, 1'000'000));
   calls->callback([&context, options] {
     context.run = [&context, options] {
       auto config = context.load_config();
       return config ? print_calls(*config, options->json, options->limit) : 2;
     };
   });
-  auto* status = app.add_subcommand("status", "boxes, lines and fault counters of the running daemon");
-  status->add_flag("--json", options->json, "JSON instead of text");
+  auto* status = app.add_subcommand("status", tr("boxes, lines and fault counters of the running daemon"));
+  status->add_flag("--json", options->json, tr("JSON instead of text"));
   status->callback([&context, options] {
     context.run = [&context, options] {
       auto config = context.load_config();
       return config ? print_status(*config, options->json) : 2;
     };
   });
-  auto* reload = app.add_subcommand("reload", "have the running daemon read its configuration file again");
-  reload->add_flag("--json", options->json, "JSON instead of text");
+  auto* reload = app.add_subcommand("reload", tr("have the running daemon read its configuration file again"));
+  reload->add_flag("--json", options->json, tr("JSON instead of text"));
   reload->callback([&context, options] {
     context.run = [&context, options] {
       // A file that does not load is not sent: its errors are the answer.
       auto config = context.load_config();
-      if (!config) std::cerr << "deskline: not reloaded: the running configuration stays\n";
+      if (!config) std::cerr << "deskline: " << tr("not reloaded: the running configuration stays") << "\n";
       return config ? reload_daemon(*config, options->json) : 1;
     };
   });
 }
 
+namespace {
+
+// CLI11's own words in the help, in the user's language: its labels, and the
+// group names each option and subcommand carries.
+void translate_help(CLI::App& app) {
+  auto formatter = app.get_formatter();
+  // TRANSLATORS: the words of `deskline --help` around the commands' own texts.
+  for (const char* label : {translatable("Usage"), translatable("OPTIONS"), translatable("SUBCOMMAND"),
+                            translatable("SUBCOMMANDS"), translatable("REQUIRED"), translatable("Positionals")})
+    formatter->label(label, tr(label));
+  for (auto* option : app.get_options())
+    if (option->get_group() == "Options") option->group(tr("Options"));
+  for (auto* command : app.get_subcommands([](CLI::App*) { return true; })) {
+    if (command->get_group() == "Subcommands") command->group(tr("Subcommands"));
+    translate_help(*command);
+  }
+}
+
+}  // namespace
 }  // namespace deskline::tools
 
 int main(int argc, char** argv) {
   using namespace deskline::tools;
-  CLI::App app{"deskline: desk-phone line gateway client"};
+  use_language_of_environment();
+  CLI::App app{tr("deskline: desk-phone line gateway client")};
   app.require_subcommand(0, 1);
-  app.footer(std::string(exit_status_help));
+  app.footer(exit_status_help());
+  app.set_help_flag("-h,--help", tr("Print this help message and exit"));
   CliContext context;
-  app.add_option("-c,--config", context.config_path, "configuration file")->capture_default_str();
-  app.set_version_flag("--version", DESKLINE_VERSION);
+  app.add_option("-c,--config", context.config_path, tr("configuration file"))->capture_default_str();
+  app.set_version_flag("--version", DESKLINE_VERSION, tr("Display program version information and exit"));
   add_call_commands(app, context);
   add_demo_command(app, context);
   add_recording_commands(app, context);
@@ -222,6 +266,7 @@ int main(int argc, char** argv) {
   add_pop_command(app, context);
   add_sync_commands(app, context);
   add_token_commands(app, context);
+  translate_help(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& help) {
@@ -231,7 +276,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& version) {
     return app.exit(version);
   } catch (const CLI::ParseError& error) {
-    std::cerr << "deskline: " << error.what() << "\nRun `deskline --help` for the commands and their options.\n";
+    std::cerr << "deskline: " << error.what() << "\n"
+              << tr("Run `deskline --help` for the commands and their options.") << "\n";
     return exit_usage;
   }
   if (app.get_subcommands().empty()) {  // no command: what there is to do

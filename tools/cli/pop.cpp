@@ -22,6 +22,7 @@
 
 #include "proto/pop.hpp"
 #include "tools/cli/command.hpp"
+#include "tools/cli/language.hpp"
 #include "tools/cli/subprocess.hpp"
 #include "tools/cli/tables.hpp"
 
@@ -51,41 +52,57 @@ int connect_unix(const std::filesystem::path& path) {
 }
 
 std::string customer_text(const proto::pop::Event& event) {
-  if (event.customers.empty()) return event.name.empty() ? "unknown caller" : event.name;
+  if (event.customers.empty()) return event.name.empty() ? tr("unknown caller") : event.name;
   const auto& first = event.customers.front();
-  auto text = first.company.empty() ? first.name : fmt::format("{} ({})", first.name, first.company);
-  if (event.customers.size() > 1) text += fmt::format(" +{} more", event.customers.size() - 1);
+  // TRANSLATORS: a customer's name and company.
+  auto text = first.company.empty() ? first.name : trf("{} ({})", first.name, first.company);
+  // TRANSLATORS: the first customer the number matches, and how many others it matches too.
+  if (event.customers.size() > 1) text = trf("{} +{} more", text, event.customers.size() - 1);
   return text;
+}
+
+// The event as a desk user reads it; an event this CLI does not know yet is shown as it is.
+std::string event_text(const std::string& event) {
+  // TRANSLATORS: what happened, in the lines of `deskline pop` (the events of proto/pop.md).
+  for (const char* english : {translatable("call.ringing"), translatable("call.identified"),
+                              translatable("call.answered"), translatable("call.outbound"), translatable("call.joined"),
+                              translatable("call.flash"), translatable("call.ended"), translatable("call.missed"),
+                              translatable("recording.saved"), translatable("device.attached"),
+                              translatable("device.detached")})
+    if (event == english) return tr(english);
+  return event;
 }
 
 std::string human_line(const proto::pop::Event& event) {
   const auto time = event.at.size() >= 19 ? event.at.substr(11, 8) : event.at;
   if (event.call_id.empty())
-    return fmt::format("{} {} {}", time, event.event, event.box);
+    return fmt::format("{} {} {}", time, event_text(event.event), event.box);
   const auto number = number_text(event.number_display, event.privacy.value_or(""));
-  auto text = fmt::format("{} {:<10} {:<16} {:<16} {}", time, event.line, event.event, number, customer_text(event));
+  auto text = fmt::format("{} {:<10} {:<16} {:<16} {}", time, event.line, event_text(event.event), number,
+                          customer_text(event));
   if (event.outcome)
-    text += fmt::format("  [{}{}]", *event.outcome, event.duration_s ? ", " + duration_text(*event.duration_s) : "");
+    text += fmt::format("  [{}{}]", word_text(*event.outcome),
+                        event.duration_s ? ", " + duration_text(*event.duration_s) : "");
   return text;
 }
 
 // Shows one desktop notification; returns why it failed, "" when it was shown.
 std::string notify(const proto::pop::Event& event, bool quiet) {
-  const auto title = fmt::format("{}: {}", event.line, event.number_display.empty() ? "incoming call"
-                                                                                     : event.number_display);
+  // TRANSLATORS: the title of a desktop notification: the line, and the caller's number where there is one.
+  const auto title = event.number_display.empty() ? trf("{}: incoming call", event.line)
+                                                  : trf("{}: {}", event.line, event.number_display);
   SpawnOptions options;
   if (quiet) options.stderr_path = "/dev/null";  // notify-send's complaint was shown once already
   const pid_t pid = spawn({"notify-send", "--app-name=Deskline", title, customer_text(event)}, options);
-  if (pid < 0) return fmt::format("cannot run notify-send: {} (package libnotify-bin).", std::strerror(errno));
+  if (pid < 0) return trf("cannot run notify-send: {} (package libnotify-bin).", std::strerror(errno));
   const auto status = wait_for(pid, std::chrono::seconds(5));
   if (!status) {
     ::kill(pid, SIGKILL);  // a hung notify-send must not hold up the pops
     wait_for(pid, std::chrono::seconds(1));
-    return "notify-send did not finish within 5 s.";
+    return tr("notify-send did not finish within 5 s.");
   }
   if (*status == 0) return "";
-  return fmt::format("notify-send failed (exit status {}); is a notification server running on the session D-Bus?",
-                     *status);
+  return trf("notify-send failed (exit status {}); is a notification server running on the session D-Bus?", *status);
 }
 
 void run_for_event(const PopOptions& options, const proto::pop::Event& event, bool& notify_failed) {
@@ -94,8 +111,9 @@ void run_for_event(const PopOptions& options, const proto::pop::Event& event, bo
     const auto failure = notify(event, notify_failed);
     if (!failure.empty() && !notify_failed) {
       // Once, not per call: a desk without a notification server still gets its pops printed.
-      std::cerr << "deskline pop: " << failure
-                << " Pops are still printed; further notification failures are not reported.\n";
+      std::cerr << "deskline pop: "
+                // TRANSLATORS: {} is why notify-send failed, a sentence.
+                << trf("{} Pops are still printed; further notification failures are not reported.", failure) << "\n";
       notify_failed = true;
     }
   }
@@ -160,16 +178,17 @@ int follow(const std::filesystem::path& socket_path, const PopOptions& options) 
     const int fd = connect_unix(socket_path);
     if (fd < 0) {
       if (errno == EACCES) {  // waiting would not help
-        std::cerr << fmt::format("deskline pop: cannot use {}: {}; pops are for the members of desklined's desk "
-                                 "group ([daemon] desk_group)\n",
-                                 socket_path.string(), std::strerror(errno));
+        std::cerr << "deskline pop: "
+                  << trf("cannot use {}: {}; pops are for the members of desklined's desk group ([daemon] desk_group)",
+                         socket_path.string(), std::strerror(errno))
+                  << "\n";
         return 3;
       }
       if (options.once) {
-        std::cerr << fmt::format("deskline pop: no daemon on {}: {}\n", socket_path.string(), std::strerror(errno));
+        std::cerr << "deskline pop: " << trf("no daemon on {}: {}", socket_path.string(), std::strerror(errno)) << "\n";
         return 3;
       }
-      if (!warned) std::cerr << "deskline pop: waiting for desklined...\n";
+      if (!warned) std::cerr << "deskline pop: " << tr("waiting for desklined...") << "\n";
       warned = true;
       std::this_thread::sleep_for(std::chrono::seconds(1));
       continue;
@@ -246,7 +265,7 @@ int follow(const std::filesystem::path& socket_path, const PopOptions& options) 
     }
     ::close(fd);
     if (options.once) return 0;
-    std::cerr << "deskline pop: connection lost; reconnecting\n";
+    std::cerr << "deskline pop: " << tr("connection lost; reconnecting") << "\n";
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
 }
@@ -255,16 +274,16 @@ int follow(const std::filesystem::path& socket_path, const PopOptions& options) 
 
 void add_pop_command(CLI::App& app, CliContext& context) {
   auto options = std::make_shared<PopOptions>();
-  auto* pop = app.add_subcommand("pop", "follow screen-pop events of the running daemon");
-  pop->add_flag("--json", options->json, "print each event as its JSON line");
-  pop->add_flag("--notify", options->notify, "show a desktop notification per ringing call (notify-send)");
+  auto* pop = app.add_subcommand("pop", tr("follow screen-pop events of the running daemon"));
+  pop->add_flag("--json", options->json, tr("print each event as its JSON line"));
+  pop->add_flag("--notify", options->notify, tr("show a desktop notification per ringing call (notify-send)"));
   pop->add_option("--exec", options->exec,
-                  "run this shell command per event, with DESKLINE_* environment variables");
-  auto* line = pop->add_option("--line", options->lines, "only these lines (repeatable)");
-  pop->add_option("--desk", options->desk, "only the lines of this [[desk]]")->excludes(line);
-  pop->add_option("--count", options->count, "exit after this many events")->check(whole_number(0, 1'000'000));
-  pop->add_flag("--once", options->once, "exit when the daemon goes away instead of reconnecting");
-  pop->add_option("--socket", options->socket, "events socket (default: the configuration's)");
+                  tr("run this shell command per event, with DESKLINE_* environment variables"));
+  auto* line = pop->add_option("--line", options->lines, tr("only these lines (repeatable)"));
+  pop->add_option("--desk", options->desk, tr("only the lines of this [[desk]]"))->excludes(line);
+  pop->add_option("--count", options->count, tr("exit after this many events"))->check(whole_number(0, 1'000'000));
+  pop->add_flag("--once", options->once, tr("exit when the daemon goes away instead of reconnecting"));
+  pop->add_option("--socket", options->socket, tr("events socket (default: the configuration's)"));
   pop->callback([&context, options] {
     context.run = [&context, options] {
       ::signal(SIGPIPE, SIG_IGN);

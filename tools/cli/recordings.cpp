@@ -26,6 +26,7 @@
 #include "daemon/domain/call_json.hpp"
 #include "daemon/store/store.hpp"
 #include "tools/cli/command.hpp"
+#include "tools/cli/language.hpp"
 #include "tools/cli/output_file.hpp"
 #include "tools/cli/tables.hpp"
 
@@ -37,15 +38,44 @@ struct EncodeOptions {
   std::string output;
   codec::OpusSettings settings;
   std::vector<std::string> comments;
+  bool json = false;
 };
 
 // Recordings are personal data: copies get the recordings' own mode.
 constexpr mode_t recording_mode = 0640;
 
+// What an export or an encode wrote.
+struct Written {
+  std::string call_id;  // empty when the audio is not a call's (encode)
+  std::string file;
+  std::string format;  // "opus" or "wav"
+  double duration_s = 0;
+  std::uint64_t bytes = 0;
+  std::string source;  // the file the audio was read from
+};
+
+// Reports what was written, for people (text) or as JSON; on stderr when the
+// file is written in place, as it may be stdout (-o /dev/stdout), so that the
+// audio stays whole.
+void report_written(const Written& written, bool as_json, const std::string& text) {
+  auto& out = OutputFile::is_direct(written.file) ? std::cerr : std::cout;
+  if (as_json)
+    out << nlohmann::json{{"call_id", written.call_id.empty() ? nlohmann::json() : nlohmann::json(written.call_id)},
+                          {"file", written.file},
+                          {"format", written.format},
+                          {"duration_s", std::round(written.duration_s * 1000) / 1000},
+                          {"bytes", written.bytes},
+                          {"source", written.source}}
+               .dump(2)
+        << "\n";
+  else
+    out << text << "\n";
+}
+
 int encode_wav_file(const EncodeOptions& options) {
   std::ifstream input(options.input, std::ios::binary);
   if (!input) {
-    std::cerr << fmt::format("deskline: cannot read {}\n", options.input);
+    std::cerr << "deskline: " << trf("cannot read {}", options.input) << "\n";
     return 1;
   }
   const std::vector<std::uint8_t> wav_bytes((std::istreambuf_iterator<char>(input)), {});
@@ -56,31 +86,32 @@ int encode_wav_file(const EncodeOptions& options) {
   }
   const auto& audio = *parsed.audio;
   if (audio.channels != 1) {
-    std::cerr << fmt::format("deskline: {}: {} channels; recordings are mono (split the channels first)\n",
-                             options.input, audio.channels);
+    std::cerr << "deskline: "
+              << trf("{}: {} channels; recordings are mono (split the channels first)", options.input, audio.channels)
+              << "\n";
     return 1;
   }
   if (audio.rate_hz != 8000 && audio.rate_hz != 16000) {
     // The recorder encodes at the box's native rate; resampling here would
     // measure a different pipeline than production.
-    std::cerr << fmt::format(
-        "deskline: {}: {} Hz; only 8000 and 16000 Hz are accepted (resample first, e.g. "
-        "sox IN.wav -r 8000 OUT.wav)\n",
-        options.input, audio.rate_hz);
+    std::cerr << "deskline: "
+              << trf("{}: {} Hz; only 8000 and 16000 Hz are accepted (resample first, e.g. "
+                     "sox IN.wav -r 8000 OUT.wav)",
+                     options.input, audio.rate_hz)
+              << "\n";
     return 1;
   }
 
   std::error_code error;
   auto output = OutputFile::create(options.output, recording_mode, error);
   if (!output) {
-    std::cerr << fmt::format("deskline: cannot create {}: {}\n", options.output, error.message());
+    std::cerr << "deskline: " << trf("cannot create {}: {}", options.output, error.message()) << "\n";
     return 1;
   }
   auto failed = [&](const std::error_code& why) {
     std::cerr << fmt::format("deskline: {}: {}\n", options.output, why.message());
     return 1;
   };
-  const bool direct = output->direct();
 
   codec::FdSink sink(output->fd());
   auto settings = options.settings;
@@ -94,10 +125,16 @@ int encode_wav_file(const EncodeOptions& options) {
   if ((error = output->commit(/*replace=*/true))) return failed(error);
 
   const double seconds = writer->duration_s();
-  // To stderr when the audio itself may be going to stdout.
-  (direct ? std::cerr : std::cout) << fmt::format(
-      "{}: {:.2f} s at {} Hz, {} bytes ({:.1f} kb/s overall), {} pages\n", options.output, seconds, audio.rate_hz,
-      writer->bytes_out(), seconds > 0 ? writer->bytes_out() * 8 / seconds / 1000 : 0.0, writer->pages_out());
+  const auto bytes = writer->bytes_out();
+  const Written written{.call_id = "",  // not a call's recording
+                        .file = options.output,
+                        .format = "opus",
+                        .duration_s = seconds,
+                        .bytes = bytes,
+                        .source = options.input};
+  report_written(written, options.json,
+                 trf("{}: {:.2f} s at {} Hz, {} bytes ({:.1f} kb/s overall), {} pages", options.output, seconds,
+                     audio.rate_hz, bytes, seconds > 0 ? bytes * 8 / seconds / 1000 : 0.0, writer->pages_out()));
   return 0;
 }
 
@@ -105,8 +142,8 @@ int encode_wav_file(const EncodeOptions& options) {
 std::unique_ptr<daemon::Store> open_store(const config::Config& config) {
   auto store = daemon::Store::open(config.database_path(), /*read_only=*/true);
   if (!store) {
-    std::cerr << fmt::format("deskline: cannot read {}: {}\n", config.database_path().string(),
-                             store.error().message());
+    std::cerr << "deskline: " << trf("cannot read {}: {}", config.database_path().string(), store.error().message())
+              << "\n";
     return nullptr;
   }
   return std::move(*store);
@@ -154,8 +191,8 @@ std::optional<daemon::RecordingRecord> resolve_recording(const daemon::Store& st
   }
   if (*exact) return *exact;
   if (id.size() < min_id_prefix) {
-    std::cerr << fmt::format("deskline: {}: give the call id or at least its first {} characters\n", id,
-                             min_id_prefix);
+    std::cerr << "deskline: " << trf("{}: give the call id or at least its first {} characters", id, min_id_prefix)
+              << "\n";
     return std::nullopt;
   }
   auto recordings = store.list_recordings(0);
@@ -167,16 +204,18 @@ std::optional<daemon::RecordingRecord> resolve_recording(const daemon::Store& st
   for (auto& recording : *recordings)
     if (recording.call_id.starts_with(id)) matches.push_back(std::move(recording));
   if (matches.size() > 1) {
-    std::cerr << fmt::format("deskline: {} is ambiguous: {} recordings match; give more of the id:\n", id,
-                             matches.size());
+    std::cerr << "deskline: " << trf("{} is ambiguous: {} recordings match; give more of the id:", id, matches.size())
+              << "\n";
     for (const auto& match : matches) std::cerr << "  " << match.call_id << "\n";
     return std::nullopt;
   }
   if (matches.empty()) {
     // Say whether the call exists at all: a call without a recording is a different problem.
     const auto call = store.find_call(id).value_or(std::nullopt);
-    std::cerr << (call ? fmt::format("deskline: call {} has no recording\n", id)
-                       : fmt::format("deskline: no recording of a call {} (see deskline recordings)\n", id));
+    std::cerr << "deskline: "
+              << (call ? trf("call {} has no recording", id)
+                       : trf("no recording of a call {} (see deskline recordings)", id))
+              << "\n";
     return std::nullopt;
   }
   return std::move(matches.front());
@@ -188,10 +227,10 @@ bool write_output(const std::string& output, std::span<const std::uint8_t> bytes
   auto file = OutputFile::create(output, recording_mode, error);
   if (file && !(error = file->write_all(bytes))) error = file->commit(force);
   if (error == std::errc::file_exists) {
-    std::cerr << fmt::format("deskline: {} exists (use --force to replace it)\n", output);
+    std::cerr << "deskline: " << trf("{} exists (use --force to replace it)", output) << "\n";
     return false;
   }
-  if (error) std::cerr << fmt::format("deskline: cannot write {}: {}\n", output, error.message());
+  if (error) std::cerr << "deskline: " << trf("cannot write {}: {}", output, error.message()) << "\n";
   return !error;
 }
 
@@ -208,10 +247,12 @@ std::string export_format(const std::string& output, const std::string& asked, s
   if (extension.empty() || device) return asked.empty() ? "opus" : asked;
   if (asked.empty() && (wav_name || opus_name)) return wav_name ? "wav" : "opus";
   if ((asked == "wav" && wav_name) || (asked == "opus" && opus_name)) return asked;
-  why = asked.empty()
-            ? fmt::format("{}: deskline exports Ogg Opus (.opus, .ogg) or WAV (.wav), not {}", output, extension)
-            : fmt::format("{}: --format {} writes {}, not {}: name the file {}", output, asked,
-                          asked == "wav" ? "WAV" : "Ogg Opus", extension, asked == "wav" ? ".wav" : ".opus or .ogg");
+  if (asked.empty())
+    why = trf("{}: deskline exports Ogg Opus (.opus, .ogg) or WAV (.wav), not {}", output, extension);
+  else if (asked == "wav")
+    why = trf("{}: --format wav writes WAV, not {}: name the file .wav", output, extension);
+  else
+    why = trf("{}: --format opus writes Ogg Opus, not {}: name the file .opus or .ogg", output, extension);
   return "";
 }
 
@@ -226,7 +267,7 @@ int export_recording(const config::Config& config, const ExportOptions& options)
   std::error_code exists_error;
   if (!options.force && !OutputFile::is_direct(options.output) &&
       std::filesystem::exists(options.output, exists_error)) {
-    std::cerr << fmt::format("deskline: {} exists (use --force to replace it)\n", options.output);
+    std::cerr << "deskline: " << trf("{} exists (use --force to replace it)", options.output) << "\n";
     return 1;
   }
   auto store = open_store(config);
@@ -234,53 +275,55 @@ int export_recording(const config::Config& config, const ExportOptions& options)
   const auto recording = resolve_recording(*store, options.id);
   if (!recording) return 1;
   if (recording->path.empty()) {
-    std::cerr << fmt::format("deskline: call {} has no recording file (state {}{})\n", recording->call_id,
-                             daemon::to_string(recording->state),
-                             recording->error.empty() ? "" : ": " + recording->error);
+    const auto state = word_text(daemon::to_string(recording->state));
+    std::cerr << "deskline: "
+              << (recording->error.empty()
+                      // TRANSLATORS: the recording's state (refused, failed, ...).
+                      ? trf("call {} has no recording file (state {})", recording->call_id, state)
+                      // TRANSLATORS: the recording's state, then the daemon's reason.
+                      : trf("call {} has no recording file (state {}: {})", recording->call_id, state,
+                            recording->error))
+              << "\n";
     return 1;
   }
   std::ifstream input(recording->path, std::ios::binary);
   if (!input) {
-    std::cerr << fmt::format("deskline: cannot read the recording {}: {}\n", recording->path, std::strerror(errno));
+    std::cerr << "deskline: " << trf("cannot read the recording {}: {}", recording->path, std::strerror(errno)) << "\n";
     return 1;
   }
   const std::vector<std::uint8_t> opus_bytes((std::istreambuf_iterator<char>(input)), {});
   if (input.bad()) {
-    std::cerr << fmt::format("deskline: cannot read the recording {}\n", recording->path);
+    std::cerr << "deskline: " << trf("cannot read the recording {}", recording->path) << "\n";
     return 1;
   }
   // Decoded for both formats: an opus export is byte-identical, but handing
   // out a file that does not play without saying so would hide the damage.
   const auto decoded = codec::decode_ogg_opus(opus_bytes);
   if (!decoded) {
-    std::cerr << fmt::format("deskline: the recording {} is damaged: {} (state {})\n", recording->path,
-                             decoded.error, daemon::to_string(recording->state));
+    std::cerr << "deskline: "
+              // TRANSLATORS: the decoder's reason, then the recording's state (complete, truncated, ...).
+              << trf("the recording {} is damaged: {} (state {})", recording->path, decoded.error,
+                     word_text(daemon::to_string(recording->state)))
+              << "\n";
     return 1;
   }
   if (decoded.bad_packets > 0)
-    std::cerr << fmt::format("deskline: warning: {} damaged packets in {} (exported as silence in WAV)\n",
-                             decoded.bad_packets, recording->path);
+    std::cerr << "deskline: "
+              << trf("warning: {} damaged packets in {} (exported as silence in WAV)", decoded.bad_packets,
+                     recording->path)
+              << "\n";
   if (recording->state == daemon::RecordingState::recording)
-    std::cerr << "deskline: warning: the call is still being recorded; exporting what is written so far\n";
+    std::cerr << "deskline: " << tr("warning: the call is still being recorded; exporting what is written so far")
+              << "\n";
 
-  // What was written, for people or as JSON; on stderr when the file itself
-  // goes to stdout (-o /dev/stdout), so that the audio stays whole.
-  const auto report = [&](double duration_s, std::size_t bytes, const std::string& text) {
-    auto& out = options.output.starts_with("/dev/") ? std::cerr : std::cout;
-    if (options.json)
-      out << nlohmann::json{{"call_id", recording->call_id}, {"file", options.output}, {"format", format},
-                            {"duration_s", std::round(duration_s * 1000) / 1000}, {"bytes", bytes},
-                            {"source", recording->path}}
-                 .dump(2)
-          << "\n";
-    else
-      out << text;
-  };
+  Written written{.call_id = recording->call_id, .file = options.output, .format = format, .source = recording->path};
   if (format == "opus") {
     if (!write_output(options.output, opus_bytes, options.force)) return 1;
-    report(decoded.duration_s(), opus_bytes.size(),
-           fmt::format("{}: {}, {} bytes (copy of {})\n", options.output, duration_text(decoded.duration_s()),
-                       opus_bytes.size(), recording->path));
+    written.duration_s = decoded.duration_s();
+    written.bytes = opus_bytes.size();
+    report_written(written, options.json,
+                   trf("{}: {}, {} bytes (copy of {})", options.output, duration_text(written.duration_s),
+                       written.bytes, recording->path));
     return 0;
   }
   codec::WavAudio wav;
@@ -300,9 +343,11 @@ int export_recording(const config::Config& config, const ExportOptions& options)
   }
   const auto wav_bytes = codec::encode_wav(wav);
   if (!write_output(options.output, wav_bytes, options.force)) return 1;
-  const double seconds = static_cast<double>(wav.samples.size()) / wav.rate_hz;
-  report(seconds, wav_bytes.size(),
-         fmt::format("{}: {} at {} Hz, 16-bit mono WAV\n", options.output, duration_text(seconds), wav.rate_hz));
+  written.duration_s = static_cast<double>(wav.samples.size()) / wav.rate_hz;
+  written.bytes = wav_bytes.size();
+  report_written(
+      written, options.json,
+      trf("{}: {} at {} Hz, 16-bit mono WAV", options.output, duration_text(written.duration_s), wav.rate_hz));
   return 0;
 }
 
@@ -312,8 +357,8 @@ void add_list_options(CLI::App& recordings, CliContext& context) {
     int limit = 0;
   };
   auto options = std::make_shared<ListOptions>();
-  recordings.add_flag("--json", options->json, "JSON array instead of a table");
-  recordings.add_option("--limit", options->limit, "at most this many recordings (0: all)")
+  recordings.add_flag("--json", options->json, tr("JSON array instead of a table"));
+  recordings.add_option("--limit", options->limit, tr("at most this many recordings (0: all)"))
       ->check(whole_number(0, 1'000'000));
   // Runs only when no subcommand (export, encode) was given: `deskline recordings` lists.
   recordings.callback([&context, options, &recordings] {
@@ -327,14 +372,14 @@ void add_list_options(CLI::App& recordings, CliContext& context) {
 
 void add_export_command(CLI::App& recordings, CliContext& context) {
   auto options = std::make_shared<ExportOptions>();
-  auto* command = recordings.add_subcommand("export", "write one call's recording to a file");
-  command->add_option("id", options->id, "call id (or a unique prefix of at least 8 characters)")->required();
-  command->add_option("--format", options->format, "opus (the file as recorded) or wav (16-bit PCM, mono)")
+  auto* command = recordings.add_subcommand("export", tr("write one call's recording to a file"));
+  command->add_option("id", options->id, tr("call id (or a unique prefix of at least 8 characters)"))->required();
+  command->add_option("--format", options->format, tr("opus (the file as recorded) or wav (16-bit PCM, mono)"))
       ->check(CLI::IsMember({"wav", "opus"}));
-  command->add_option("-o,--output", options->output, "file to write (--format defaults to its extension)")
+  command->add_option("-o,--output", options->output, tr("file to write (--format defaults to its extension)"))
       ->required();
-  command->add_flag("--force", options->force, "replace an existing output file");
-  command->add_flag("--json", options->json, "report what was written as JSON");
+  command->add_flag("--force", options->force, tr("replace an existing output file"));
+  command->add_flag("--json", options->json, tr("report what was written as JSON"));
   command->callback([&context, options] {
     context.run = [&context, options] {
       auto config = context.load_config();
@@ -348,24 +393,26 @@ void add_export_command(CLI::App& recordings, CliContext& context) {
 CLI::App* recordings_command(CLI::App& app) {
   for (auto* existing : app.get_subcommands([](CLI::App* sub) { return sub->get_name() == "recordings"; }))
     return existing;
-  auto* recordings = app.add_subcommand("recordings", "list call recordings, newest first; export or encode one; check them against the database");
+  auto* recordings = app.add_subcommand(
+      "recordings", tr("list call recordings, newest first; export or encode one; check them against the database"));
   recordings->require_subcommand(0, 1);
   return recordings;
 }
 
 void add_encode_command(CLI::App& recordings, CliContext& context) {
   auto options = std::make_shared<EncodeOptions>();
-  auto* encode =
-      recordings.add_subcommand("encode", "encode a mono 8 or 16 kHz WAV file with the production recording encoder");
-  encode->add_option("input", options->input, "16-bit PCM WAV, mono, 8000 or 16000 Hz")->required();
-  encode->add_option("-o,--output", options->output, "Ogg Opus file to write")->required();
-  encode->add_option("--bitrate", options->settings.bitrate_bps, "bits per second")
+  auto* encode = recordings.add_subcommand(
+      "encode", tr("encode a mono 8 or 16 kHz WAV file with the production recording encoder"));
+  encode->add_option("input", options->input, tr("16-bit PCM WAV, mono, 8000 or 16000 Hz"))->required();
+  encode->add_option("-o,--output", options->output, tr("Ogg Opus file to write"))->required();
+  encode->add_option("--bitrate", options->settings.bitrate_bps, tr("bits per second"))
       ->capture_default_str()
       ->check(CLI::Range(6000, 510000));
-  encode->add_option("--complexity", options->settings.complexity, "encoder complexity")
+  encode->add_option("--complexity", options->settings.complexity, tr("encoder complexity"))
       ->capture_default_str()
       ->check(CLI::Range(0, 10));
-  encode->add_option("--comment", options->comments, "extra KEY=value tag (repeatable)");
+  encode->add_option("--comment", options->comments, tr("extra KEY=value tag (repeatable)"));
+  encode->add_flag("--json", options->json, tr("report what was written as JSON"));
   encode->callback([&context, options] { context.run = [options] { return encode_wav_file(*options); }; });
 }
 

@@ -24,6 +24,7 @@
 #include "daemon/store/store.hpp"
 #include "proto/customer_csv.hpp"
 #include "tools/cli/command.hpp"
+#include "tools/cli/language.hpp"
 #include "tools/cli/tables.hpp"
 #include "tools/cli/control_client.hpp"
 
@@ -119,13 +120,13 @@ class Writer {
     // would belong to whoever runs this, not to the daemon's user).
     std::error_code error;
     if (!fs::exists(config.database_path(), error)) {
-      why_not = fmt::format("{} does not exist: start desklined once (it creates the database)",
-                            config.database_path().string());
+      why_not =
+          trf("{} does not exist: start desklined once (it creates the database)", config.database_path().string());
       return nullptr;
     }
     auto store = daemon::Store::open(config.database_path());
     if (!store) {
-      why_not = fmt::format("cannot write {}: {}", config.database_path().string(), store.error().message());
+      why_not = trf("cannot write {}: {}", config.database_path().string(), store.error().message());
       return nullptr;
     }
     writer->store_ = std::move(*store);
@@ -179,11 +180,15 @@ void print_text(const json& entry, bool orphan) {
   };
   const std::string path = text("path");
   if (!orphan) {
-    std::cout << fmt::format("missing      {:8}  {}  (its row: {}, {} bytes)\n", text("call_id").substr(0, 8), path,
-                             text("state"), entry.value("bytes", 0));
+    // TRANSLATORS: a row of `recordings check` whose file is missing: its call id, the path, the row's state and
+    // size. The first word and its spaces take 13 columns (a Chinese character takes 2), as the verdicts do.
+    std::cout << trf("missing      {:8}  {}  (its row: {}, {} bytes)", text("call_id").substr(0, 8), path,
+                     word_text(text("state")), entry.value("bytes", 0))
+              << "\n";
     return;
   }
-  const std::string verdict = entry.value("reattached", false) ? "re-attached" : "orphan";
+  // TRANSLATORS: what became of an orphan recording file: the first column of `recordings check` (11 columns wide).
+  const std::string verdict = entry.value("reattached", false) ? tr("re-attached") : tr("orphan");
   if (!entry["line"].is_string()) {
     std::cout << fmt::format("{:<11}  {:8}  {}\n", verdict, text("call_id").substr(0, 8), path);
   } else {
@@ -191,18 +196,22 @@ void print_text(const json& entry, bool orphan) {
     if (started.size() > 10 && started[10] == 'T') started[10] = ' ';
     const std::string duration =
         entry["duration_s"].is_number() ? duration_text(entry["duration_s"].get<double>()) : "-";
-    std::cout << fmt::format("{:<11}  {:8}  {}  {}  {}  {}  {}  {} bytes  {}  {}\n", verdict,
-                             text("call_id").substr(0, 8), started, text("line"), text("direction"), text("number"),
-                             duration, entry["bytes"].is_number() ? entry["bytes"].dump() : "-", text("state"), path);
+    // TRANSLATORS: an orphan recording file: what became of it, its call id, start, line, direction, number,
+    // duration, size, state and path.
+    std::cout << trf("{:<11}  {:8}  {}  {}  {}  {}  {}  {} bytes  {}  {}", verdict, text("call_id").substr(0, 8),
+                     started, text("line"), text("direction"), text("number"), duration,
+                     entry["bytes"].is_number() ? entry["bytes"].dump() : "-", text("state"), path)
+              << "\n";
   }
   if (entry["problem"].is_string()) {
     // The path was just printed; the reason without it reads better.
     std::string problem = entry["problem"].get<std::string>();
     if (problem.starts_with(path + ": ")) problem.erase(0, path.size() + 2);
-    std::cout << "             kept as it is: " << problem << "\n";
+    std::cout << "             " << trf("kept as it is: {}", problem) << "\n";
   }
 }
 
+// A count and its noun: one when count is 1, else many (each a message with one {}).
 int check_recordings(const config::Config& config, const CheckOptions& options) {
   std::unique_ptr<Writer> writer;
   std::unique_ptr<daemon::Store> reader;
@@ -219,8 +228,8 @@ int check_recordings(const config::Config& config, const CheckOptions& options) 
   if (!store) {
     auto opened = daemon::Store::open(config.database_path(), /*read_only=*/true);
     if (!opened) {
-      std::cerr << fmt::format("deskline: cannot read {}: {}\n", config.database_path().string(),
-                               opened.error().message());
+      std::cerr << "deskline: " << trf("cannot read {}: {}", config.database_path().string(), opened.error().message())
+                << "\n";
       return exit_cannot_check;
     }
     reader = std::move(*opened);
@@ -288,18 +297,38 @@ int check_recordings(const config::Config& config, const CheckOptions& options) 
     std::string fields = dump(summary);  // {"a":1,...}: spliced into the object begun above
     std::cout << " " << fields.substr(1) << "\n";
   } else {
-    std::cout << fmt::format("{} recording file{} and {} row{} checked in {}: {} orphan{}{}, {} row{} with a missing file\n",
-                             counts.files, counts.files == 1 ? "" : "s", counts.rows, counts.rows == 1 ? "" : "s",
-                             config.recordings_dir().string(), counts.orphans, counts.orphans == 1 ? "" : "s",
-                             options.reattach ? fmt::format(" ({} re-attached{})", reattached,
-                                                            writer && writer->through_daemon() ? " by desklined" : "")
-                                              : "",
-                             counts.missing_files, counts.missing_files == 1 ? "" : "s");
-    if (!scan.problem().empty()) std::cout << "not everything could be checked: " << scan.problem() << "\n";
+    // TRANSLATORS: a count in the summary of `recordings check`: files in the folder.
+    const auto files = trn("{} recording file", "{} recording files", counts.files, counts.files);
+    // TRANSLATORS: a count in the summary of `recordings check`: rows of the database's recordings table.
+    const auto rows = trn("{} row", "{} rows", counts.rows, counts.rows);
+    const auto orphans = trn("{} orphan", "{} orphans", counts.orphans, counts.orphans);
+    const auto missing =
+        trn("{} row with a missing file", "{} rows with a missing file", counts.missing_files, counts.missing_files);
+    const auto folder = config.recordings_dir().string();
+    if (!options.reattach) {
+      // TRANSLATORS: the summary of `recordings check`: {0} "N recording files", {1} "N rows", {2} the recordings
+      // folder, {3} "N orphans", {4} "N rows with a missing file".
+      std::cout << trf("{0} and {1} checked in {2}: {3}, {4}", files, rows, folder, orphans, missing) << "\n";
+    } else if (writer->through_daemon()) {
+      // TRANSLATORS: the summary of `recordings check --reattach` when desklined wrote the rows: {0} "N recording
+      // files", {1} "N rows", {2} the folder, {3} "N orphans", {4} how many got their rows back, {5} "N rows with a
+      // missing file".
+      std::cout << trf("{0} and {1} checked in {2}: {3} ({4} re-attached by desklined), {5}", files, rows, folder,
+                       orphans, reattached, missing)
+                << "\n";
+    } else {
+      // TRANSLATORS: the summary of `recordings check --reattach`: {0} "N recording files", {1} "N rows", {2} the
+      // folder, {3} "N orphans", {4} how many got their rows back, {5} "N rows with a missing file".
+      std::cout << trf("{0} and {1} checked in {2}: {3} ({4} re-attached), {5}", files, rows, folder, orphans,
+                       reattached, missing)
+                << "\n";
+    }
+    if (!scan.problem().empty()) std::cout << trf("not everything could be checked: {}", scan.problem()) << "\n";
     if (!options.reattach && readable_orphans > 0)
-      std::cout << "give the orphans their rows back with: deskline recordings check --reattach\n";
+      std::cout << tr("give the orphans their rows back with: deskline recordings check --reattach") << "\n";
     if (counts.missing_files > 0)
-      std::cout << "a row with a missing file stays as it is: restore the file from a backup to the path shown\n";
+      std::cout << tr("a row with a missing file stays as it is: restore the file from a backup to the path shown")
+                << "\n";
   }
   if (!scan.problem().empty() && counts.files == 0 && counts.rows == 0) return exit_cannot_check;
   return clean ? exit_clean : exit_problems_left;
@@ -310,10 +339,10 @@ int check_recordings(const config::Config& config, const CheckOptions& options) 
 void add_check_command(CLI::App& recordings, CliContext& context) {
   auto options = std::make_shared<CheckOptions>();
   auto* command = recordings.add_subcommand(
-      "check", "list recording files without a row (orphans) and rows whose file is missing; exit 1 if any");
+      "check", tr("list recording files without a row (orphans) and rows whose file is missing; exit 1 if any"));
   command->add_flag("--reattach", options->reattach,
-                    "give each orphan its call and recording rows back from its tags (the file is not changed)");
-  command->add_flag("--json", options->json, "JSON instead of text");
+                    tr("give each orphan its call and recording rows back from its tags (the file is not changed)"));
+  command->add_flag("--json", options->json, tr("JSON instead of text"));
   command->callback([&context, options] {
     context.run = [&context, options] {
       auto config = context.load_config();

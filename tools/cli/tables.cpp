@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "daemon/domain/call_json.hpp"
+#include "tools/cli/language.hpp"
 
 namespace deskline::tools {
 namespace {
@@ -117,7 +118,9 @@ std::vector<std::size_t> column_widths(const std::vector<std::vector<std::string
 // in right_aligned) read best right-aligned, text left-aligned. The last
 // column is not padded on the right, so lines carry no trailing blanks.
 // Wider than max_width (0: any width), the table gives way as fitting says.
-std::string render_table(std::vector<std::vector<std::string>> rows, const Fitting& fitting, std::size_t max_width) {
+// The rows flagged in alarming are red when colour is on.
+std::string render_table(std::vector<std::vector<std::string>> rows, const Fitting& fitting, std::size_t max_width,
+                         const std::vector<bool>& alarming = {}) {
   auto widths = column_widths(rows);
   std::vector<bool> shown(widths.size(), true);
   auto total = [&] {
@@ -149,7 +152,8 @@ std::string render_table(std::vector<std::vector<std::string>> rows, const Fitti
   for (std::size_t column = 0; column < widths.size(); ++column)
     if (shown[column]) last = column;
   std::string out;
-  for (const auto& row : rows) {
+  for (std::size_t index = 0; index < rows.size(); ++index) {
+    const auto& row = rows[index];
     std::string line;
     for (std::size_t column = 0; column < row.size(); ++column) {
       if (!shown[column]) continue;
@@ -160,7 +164,7 @@ std::string render_table(std::vector<std::vector<std::string>> rows, const Fitti
         line += row[column] + (column == last ? "" : padding);
       if (column != last) line += "  ";
     }
-    out += line + "\n";
+    out += (index < alarming.size() && alarming[index] ? in_red(line) : line) + "\n";
   }
   return out;
 }
@@ -177,19 +181,44 @@ std::string customer_of(const json& call) {
 
 std::string duration_text(double seconds) {
   if (!(seconds >= 0)) seconds = 0;
-  if (seconds < 59.95) return fmt::format("{:.1f} s", seconds);
+  if (seconds < 59.95) return trf("{:.1f} s", seconds);
   const auto total = static_cast<std::int64_t>(seconds + 0.5);
-  if (total < 3600) return fmt::format("{} min {:02} s", total / 60, total % 60);
-  if (total < 86400) return fmt::format("{} h {:02} min", total / 3600, total / 60 % 60);
-  return fmt::format("{} d {:02} h", total / 86400, total / 3600 % 24);
+  if (total < 3600) return trf("{} min {:02} s", total / 60, total % 60);
+  if (total < 86400) return trf("{} h {:02} min", total / 3600, total / 60 % 60);
+  return trf("{} d {:02} h", total / 86400, total / 3600 % 24);
+}
+
+std::string word_text(std::string_view word) {
+  // TRANSLATORS: the words of the calls and recordings tables: directions, outcomes, recording states.
+  static constexpr const char* words[]{
+      translatable("inbound"),     translatable("outbound"),      translatable("unknown"),
+      translatable("active"),      translatable("answered"),      translatable("missed"),
+      translatable("completed"),   translatable("abandoned"),     translatable("device_lost"),
+      translatable("interrupted"), translatable("remote_hangup"), translatable("recording"),
+      translatable("complete"),    translatable("truncated"),     translatable("refused"),
+      translatable("failed"),      translatable("repaired"),      translatable("damaged"),
+      translatable("deleted"),
+  };
+  for (const char* english : words)
+    if (word == english) return tr(english);
+  return std::string(word);
 }
 
 std::string number_text(std::string_view number, std::string_view absence) {
   if (!number.empty()) return std::string(number);
-  if (absence == "private") return "withheld";
-  if (absence == "unavailable") return "unavailable";
+  if (absence == "private") return tr("withheld");
+  if (absence == "unavailable") return tr("unavailable");
   return "-";
 }
+
+bool colour_on_stdout() {
+  const char* no_colour = std::getenv("NO_COLOR");
+  const char* terminal = std::getenv("TERM");
+  return ::isatty(STDOUT_FILENO) && (no_colour == nullptr || *no_colour == '\0') &&
+         !(terminal != nullptr && std::string_view(terminal) == "dumb");
+}
+
+std::string in_red(std::string_view text) { return fmt::format("\x1b[31m{}\x1b[0m", text); }
 
 std::size_t terminal_columns() {
   winsize size{};
@@ -207,10 +236,12 @@ std::string calls_table(const std::vector<daemon::CallRecord>& calls, std::size_
   return calls_table(list, max_width);
 }
 
-std::string calls_table(const json& calls, std::size_t max_width) {
-  if (!calls.is_array() || calls.empty()) return "no calls\n";
+std::string calls_table(const json& calls, std::size_t max_width, bool colour) {
+  if (!calls.is_array() || calls.empty()) return std::string(tr("no calls")) + "\n";
+  // TRANSLATORS: column headers of `deskline calls`.
   std::vector<std::vector<std::string>> rows{
-      {"STARTED", "LINE", "DIRECTION", "NUMBER", "CUSTOMER", "OUTCOME", "DURATION"}};
+      {tr("STARTED"), tr("LINE"), tr("DIRECTION"), tr("NUMBER"), tr("CUSTOMER"), tr("OUTCOME"), tr("DURATION")}};
+  std::vector<bool> missed{false};  // the header
   for (const auto& call : calls) {
     if (!call.is_object()) continue;
     std::string started = text_of(call, "started_at").substr(0, 19);  // to the second
@@ -219,18 +250,21 @@ std::string calls_table(const json& calls, std::size_t max_width) {
     const auto number = number_text(display.empty() ? text_of(call, "number") : display, text_of(call, "number_absence"));
     std::string outcome = text_of(call, "outcome");
     if (outcome.empty()) outcome = text_of(call, "state");
+    missed.push_back(colour && outcome == "missed");
     const auto duration = call.find("duration_s");
-    rows.push_back({started, text_of(call, "line"), text_of(call, "direction"), number, customer_of(call), outcome,
+    rows.push_back({started, text_of(call, "line"), word_text(text_of(call, "direction")), number, customer_of(call),
+                    word_text(outcome),
                     format_duration(duration == call.end() ? json(nullptr) : *duration)});
   }
   // STARTED 0, LINE 1, DIRECTION 2, NUMBER 3, CUSTOMER 4, OUTCOME 5, DURATION 6.
-  return render_table(std::move(rows), Fitting{{6}, 0, {4, 1}, SIZE_MAX, {2, 1}}, max_width);
+  return render_table(std::move(rows), Fitting{{6}, 0, {4, 1}, SIZE_MAX, {2, 1}}, max_width, missed);
 }
 
 std::string recordings_table(const json& recordings, std::size_t max_width) {
-  if (!recordings.is_array() || recordings.empty()) return "no recordings\n";
-  std::vector<std::vector<std::string>> rows{
-      {"CALL", "STARTED", "LINE", "DIRECTION", "NUMBER", "DURATION", "SIZE", "STATE", "PATH"}};
+  if (!recordings.is_array() || recordings.empty()) return std::string(tr("no recordings")) + "\n";
+  // TRANSLATORS: column headers of `deskline recordings`.
+  std::vector<std::vector<std::string>> rows{{tr("CALL"), tr("STARTED"), tr("LINE"), tr("DIRECTION"), tr("NUMBER"),
+                                              tr("DURATION"), tr("SIZE"), tr("STATE"), tr("PATH")}};
   for (const auto& recording : recordings) {
     if (!recording.is_object()) continue;
     std::string started = text_of(recording, "started_at").substr(0, 19);  // to the second
@@ -242,11 +276,11 @@ std::string recordings_table(const json& recordings, std::size_t max_width) {
     const auto bytes = recording.find("bytes");
     std::string path = text_of(recording, "path");
     if (path.empty()) path = "-";
-    std::string direction = text_of(recording, "direction");
+    std::string direction = word_text(text_of(recording, "direction"));
     if (direction.empty()) direction = "-";
     // Eight characters identify a call for `recordings export` (a unique prefix is accepted).
     rows.push_back({text_of(recording, "call_id").substr(0, 8), started, line, direction, number, format_duration(duration == recording.end() ? json(nullptr) : *duration),
-                    format_size(bytes == recording.end() ? json(nullptr) : *bytes), text_of(recording, "state"),
+                    format_size(bytes == recording.end() ? json(nullptr) : *bytes), word_text(text_of(recording, "state")),
                     path});
   }
   // CALL 0, STARTED 1, LINE 2, DIRECTION 3, NUMBER 4, DURATION 5, SIZE 6, STATE 7, PATH 8.

@@ -21,15 +21,26 @@ std::string duration_text(double seconds);
 // "withheld" (the caller hid it), "unavailable" (the network had none), "-".
 std::string number_text(std::string_view number, std::string_view absence);
 
+// A word the daemon stores (a direction, an outcome, a recording's state) as
+// the user reads it; a word this CLI does not know yet is shown as it is.
+std::string word_text(std::string_view word);
+
 // The terminal's width when stdout is one (else $COLUMNS; 0: no limit).
 std::size_t terminal_columns();
+
+// Colour on stdout only on a terminal, and never with NO_COLOR set
+// (no-color.org) or TERM=dumb. Colour is never the only signal: what is red
+// also says so in words.
+bool colour_on_stdout();
+std::string in_red(std::string_view text);
 
 // Aligned plain-text table for `deskline calls`: started, line, direction,
 // number (formatted), customer, outcome, duration. The JSON overload takes an
 // array of call_to_json objects, as the control socket returns them. Wider
 // than max_width (0: any), the longest text columns are cut with an ellipsis.
+// With colour, missed calls are red.
 std::string calls_table(const std::vector<daemon::CallRecord>& calls, std::size_t max_width = 0);
-std::string calls_table(const nlohmann::json& calls, std::size_t max_width = 0);
+std::string calls_table(const nlohmann::json& calls, std::size_t max_width = 0, bool colour = false);
 
 // Aligned plain-text table for `deskline recordings` and the demo: call (the
 // id's first 8 characters), started, line, direction, number, duration, size,

@@ -19,11 +19,11 @@
 #include <iostream>
 #include <sstream>
 
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "proto/api_tokens.hpp"
 #include "tools/cli/command.hpp"
+#include "tools/cli/language.hpp"
 #include "tools/cli/output_file.hpp"
 
 namespace deskline::tools {
@@ -58,15 +58,16 @@ std::optional<std::vector<api_tokens::Entry>> read_entries(const fs::path& path)
   if (!fs::exists(path, error)) return std::vector<api_tokens::Entry>();
   std::ifstream file(path, std::ios::binary);
   if (!file) {
-    std::cerr << fmt::format("deskline: cannot read {}\n", path.string());
+    std::cerr << "deskline: " << trf("cannot read {}", path.string()) << "\n";
     return std::nullopt;
   }
   std::ostringstream text;
   text << file.rdbuf();
   auto parsed = api_tokens::parse(text.str());
   if (!parsed) {
-    std::cerr << fmt::format("deskline: {} is refused ({}): fix or remove that line first\n", path.string(),
-                             parsed.describe());
+    std::cerr << "deskline: "
+              // TRANSLATORS: the tokens file, then what is wrong in it, in English ("line 3: ...").
+              << trf("{} is refused ({}): fix or remove that line first", path.string(), parsed.describe()) << "\n";
     return std::nullopt;
   }
   return std::move(*parsed.entries);
@@ -86,7 +87,7 @@ bool write_entries(const fs::path& path, const std::vector<api_tokens::Entry>& e
     error = file->write_all({reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
   }
   if (!error) error = file->commit(/*replace=*/true);
-  if (error) std::cerr << fmt::format("deskline: cannot write {}: {}\n", path.string(), error.message());
+  if (error) std::cerr << "deskline: " << trf("cannot write {}: {}", path.string(), error.message()) << "\n";
   return !error;
 }
 
@@ -107,7 +108,7 @@ int edit_file(const fs::path& path, Edit&& edit) {
     fs::permissions(path.parent_path(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec, error);
   FolderLock lock(path.parent_path());
   if (!lock) {
-    std::cerr << fmt::format("deskline: cannot lock {}: {}\n", path.parent_path().string(), std::strerror(errno));
+    std::cerr << "deskline: " << trf("cannot lock {}: {}", path.parent_path().string(), std::strerror(errno)) << "\n";
     return 1;
   }
   auto entries = read_entries(path);
@@ -118,24 +119,25 @@ int edit_file(const fs::path& path, Edit&& edit) {
 
 int add_token(const fs::path& path, const std::string& name, bool as_json) {
   if (!api_tokens::valid_name(name)) {
-    std::cerr << fmt::format("deskline: a token's name is 1 to {} letters, digits, '.', '_' or '-'\n",
-                             api_tokens::max_name_bytes);
+    std::cerr << "deskline: "
+              << trf("a token's name is 1 to {} letters, digits, '.', '_' or '-'", api_tokens::max_name_bytes) << "\n";
     return 1;
   }
   std::array<std::uint8_t, api_tokens::token_random_bytes> random{};
   if (::getrandom(random.data(), random.size(), 0) != static_cast<ssize_t>(random.size())) {
-    std::cerr << fmt::format("deskline: no random bytes: {}\n", std::strerror(errno));
+    std::cerr << "deskline: " << trf("no random bytes: {}", std::strerror(errno)) << "\n";
     return 1;
   }
   const auto token = api_tokens::make_token(random);
   const int status = edit_file(path, [&](std::vector<api_tokens::Entry>& entries) {
     for (const auto& entry : entries)
       if (entry.name == name) {
-        std::cerr << fmt::format("deskline: a token named {} exists (deskline tokens revoke {} first)\n", name, name);
+        std::cerr << "deskline: " << trf("a token named {} exists (deskline tokens revoke {} first)", name, name)
+                  << "\n";
         return false;
       }
     if (entries.size() >= api_tokens::max_tokens) {
-      std::cerr << fmt::format("deskline: {} holds {} tokens already\n", path.string(), entries.size());
+      std::cerr << "deskline: " << trf("{} holds {} tokens already", path.string(), entries.size()) << "\n";
       return false;
     }
     entries.push_back({name, api_tokens::hash_token(token), utc_now()});
@@ -144,9 +146,11 @@ int add_token(const fs::path& path, const std::string& name, bool as_json) {
   if (status != 0) return status;
   if (as_json) std::cout << nlohmann::json{{"name", name}, {"token", token}, {"file", path.string()}}.dump(2) << "\n";
   else std::cout << token << "\n";
-  std::cerr << fmt::format("API token {} added to {}. It is shown only this once: send it as "
-                           "\"Authorization: Bearer <token>\".\n",
-                           name, path.string());
+  // TRANSLATORS: the token's name, then the tokens file; "Authorization: Bearer <token>" is an HTTP header, as it is.
+  std::cerr << trf("API token {} added to {}. It is shown only this once: send it as "
+                   "\"Authorization: Bearer <token>\".",
+                   name, path.string())
+            << "\n";
   return 0;
 }
 
@@ -154,10 +158,11 @@ int revoke_token(const fs::path& path, const std::string& name) {
   const int status = edit_file(path, [&](std::vector<api_tokens::Entry>& entries) {
     const auto before = entries.size();
     std::erase_if(entries, [&](const api_tokens::Entry& entry) { return entry.name == name; });
-    if (entries.size() == before) std::cerr << fmt::format("deskline: no token named {} in {}\n", name, path.string());
+    if (entries.size() == before)
+      std::cerr << "deskline: " << trf("no token named {} in {}", name, path.string()) << "\n";
     return entries.size() != before;
   });
-  if (status == 0) std::cerr << fmt::format("API token {} revoked\n", name);
+  if (status == 0) std::cerr << trf("API token {} revoked", name) << "\n";
   return status;
 }
 
@@ -170,8 +175,10 @@ int list_tokens(const fs::path& path, bool as_json) {
     std::cout << list.dump(2) << "\n";
     return 0;
   }
-  if (entries->empty()) std::cout << fmt::format("no API tokens in {}\n", path.string());
-  for (const auto& entry : *entries) std::cout << fmt::format("{:<24} created {}\n", entry.name, entry.created);
+  if (entries->empty()) std::cout << trf("no API tokens in {}", path.string()) << "\n";
+  for (const auto& entry : *entries)
+    // TRANSLATORS: a line of `deskline tokens list`: the token's name, padded to 24 columns, and when it was made.
+    std::cout << trf("{:<24} created {}", entry.name, entry.created) << "\n";
   return 0;
 }
 
@@ -183,27 +190,27 @@ void add_token_commands(CLI::App& app, CliContext& context) {
     bool json = false;
   };
   auto options = std::make_shared<Options>();
-  auto* tokens = app.add_subcommand("tokens", "API tokens of the pull API ([http] api_tokens_file)");
+  auto* tokens = app.add_subcommand("tokens", tr("API tokens of the pull API ([http] api_tokens_file)"));
   tokens->require_subcommand(1);
-  auto* add = tokens->add_subcommand("add", "make a token named NAME; prints it once, keeps only its hash");
-  add->add_option("NAME", options->name, "who uses it, e.g. crm")->required();
-  add->add_flag("--json", options->json, "the name, token and file as JSON");
+  auto* add = tokens->add_subcommand("add", tr("make a token named NAME; prints it once, keeps only its hash"));
+  add->add_option("NAME", options->name, tr("who uses it, e.g. crm"))->required();
+  add->add_flag("--json", options->json, tr("the name, token and file as JSON"));
   add->callback([&context, options] {
     context.run = [&context, options] {
       auto config = context.load_config();
       return config ? add_token(config->api_tokens_path(), options->name, options->json) : 2;
     };
   });
-  auto* list = tokens->add_subcommand("list", "names and creation times of the tokens");
-  list->add_flag("--json", options->json, "JSON array instead of text");
+  auto* list = tokens->add_subcommand("list", tr("names and creation times of the tokens"));
+  list->add_flag("--json", options->json, tr("JSON array instead of text"));
   list->callback([&context, options] {
     context.run = [&context, options] {
       auto config = context.load_config();
       return config ? list_tokens(config->api_tokens_path(), options->json) : 2;
     };
   });
-  auto* revoke = tokens->add_subcommand("revoke", "remove the token named NAME (the daemon refuses it at once)");
-  revoke->add_option("NAME", options->name, "the token's name")->required();
+  auto* revoke = tokens->add_subcommand("revoke", tr("remove the token named NAME (the daemon refuses it at once)"));
+  revoke->add_option("NAME", options->name, tr("the token's name"))->required();
   revoke->callback([&context, options] {
     context.run = [&context, options] {
       auto config = context.load_config();
