@@ -45,6 +45,7 @@ std::string to_json(const Event& event) {
   if (event.outcome) out["outcome"] = *event.outcome;
   if (event.duration_s) out["duration_s"] = std::round(*event.duration_s * 1000) / 1000;
   if (event.flash_ms) out["flash_ms"] = *event.flash_ms;
+  if (event.digits) out["digits"] = *event.digits;
   if (!event.box.empty()) out["box"] = event.box;
   if (event.port) out["port"] = *event.port;
   if (event.recording_path) out["recording_path"] = *event.recording_path;
@@ -80,6 +81,7 @@ std::optional<Event> event_from_json(std::string_view text) {
     if (in.contains("outcome")) event.outcome = in["outcome"].get<std::string>();
     if (in.contains("duration_s")) event.duration_s = in["duration_s"].get<double>();
     if (in.contains("flash_ms")) event.flash_ms = fitting_integer<std::uint32_t>(in["flash_ms"]);
+    if (in.contains("digits")) event.digits = in["digits"].get<std::string>();
     event.box = in.value("box", "");
     if (in.contains("port")) event.port = fitting_integer<int>(in["port"]);
     if (in.contains("recording_path")) event.recording_path = in["recording_path"].get<std::string>();

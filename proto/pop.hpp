@@ -24,7 +24,7 @@ struct Customer {
 };
 
 struct Event {
-  std::string event;  // "call.ringing", "call.identified", ... "device.attached", "recording.saved"
+  std::string event;  // "call.ringing", "call.dialling", "call.identified", ... "device.attached", "recording.saved"
   std::uint64_t seq = 0;
   std::string at;  // ISO 8601 with offset
   // Calls (empty for device events).
@@ -41,6 +41,7 @@ struct Event {
   std::optional<std::string> outcome;  // call.ended / call.missed
   std::optional<double> duration_s;
   std::optional<std::uint32_t> flash_ms;  // call.flash: how long the line was on-hook
+  std::optional<std::string> digits;      // call.dialling: the digits dialled so far, as dialled (not a number)
   // Devices and recordings.
   std::string box;
   std::optional<int> port;

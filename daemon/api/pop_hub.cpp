@@ -90,6 +90,7 @@ void PopHub::call_changed(CallChange change, const CallRecord& call, const CallC
   std::string name;
   switch (change) {
     case CallChange::started: name = started_event_name(call.direction); break;
+    case CallChange::digit_dialled: name = "call.dialling"; break;  // progress: the digits so far, not the number
     case CallChange::identified:
     case CallChange::number_dialled: name = "call.identified"; break;
     case CallChange::answered: name = "call.answered"; break;
@@ -111,6 +112,7 @@ void PopHub::call_changed(CallChange change, const CallRecord& call, const CallC
     event.at = format_iso8601(detail.at);
   }
   if (change == CallChange::flash) event.flash_ms = detail.flash_ms;
+  if (change == CallChange::digit_dialled) event.digits = detail.digits;
   const bool ended = change == CallChange::ended;
   const auto call_id = call.id;
   const auto message = publish(std::move(event));

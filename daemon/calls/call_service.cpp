@@ -306,7 +306,7 @@ void CallService::recover_interrupted_calls() {
                   [call](Store& store) { return store.update_call(call); });
     log_.warning("line={} call={} closed as interrupted (daemon stopped during the call)", call.line, call.id);
     // Desks that saw it start (a killed daemon never said it ended) clear it.
-    const CallChangeDetail detail{*call.ended_at};
+    const CallChangeDetail detail{*call.ended_at, 0, 0, {}};
     count_ended(call);
     notify(CallChange::ended, call, detail, first_observers_);
     notify(CallChange::ended, call, detail, observers_);
@@ -342,13 +342,16 @@ void CallService::persist(BoxState& box, Line& line, const CallUpdate& update) {
   if (!line.record) return;
   auto& record = *line.record;
   const auto host_time = [&box](BoxTimeUs at) { return wall_time(box.mapped, box.clock, at); };
-  const CallChangeDetail detail{host_time(update.at), update.digit,
-                                static_cast<std::uint32_t>(update.flash_us / 1000)};
+  const CallChangeDetail detail{host_time(update.at), update.digit, static_cast<std::uint32_t>(update.flash_us / 1000),
+                                update.change == CallChange::digit_dialled ? call.number : std::string()};
   if (update.change == CallChange::ended && call.ended_at) {
     const HostTimeUs audio_ends_at = host_time(*call.ended_at);
     tell_all([&](CallObserver& observer) { observer.call_audio_ends(record, audio_ends_at); });
   }
-  if (update.change == CallChange::on_hook) {  // nothing to store until the flash deadline decides
+  // Nothing to store: an on-hook until the flash deadline decides; a digit
+  // dialled is progress for the pops (the record takes the number, and the
+  // database stores it, once it is complete: number_dialled).
+  if (update.change == CallChange::on_hook || update.change == CallChange::digit_dialled) {
     notify(update.change, record, detail, first_observers_);
     notify(update.change, record, detail, observers_);
     return;

@@ -30,8 +30,12 @@ namespace deskline::daemon {
 // What a change carries besides the call record.
 struct CallChangeDetail {
   drivers::HostTimeUs at = 0;  // when it happened on the line
-  char digit = 0;              // CallChange::digit_in_call
+  char digit = 0;              // CallChange::digit_dialled and digit_in_call
   std::uint32_t flash_ms = 0;  // CallChange::flash: how long the line was on-hook
+  // CallChange::digit_dialled: the digits dialled so far, as dialled. The
+  // call record's number stays as it was until the number is complete
+  // (number_dialled): nothing is stored per digit.
+  std::string digits;
 };
 
 // What the rest of the daemon (recorder, pop server) hears about calls and

@@ -22,6 +22,7 @@ std::string_view to_string(CallChange change) {
     case CallChange::started: return "started";
     case CallChange::identified: return "identified";
     case CallChange::answered: return "answered";
+    case CallChange::digit_dialled: return "digit_dialled";
     case CallChange::number_dialled: return "number_dialled";
     case CallChange::digit_in_call: return "digit_in_call";
     case CallChange::on_hook: return "on_hook";
@@ -187,6 +188,7 @@ MachineOutput LineMachine::on_digit(char digit, BoxTimeUs at) {
   if (state_ == LineState::dialing) {
     call_->number += digit;
     deadline_ = at + timeouts_.inter_digit_timeout_us;
+    emit(output, CallChange::digit_dialled, at, digit);  // the number so far: progress, not yet the number
   } else if (connected() && !on_hook_since_) {
     emit(output, CallChange::digit_in_call, at, digit);
   }

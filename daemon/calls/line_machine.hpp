@@ -5,6 +5,7 @@
 //   idle --ring--> ringing --off_hook--> answered --on_hook--> idle (answered)
 //                  ringing --ring_timeout--> idle (missed)
 //   idle --off_hook--> dialing --dial_timeout / answer_supervision / hangup_tone--> outbound
+//                      dialing --digit--> dialing (digit_dialled: the number so far)
 //                      dialing|outbound --on_hook--> idle (completed, answered, abandoned)
 //   answered|outbound|joined --hangup_tone (busy/congestion tone for remote_hangup_after)--> idle (remote_hangup)
 //   any --device_lost / shutdown--> idle (device_lost / interrupted)
@@ -62,14 +63,19 @@ struct CallProgress {
 // identical repeat of the message is no change. on_hook: the handset went
 // down during a connected call, which ends then unless it comes back up
 // within flash_max; flash: it did (at = when it came back up).
-enum class CallChange { started, identified, answered, number_dialled, digit_in_call, on_hook, flash, ended };
+// digit_dialled: a digit while dialling out, the call's number being the
+// digits so far (a progress update: number_dialled tells when it is complete);
+// digit_in_call: a digit once connected, not part of the number.
+enum class CallChange {
+  started, identified, answered, digit_dialled, number_dialled, digit_in_call, on_hook, flash, ended
+};
 std::string_view to_string(CallChange change);
 
 struct CallUpdate {
   CallChange change = CallChange::started;
   CallProgress call;  // snapshot after the change
   BoxTimeUs at = 0;
-  char digit = 0;  // digit_in_call only
+  char digit = 0;  // digit_dialled and digit_in_call only
   BoxTimeUs flash_us = 0;  // flash only: how long the line was on-hook
 };
 

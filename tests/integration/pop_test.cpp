@@ -470,5 +470,91 @@ TEST(Pop, NotifyWithoutNotificationServerWarnsOnceAndKeepsPopping) {
   EXPECT_EQ(warnings, 1) << run.err;
 }
 
+// Dialling out: call.outbound, then one call.dialling per digit with the
+// digits so far in `digits` (the number stays empty), then call.identified
+// with the complete number once the exchange answers; a client connecting
+// mid-dial gets the digits so far in the replay. Every event fits the schema.
+TEST(Pop, DiallingOutGivesOneProgressEventPerDigit) {
+  Workspace workspace("pop-dialling");
+  const pid_t simulator = workspace.start_daemon_under_sim(workspace.write_scenario(R"(
+box A serial=X800-POP-DIAL lines=1
+at 2.0 A:1 offhook
+at 2.5 A:1 dial digits=13900001111 via=report tone_ms=80 gap_ms=420
+at 9.0 A:1 polarity reversed=yes
+at 10.0 A:1 onhook
+at 11.0 end
+)"));  // a digit every 0.5 s from 2.5 s to 7.5 s
+  ASSERT_GT(simulator, 0);
+  const auto socket = workspace.dir() / "run" / "events.sock";
+  PopTestClient client;
+  ASSERT_TRUE(client.connect(socket));
+  ASSERT_TRUE(client.until("call.outbound")) << workspace.log();
+  // `deskline pop` as a desk runs it: the digits are data for --json, not lines of text.
+  std::vector<pid_t> pop_clients;
+  for (const char* format : {"text", "json"}) {
+    tools::SpawnOptions options;
+    options.stdout_path = workspace.dir() / (std::string("pop-") + format + ".out");
+    std::vector<std::string> argv = {bin("deskline").string(), "--config", workspace.config_path().string(), "pop",
+                                     "--once"};
+    if (format == std::string("json")) argv.push_back("--json");
+    pop_clients.push_back(tools::spawn(argv, options));
+  }
+  for (int digit = 0; digit < 2; ++digit) ASSERT_TRUE(client.until("call.dialling")) << workspace.log();
+
+  PopTestClient late;
+  ASSERT_TRUE(late.connect(socket));
+  const auto replay = late.next();
+  ASSERT_TRUE(replay) << workspace.log();
+  EXPECT_EQ((*replay)["event"], "call.dialling") << replay->dump();
+  EXPECT_EQ((*replay)["replay"], true);
+  const auto replayed = replay->value("digits", "");
+  EXPECT_TRUE(replayed.size() >= 2 && std::string("13900001111").starts_with(replayed)) << replay->dump();
+  EXPECT_EQ((*replay)["number"], "");
+
+  ASSERT_TRUE(client.until("call.ended")) << workspace.log();
+  EXPECT_EQ(workspace.wait_for_simulator(simulator), 0);
+  for (const pid_t pop_client : pop_clients) EXPECT_EQ(tools::wait_for(pop_client, std::chrono::seconds(60)), 0);
+  const auto text = read_file(workspace.dir() / "pop-text.out");
+  EXPECT_EQ(text.find("call.dialling"), std::string::npos) << text;
+  for (const char* name : {"call.identified", "call.answered", "call.ended"})
+    EXPECT_NE(text.find(name), std::string::npos) << name << " in\n" << text;
+  EXPECT_NE(read_file(workspace.dir() / "pop-json.out").find(R"("event":"call.dialling")"), std::string::npos);
+  std::vector<std::string> names;
+  std::vector<std::string> digits;
+  for (const auto& event : client.seen) {
+    if (event.value("call_id", "").empty()) continue;  // device events
+    names.push_back(event["event"]);
+    EXPECT_EQ(event["direction"], "outbound") << event.dump();
+    if (event["event"] == "call.dialling") {
+      digits.push_back(event.value("digits", ""));
+      EXPECT_EQ(event["number"], "") << event.dump();
+      EXPECT_EQ(event["number_display"], "") << event.dump();
+      EXPECT_EQ(event["line"], "X800-POP-DIAL:1");
+    } else {
+      EXPECT_FALSE(event.contains("digits")) << event.dump();
+    }
+  }
+  std::vector<std::string> expected_names{"call.outbound"};
+  std::vector<std::string> expected_digits;
+  for (std::size_t n = 1; n <= 11; ++n) {
+    expected_names.push_back("call.dialling");
+    expected_digits.push_back(std::string("13900001111").substr(0, n));
+  }
+  for (const char* name : {"call.identified", "call.answered", "call.ended"}) expected_names.push_back(name);
+  EXPECT_EQ(names, expected_names) << nlohmann::json(client.seen).dump();
+  EXPECT_EQ(digits, expected_digits);
+  const auto identified =
+      std::find_if(client.seen.begin(), client.seen.end(), [](const auto& e) { return e["event"] == "call.identified"; });
+  ASSERT_NE(identified, client.seen.end());
+  EXPECT_EQ((*identified)["number"], "+8613900001111") << identified->dump();
+  EXPECT_EQ((*identified)["number_display"], "139 0000 1111") << identified->dump();
+  EXPECT_EQ(schema_violations(client.seen, workspace.dir()), "");
+  // The stored call is as before: the complete number, and no call event per digit dialled.
+  const auto calls = workspace.calls();
+  ASSERT_TRUE(calls.is_array() && calls.size() == 1u) << calls.dump();
+  EXPECT_EQ(calls[0]["number"], "13900001111") << calls.dump();
+  EXPECT_EQ(calls[0]["outcome"], "answered") << calls.dump();
+}
+
 }  // namespace
 }  // namespace deskline::testing

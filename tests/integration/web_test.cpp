@@ -178,15 +178,17 @@ at 600 end
 }
 
 // Watches the page's alerts through the browser's own objects: every
-// Notification made, and each oscillator started and stopped.
+// Notification made (and the object, to click it), each oscillator started
+// and stopped, and each address the page opens.
 constexpr const char* alert_probe = R"(
-window.__alerts = { notifications: [], oscillators: [] };
+window.__alerts = { notifications: [], shown: [], oscillators: [], opened: [] };
 const RealNotification = window.Notification;
 if (RealNotification) {
   window.Notification = class extends RealNotification {
     constructor(title, options) {
       window.__alerts.notifications.push({ title, body: (options || {}).body || "" });
       super(title, options);
+      window.__alerts.shown.push(this);
     }
   };
   Object.defineProperty(window.Notification, "permission", { get: () => RealNotification.permission });
@@ -195,13 +197,15 @@ if (RealNotification) {
 const realStart = OscillatorNode.prototype.start, realStop = OscillatorNode.prototype.stop;
 OscillatorNode.prototype.start = function (...args) { window.__alerts.oscillators.push("start"); return realStart.apply(this, args); };
 OscillatorNode.prototype.stop = function (...args) { window.__alerts.oscillators.push("stop"); return realStop.apply(this, args); };
+window.open = (url) => { window.__alerts.opened.push(url); return null; };
 )";
 
 // Two desks ring at once; each desk's page alerts for its own line only: a
 // desktop notification naming the customer, the ring (an oscillator started,
 // stopped at the answer) and the tab's title. A page whose notifications are
 // blocked says so. The history then lists the calls with names and
-// durations, newest first, at 1280 and 390 px without anything cut off.
+// durations, newest first, at 1280 and 390 px without anything cut off. A
+// click on the notification opens the customer's page in the CRM.
 TEST(WebPage, ADeskPageAlertsForItsOwnLineOnly) {
   Workspace workspace("web-alerts", two_desks_config("X800-ALR"));
   const auto imported = workspace.import_customers("id,name,company,url,phone\n"
@@ -251,7 +255,12 @@ at 600 end
     EXPECT_NE(notification["title"].get<std::string>().find("(Sales 1)"), std::string::npos) << notification.dump();
     EXPECT_EQ(notification["title"].get<std::string>().find("Li Lei"), std::string::npos) << notification.dump();
   }
-  EXPECT_NE(notifications.back()["body"].get<std::string>().find("Acme Trading"), std::string::npos);
+  const auto body = notifications.back()["body"].get<std::string>();
+  EXPECT_NE(body.find("Acme Trading"), std::string::npos) << body;
+  EXPECT_NE(body.find("138 1234 5678"), std::string::npos) << body;
+  // A click on the notification opens the customer in the CRM.
+  EXPECT_EQ(chromium.evaluate(*front, "__alerts.shown.at(-1).onclick(); __alerts.opened"),
+            nlohmann::json::array({"https://crm.example/c/1"}));
   EXPECT_TRUE(wait(*front, "document.title.startsWith('☎ Zhang Wei')", "the title to name the caller"));
   EXPECT_TRUE(wait(*front, "__alerts.oscillators[0] === 'start'", "the ring to start"));
   // Answered at 16 s: the ring stops and the title comes back.
@@ -303,6 +312,105 @@ at 600 end
     EXPECT_GT(png.size(), 1000u);
     std::ofstream(artefacts / ("desk-page-" + std::to_string(width) + ".png"), std::ios::binary) << png;
   }
+  workspace.stop_simulator(simulator);
+}
+
+// Watches the cards of calls being dialled: each text their who-line shows,
+// in order, and whether "Unknown caller" ever appears among the calls.
+constexpr const char* dialling_probe = R"(
+window.__dial = { whos: [], unknown: false };
+window.__card = (line) => {
+  const card = [...document.querySelectorAll('#active article')].find(c => c.querySelector('.top').textContent.startsWith(line));
+  if (!card) return null;
+  return { kind: card.className, who: card.querySelector('.who').textContent, state: card.querySelector('.state').textContent,
+           top: card.querySelector('.top').textContent, timer: card.querySelector('.timer').textContent };
+};
+new MutationObserver(() => {
+  const main = document.querySelector('main');
+  if (!main) return;
+  if (main.textContent.includes('Unknown caller')) window.__dial.unknown = true;
+  for (const who of main.querySelectorAll('.card.dialling .who'))
+    if (window.__dial.whos.at(-1) !== who.textContent) window.__dial.whos.push(who.textContent);
+}).observe(document, { childList: true, subtree: true, characterData: true });
+)";
+
+// An outbound call's card while the desk dials: the digits so far as its
+// who-line under the "Dialling" label, the line and its user, a running
+// timer, never "Unknown caller"; the formatted number once it is complete,
+// and "In call" at the far end's answer. A ringing call beside it reads
+// "Ringing".
+TEST(WebPage, ADiallingCardShowsTheDigitsSoFar) {
+  Workspace workspace("web-dialling", two_desks_config("X800-DIAL"));
+  const pid_t simulator = workspace.start_daemon_under_sim(workspace.write_scenario(R"(
+box A serial=X800-DIAL lines=2
+at 3.0 A:2 callerid number=13812345678 name="ZHANG WEI"
+at 3.1 A:2 ring cadence=1.0/2.0 count=8
+at 4.0 A:1 offhook
+at 5.0 A:1 dial digits=13900001111 via=report tone_ms=80 gap_ms=900
+at 17.0 A:1 polarity reversed=yes
+at 24.0 A:1 onhook
+at 600 end
+)"));  // one digit about every second from 5 s to 14.8 s; answered at 17 s
+  ASSERT_GT(simulator, 0);
+  const auto [port, admin_token] = port_and_token(web_page(workspace));
+  ASSERT_GT(port, 0);
+  const std::string origin = "http://127.0.0.1:" + std::to_string(port);
+  const auto scratch = workspace.dir() / "chromium";
+  fs::create_directories(scratch);
+  HeadlessChromium chromium(scratch / "profile", scratch / "chromium.log");
+  const auto page = chromium.open(origin + "/?token=" + admin_token, 1280, 800, dialling_probe);
+  ASSERT_TRUE(page);
+  const auto wait = [&](const std::string& expression, const char* what) -> ::testing::AssertionResult {
+    if (chromium.wait_until_true(*page, expression, std::chrono::seconds(40))) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure()
+           << "timed out after 40 s waiting for " << what << "; the page: "
+           << chromium.evaluate(*page, "JSON.stringify({dial: window.__dial, page: document.body.innerText})")
+                  .value_or(nlohmann::json())
+                  .dump();
+  };
+
+  // Some digits but not all: the card as it was at that moment.
+  ASSERT_TRUE(wait("(() => { const c = __card('Sales 1'); const digits = c ? c.who.replace(/ /g, '') : ''; "
+                   "if (digits.length < 1 || digits.length >= 11 || !'13900001111'.startsWith(digits)) return false; "
+                   "window.__partial = c; return true; })()",
+                   "the dialling card to show some of the digits"));
+  const auto partial = chromium.evaluate(*page, "__partial").value_or(nlohmann::json());
+  ASSERT_TRUE(partial.is_object()) << partial;
+  EXPECT_EQ(partial["state"], "Dialling") << partial;
+  EXPECT_NE(partial["kind"].get<std::string>().find("dialling"), std::string::npos) << partial;
+  EXPECT_NE(partial["top"].get<std::string>().find("Sales 1 · Li Na"), std::string::npos) << partial;
+  EXPECT_FALSE(partial["timer"].get<std::string>().empty()) << partial;
+  const auto artefacts = fs::path(DESKLINE_BIN_DIR).parent_path() / "test-artefacts";
+  fs::create_directories(artefacts);
+  std::ofstream(artefacts / "dialling-card.png", std::ios::binary) << chromium.screenshot(*page);
+  // The inbound call beside it rings, named by its caller ID.
+  EXPECT_TRUE(wait("__card('Sales 2') && __card('Sales 2').state === 'Ringing' && __card('Sales 2').who === 'ZHANG WEI'",
+                   "the ringing card of Sales 2"));
+
+  // The far end answers: the complete number, formatted, and "In call".
+  ASSERT_TRUE(wait("__card('Sales 1') && __card('Sales 1').state === 'In call'", "the outbound call to be in call"));
+  EXPECT_EQ(chromium.evaluate(*page, "__card('Sales 1').who"), nlohmann::json("139 0000 1111"));
+  // What the dialling card read, in order: perhaps "Dialling" before the
+  // first digit, then ever more of the digits, perhaps the formatted number.
+  const auto whos = chromium.evaluate(*page, "__dial.whos").value_or(nlohmann::json());
+  ASSERT_TRUE(whos.is_array() && !whos.empty()) << whos;
+  std::string before;
+  std::size_t with_digits = 0;
+  for (const auto& who : whos) {
+    const auto text = who.get<std::string>();
+    if (text == "Dialling" && before.empty() && with_digits == 0) continue;
+    if (text == "139 0000 1111" && &who == &whos.back()) continue;
+    EXPECT_TRUE(text.size() > before.size() && text.starts_with(before) && std::string("13900001111").starts_with(text))
+        << "after \"" << before << "\": " << whos;
+    before = text;
+    ++with_digits;
+  }
+  EXPECT_GE(with_digits, 2u) << whos;
+  EXPECT_EQ(chromium.evaluate(*page, "__dial.unknown"), nlohmann::json(false)) << whos;
+
+  // Hung up: the card goes, and the page never said "Unknown caller" of it.
+  EXPECT_TRUE(wait("!__card('Sales 1')", "the outbound call to end"));
+  EXPECT_EQ(chromium.evaluate(*page, "__dial.unknown"), nlohmann::json(false));
   workspace.stop_simulator(simulator);
 }
 

@@ -117,6 +117,61 @@ TEST_F(LineMachineTest, OutboundNumberFromDigitsAfterInterDigitTimeout) {
   EXPECT_EQ(last().call.ended_at, s(19.0));
 }
 
+// Each digit while dialling is a progress update carrying the number so far;
+// nothing else in the call's sequence changes (the number is complete, and
+// stored, at number_dialled as before).
+TEST_F(LineMachineTest, EachDigitDialledIsAnUpdateWithTheNumberSoFar) {
+  feed(HookChanged{true}, 3.0);
+  feed(DigitDetected{'1', 80}, 4.0);
+  ASSERT_EQ(updates.size(), 2u);
+  EXPECT_EQ(last().change, CallChange::digit_dialled);
+  EXPECT_EQ(last().call.number, "1");
+  EXPECT_EQ(last().digit, '1');
+  EXPECT_EQ(last().at, s(4.0));
+  EXPECT_EQ(machine.state(), LineState::dialing);
+  EXPECT_TRUE(transitions.size() == 1u && transitions[0].to == LineState::dialing);  // no transition per digit
+  feed(DigitDetected{'3', 80}, 5.0);
+  feed(DigitDetected{'9', 80}, 6.0);
+  EXPECT_EQ(last().change, CallChange::digit_dialled);
+  EXPECT_EQ(last().call.number, "139");
+  EXPECT_EQ(last().digit, '9');
+  EXPECT_EQ(machine.deadline(), s(10.0));  // the inter-digit timeout runs from the last digit
+  EXPECT_EQ(machine.call()->number, "139");
+  tick(10.0);
+  feed(DigitDetected{'2', 80}, 11.0);  // connected now: a digit of the call, not of the number
+  feed(PolarityChanged{true}, 12.0);
+  feed(HookChanged{false}, 20.0);
+  std::vector<std::pair<CallChange, std::string>> sequence;
+  for (const auto& update : updates) sequence.emplace_back(update.change, update.call.number);
+  EXPECT_EQ(sequence, (std::vector<std::pair<CallChange, std::string>>{{CallChange::started, ""},
+                                                                       {CallChange::digit_dialled, "1"},
+                                                                       {CallChange::digit_dialled, "13"},
+                                                                       {CallChange::digit_dialled, "139"},
+                                                                       {CallChange::number_dialled, "139"},
+                                                                       {CallChange::digit_in_call, "139"},
+                                                                       {CallChange::answered, "139"},
+                                                                       {CallChange::ended, "139"}}));
+  EXPECT_EQ(updates[5].digit, '2');
+  EXPECT_EQ(to_string(CallChange::digit_dialled), "digit_dialled");
+  ASSERT_EQ(transitions.size(), 3u);
+  EXPECT_EQ(transitions[1].reason, "dial_timeout");
+}
+
+// Answer supervision right after the last digit: the digits, then the
+// number complete, then the answer.
+TEST_F(LineMachineTest, DigitsThenAnswerSupervisionInOrder) {
+  feed(HookChanged{true}, 0.0);
+  feed(DigitDetected{'1', 80}, 1.0);
+  feed(DigitDetected{'0', 80}, 1.2);
+  feed(PolarityChanged{true}, 3.0);
+  std::vector<CallChange> changes;
+  for (const auto& update : updates) changes.push_back(update.change);
+  EXPECT_EQ(changes, (std::vector<CallChange>{CallChange::started, CallChange::digit_dialled, CallChange::digit_dialled,
+                                              CallChange::number_dialled, CallChange::answered}));
+  EXPECT_EQ(updates[2].call.number, "10");
+  EXPECT_EQ(updates[3].call.number, "10");
+}
+
 TEST_F(LineMachineTest, PolarityReversalIsAnswerSupervision) {
   feed(HookChanged{true}, 0.0);
   feed(DigitDetected{'1', 80}, 1.0);

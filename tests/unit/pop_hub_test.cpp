@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon/domain/call_json.hpp"
 #include "daemon/store/store.hpp"
 #include "tests/unit/recording_test_support.hpp"
 
@@ -91,6 +92,47 @@ TEST_F(PopHubTest, EventsShowTheMatchTheCallHolds) {
   hub_->call_changed(CallChange::started, ringing_call("c", ""), {});
   EXPECT_EQ(recorder_.events.back().number, "");
   EXPECT_EQ(recorder_.events.back().number_display, "");
+}
+
+// A digit dialled is a call.dialling event with the digits so far in
+// `digits`, the number still empty (it is not the callee's number until it
+// is complete); a client that connects meanwhile gets them in the replay.
+TEST_F(PopHubTest, DiallingEventsCarryTheDigitsSoFarAndTheReplayHasThem) {
+  auto call = ringing_call("out", "");
+  call.direction = Direction::outbound;
+  hub_->call_changed(CallChange::started, call, {});
+  hub_->call_changed(CallChange::digit_dialled, call, {1'800'000'000'500'000, '1', 0, "1"});
+  hub_->call_changed(CallChange::digit_dialled, call, {1'800'000'001'000'000, '3', 0, "13"});
+  ASSERT_EQ(recorder_.events.size(), 3u);
+  EXPECT_EQ(recorder_.events[0].event, "call.outbound");
+  EXPECT_FALSE(recorder_.events[0].digits);
+  const auto& dialling = recorder_.events[2];
+  EXPECT_EQ(dialling.event, "call.dialling");
+  EXPECT_EQ(dialling.digits, "13");
+  EXPECT_EQ(dialling.number, "");
+  EXPECT_EQ(dialling.number_display, "");
+  EXPECT_EQ(dialling.direction, "outbound");
+  EXPECT_EQ(dialling.at, format_iso8601(1'800'000'001'000'000));
+  EXPECT_EQ(dialling.started_at, format_iso8601(call.started_at));
+  EXPECT_EQ(proto::pop::event_from_json(proto::pop::to_json(dialling)), dialling);
+
+  auto replays = hub_->active_calls();
+  ASSERT_EQ(replays.size(), 1u);
+  EXPECT_EQ(replays[0]->event.event, "call.dialling");
+  EXPECT_EQ(replays[0]->event.digits, "13");
+  EXPECT_TRUE(replays[0]->event.replay);
+  EXPECT_NE(replays[0]->text.find(R"("digits":"13")"), std::string::npos) << replays[0]->text;
+
+  // Complete: the number is the number, and no event carries digits any more.
+  call.number = "139";
+  hub_->call_changed(CallChange::number_dialled, call, {1'800'000'005'000'000, 0, 0, {}});
+  EXPECT_EQ(recorder_.events.back().event, "call.identified");
+  EXPECT_EQ(recorder_.events.back().number, "139");
+  EXPECT_FALSE(recorder_.events.back().digits);
+  replays = hub_->active_calls();
+  ASSERT_EQ(replays.size(), 1u);
+  EXPECT_EQ(replays[0]->event.event, "call.identified");
+  EXPECT_FALSE(replays[0]->event.digits);
 }
 
 // Another program's connection to the file.

@@ -37,6 +37,26 @@ TEST(ProtoPop, EventRoundTrips) {
   EXPECT_EQ(event_from_json(to_json(ended)), ended);
 }
 
+// call.dialling carries the digits so far apart from the number, which stays empty until it is complete.
+TEST(ProtoPop, DiallingDigitsRoundTripApartFromTheNumber) {
+  Event dialling = ringing();
+  dialling.event = "call.dialling";
+  dialling.direction = "outbound";
+  dialling.number = "";
+  dialling.number_display = "";
+  dialling.name = "";
+  dialling.customers.clear();
+  dialling.digits = "1390000";
+  const auto json = nlohmann::json::parse(to_json(dialling));
+  EXPECT_EQ(json["digits"], "1390000");
+  EXPECT_EQ(json["number"], "");
+  EXPECT_EQ(event_from_json(to_json(dialling)), dialling);
+  dialling.replay = true;
+  EXPECT_EQ(event_from_json(to_json(dialling)), dialling);
+  EXPECT_FALSE(nlohmann::json::parse(to_json(ringing())).contains("digits"));  // other events have none
+  EXPECT_FALSE(event_from_json(R"({"v":1,"event":"call.dialling","seq":1,"at":"","digits":139})"));
+}
+
 TEST(ProtoPop, EventCarriesVersionAndAllCallFields) {
   const auto json = nlohmann::json::parse(to_json(ringing()));
   EXPECT_EQ(json["v"], 1);

@@ -252,10 +252,14 @@ int follow(const std::filesystem::path& socket_path, const PopOptions& options) 
           // Device events concern every desk.
           if (passing && !event.line.empty() && !passing->contains(event.line)) continue;
           if (!filter.admit(event)) continue;
+          // One per digit while a desk dials (proto/pop.md): data for --json,
+          // not a line, a notification or a command each.
+          const bool progress = event.event == "call.dialling";
+          if (progress && !options.json) continue;
           if (options.json) std::cout << text << "\n";
           else std::cout << human_line(event) << "\n";
           std::cout.flush();
-          run_for_event(options, event, notify_failed);
+          if (!progress) run_for_event(options, event, notify_failed);
           if (options.count > 0 && ++shown >= options.count) {
             ::close(fd);
             return 0;

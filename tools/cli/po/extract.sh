@@ -8,3 +8,5 @@ xgettext --language=C++ --from-code=UTF-8 --keyword= --keyword=tr --keyword=trf 
   --keyword=trn:1,2 \
   --add-comments=TRANSLATORS: --sort-output --no-location --package-name=deskline \
   --output="$output" tools/cli/*.cpp tools/cli/*.hpp
+# No creation date: the file changes when the messages do, not at each run.
+sed -i '/^"POT-Creation-Date: /d' "$output"
