@@ -492,7 +492,8 @@ class Loader {
           auto name = string_of(*lines.get(line), line_key);
           if (lines_read && !config.find_line(name))
             fail(lines.get(line)->source(), line_key,
-                 fmt::format("\"{}\" is not the name of a [[line]]{}", name, line_names(config)));
+                 fmt::format("\"{}\" is not the name of a [[line]]{}", name,
+                             offered_names("line", config.lines, [](const LineConfig& known) { return known.name; })));
           if (std::find(desk.lines.begin(), desk.lines.end(), name) != desk.lines.end())
             fail(lines.get(line)->source(), line_key, fmt::format("\"{}\" is named twice", name));
           desk.lines.push_back(std::move(name));
@@ -508,13 +509,6 @@ class Loader {
                fmt::format("is desk[{}]'s token too: each desk needs its own", previous->second));
       config.desks.push_back(std::move(desk));
     }
-  }
-
-  static std::string line_names(const Config& config) {
-    if (config.lines.empty()) return " (none is configured)";
-    std::string names = " (lines: ";
-    for (const auto& line : config.lines) names += (&line == &config.lines.front() ? "\"" : ", \"") + line.name + "\"";
-    return names + ")";
   }
 
   // ---- typed access ----------------------------------------------------------

@@ -170,6 +170,16 @@ struct Config {
 std::string_view to_string(RecordPolicy policy);
 std::string_view to_string(CallerIdMode mode);
 
+// ` (lines: "Sales 1", "Sales 2")`, or ` (no line is configured)`: the names a
+// refusal of an unknown name offers instead; name(item) is an item's name.
+template <typename Range, typename Name>
+std::string offered_names(std::string_view what, const Range& range, Name name) {
+  if (range.empty()) return " (no " + std::string(what) + " is configured)";
+  std::string text = " (" + std::string(what) + "s: ";
+  for (const auto& item : range) text += (&item == &range.front() ? "\"" : ", \"") + std::string(name(item)) + "\"";
+  return text + ")";
+}
+
 struct ConfigError {
   std::string file;
   int line = 0;     // 1-based, 0 when unknown

@@ -8,15 +8,6 @@ namespace deskline::daemon {
 
 namespace {
 
-// ` (lines: "Sales 1", "Sales 2")`: what could have been named instead.
-template <typename Range, typename Name>
-std::string choices(std::string_view what, const Range& range, Name name) {
-  if (range.empty()) return fmt::format(" (no {} is configured)", what);
-  std::string text = fmt::format(" ({}s: ", what);
-  for (const auto& item : range) text += fmt::format("{}\"{}\"", &item == &range.front() ? "" : ", ", name(item));
-  return text + ")";
-}
-
 proto::pop::FilterAnswer refuse(std::string what, std::string why) {
   return {std::nullopt, std::move(what), std::move(why)};
 }
@@ -25,13 +16,13 @@ proto::pop::FilterAnswer refuse(std::string what, std::string why) {
 
 proto::pop::FilterAnswer resolve_pop_filter(const proto::pop::ClientRequest& request, const config::Config& config,
                                             const config::DeskConfig* scope) {
-  const auto line_name = [](const auto& line) -> const std::string& { return line.name; };
+  const auto name_of = [](const auto& named) -> const std::string& { return named.name; };
   const auto as_is = [](const std::string& name) -> const std::string& { return name; };
   if (request.desk) {
     const auto* desk = config.find_desk(*request.desk);
     if (!desk)
       return refuse("desk", fmt::format("no desk named \"{}\"{}", *request.desk,
-                                        choices("desk", config.desks, line_name)));
+                                        config::offered_names("desk", config.desks, name_of)));
     if (scope && desk->name != scope->name)
       return refuse("desk", fmt::format("this page is desk \"{}\"'s: it cannot follow desk \"{}\"", scope->name,
                                         desk->name));
@@ -40,10 +31,11 @@ proto::pop::FilterAnswer resolve_pop_filter(const proto::pop::ClientRequest& req
   const auto& lines = request.lines.value_or(std::vector<std::string>{});
   for (const auto& name : lines) {
     if (!config.find_line(name))
-      return refuse("lines", fmt::format("no line named \"{}\"{}", name, choices("line", config.lines, line_name)));
+      return refuse("lines",
+                    fmt::format("no line named \"{}\"{}", name, config::offered_names("line", config.lines, name_of)));
     if (scope && std::find(scope->lines.begin(), scope->lines.end(), name) == scope->lines.end())
       return refuse("lines", fmt::format("line \"{}\" is not desk \"{}\"'s{}", name, scope->name,
-                                         choices("line", scope->lines, as_is)));
+                                         config::offered_names("line", scope->lines, as_is)));
   }
   return {lines, "", ""};
 }

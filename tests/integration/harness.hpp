@@ -337,29 +337,35 @@ class Workspace {
 
   nlohmann::json calls() const { return cli_json({"calls", "--json"}); }
 
-  // `deskline --config ... arguments` to its end, its stdout and stderr apart.
+  // A program run to its end (a minute at most: a hang is a failure, not a
+  // wait), its stdout and stderr apart. environment: extra NAME=VALUE
+  // entries ("NAME=" for none).
   struct CliRun {
-    int status = -1;
+    int status = -1;  // -2: still running after a minute
     std::string out, err;
   };
-  // environment: extra NAME=VALUE entries ("NAME=" for none).
-  CliRun run_cli(const std::vector<std::string>& arguments, const std::vector<std::string>& environment = {}) const {
-    std::vector<std::string> argv = {bin("deskline").string(), "--config", config_path().string()};
-    argv.insert(argv.end(), arguments.begin(), arguments.end());
+  CliRun run_program(const std::vector<std::string>& argv, const std::vector<std::string>& environment = {}) const {
     tools::SpawnOptions options;
     options.environment = environment;
-    options.stdout_path = dir_ / "cli.out";
-    options.stderr_path = dir_ / "cli.err";
+    options.stdout_path = dir_ / "run.out";
+    options.stderr_path = dir_ / "run.err";
     // spawn appends: each result holds its own run's output alone.
     fs::remove(*options.stdout_path);
     fs::remove(*options.stderr_path);
     CliRun result;
     const pid_t pid = tools::spawn(argv, options);
     if (pid < 0) return result;
-    result.status = tools::wait_for(pid, std::chrono::seconds(60)).value_or(-2);
+    result.status = tools::wait_for(pid, std::chrono::minutes(1)).value_or(-2);
     result.out = read_file(*options.stdout_path);
     result.err = read_file(*options.stderr_path);
     return result;
+  }
+
+  // `deskline --config ... arguments`, as run_program.
+  CliRun run_cli(const std::vector<std::string>& arguments, const std::vector<std::string>& environment = {}) const {
+    std::vector<std::string> argv = {bin("deskline").string(), "--config", config_path().string()};
+    argv.insert(argv.end(), arguments.begin(), arguments.end());
+    return run_program(argv, environment);
   }
 
   // `deskline tokens add NAME`: the API token it prints once ("" when it failed).

@@ -12,32 +12,10 @@
 namespace deskline::testing {
 namespace {
 
-struct Run {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
-
-// Runs a binary to its end (a minute at most: a hang is a failure, not a wait).
-Run run(const Workspace& workspace, const std::vector<std::string>& argv) {
-  static int runs = 0;  // the output files are appended to: one pair per run
-  ++runs;
-  tools::SpawnOptions options;
-  options.stdout_path = workspace.dir() / ("run" + std::to_string(runs) + ".out");
-  options.stderr_path = workspace.dir() / ("run" + std::to_string(runs) + ".err");
-  const pid_t pid = tools::spawn(argv, options);
-  EXPECT_GT(pid, 0);
-  Run result;
-  if (pid <= 0) return result;
-  const auto status = tools::wait_for(pid, std::chrono::minutes(1));
-  EXPECT_TRUE(status) << argv[0] << " still running after a minute";
-  result.status = status.value_or(-1);
-  const auto slurp = [](const fs::path& path) {
-    std::ifstream file(path);
-    return std::string(std::istreambuf_iterator<char>(file), {});
-  };
-  result.out = slurp(*options.stdout_path);
-  result.err = slurp(*options.stderr_path);
+// Runs a binary to its end; a hang is a failure.
+Workspace::CliRun run(const Workspace& workspace, const std::vector<std::string>& argv) {
+  auto result = workspace.run_program(argv);
+  EXPECT_NE(result.status, -2) << argv[0] << " still running after a minute";
   return result;
 }
 

@@ -369,9 +369,9 @@ at 600 end
                   .dump();
   };
 
-  // Some digits but not all: the card as it was at that moment.
+  // Some digits but not all (four at least, for the screenshot): the card as it was at that moment.
   ASSERT_TRUE(wait("(() => { const c = __card('Sales 1'); const digits = c ? c.who.replace(/ /g, '') : ''; "
-                   "if (digits.length < 1 || digits.length >= 11 || !'13900001111'.startsWith(digits)) return false; "
+                   "if (digits.length < 4 || digits.length >= 11 || !'13900001111'.startsWith(digits)) return false; "
                    "window.__partial = c; return true; })()",
                    "the dialling card to show some of the digits"));
   const auto partial = chromium.evaluate(*page, "__partial").value_or(nlohmann::json());
