@@ -26,8 +26,11 @@ namespace deskline::testing {
 
 class HeadlessChromium {
  public:
-  // Starts Chromium with its profile in profile_dir; its own log goes to log_path.
-  HeadlessChromium(const std::filesystem::path& profile_dir, const std::filesystem::path& log_path) {
+  // Starts Chromium with its profile in profile_dir; its own log goes to
+  // log_path. language: the browser's, as a user sets it (navigator.languages,
+  // Accept-Language).
+  HeadlessChromium(const std::filesystem::path& profile_dir, const std::filesystem::path& log_path,
+                   const std::string& language = "en-US") {
     int to_browser[2];
     int from_browser[2];
     if (::pipe2(to_browser, O_CLOEXEC) != 0 || ::pipe2(from_browser, O_CLOEXEC) != 0) return;
@@ -41,6 +44,8 @@ class HeadlessChromium {
                                            "--disable-sync",
                                            "--autoplay-policy=no-user-gesture-required",
                                            "--user-data-dir=" + profile_dir.string(),
+                                           "--lang=" + language,
+                                           "--accept-lang=" + language,
                                            "--remote-debugging-pipe",
                                            "about:blank"};
     std::vector<char*> argv;

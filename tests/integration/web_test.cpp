@@ -414,5 +414,48 @@ at 600 end
   workspace.stop_simulator(simulator);
 }
 
+// A browser set to Chinese gets the page in Chinese: the ringing card, the
+// history and its missed call, at a phone's width too.
+TEST(WebPage, AChineseBrowserGetsTheChinesePage) {
+  Workspace workspace("web-chinese", two_desks_config("X800-ZH"));
+  ASSERT_FALSE(workspace.import_customers("id,name,company,phone\nc-1,张伟,顺达贸易,13812345678\n")
+                   .contains("exit_status"));
+  const pid_t simulator = workspace.start_daemon_under_sim(workspace.write_scenario(R"(
+box A serial=X800-ZH lines=2
+at 1.0 A:1 ring cadence=1.0/2.0 count=3
+at 1.1 A:1 callerid number=13812345678
+at 600 end
+)"));
+  ASSERT_GT(simulator, 0);
+  const auto [port, admin_token] = port_and_token(web_page(workspace));
+  ASSERT_GT(port, 0);
+  const auto scratch = workspace.dir() / "chromium";
+  fs::create_directories(scratch);
+  HeadlessChromium chromium(scratch / "profile", scratch / "chromium.log", "zh-CN");
+  const auto page = chromium.open("http://127.0.0.1:" + std::to_string(port) + "/?token=" + front_desk_token, 390, 800);
+  ASSERT_TRUE(page);
+  const auto wait = [&](const std::string& expression, const char* what) -> ::testing::AssertionResult {
+    if (chromium.wait_until_true(*page, expression, std::chrono::seconds(60))) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << "timed out after 60 s waiting for " << what << "; the page: "
+                                         << chromium.evaluate(*page, "document.body.innerText").value_or("").dump();
+  };
+  EXPECT_EQ(chromium.evaluate(*page, "document.documentElement.lang"), nlohmann::json("zh-CN"));
+  EXPECT_TRUE(wait("document.querySelector('#active article') && "
+                   "document.querySelector('#active article').innerText.includes('振铃中') && "
+                   "document.querySelector('#active article').innerText.includes('张伟')",
+                   "the ringing card in Chinese"));
+  // Missed (no answer): the history says so in Chinese, with a call back.
+  ASSERT_TRUE(wait("document.querySelectorAll('#history tr[data-call-id]').length === 1", "the missed call"));
+  const auto row = chromium.evaluate(*page, "document.querySelector('#history tr').innerText").value_or("");
+  for (const char* text : {"张伟", "未接", "回拨", "来电"})
+    EXPECT_NE(row.get<std::string>().find(text), std::string::npos) << text << " in " << row;
+  EXPECT_EQ(chromium.evaluate(*page, "document.getElementById('missed').textContent"), nlohmann::json("· 未接 1 个"));
+  EXPECT_TRUE(wait("document.documentElement.scrollWidth <= 390", "the page to fit 390 px"));
+  const auto artefacts = fs::path(DESKLINE_BIN_DIR).parent_path() / "test-artefacts";
+  fs::create_directories(artefacts);
+  std::ofstream(artefacts / "desk-page-zh-390.png", std::ios::binary) << chromium.screenshot(*page);
+  workspace.stop_simulator(simulator);
+}
+
 }  // namespace
 }  // namespace deskline::testing
