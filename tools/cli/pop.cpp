@@ -61,24 +61,12 @@ std::string customer_text(const proto::pop::Event& event) {
   return text;
 }
 
-// The event as a desk user reads it; an event this CLI does not know yet is shown as it is.
-std::string event_text(const std::string& event) {
-  // TRANSLATORS: what happened, in the lines of `deskline pop` (the events of proto/pop.md).
-  for (const char* english : {translatable("call.ringing"), translatable("call.identified"),
-                              translatable("call.answered"), translatable("call.outbound"), translatable("call.joined"),
-                              translatable("call.flash"), translatable("call.ended"), translatable("call.missed"),
-                              translatable("recording.saved"), translatable("device.attached"),
-                              translatable("device.detached")})
-    if (event == english) return tr(english);
-  return event;
-}
-
 std::string human_line(const proto::pop::Event& event) {
   const auto time = event.at.size() >= 19 ? event.at.substr(11, 8) : event.at;
   if (event.call_id.empty())
-    return fmt::format("{} {} {}", time, event_text(event.event), event.box);
+    return fmt::format("{} {} {}", time, word_text(event.event), event.box);
   const auto number = number_text(event.number_display, event.privacy.value_or(""));
-  auto text = fmt::format("{} {:<10} {:<16} {:<16} {}", time, event.line, event_text(event.event), number,
+  auto text = fmt::format("{} {:<10} {:<16} {:<16} {}", time, event.line, word_text(event.event), number,
                           customer_text(event));
   if (event.outcome)
     text += fmt::format("  [{}{}]", word_text(*event.outcome),

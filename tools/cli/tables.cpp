@@ -189,15 +189,19 @@ std::string duration_text(double seconds) {
 }
 
 std::string word_text(std::string_view word) {
-  // TRANSLATORS: the words of the calls and recordings tables: directions, outcomes, recording states.
+  // TRANSLATORS: the words of the calls and recordings tables (directions, outcomes, recording states) and
+  // of `deskline pop`'s lines (the events of proto/pop.md).
   static constexpr const char* words[]{
-      translatable("inbound"),     translatable("outbound"),      translatable("unknown"),
-      translatable("active"),      translatable("answered"),      translatable("missed"),
-      translatable("completed"),   translatable("abandoned"),     translatable("device_lost"),
-      translatable("interrupted"), translatable("remote_hangup"), translatable("recording"),
-      translatable("complete"),    translatable("truncated"),     translatable("refused"),
-      translatable("failed"),      translatable("repaired"),      translatable("damaged"),
-      translatable("deleted"),
+      translatable("inbound"),         translatable("outbound"),        translatable("unknown"),
+      translatable("active"),          translatable("answered"),        translatable("missed"),
+      translatable("completed"),       translatable("abandoned"),       translatable("device_lost"),
+      translatable("interrupted"),     translatable("remote_hangup"),   translatable("recording"),
+      translatable("complete"),        translatable("truncated"),       translatable("refused"),
+      translatable("failed"),          translatable("repaired"),        translatable("damaged"),
+      translatable("deleted"),         translatable("call.ringing"),    translatable("call.identified"),
+      translatable("call.answered"),   translatable("call.outbound"),   translatable("call.joined"),
+      translatable("call.flash"),      translatable("call.ended"),      translatable("call.missed"),
+      translatable("recording.saved"), translatable("device.attached"), translatable("device.detached"),
   };
   for (const char* english : words)
     if (word == english) return tr(english);

@@ -21,8 +21,9 @@ std::string duration_text(double seconds);
 // "withheld" (the caller hid it), "unavailable" (the network had none), "-".
 std::string number_text(std::string_view number, std::string_view absence);
 
-// A word the daemon stores (a direction, an outcome, a recording's state) as
-// the user reads it; a word this CLI does not know yet is shown as it is.
+// A word the daemon stores or sends (a direction, an outcome, a recording's
+// state, a pop event's name) as the user reads it; a word this CLI does not
+// know yet is shown as it is.
 std::string word_text(std::string_view word);
 
 // The terminal's width when stdout is one (else $COLUMNS; 0: no limit).
