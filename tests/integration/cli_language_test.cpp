@@ -10,36 +10,15 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
-#include <sstream>
 
 #include "tests/integration/harness.hpp"
+#include "tests/terminal_text.hpp"
 
 namespace deskline::testing {
 namespace {
 
 // The harness runs everything in C.UTF-8 (English); these undo that.
 const std::vector<std::string> chinese = {"LC_ALL=", "LANGUAGE=", "LANG=zh_CN.UTF-8"};
-
-// Terminal columns of UTF-8 text without colour codes: Chinese characters
-// (3-byte sequences from U+2E80) take two, the rest one.
-std::size_t display_width(const std::string& text) {
-  std::size_t width = 0;
-  for (std::size_t i = 0; i < text.size();) {
-    const auto lead = static_cast<unsigned char>(text[i]);
-    const std::size_t length = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
-    const bool from_u2e80 = lead > 0xE2 || (lead == 0xE2 && static_cast<unsigned char>(text[i + 1]) >= 0xBA);
-    width += length == 3 && from_u2e80 ? 2 : 1;
-    i += length;
-  }
-  return width;
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream stream(text);
-  for (std::string line; std::getline(stream, line);) lines.push_back(line);
-  return lines;
-}
 
 std::string without_colour(std::string text) { return std::regex_replace(text, std::regex("\x1b\\[[0-9;]*m"), ""); }
 

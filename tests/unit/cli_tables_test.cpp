@@ -2,11 +2,11 @@
 
 #include <gtest/gtest.h>
 
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "daemon/domain/call_json.hpp"
+#include "tests/terminal_text.hpp"
 #include "tests/unit/call_test_support.hpp"
 
 namespace deskline::tools {
@@ -18,26 +18,7 @@ using testing_support::answered_inbound;
 using testing_support::base;
 using testing_support::complete_recording;
 using testing_support::TimeZone;
-
-// Start column of each field in a table line, counted in display columns.
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream stream(text);
-  for (std::string line; std::getline(stream, line);) lines.push_back(line);
-  return lines;
-}
-
-// Terminal columns of a line (CJK characters take two).
-std::size_t display_width_for_test(const std::string& line) {
-  std::size_t width = 0;
-  for (std::size_t i = 0; i < line.size();) {
-    const auto lead = static_cast<unsigned char>(line[i]);
-    const std::size_t length = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
-    width += length == 3 && lead != 0xE2 ? 2 : 1;  // the CJK used here; … (E2 80 A6) takes one
-    i += length;
-  }
-  return width;
-}
+using deskline::testing::lines_of;
 
 TEST(CallsTable, AlignedColumns) {
   TimeZone zone("Asia/Shanghai");
@@ -84,12 +65,12 @@ TEST(CallsTable, ATableWiderThanTheTerminalCutsItsLongestTextColumns) {
   call.match.customers.front().name = "Zhang Wei of the very long company name department";
   const auto lines = lines_of(calls_table({call}, 60));
   ASSERT_EQ(lines.size(), 2u);
-  for (const auto& line : lines) EXPECT_LE(display_width_for_test(line), 60u) << line;
+  for (const auto& line : lines) EXPECT_LE(deskline::testing::display_width(line), 60u) << line;
   // The date loses its year, the customer is cut, direction and line go.
   EXPECT_EQ(lines[1], "11-27 13:45  138 1234 5678  Zhang W…  answered    57.8 s");
   // Wider, the line stays, cut after its start.
   const auto wider = lines_of(calls_table({call}, 80));
-  for (const auto& line : wider) EXPECT_LE(display_width_for_test(line), 80u) << line;
+  for (const auto& line : wider) EXPECT_LE(deskline::testing::display_width(line), 80u) << line;
   EXPECT_EQ(wider[1].rfind("11-27 13:45  销售一线", 0), 0u) << wider[1];
   EXPECT_NE(wider[1].find("…"), std::string::npos) << wider[1];
   EXPECT_NE(lines[1].find("57.8 s"), std::string::npos) << "numbers are never cut: " << lines[1];
@@ -160,7 +141,7 @@ TEST(RecordingsTable, AlignedColumns) {
   EXPECT_EQ(recordings_table(json::array()), "no recordings\n");
   // On a 110-column terminal the path is cut at its start: the file name stays.
   for (const auto& line : lines_of(recordings_table(list, 110))) {
-    EXPECT_LE(display_width_for_test(line), 110u) << line;
+    EXPECT_LE(deskline::testing::display_width(line), 110u) << line;
     if (line.find("complete") != std::string::npos) {
       EXPECT_TRUE(line.ends_with("000000000001.opus")) << line;
       EXPECT_NE(line.find("  …"), std::string::npos) << line;
@@ -168,7 +149,7 @@ TEST(RecordingsTable, AlignedColumns) {
   }
   // On 60 the path, direction, size and line go: id, time, number, duration, state.
   const auto narrow = lines_of(recordings_table(list, 60));
-  for (const auto& line : narrow) EXPECT_LE(display_width_for_test(line), 60u) << line;
+  for (const auto& line : narrow) EXPECT_LE(deskline::testing::display_width(line), 60u) << line;
   EXPECT_EQ(narrow[1], "0b5e0c6e  11-27 13:45  13812345678      57.8 s  complete");
 }
 
