@@ -2,7 +2,6 @@
 // connected and a call is being recorded: the daemon must close every
 // session, finish the recording, end the call and exit cleanly (the
 // sanitizer build turns any use after free into a failed exit status).
-#include <sqlite3.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -12,6 +11,7 @@
 #include <regex>
 #include <thread>
 
+#include "tests/integration/database_lock.hpp"
 #include "tests/integration/harness.hpp"
 #include "tests/integration/pop_client.hpp"
 #include "tests/integration/raw_connection.hpp"
@@ -128,9 +128,8 @@ at 120 end
       std::chrono::seconds(30), "the call to be answered"))
       << workspace.log();
 
-  sqlite3* database = nullptr;
-  ASSERT_EQ(sqlite3_open((workspace.dir() / "data" / "deskline.db").c_str(), &database), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(database, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  DatabaseWriteLock lock(workspace.dir() / "data" / "deskline.db");
+  ASSERT_TRUE(lock.held());
   const auto signalled = std::chrono::system_clock::now();
   ASSERT_EQ(::kill(simulator, SIGTERM), 0);
   ASSERT_TRUE(wait_until([&] { return workspace.log().find("signal 15: stopping") != std::string::npos; },
@@ -138,8 +137,7 @@ at 120 end
   // The fault itself, not a wait for something: the lock is held for 1.5 s
   // of line audio (the daemon's busy timeout is 5 s).
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-  EXPECT_EQ(sqlite3_exec(database, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
-  sqlite3_close(database);
+  EXPECT_TRUE(lock.release());
   EXPECT_EQ(workspace.wait_for_simulator(simulator, std::chrono::seconds(60)), 0) << workspace.log();
 
   const auto calls = workspace.calls();

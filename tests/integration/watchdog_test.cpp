@@ -6,7 +6,6 @@
 // (`deskline sync retry`, whose outbox write is its own, waits on that lock)
 // the pings stop; once it moves again they come back.
 #include <poll.h>
-#include <sqlite3.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -24,6 +23,7 @@
 
 #include <fmt/format.h>
 
+#include "tests/integration/database_lock.hpp"
 #include "tests/integration/harness.hpp"
 
 namespace deskline::testing {
@@ -125,8 +125,7 @@ TEST(Watchdog, PingsFromTheIoThreadStopWhileItIsStuckAndComeBack) {
   ASSERT_FALSE(messages.empty());
   EXPECT_EQ(messages.front().text, "READY=1") << "READY=1 comes before any ping";
 
-  sqlite3* database = nullptr;
-  ASSERT_EQ(sqlite3_open((workspace.dir() / "data" / "deskline.db").c_str(), &database), SQLITE_OK);
+  const auto database = workspace.dir() / "data" / "deskline.db";
   const auto pings_between = [&](Clock::time_point from, Clock::time_point to) {
     const auto pings = notify.times_of("WATCHDOG=1");
     return std::count_if(pings.begin(), pings.end(), [&](auto at) { return at > from && at < to; });
@@ -134,15 +133,17 @@ TEST(Watchdog, PingsFromTheIoThreadStopWhileItIsStuckAndComeBack) {
   // The faults themselves, not waits for something: the lock is held for
   // 1.5 s, then 2 s, within the daemon's 5 s busy timeout.
   // First the digits' writes wait on it, on the writer: the io thread pings on.
-  ASSERT_EQ(sqlite3_exec(database, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  DatabaseWriteLock first(database);
+  ASSERT_TRUE(first.held());
   const auto first_lock = Clock::now();
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   const auto first_release = Clock::now();
-  EXPECT_EQ(sqlite3_exec(database, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+  EXPECT_TRUE(first.release());
   EXPECT_GE(pings_between(first_lock, first_release), 3) << "the io thread waited for the store's writes";
 
   // Then the io thread's own write waits on it.
-  ASSERT_EQ(sqlite3_exec(database, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  DatabaseWriteLock second(database);
+  ASSERT_TRUE(second.held());
   const auto locked = Clock::now();
   tools::SpawnOptions quiet;
   quiet.stdout_path = workspace.dir() / "retry.out";
@@ -152,8 +153,7 @@ TEST(Watchdog, PingsFromTheIoThreadStopWhileItIsStuckAndComeBack) {
   ASSERT_GT(retry, 0);
   std::this_thread::sleep_for(std::chrono::seconds(2));
   const auto released = Clock::now();
-  EXPECT_EQ(sqlite3_exec(database, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
-  sqlite3_close(database);
+  EXPECT_TRUE(second.release());
   EXPECT_EQ(tools::wait_for(retry, std::chrono::seconds(30)).value_or(-1), 0);
 
   const auto pings_after = [&] {
