@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "tests/integration/harness.hpp"
@@ -147,6 +148,16 @@ TEST(CliLanguage, ChineseCallsTableLinesUpAndIsRedOnATerminalOnly) {
   EXPECT_EQ(plain.status, 0);
   EXPECT_EQ(plain.out.find('\x1b'), std::string::npos) << plain.out;
   EXPECT_EQ(plain.out, without_colour(coloured.out));
+
+  // The status of the lines is in words of the language too: the box's one line is idle again.
+  const auto status = workspace.run_cli({"status"}, chinese);
+  EXPECT_EQ(status.status, 0) << status.err;
+  const auto status_lines = lines_of(status.out);
+  EXPECT_EQ(std::count_if(status_lines.begin(), status_lines.end(),
+                          [](const std::string& line) { return line.ends_with("空闲"); }),
+            1)
+      << status.out;
+  EXPECT_EQ(status.out.find("idle"), std::string::npos) << status.out;
 
   workspace.stop_simulator(simulator);
 }

@@ -257,7 +257,7 @@ at 120 end
   EXPECT_EQ(tools::run_capture({bin("deskline").string(), "--config", workspace.config_path().string(), "sync", "status"},
                                output),
             0);
-  EXPECT_NE(output.find("parked    2 item(s)"), std::string::npos) << output;
+  EXPECT_NE(output.find("parked    2 items"), std::string::npos) << output;
 
   output.clear();
   EXPECT_EQ(tools::run_capture({bin("deskline").string(), "--config", workspace.config_path().string(), "sync", "retry",
@@ -265,7 +265,7 @@ at 120 end
                                output),
             0)
       << output;
-  EXPECT_NE(output.find("2 item(s) queued again"), std::string::npos) << output;
+  EXPECT_NE(output.find("2 items queued again"), std::string::npos) << output;
   EXPECT_TRUE(wait_until([&] { return crm.calls().size() == 3; }, std::chrono::seconds(30),
                          "the parked calls on the CRM after the retry"))
       << workspace.log();

@@ -115,7 +115,7 @@ int print_status(const config::Config& config, bool as_json) {
       std::cout << "  " << trf("fault {}: {}", kind, count.get<std::uint64_t>()) << "\n";
     for (const auto& line : box["lines"])
       std::cout << "  " << trf("port {:>2} {:<16} {}", line.value("port", 0), line.value("name", ""),
-                               line.value("state", ""))
+                               word_text(line.value("state", "")))
                 << "\n";
   }
   if (const auto disk = response->value("disk", nlohmann::json()); disk.is_object()) {

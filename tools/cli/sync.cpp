@@ -27,11 +27,12 @@ void print_sync_status(const nlohmann::json& sync) {
   const auto backlog = sync.value("backlog", 0), in_flight = sync.value("in_flight", 0);
   if (sync["oldest_pending_s"].is_number())
     // TRANSLATORS: an item is a call's entry or recording on its way to the CRM; the label is padded to line up.
-    print_line(trf("backlog   {} item(s), {} in flight, oldest queued {} s ago", backlog, in_flight,
+    print_line(trn("backlog   {} item, {} in flight, oldest queued {} s ago",
+                   "backlog   {} items, {} in flight, oldest queued {} s ago", backlog, backlog, in_flight,
                    sync["oldest_pending_s"].get<std::int64_t>()));
   else
     // TRANSLATORS: an item is a call's entry or recording on its way to the CRM; the label is padded to line up.
-    print_line(trf("backlog   {} item(s), {} in flight", backlog, in_flight));
+    print_line(trn("backlog   {} item, {} in flight", "backlog   {} items, {} in flight", backlog, backlog, in_flight));
   // TRANSLATORS: how many items reached the CRM; the label is padded to line up with "backlog   ".
   print_line(trf("delivered {}", sync.value("delivered", 0)));
   if (sync["last_success_at"].is_string())
@@ -47,10 +48,11 @@ void print_sync_status(const nlohmann::json& sync) {
   const auto parked = sync.value("parked", 0);
   if (parked > 0)
     // TRANSLATORS: items the CRM refused, kept aside; the label is padded to line up with "backlog   ".
-    print_line(trf("parked    {} item(s) (deskline sync retry --parked sends them again)", parked));
+    print_line(trn("parked    {} item (deskline sync retry --parked sends it again)",
+                   "parked    {} items (deskline sync retry --parked sends them again)", parked, parked));
   else
     // TRANSLATORS: items the CRM refused, kept aside; the label is padded to line up with "backlog   ".
-    print_line(trf("parked    {} item(s)", parked));
+    print_line(trn("parked    {} item", "parked    {} items", parked, parked));
   for (const auto& item : sync["parked_items"])
     // TRANSLATORS: a parked item: its call's id, its kind (call, recording), since when, and the reason (in English,
     // from desklined).
@@ -128,7 +130,10 @@ void add_sync_commands(CLI::App& app, CliContext& context) {
       const auto answer = ask_daemon(config->control_socket_path(), request);
       if (!answer) return answer.failure;
       if (options->json) std::cout << nlohmann::json{{"retried", answer->value("retried", 0)}}.dump() << "\n";
-      else std::cout << trf("{} item(s) queued again", answer->value("retried", 0)) << "\n";
+      else {
+        const auto retried = answer->value("retried", 0);
+        std::cout << trn("{} item queued again", "{} items queued again", retried, retried) << "\n";
+      }
       return 0;
     };
   });

@@ -189,8 +189,8 @@ std::string duration_text(double seconds) {
 }
 
 std::string word_text(std::string_view word) {
-  // TRANSLATORS: the words of the calls and recordings tables (directions, outcomes, recording states) and
-  // of `deskline pop`'s lines (the events of proto/pop.md).
+  // TRANSLATORS: the words of the calls and recordings tables (directions, outcomes, recording states), of
+  // `deskline status` (line states) and of `deskline pop`'s lines (the events of proto/pop.md).
   static constexpr const char* words[]{
       translatable("inbound"),         translatable("outbound"),        translatable("unknown"),
       translatable("active"),          translatable("answered"),        translatable("missed"),
@@ -202,6 +202,8 @@ std::string word_text(std::string_view word) {
       translatable("call.answered"),   translatable("call.outbound"),   translatable("call.joined"),
       translatable("call.flash"),      translatable("call.ended"),      translatable("call.missed"),
       translatable("recording.saved"), translatable("device.attached"), translatable("device.detached"),
+      translatable("idle"),            translatable("ringing"),         translatable("dialing"),
+      translatable("joined"),
   };
   for (const char* english : words)
     if (word == english) return tr(english);
