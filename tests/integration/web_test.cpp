@@ -180,6 +180,42 @@ at 600 end
 // Watches the page's alerts through the browser's own objects: every
 // Notification made (and the object, to click it), each oscillator started
 // and stopped, and each address the page opens.
+// A running daemon's page in a headless Chromium whose profile and log are in
+// the workspace, with the origin and admin token the daemon prints.
+class BrowserOnThePage {
+ public:
+  explicit BrowserOnThePage(const Workspace& workspace, const std::string& language = "en-US")
+      : chromium(folder_in(workspace) / "profile", folder_in(workspace) / "chromium.log", language) {
+    const auto [port, token] = port_and_token(web_page(workspace));
+    if (port > 0) origin = "http://127.0.0.1:" + std::to_string(port);
+    admin_token = token;
+  }
+
+  std::optional<std::string> open(const std::string& token, int width, int height, const std::string& script = "") {
+    return chromium.open(origin + "/?token=" + token, width, height, script);
+  }
+  // wait_until_true as a test assertion: on a timeout it names what it waited
+  // for and shows what `describe` (a page expression) gives then.
+  ::testing::AssertionResult wait(const std::string& session, const std::string& expression, const char* what,
+                                  std::chrono::seconds timeout, const std::string& describe) {
+    if (chromium.wait_until_true(session, expression, timeout)) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << "timed out after " << timeout.count() << " s waiting for " << what
+                                         << "; the page: "
+                                         << chromium.evaluate(session, describe).value_or(nlohmann::json()).dump();
+  }
+
+  std::string origin;  // empty when the daemon printed no page
+  std::string admin_token;
+  HeadlessChromium chromium;
+
+ private:
+  static fs::path folder_in(const Workspace& workspace) {
+    const auto folder = workspace.dir() / "chromium";
+    fs::create_directories(folder);
+    return folder;
+  }
+};
+
 constexpr const char* alert_probe = R"(
 window.__alerts = { notifications: [], shown: [], oscillators: [], opened: [] };
 const RealNotification = window.Notification;
@@ -227,26 +263,17 @@ at 18.5 A:1 onhook
 at 600 end
 )"));
   ASSERT_GT(simulator, 0);
-  const auto [port, admin_token] = port_and_token(web_page(workspace));
-  ASSERT_GT(port, 0);
-  const std::string origin = "http://127.0.0.1:" + std::to_string(port);
-  const auto scratch = workspace.dir() / "chromium";
-  fs::create_directories(scratch);
-  HeadlessChromium chromium(scratch / "profile", scratch / "chromium.log");
-  ASSERT_TRUE(chromium.set_notifications(origin, "granted"));
-  const auto front = chromium.open(origin + "/?token=" + front_desk_token, 1280, 800, alert_probe);
+  BrowserOnThePage browser(workspace);
+  ASSERT_FALSE(browser.origin.empty());
+  auto& chromium = browser.chromium;
+  ASSERT_TRUE(chromium.set_notifications(browser.origin, "granted"));
+  const auto front = browser.open(front_desk_token, 1280, 800, alert_probe);
   ASSERT_TRUE(front);
 
   // The notification names the customer; none is about line 2.
-  const auto wait = [&](const std::string& session, const std::string& expression,
-                        const char* what) -> ::testing::AssertionResult {
-    if (chromium.wait_until_true(session, expression, std::chrono::seconds(60))) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure()
-           << "timed out after 60 s waiting for " << what << "; the page: "
-           << chromium.evaluate(session, "JSON.stringify({title: document.title, alerts: window.__alerts, "
-                                         "page: document.body.innerText})")
-                  .value_or(nlohmann::json())
-                  .dump();
+  const auto wait = [&](const std::string& session, const std::string& expression, const char* what) {
+    return browser.wait(session, expression, what, std::chrono::seconds(60),
+                        "JSON.stringify({title: document.title, alerts: window.__alerts, page: document.body.innerText})");
   };
   ASSERT_TRUE(wait(*front, "__alerts.notifications.some(n => n.title.startsWith('Zhang Wei (Sales 1)'))",
                    "a notification naming Zhang Wei"));
@@ -268,8 +295,8 @@ at 600 end
                    "the ring to stop at the answer"));
 
   // A desk whose notifications are blocked is told, and still gets the page.
-  ASSERT_TRUE(chromium.set_notifications(origin, "denied"));
-  const auto back = chromium.open(origin + "/?token=" + back_desk_token, 1280, 800, alert_probe);
+  ASSERT_TRUE(chromium.set_notifications(browser.origin, "denied"));
+  const auto back = browser.open(back_desk_token, 1280, 800, alert_probe);
   ASSERT_TRUE(back);
   EXPECT_TRUE(wait(*back, "!document.getElementById('note').hidden && "
                           "document.getElementById('note').textContent.includes('blocked')",
@@ -352,21 +379,14 @@ at 24.0 A:1 onhook
 at 600 end
 )"));  // one digit about every second from 5 s to 14.8 s; answered at 17 s
   ASSERT_GT(simulator, 0);
-  const auto [port, admin_token] = port_and_token(web_page(workspace));
-  ASSERT_GT(port, 0);
-  const std::string origin = "http://127.0.0.1:" + std::to_string(port);
-  const auto scratch = workspace.dir() / "chromium";
-  fs::create_directories(scratch);
-  HeadlessChromium chromium(scratch / "profile", scratch / "chromium.log");
-  const auto page = chromium.open(origin + "/?token=" + admin_token, 1280, 800, dialling_probe);
+  BrowserOnThePage browser(workspace);
+  ASSERT_FALSE(browser.origin.empty());
+  auto& chromium = browser.chromium;
+  const auto page = browser.open(browser.admin_token, 1280, 800, dialling_probe);
   ASSERT_TRUE(page);
-  const auto wait = [&](const std::string& expression, const char* what) -> ::testing::AssertionResult {
-    if (chromium.wait_until_true(*page, expression, std::chrono::seconds(40))) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure()
-           << "timed out after 40 s waiting for " << what << "; the page: "
-           << chromium.evaluate(*page, "JSON.stringify({dial: window.__dial, page: document.body.innerText})")
-                  .value_or(nlohmann::json())
-                  .dump();
+  const auto wait = [&](const std::string& expression, const char* what) {
+    return browser.wait(*page, expression, what, std::chrono::seconds(40),
+                        "JSON.stringify({dial: window.__dial, page: document.body.innerText})");
   };
 
   // Some digits but not all (four at least, for the screenshot): the card as it was at that moment.
@@ -427,17 +447,13 @@ at 1.1 A:1 callerid number=13812345678
 at 600 end
 )"));
   ASSERT_GT(simulator, 0);
-  const auto [port, admin_token] = port_and_token(web_page(workspace));
-  ASSERT_GT(port, 0);
-  const auto scratch = workspace.dir() / "chromium";
-  fs::create_directories(scratch);
-  HeadlessChromium chromium(scratch / "profile", scratch / "chromium.log", "zh-CN");
-  const auto page = chromium.open("http://127.0.0.1:" + std::to_string(port) + "/?token=" + front_desk_token, 390, 800);
+  BrowserOnThePage browser(workspace, "zh-CN");
+  ASSERT_FALSE(browser.origin.empty());
+  auto& chromium = browser.chromium;
+  const auto page = browser.open(front_desk_token, 390, 800);
   ASSERT_TRUE(page);
-  const auto wait = [&](const std::string& expression, const char* what) -> ::testing::AssertionResult {
-    if (chromium.wait_until_true(*page, expression, std::chrono::seconds(60))) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << "timed out after 60 s waiting for " << what << "; the page: "
-                                         << chromium.evaluate(*page, "document.body.innerText").value_or("").dump();
+  const auto wait = [&](const std::string& expression, const char* what) {
+    return browser.wait(*page, expression, what, std::chrono::seconds(60), "document.body.innerText");
   };
   EXPECT_TRUE(wait("document.documentElement.lang === 'zh-CN'", "the page to take the browser's language"));
   EXPECT_TRUE(wait("document.querySelector('#active article') && "
