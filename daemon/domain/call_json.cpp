@@ -65,6 +65,14 @@ bool literal(std::string_view text, std::size_t& at, char c) {
   return true;
 }
 
+json customers_of(const CallRecord& call) {
+  auto customers = json::array();
+  for (const auto& customer : call.match.customers)
+    customers.push_back({{"id", customer.id}, {"name", customer.name}, {"company", customer.company},
+                         {"url", text_or_null(customer.url)}});
+  return customers;
+}
+
 }  // namespace
 
 std::optional<WallTimeUs> parse_iso8601(std::string_view text) {
@@ -146,10 +154,6 @@ json call_to_json(const CallRecord& call) {
     return span ? json(static_cast<double>(span->count()) / 1000.0) : json(nullptr);
   };
   auto word_or_null = [](const auto& value) { return value ? json(to_string(*value)) : json(nullptr); };
-  auto customers = json::array();
-  for (const auto& customer : call.match.customers)
-    customers.push_back({{"id", customer.id}, {"name", customer.name}, {"company", customer.company},
-                         {"url", text_or_null(customer.url)}});
   return {
       {"id", call.id},
       {"line", call.line},
@@ -161,7 +165,7 @@ json call_to_json(const CallRecord& call) {
       {"number_absence", absence_name(call.number_absence)},
       {"number_e164", text_or_null(call.match.e164)},
       {"number_display", text_or_null(call.match.display)},
-      {"customers", customers},
+      {"customers", customers_of(call)},
       {"name", call.name},
       {"state", to_string(call.state)},
       {"outcome", word_or_null(call.outcome)},
@@ -180,6 +184,9 @@ json recording_to_json(const RecordingRecord& recording, const std::optional<Cal
       {"line", call ? json(call->line) : json(nullptr)},
       {"direction", call ? json(to_string(call->direction)) : json(nullptr)},
       {"number", call ? json(call->number) : json(nullptr)},
+      {"number_absence", call ? absence_name(call->number_absence) : json(nullptr)},
+      {"number_display", call ? text_or_null(call->match.display) : json(nullptr)},
+      {"customers", call ? customers_of(*call) : json(nullptr)},
       {"started_at", format_iso8601(recording.started_at)},
       // Stored with millisecond precision; rounded again so JSON shows no float noise.
       {"duration_s", std::round(recording.duration_s * 1000.0) / 1000.0},

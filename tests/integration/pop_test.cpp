@@ -19,6 +19,7 @@
 
 #include "tests/integration/harness.hpp"
 #include "tests/integration/pop_client.hpp"
+#include "tests/terminal_text.hpp"
 
 namespace deskline::testing {
 namespace {
@@ -379,12 +380,14 @@ class NotificationDesktop {
 struct PopRun {
   int status = -1;
   std::string out, err;
-  std::vector<nlohmann::json> pops;  // the call.ringing and call.identified events it printed
+  std::vector<nlohmann::json> pops;  // the call.ringing and call.identified events it printed, inbound
+  std::vector<nlohmann::json> outbound;  // the outbound call's call.identified
 };
 
 // Runs `deskline pop --notify --json --once` (with these extra environment
 // variables) while a customer from the directory rings "Sales 1": a ring
-// without number, then caller ID between the rings.
+// without number, then caller ID between the rings. Meanwhile port 2 dials
+// out to a number the exchange answers: a call the desk makes, not a pop.
 PopRun pop_notify_during_ringing_call(const Workspace& workspace, const std::vector<std::string>& environment) {
   PopRun run;
   const auto imported = workspace.import_customers(
@@ -392,9 +395,12 @@ PopRun pop_notify_during_ringing_call(const Workspace& workspace, const std::vec
       "c-1,Zhang Wei,Acme Trading,https://crm.example/c/1,+86 138 1234 5678\n");
   EXPECT_FALSE(imported.contains("exit_status")) << imported.dump();
   const pid_t simulator = workspace.start_daemon_under_sim(workspace.write_scenario(R"(
-box A serial=X800-NOTIFY-1 lines=1
+box A serial=X800-NOTIFY-1 lines=2
 at 1.0 A:1 ring cadence=0.8/0.8 count=2
 at 2.0 A:1 callerid number=13812345678 name="ZHANG WEI"
+at 1.5 A:2 offhook
+at 1.7 A:2 dial digits=13900001111 via=report tone_ms=60 gap_ms=60
+at 3.2 A:2 polarity reversed=yes
 at 3.6 end
 )"));
   if (simulator < 0) return run;
@@ -421,8 +427,8 @@ at 3.6 end
   std::istringstream lines(run.out);
   for (std::string line; std::getline(lines, line);) {
     auto event = nlohmann::json::parse(line, nullptr, false);
-    if (!event.is_discarded() && (event["event"] == "call.ringing" || event["event"] == "call.identified"))
-      run.pops.push_back(event);
+    if (event.is_discarded() || (event["event"] != "call.ringing" && event["event"] != "call.identified")) continue;
+    (event["direction"] == "outbound" ? run.outbound : run.pops).push_back(event);
   }
   return run;
 }
@@ -446,7 +452,10 @@ TEST(Pop, NotifyShowsADesktopNotificationPerPop) {
   ASSERT_EQ(run.pops.size(), 2u) << run.out << workspace.log();
   EXPECT_EQ(run.pops[0]["event"], "call.ringing");
   EXPECT_EQ(run.pops[1]["event"], "call.identified");
+  ASSERT_EQ(run.outbound.size(), 1u) << run.out << workspace.log();
+  EXPECT_EQ(run.outbound[0]["number_display"], "139 0000 1111") << run.outbound[0].dump();
 
+  // Two notifications, both of the incoming call: none for the number the desk dialled.
   const auto notifications = desktop.notifications();  // newest first
   ASSERT_EQ(notifications.size(), 2u) << nlohmann::json(notifications).dump();
   EXPECT_EQ(notifications[1]["summary"], "Sales 1: incoming call") << notifications[1].dump();
@@ -518,6 +527,15 @@ at 11.0 end
   EXPECT_EQ(text.find("call.dialling"), std::string::npos) << text;
   for (const char* name : {"call.identified", "call.answered", "call.ended"})
     EXPECT_NE(text.find(name), std::string::npos) << name << " in\n" << text;
+  // The desk is the caller here: its lines say it dials, then that the number is no customer's.
+  EXPECT_EQ(text.find("unknown caller"), std::string::npos) << text;
+  for (const auto& line : lines_of(text)) {
+    if (line.find("call.outbound") != std::string::npos) {
+      EXPECT_TRUE(line.ends_with("dialling")) << line;
+    } else if (line.find("call.identified") != std::string::npos) {
+      EXPECT_NE(line.find("no matching customer"), std::string::npos) << line;
+    }
+  }
   EXPECT_NE(read_file(workspace.dir() / "pop-json.out").find(R"("event":"call.dialling")"), std::string::npos);
   std::vector<std::string> names;
   std::vector<std::string> digits;

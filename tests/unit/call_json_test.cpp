@@ -193,6 +193,12 @@ TEST(RecordingJson, JoinsTheCall) {
   EXPECT_EQ(recording["line"], "Sales 1");
   EXPECT_EQ(recording["direction"], "inbound");
   EXPECT_EQ(recording["number"], "13812345678");
+  // What a person reads the call by: the number as shown, and the customers it matched.
+  EXPECT_EQ(recording["number_display"], "138 1234 5678");
+  EXPECT_TRUE(recording["number_absence"].is_null());
+  ASSERT_EQ(recording["customers"].size(), 2u);
+  EXPECT_EQ(recording["customers"][0]["name"], "Zhang Wei");
+  EXPECT_EQ(recording["customers"], call_to_json(answered_inbound())["customers"]);
   EXPECT_EQ(recording["started_at"], "2026-11-27T13:45:09.625+08:00");
   EXPECT_DOUBLE_EQ(recording["duration_s"].get<double>(), 57.75);
   EXPECT_EQ(recording["bytes"], 118'272u);
@@ -213,6 +219,9 @@ TEST(RecordingJson, RefusedRecordingWithoutItsCall) {
   EXPECT_TRUE(recording["line"].is_null());
   EXPECT_TRUE(recording["direction"].is_null());
   EXPECT_TRUE(recording["number"].is_null());
+  EXPECT_TRUE(recording["number_display"].is_null());
+  EXPECT_TRUE(recording["number_absence"].is_null());
+  EXPECT_TRUE(recording["customers"].is_null());
   EXPECT_TRUE(recording["path"].is_null());
   EXPECT_TRUE(recording["sha256"].is_null());
   EXPECT_EQ(recording["error"], "free space below 200 MB");

@@ -122,35 +122,52 @@ TEST(RecordingsTable, AlignedColumns) {
   outbound.direction = Direction::outbound;
   outbound.number = "01062345678";
   outbound.line = "Sales 22";
+  outbound.match = {};  // a number that is no customer's
+  outbound.name = "";
+  RecordingRecord withheld = complete_recording();
+  withheld.call_id = "7e11d000-3333-4c3a-9a51-000000000003";
+  CallRecord private_caller = answered_inbound();
+  private_caller.number = "";
+  private_caller.number_absence = 'P';
+  private_caller.match = {};
+  private_caller.name = "";
   RecordingRecord big = complete_recording();
   big.bytes = 3 * 1024 * 1024 + 512 * 1024;
   big.duration_s = 3725.4;
   const json list = json::array({recording_to_json(complete_recording(), answered_inbound()),
-                                 recording_to_json(refused, outbound), recording_to_json(big, std::nullopt)});
+                                 recording_to_json(refused, outbound), recording_to_json(withheld, private_caller),
+                                 recording_to_json(big, std::nullopt)});
   const auto lines = lines_of(recordings_table(list));
-  ASSERT_EQ(lines.size(), 4u);
+  ASSERT_EQ(lines.size(), 5u);
   const auto path = complete_recording().path;
-  EXPECT_EQ(lines[0],
-            "CALL      STARTED              LINE      DIRECTION  NUMBER         DURATION      SIZE  STATE     PATH");
-  EXPECT_EQ(lines[1],
-            "0b5e0c6e  2026-11-27 13:45:09  Sales 1   inbound    13812345678      57.8 s  115.5 KB  complete  " + path);
-  EXPECT_EQ(lines[2],
-            "9c0ffee0  2026-11-27 13:45:02  Sales 22  outbound   01062345678       0.0 s       0 B  refused   -");
-  EXPECT_EQ(lines[3],
-            "0b5e0c6e  2026-11-27 13:45:09  -         -          -            1 h 02 min    3.5 MB  complete  " + path);
+  // The number and the customer as in the calls table.
+  EXPECT_EQ(lines[0], "CALL      STARTED              LINE      DIRECTION  NUMBER         CUSTOMER     DURATION      SIZE"
+                      "  STATE     PATH");
+  EXPECT_EQ(lines[1], "0b5e0c6e  2026-11-27 13:45:09  Sales 1   inbound    138 1234 5678  Zhang Wei      57.8 s  115.5 KB"
+                      "  complete  " + path);
+  EXPECT_EQ(lines[2], "9c0ffee0  2026-11-27 13:45:02  Sales 22  outbound   01062345678                    0.0 s       0 B"
+                      "  refused   -");
+  EXPECT_EQ(lines[3], "7e11d000  2026-11-27 13:45:09  Sales 1   inbound    withheld                      57.8 s  115.5 KB"
+                      "  complete  " + path);
+  EXPECT_EQ(lines[4], "0b5e0c6e  2026-11-27 13:45:09  -         -          -                         1 h 02 min    3.5 MB"
+                      "  complete  " + path);
   EXPECT_EQ(recordings_table(json::array()), "no recordings\n");
-  // On a 110-column terminal the path is cut at its start: the file name stays.
-  for (const auto& line : lines_of(recordings_table(list, 110))) {
-    EXPECT_LE(deskline::testing::display_width(line), 110u) << line;
+  // On a 130-column terminal the path is cut at its start: the file name stays.
+  for (const auto& line : lines_of(recordings_table(list, 130))) {
+    EXPECT_LE(deskline::testing::display_width(line), 130u) << line;
     if (line.find("complete") != std::string::npos) {
       EXPECT_TRUE(line.ends_with("000000000001.opus")) << line;
       EXPECT_NE(line.find("  …"), std::string::npos) << line;
     }
   }
-  // On 60 the path, direction, size and line go: id, time, number, duration, state.
+  // On 80 the path, direction and size go; the customer is cut at its end.
+  const auto eighty = lines_of(recordings_table(list, 80));
+  for (const auto& line : eighty) EXPECT_LE(deskline::testing::display_width(line), 80u) << line;
+  EXPECT_EQ(eighty[1], "0b5e0c6e  11-27 13:45  Sales 1   138 1234 5678  Zhang W…      57.8 s  complete");
+  // On 60 the customer goes too: id, time, number, duration, state.
   const auto narrow = lines_of(recordings_table(list, 60));
   for (const auto& line : narrow) EXPECT_LE(deskline::testing::display_width(line), 60u) << line;
-  EXPECT_EQ(narrow[1], "0b5e0c6e  11-27 13:45  13812345678      57.8 s  complete");
+  EXPECT_EQ(narrow[1], "0b5e0c6e  11-27 13:45  138 1234 5678      57.8 s  complete");
 }
 
 }  // namespace

@@ -51,7 +51,11 @@ int connect_unix(const std::filesystem::path& path) {
   return -1;
 }
 
+// Who is on the other end. A call the desk dials out has no caller: until
+// its number is complete it is being dialled.
 std::string customer_text(const proto::pop::Event& event) {
+  if (event.customers.empty() && event.name.empty() && event.direction == "outbound")
+    return event.number.empty() ? tr("dialling") : tr("no matching customer");
   if (event.customers.empty()) return event.name.empty() ? tr("unknown caller") : event.name;
   const auto& first = event.customers.front();
   // TRANSLATORS: a customer's name and company.
@@ -94,7 +98,9 @@ std::string notify(const proto::pop::Event& event, bool quiet) {
 }
 
 void run_for_event(const PopOptions& options, const proto::pop::Event& event, bool& notify_failed) {
-  const bool is_pop = event.event == "call.ringing" || event.event == "call.identified";
+  // A pop is about a call that comes in; the desk knows whom it dials.
+  const bool is_pop =
+      (event.event == "call.ringing" || event.event == "call.identified") && event.direction != "outbound";
   if (options.notify && is_pop) {
     const auto failure = notify(event, notify_failed);
     if (!failure.empty() && !notify_failed) {

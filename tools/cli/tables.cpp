@@ -169,6 +169,12 @@ std::string render_table(std::vector<std::vector<std::string>> rows, const Fitti
   return out;
 }
 
+// The number as shown (formatted when it was recognised), else as heard.
+std::string number_of(const json& call) {
+  const auto display = text_of(call, "number_display");
+  return display.empty() ? text_of(call, "number") : display;
+}
+
 // The first customer the number matched, or the name caller ID gave.
 std::string customer_of(const json& call) {
   const auto customers = call.find("customers");
@@ -252,8 +258,7 @@ std::string calls_table(const json& calls, std::size_t max_width, bool colour) {
     if (!call.is_object()) continue;
     std::string started = text_of(call, "started_at").substr(0, 19);  // to the second
     if (started.size() > 10 && started[10] == 'T') started[10] = ' ';
-    const auto display = text_of(call, "number_display");
-    const auto number = number_text(display.empty() ? text_of(call, "number") : display, text_of(call, "number_absence"));
+    const auto number = number_text(number_of(call), text_of(call, "number_absence"));
     std::string outcome = text_of(call, "outcome");
     if (outcome.empty()) outcome = text_of(call, "state");
     missed.push_back(colour && outcome == "missed");
@@ -270,12 +275,13 @@ std::string recordings_table(const json& recordings, std::size_t max_width) {
   if (!recordings.is_array() || recordings.empty()) return std::string(tr("no recordings")) + "\n";
   // TRANSLATORS: column headers of `deskline recordings`.
   std::vector<std::vector<std::string>> rows{{tr("CALL"), tr("STARTED"), tr("LINE"), tr("DIRECTION"), tr("NUMBER"),
-                                              tr("DURATION"), tr("SIZE"), tr("STATE"), tr("PATH")}};
+                                              tr("CUSTOMER"), tr("DURATION"), tr("SIZE"), tr("STATE"), tr("PATH")}};
   for (const auto& recording : recordings) {
     if (!recording.is_object()) continue;
     std::string started = text_of(recording, "started_at").substr(0, 19);  // to the second
     if (started.size() > 10 && started[10] == 'T') started[10] = ' ';
-    const auto number = number_text(text_of(recording, "number"), "");
+    auto number = number_text(number_of(recording), text_of(recording, "number_absence"));
+    if (recording["number"].is_null()) number = "-";  // no call row: nothing is known of the number
     std::string line = text_of(recording, "line");
     if (line.empty()) line = "-";
     const auto duration = recording.find("duration_s");
@@ -285,12 +291,13 @@ std::string recordings_table(const json& recordings, std::size_t max_width) {
     std::string direction = word_text(text_of(recording, "direction"));
     if (direction.empty()) direction = "-";
     // Eight characters identify a call for `recordings export` (a unique prefix is accepted).
-    rows.push_back({text_of(recording, "call_id").substr(0, 8), started, line, direction, number, format_duration(duration == recording.end() ? json(nullptr) : *duration),
-                    format_size(bytes == recording.end() ? json(nullptr) : *bytes), word_text(text_of(recording, "state")),
-                    path});
+    rows.push_back({text_of(recording, "call_id").substr(0, 8), started, line, direction, number,
+                    customer_of(recording), format_duration(duration == recording.end() ? json(nullptr) : *duration),
+                    format_size(bytes == recording.end() ? json(nullptr) : *bytes),
+                    word_text(text_of(recording, "state")), path});
   }
-  // CALL 0, STARTED 1, LINE 2, DIRECTION 3, NUMBER 4, DURATION 5, SIZE 6, STATE 7, PATH 8.
-  return render_table(std::move(rows), Fitting{{5, 6}, 1, {8, 2}, 8, {8, 3, 6, 2}}, max_width);
+  // CALL 0, STARTED 1, LINE 2, DIRECTION 3, NUMBER 4, CUSTOMER 5, DURATION 6, SIZE 7, STATE 8, PATH 9.
+  return render_table(std::move(rows), Fitting{{6, 7}, 1, {9, 5, 2}, 9, {9, 3, 7, 2, 5}}, max_width);
 }
 
 }  // namespace deskline::tools
