@@ -208,8 +208,7 @@ std::string word_text(std::string_view word) {
       translatable("call.answered"),   translatable("call.outbound"),   translatable("call.joined"),
       translatable("call.flash"),      translatable("call.ended"),      translatable("call.missed"),
       translatable("recording.saved"), translatable("device.attached"), translatable("device.detached"),
-      translatable("idle"),            translatable("ringing"),         translatable("dialing"),
-      translatable("joined"),
+      translatable("idle"),            translatable("ringing"),         translatable("joined"),
   };
   for (const char* english : words)
     if (word == english) return tr(english);
