@@ -82,8 +82,12 @@ TEST(Reload, LineNamesPoliciesAndTheDeskTokenChangeWhileARecordedCallGoesOn) {
       std::chrono::seconds(30), "the reload to be applied"))
       << workspace.log();
   const double reloaded = now_s();
-  // The line in a call keeps its decoders until the call ends; the idle one changes at once.
-  EXPECT_NE(workspace.log().find("box X800-RL port 2: caller ID from audio now dtmf"), std::string::npos);
+  // The line in a call keeps its decoders until the call ends; the idle one
+  // changes at once, on the media thread, so right after the reload's answer.
+  EXPECT_TRUE(wait_until(
+      [&] { return workspace.log().find("box X800-RL port 2: caller ID from audio now dtmf") != std::string::npos; },
+      std::chrono::seconds(30), "the idle line's new decoders"))
+      << workspace.log();
   EXPECT_EQ(workspace.log().find("box X800-RL port 1: caller ID from audio now"), std::string::npos);
 
   // The page's address has the new token, which opens the page's API; the old one no longer does.
@@ -147,7 +151,11 @@ TEST(Reload, LineNamesPoliciesAndTheDeskTokenChangeWhileARecordedCallGoesOn) {
   ASSERT_NE(long_recording, nullptr) << recordings.dump(2);
   EXPECT_EQ(long_recording->value("state", ""), "complete") << long_recording->dump();
   EXPECT_NEAR(ffprobe_duration(long_recording->value("path", "")), 28.5, 0.5);
-  EXPECT_NE(workspace.log().find("box X800-RL port 1: caller ID from audio now v23"), std::string::npos);
+  // Its decoders change once it ended (on the media thread, like port 2's).
+  EXPECT_TRUE(wait_until(
+      [&] { return workspace.log().find("box X800-RL port 1: caller ID from audio now v23") != std::string::npos; },
+      std::chrono::seconds(30), "line 1's new decoders after its call"))
+      << workspace.log();
 
   // Line 2: a call that started before the reload was sent has the old name
   // and no recording; one that started after it was applied has the new name
