@@ -18,6 +18,7 @@ using testing_support::answered_inbound;
 using testing_support::base;
 using testing_support::complete_recording;
 using testing_support::TimeZone;
+using deskline::testing::display_width;
 using deskline::testing::lines_of;
 
 TEST(CallsTable, AlignedColumns) {
@@ -65,12 +66,12 @@ TEST(CallsTable, ATableWiderThanTheTerminalCutsItsLongestTextColumns) {
   call.match.customers.front().name = "Zhang Wei of the very long company name department";
   const auto lines = lines_of(calls_table({call}, 60));
   ASSERT_EQ(lines.size(), 2u);
-  for (const auto& line : lines) EXPECT_LE(deskline::testing::display_width(line), 60u) << line;
+  for (const auto& line : lines) EXPECT_LE(display_width(line), 60u) << line;
   // The date loses its year, the customer is cut, direction and line go.
   EXPECT_EQ(lines[1], "11-27 13:45  138 1234 5678  Zhang W…  answered    57.8 s");
   // Wider, the line stays, cut after its start.
   const auto wider = lines_of(calls_table({call}, 80));
-  for (const auto& line : wider) EXPECT_LE(deskline::testing::display_width(line), 80u) << line;
+  for (const auto& line : wider) EXPECT_LE(display_width(line), 80u) << line;
   EXPECT_EQ(wider[1].rfind("11-27 13:45  销售一线", 0), 0u) << wider[1];
   EXPECT_NE(wider[1].find("…"), std::string::npos) << wider[1];
   EXPECT_NE(lines[1].find("57.8 s"), std::string::npos) << "numbers are never cut: " << lines[1];
@@ -154,7 +155,7 @@ TEST(RecordingsTable, AlignedColumns) {
   EXPECT_EQ(recordings_table(json::array()), "no recordings\n");
   // On a 130-column terminal the path is cut at its start: the file name stays.
   for (const auto& line : lines_of(recordings_table(list, 130))) {
-    EXPECT_LE(deskline::testing::display_width(line), 130u) << line;
+    EXPECT_LE(display_width(line), 130u) << line;
     if (line.find("complete") != std::string::npos) {
       EXPECT_TRUE(line.ends_with("000000000001.opus")) << line;
       EXPECT_NE(line.find("  …"), std::string::npos) << line;
@@ -162,12 +163,23 @@ TEST(RecordingsTable, AlignedColumns) {
   }
   // On 80 the path, direction and size go; the customer is cut at its end.
   const auto eighty = lines_of(recordings_table(list, 80));
-  for (const auto& line : eighty) EXPECT_LE(deskline::testing::display_width(line), 80u) << line;
+  for (const auto& line : eighty) EXPECT_LE(display_width(line), 80u) << line;
   EXPECT_EQ(eighty[1], "0b5e0c6e  11-27 13:45  Sales 1   138 1234 5678  Zhang W…      57.8 s  complete");
   // On 60 the customer goes too: id, time, number, duration, state.
   const auto narrow = lines_of(recordings_table(list, 60));
-  for (const auto& line : narrow) EXPECT_LE(deskline::testing::display_width(line), 60u) << line;
+  for (const auto& line : narrow) EXPECT_LE(display_width(line), 60u) << line;
   EXPECT_EQ(narrow[1], "0b5e0c6e  11-27 13:45  138 1234 5678      57.8 s  complete");
+}
+
+// The daemon's words as the tables, `deskline status` and `deskline pop`
+// show them (English here: the unit tests run without a catalogue).
+TEST(WordText, ProtocolWordsReadAsTheCliSaysThem) {
+  EXPECT_EQ(word_text("remote_hangup"), "remote_hangup");
+  EXPECT_EQ(word_text("call.ringing"), "call.ringing");
+  EXPECT_EQ(word_text("dialing"), "dialling") << "the line state reads as the pop and the page say it";
+  EXPECT_EQ(word_text("a-word-from-a-newer-daemon"), "a-word-from-a-newer-daemon");
+  EXPECT_EQ(started_text("2026-11-27T13:45:02.500+08:00"), "2026-11-27 13:45:02");
+  EXPECT_EQ(started_text("2026"), "2026");
 }
 
 }  // namespace

@@ -113,14 +113,11 @@ int print_status(const config::Config& config, bool as_json) {
       std::cout << trf("box {} {} firmware {} attached usb {}", serial, model, firmware, usb) << "\n";
     for (const auto& [kind, count] : box["faults"].items())
       std::cout << "  " << trf("fault {}: {}", kind, count.get<std::uint64_t>()) << "\n";
-    for (const auto& line : box["lines"]) {
-      // The protocol's "dialing" reads as the word the rest of the CLI and the page use.
-      const auto state = line.value("state", "");
+    for (const auto& line : box["lines"])
       std::cout << "  "
                 << trf("port {:>2} {:<16} {}", line.value("port", 0), line.value("name", ""),
-                       state == "dialing" ? std::string(tr("dialling")) : word_text(state))
+                       word_text(line.value("state", "")))
                 << "\n";
-    }
   }
   if (const auto disk = response->value("disk", nlohmann::json()); disk.is_object()) {
     if (disk.contains("error"))

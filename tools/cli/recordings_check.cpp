@@ -192,14 +192,12 @@ void print_text(const json& entry, bool orphan) {
   if (!entry["line"].is_string()) {
     std::cout << fmt::format("{:<11}  {:8}  {}\n", verdict, text("call_id").substr(0, 8), path);
   } else {
-    std::string started = text("started_at").substr(0, 19);
-    if (started.size() > 10 && started[10] == 'T') started[10] = ' ';
     const std::string duration =
         entry["duration_s"].is_number() ? duration_text(entry["duration_s"].get<double>()) : "-";
     // TRANSLATORS: an orphan recording file: what became of it, its call id, start, line, direction, number,
     // duration, size, state and path.
     std::cout << trf("{:<11}  {:8}  {}  {}  {}  {}  {}  {} bytes  {}  {}", verdict, text("call_id").substr(0, 8),
-                     started, text("line"), text("direction"), text("number"), duration,
+                     started_text(text("started_at")), text("line"), text("direction"), text("number"), duration,
                      entry["bytes"].is_number() ? entry["bytes"].dump() : "-", text("state"), path)
               << "\n";
   }

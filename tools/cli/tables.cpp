@@ -195,6 +195,8 @@ std::string duration_text(double seconds) {
 }
 
 std::string word_text(std::string_view word) {
+  // The protocol's line state "dialing" reads as the word `deskline pop` and the page use.
+  if (word == "dialing") word = "dialling";
   // TRANSLATORS: the words of the calls and recordings tables (directions, outcomes, recording states), of
   // `deskline status` (line states) and of `deskline pop`'s lines (the events of proto/pop.md).
   static constexpr const char* words[]{
@@ -208,11 +210,18 @@ std::string word_text(std::string_view word) {
       translatable("call.answered"),   translatable("call.outbound"),   translatable("call.joined"),
       translatable("call.flash"),      translatable("call.ended"),      translatable("call.missed"),
       translatable("recording.saved"), translatable("device.attached"), translatable("device.detached"),
-      translatable("idle"),            translatable("ringing"),         translatable("joined"),
+      translatable("idle"),            translatable("ringing"),         translatable("dialling"),
+      translatable("joined"),
   };
   for (const char* english : words)
     if (word == english) return tr(english);
   return std::string(word);
+}
+
+std::string started_text(std::string_view iso8601) {
+  std::string started(iso8601.substr(0, 19));  // to the second
+  if (started.size() > 10 && started[10] == 'T') started[10] = ' ';
+  return started;
 }
 
 std::string number_text(std::string_view number, std::string_view absence) {
@@ -255,15 +264,13 @@ std::string calls_table(const json& calls, std::size_t max_width, bool colour) {
   std::vector<bool> missed{false};  // the header
   for (const auto& call : calls) {
     if (!call.is_object()) continue;
-    std::string started = text_of(call, "started_at").substr(0, 19);  // to the second
-    if (started.size() > 10 && started[10] == 'T') started[10] = ' ';
     const auto number = number_text(number_of(call), text_of(call, "number_absence"));
     std::string outcome = text_of(call, "outcome");
     if (outcome.empty()) outcome = text_of(call, "state");
     missed.push_back(colour && outcome == "missed");
     const auto duration = call.find("duration_s");
-    rows.push_back({started, text_of(call, "line"), word_text(text_of(call, "direction")), number, customer_of(call),
-                    word_text(outcome),
+    rows.push_back({started_text(text_of(call, "started_at")), text_of(call, "line"),
+                    word_text(text_of(call, "direction")), number, customer_of(call), word_text(outcome),
                     format_duration(duration == call.end() ? json(nullptr) : *duration)});
   }
   // STARTED 0, LINE 1, DIRECTION 2, NUMBER 3, CUSTOMER 4, OUTCOME 5, DURATION 6.
@@ -277,10 +284,7 @@ std::string recordings_table(const json& recordings, std::size_t max_width) {
                                               tr("CUSTOMER"), tr("DURATION"), tr("SIZE"), tr("STATE"), tr("PATH")}};
   for (const auto& recording : recordings) {
     if (!recording.is_object()) continue;
-    std::string started = text_of(recording, "started_at").substr(0, 19);  // to the second
-    if (started.size() > 10 && started[10] == 'T') started[10] = ' ';
-    auto number = number_text(number_of(recording), text_of(recording, "number_absence"));
-    if (recording["number"].is_null()) number = "-";  // no call row: nothing is known of the number
+    const auto number = number_text(number_of(recording), text_of(recording, "number_absence"));
     std::string line = text_of(recording, "line");
     if (line.empty()) line = "-";
     const auto duration = recording.find("duration_s");
@@ -290,10 +294,10 @@ std::string recordings_table(const json& recordings, std::size_t max_width) {
     std::string direction = word_text(text_of(recording, "direction"));
     if (direction.empty()) direction = "-";
     // Eight characters identify a call for `recordings export` (a unique prefix is accepted).
-    rows.push_back({text_of(recording, "call_id").substr(0, 8), started, line, direction, number,
-                    customer_of(recording), format_duration(duration == recording.end() ? json(nullptr) : *duration),
-                    format_size(bytes == recording.end() ? json(nullptr) : *bytes),
-                    word_text(text_of(recording, "state")), path});
+    rows.push_back(
+        {text_of(recording, "call_id").substr(0, 8), started_text(text_of(recording, "started_at")), line, direction,
+         number, customer_of(recording), format_duration(duration == recording.end() ? json(nullptr) : *duration),
+         format_size(bytes == recording.end() ? json(nullptr) : *bytes), word_text(text_of(recording, "state")), path});
   }
   // CALL 0, STARTED 1, LINE 2, DIRECTION 3, NUMBER 4, CUSTOMER 5, DURATION 6, SIZE 7, STATE 8, PATH 9.
   return render_table(std::move(rows), Fitting{{6, 7}, 1, {9, 5, 2}, 9, {9, 3, 7, 2, 5}}, max_width);

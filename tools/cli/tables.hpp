@@ -17,12 +17,16 @@ namespace deskline::tools {
 // One duration format for every command: "5.5 s", "4 min 05 s", "1 h 02 min", "3 d 04 h".
 std::string duration_text(double seconds);
 
+// A start time as the tables show it, to the second: "2026-11-27T13:45:02.500+08:00"
+// reads "2026-11-27 13:45:02".
+std::string started_text(std::string_view iso8601);
+
 // A number as people read it; one word for each kind of missing number:
 // "withheld" (the caller hid it), "unavailable" (the network had none), "-".
 std::string number_text(std::string_view number, std::string_view absence);
 
 // A word the daemon stores or sends (a direction, an outcome, a recording's
-// state, a pop event's name) as the user reads it; a word this CLI does not
+// state, a line's state, a pop event's name) as the user reads it; a word this CLI does not
 // know yet is shown as it is.
 std::string word_text(std::string_view word);
 
@@ -44,8 +48,8 @@ std::string calls_table(const std::vector<daemon::CallRecord>& calls, std::size_
 std::string calls_table(const nlohmann::json& calls, std::size_t max_width = 0, bool colour = false);
 
 // Aligned plain-text table for `deskline recordings` and the demo: call (the
-// id's first 8 characters), started, line, direction, number, duration, size,
-// state, path (cut at its start when too wide). Takes an array of
+// id's first 8 characters), started, line, direction, number (formatted),
+// customer, duration, size, state, path (cut at its start when too wide). Takes an array of
 // recording_to_json objects.
 std::string recordings_table(const nlohmann::json& recordings, std::size_t max_width = 0);
 
